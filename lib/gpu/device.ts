@@ -1,0 +1,344 @@
+/**
+ * The GPU context: adapter and device acquisition with clear errors, the limits the kit needs,
+ * device-loss handling, and the shared command encoder that ops record into.
+ *
+ * Ops never submit on their own. They record dispatches into {@link Gpu.pass}; the caller decides
+ * when one submit runs them all ({@link Gpu.submit}) and when to wait ({@link Gpu.sync}), so a
+ * whole training step can be a single submit.
+ *
+ * @module
+ */
+
+import { BufferPool } from "./pool.ts";
+
+/** Options for {@link requestGpu}. */
+export interface GpuOptions {
+  /** `"high-performance"` (default) or `"low-power"`. */
+  powerPreference?: GPUPowerPreference;
+  /** Print the adapter once on stderr. */
+  verbose?: boolean;
+  /** Warn on stderr when the adapter is a software fallback (default true). */
+  warnFallback?: boolean;
+  /** Label used in error messages and GPU debug tools. */
+  label?: string;
+}
+
+/** Summary of the adapter, for reports and logs. */
+export interface AdapterSummary {
+  description: string;
+  vendor: string;
+  architecture: string;
+  device: string;
+  isFallbackAdapter: boolean;
+}
+
+/** Limits the kit asks for: the adapter's maximum for each, so big tensors fit where they can. */
+const REQUESTED_LIMITS = [
+  "maxStorageBuffersPerShaderStage",
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupsPerDimension",
+  "maxBindingsPerBindGroup",
+] as const;
+
+/** The kit cannot run below these (the largest kernels bind this many storage buffers). */
+const MINIMUM_LIMITS: Partial<Record<(typeof REQUESTED_LIMITS)[number], number>> = {
+  maxStorageBuffersPerShaderStage: 8,
+  maxComputeInvocationsPerWorkgroup: 256,
+};
+
+/** Thrown when no usable WebGPU device can be had; the message says how to get one. */
+export class GpuUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "GpuUnavailableError";
+  }
+}
+
+/** Thrown when the device was lost; every later GPU call throws it too. */
+export class GpuLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "GpuLostError";
+  }
+}
+
+/**
+ * A WebGPU device plus the state ops share: a buffer pool, a lazily opened command encoder and
+ * compute pass, and buffers to free once the current submit is done.
+ *
+ * @example
+ * ```ts ignore
+ * const gpu = await requestGpu();
+ * console.log(gpu.adapter.description);
+ * gpu.destroy();
+ * ```
+ */
+export class Gpu {
+  readonly device: GPUDevice;
+  readonly adapter: AdapterSummary;
+  readonly limits: GPUSupportedLimits;
+  readonly pool: BufferPool;
+  /** Free-form per-device cache, used by ops for tuned tile shapes and the like. */
+  readonly cache: Map<string, unknown> = new Map();
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #afterSubmit: (() => void)[] = [];
+  #lost: string | null = null;
+  #uncaptured: string | null = null;
+  #destroyed = false;
+  #dispatches = 0;
+  #submits = 0;
+
+  constructor(device: GPUDevice, adapter: AdapterSummary) {
+    this.device = device;
+    this.adapter = adapter;
+    this.limits = device.limits;
+    this.pool = new BufferPool(device);
+    device.lost.then((info) => {
+      if (this.#destroyed) return;
+      this.#lost = `${info.reason ?? "unknown"}: ${info.message || "no message"}`;
+      console.error(
+        `ltkit: the GPU device was lost (${this.#lost}); restart the program, or resume from ` +
+          `the last checkpoint with --resume`,
+      );
+    });
+    device.addEventListener("uncapturederror", (event) => {
+      const message = (event as GPUUncapturedErrorEvent).error?.message ?? String(event);
+      this.#uncaptured ??= message;
+    });
+  }
+
+  /** True when the adapter is a software (CPU) implementation such as lavapipe. */
+  get isFallback(): boolean {
+    return this.adapter.isFallbackAdapter;
+  }
+
+  /** Number of dispatches recorded since the device was created (for tests and profiling). */
+  get dispatchCount(): number {
+    return this.#dispatches;
+  }
+
+  /** Throws if the device is lost or destroyed; call before recording work. */
+  assertAlive(action = "use the GPU"): void {
+    if (this.#destroyed) throw new GpuLostError(`Cannot ${action}: the Gpu was destroyed`);
+    if (this.#lost !== null) {
+      throw new GpuLostError(
+        `Cannot ${action}: the GPU device was lost (${this.#lost}); restart, or resume from ` +
+          `the last checkpoint with --resume`,
+      );
+    }
+  }
+
+  /** Number of submits so far; work recorded now goes into submit number `submitCount`. */
+  get submitCount(): number {
+    return this.#submits;
+  }
+
+  /** True when work has been recorded but not yet submitted. */
+  get hasPending(): boolean {
+    return this.#encoder !== null;
+  }
+
+  /** The shared command encoder, opened on first use. */
+  get encoder(): GPUCommandEncoder {
+    this.assertAlive("record GPU work");
+    this.#encoder ??= this.device.createCommandEncoder({ label: "ltkit" });
+    return this.#encoder;
+  }
+
+  /** The shared compute pass; successive dispatches share it until a copy or submit closes it. */
+  get pass(): GPUComputePassEncoder {
+    this.#pass ??= this.encoder.beginComputePass();
+    return this.#pass;
+  }
+
+  /** Records one dispatch into the shared pass. */
+  dispatch(
+    pipeline: GPUComputePipeline,
+    bindGroup: GPUBindGroup,
+    workgroups: readonly [number, number, number],
+  ): void {
+    const [x, y, z] = workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new RangeError(
+        `Cannot dispatch: ${x}x${y}x${z} workgroups exceeds the device limit of ${max} per ` +
+          `dimension; split the work or use larger tiles`,
+      );
+    }
+    const pass = this.pass;
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.#dispatches++;
+  }
+
+  /** Records a buffer copy (closes the open compute pass first). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.#endPass();
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Runs `fn` once the current batch of work has been submitted (frees transient buffers). */
+  afterSubmit(fn: () => void): void {
+    this.#afterSubmit.push(fn);
+  }
+
+  /** Submits everything recorded so far as one command buffer. Cheap when nothing is pending. */
+  submit(): void {
+    this.assertAlive("submit GPU work");
+    this.#endPass();
+    if (this.#encoder !== null) {
+      this.device.queue.submit([this.#encoder.finish()]);
+      this.#encoder = null;
+      this.#submits++;
+    }
+    const pending = this.#afterSubmit;
+    this.#afterSubmit = [];
+    for (const fn of pending) fn();
+  }
+
+  /** Submits pending work and waits for the GPU to finish it; surfaces validation errors. */
+  async sync(): Promise<void> {
+    this.submit();
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwIfFailed();
+  }
+
+  /** Throws the first uncaptured GPU error since the last check, if any. */
+  throwIfFailed(): void {
+    this.assertAlive("use the GPU");
+    if (this.#uncaptured !== null) {
+      const message = this.#uncaptured;
+      this.#uncaptured = null;
+      throw new Error(`GPU error: ${message}`);
+    }
+  }
+
+  /** Checks that a buffer of `bytes` can be created and bound; throws before any dispatch. */
+  assertFits(what: string, bytes: number): void {
+    const maxBinding = this.limits.maxStorageBufferBindingSize;
+    const maxBuffer = this.limits.maxBufferSize;
+    const max = Math.min(maxBinding, maxBuffer);
+    if (bytes > max) {
+      throw new RangeError(
+        `Cannot allocate ${what}: ${formatBytes(bytes)} exceeds this device's limit of ` +
+          `${formatBytes(max)} per storage buffer (adapter "${this.adapter.description}"); ` +
+          `use a smaller batch or split the tensor`,
+      );
+    }
+  }
+
+  /** Releases the pool and the device. The Gpu is unusable afterwards. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#pass = null;
+    this.#encoder = null;
+    this.pool.clear();
+    this.device.destroy();
+  }
+
+  #endPass(): void {
+    if (this.#pass !== null) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+  }
+}
+
+/**
+ * Gets an adapter and a device, with errors that say how to fix a missing WebGPU or adapter.
+ *
+ * @example
+ * ```ts ignore
+ * const gpu = await requestGpu({ verbose: true });
+ * gpu.destroy();
+ * ```
+ */
+export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (!nav?.gpu) {
+    const runtime = "Deno" in globalThis
+      ? `Deno ${(globalThis as unknown as { Deno: typeof Deno }).Deno.version.deno}`
+      : "this runtime";
+    throw new GpuUnavailableError(
+      `Cannot get a GPU: navigator.gpu is missing in ${runtime}. ltkit needs WebGPU: use ` +
+        `Deno 2.x (WebGPU is built in; on Deno 1.x pass --unstable-webgpu)`,
+    );
+  }
+  const adapter = await nav.gpu.requestAdapter({
+    powerPreference: options.powerPreference ?? "high-performance",
+  });
+  if (!adapter) {
+    throw new GpuUnavailableError(
+      "Cannot get a GPU: WebGPU found no adapter. Install a GPU driver with Vulkan support, or " +
+        "for a (slow) CPU fallback run `apt-get install mesa-vulkan-drivers`. " +
+        "DENO_WEBGPU_BACKEND=vulkan|gl selects the backend",
+    );
+  }
+  const summary = summarizeAdapter(adapter);
+  const requiredLimits: Record<string, number> = {};
+  for (const name of REQUESTED_LIMITS) {
+    const have = adapter.limits[name] as number;
+    const need = MINIMUM_LIMITS[name];
+    if (need !== undefined && have < need) {
+      throw new GpuUnavailableError(
+        `Cannot use adapter "${summary.description}": its ${name} is ${have}, ltkit needs at ` +
+          `least ${need}`,
+      );
+    }
+    requiredLimits[name] = have;
+  }
+  const device = await adapter.requestDevice({
+    label: options.label ?? "ltkit",
+    requiredLimits,
+  });
+  if (options.verbose) {
+    console.error(
+      `ltkit: adapter "${summary.description}" (vendor ${summary.vendor || "?"}, ` +
+        `architecture ${summary.architecture || "?"})${
+          summary.isFallbackAdapter ? ", software fallback" : ""
+        }`,
+    );
+  }
+  if (summary.isFallbackAdapter && (options.warnFallback ?? true)) {
+    console.error(
+      `ltkit: warning: "${summary.description}" is a software fallback adapter; everything ` +
+        `runs on the CPU and is far slower than on a GPU`,
+    );
+  }
+  return new Gpu(device, summary);
+}
+
+function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
+  const info = (adapter as { info?: GPUAdapterInfo }).info;
+  const record = (info ?? {}) as unknown as Record<string, unknown>;
+  const fallback = record.isFallbackAdapter ??
+    (adapter as unknown as Record<string, unknown>).isFallbackAdapter ?? false;
+  return {
+    description: String(record.description || record.device || "unknown adapter"),
+    vendor: String(record.vendor ?? ""),
+    architecture: String(record.architecture ?? ""),
+    device: String(record.device ?? ""),
+    isFallbackAdapter: Boolean(fallback),
+  };
+}
+
+/** Formats a byte count for messages: `128 MiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,471 @@
+/**
+ * The kernel loader: WGSL sources arrive with the module graph (static text imports), are
+ * reflected with wgsl_reflect to derive bind-group layouts and uniform layouts, and compile into
+ * pipelines cached by (source, entry point, override constants).
+ *
+ * A {@link Dispatch} is one prepared kernel invocation: pipeline, bind group, its own uniform
+ * buffer and workgroup count. Build it once, record it every step.
+ *
+ * @module
+ */
+
+import { WgslReflect } from "../deps.ts";
+import type { Gpu } from "./device.ts";
+import { type DType, formatShape, Tensor } from "./tensor.ts";
+
+/** A WGSL source and the repository path it came from (for error messages). */
+export interface KernelSource {
+  /** Repository-relative path, e.g. `kernels/gemm.wgsl`. */
+  readonly file: string;
+  /** The WGSL text. */
+  readonly source: string;
+}
+
+/** How an entry point uses one binding, from reflection. */
+export interface BindingInfo {
+  readonly name: string;
+  readonly binding: number;
+  readonly kind: "read" | "read_write" | "uniform";
+  /** The smallest buffer the declaration accepts, in bytes. */
+  readonly minBytes: number;
+  /** Scalar element type of the array or struct (`f32`, `i32`, `u32`), if known. */
+  readonly scalar: DType | null;
+  /** For uniform structs: each member's byte offset and scalar type. */
+  readonly members: readonly UniformMember[];
+}
+
+/** One scalar member of a uniform struct. */
+export interface UniformMember {
+  readonly name: string;
+  readonly offset: number;
+  readonly type: "f32" | "i32" | "u32";
+}
+
+/** Values for a kernel's override constants. */
+export type Constants = Readonly<Record<string, number>>;
+
+/** What a dispatch binds by name: tensors or raw buffers. */
+export type Resources = Readonly<Record<string, Tensor | GPUBuffer>>;
+
+interface Reflected {
+  reflect: WgslReflect;
+  overrides: Set<string>;
+}
+
+const reflections = new Map<string, Reflected>();
+
+function reflectSource(src: KernelSource): Reflected {
+  let found = reflections.get(src.source);
+  if (!found) {
+    let reflect: WgslReflect;
+    try {
+      reflect = new WgslReflect(src.source);
+    } catch (error) {
+      throw new SyntaxError(`Cannot parse ${src.file}: ${(error as Error).message}`);
+    }
+    found = { reflect, overrides: new Set(reflect.overrides.map((o: { name: string }) => o.name)) };
+    reflections.set(src.source, found);
+  }
+  return found;
+}
+
+/**
+ * A compiled compute pipeline for one entry point with its reflected bindings.
+ */
+export class Pipeline {
+  readonly name: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  readonly bindings: readonly BindingInfo[];
+  readonly constants: Constants;
+
+  constructor(
+    name: string,
+    pipeline: GPUComputePipeline,
+    layout: GPUBindGroupLayout,
+    bindings: readonly BindingInfo[],
+    constants: Constants,
+  ) {
+    this.name = name;
+    this.pipeline = pipeline;
+    this.layout = layout;
+    this.bindings = bindings;
+    this.constants = constants;
+  }
+
+  /** The uniform binding, if the entry point has one. */
+  get uniform(): BindingInfo | undefined {
+    return this.bindings.find((b) => b.kind === "uniform");
+  }
+}
+
+/**
+ * Compiles (or fetches from the device's cache) the pipeline for `entry` in `src`.
+ * Concurrent requests for the same pipeline share one compile.
+ */
+export function getPipeline(
+  gpu: Gpu,
+  src: KernelSource,
+  entry: string,
+  constants: Constants = {},
+): Promise<Pipeline> {
+  const { reflect, overrides } = reflectSource(src);
+  for (const name of Object.keys(constants)) {
+    if (!overrides.has(name)) {
+      throw new RangeError(
+        `Cannot compile ${src.file}:${entry}: it has no override constant "${name}" ` +
+          `(it has: ${[...overrides].join(", ") || "none"})`,
+      );
+    }
+  }
+  const sorted = Object.fromEntries(
+    Object.entries(constants).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+  let bySource = pipelineCache(gpu).get(src.source);
+  if (!bySource) {
+    bySource = new Map();
+    pipelineCache(gpu).set(src.source, bySource);
+  }
+  const key = JSON.stringify([entry, sorted]);
+  let pending = bySource.get(key);
+  if (!pending) {
+    pending = compile(gpu, src, reflect, entry, sorted);
+    bySource.set(key, pending);
+    pending.catch(() => bySource!.delete(key));
+  }
+  return pending;
+}
+
+function pipelineCache(gpu: Gpu): Map<string, Map<string, Promise<Pipeline>>> {
+  let cache = gpu.cache.get("pipelines") as Map<string, Map<string, Promise<Pipeline>>>;
+  if (!cache) {
+    cache = new Map();
+    gpu.cache.set("pipelines", cache);
+  }
+  return cache;
+}
+
+async function compile(
+  gpu: Gpu,
+  src: KernelSource,
+  reflect: WgslReflect,
+  entry: string,
+  constants: Constants,
+): Promise<Pipeline> {
+  const name = `${src.file}:${entry}`;
+  const fn = reflect.entry.compute.find((e: { name: string }) => e.name === entry);
+  if (!fn) {
+    const names = reflect.entry.compute.map((e: { name: string }) => e.name).join(", ");
+    throw new RangeError(`Cannot compile ${name}: no compute entry point "${entry}" (has: ${names})`);
+  }
+  const used = new Set(fn.resources.map((r: ReflectedVariable) => `${r.group}:${r.binding}`));
+  const bindings: BindingInfo[] = [];
+  for (const group of reflect.getBindGroups()) {
+    for (const variable of group) {
+      if (!variable || !used.has(`${variable.group}:${variable.binding}`)) continue;
+      if (variable.group !== 0) {
+        throw new RangeError(`Cannot compile ${name}: binding "${variable.name}" is not in group 0`);
+      }
+      bindings.push(describeBinding(variable));
+    }
+  }
+  bindings.sort((a, b) => a.binding - b.binding);
+
+  const device = gpu.device;
+  device.pushErrorScope("validation");
+  const module = device.createShaderModule({ code: src.source, label: src.file });
+  const info = await module.getCompilationInfo();
+  const moduleError = await device.popErrorScope();
+  const errors = info.messages.filter((m) => m.type === "error");
+  if (errors.length > 0 || moduleError) {
+    const lines = errors.map((m) => `${src.file}:${m.lineNum}:${m.linePos} ${m.message}`);
+    if (lines.length === 0) lines.push(`${src.file}: ${moduleError!.message}`);
+    throw new SyntaxError(`Cannot compile ${name}:\n${lines.join("\n")}`);
+  }
+
+  device.pushErrorScope("validation");
+  const layout = device.createBindGroupLayout({
+    label: name,
+    entries: bindings.map((b) => ({
+      binding: b.binding,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: {
+        type: b.kind === "uniform"
+          ? "uniform"
+          : b.kind === "read"
+          ? "read-only-storage"
+          : "storage",
+      },
+    })),
+  });
+  const pipeline = device.createComputePipeline({
+    label: name,
+    layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+    compute: { module, entryPoint: entry, constants: constants as Record<string, number> },
+  });
+  const pipelineError = await device.popErrorScope();
+  if (pipelineError) {
+    throw new SyntaxError(
+      `Cannot create pipeline ${name} with constants ${JSON.stringify(constants)}: ` +
+        pipelineError.message,
+    );
+  }
+  return new Pipeline(name, pipeline, layout, bindings, constants);
+}
+
+// deno-lint-ignore no-explicit-any
+type ReflectedVariable = any;
+
+function describeBinding(variable: ReflectedVariable): BindingInfo {
+  const type = variable.type;
+  const isUniform = variable.resourceType === 0;
+  const kind = isUniform ? "uniform" : variable.access === "read" ? "read" : "read_write";
+  let minBytes = variable.size as number;
+  let scalar: DType | null = null;
+  const members: UniformMember[] = [];
+  if (type?.name === "array") {
+    const stride = (type.stride as number) || 4;
+    minBytes = type.count ? type.count * stride : stride;
+    scalar = scalarOf(type.format);
+  } else if (type?.members) {
+    for (const member of type.members) {
+      const t = member.type?.name;
+      if (t === "f32" || t === "i32" || t === "u32") {
+        members.push({ name: member.name, offset: member.offset, type: t });
+      }
+    }
+    scalar = members[0]?.type ?? null;
+  } else {
+    scalar = scalarOf(type);
+  }
+  return { name: variable.name, binding: variable.binding, kind, minBytes, scalar, members };
+}
+
+// deno-lint-ignore no-explicit-any
+function scalarOf(type: any): DType | null {
+  let t = type;
+  while (t) {
+    if (t.name === "f32" || t.name === "i32" || t.name === "u32") return t.name;
+    t = t.format;
+  }
+  return null;
+}
+
+/**
+ * One prepared kernel invocation. Uniform members are set by name from the shader's struct.
+ *
+ * @example
+ * ```ts ignore
+ * const pipeline = await getPipeline(gpu, SCALE, "scale");
+ * const d = new Dispatch(gpu, pipeline, { x, y }, { n: x.size, alpha: 2 }, [groups, 1, 1]);
+ * d.record();
+ * await gpu.sync();
+ * d.destroy();
+ * ```
+ */
+export class Dispatch implements Recordable {
+  readonly gpu: Gpu;
+  readonly pipeline: Pipeline;
+  workgroups: [number, number, number];
+  readonly #bindGroup: GPUBindGroup;
+  readonly #uniformBuffer: GPUBuffer | null;
+  readonly #uniformData: DataView<ArrayBuffer> | null;
+  #recordedIn = -1;
+
+  constructor(
+    gpu: Gpu,
+    pipeline: Pipeline,
+    resources: Resources,
+    uniforms: Readonly<Record<string, number>> = {},
+    workgroups: readonly [number, number, number] = [1, 1, 1],
+  ) {
+    this.gpu = gpu;
+    this.pipeline = pipeline;
+    this.workgroups = [...workgroups];
+    const uniform = pipeline.uniform;
+    const entries: GPUBindGroupEntry[] = [];
+    const writable = new Map<GPUBuffer, string>();
+    const seen = new Map<GPUBuffer, string>();
+    for (const name of Object.keys(resources)) {
+      if (!pipeline.bindings.some((b) => b.name === name && b.kind !== "uniform")) {
+        const known = pipeline.bindings.filter((b) => b.kind !== "uniform").map((b) => b.name);
+        throw new RangeError(
+          `Cannot run ${pipeline.name}: it has no storage binding "${name}" (it binds: ` +
+            `${known.join(", ")})`,
+        );
+      }
+    }
+    for (const b of pipeline.bindings) {
+      if (b.kind === "uniform") continue;
+      const resource = resources[b.name];
+      if (resource === undefined) {
+        throw new RangeError(`Cannot run ${pipeline.name}: binding "${b.name}" was not supplied`);
+      }
+      const buffer = resource instanceof Tensor ? resource.buffer : resource;
+      if (resource instanceof Tensor && b.scalar !== null && resource.dtype !== b.scalar) {
+        throw new TypeError(
+          `Cannot run ${pipeline.name}: "${b.name}" must be ${b.scalar} but ${resource.label} ` +
+            `${formatShape(resource.shape)} is ${resource.dtype}`,
+        );
+      }
+      if (!(buffer.usage & GPUBufferUsage.STORAGE)) {
+        throw new TypeError(
+          `Cannot run ${pipeline.name}: the buffer for "${b.name}" lacks STORAGE usage`,
+        );
+      }
+      if (buffer.size < b.minBytes) {
+        throw new RangeError(
+          `Cannot run ${pipeline.name}: "${b.name}" needs at least ${b.minBytes} bytes, the ` +
+            `buffer has ${buffer.size}`,
+        );
+      }
+      const other = seen.get(buffer);
+      if (other !== undefined && (b.kind === "read_write" || writable.has(buffer))) {
+        throw new RangeError(
+          `Cannot run ${pipeline.name}: "${b.name}" and "${other}" are the same buffer and ` +
+            `one is written; use a separate output tensor`,
+        );
+      }
+      seen.set(buffer, b.name);
+      if (b.kind === "read_write") writable.set(buffer, b.name);
+      entries.push({ binding: b.binding, resource: { buffer } });
+    }
+    if (uniform) {
+      const bytes = Math.max(16, Math.ceil(uniform.minBytes / 16) * 16);
+      this.#uniformBuffer = gpu.device.createBuffer({
+        size: bytes,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        label: `${pipeline.name} uniforms`,
+      });
+      this.#uniformData = new DataView(new ArrayBuffer(bytes));
+      entries.push({ binding: uniform.binding, resource: { buffer: this.#uniformBuffer } });
+      for (const m of uniform.members) {
+        if (!(m.name in uniforms) && !m.name.startsWith("_")) {
+          throw new RangeError(
+            `Cannot run ${pipeline.name}: uniform "${m.name}" was not supplied`,
+          );
+        }
+      }
+      this.setUniforms(uniforms);
+    } else {
+      this.#uniformBuffer = null;
+      this.#uniformData = null;
+      if (Object.keys(uniforms).length > 0) {
+        throw new RangeError(`Cannot run ${pipeline.name}: it takes no uniforms`);
+      }
+    }
+    this.#bindGroup = gpu.device.createBindGroup({
+      layout: pipeline.layout,
+      entries,
+      label: pipeline.name,
+    });
+  }
+
+  /**
+   * Changes uniform values. The write is queued: it applies to every recording of this dispatch
+   * in the next submit, so pending work is submitted first to keep earlier recordings intact.
+   */
+  setUniforms(values: Readonly<Record<string, number>>): void {
+    const uniform = this.pipeline.uniform;
+    if (!uniform || !this.#uniformData || !this.#uniformBuffer) return;
+    const view = this.#uniformData;
+    for (const [name, value] of Object.entries(values)) {
+      const m = uniform.members.find((x) => x.name === name);
+      if (!m) {
+        throw new RangeError(
+          `Cannot run ${this.pipeline.name}: its uniforms have no member "${name}" (has: ` +
+            `${uniform.members.map((x) => x.name).join(", ")})`,
+        );
+      }
+      if (m.type === "f32") view.setFloat32(m.offset, value, true);
+      else {
+        if (!Number.isInteger(value)) {
+          throw new RangeError(
+            `Cannot run ${this.pipeline.name}: uniform "${name}" is ${m.type} but got ${value}`,
+          );
+        }
+        if (m.type === "u32") view.setUint32(m.offset, value, true);
+        else view.setInt32(m.offset, value, true);
+      }
+    }
+    if (this.#recordedIn === this.gpu.submitCount) this.gpu.submit();
+    this.gpu.device.queue.writeBuffer(this.#uniformBuffer, 0, view.buffer);
+  }
+
+  /** Records the dispatch into the GPU's shared compute pass. */
+  record(): void {
+    this.#recordedIn = this.gpu.submitCount;
+    this.gpu.dispatch(this.pipeline.pipeline, this.#bindGroup, this.workgroups);
+  }
+
+  /** Frees the uniform buffer once recorded work has been submitted. */
+  destroy(): void {
+    const buffer = this.#uniformBuffer;
+    if (buffer) this.gpu.afterSubmit(() => buffer.destroy());
+  }
+}
+
+/** Records a dispatch once and frees it after the next submit: for one-off ops. */
+export function recordOnce(dispatch: Dispatch): void {
+  dispatch.record();
+  dispatch.destroy();
+}
+
+/** Workgroup count to cover `n` items with groups of `size`. */
+export function groups(n: number, size: number): number {
+  return Math.ceil(n / size);
+}
+
+/**
+ * A 1-D launch over `n` items with `size` invocations per group, folded into a 2-D grid when it
+ * exceeds the per-dimension limit. Kernels index `gid.y * row + gid.x`.
+ */
+export function grid1d(
+  gpu: Gpu,
+  n: number,
+  size: number,
+): { workgroups: [number, number, number]; row: number } {
+  const total = Math.max(1, Math.ceil(n / size));
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  const x = Math.min(total, max);
+  return { workgroups: [x, Math.ceil(total / x), 1], row: x * size };
+}
+
+/** Anything that can be recorded into the shared encoder again and again, then freed. */
+export interface Recordable {
+  record(): void;
+  destroy(): void;
+}
+
+/**
+ * Several recordables run in order as one: composite ops (a convolution that needs two kernels)
+ * and whole training steps are sequences.
+ *
+ * @example
+ * ```ts ignore
+ * const step = new Sequence([forward, backward, update]);
+ * step.record();
+ * gpu.submit();
+ * ```
+ */
+export class Sequence implements Recordable {
+  readonly items: Recordable[];
+
+  constructor(items: Recordable[] = []) {
+    this.items = items;
+  }
+
+  /** Appends more work. */
+  push(...items: Recordable[]): this {
+    this.items.push(...items);
+    return this;
+  }
+
+  record(): void {
+    for (const item of this.items) item.record();
+  }
+
+  destroy(): void {
+    for (const item of this.items) item.destroy();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Element-wise ops: fill, scale, add (residual add), ReLU forward and backward.
+ *
+ * Each op has a `prepare*` form returning a reusable {@link Dispatch} (for training steps that
+ * record the same work every step) and a one-shot form that records it into the shared encoder.
+ *
+ * @module
+ */
+
+import source from "../../kernels/elementwise.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import { Dispatch, getPipeline, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
+import { formatShape, type Tensor } from "../gpu/tensor.ts";
+
+const ELEMENTWISE: KernelSource = { file: "kernels/elementwise.wgsl", source };
+const WG = 256;
+
+async function prepare(
+  gpu: Gpu,
+  entry: string,
+  n: number,
+  resources: Record<string, Tensor>,
+  alpha = 0,
+  beta = 0,
+): Promise<Dispatch> {
+  for (const [name, t] of Object.entries(resources)) {
+    if (t.dtype !== "f32") {
+      throw new TypeError(`Cannot run ${entry}: ${name} must be f32 but is ${t.dtype}`);
+    }
+  }
+  const pipeline = await getPipeline(gpu, ELEMENTWISE, entry, { WG });
+  const { workgroups, row } = grid1d(gpu, n, WG);
+  return new Dispatch(gpu, pipeline, resources, { n, row, alpha, beta }, workgroups);
+}
+
+function sameSize(op: string, a: Tensor, b: Tensor): void {
+  if (a.size !== b.size) {
+    throw new RangeError(
+      `Cannot run ${op}: ${a.label} ${formatShape(a.shape)} and ${b.label} ` +
+        `${formatShape(b.shape)} differ in size (${a.size} against ${b.size})`,
+    );
+  }
+}
+
+/** Prepares `out = value`. */
+export function prepareFill(gpu: Gpu, out: Tensor, value: number): Promise<Dispatch> {
+  return prepare(gpu, "fill", out.size, { out }, value);
+}
+
+/**
+ * Records `out = value` into the shared encoder.
+ *
+ * @example
+ * ```ts ignore
+ * await fill(gpu, t, 0);
+ * ```
+ */
+export async function fill(gpu: Gpu, out: Tensor, value: number): Promise<void> {
+  recordOnce(await prepareFill(gpu, out, value));
+}
+
+/** Prepares `out = alpha * x`. */
+export function prepareScale(gpu: Gpu, x: Tensor, out: Tensor, alpha: number): Promise<Dispatch> {
+  sameSize("scale", x, out);
+  return prepare(gpu, "scale", x.size, { x, out }, alpha);
+}
+
+/** Records `out = alpha * x`. */
+export async function scale(gpu: Gpu, x: Tensor, out: Tensor, alpha: number): Promise<void> {
+  recordOnce(await prepareScale(gpu, x, out, alpha));
+}
+
+/** Prepares `out = alpha * x + beta * y`. */
+export function prepareAdd(
+  gpu: Gpu,
+  x: Tensor,
+  y: Tensor,
+  out: Tensor,
+  alpha = 1,
+  beta = 1,
+): Promise<Dispatch> {
+  sameSize("add", x, y);
+  sameSize("add", x, out);
+  return prepare(gpu, "add", x.size, { x, y, out }, alpha, beta);
+}
+
+/**
+ * Records `out = alpha * x + beta * y`; the residual add is the default `alpha = beta = 1`.
+ *
+ * @example
+ * ```ts ignore
+ * await add(gpu, a, b, sum);
+ * ```
+ */
+export async function add(
+  gpu: Gpu,
+  x: Tensor,
+  y: Tensor,
+  out: Tensor,
+  alpha = 1,
+  beta = 1,
+): Promise<void> {
+  recordOnce(await prepareAdd(gpu, x, y, out, alpha, beta));
+}
+
+/** Prepares `out = max(x, 0)`. */
+export function prepareReluForward(gpu: Gpu, x: Tensor, out: Tensor): Promise<Dispatch> {
+  sameSize("relu_forward", x, out);
+  return prepare(gpu, "relu_forward", x.size, { x, out });
+}
+
+/** Records `out = max(x, 0)`. */
+export async function reluForward(gpu: Gpu, x: Tensor, out: Tensor): Promise<void> {
+  recordOnce(await prepareReluForward(gpu, x, out));
+}
+
+/** Prepares `dx = dy * (x > 0)`; overwrites dx. `x` may be the forward input or output. */
+export function prepareReluBackward(
+  gpu: Gpu,
+  x: Tensor,
+  dy: Tensor,
+  dx: Tensor,
+): Promise<Dispatch> {
+  sameSize("relu_backward", x, dy);
+  sameSize("relu_backward", x, dx);
+  return prepare(gpu, "relu_backward", x.size, { x, y: dy, out: dx });
+}
+
+/** Records `dx = dy * (x > 0)`. */
+export async function reluBackward(gpu: Gpu, x: Tensor, dy: Tensor, dx: Tensor): Promise<void> {
+  recordOnce(await prepareReluBackward(gpu, x, dy, dx));
+}

@@ -1,0 +1,9 @@
+/**
+ * ltkit: long-tailed image recognition with decoupled representation and classifier
+ * (Kang et al., ICLR 2020), computed in hand-written WGSL compute shaders on WebGPU.
+ *
+ * @module
+ */
+
+export * from "./lib/gpu/mod.ts";
+export * from "./lib/ops/mod.ts";

@@ -1,0 +1,49 @@
+import { equal, rejects } from "node:assert/strict";
+import { Tensor } from "../../lib/gpu/tensor.ts";
+import { add, fill, reluBackward, reluForward, scale } from "../../lib/ops/elementwise.ts";
+import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
+
+const SIZES = [1, 7, 255, 257, 1000, 70001];
+
+Deno.test({
+  name: "elementwise ops match the CPU reference on odd sizes",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    for (const n of SIZES) {
+      const xs = randomArray(n, n);
+      const ys = randomArray(n, n + 1);
+      const x = Tensor.from(gpu, xs);
+      const y = Tensor.from(gpu, ys);
+      const out = Tensor.empty(gpu, [n]);
+      await fill(gpu, out, 3.5);
+      assertClose(await out.read(), new Float32Array(n).fill(3.5), 0, `fill n=${n}`);
+      await scale(gpu, x, out, -2);
+      assertClose(await out.read(), xs.map((v) => -2 * v), 1e-7, `scale n=${n}`);
+      await add(gpu, x, y, out, 0.5, 2);
+      assertClose(await out.read(), xs.map((v, i) => 0.5 * v + 2 * ys[i]), 1e-6, `add n=${n}`);
+      await reluForward(gpu, x, out);
+      assertClose(await out.read(), xs.map((v) => Math.max(v, 0)), 0, `relu n=${n}`);
+      await reluBackward(gpu, x, y, out);
+      assertClose(await out.read(), xs.map((v, i) => (v > 0 ? ys[i] : 0)), 0, `relu' n=${n}`);
+      x.destroy();
+      y.destroy();
+      out.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "elementwise ops reject mismatched sizes and dtypes before dispatch",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    const a = Tensor.zeros(gpu, [3, 4]);
+    const b = Tensor.zeros(gpu, [5]);
+    const i = Tensor.zeros(gpu, [12], "i32");
+    const before = gpu.dispatchCount;
+    await rejects(add(gpu, a, b, a), /Cannot run add: tensor \(3,4\) and tensor \(5\) differ/);
+    await rejects(scale(gpu, i, a, 1), /must be f32 but is i32/);
+    equal(gpu.dispatchCount, before);
+  },
+});
