@@ -7,3 +7,4 @@
 
 export * from "./lib/gpu/mod.ts";
 export * from "./lib/ops/mod.ts";
+export * from "./lib/data/mod.ts";

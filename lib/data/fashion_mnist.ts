@@ -1,0 +1,248 @@
+/**
+ * Finding and loading Fashion-MNIST (Xiao, Rasul and Vollgraf, 2017): 60,000 training and 10,000
+ * test images, 28x28 uint8, 10 classes, as four IDX files, gzipped or raw.
+ *
+ * Search order: `options.dataDir`, the `LTKIT_DATA` variable, `data/fashion-mnist/` in the
+ * repository (and in the working directory), then Debian's `/usr/share/datasets/fashion-mnist/`.
+ * A folder given explicitly (option or variable) must hold the files: it is an error, not a
+ * fallback, when it does not.
+ *
+ * @module
+ */
+
+import { FASHION_MNIST_CLASSES, type ImageSet } from "./image_set.ts";
+import { idxToImageSet, readIdx } from "./idx.ts";
+
+/**
+ * The four Fashion-MNIST files by role, with their official (gzipped) names.
+ *
+ * @example
+ * ```ts
+ * import { FASHION_MNIST_FILES } from "./fashion_mnist.ts";
+ * console.log(FASHION_MNIST_FILES.testLabels); // t10k-labels-idx1-ubyte.gz
+ * ```
+ */
+export const FASHION_MNIST_FILES = Object.freeze({
+  trainImages: "train-images-idx3-ubyte.gz",
+  trainLabels: "train-labels-idx1-ubyte.gz",
+  testImages: "t10k-images-idx3-ubyte.gz",
+  testLabels: "t10k-labels-idx1-ubyte.gz",
+});
+
+/**
+ * A role in {@link FASHION_MNIST_FILES}.
+ *
+ * @example
+ * ```ts
+ * import type { FashionMnistFile } from "./fashion_mnist.ts";
+ * const role: FashionMnistFile = "trainImages";
+ * ```
+ */
+export type FashionMnistFile = keyof typeof FASHION_MNIST_FILES;
+
+/**
+ * Debian's `dataset-fashion-mnist` install folder.
+ *
+ * @example
+ * ```ts
+ * import { DEBIAN_FASHION_MNIST_DIR } from "./fashion_mnist.ts";
+ * console.log(DEBIAN_FASHION_MNIST_DIR); // /usr/share/datasets/fashion-mnist
+ * ```
+ */
+export const DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
+
+/**
+ * Where `deno task data` downloads to, relative to the repository root.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_DOWNLOAD_DIR } from "./fashion_mnist.ts";
+ * console.log(DEFAULT_DOWNLOAD_DIR); // data/fashion-mnist
+ * ```
+ */
+export const DEFAULT_DOWNLOAD_DIR = "data/fashion-mnist";
+
+/**
+ * Options for {@link findFashionMnist} and {@link loadFashionMnist}.
+ *
+ * @example
+ * ```ts
+ * import type { FashionMnistOptions } from "./fashion_mnist.ts";
+ * const options: FashionMnistOptions = { dataDir: "/srv/datasets/fashion-mnist" };
+ * ```
+ */
+export interface FashionMnistOptions {
+  /** A folder holding the four files (or a `fashion-mnist/` folder that does). */
+  dataDir?: string;
+}
+
+/**
+ * Where the files were found.
+ *
+ * @example
+ * ```ts
+ * import type { FashionMnistLocation } from "./fashion_mnist.ts";
+ * const say = (where: FashionMnistLocation) => console.log(`${where.dir} (via ${where.via})`);
+ * ```
+ */
+export interface FashionMnistLocation {
+  /** The folder. */
+  dir: string;
+  /** Which search step found it. */
+  via: "dataDir" | "LTKIT_DATA" | "repository" | "debian";
+  /** Full path of each file. */
+  files: Record<FashionMnistFile, string>;
+}
+
+/**
+ * The search steps and how to get the data, for error messages.
+ *
+ * @example
+ * ```ts
+ * import { HOW_TO_GET_FASHION_MNIST } from "./fashion_mnist.ts";
+ * console.error(`Fashion-MNIST is missing:\n${HOW_TO_GET_FASHION_MNIST}`);
+ * ```
+ */
+export const HOW_TO_GET_FASHION_MNIST = [
+  "install the Debian package: apt-get install dataset-fashion-mnist " +
+  `(files go to ${DEBIAN_FASHION_MNIST_DIR}/)`,
+  "download them: deno task data (into data/fashion-mnist/, SHA-256 verified)",
+  "put the four files (" + Object.values(FASHION_MNIST_FILES).join(", ") +
+  ", gzipped or not) in a folder and pass --data-dir DIR or set LTKIT_DATA=DIR",
+].map((s) => "  - " + s).join("\n");
+
+function candidateNames(gzName: string): string[] {
+  const raw = gzName.replace(/\.gz$/, "");
+  return [gzName, raw, raw.replace(/-(idx\d)/, ".$1")];
+}
+
+function fileExists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function join(dir: string, name: string): string {
+  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+}
+
+/** The files in `dir`, or the names that are missing. */
+function probe(dir: string): Record<FashionMnistFile, string> | string[] {
+  const found: Partial<Record<FashionMnistFile, string>> = {};
+  const missing: string[] = [];
+  for (const [role, name] of Object.entries(FASHION_MNIST_FILES)) {
+    const hit = candidateNames(name).map((n) => join(dir, n)).find(fileExists);
+    if (hit) found[role as FashionMnistFile] = hit;
+    else missing.push(name);
+  }
+  return missing.length ? missing : found as Record<FashionMnistFile, string>;
+}
+
+function envDataDir(): string | undefined {
+  try {
+    return Deno.env.get("LTKIT_DATA") || undefined;
+  } catch {
+    return undefined; // no --allow-env: treat as unset
+  }
+}
+
+function repositoryDirs(): string[] {
+  const dirs = [DEFAULT_DOWNLOAD_DIR];
+  const url = new URL("../../data/fashion-mnist", import.meta.url);
+  if (url.protocol === "file:") dirs.unshift(decodeURIComponent(url.pathname));
+  return dirs;
+}
+
+/**
+ * Find the four Fashion-MNIST files.
+ *
+ * @param options An explicit folder to use.
+ * @returns The folder, how it was found, and the path of each file.
+ * @throws {Deno.errors.NotFound} Listing the places searched and the ways to get the data.
+ * @example
+ * ```ts ignore
+ * import { findFashionMnist } from "./fashion_mnist.ts";
+ * const where = findFashionMnist();
+ * console.log(where.dir, where.via);
+ * ```
+ */
+export function findFashionMnist(options: FashionMnistOptions = {}): FashionMnistLocation {
+  const explicit: [FashionMnistLocation["via"], string | undefined][] = [
+    ["dataDir", options.dataDir],
+    ["LTKIT_DATA", envDataDir()],
+  ];
+  for (const [via, dir] of explicit) {
+    if (dir === undefined) continue;
+    const tried: string[] = [];
+    for (const d of [dir, join(dir, "fashion-mnist")]) {
+      const files = probe(d);
+      if (!Array.isArray(files)) return { dir: d, via, files };
+      tried.push(`${d} (missing ${files.join(", ")})`);
+    }
+    const flag = via === "dataDir" ? "--data-dir / dataDir" : "the LTKIT_DATA variable";
+    throw new Deno.errors.NotFound(
+      `Cannot find Fashion-MNIST in the folder given by ${flag}: ${tried.join("; ")}.\n` +
+        `Fix the folder, or get the files:\n${HOW_TO_GET_FASHION_MNIST}`,
+    );
+  }
+  const tried: string[] = [];
+  const auto: [FashionMnistLocation["via"], string][] = [
+    ...repositoryDirs().map((d) => ["repository", d] as [FashionMnistLocation["via"], string]),
+    ["debian", DEBIAN_FASHION_MNIST_DIR],
+  ];
+  for (const [via, dir] of auto) {
+    const files = probe(dir);
+    if (!Array.isArray(files)) return { dir, via, files };
+    tried.push(dir);
+  }
+  throw new Deno.errors.NotFound(
+    `Cannot find Fashion-MNIST: searched --data-dir (not given), LTKIT_DATA (not set), ` +
+      `${tried.join(", ")}.\nGet the four files in one of these ways:\n${HOW_TO_GET_FASHION_MNIST}`,
+  );
+}
+
+/**
+ * Load Fashion-MNIST's training and test sets.
+ *
+ * @param options An explicit folder to use; see the module doc for the search order.
+ * @returns `train` (60,000 images) and `test` (10,000), 1x28x28, with class names.
+ * @throws {Deno.errors.NotFound} When the files are nowhere; {@link SyntaxError} or
+ *   {@link RangeError} when a file is truncated, corrupt or mismatched, naming the file.
+ * @example
+ * ```ts ignore
+ * import { loadFashionMnist } from "./fashion_mnist.ts";
+ * const { train, test } = await loadFashionMnist();
+ * console.log(train.count, test.count); // 60000 10000
+ * ```
+ */
+export async function loadFashionMnist(
+  options: FashionMnistOptions = {},
+): Promise<{ train: ImageSet; test: ImageSet; location: FashionMnistLocation }> {
+  const location = findFashionMnist(options);
+  const f = location.files;
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+    [f.trainImages, f.trainLabels, f.testImages, f.testLabels].map(readIdx),
+  );
+  const common = { classCount: 10, classNames: FASHION_MNIST_CLASSES };
+  const train = idxToImageSet(trainImages, trainLabels, {
+    imagesName: f.trainImages,
+    labelsName: f.trainLabels,
+    ...common,
+  });
+  const test = idxToImageSet(testImages, testLabels, {
+    imagesName: f.testImages,
+    labelsName: f.testLabels,
+    ...common,
+  });
+  for (const [set, name] of [[train, f.trainImages], [test, f.testImages]] as const) {
+    if (set.height !== 28 || set.width !== 28 || set.channels !== 1) {
+      throw new RangeError(
+        `Cannot load Fashion-MNIST: ${name} holds ${set.channels}x${set.height}x${set.width} ` +
+          "images, not 1x28x28; is it another data set?",
+      );
+    }
+  }
+  return { train, test, location };
+}

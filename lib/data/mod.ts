@@ -1,0 +1,37 @@
+/**
+ * Data: IDX and Arrow image sources, Fashion-MNIST discovery and download, long-tailed profiles
+ * and splits, shot groups, samplers, normalised and augmented batches, a seeded PRNG, and sample
+ * grids as PNG.
+ *
+ * @example
+ * ```ts ignore
+ * import { BatchMaker, createSampler, loadLongTail, Rng } from "./mod.ts";
+ * const splits = await loadLongTail("fashion-mnist-lt-100");
+ * const sampler = createSampler("instance", splits.train.set.labels, new Rng(0, 1));
+ * const maker = new BatchMaker(splits.train.set, {
+ *   batchSize: 128, ...splits.profile.normalization, augment: true, rng: new Rng(0, 2),
+ * });
+ * const batch = maker.allocate();
+ * const order = sampler.epoch(0, 30);
+ * const n = maker.fill(order, 0, batch);
+ * ```
+ *
+ * @module
+ */
+
+export * from "./arrow_table.ts";
+export * from "./augment.ts";
+export * from "./batch.ts";
+export * from "./download.ts";
+export * from "./fashion_mnist.ts";
+export * from "./grid.ts";
+export * from "./idx.ts";
+export * from "./image_set.ts";
+export * from "./info.ts";
+export * from "./long_tail.ts";
+export * from "./png.ts";
+export * from "./profiles.ts";
+export * from "./rng.ts";
+export * from "./sampler.ts";
+export * from "./shot_groups.ts";
+export * from "./source.ts";

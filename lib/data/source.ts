@@ -1,0 +1,86 @@
+/**
+ * Loading a profile's source and building its splits in one call.
+ *
+ * Sources: `fashion-mnist` (IDX files, found as {@link loadFashionMnist} describes) or `arrow:DIR`,
+ * a folder with `train.arrow` and `test.arrow` image tables ({@link readImageTable}).
+ *
+ * @module
+ */
+
+import { readImageTable } from "./arrow_table.ts";
+import { loadFashionMnist } from "./fashion_mnist.ts";
+import type { ImageSet } from "./image_set.ts";
+import { buildLongTail, type LongTailSplits } from "./long_tail.ts";
+import { getProfile, type LongTailProfile } from "./profiles.ts";
+
+/**
+ * Options for {@link loadSource} and {@link loadLongTail}.
+ *
+ * @example
+ * ```ts
+ * import type { SourceOptions } from "./source.ts";
+ * const options: SourceOptions = { dataDir: "/srv/fashion-mnist" };
+ * ```
+ */
+export interface SourceOptions {
+  /** The folder for a `fashion-mnist` source (see {@link loadFashionMnist}). */
+  dataDir?: string;
+}
+
+/**
+ * Load the balanced train and test sets a source names.
+ *
+ * @param source `fashion-mnist` or `arrow:DIR`.
+ * @param options Where to look.
+ * @returns The two sets and a description of where they came from.
+ * @throws {RangeError} For an unknown source.
+ * @example
+ * ```ts ignore
+ * import { loadSource } from "./source.ts";
+ * const { train, test, from } = await loadSource("fashion-mnist");
+ * console.log(train.count, test.count, from);
+ * ```
+ */
+export async function loadSource(
+  source: string,
+  options: SourceOptions = {},
+): Promise<{ train: ImageSet; test: ImageSet; from: string }> {
+  if (source === "fashion-mnist") {
+    const { train, test, location } = await loadFashionMnist(options);
+    return { train, test, from: `${location.dir} (via ${location.via})` };
+  }
+  if (source.startsWith("arrow:")) {
+    const dir = source.slice("arrow:".length).replace(/\/$/, "");
+    const [train, test] = await Promise.all([
+      readImageTable(`${dir}/train.arrow`),
+      readImageTable(`${dir}/test.arrow`),
+    ]);
+    return { train, test, from: dir };
+  }
+  throw new RangeError(
+    `Cannot load source "${source}": use fashion-mnist or arrow:DIR (DIR/train.arrow and ` +
+      "DIR/test.arrow image tables)",
+  );
+}
+
+/**
+ * Load a profile's source and build its long-tailed splits.
+ *
+ * @param profile A profile or the name of a registered one.
+ * @param options Where to look for the source.
+ * @returns The splits plus where the source came from.
+ * @example
+ * ```ts ignore
+ * import { loadLongTail } from "./source.ts";
+ * const splits = await loadLongTail("fashion-mnist-lt-100");
+ * console.log([...splits.classCounts]); // [5980, 3596, ..., 60]
+ * ```
+ */
+export async function loadLongTail(
+  profile: LongTailProfile | string,
+  options: SourceOptions = {},
+): Promise<LongTailSplits & { from: string }> {
+  const p = typeof profile === "string" ? getProfile(profile) : profile;
+  const { train, test, from } = await loadSource(p.source, options);
+  return { ...buildLongTail(p, train, test), from };
+}

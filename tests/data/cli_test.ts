@@ -1,0 +1,150 @@
+import { equal, ok } from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { FASHION_MNIST_FILES, getProfile, writeImageTable } from "../../lib/data/mod.ts";
+import { gzip, ignoreRealData, makeIdx, syntheticSet, withTempDir } from "./_helpers.ts";
+
+const SCRIPT = new URL("../../scripts/data.ts", import.meta.url).pathname;
+
+/** Run `deno run scripts/data.ts ARGS` with the permissions the task grants (writes to temp). */
+async function cli(args: string[], writeDir = "/tmp", net = false) {
+  const permissions = [
+    "--allow-read",
+    `--allow-write=${writeDir}`,
+    "--allow-env",
+    ...(net ? ["--allow-net=127.0.0.1"] : []),
+  ];
+  const env = Deno.env.toObject();
+  delete env.LTKIT_DATA;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", ...permissions, SCRIPT, ...args],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+Deno.test("--help prints the usage; bad flags and values exit 2 naming the flag", async () => {
+  const help = await cli(["--help"]);
+  equal(help.code, 0);
+  ok(help.stdout.includes("deno task data --info [--profile NAME|FILE.json]"));
+  const unknown = await cli(["--info", "--verbose"]);
+  equal(unknown.code, 2);
+  ok(unknown.stderr.includes("Unknown option '--verbose'"), unknown.stderr);
+  ok(unknown.stderr.includes("Allowed flags: --help, --info, --profile VALUE"));
+  const profile = await cli(["--info", "--profile", "imagenet-lt"]);
+  equal(profile.code, 2);
+  ok(profile.stderr.includes(
+    "Cannot use --profile imagenet-lt: allowed values are fashion-mnist-lt-100, " +
+      "fashion-mnist-lt-10, fashion-mnist-lt-200, or a path ending in .json",
+  ));
+  const samples = await cli(["--info", "--samples", "0"]);
+  equal(samples.code, 2);
+  ok(samples.stderr.includes("Cannot use --samples 0: use an integer in 1..100"));
+  const mixed = await cli(["--info", "--dir", "x"]);
+  equal(mixed.code, 2);
+  ok(mixed.stderr.includes("Cannot use --dir with --info"));
+  const noInfo = await cli(["--profile", "fashion-mnist-lt-10"]);
+  equal(noInfo.code, 2);
+  ok(noInfo.stderr.includes("Cannot use --profile without --info"));
+  const url = await cli(["--base-url", "ftp://x"]);
+  equal(url.code, 2);
+  ok(url.stderr.includes("--base-url ftp://x: it must start with http:// or https://"));
+  const positional = await cli(["download"]);
+  equal(positional.code, 2);
+});
+
+Deno.test("--info on a JSON profile over Arrow tables prints counts and writes a PNG", async () => {
+  await withTempDir(async (dir) => {
+    const train = syntheticSet([40, 40, 40], { height: 6, width: 6 });
+    train.classNames = ["alpha", "beta", "gamma"];
+    await writeImageTable(`${dir}/train.arrow`, train);
+    await writeImageTable(`${dir}/test.arrow`, syntheticSet([2, 2, 2], { height: 6, width: 6 }));
+    const profile = {
+      ...structuredClone(getProfile("fashion-mnist-lt-10")),
+      name: "tiny/lt",
+      source: `arrow:${dir}`,
+      headSize: 30,
+      imbalanceRatio: 10,
+      classOrder: [1, 2, 0],
+      valPerClass: 4,
+      shotThresholds: { many: 20, few: 5 },
+    };
+    await Deno.writeTextFile(`${dir}/profile.json`, JSON.stringify(profile));
+    const out = `${dir}/grid/tiny.png`;
+    const r = await cli(["--info", "--profile", `${dir}/profile.json`, "--out", out], dir);
+    equal(r.code, 0, r.stderr);
+    ok(r.stdout.includes(`profile tiny/lt: source arrow:${dir} from ${dir}`), r.stdout);
+    ok(/ {3}0 {2}1 beta +30 +30 +4 +2 {2}many/.test(r.stdout), r.stdout);
+    ok(/ {3}2 {2}0 alpha +3 +3 +4 +2 {2}few/.test(r.stdout), r.stdout);
+    ok(r.stdout.includes(`Sample grid: ${out}`));
+    const png = await Deno.readFile(out);
+    equal(png[1], 0x50);
+    const bad = await cli(
+      ["--info", "--profile", `${dir}/profile.json`, "--out", `${dir}/x.svg`],
+      dir,
+    );
+    equal(bad.code, 2);
+    ok(bad.stderr.includes("give a path ending in .png"));
+  });
+});
+
+Deno.test("--info with a --data-dir lacking the files exits 1 and says how to get them", async () => {
+  await withTempDir(async (dir) => {
+    const r = await cli(["--info", "--data-dir", dir]);
+    equal(r.code, 1);
+    ok(r.stderr.includes(`Cannot find Fashion-MNIST in the folder given by --data-dir`), r.stderr);
+    ok(r.stderr.includes("apt-get install dataset-fashion-mnist"));
+    ok(r.stderr.includes("deno task data"));
+  });
+});
+
+Deno.test("download mode fetches from --base-url and rejects files whose SHA-256 is not official", async () => {
+  const fixture = gzip(makeIdx(8, [1], [0]));
+  const listener = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response(fixture.slice()),
+  );
+  try {
+    await withTempDir(async (dir) => {
+      const base = `http://127.0.0.1:${listener.addr.port}/`;
+      const r = await cli(["--dir", `${dir}/fm`, "--base-url", base], dir, true);
+      equal(r.code, 1);
+      ok(r.stdout.includes(`Downloading Fashion-MNIST from ${base} into ${dir}/fm/`), r.stdout);
+      const sha = createHash("sha256").update(fixture).digest("hex");
+      ok(
+        r.stderr.includes(
+          `error: Cannot download ${base}${FASHION_MNIST_FILES.trainImages}: SHA-256 mismatch, ` +
+            `got ${sha} but expected 08dc20ab`,
+        ),
+        r.stderr,
+      );
+    });
+  } finally {
+    await listener.shutdown();
+  }
+});
+
+Deno.test({
+  name: "real data: deno task data --info shows fashion-mnist-lt-100 with the recipe's counts",
+  ignore: ignoreRealData,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const out = `${dir}/fm.png`;
+      const r = await cli(["--info", "--out", out], dir);
+      equal(r.code, 0, r.stderr);
+      const rows = r.stdout.split("\n").filter((l) => /^ {3}\d {2}\d /.test(l));
+      equal(rows.length, 10);
+      const train = rows.map((l) => Number(l.trim().split(/\s+/).at(-4)));
+      equal(train.join(","), "5980,3596,2156,1292,774,464,278,166,100,60");
+      ok(rows.every((l) => / +20 +1000 {2}(many|medium|few)$/.test(l)), rows.join("\n"));
+      ok(r.stdout.includes("many    4 classes: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress"));
+      ok(r.stdout.includes("medium  3 classes: 4 Coat, 5 Sandal, 6 Shirt"));
+      ok(r.stdout.includes("few     3 classes: 7 Sneaker, 8 Bag, 9 Ankle boot"));
+      ok(r.stdout.includes("14866    200  10000"));
+      ok((await Deno.stat(out)).size > 10_000);
+    });
+  },
+});
