@@ -6,3 +6,6 @@
  */
 
 export { WgslReflect } from "npm:wgsl_reflect@1.6.0/wgsl_reflect.module.js";
+
+/** Apache Arrow (feature dumps: lib/features). */
+export * as arrow from "npm:apache-arrow@21.2.0";

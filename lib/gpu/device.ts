@@ -21,6 +21,11 @@ export interface GpuOptions {
   warnFallback?: boolean;
   /** Label used in error messages and GPU debug tools. */
   label?: string;
+  /**
+   * Where to find WebGPU (default `globalThis.navigator`); tests pass stubs to check the errors
+   * for a missing API, no adapter or a too-small adapter.
+   */
+  navigator?: { gpu?: GPU };
 }
 
 /** Summary of the adapter, for reports and logs. */
@@ -263,7 +268,7 @@ export class Gpu {
  * ```
  */
 export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
-  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  const nav = options.navigator ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (!nav?.gpu) {
     const runtime = "Deno" in globalThis
       ? `Deno ${(globalThis as unknown as { Deno: typeof Deno }).Deno.version.deno}`

@@ -109,7 +109,14 @@ export function getPipeline(
   entry: string,
   constants: Constants = {},
 ): Promise<Pipeline> {
-  const { reflect, overrides } = reflectSource(src);
+  let reflected: Reflected;
+  try {
+    reflected = reflectSource(src);
+  } catch (error) {
+    // wgsl_reflect reports a line but no column; the device compiler says exactly where.
+    return compileModule(gpu, src, `${src.file}:${entry}`).then(() => Promise.reject(error));
+  }
+  const { reflect, overrides } = reflected;
   for (const name of Object.keys(constants)) {
     if (!overrides.has(name)) {
       throw new RangeError(
@@ -156,7 +163,9 @@ async function compile(
   const fn = reflect.entry.compute.find((e: { name: string }) => e.name === entry);
   if (!fn) {
     const names = reflect.entry.compute.map((e: { name: string }) => e.name).join(", ");
-    throw new RangeError(`Cannot compile ${name}: no compute entry point "${entry}" (has: ${names})`);
+    throw new RangeError(
+      `Cannot compile ${name}: no compute entry point "${entry}" (has: ${names})`,
+    );
   }
   const used = new Set(fn.resources.map((r: ReflectedVariable) => `${r.group}:${r.binding}`));
   const bindings: BindingInfo[] = [];
@@ -164,7 +173,9 @@ async function compile(
     for (const variable of group) {
       if (!variable || !used.has(`${variable.group}:${variable.binding}`)) continue;
       if (variable.group !== 0) {
-        throw new RangeError(`Cannot compile ${name}: binding "${variable.name}" is not in group 0`);
+        throw new RangeError(
+          `Cannot compile ${name}: binding "${variable.name}" is not in group 0`,
+        );
       }
       bindings.push(describeBinding(variable));
     }
@@ -172,16 +183,7 @@ async function compile(
   bindings.sort((a, b) => a.binding - b.binding);
 
   const device = gpu.device;
-  device.pushErrorScope("validation");
-  const module = device.createShaderModule({ code: src.source, label: src.file });
-  const info = await module.getCompilationInfo();
-  const moduleError = await device.popErrorScope();
-  const errors = info.messages.filter((m) => m.type === "error");
-  if (errors.length > 0 || moduleError) {
-    const lines = errors.map((m) => `${src.file}:${m.lineNum}:${m.linePos} ${m.message}`);
-    if (lines.length === 0) lines.push(`${src.file}: ${moduleError!.message}`);
-    throw new SyntaxError(`Cannot compile ${name}:\n${lines.join("\n")}`);
-  }
+  const module = await compileModule(gpu, src, name);
 
   device.pushErrorScope("validation");
   const layout = device.createBindGroupLayout({
@@ -211,6 +213,32 @@ async function compile(
     );
   }
   return new Pipeline(name, pipeline, layout, bindings, constants);
+}
+
+/** Creates the shader module; throws `file:line:col message` lines for compile errors. */
+async function compileModule(gpu: Gpu, src: KernelSource, name: string): Promise<GPUShaderModule> {
+  const device = gpu.device;
+  device.pushErrorScope("validation");
+  const module = device.createShaderModule({ code: src.source, label: src.file });
+  const info = await module.getCompilationInfo();
+  const moduleError = await device.popErrorScope();
+  const errors = info.messages.filter((m) => m.type === "error");
+  if (errors.length > 0 || moduleError) {
+    const lines = errors.map((m) => formatCompilationMessage(src.file, m));
+    if (lines.length === 0) lines.push(`${src.file}: ${moduleError!.message.trim()}`);
+    throw new SyntaxError(`Cannot compile ${name}:\n${lines.join("\n")}`);
+  }
+  return module;
+}
+
+/**
+ * `kernels/x.wgsl:5:14 parsing error: ...` then the compiler's own excerpt, indented. wgpu's
+ * message starts with a blank line and "Shader '<label>'", which the location makes redundant.
+ */
+function formatCompilationMessage(file: string, m: GPUCompilationMessage): string {
+  const [first, ...rest] = m.message.trim().replace(/^Shader '[^']*' /, "").split("\n");
+  const where = m.lineNum > 0 ? `${file}:${m.lineNum}:${m.linePos}` : `${file}:`;
+  return [`${where} ${first}`, ...rest.map((line) => `  ${line}`)].join("\n");
 }
 
 // deno-lint-ignore no-explicit-any
@@ -313,10 +341,17 @@ export class Dispatch implements Recordable {
           `Cannot run ${pipeline.name}: the buffer for "${b.name}" lacks STORAGE usage`,
         );
       }
-      if (buffer.size < b.minBytes) {
+      // A tensor's pooled buffer may be larger than the tensor: judge by the tensor itself
+      // (padded to 16 bytes, which vec4 kernels may read).
+      const bytes = resource instanceof Tensor
+        ? Math.max(16, Math.ceil(resource.byteLength / 16) * 16)
+        : buffer.size;
+      if (bytes < b.minBytes) {
         throw new RangeError(
-          `Cannot run ${pipeline.name}: "${b.name}" needs at least ${b.minBytes} bytes, the ` +
-            `buffer has ${buffer.size}`,
+          `Cannot run ${pipeline.name}: "${b.name}" needs at least ${b.minBytes} bytes, ` +
+            (resource instanceof Tensor
+              ? `${resource.label} ${formatShape(resource.shape)} has ${bytes}`
+              : `the buffer has ${bytes}`),
         );
       }
       const other = seen.get(buffer);

@@ -155,6 +155,8 @@ export class Tensor<D extends DType = DType> {
       );
     }
     const typed = toTyped(data, this.dtype);
+    // Deno 2.9's writeBuffer panics (aborting the process) on zero bytes; there is nothing to do.
+    if (typed.byteLength === 0) return;
     // Work recorded earlier must see the old contents: flush it before the queue write.
     this.gpu.submit();
     this.gpu.device.queue.writeBuffer(
@@ -237,9 +239,54 @@ function toTyped(data: TensorData, dtype: DType): Float32Array | Int32Array | Ui
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
       if (!Number.isInteger(v)) {
-        throw new TypeError(`Cannot write ${v} at index ${i} into a ${dtype} tensor: not an integer`);
+        throw new TypeError(
+          `Cannot write ${v} at index ${i} into a ${dtype} tensor: not an integer`,
+        );
       }
     }
   }
   return Ctor.from(data as ArrayLike<number>);
+}
+
+/**
+ * Reads several tensors back with one submit and one map, for checkpoints and logs.
+ *
+ * @example
+ * ```ts ignore
+ * const [loss, correct] = await readAll([lossTensor, correctTensor]);
+ * ```
+ */
+export async function readAll(tensors: readonly Tensor[]): Promise<TypedArrayFor<DType>[]> {
+  if (tensors.length === 0) return [];
+  const gpu = tensors[0].gpu;
+  const offsets: number[] = [];
+  let total = 0;
+  for (const t of tensors) {
+    offsets.push(total);
+    total += Math.ceil(t.byteLength / 16) * 16;
+  }
+  total = Math.max(16, total);
+  const staging = gpu.device.createBuffer({
+    size: total,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    label: "readback (many)",
+  });
+  try {
+    tensors.forEach((t, i) => {
+      if (t.byteLength > 0) {
+        gpu.copy(t.buffer, 0, staging, offsets[i], Math.ceil(t.byteLength / 4) * 4);
+      }
+    });
+    gpu.submit();
+    await staging.mapAsync(GPUMapMode.READ);
+    const mapped = staging.getMappedRange();
+    const out = tensors.map((t, i) =>
+      new (arrayType(t.dtype))(mapped.slice(offsets[i], offsets[i] + t.byteLength))
+    );
+    staging.unmap();
+    gpu.throwIfFailed();
+    return out;
+  } finally {
+    staging.destroy();
+  }
 }

@@ -5,3 +5,20 @@
  */
 
 export * from "./elementwise.ts";
+export * from "./softmax.ts";
+export {
+  argmax,
+  channelSum,
+  colSum,
+  prepareArgmax,
+  prepareChannelSum,
+  prepareColSum,
+  prepareRowSum,
+  prepareSumAll,
+  type RowOptions,
+  type RowStrategy,
+  rowStrategy,
+  rowSum,
+  sumAll,
+  type SumOptions,
+} from "./reduce.ts";

@@ -1,0 +1,396 @@
+/**
+ * Reductions: row sums, column sums (bias gradients), per-channel sums over (N, C, H, W),
+ * argmax per row and the sum of a whole tensor; plus the launch-shape choice that the row-wise
+ * kernels (these and softmax) share.
+ *
+ * Each op has a `prepare*` form returning a reusable {@link Recordable} and a one-shot form that
+ * records it into the shared encoder. Outputs are overwritten, or added to with
+ * `accumulate: true` (gradient accumulation); `alpha` scales the sum either way.
+ *
+ * @module
+ */
+
+import source from "../../kernels/reduce.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import {
+  Dispatch,
+  getPipeline,
+  grid1d,
+  type KernelSource,
+  type Recordable,
+  recordOnce,
+  Sequence,
+} from "../gpu/kernel.ts";
+import { type DType, formatShape, Tensor } from "../gpu/tensor.ts";
+
+const REDUCE: KernelSource = { file: "kernels/reduce.wgsl", source };
+
+/** How a row-wise kernel is launched: `threadsPerRow` invocations cooperate on one row. */
+export interface RowStrategy {
+  /** Invocations per workgroup (a power of two, at most 256). */
+  workgroupSize: number;
+  /** Invocations per row (a power of two dividing `workgroupSize`). 1 = one row per invocation. */
+  threadsPerRow: number;
+}
+
+/** Options shared by the summing ops. */
+export interface SumOptions {
+  /** Scale applied to the sum (default 1). */
+  alpha?: number;
+  /** Add into the output instead of overwriting it (default false). */
+  accumulate?: boolean;
+}
+
+/** Options of the row-wise ops: a forced launch shape, for benchmarks and tests. */
+export interface RowOptions {
+  strategy?: Partial<RowStrategy>;
+}
+
+function nextPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+}
+
+/**
+ * Picks the launch shape for `rows` rows of `cols` values. On a CPU adapter (lavapipe) one row
+ * per invocation wins: invocations run as SIMD lanes of one thread, so barriers cost a context
+ * switch and a row streams through one core's cache; only when there are too few rows to fill
+ * the cores do several threads share a row. On a GPU, a row gets about one thread per 16 values
+ * (up to a whole workgroup of 256) so long rows are read coalesced and reduced in shared memory.
+ *
+ * @example
+ * ```ts ignore
+ * rowStrategy(gpu, 4096, 1000); // { workgroupSize: 64, threadsPerRow: 1 } on lavapipe
+ * ```
+ */
+export function rowStrategy(gpu: Gpu, rows: number, cols: number): RowStrategy {
+  if (gpu.isFallback) {
+    if (rows >= 64 || cols <= 256) {
+      // Small batches still get several workgroups, so that every core has one.
+      return { workgroupSize: Math.min(64, Math.max(8, nextPow2(rows / 8))), threadsPerRow: 1 };
+    }
+    return { workgroupSize: 64, threadsPerRow: Math.min(64, nextPow2(cols / 256)) };
+  }
+  return { workgroupSize: 256, threadsPerRow: Math.min(256, nextPow2(cols / 32)) };
+}
+
+/** Resolves a (possibly partial) forced strategy against the default and checks it. */
+export function resolveStrategy(
+  gpu: Gpu,
+  op: string,
+  rows: number,
+  cols: number,
+  forced: Partial<RowStrategy> = {},
+): RowStrategy {
+  const auto = rowStrategy(gpu, rows, cols);
+  const workgroupSize = forced.workgroupSize ??
+    Math.max(auto.workgroupSize, forced.threadsPerRow ?? 1);
+  const threadsPerRow = forced.threadsPerRow ?? Math.min(auto.threadsPerRow, workgroupSize);
+  const pow2 = (n: number) => Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
+  if (!pow2(workgroupSize) || workgroupSize > 256) {
+    throw new RangeError(
+      `Cannot run ${op}: workgroup size ${workgroupSize} must be a power of two up to 256`,
+    );
+  }
+  if (!pow2(threadsPerRow) || threadsPerRow > workgroupSize) {
+    throw new RangeError(
+      `Cannot run ${op}: ${threadsPerRow} threads per row must be a power of two up to the ` +
+        `workgroup size ${workgroupSize}`,
+    );
+  }
+  return { workgroupSize, threadsPerRow };
+}
+
+/** Views a tensor as (rows, cols): the last dimension is the row; a scalar is (1, 1). */
+export function asMatrix(t: Tensor): { rows: number; cols: number } {
+  if (t.shape.length === 0) return { rows: 1, cols: 1 };
+  const cols = t.shape[t.shape.length - 1];
+  let rows = 1;
+  for (let i = 0; i < t.shape.length - 1; i++) rows *= t.shape[i];
+  return { rows, cols };
+}
+
+/** Throws a TypeError unless `t` has dtype `dtype`. */
+export function checkDType(op: string, name: string, t: Tensor, dtype: DType): void {
+  if (t.dtype !== dtype) {
+    throw new TypeError(
+      `Cannot run ${op}: ${name} must be ${dtype} but ${t.label} ${formatShape(t.shape)} is ` +
+        `${t.dtype}`,
+    );
+  }
+}
+
+/** Throws a RangeError unless `t` holds exactly `size` elements. */
+export function checkSize(op: string, name: string, t: Tensor, size: number, why: string): void {
+  if (t.size !== size) {
+    throw new RangeError(
+      `Cannot run ${op}: ${name} ${formatShape(t.shape)} has ${t.size} elements but ${why} ` +
+        `needs ${size}`,
+    );
+  }
+}
+
+function sumUniforms(rows: number, cols: number, inner: number, options: SumOptions) {
+  const alpha = options.alpha ?? 1;
+  if (!Number.isFinite(alpha)) {
+    throw new RangeError(`Cannot run a reduction: alpha must be finite, got ${alpha}`);
+  }
+  return { rows, cols, inner, alpha, accumulate: options.accumulate ? 1 : 0 };
+}
+
+async function prepareRowwise(
+  gpu: Gpu,
+  entry: string,
+  x: Tensor,
+  out: Tensor,
+  outName: string,
+  uniforms: Record<string, number>,
+  rows: number,
+  strategy: RowStrategy,
+): Promise<Dispatch> {
+  const pipeline = await getPipeline(gpu, REDUCE, entry, {
+    WG: strategy.workgroupSize,
+    TPR: strategy.threadsPerRow,
+  });
+  const perGroup = strategy.workgroupSize / strategy.threadsPerRow;
+  const { workgroups } = grid1d(gpu, rows, perGroup);
+  return new Dispatch(gpu, pipeline, { x, [outName]: out }, uniforms, workgroups);
+}
+
+/**
+ * Prepares `out[r] = alpha * sum_c x[r, c]` (or `+=` with `accumulate`). `x` is (rows, cols),
+ * its last dimension being the row; `out` has `rows` elements.
+ */
+export function prepareRowSum(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SumOptions & RowOptions = {},
+): Promise<Dispatch> {
+  const { rows, cols } = asMatrix(x);
+  checkDType("row_sum", "x", x, "f32");
+  checkDType("row_sum", "out", out, "f32");
+  checkSize("row_sum", "out", out, rows, `x ${formatShape(x.shape)}`);
+  const strategy = resolveStrategy(gpu, "row_sum", rows, cols, options.strategy);
+  const uniforms = sumUniforms(rows, cols, 0, options);
+  return prepareRowwise(gpu, "row_sum", x, out, "out", uniforms, rows, strategy);
+}
+
+/**
+ * Records row sums (see {@link prepareRowSum}).
+ *
+ * @example
+ * ```ts ignore
+ * const x = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
+ * const out = Tensor.empty(gpu, [2]);
+ * await rowSum(gpu, x, out);
+ * await out.read(); // Float32Array [6, 15]
+ * ```
+ */
+export async function rowSum(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SumOptions & RowOptions = {},
+): Promise<void> {
+  recordOnce(await prepareRowSum(gpu, x, out, options));
+}
+
+/** Prepares `out[r] = first argmax of row r` of (rows, cols) f32 `x` into (rows) i32 `out`. */
+export function prepareArgmax(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: RowOptions = {},
+): Promise<Dispatch> {
+  const { rows, cols } = asMatrix(x);
+  checkDType("argmax", "x", x, "f32");
+  checkDType("argmax", "out", out, "i32");
+  checkSize("argmax", "out", out, rows, `x ${formatShape(x.shape)}`);
+  if (cols === 0) {
+    throw new RangeError(`Cannot run argmax: x ${formatShape(x.shape)} has empty rows`);
+  }
+  const strategy = resolveStrategy(gpu, "argmax", rows, cols, options.strategy);
+  const uniforms = { rows, cols, inner: 0, alpha: 1, accumulate: 0 };
+  return prepareRowwise(gpu, "argmax_rows", x, out, "index", uniforms, rows, strategy);
+}
+
+/**
+ * Records the argmax of each row (ties go to the first column).
+ *
+ * @example
+ * ```ts ignore
+ * const x = Tensor.from(gpu, [1, 5, 5, 9, 0, 2], [2, 3]);
+ * const out = Tensor.empty(gpu, [2], "i32");
+ * await argmax(gpu, x, out);
+ * await out.read(); // Int32Array [1, 0]
+ * ```
+ */
+export async function argmax(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: RowOptions = {},
+): Promise<void> {
+  recordOnce(await prepareArgmax(gpu, x, out, options));
+}
+
+/** Columns per workgroup for col_sum: enough to read rows coalesced, never more than needed. */
+function columnTile(cols: number): number {
+  return Math.min(64, nextPow2(cols));
+}
+
+/**
+ * Prepares `out[c] = alpha * sum_r x[r, c]` (or `+=` with `accumulate`): the bias gradient
+ * from a (rows, cols) output gradient. `out` has `cols` elements.
+ */
+export async function prepareColSum(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SumOptions = {},
+): Promise<Dispatch> {
+  const { rows, cols } = asMatrix(x);
+  checkDType("col_sum", "x", x, "f32");
+  checkDType("col_sum", "out", out, "f32");
+  checkSize("col_sum", "out", out, cols, `x ${formatShape(x.shape)}`);
+  const uniforms = sumUniforms(rows, cols, 0, options);
+  const tx = columnTile(cols);
+  const pipeline = await getPipeline(gpu, REDUCE, "col_sum", { WG: 256, TX: tx });
+  const { workgroups } = grid1d(gpu, cols, tx);
+  return new Dispatch(gpu, pipeline, { x, out }, uniforms, workgroups);
+}
+
+/**
+ * Records column sums (see {@link prepareColSum}).
+ *
+ * @example
+ * ```ts ignore
+ * const dy = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
+ * const dbias = Tensor.zeros(gpu, [3]);
+ * await colSum(gpu, dy, dbias, { accumulate: true });
+ * await dbias.read(); // Float32Array [5, 7, 9]
+ * ```
+ */
+export async function colSum(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SumOptions = {},
+): Promise<void> {
+  recordOnce(await prepareColSum(gpu, x, out, options));
+}
+
+/**
+ * Prepares `out[c] = alpha * sum_{n, h, w} x[n, c, h, w]` (or `+=`): per-channel sums of an
+ * (N, C, ...spatial) tensor, e.g. a convolution's bias gradient. `out` has C elements.
+ */
+export async function prepareChannelSum(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SumOptions = {},
+): Promise<Dispatch> {
+  if (x.shape.length < 2) {
+    throw new RangeError(
+      `Cannot run channel_sum: x ${formatShape(x.shape)} must be (N, C, ...spatial)`,
+    );
+  }
+  checkDType("channel_sum", "x", x, "f32");
+  checkDType("channel_sum", "out", out, "f32");
+  const [n, channels] = x.shape;
+  const spatial = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  checkSize("channel_sum", "out", out, channels, `x ${formatShape(x.shape)}`);
+  const pipeline = await getPipeline(gpu, REDUCE, "channel_sum", { WG: 256 });
+  const uniforms = sumUniforms(n, channels, spatial, options);
+  return new Dispatch(gpu, pipeline, { x, out }, uniforms, [channels, 1, 1]);
+}
+
+/**
+ * Records per-channel sums (see {@link prepareChannelSum}).
+ *
+ * @example
+ * ```ts ignore
+ * const x = Tensor.from(gpu, [1, 2, 3, 4], [1, 2, 2]);
+ * const out = Tensor.empty(gpu, [2]);
+ * await channelSum(gpu, x, out);
+ * await out.read(); // Float32Array [3, 7]
+ * ```
+ */
+export async function channelSum(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SumOptions = {},
+): Promise<void> {
+  recordOnce(await prepareChannelSum(gpu, x, out, options));
+}
+
+/** Up to this many elements one workgroup sums a tensor alone; beyond, partial sums first. */
+const SINGLE_PASS = 16384;
+/** Elements per partial sum: enough work per workgroup to hide its launch. */
+const PARTIAL_CHUNK = 8192;
+
+/**
+ * Prepares `out[0] = alpha * sum(x)` (or `+=`) for an f32 tensor of any shape; `out` has one
+ * element. Large tensors take two dispatches (partial sums, then their sum) and a scratch
+ * buffer owned by the returned recordable.
+ */
+export async function prepareSumAll(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SumOptions = {},
+): Promise<Recordable> {
+  checkDType("sum", "x", x, "f32");
+  checkDType("sum", "out", out, "f32");
+  checkSize("sum", "out", out, 1, "a sum");
+  const wholeRow = { workgroupSize: 256, threadsPerRow: 256 };
+  if (x.size <= SINGLE_PASS) {
+    const uniforms = sumUniforms(1, x.size, 0, options);
+    return prepareRowwise(gpu, "row_sum", x, out, "out", uniforms, 1, wholeRow);
+  }
+  const partials = Math.min(
+    Math.ceil(x.size / PARTIAL_CHUNK),
+    gpu.limits.maxComputeWorkgroupsPerDimension,
+  );
+  const chunk = Math.ceil(x.size / partials);
+  const scratch = Tensor.empty(gpu, [partials], "f32", "partial sums");
+  try {
+    const pipeline = await getPipeline(gpu, REDUCE, "sum_partial", { WG: 256 });
+    const first = new Dispatch(
+      gpu,
+      pipeline,
+      { x, out: scratch },
+      { rows: x.size, cols: chunk, inner: 0, alpha: 1, accumulate: 0 },
+      [partials, 1, 1],
+    );
+    const uniforms = sumUniforms(1, partials, 0, options);
+    const second = await prepareRowwise(gpu, "row_sum", scratch, out, "out", uniforms, 1, wholeRow);
+    return new Sequence([first, second, { record() {}, destroy: () => scratch.destroy() }]);
+  } catch (error) {
+    scratch.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Records the sum of a whole tensor (see {@link prepareSumAll}).
+ *
+ * @example
+ * ```ts ignore
+ * const x = Tensor.from(gpu, [1, 2, 3, 4]);
+ * const out = Tensor.empty(gpu, [1]);
+ * await sumAll(gpu, x, out);
+ * await out.read(); // Float32Array [10]
+ * ```
+ */
+export async function sumAll(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SumOptions = {},
+): Promise<void> {
+  const work = await prepareSumAll(gpu, x, out, options);
+  work.record();
+  work.destroy();
+}

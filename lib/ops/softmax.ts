@@ -1,0 +1,471 @@
+/**
+ * Softmax, log-softmax and the fused softmax + cross-entropy loss over rows of (rows, cols) f32
+ * logits, forward and backward, with an optional per-class logit offset (logit adjustment,
+ * balanced softmax) added before the softmax in every op.
+ *
+ * Each op has a `prepare*` form returning a reusable {@link Recordable} and a one-shot form that
+ * records it into the shared encoder. Labels come from the host through {@link labelsTensor} or
+ * {@link writeLabels}, which check their range; the kernels also write NaN losses (and NaN
+ * gradients) for rows whose label is out of range, so a bad label on the GPU is never silent.
+ *
+ * @module
+ */
+
+import source from "../../kernels/softmax.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import {
+  type Constants,
+  Dispatch,
+  getPipeline,
+  grid1d,
+  type KernelSource,
+  type Recordable,
+  recordOnce,
+  Sequence,
+} from "../gpu/kernel.ts";
+import { formatShape, Tensor } from "../gpu/tensor.ts";
+import {
+  asMatrix,
+  checkDType,
+  checkSize,
+  resolveStrategy,
+  type RowOptions,
+  type RowStrategy,
+} from "./reduce.ts";
+
+const SOFTMAX: KernelSource = { file: "kernels/softmax.wgsl", source };
+
+/** Options of the softmax ops. */
+export interface SoftmaxOptions extends RowOptions {
+  /** (cols) f32 added to every row of logits before the softmax. */
+  offset?: Tensor;
+}
+
+/** Options of {@link prepareSoftmax} and {@link prepareLogSoftmax}. */
+export interface SoftmaxRowsOptions extends SoftmaxOptions {
+  /**
+   * Read and write four values per access (default: when cols is a multiple of 4, which it
+   * must then be). Only a test or benchmark needs to set it.
+   */
+  vec4?: boolean;
+}
+
+/** Options of {@link prepareCrossEntropyForward}. */
+export interface CrossEntropyOptions extends SoftmaxOptions {
+  /** Add the batch's mean loss and correct count into `meanLoss` and `correct` (default false). */
+  accumulate?: boolean;
+}
+
+/** Options of {@link prepareCrossEntropyBackward}. */
+export interface CrossEntropyBackwardOptions extends SoftmaxOptions {
+  /** Loss scale multiplied into the gradient (default 1); change it later with `setScale`. */
+  scale?: number;
+}
+
+/** Outputs of the cross-entropy forward. */
+export interface CrossEntropyOutputs {
+  /** (rows) f32: each row's loss; NaN where the label is out of range. */
+  loss: Tensor;
+  /** (1) f32: the mean of `loss` over the batch. */
+  meanLoss: Tensor;
+  /** (rows) i32: argmax of each row (the prediction); scratch is allocated when omitted. */
+  pred?: Tensor;
+  /** (1) u32: rows whose argmax equals the label; scratch is allocated when omitted. */
+  correct?: Tensor;
+}
+
+/** A zero-length stand-in bound as `offset` when there is none (the kernel never reads it). */
+function noOffset(gpu: Gpu): Tensor {
+  let t = gpu.cache.get("softmax:no-offset") as Tensor | undefined;
+  if (!t || t.destroyed) {
+    t = Tensor.zeros(gpu, [1], "f32", "no offset");
+    gpu.cache.set("softmax:no-offset", t);
+  }
+  return t;
+}
+
+interface Checked {
+  rows: number;
+  cols: number;
+  strategy: RowStrategy;
+  offset: Tensor;
+  constants: Constants;
+}
+
+function checkLogits(
+  gpu: Gpu,
+  op: string,
+  x: Tensor,
+  options: SoftmaxOptions,
+): Checked {
+  const { rows, cols } = asMatrix(x);
+  checkDType(op, "logits", x, "f32");
+  if (options.offset) {
+    checkDType(op, "offset", options.offset, "f32");
+    if (options.offset.size !== cols) {
+      throw new RangeError(
+        `Cannot run ${op}: offset ${formatShape(options.offset.shape)} has ` +
+          `${options.offset.size} values but logits ${formatShape(x.shape)} have ${cols} classes`,
+      );
+    }
+  }
+  const strategy = resolveStrategy(gpu, op, rows, cols, options.strategy);
+  return {
+    rows,
+    cols,
+    strategy,
+    offset: options.offset ?? noOffset(gpu),
+    constants: {
+      WG: strategy.workgroupSize,
+      TPR: strategy.threadsPerRow,
+      HAS_OFFSET: options.offset ? 1 : 0,
+    },
+  };
+}
+
+function checkLabelTensor(op: string, labels: Tensor, rows: number, x: Tensor): void {
+  checkDType(op, "labels", labels, "i32");
+  checkSize(op, "labels", labels, rows, `logits ${formatShape(x.shape)}`);
+}
+
+function rowGrid(gpu: Gpu, rows: number, s: RowStrategy): [number, number, number] {
+  return grid1d(gpu, rows, s.workgroupSize / s.threadsPerRow).workgroups;
+}
+
+async function prepareRows(
+  gpu: Gpu,
+  entry: string,
+  x: Tensor,
+  out: Tensor,
+  options: SoftmaxRowsOptions,
+): Promise<Dispatch> {
+  const c = checkLogits(gpu, entry, x, options);
+  checkDType(entry, "out", out, "f32");
+  checkSize(entry, "out", out, x.size, `logits ${formatShape(x.shape)}`);
+  const vec4 = options.vec4 ?? (c.cols > 0 && c.cols % 4 === 0);
+  if (vec4 && c.cols % 4 !== 0) {
+    throw new RangeError(
+      `Cannot run ${entry} with vec4: logits ${formatShape(x.shape)} have ${c.cols} classes, ` +
+        `not a multiple of 4`,
+    );
+  }
+  const pipeline = await getPipeline(gpu, SOFTMAX, vec4 ? `${entry}_vec4` : entry, c.constants);
+  return new Dispatch(
+    gpu,
+    pipeline,
+    vec4 ? { x4: x, offset4: c.offset, out4: out } : { x, offset: c.offset, out },
+    { rows: c.rows, cols: c.cols, alpha: 1, accumulate: 0 },
+    rowGrid(gpu, c.rows, c.strategy),
+  );
+}
+
+/**
+ * Prepares `out = softmax(x + offset)` along the last dimension of `x`. Overwrites `out` (same
+ * size as `x`, which it must not alias).
+ */
+export function prepareSoftmax(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SoftmaxRowsOptions = {},
+): Promise<Dispatch> {
+  return prepareRows(gpu, "softmax_forward", x, out, options);
+}
+
+/**
+ * Records a row-wise softmax (see {@link prepareSoftmax}).
+ *
+ * @example
+ * ```ts ignore
+ * const x = Tensor.from(gpu, [0, 0, 1, 1], [2, 2]);
+ * const p = Tensor.empty(gpu, [2, 2]);
+ * await softmax(gpu, x, p);
+ * await p.read(); // Float32Array [0.5, 0.5, 0.5, 0.5]
+ * ```
+ */
+export async function softmax(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SoftmaxRowsOptions = {},
+): Promise<void> {
+  recordOnce(await prepareSoftmax(gpu, x, out, options));
+}
+
+/** Prepares `out = log_softmax(x + offset)` along the last dimension. Overwrites `out`. */
+export function prepareLogSoftmax(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SoftmaxRowsOptions = {},
+): Promise<Dispatch> {
+  return prepareRows(gpu, "log_softmax_forward", x, out, options);
+}
+
+/**
+ * Records a row-wise log-softmax (see {@link prepareLogSoftmax}).
+ *
+ * @example
+ * ```ts ignore
+ * await logSoftmax(gpu, logits, logProbs);
+ * ```
+ */
+export async function logSoftmax(
+  gpu: Gpu,
+  x: Tensor,
+  out: Tensor,
+  options: SoftmaxRowsOptions = {},
+): Promise<void> {
+  recordOnce(await prepareLogSoftmax(gpu, x, out, options));
+}
+
+/**
+ * Prepares the cross-entropy forward of (rows, cols) logits against (rows) i32 labels: per-row
+ * loss and prediction, then the batch mean loss and correct count (two dispatches). Everything
+ * is overwritten, except `meanLoss` and `correct` with `accumulate`. Keeps nothing for the
+ * backward, which recomputes the softmax from the logits.
+ */
+export async function prepareCrossEntropyForward(
+  gpu: Gpu,
+  logits: Tensor,
+  labels: Tensor,
+  outputs: CrossEntropyOutputs,
+  options: CrossEntropyOptions = {},
+): Promise<Recordable> {
+  const op = "cross_entropy_forward";
+  const c = checkLogits(gpu, op, logits, options);
+  if (c.rows === 0 || c.cols === 0) {
+    throw new RangeError(
+      `Cannot run ${op}: logits ${formatShape(logits.shape)} need at least one row and one class`,
+    );
+  }
+  checkLabelTensor(op, labels, c.rows, logits);
+  const { loss, meanLoss } = outputs;
+  checkDType(op, "loss", loss, "f32");
+  checkSize(op, "loss", loss, c.rows, "one loss per row");
+  checkDType(op, "meanLoss", meanLoss, "f32");
+  checkSize(op, "meanLoss", meanLoss, 1, "the mean loss");
+  if (outputs.pred) {
+    checkDType(op, "pred", outputs.pred, "i32");
+    checkSize(op, "pred", outputs.pred, c.rows, "one prediction per row");
+  }
+  if (outputs.correct) {
+    checkDType(op, "correct", outputs.correct, "u32");
+    checkSize(op, "correct", outputs.correct, 1, "the correct count");
+  }
+  const [forward, finalize] = await Promise.all([
+    getPipeline(gpu, SOFTMAX, op, c.constants),
+    getPipeline(gpu, SOFTMAX, "cross_entropy_finalize", { WG: 256 }),
+  ]);
+  const scratch: Tensor[] = [];
+  const pred = outputs.pred ?? Tensor.empty(gpu, [c.rows], "i32", "predictions");
+  if (!outputs.pred) scratch.push(pred);
+  const correct = outputs.correct ?? Tensor.empty(gpu, [1], "u32", "correct count");
+  if (!outputs.correct) scratch.push(correct);
+  const release = { record() {}, destroy: () => scratch.forEach((t) => t.destroy()) };
+  try {
+    const uniforms = {
+      rows: c.rows,
+      cols: c.cols,
+      alpha: 1 / c.rows,
+      accumulate: options.accumulate ? 1 : 0,
+    };
+    return new Sequence([
+      new Dispatch(
+        gpu,
+        forward,
+        { x: logits, offset: c.offset, labels, loss, pred },
+        uniforms,
+        rowGrid(gpu, c.rows, c.strategy),
+      ),
+      new Dispatch(
+        gpu,
+        finalize,
+        { row_loss: loss, row_pred: pred, labels, mean_loss: meanLoss, correct },
+        uniforms,
+        [1, 1, 1],
+      ),
+      release,
+    ]);
+  } catch (error) {
+    release.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Records the cross-entropy forward (see {@link prepareCrossEntropyForward}).
+ *
+ * @example
+ * ```ts ignore
+ * const labels = labelsTensor(gpu, Int32Array.from([3, 1]), 10);
+ * const loss = Tensor.empty(gpu, [2]);
+ * const meanLoss = Tensor.empty(gpu, [1]);
+ * const correct = Tensor.empty(gpu, [1], "u32");
+ * await crossEntropyForward(gpu, logits, labels, { loss, meanLoss, correct });
+ * console.log((await meanLoss.read())[0], (await correct.read())[0]);
+ * ```
+ */
+export async function crossEntropyForward(
+  gpu: Gpu,
+  logits: Tensor,
+  labels: Tensor,
+  outputs: CrossEntropyOutputs,
+  options: CrossEntropyOptions = {},
+): Promise<void> {
+  const work = await prepareCrossEntropyForward(gpu, logits, labels, outputs, options);
+  work.record();
+  work.destroy();
+}
+
+/**
+ * The prepared cross-entropy backward: records `dlogits = scale * (softmax - onehot) / rows`.
+ * {@link CrossEntropyBackward.setScale} changes the loss scale without rebuilding it.
+ */
+export class CrossEntropyBackward implements Recordable {
+  /** The underlying dispatch (uniform `alpha` = scale / rows). */
+  readonly dispatch: Dispatch;
+  /** The batch size the gradient is divided by. */
+  readonly rows: number;
+
+  constructor(dispatch: Dispatch, rows: number) {
+    this.dispatch = dispatch;
+    this.rows = rows;
+  }
+
+  /** Sets the loss scale for the next recordings (applies from the next submit). */
+  setScale(scale: number): void {
+    this.dispatch.setUniforms({ alpha: checkScale(scale) / this.rows });
+  }
+
+  record(): void {
+    this.dispatch.record();
+  }
+
+  destroy(): void {
+    this.dispatch.destroy();
+  }
+}
+
+function checkScale(scale: number): number {
+  if (!Number.isFinite(scale)) {
+    throw new RangeError(
+      `Cannot run cross_entropy_backward: loss scale must be finite, got ${scale}`,
+    );
+  }
+  return scale;
+}
+
+/**
+ * Prepares the cross-entropy backward: `dlogits = scale * (softmax(logits + offset) -
+ * onehot(labels)) / rows`, overwriting `dlogits` (same size as logits). Rows with an
+ * out-of-range label get NaN gradients.
+ */
+export async function prepareCrossEntropyBackward(
+  gpu: Gpu,
+  logits: Tensor,
+  labels: Tensor,
+  dlogits: Tensor,
+  options: CrossEntropyBackwardOptions = {},
+): Promise<CrossEntropyBackward> {
+  const op = "cross_entropy_backward";
+  const c = checkLogits(gpu, op, logits, options);
+  if (c.rows === 0 || c.cols === 0) {
+    throw new RangeError(
+      `Cannot run ${op}: logits ${formatShape(logits.shape)} need at least one row and one class`,
+    );
+  }
+  checkLabelTensor(op, labels, c.rows, logits);
+  checkDType(op, "dlogits", dlogits, "f32");
+  checkSize(op, "dlogits", dlogits, logits.size, `logits ${formatShape(logits.shape)}`);
+  const scale = checkScale(options.scale ?? 1);
+  const pipeline = await getPipeline(gpu, SOFTMAX, op, c.constants);
+  const dispatch = new Dispatch(
+    gpu,
+    pipeline,
+    { x: logits, offset: c.offset, labels, out: dlogits },
+    { rows: c.rows, cols: c.cols, alpha: scale / c.rows, accumulate: 0 },
+    rowGrid(gpu, c.rows, c.strategy),
+  );
+  return new CrossEntropyBackward(dispatch, c.rows);
+}
+
+/**
+ * Records the cross-entropy backward (see {@link prepareCrossEntropyBackward}).
+ *
+ * @example
+ * ```ts ignore
+ * await crossEntropyBackward(gpu, logits, labels, dlogits, { scale: 1 });
+ * ```
+ */
+export async function crossEntropyBackward(
+  gpu: Gpu,
+  logits: Tensor,
+  labels: Tensor,
+  dlogits: Tensor,
+  options: CrossEntropyBackwardOptions = {},
+): Promise<void> {
+  recordOnce((await prepareCrossEntropyBackward(gpu, logits, labels, dlogits, options)).dispatch);
+}
+
+/**
+ * Throws unless every label is an integer in `0..classes-1`.
+ *
+ * @example
+ * ```ts
+ * import { checkLabels } from "./softmax.ts";
+ * checkLabels([0, 9, 3], 10); // fine
+ * ```
+ */
+export function checkLabels(labels: ArrayLike<number>, classes: number): void {
+  if (!Number.isInteger(classes) || classes < 1) {
+    throw new RangeError(
+      `Cannot use labels: the class count must be a whole number >= 1, got ${classes}`,
+    );
+  }
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i];
+    if (!Number.isInteger(label)) {
+      throw new TypeError(`Cannot use labels: label ${label} at index ${i} is not an integer`);
+    }
+    if (label < 0 || label >= classes) {
+      throw new RangeError(
+        `Cannot use labels: label ${label} at index ${i} is outside 0..${classes - 1}`,
+      );
+    }
+  }
+}
+
+/**
+ * Uploads class labels as a (n) i32 tensor after checking their range on the host.
+ *
+ * @example
+ * ```ts ignore
+ * const labels = labelsTensor(gpu, Int32Array.from([3, 1, 4]), 10);
+ * ```
+ */
+export function labelsTensor(
+  gpu: Gpu,
+  labels: ArrayLike<number>,
+  classes: number,
+  label = "labels",
+): Tensor<"i32"> {
+  checkLabels(labels, classes);
+  return Tensor.from(gpu, Int32Array.from(labels), [labels.length], "i32", label);
+}
+
+/**
+ * Checks labels on the host and writes them into an existing i32 tensor of the same length
+ * (for training loops, which allocate nothing per step).
+ *
+ * @example
+ * ```ts ignore
+ * writeLabels(labels, batchLabels, 10);
+ * ```
+ */
+export function writeLabels(target: Tensor, labels: ArrayLike<number>, classes: number): void {
+  checkDType("write labels", "target", target, "i32");
+  checkSize("write labels", "target", target, labels.length, `${labels.length} labels`);
+  checkLabels(labels, classes);
+  target.write(labels);
+}

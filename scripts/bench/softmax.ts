@@ -1,0 +1,212 @@
+/**
+ * Softmax benchmark: ltkit's row softmax (and log-softmax) at 4096x1000 in GB/s, against
+ * tfjs-webgpu's `tf.softmax` on the same adapter, with the ratio.
+ *
+ * GB/s counts bytes read and written once (rows * cols * 4 * 2) over the time per call. Each
+ * repetition records `batch` calls and then reads the last output back (tfjs: `batch` calls of
+ * `tf.softmax`, then `await t.data()` on the last), so both sides pay one submit, one wait and
+ * one 16 MB readback per `batch` calls. Every repetition uses a fresh input, uploaded before the
+ * clock starts; the median over repetitions after a warm-up is reported. Both outputs are
+ * checked against a float64 CPU softmax.
+ *
+ * Usage: `deno run -A scripts/bench/softmax.ts [--rows 4096] [--cols 1000] [--reps 5]
+ * [--batch 4] [--no-tfjs]`
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
+import { Tensor } from "../../lib/gpu/tensor.ts";
+import { softmaxRef } from "../../lib/ops/reference_softmax.ts";
+import { rowStrategy } from "../../lib/ops/reduce.ts";
+import { prepareLogSoftmax, prepareSoftmax } from "../../lib/ops/softmax.ts";
+
+/** One figure of the benchmark. */
+export interface BenchFigure {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+/** Options of {@link benchSoftmax}. */
+export interface SoftmaxBenchOptions {
+  rows?: number;
+  cols?: number;
+  reps?: number;
+  batch?: number;
+  /** Also time tfjs-webgpu (default true). */
+  tfjs?: boolean;
+}
+
+/** Deterministic logits in [-4, 4) for repetition `seed`. */
+function logits(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s >>> 8) / 16777216) * 8 - 4;
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Max |a - b| over the first `rowsChecked` rows (a full float64 check of 4M values is slow). */
+function maxError(got: Float32Array, x: Float32Array, cols: number, rowsChecked: number): number {
+  const n = rowsChecked * cols;
+  const want = softmaxRef(x.subarray(0, n), rowsChecked, cols);
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Math.abs(got[i] - want[i]);
+    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
+  }
+  return worst;
+}
+
+async function timeLtkit(
+  gpu: Gpu,
+  log: boolean,
+  rows: number,
+  cols: number,
+  reps: number,
+  batch: number,
+): Promise<{ ms: number; error: number }> {
+  const x = Tensor.empty(gpu, [rows, cols]);
+  const out = Tensor.empty(gpu, [rows, cols]);
+  const op = await (log ? prepareLogSoftmax : prepareSoftmax)(gpu, x, out);
+  const times: number[] = [];
+  let error = 0;
+  for (let rep = -1; rep < reps; rep++) {
+    const data = logits(rows * cols, rep + 2);
+    x.write(data);
+    await gpu.sync();
+    const t0 = performance.now();
+    for (let b = 0; b < batch; b++) op.record();
+    const result = await out.read();
+    const ms = (performance.now() - t0) / batch;
+    if (rep < 0) {
+      const check = log ? result.map(Math.exp) : result;
+      error = maxError(check, data, cols, Math.min(rows, 256));
+    } else times.push(ms);
+  }
+  op.destroy();
+  x.destroy();
+  out.destroy();
+  return { ms: median(times), error };
+}
+
+async function timeTfjs(
+  rows: number,
+  cols: number,
+  reps: number,
+  batch: number,
+): Promise<{ ms: number; error: number; vendor: string }> {
+  // Loaded only here, on demand: tfjs is a benchmark reference, not a dependency of the kit, so
+  // it stays out of lib/deps.ts (whose static re-exports every importer of the kit loads).
+  // deno-lint-ignore no-import-prefix
+  const tf = await import("npm:@tensorflow/tfjs-core@4.22.0");
+  // deno-lint-ignore no-import-prefix
+  await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
+  if (!(await tf.setBackend("webgpu"))) throw new Error("Cannot start tfjs-webgpu");
+  await tf.ready();
+  // tfjs asks for the "high-performance" adapter, as requestGpu does; its vendor says which.
+  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string } }).adapterInfo;
+  const times: number[] = [];
+  let error = 0;
+  for (let rep = -1; rep < reps; rep++) {
+    const data = logits(rows * cols, rep + 2);
+    const x = tf.tensor2d(data, [rows, cols]);
+    // Uploads x (and compiles on the first round) before the clock starts.
+    const warm = tf.softmax(x);
+    await warm.data();
+    warm.dispose();
+    const t0 = performance.now();
+    const outs = [];
+    for (let b = 0; b < batch; b++) outs.push(tf.softmax(x));
+    const result = (await outs[batch - 1].data()) as Float32Array;
+    const ms = (performance.now() - t0) / batch;
+    for (const t of outs) t.dispose();
+    x.dispose();
+    if (rep < 0) error = maxError(result, data, cols, Math.min(rows, 256));
+    else times.push(ms);
+  }
+  return { ms: median(times), error, vendor: String(info?.vendor ?? "?") };
+}
+
+/**
+ * Runs the softmax benchmark and returns its figures.
+ *
+ * @example
+ * ```ts ignore
+ * for (const f of await benchSoftmax(gpu)) console.log(f.name, f.value, f.unit);
+ * ```
+ */
+export async function benchSoftmax(
+  gpu: Gpu,
+  options: SoftmaxBenchOptions = {},
+): Promise<BenchFigure[]> {
+  const rows = options.rows ?? 4096;
+  const cols = options.cols ?? 1000;
+  const reps = options.reps ?? 5;
+  const batch = options.batch ?? 4;
+  const shape = `${rows}x${cols}`;
+  const gbps = (ms: number) => (rows * cols * 4 * 2) / ms / 1e6;
+  const strategy = rowStrategy(gpu, rows, cols);
+  const ours = await timeLtkit(gpu, false, rows, cols, reps, batch);
+  const ourLog = await timeLtkit(gpu, true, rows, cols, reps, batch);
+  const launch = `wg ${strategy.workgroupSize}, ${strategy.threadsPerRow} thread/row`;
+  const figures: BenchFigure[] = [
+    { name: `softmax ${shape} ltkit (${launch})`, value: gbps(ours.ms), unit: "GB/s" },
+    { name: `softmax ${shape} ltkit time`, value: ours.ms, unit: "ms" },
+    { name: `softmax ${shape} ltkit max error`, value: ours.error, unit: "abs" },
+    { name: `log_softmax ${shape} ltkit`, value: gbps(ourLog.ms), unit: "GB/s" },
+  ];
+  if (options.tfjs ?? true) {
+    const tf = await timeTfjs(rows, cols, reps, batch);
+    const adapter = tf.vendor === gpu.adapter.vendor
+      ? "same adapter"
+      : `adapter vendor ${tf.vendor}, ltkit's is ${gpu.adapter.vendor}`;
+    figures.push(
+      {
+        name: `softmax ${shape} tfjs-webgpu 4.22.0 (${adapter})`,
+        value: gbps(tf.ms),
+        unit: "GB/s",
+      },
+      { name: `softmax ${shape} tfjs-webgpu time`, value: tf.ms, unit: "ms" },
+      { name: `softmax ${shape} tfjs-webgpu max error`, value: tf.error, unit: "abs" },
+      { name: `softmax ${shape} ltkit / tfjs-webgpu`, value: tf.ms / ours.ms, unit: "x" },
+    );
+  }
+  return figures;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      rows: { type: "string", default: "4096" },
+      cols: { type: "string", default: "1000" },
+      reps: { type: "string", default: "5" },
+      batch: { type: "string", default: "4" },
+      "no-tfjs": { type: "boolean", default: false },
+    },
+  });
+  const gpu = await requestGpu({ warnFallback: false });
+  console.log(`adapter: ${gpu.adapter.description}`);
+  const figures = await benchSoftmax(gpu, {
+    rows: Number(values.rows),
+    cols: Number(values.cols),
+    reps: Number(values.reps),
+    batch: Number(values.batch),
+    tfjs: !values["no-tfjs"],
+  });
+  for (const f of figures) {
+    const v = f.unit === "abs" ? f.value.toExponential(2) : f.value.toFixed(2);
+    console.log(`${f.name.padEnd(60)} ${v.padStart(10)} ${f.unit}`);
+  }
+  gpu.destroy();
+}

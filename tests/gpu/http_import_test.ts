@@ -1,0 +1,147 @@
+/**
+ * The kit must work when imported by URL: WGSL arrives through the module graph (text imports),
+ * not file reads, and third-party code through full `npm:` specifiers. This test serves the
+ * repository over HTTP on 127.0.0.1 and runs a separate `deno run` that may only import from
+ * that address (no read, write, env or net permission), computes through the public API, and
+ * prints JSON that is checked against a CPU computation.
+ */
+
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { extname, join, normalize, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { rowSumRef, softmaxRef } from "../../lib/ops/reference_softmax.ts";
+import { assertClose, noGpu, randomArray } from "../_gpu.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".ts": "application/typescript; charset=utf-8",
+  ".js": "application/javascript; charset=utf-8",
+  ".json": "application/json",
+  // Deno's text imports take any type; a WGSL file is plain text to everyone else.
+  ".wgsl": "text/plain; charset=utf-8",
+};
+
+const ROWS = 3;
+const COLS = 8;
+const X = randomArray(ROWS * COLS, 1, -4, 4);
+const Y = randomArray(ROWS * COLS, 2, -4, 4);
+
+/** The child program: served at /_probe.ts, so `./mod.ts` is the kit's URL. */
+const PROBE = `
+import { add, requestGpu, rowSum, softmax, Tensor } from "./mod.ts";
+const gpu = await requestGpu({ warnFallback: false });
+const shape = [${ROWS}, ${COLS}];
+const x = Tensor.from(gpu, ${JSON.stringify(Array.from(X))}, shape);
+const y = Tensor.from(gpu, ${JSON.stringify(Array.from(Y))}, shape);
+const s = Tensor.empty(gpu, shape);
+const p = Tensor.empty(gpu, shape);
+const sums = Tensor.empty(gpu, [${ROWS}]);
+await add(gpu, x, y, s, 1, 0.5);
+await softmax(gpu, s, p);
+await rowSum(gpu, s, sums);
+console.log(JSON.stringify({
+  adapter: gpu.adapter.description,
+  softmax: Array.from(await p.read()),
+  sums: Array.from(await sums.read()),
+}));
+gpu.destroy();
+`;
+
+/** Serves the checkout; records each requested path, and those answered 404 in `missing`. */
+function serveRepository(
+  requested: string[],
+  missing: string[] = [],
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = decodeURIComponent(new URL(request.url).pathname);
+    requested.push(path);
+    if (path === "/_probe.ts") {
+      return new Response(PROBE, { headers: { "content-type": CONTENT_TYPES[".ts"] } });
+    }
+    const file = normalize(join(ROOT, path));
+    if (!file.startsWith(ROOT) || file.split(sep).includes(".git")) {
+      missing.push(path);
+      return new Response("not found", { status: 404 });
+    }
+    try {
+      const body = await Deno.readFile(file);
+      const type = CONTENT_TYPES[extname(file)] ?? "application/octet-stream";
+      return new Response(body, { headers: { "content-type": type } });
+    } catch {
+      missing.push(path);
+      return new Response("not found", { status: 404 });
+    }
+  });
+}
+
+Deno.test({
+  name: "the static server gives content types and 404s",
+  async fn() {
+    const server = serveRepository([]);
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    try {
+      const mod = await fetch(`${base}/mod.ts`);
+      equal(mod.status, 200);
+      equal(mod.headers.get("content-type"), CONTENT_TYPES[".ts"]);
+      ok((await mod.text()).includes("export * from"));
+      const wgsl = await fetch(`${base}/kernels/softmax.wgsl`);
+      equal(wgsl.headers.get("content-type"), CONTENT_TYPES[".wgsl"]);
+      ok((await wgsl.text()).includes("fn softmax_forward"));
+      for (const missing of ["/nope.ts", "/../../etc/passwd", "/.git/config"]) {
+        const r = await fetch(`${base}${missing}`);
+        await r.body?.cancel();
+        equal(r.status, 404, missing);
+      }
+    } finally {
+      await server.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "the kit imported over HTTP by a child with only --allow-import computes correctly",
+  ignore: noGpu,
+  async fn() {
+    const requested: string[] = [];
+    const missing: string[] = [];
+    const server = serveRepository(requested, missing);
+    const host = `127.0.0.1:${server.addr.port}`;
+    const cwd = await Deno.makeTempDir({ prefix: "ltkit_http_" });
+    try {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--quiet",
+          // Nothing from this checkout's deno.json or lock file: only what the URL gives.
+          "--no-config",
+          "--no-lock",
+          // Ports are reused now and then; never run a stale cached copy of the kit.
+          `--reload=http://${host}/`,
+          `--allow-import=${host}`,
+          `http://${host}/_probe.ts`,
+        ],
+        cwd,
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(120_000),
+      });
+      const { code, stdout, stderr } = await child.output();
+      const err = new TextDecoder().decode(stderr);
+      equal(code, 0, `the child failed:\n${err}`);
+      const result = JSON.parse(new TextDecoder().decode(stdout));
+      const s = X.map((v, i) => v + 0.5 * Y[i]);
+      assertClose(result.softmax, softmaxRef(s, ROWS, COLS), 5e-6, "softmax over HTTP");
+      assertClose(result.sums, rowSumRef(s, ROWS, COLS), 1e-5, "row sums over HTTP");
+      console.log(`  child on "${result.adapter}": softmax and row sums match the CPU`);
+      // The kernels came over HTTP too, and nothing the child asked for was missing.
+      for (const file of ["/mod.ts", "/kernels/softmax.wgsl", "/kernels/reduce.wgsl"]) {
+        ok(requested.includes(file), `${file} was not requested: ${requested.join(", ")}`);
+      }
+      deepEqual(missing, []);
+    } finally {
+      await server.shutdown();
+      await Deno.remove(cwd, { recursive: true });
+    }
+  },
+});
