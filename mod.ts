@@ -8,3 +8,6 @@
 export * from "./lib/gpu/mod.ts";
 export * from "./lib/ops/mod.ts";
 export * from "./lib/data/mod.ts";
+export * from "./lib/features/mod.ts";
+export * from "./lib/stage2/mod.ts";
+export * from "./lib/eval/mod.ts";

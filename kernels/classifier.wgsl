@@ -1,0 +1,369 @@
+// Linear classifiers on frozen features (stage 2): evaluation logits, the tau sweep, NCM class
+// means, and whole SGD training runs of cRT and LWS recorded into a single submit.
+//
+// Legend: N rows of a feature buffer, D feature dimension padded with zeros to a multiple of 4
+// (D4 = D / 4 vec4 per row), C classes, B batch rows, S steps, T taus, E epoch length (training
+// samples per epoch; one step takes B of them, the last step of an epoch may take fewer).
+// Layout: row-major. A "model" buffer is [W (C,D) | b (C4) | f (C4)], C4 = C rounded up to a
+//   multiple of 4 (padding lanes are 0), and logits are z = f * (W x + b). cRT trains W and b with f = 1; LWS trains f with W and b fixed (the bias
+//   is scaled too). "velocity" has the model's layout (SGD momentum). "work" is
+//   [dz (B,C) | u (B,C) | loss (B)] with u = W x + b and dz = dLoss/dz of the current step.
+//   "trace" is [step, bitcast<u32>(mean batch loss) of each of the S steps]. "samples" holds,
+//   for sample position k = epoch * E + position in epoch, samples[2k] = row of x and
+//   samples[2k + 1] = its label.
+// Bindings (group 0): read-only storage first, then read_write storage, then the uniform `p`.
+// Workgroup: WG invocations (override, default 64) along x; `sweep` also uses y for the tau.
+// Determinism: every sum runs in a fixed order inside one invocation; no atomics.
+// NOTE: features and weights are read as vec4: on a software adapter every storage load costs
+// about the same whatever its width, so vec4 rows halve the time of a training step (the
+// gradient kernel alone runs 5x faster than with scalar loads).
+
+override WG: u32 = 64u;
+
+struct Params {
+  rows: u32,            // N (evaluation, normalisation, means) or E (training epoch length)
+  dim4: u32,            // D4
+  classes: u32,         // C
+  batch: u32,           // B
+  steps_per_epoch: u32, // ceil(E / B)
+  mode: u32,            // entry-specific switch, documented at each entry
+  taus: u32,            // T
+  _pad: u32,
+  momentum: f32,
+  weight_decay: f32,
+  tau0: f32,            // first tau of a sweep, or the tau of tau_weights
+  tau_step: f32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;         // x: (N, D4) features
+@group(0) @binding(1) var<storage, read> samples: array<u32>;         // samples: (S*B-ish, 2)
+@group(0) @binding(2) var<storage, read> labels: array<i32>;          // labels: (N)
+@group(0) @binding(3) var<storage, read> lr: array<f32>;              // lr: (S) rate per step
+@group(0) @binding(4) var<storage, read> offset: array<f32>;          // offset: (C) logit offset
+@group(0) @binding(5) var<storage, read> centre: array<vec4<f32>>;    // centre: (D4)
+@group(0) @binding(6) var<storage, read_write> model: array<vec4<f32>>;    // model: (C*D + 2*C4)/4
+@group(0) @binding(7) var<storage, read_write> velocity: array<vec4<f32>>; // velocity: as model
+@group(0) @binding(8) var<storage, read_write> work: array<f32>;      // work: (2*B*C + B)
+@group(0) @binding(9) var<storage, read_write> trace: array<u32>;     // trace: (1 + S)
+@group(0) @binding(10) var<storage, read_write> out: array<f32>;      // out: entry-specific
+@group(0) @binding(11) var<uniform> p: Params;
+
+fn hsum(v: vec4<f32>) -> f32 {
+  return v.x + v.y + v.z + v.w;
+}
+
+fn classes4() -> u32 {
+  return (p.classes + 3u) / 4u;
+}
+
+// Scalar element i of the model.
+fn model_at(i: u32) -> f32 {
+  return model[i / 4u][i % 4u];
+}
+
+// b and f live after the C*D weights, each padded to whole vec4.
+fn bias_of(c: u32) -> f32 {
+  return model_at(p.classes * p.dim4 * 4u + c);
+}
+
+fn scale_of(c: u32) -> f32 {
+  return model_at((p.classes * p.dim4 + classes4()) * 4u + c);
+}
+
+// W_c . x_row
+fn dot_row(row: u32, c: u32) -> f32 {
+  let d4 = p.dim4;
+  var acc = vec4<f32>(0.0);
+  for (var k = 0u; k < d4; k++) {
+    acc += model[c * d4 + k] * x[row * d4 + k];
+  }
+  return hsum(acc);
+}
+
+fn weight_norm(c: u32) -> f32 {
+  let d4 = p.dim4;
+  var acc = vec4<f32>(0.0);
+  for (var k = 0u; k < d4; k++) {
+    let w = model[c * d4 + k];
+    acc += w * w;
+  }
+  return sqrt(hsum(acc));
+}
+
+// ||W_c||^-tau, 1 for a zero row (so its logits stay 0 instead of NaN).
+fn tau_scale(c: u32, tau: f32) -> f32 {
+  let n = weight_norm(c);
+  return select(pow(n, -tau), 1.0, n == 0.0);
+}
+
+// Logits for evaluation: out[r, c] = f_c * (W_c . x_r + b_c) + offset_c.
+// x is (N, D4); out is (N, C). One invocation per row.
+@compute @workgroup_size(WG)
+fn logits(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = gid.x;
+  if (r >= p.rows) { return; }
+  for (var c = 0u; c < p.classes; c++) {
+    out[r * p.classes + c] = scale_of(c) * (dot_row(r, c) + bias_of(c)) + offset[c];
+  }
+}
+
+// The tau sweep: out[t, r, c] for tau = tau0 + t * tau_step, t = 0..T-1 (y of the grid).
+// mode 0 (tau-normalisation): (W_c . x_r) * ||W_c||^-tau, bias dropped.
+// mode 1 (post-hoc logit adjustment): f_c * (W_c . x_r + b_c) - tau * offset_c, offset = log
+//   prior. x is (N, D4); out is (T, N, C).
+@compute @workgroup_size(WG)
+fn sweep(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = gid.x;
+  let t = gid.y;
+  if (r >= p.rows || t >= p.taus) { return; }
+  let tau = p.tau0 + f32(t) * p.tau_step;
+  let base = (t * p.rows + r) * p.classes;
+  for (var c = 0u; c < p.classes; c++) {
+    let u = dot_row(r, c);
+    if (p.mode == 0u) {
+      out[base + c] = u * tau_scale(c, tau);
+    } else {
+      out[base + c] = scale_of(c) * (u + bias_of(c)) - tau * offset[c];
+    }
+  }
+}
+
+// tau-normalised model: out = [W_c * ||W_c||^-tau | 0 | 1] for tau = tau0.
+// model is the source; out is a scalar model of the same layout. One invocation per element.
+@compute @workgroup_size(WG)
+fn tau_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  let cd = p.classes * p.dim4 * 4u;
+  let c4 = classes4() * 4u;
+  if (i >= cd + 2u * c4) { return; }
+  if (i < cd) {
+    out[i] = model_at(i) * tau_scale(i / (p.dim4 * 4u), p.tau0);
+  } else {
+    out[i] = select(0.0, 1.0, i >= cd + c4 && i < cd + c4 + p.classes);
+  }
+}
+
+// out[r, :] = (x[r, :] - centre) / ||x[r, :] - centre|| (a row equal to the centre gives 0).
+// x is (N, D4); centre is (D4); out is (N, D) scalars. One invocation per row.
+@compute @workgroup_size(WG)
+fn normalize_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = gid.x;
+  if (r >= p.rows) { return; }
+  let d4 = p.dim4;
+  var acc = vec4<f32>(0.0);
+  for (var k = 0u; k < d4; k++) {
+    let v = x[r * d4 + k] - centre[k];
+    acc += v * v;
+  }
+  let total = hsum(acc);
+  let inv = select(1.0 / sqrt(total), 0.0, total == 0.0);
+  for (var k = 0u; k < d4; k++) {
+    let v = (x[r * d4 + k] - centre[k]) * inv;
+    let o = 4u * (r * d4 + k);
+    out[o] = v.x;
+    out[o + 1u] = v.y;
+    out[o + 2u] = v.z;
+    out[o + 3u] = v.w;
+  }
+}
+
+// out[k] = mean over rows of x[r, k]. x is (N, D4); out is (D). One invocation per vec4 column.
+@compute @workgroup_size(WG)
+fn column_mean(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let k = gid.x;
+  if (k >= p.dim4) { return; }
+  var acc = vec4<f32>(0.0);
+  for (var r = 0u; r < p.rows; r++) {
+    acc += x[r * p.dim4 + k];
+  }
+  let m = acc / f32(max(p.rows, 1u));
+  out[4u * k] = m.x;
+  out[4u * k + 1u] = m.y;
+  out[4u * k + 2u] = m.z;
+  out[4u * k + 3u] = m.w;
+}
+
+// out[c, k] = mean of x[r, k] over rows with labels[r] == c (0 for an empty class).
+// x is (N, D4); labels is (N); out is (C, D). One invocation per (c, vec4 column).
+@compute @workgroup_size(WG)
+fn class_mean(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= p.classes * p.dim4) { return; }
+  let c = i32(i / p.dim4);
+  let k = i % p.dim4;
+  var acc = vec4<f32>(0.0);
+  var n = 0u;
+  for (var r = 0u; r < p.rows; r++) {
+    if (labels[r] == c) {
+      acc += x[r * p.dim4 + k];
+      n++;
+    }
+  }
+  let m = select(acc / f32(n), vec4<f32>(0.0), n == 0u);
+  out[4u * i] = m.x;
+  out[4u * i + 1u] = m.y;
+  out[4u * i + 2u] = m.z;
+  out[4u * i + 3u] = m.w;
+}
+
+// NCM model from class means m (x, (C, D4)) into `out` (a scalar model). One invocation per
+// class.
+// mode 0 (cosine): W_c = m_c / ||m_c||, b_c = 0, so logits of unit features are cosines.
+// mode 1 (L2 on unit features): W_c = 2 m_c, b_c = -||m_c||^2 - 1, so logits of unit features
+//   are -||x - m_c||^2.
+@compute @workgroup_size(WG)
+fn ncm_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= p.classes) { return; }
+  let d4 = p.dim4;
+  var acc = vec4<f32>(0.0);
+  for (var k = 0u; k < d4; k++) {
+    let v = x[c * d4 + k];
+    acc += v * v;
+  }
+  let total = hsum(acc);
+  let inv = select(1.0 / sqrt(total), 0.0, total == 0.0);
+  for (var k = 0u; k < d4; k++) {
+    let w = select(x[c * d4 + k] * inv, 2.0 * x[c * d4 + k], p.mode == 1u);
+    let o = 4u * (c * d4 + k);
+    out[o] = w.x;
+    out[o + 1u] = w.y;
+    out[o + 2u] = w.z;
+    out[o + 3u] = w.w;
+  }
+  let cd = p.classes * d4 * 4u;
+  let c4 = classes4() * 4u;
+  out[cd + c] = select(0.0, -total - 1.0, p.mode == 1u);
+  out[cd + c4 + c] = 1.0;
+  if (c == 0u) {
+    // The padding lanes of b and f.
+    for (var j = p.classes; j < c4; j++) {
+      out[cd + j] = 0.0;
+      out[cd + c4 + j] = 0.0;
+    }
+  }
+}
+
+// Training. The step s = trace[0]; in epoch e = s / steps_per_epoch the step takes batch rows
+// start = (s % steps_per_epoch) * B .. start + count, count = min(B, E - start).
+struct Step {
+  s: u32,
+  first: u32,  // sample position of batch row 0
+  count: u32,
+}
+
+fn current_step() -> Step {
+  let s = trace[0];
+  let e = s / p.steps_per_epoch;
+  let start = (s % p.steps_per_epoch) * p.batch;
+  return Step(s, e * p.rows + start, min(p.batch, p.rows - start));
+}
+
+// Forward and softmax cross-entropy backward, one batch row per invocation.
+// Loss on a = z + offset (offset = log prior is balanced softmax; zeros is plain CE).
+// Writes work: dz[r, c] = (softmax(a)_c - [c == y]) / count, u[r, c] = W_c x + b_c, loss[r].
+@compute @workgroup_size(WG)
+fn train_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let st = current_step();
+  let r = gid.x;
+  if (r >= st.count) { return; }
+  let row = samples[2u * (st.first + r)];
+  let y = samples[2u * (st.first + r) + 1u];
+  let cc = p.classes;
+  let bc = p.batch * cc;
+  var top = -3.4e38;
+  for (var c = 0u; c < cc; c++) {
+    let u = dot_row(row, c) + bias_of(c);
+    let a = scale_of(c) * u + offset[c];
+    work[bc + r * cc + c] = u;
+    work[r * cc + c] = a;
+    top = max(top, a);
+  }
+  var total = 0.0;
+  for (var c = 0u; c < cc; c++) {
+    total += exp(work[r * cc + c] - top);
+  }
+  let log_total = log(total);
+  work[2u * bc + r] = top + log_total - work[r * cc + y];
+  let inv_count = 1.0 / f32(st.count);
+  for (var c = 0u; c < cc; c++) {
+    let prob = exp(work[r * cc + c] - top - log_total);
+    work[r * cc + c] = (prob - select(0.0, 1.0, c == y)) * inv_count;
+  }
+}
+
+// SGD with momentum: g += weight_decay * param; v = momentum * v + g; param -= lr[s] * v.
+// Padding lanes have g = 0 and param = v = 0, so they stay 0.
+fn sgd(at: u32, g: vec4<f32>, s: u32) {
+  let grad = g + p.weight_decay * model[at];
+  let v = p.momentum * velocity[at] + grad;
+  velocity[at] = v;
+  model[at] -= lr[s] * v;
+}
+
+// dz[r, c] (and u[r, c] when `u` is set), 0 for a padding class.
+fn work_at(r: u32, c: u32, u: bool) -> f32 {
+  if (c >= p.classes) { return 0.0; }
+  return work[select(0u, p.batch * p.classes, u) + r * p.classes + c];
+}
+
+fn scales4(j: u32) -> vec4<f32> {
+  return model[p.classes * p.dim4 + classes4() + j];
+}
+
+// Gradient and update from train_forward's work, one vec4 of parameters per invocation.
+// dLoss/dW_c = f_c sum_r dz_rc x_r, dLoss/db_c = f_c sum_r dz_rc, dLoss/df_c = sum_r dz_rc u_rc.
+// mode 0 (cRT): W as C*D4 vec4, then b as C4/4 vec4. mode 1 (LWS): f as C4/4 vec4.
+@compute @workgroup_size(WG)
+fn train_update(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  let st = current_step();
+  let cc = p.classes;
+  let d4 = p.dim4;
+  let cd4 = cc * d4;
+  let groups4 = classes4();
+  if (p.mode == 0u) {
+    if (i < cd4) {
+      let c = i / d4;
+      let k = i % d4;
+      var g = vec4<f32>(0.0);
+      for (var r = 0u; r < st.count; r++) {
+        g += work[r * cc + c] * x[samples[2u * (st.first + r)] * d4 + k];
+      }
+      sgd(i, g * scale_of(c), st.s);
+    } else if (i < cd4 + groups4) {
+      let j = i - cd4;
+      var g = vec4<f32>(0.0);
+      for (var r = 0u; r < st.count; r++) {
+        g += vec4<f32>(
+          work_at(r, 4u * j, false),
+          work_at(r, 4u * j + 1u, false),
+          work_at(r, 4u * j + 2u, false),
+          work_at(r, 4u * j + 3u, false),
+        );
+      }
+      sgd(i, g * scales4(j), st.s);
+    }
+  } else if (i < groups4) {
+    var g = vec4<f32>(0.0);
+    for (var r = 0u; r < st.count; r++) {
+      for (var l = 0u; l < 4u; l++) {
+        g[l] += work_at(r, 4u * i + l, false) * work_at(r, 4u * i + l, true);
+      }
+    }
+    sgd(cd4 + groups4 + i, g, st.s);
+  }
+}
+
+// Ends a step: trace[1 + s] = mean batch loss, then trace[0] = s + 1. One invocation.
+@compute @workgroup_size(1)
+fn train_finish() {
+  let st = current_step();
+  let base = 2u * p.batch * p.classes;
+  var acc = 0.0;
+  for (var r = 0u; r < st.count; r++) {
+    acc += work[base + r];
+  }
+  trace[1u + st.s] = bitcast<u32>(acc / f32(st.count));
+  trace[0] = st.s + 1u;
+}

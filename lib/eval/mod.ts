@@ -1,0 +1,8 @@
+/**
+ * Evaluation: long-tail metrics (All as the mean of per-class accuracies, Many / Medium / Few,
+ * per-class accuracy, confusion matrix, weight norms, tau curves) and `metrics.json`.
+ *
+ * @module
+ */
+
+export * from "./metrics.ts";

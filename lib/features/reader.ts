@@ -1,0 +1,388 @@
+/**
+ * Reads and checks feature dumps. Every check names the file and says exactly what is wrong: not
+ * an Arrow IPC file, a truncated file, a missing or mistyped column, missing metadata, a label
+ * outside the class range, a feature dimension or checkpoint that differs between files.
+ *
+ * @module
+ */
+
+import { arrow } from "../deps.ts";
+import {
+  CLASSIFIER_LAYOUT,
+  decodeMetadata,
+  describeType,
+  FEATURE_SPLITS,
+  type FeatureFileKind,
+  type FeatureMetadata,
+  type FeatureSplit,
+  isFloat32,
+  isFloat32Vector,
+  isInt32,
+  SPLIT_LAYOUT,
+} from "./schema.ts";
+import type { ClassifierWeights } from "./writer.ts";
+
+/** One split read from its file. */
+export interface FeatureSplitData {
+  /** Which split. */
+  split: FeatureSplit;
+  /** Row of each sample in the source split, (N). */
+  index: Int32Array;
+  /** Class of each sample, (N). */
+  label: Int32Array;
+  /** Features, (N, D) row-major. */
+  features: Float32Array;
+  /** N. */
+  rows: number;
+  /** D. */
+  dim: number;
+  /** C. */
+  classCount: number;
+  /** The decoded schema metadata. */
+  metadata: FeatureMetadata;
+}
+
+/** The stage-1 classifier read from `classifier.arrow`. */
+export interface ClassifierData extends ClassifierWeights {
+  /** The decoded schema metadata. */
+  metadata: FeatureMetadata;
+}
+
+/** A whole features folder: what stage 2 needs, and nothing else. */
+export interface FeatureDir {
+  /** `train.arrow`. */
+  train: FeatureSplitData;
+  /** `val.arrow`. */
+  val: FeatureSplitData;
+  /** `test.arrow`. */
+  test: FeatureSplitData;
+  /** `classifier.arrow`. */
+  classifier: ClassifierData;
+}
+
+const MAGIC = new TextEncoder().encode("ARROW1");
+
+function hasMagic(bytes: Uint8Array, at: number): boolean {
+  if (at < 0 || at + MAGIC.length > bytes.length) return false;
+  for (let i = 0; i < MAGIC.length; i++) if (bytes[at + i] !== MAGIC[i]) return false;
+  return true;
+}
+
+/**
+ * Parses Arrow IPC file bytes into a table, with errors that tell a stream, a truncated file and
+ * something else apart.
+ */
+function parseIpcFile(bytes: Uint8Array, name: string): arrow.Table {
+  if (!hasMagic(bytes, 0)) {
+    const isStream = bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xff &&
+      bytes[2] === 0xff && bytes[3] === 0xff;
+    throw new SyntaxError(
+      isStream
+        ? `Cannot read ${name}: it is an Arrow IPC stream, not an Arrow IPC file; feature dumps ` +
+          `use the file format (tableToIPC(table, "file"))`
+        : `Cannot read ${name}: not an Arrow IPC file (it does not start with the ARROW1 magic; ` +
+          `${bytes.length} bytes)`,
+    );
+  }
+  if (bytes.length < 2 * MAGIC.length + 8 || !hasMagic(bytes, bytes.length - MAGIC.length)) {
+    throw new SyntaxError(
+      `Cannot read ${name}: the Arrow IPC file is truncated (${bytes.length} bytes, no footer); ` +
+        `it was not closed properly, write it again`,
+    );
+  }
+  try {
+    return arrow.tableFromIPC(bytes);
+  } catch (error) {
+    throw new SyntaxError(
+      `Cannot read ${name}: the Arrow IPC file is corrupt (${(error as Error).message})`,
+    );
+  }
+}
+
+function column(
+  table: arrow.Table,
+  name: string,
+  file: string,
+  layout: string,
+  check: (type: arrow.DataType) => boolean,
+  expected: string,
+): arrow.Vector {
+  const field = table.schema.fields.find((f) => f.name === name);
+  if (!field) {
+    const have = table.schema.fields.map((f) => `${f.name}: ${describeType(f.type)}`).join(", ");
+    throw new TypeError(
+      `Cannot read ${file}: column "${name}" is missing (the file has ${have || "no columns"}; ` +
+        `expected ${layout})`,
+    );
+  }
+  if (!check(field.type)) {
+    throw new TypeError(
+      `Cannot read ${file}: column "${name}" is ${
+        describeType(field.type)
+      } but must be ${expected}`,
+    );
+  }
+  const vector = table.getChild(name)!;
+  if (vector.nullCount > 0) {
+    throw new TypeError(`Cannot read ${file}: column "${name}" has ${vector.nullCount} nulls`);
+  }
+  return vector;
+}
+
+/** Concatenates an int32 or float32 column's chunks into one array. */
+function flatScalars<T extends Int32Array | Float32Array>(
+  vector: arrow.Vector,
+  Ctor: { new (n: number): T },
+): T {
+  const out = new Ctor(vector.length);
+  let at = 0;
+  for (const data of vector.data) {
+    const values = data.values as T;
+    out.set(values.subarray(data.offset, data.offset + data.length) as ArrayLike<number>, at);
+    at += data.length;
+  }
+  return out;
+}
+
+/** Concatenates a fixed_size_list<float32>[dim] column into (rows, dim) row-major. */
+function flatVectors(vector: arrow.Vector, dim: number): Float32Array {
+  const out = new Float32Array(vector.length * dim);
+  let at = 0;
+  for (const data of vector.data) {
+    const child = data.children[0];
+    if (child.nullCount > 0) throw new TypeError("null values inside a feature vector");
+    const values = child.values as Float32Array;
+    const start = child.offset + data.offset * dim;
+    out.set(values.subarray(start, start + data.length * dim), at);
+    at += data.length * dim;
+  }
+  return out;
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(`Cannot read ${path}: no such file`);
+    }
+    throw error;
+  }
+}
+
+function checkKind(meta: FeatureMetadata, expected: FeatureFileKind | undefined, name: string) {
+  if (expected !== undefined && meta.split !== expected) {
+    throw new RangeError(
+      `Cannot read ${name}: its metadata says split "${meta.split}" but it was read as ` +
+        `"${expected}"`,
+    );
+  }
+}
+
+/**
+ * Decodes a split file from IPC bytes and checks it.
+ *
+ * @param bytes Arrow IPC file bytes.
+ * @param name The file name, for messages.
+ * @param expected The split it must hold, when known.
+ * @returns The split's columns and metadata.
+ * @throws {SyntaxError} Not an Arrow file or truncated; {@link TypeError} for a missing or
+ *   mistyped column or metadata; {@link RangeError} for a label outside 0..C-1 or a dimension
+ *   that differs from `ltkit.feature_dim`.
+ */
+export function decodeFeatures(
+  bytes: Uint8Array,
+  name: string,
+  expected?: FeatureSplit,
+): FeatureSplitData {
+  const table = parseIpcFile(bytes, name);
+  const layout = SPLIT_LAYOUT;
+  const index = column(table, "index", name, layout, isInt32, "int32");
+  const label = column(table, "label", name, layout, isInt32, "int32");
+  const feature = column(
+    table,
+    "feature",
+    name,
+    layout,
+    (t) => isFloat32Vector(t),
+    "fixed_size_list<float32>[D]",
+  );
+  const metadata = decodeMetadata(table.schema.metadata, name);
+  checkKind(metadata, expected, name);
+  if (metadata.split === "classifier") {
+    throw new RangeError(`Cannot read ${name} as features: it holds the classifier`);
+  }
+  const dim = (feature.type as arrow.FixedSizeList).listSize;
+  if (dim !== metadata.featureDim) {
+    throw new RangeError(
+      `Cannot read ${name}: column "feature" has dimension ${dim} but ltkit.feature_dim says ` +
+        `${metadata.featureDim}`,
+    );
+  }
+  const labels = flatScalars(label, Int32Array);
+  const c = metadata.classCount;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] < 0 || labels[i] >= c) {
+      throw new RangeError(
+        `Cannot read ${name}: label ${labels[i]} at row ${i} is outside the class range ` +
+          `0..${c - 1} (ltkit.class_count is ${c})`,
+      );
+    }
+  }
+  return {
+    split: metadata.split as FeatureSplit,
+    index: flatScalars(index, Int32Array),
+    label: labels,
+    features: flatVectors(feature, dim),
+    rows: table.numRows,
+    dim,
+    classCount: c,
+    metadata,
+  };
+}
+
+/**
+ * Reads and checks one split file.
+ *
+ * @param path The file, e.g. `run/features/train.arrow`.
+ * @param expected The split it must hold, when known.
+ * @returns The split's columns and metadata.
+ * @throws See {@link decodeFeatures}; `Deno.errors.NotFound` when the file is absent.
+ * @example
+ * ```ts ignore
+ * const train = await readFeatures("run/features/train.arrow", "train");
+ * console.log(train.rows, train.dim);
+ * ```
+ */
+export async function readFeatures(
+  path: string,
+  expected?: FeatureSplit,
+): Promise<FeatureSplitData> {
+  return decodeFeatures(await readBytes(path), path, expected);
+}
+
+/**
+ * Decodes `classifier.arrow` from IPC bytes and checks it: one row per class, in class order.
+ *
+ * @param bytes Arrow IPC file bytes.
+ * @param name The file name, for messages.
+ * @returns W (C, D), b (C) and the metadata.
+ */
+export function decodeClassifier(bytes: Uint8Array, name: string): ClassifierData {
+  const table = parseIpcFile(bytes, name);
+  const layout = CLASSIFIER_LAYOUT;
+  const cls = column(table, "class", name, layout, isInt32, "int32");
+  const weight = column(
+    table,
+    "weight",
+    name,
+    layout,
+    (t) => isFloat32Vector(t),
+    "fixed_size_list<float32>[D]",
+  );
+  const bias = column(table, "bias", name, layout, isFloat32, "float32");
+  const metadata = decodeMetadata(table.schema.metadata, name);
+  checkKind(metadata, "classifier", name);
+  const dim = (weight.type as arrow.FixedSizeList).listSize;
+  if (dim !== metadata.featureDim) {
+    throw new RangeError(
+      `Cannot read ${name}: column "weight" has dimension ${dim} but ltkit.feature_dim says ` +
+        `${metadata.featureDim}`,
+    );
+  }
+  const c = metadata.classCount;
+  const classes = flatScalars(cls, Int32Array);
+  if (classes.length !== c || classes.some((v, i) => v !== i)) {
+    throw new RangeError(
+      `Cannot read ${name}: column "class" must list 0..${c - 1} in order (one row per class) ` +
+        `but has [${[...classes.slice(0, 12)].join(", ")}${classes.length > 12 ? ", ..." : ""}]`,
+    );
+  }
+  return {
+    weight: flatVectors(weight, dim),
+    bias: flatScalars(bias, Float32Array),
+    classCount: c,
+    featureDim: dim,
+    metadata,
+  };
+}
+
+/**
+ * Reads and checks `classifier.arrow`.
+ *
+ * @param path The file.
+ * @returns W (C, D), b (C) and the metadata.
+ * @example
+ * ```ts ignore
+ * const { weight, bias } = await readClassifier("run/features/classifier.arrow");
+ * ```
+ */
+export async function readClassifier(path: string): Promise<ClassifierData> {
+  return decodeClassifier(await readBytes(path), path);
+}
+
+/**
+ * Reads a features folder (`train.arrow`, `val.arrow`, `test.arrow`, `classifier.arrow`) and
+ * checks that the files belong together: the same feature dimension, class count, training class
+ * counts and stage-1 checkpoint, and training labels that match the recorded class counts.
+ *
+ * @param dir The folder.
+ * @returns All four files, decoded.
+ * @throws {RangeError} Naming both files when they disagree.
+ * @example
+ * ```ts ignore
+ * const { train, val, test, classifier } = await readFeatureDir("run/features");
+ * ```
+ */
+export async function readFeatureDir(dir: string): Promise<FeatureDir> {
+  const base = dir.replace(/\/+$/, "");
+  const [train, val, test] = await Promise.all(
+    FEATURE_SPLITS.map((s) => readFeatures(`${base}/${s}.arrow`, s)),
+  );
+  const classifier = await readClassifier(`${base}/classifier.arrow`);
+  const files: [string, FeatureMetadata][] = [
+    ["train.arrow", train.metadata],
+    ["val.arrow", val.metadata],
+    ["test.arrow", test.metadata],
+    ["classifier.arrow", classifier.metadata],
+  ];
+  const [refName, ref] = files[0];
+  const where = `Cannot use features in ${base}`;
+  for (const [name, meta] of files.slice(1)) {
+    if (meta.featureDim !== ref.featureDim) {
+      throw new RangeError(
+        `${where}: the feature dimension differs between files: ${refName} has ` +
+          `${ref.featureDim}, ${name} has ${meta.featureDim}`,
+      );
+    }
+    if (meta.checkpointSha256 !== ref.checkpointSha256) {
+      throw new RangeError(
+        `${where}: ${refName} and ${name} come from different checkpoints (SHA-256 ` +
+          `${ref.checkpointSha256.slice(0, 12)}... against ${
+            meta.checkpointSha256.slice(0, 12)
+          }...)`,
+      );
+    }
+    if (meta.classCount !== ref.classCount) {
+      throw new RangeError(
+        `${where}: the class count differs between files: ${refName} has ${ref.classCount}, ` +
+          `${name} has ${meta.classCount}`,
+      );
+    }
+    if (meta.trainClassCounts.join() !== ref.trainClassCounts.join()) {
+      throw new RangeError(
+        `${where}: ltkit.train_class_counts differs between ${refName} ` +
+          `[${ref.trainClassCounts}] and ${name} [${meta.trainClassCounts}]`,
+      );
+    }
+  }
+  const counts = new Array<number>(train.classCount).fill(0);
+  for (const l of train.label) counts[l]++;
+  if (counts.join() !== ref.trainClassCounts.join()) {
+    throw new RangeError(
+      `${where}: train.arrow has class counts [${counts}] but its ltkit.train_class_counts ` +
+        `says [${ref.trainClassCounts}]`,
+    );
+  }
+  return { train, val, test, classifier };
+}

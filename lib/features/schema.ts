@@ -1,0 +1,352 @@
+/**
+ * The feature-dump contract: column layout, the `ltkit.*` schema metadata and their checks.
+ *
+ * A split file (`train.arrow`, `val.arrow`, `test.arrow`) has columns
+ * `index: int32` (row in the source split), `label: int32` and
+ * `feature: fixed_size_list<item: float32>[D]`. The classifier file (`classifier.arrow`) has
+ * `class: int32`, `weight: fixed_size_list<item: float32>[D]` and `bias: float32`, one row per
+ * class. Every file carries the same schema metadata (all values are strings):
+ *
+ * | key                         | value                                                  |
+ * | --------------------------- | ------------------------------------------------------ |
+ * | `ltkit.version`             | kit version that wrote the file, e.g. `0.1.0`          |
+ * | `ltkit.profile`             | the data-set profile, JSON object                      |
+ * | `ltkit.split`               | `train`, `val`, `test` or `classifier`                 |
+ * | `ltkit.class_count`         | C, decimal                                             |
+ * | `ltkit.train_class_counts`  | JSON array of C training-set class sizes               |
+ * | `ltkit.feature_dim`         | D, decimal                                             |
+ * | `ltkit.backbone`            | backbone description, JSON or plain text              |
+ * | `ltkit.checkpoint_sha256`   | SHA-256 of the stage-1 checkpoint, 64 lowercase hex    |
+ *
+ * Only plain Arrow types are used so that pyarrow, DuckDB and polars read the files as they are.
+ *
+ * @module
+ */
+
+import { arrow } from "../deps.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+
+/** The kit version recorded in new files (from deno.json). */
+export const KIT_VERSION: string = denoJson.version;
+
+/** A split stored in a feature file. */
+export type FeatureSplit = "train" | "val" | "test";
+
+/** What a feature-dump file holds: a split, or the stage-1 classifier. */
+export type FeatureFileKind = FeatureSplit | "classifier";
+
+/** The three feature splits, in the order files are read. */
+export const FEATURE_SPLITS: readonly FeatureSplit[] = Object.freeze(["train", "val", "test"]);
+
+/** Schema-metadata keys of the contract. */
+export const META_KEYS: Readonly<{
+  version: "ltkit.version";
+  profile: "ltkit.profile";
+  split: "ltkit.split";
+  classCount: "ltkit.class_count";
+  trainClassCounts: "ltkit.train_class_counts";
+  featureDim: "ltkit.feature_dim";
+  backbone: "ltkit.backbone";
+  checkpointSha256: "ltkit.checkpoint_sha256";
+}> = Object.freeze(
+  {
+    version: "ltkit.version",
+    profile: "ltkit.profile",
+    split: "ltkit.split",
+    classCount: "ltkit.class_count",
+    trainClassCounts: "ltkit.train_class_counts",
+    featureDim: "ltkit.feature_dim",
+    backbone: "ltkit.backbone",
+    checkpointSha256: "ltkit.checkpoint_sha256",
+  } as const,
+);
+
+/** The metadata every feature-dump file carries, decoded. */
+export interface FeatureMetadata {
+  /** Kit version that wrote the file. */
+  version: string;
+  /** The data-set profile (a JSON object; see lib/data/profiles.ts). */
+  profile: Record<string, unknown>;
+  /** Which split (or `classifier`). */
+  split: FeatureFileKind;
+  /** C, the number of classes. */
+  classCount: number;
+  /** Training-set size of each class, (C). */
+  trainClassCounts: number[];
+  /** D, the feature dimension. */
+  featureDim: number;
+  /** Backbone description: parsed JSON when the stored text is JSON, else the text. */
+  backbone: unknown;
+  /** SHA-256 of the stage-1 checkpoint the features came from, 64 lowercase hex digits. */
+  checkpointSha256: string;
+  /** Any other schema-metadata entries, as stored. */
+  extra: Record<string, string>;
+}
+
+/** What a writer needs besides split, class count and dimension. */
+export interface FeatureMetadataInput {
+  /** Kit version; defaults to {@link KIT_VERSION}. */
+  version?: string;
+  /** The data-set profile, a JSON object. */
+  profile: Record<string, unknown>;
+  /** Training-set size of each class, (C). */
+  trainClassCounts: ArrayLike<number>;
+  /** Backbone description: any JSON value or a string. */
+  backbone: unknown;
+  /** SHA-256 of the stage-1 checkpoint, 64 hex digits. */
+  checkpointSha256: string;
+  /** Other entries to store; keys must not start with `ltkit.`. */
+  extra?: Record<string, string>;
+}
+
+/** Column names and types of a split file, for messages. */
+export const SPLIT_LAYOUT = "index: int32, label: int32, feature: fixed_size_list<float32>[D]";
+
+/** Column names and types of the classifier file, for messages. */
+export const CLASSIFIER_LAYOUT = "class: int32, weight: fixed_size_list<float32>[D], bias: float32";
+
+/** The Arrow type of a D-dimensional feature (or weight) row. */
+export function vectorType(dim: number): arrow.FixedSizeList<arrow.Float32> {
+  return new arrow.FixedSizeList(dim, new arrow.Field("item", new arrow.Float32(), false));
+}
+
+/**
+ * Encodes metadata into schema-metadata strings, checking it first.
+ *
+ * @param kind The file kind.
+ * @param classCount C.
+ * @param featureDim D.
+ * @param input The rest of the metadata.
+ * @returns The `ltkit.*` map, plus `extra`.
+ * @throws {RangeError} On a bad class count, dimension, count array or checksum.
+ * @example
+ * ```ts
+ * import { encodeMetadata } from "./schema.ts";
+ * const meta = encodeMetadata("train", 2, 4, {
+ *   profile: { name: "toy" }, trainClassCounts: [3, 1], backbone: "toy",
+ *   checkpointSha256: "0".repeat(64),
+ * });
+ * console.log(meta.get("ltkit.feature_dim")); // 4
+ * ```
+ */
+export function encodeMetadata(
+  kind: FeatureFileKind,
+  classCount: number,
+  featureDim: number,
+  input: FeatureMetadataInput,
+): Map<string, string> {
+  const fail = (why: string): never => {
+    throw new RangeError(`Cannot write ${kind} features: ${why}`);
+  };
+  if (!["train", "val", "test", "classifier"].includes(kind)) {
+    fail(`split "${kind}" is not one of train, val, test, classifier`);
+  }
+  if (!Number.isInteger(classCount) || classCount < 1) {
+    fail(`class count ${classCount} must be a positive integer`);
+  }
+  if (!Number.isInteger(featureDim) || featureDim < 1) {
+    fail(`feature dimension ${featureDim} must be a positive integer`);
+  }
+  const counts = Array.from(input.trainClassCounts);
+  if (counts.length !== classCount) {
+    fail(`trainClassCounts has ${counts.length} entries but there are ${classCount} classes`);
+  }
+  if (counts.some((n) => !Number.isInteger(n) || n < 0)) {
+    fail(`trainClassCounts [${counts}] must hold non-negative integers`);
+  }
+  const sha = input.checkpointSha256;
+  if (typeof sha !== "string" || !/^[0-9a-fA-F]{64}$/.test(sha)) {
+    fail(`checkpointSha256 ${JSON.stringify(sha)} is not 64 hexadecimal digits`);
+  }
+  if (typeof input.profile !== "object" || input.profile === null || Array.isArray(input.profile)) {
+    fail("profile must be a JSON object");
+  }
+  const meta = new Map<string, string>();
+  for (const [key, value] of Object.entries(input.extra ?? {})) {
+    if (key.startsWith("ltkit.")) {
+      fail(`extra metadata key "${key}" uses the reserved ltkit. prefix`);
+    }
+    meta.set(key, String(value));
+  }
+  meta.set(META_KEYS.version, input.version ?? KIT_VERSION);
+  meta.set(META_KEYS.profile, JSON.stringify(input.profile));
+  meta.set(META_KEYS.split, kind);
+  meta.set(META_KEYS.classCount, String(classCount));
+  meta.set(META_KEYS.trainClassCounts, JSON.stringify(counts));
+  meta.set(META_KEYS.featureDim, String(featureDim));
+  meta.set(
+    META_KEYS.backbone,
+    typeof input.backbone === "string" ? input.backbone : JSON.stringify(input.backbone),
+  );
+  meta.set(META_KEYS.checkpointSha256, sha.toLowerCase());
+  return meta;
+}
+
+/**
+ * Decodes and checks the `ltkit.*` schema metadata of a file.
+ *
+ * @param meta The schema metadata.
+ * @param name The file name, for messages.
+ * @returns The decoded metadata.
+ * @throws {TypeError} When a key is missing or does not parse; {@link RangeError} for a bad value.
+ * @example
+ * ```ts
+ * import { decodeMetadata, encodeMetadata } from "./schema.ts";
+ * const meta = encodeMetadata("val", 2, 4, {
+ *   profile: {}, trainClassCounts: [3, 1], backbone: { arch: "resnet8" },
+ *   checkpointSha256: "a".repeat(64),
+ * });
+ * console.log(decodeMetadata(meta, "val.arrow").backbone); // { arch: "resnet8" }
+ * ```
+ */
+export function decodeMetadata(meta: Map<string, string>, name: string): FeatureMetadata {
+  const get = (key: string): string => {
+    const value = meta.get(key);
+    if (value === undefined) {
+      throw new TypeError(
+        `Cannot read ${name}: schema metadata "${key}" is missing (a feature dump carries ` +
+          `${Object.values(META_KEYS).join(", ")})`,
+      );
+    }
+    return value;
+  };
+  const bad = (key: string, value: string, why: string, Cls = RangeError): never => {
+    throw new Cls(
+      `Cannot read ${name}: schema metadata "${key}" is ${JSON.stringify(value)}; ${why}`,
+    );
+  };
+  const positive = (key: string): number => {
+    const text = get(key);
+    if (!/^\d+$/.test(text) || Number(text) < 1) bad(key, text, "it must be a positive integer");
+    return Number(text);
+  };
+  const json = (key: string): unknown => {
+    const text = get(key);
+    try {
+      return JSON.parse(text);
+    } catch {
+      return bad(key, text, "it is not valid JSON", TypeError);
+    }
+  };
+  const version = get(META_KEYS.version);
+  const profile = json(META_KEYS.profile);
+  if (typeof profile !== "object" || profile === null || Array.isArray(profile)) {
+    bad(META_KEYS.profile, get(META_KEYS.profile), "it must be a JSON object", TypeError);
+  }
+  const split = get(META_KEYS.split);
+  if (!["train", "val", "test", "classifier"].includes(split)) {
+    bad(META_KEYS.split, split, "it must be train, val, test or classifier");
+  }
+  const classCount = positive(META_KEYS.classCount);
+  const counts = json(META_KEYS.trainClassCounts);
+  if (
+    !Array.isArray(counts) || counts.length !== classCount ||
+    counts.some((n) => !Number.isInteger(n) || n < 0)
+  ) {
+    bad(
+      META_KEYS.trainClassCounts,
+      get(META_KEYS.trainClassCounts),
+      `it must be a JSON array of ${classCount} non-negative integers (one per class)`,
+    );
+  }
+  const featureDim = positive(META_KEYS.featureDim);
+  const backboneText = get(META_KEYS.backbone);
+  let backbone: unknown = backboneText;
+  try {
+    backbone = JSON.parse(backboneText);
+  } catch {
+    // A plain-text description is allowed.
+  }
+  const sha = get(META_KEYS.checkpointSha256);
+  if (!/^[0-9a-f]{64}$/.test(sha)) {
+    bad(META_KEYS.checkpointSha256, sha, "it must be 64 lowercase hexadecimal digits");
+  }
+  const reserved = new Set<string>(Object.values(META_KEYS));
+  const extra: Record<string, string> = {};
+  for (const [key, value] of meta) if (!reserved.has(key)) extra[key] = value;
+  return {
+    version,
+    profile: profile as Record<string, unknown>,
+    split: split as FeatureFileKind,
+    classCount,
+    trainClassCounts: counts as number[],
+    featureDim,
+    backbone,
+    checkpointSha256: sha,
+    extra,
+  };
+}
+
+/**
+ * The schema of a split file.
+ *
+ * @param dim D, the feature dimension.
+ * @param metadata Encoded metadata from {@link encodeMetadata}.
+ * @returns The Arrow schema: index int32, label int32, feature fixed_size_list<float32>[D].
+ * @example
+ * ```ts
+ * import { splitSchema } from "./schema.ts";
+ * console.log(splitSchema(64, new Map()).fields.map((f) => f.name)); // ["index", "label", "feature"]
+ * ```
+ */
+export function splitSchema(dim: number, metadata: Map<string, string>): arrow.Schema {
+  return new arrow.Schema(
+    [
+      new arrow.Field("index", new arrow.Int32(), false),
+      new arrow.Field("label", new arrow.Int32(), false),
+      new arrow.Field("feature", vectorType(dim), false),
+    ],
+    metadata,
+  );
+}
+
+/**
+ * The schema of the classifier file.
+ *
+ * @param dim D, the feature dimension.
+ * @param metadata Encoded metadata from {@link encodeMetadata}.
+ * @returns The Arrow schema: class int32, weight fixed_size_list<float32>[D], bias float32.
+ * @example
+ * ```ts
+ * import { classifierSchema } from "./schema.ts";
+ * console.log(classifierSchema(8, new Map()).fields.length); // 3
+ * ```
+ */
+export function classifierSchema(dim: number, metadata: Map<string, string>): arrow.Schema {
+  return new arrow.Schema(
+    [
+      new arrow.Field("class", new arrow.Int32(), false),
+      new arrow.Field("weight", vectorType(dim), false),
+      new arrow.Field("bias", new arrow.Float32(), false),
+    ],
+    metadata,
+  );
+}
+
+/** Describes an Arrow type the way the layout strings do (`int32`, `fixed_size_list<float32>[64]`). */
+export function describeType(type: arrow.DataType): string {
+  if (arrow.DataType.isInt(type)) return `${type.isSigned ? "int" : "uint"}${type.bitWidth}`;
+  if (arrow.DataType.isFloat(type)) {
+    return ["float16", "float32", "float64"][type.precision] ?? "float";
+  }
+  if (arrow.DataType.isFixedSizeList(type)) {
+    return `fixed_size_list<${describeType(type.children[0].type)}>[${type.listSize}]`;
+  }
+  return String(type);
+}
+
+/** True for a signed 32-bit integer type. */
+export function isInt32(type: arrow.DataType): boolean {
+  return arrow.DataType.isInt(type) && type.isSigned && type.bitWidth === 32;
+}
+
+/** True for a 32-bit float type. */
+export function isFloat32(type: arrow.DataType): boolean {
+  return arrow.DataType.isFloat(type) && type.precision === arrow.Precision.SINGLE;
+}
+
+/** True for fixed_size_list<float32>[dim] (any dim when `dim` is omitted). */
+export function isFloat32Vector(type: arrow.DataType, dim?: number): boolean {
+  return arrow.DataType.isFixedSizeList(type) && isFloat32(type.children[0].type) &&
+    (dim === undefined || type.listSize === dim);
+}

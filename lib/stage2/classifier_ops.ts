@@ -1,0 +1,563 @@
+/**
+ * The classifier kernel family (kernels/classifier.wgsl): evaluation logits, the tau sweep,
+ * tau-normalised weights, row normalisation, column and class means, NCM weights, and the three
+ * dispatches of one SGD step of cRT or LWS.
+ *
+ * Layouts: feature rows are read as vec4, so the feature dimension of every tensor here is
+ * padded with zeros to a multiple of 4 ({@link paddedDim}, {@link padColumns}). A "model" tensor
+ * holds `[W (C,Dp) | b (C4) | f (C4)]` with C4 = C rounded up to a multiple of 4 and zero
+ * padding, and logits are `f * (W x + b)` ({@link packModel}, {@link unpackModel}). Zero padding
+ * changes no dot product or norm, and padded parameters get zero gradients, so they stay zero.
+ *
+ * Every `prepare*` validates shapes and dtypes before anything is recorded and returns a
+ * reusable {@link Dispatch} (or {@link Sequence}); nothing here submits.
+ *
+ * @module
+ */
+
+import source from "../../kernels/classifier.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import { Dispatch, getPipeline, groups, type KernelSource, Sequence } from "../gpu/kernel.ts";
+import { formatShape, type Tensor } from "../gpu/tensor.ts";
+
+const CLASSIFIER: KernelSource = { file: "kernels/classifier.wgsl", source };
+const WG = 64;
+
+/** D rounded up to a multiple of 4: the row length of feature and weight tensors here. */
+export function paddedDim(dim: number): number {
+  return Math.ceil(dim / 4) * 4;
+}
+
+/** C rounded up to a multiple of 4: the length of the b and f parts of a model. */
+export function paddedClasses(classes: number): number {
+  return Math.ceil(classes / 4) * 4;
+}
+
+/** Elements of a model tensor: C*Dp + 2*C4 (D must already be padded). */
+export function modelSize(classes: number, dim: number): number {
+  return classes * dim + 2 * paddedClasses(classes);
+}
+
+/** Elements of the training work tensor for batch B and C classes: 2*B*C + B. */
+export function workSize(batch: number, classes: number): number {
+  return 2 * batch * classes + batch;
+}
+
+/**
+ * (rows, dim) row-major data as (rows, paddedDim(dim)) with zero columns at the end. When dim is
+ * already a multiple of 4 a Float32Array comes back as it is (no copy).
+ *
+ * @example
+ * ```ts
+ * import { padColumns } from "./classifier_ops.ts";
+ * console.log([...padColumns(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3)]); // [1, 2, 3, 0, 4, 5, 6, 0]
+ * ```
+ */
+export function padColumns(data: ArrayLike<number>, rows: number, dim: number): Float32Array {
+  const dp = paddedDim(dim);
+  if (data.length !== rows * dim) {
+    throw new RangeError(
+      `Cannot pad columns: ${data.length} values are not (${rows}, ${dim}) = ${rows * dim}`,
+    );
+  }
+  if (dp === dim) return data instanceof Float32Array ? data : Float32Array.from(data);
+  const out = new Float32Array(rows * dp);
+  for (let r = 0; r < rows; r++) {
+    for (let k = 0; k < dim; k++) out[r * dp + k] = data[r * dim + k];
+  }
+  return out;
+}
+
+/** A linear classifier on the host: `logits = f * (W x + b)`. */
+export interface LinearModel {
+  /** W, (C, D). */
+  weight: Float32Array;
+  /** b, (C). */
+  bias: Float32Array;
+  /** f, (C); all ones for a plain linear layer. */
+  scale: Float32Array;
+}
+
+/**
+ * Packs W (C, D), b and f into the kernels' model layout `[W (C,Dp) | b (C4) | f (C4)]`.
+ *
+ * @example
+ * ```ts
+ * import { packModel } from "./classifier_ops.ts";
+ * const m = packModel({ weight: new Float32Array(6), bias: Float32Array.of(1, 2),
+ *   scale: Float32Array.of(1, 1) }, 2, 3);
+ * console.log(m.length); // 2 * 4 + 2 * 4 = 16
+ * ```
+ */
+export function packModel(model: LinearModel, classes: number, dim: number): Float32Array {
+  const dp = paddedDim(dim);
+  const c4 = paddedClasses(classes);
+  if (
+    model.weight.length !== classes * dim || model.bias.length !== classes ||
+    model.scale.length !== classes
+  ) {
+    throw new RangeError(
+      `Cannot pack model: W has ${model.weight.length} values, b ${model.bias.length} and f ` +
+        `${model.scale.length}, but (C, D) = (${classes}, ${dim}) needs ${classes * dim}, ` +
+        `${classes} and ${classes}`,
+    );
+  }
+  const out = new Float32Array(modelSize(classes, dp));
+  out.set(padColumns(model.weight, classes, dim));
+  out.set(model.bias, classes * dp);
+  out.set(model.scale, classes * dp + c4);
+  return out;
+}
+
+/**
+ * Unpacks the kernels' model layout back into W (C, D), b and f.
+ *
+ * @example
+ * ```ts
+ * import { packModel, unpackModel } from "./classifier_ops.ts";
+ * const m = { weight: Float32Array.of(1, 2, 3), bias: Float32Array.of(4), scale: Float32Array.of(5) };
+ * console.log(unpackModel(packModel(m, 1, 3), 1, 3).weight); // Float32Array [1, 2, 3]
+ * ```
+ */
+export function unpackModel(packed: ArrayLike<number>, classes: number, dim: number): LinearModel {
+  const dp = paddedDim(dim);
+  const c4 = paddedClasses(classes);
+  if (packed.length < modelSize(classes, dp)) {
+    throw new RangeError(
+      `Cannot unpack model: ${packed.length} values but (C, D) = (${classes}, ${dim}) needs ` +
+        `${modelSize(classes, dp)}`,
+    );
+  }
+  const weight = new Float32Array(classes * dim);
+  for (let c = 0; c < classes; c++) {
+    for (let k = 0; k < dim; k++) weight[c * dim + k] = packed[c * dp + k];
+  }
+  const bias = Float32Array.from({ length: classes }, (_, c) => packed[classes * dp + c]);
+  const scale = Float32Array.from({ length: classes }, (_, c) => packed[classes * dp + c4 + c]);
+  return { weight, bias, scale };
+}
+
+const NO_UNIFORMS = {
+  rows: 0,
+  dim4: 0,
+  classes: 0,
+  batch: 0,
+  steps_per_epoch: 0,
+  mode: 0,
+  taus: 0,
+  momentum: 0,
+  weight_decay: 0,
+  tau0: 0,
+  tau_step: 0,
+};
+
+type Uniforms = Partial<typeof NO_UNIFORMS>;
+
+async function prepare(
+  gpu: Gpu,
+  entry: string,
+  resources: Record<string, Tensor>,
+  uniforms: Uniforms,
+  workgroups: [number, number, number],
+): Promise<Dispatch> {
+  const pipeline = await getPipeline(
+    gpu,
+    CLASSIFIER,
+    entry,
+    entry === "train_finish" ? {} : { WG },
+  );
+  return new Dispatch(gpu, pipeline, resources, { ...NO_UNIFORMS, ...uniforms }, workgroups);
+}
+
+function fail(op: string, why: string): never {
+  throw new RangeError(`Cannot run ${op}: ${why}`);
+}
+
+function dtype(op: string, name: string, t: Tensor, want: "f32" | "i32" | "u32"): void {
+  if (t.dtype !== want) {
+    throw new TypeError(
+      `Cannot run ${op}: ${name} ${formatShape(t.shape)} must be ${want} but is ${t.dtype}`,
+    );
+  }
+}
+
+/** Checks a (N, Dp) f32 matrix with Dp a multiple of 4 and returns [N, Dp]. */
+function matrix(op: string, name: string, t: Tensor): [number, number] {
+  dtype(op, name, t, "f32");
+  if (t.shape.length !== 2) fail(op, `${name} must be 2-D (N, D) but is ${formatShape(t.shape)}`);
+  const d = t.shape[1];
+  if (d % 4 !== 0 || d === 0) {
+    fail(
+      op,
+      `${name} ${formatShape(t.shape)} has ${d} columns, not a positive multiple of 4; pad the ` +
+        `rows with zero columns (padColumns)`,
+    );
+  }
+  return [t.shape[0], d];
+}
+
+function size(op: string, name: string, t: Tensor, want: number, what: string): void {
+  if (t.size !== want) {
+    fail(op, `${name} ${formatShape(t.shape)} has ${t.size} elements but ${what} needs ${want}`);
+  }
+}
+
+function checkModel(op: string, name: string, model: Tensor, classes: number, dim: number): void {
+  dtype(op, name, model, "f32");
+  size(
+    op,
+    name,
+    model,
+    modelSize(classes, dim),
+    `the model layout for (C, D) = (${classes}, ${dim})`,
+  );
+}
+
+function positive(op: string, what: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    fail(op, `${what} ${value} must be a positive integer`);
+  }
+}
+
+/**
+ * Prepares `out[r, c] = f_c * (W_c . x_r + b_c) + offset_c`.
+ *
+ * @param gpu The device.
+ * @param x Features, (N, Dp) f32.
+ * @param model `[W | b | f]`, modelSize(C, Dp) f32.
+ * @param offset Additive logit offsets, (C) f32 (zeros for plain logits); C comes from here.
+ * @param out Logits, (N, C) f32.
+ * @returns The reusable dispatch.
+ * @example
+ * ```ts ignore
+ * recordOnce(await prepareLogits(gpu, x, model, zeros, out));
+ * ```
+ */
+export async function prepareLogits(
+  gpu: Gpu,
+  x: Tensor,
+  model: Tensor,
+  offset: Tensor,
+  out: Tensor,
+): Promise<Dispatch> {
+  const op = "classifier logits";
+  const [n, d] = matrix(op, "x", x);
+  dtype(op, "offset", offset, "f32");
+  const c = offset.size;
+  checkModel(op, "model", model, c, d);
+  dtype(op, "out", out, "f32");
+  size(op, "out", out, n * c, `(N, C) = (${n}, ${c})`);
+  return await prepare(
+    gpu,
+    "logits",
+    { x, model, offset, out },
+    { rows: n, dim4: d / 4, classes: c },
+    [groups(n, WG), 1, 1],
+  );
+}
+
+/** What the tau sweep computes. */
+export type SweepMode = "tau-norm" | "logit-adjust";
+
+/**
+ * Prepares the tau sweep: logits for T taus at once, out (T, N, C).
+ *
+ * - `tau-norm`: `(W_c . x) * ||W_c||^-tau`, bias dropped (a zero row keeps scale 1);
+ * - `logit-adjust`: `f_c (W_c . x + b_c) - tau * offset_c` with offset = log prior.
+ *
+ * @param gpu The device.
+ * @param x Features, (N, Dp) f32.
+ * @param model `[W | b | f]`, modelSize(C, Dp) f32.
+ * @param offset (C) f32: log prior for `logit-adjust` (bound but unused by `tau-norm`).
+ * @param out (T, N, C) f32.
+ * @param mode Which adjustment.
+ * @param taus The grid: `tau0 + t * step`, t = 0..count-1.
+ * @returns The reusable dispatch.
+ */
+export async function prepareSweep(
+  gpu: Gpu,
+  x: Tensor,
+  model: Tensor,
+  offset: Tensor,
+  out: Tensor,
+  mode: SweepMode,
+  taus: { tau0: number; step: number; count: number },
+): Promise<Dispatch> {
+  const op = "tau sweep";
+  const [n, d] = matrix(op, "x", x);
+  if (mode !== "tau-norm" && mode !== "logit-adjust") {
+    fail(op, `mode "${mode}" is not tau-norm or logit-adjust`);
+  }
+  positive(op, "the tau count", taus.count);
+  dtype(op, "offset", offset, "f32");
+  const c = offset.size;
+  checkModel(op, "model", model, c, d);
+  dtype(op, "out", out, "f32");
+  size(op, "out", out, taus.count * n * c, `(T, N, C) = (${taus.count}, ${n}, ${c})`);
+  return await prepare(
+    gpu,
+    "sweep",
+    { x, model, offset, out },
+    {
+      rows: n,
+      dim4: d / 4,
+      classes: c,
+      taus: taus.count,
+      mode: mode === "tau-norm" ? 0 : 1,
+      tau0: taus.tau0,
+      tau_step: taus.step,
+    },
+    [groups(n, WG), taus.count, 1],
+  );
+}
+
+/**
+ * Prepares the tau-normalised model `out = [W_c ||W_c||^-tau | 0 | 1]`.
+ *
+ * @param gpu The device.
+ * @param model Source `[W | b | f]`, modelSize(C, Dp) f32.
+ * @param out Destination model, same size.
+ * @param classes C.
+ * @param dim Dp, a multiple of 4.
+ * @param tau The exponent.
+ * @returns The reusable dispatch.
+ */
+export async function prepareTauWeights(
+  gpu: Gpu,
+  model: Tensor,
+  out: Tensor,
+  classes: number,
+  dim: number,
+  tau: number,
+): Promise<Dispatch> {
+  const op = "tau weights";
+  positive(op, "class count", classes);
+  if (!Number.isInteger(dim) || dim < 4 || dim % 4 !== 0) {
+    fail(op, `dimension ${dim} is not a positive multiple of 4; pad it (paddedDim)`);
+  }
+  checkModel(op, "model", model, classes, dim);
+  checkModel(op, "out", out, classes, dim);
+  if (!Number.isFinite(tau)) fail(op, `tau ${tau} is not finite`);
+  return await prepare(
+    gpu,
+    "tau_weights",
+    { model, out },
+    { dim4: dim / 4, classes, tau0: tau },
+    [groups(model.size, WG), 1, 1],
+  );
+}
+
+/**
+ * Prepares `out[r] = (x[r] - centre) / ||x[r] - centre||` (a row equal to the centre gives 0).
+ *
+ * @param gpu The device.
+ * @param x (N, Dp) f32.
+ * @param centre (Dp) f32 (zeros to only normalise).
+ * @param out (N, Dp) f32, not `x`.
+ * @returns The reusable dispatch.
+ */
+export async function prepareNormalizeRows(
+  gpu: Gpu,
+  x: Tensor,
+  centre: Tensor,
+  out: Tensor,
+): Promise<Dispatch> {
+  const op = "normalize rows";
+  const [n, d] = matrix(op, "x", x);
+  dtype(op, "centre", centre, "f32");
+  size(op, "centre", centre, d, `D = ${d}`);
+  dtype(op, "out", out, "f32");
+  size(op, "out", out, n * d, `(N, D) = (${n}, ${d})`);
+  return await prepare(
+    gpu,
+    "normalize_rows",
+    { x, centre, out },
+    { rows: n, dim4: d / 4 },
+    [groups(n, WG), 1, 1],
+  );
+}
+
+/**
+ * Prepares `out[k] = mean_r x[r, k]`.
+ *
+ * @param gpu The device.
+ * @param x (N, Dp) f32.
+ * @param out (Dp) f32.
+ * @returns The reusable dispatch.
+ */
+export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promise<Dispatch> {
+  const op = "column mean";
+  const [n, d] = matrix(op, "x", x);
+  dtype(op, "out", out, "f32");
+  size(op, "out", out, d, `D = ${d}`);
+  return await prepare(gpu, "column_mean", { x, out }, { rows: n, dim4: d / 4 }, [
+    groups(d / 4, WG),
+    1,
+    1,
+  ]);
+}
+
+/**
+ * Prepares class means `out[c] = mean of x[r] over rows with label c` (0 for an empty class).
+ *
+ * @param gpu The device.
+ * @param x (N, Dp) f32.
+ * @param labels (N) i32, each in 0..C-1 (the caller checks the range).
+ * @param out (C, Dp) f32.
+ * @returns The reusable dispatch.
+ */
+export async function prepareClassMean(
+  gpu: Gpu,
+  x: Tensor,
+  labels: Tensor,
+  out: Tensor,
+): Promise<Dispatch> {
+  const op = "class mean";
+  const [n, d] = matrix(op, "x", x);
+  dtype(op, "labels", labels, "i32");
+  size(op, "labels", labels, n, `N = ${n}`);
+  const [c, d2] = matrix(op, "out", out);
+  if (d2 !== d) fail(op, `out ${formatShape(out.shape)} has dimension ${d2} but x has ${d}`);
+  return await prepare(
+    gpu,
+    "class_mean",
+    { x, labels, out },
+    { rows: n, dim4: d / 4, classes: c },
+    [groups((c * d) / 4, WG), 1, 1],
+  );
+}
+
+/** The two NCM scores: cosine on unit features, or minus the squared L2 distance. */
+export type NcmMode = "cosine" | "l2";
+
+/**
+ * Prepares the NCM model from class means: `cosine` gives `W = m / ||m||, b = 0`; `l2` gives
+ * `W = 2m, b = -||m||^2 - 1`, so the logits of a unit feature are `-||x - m||^2`. f is 1.
+ *
+ * @param gpu The device.
+ * @param means (C, Dp) f32.
+ * @param out Destination model, modelSize(C, Dp) f32.
+ * @param mode `cosine` or `l2`.
+ * @returns The reusable dispatch.
+ */
+export async function prepareNcmWeights(
+  gpu: Gpu,
+  means: Tensor,
+  out: Tensor,
+  mode: NcmMode,
+): Promise<Dispatch> {
+  const op = "NCM weights";
+  const [c, d] = matrix(op, "means", means);
+  checkModel(op, "out", out, c, d);
+  if (mode !== "cosine" && mode !== "l2") fail(op, `mode "${mode}" is not cosine or l2`);
+  return await prepare(
+    gpu,
+    "ncm_weights",
+    { x: means, out },
+    { dim4: d / 4, classes: c, mode: mode === "cosine" ? 0 : 1 },
+    [groups(c, WG), 1, 1],
+  );
+}
+
+/** The buffers and settings of a training run, see {@link prepareTrainStep}. */
+export interface TrainStepSpec {
+  /** Training features, (N, Dp) f32. */
+  x: Tensor;
+  /** (row, label) of every sample position of every epoch, (epochs * E, 2) u32. */
+  samples: Tensor;
+  /** Learning rate of each step, (S) f32. */
+  lr: Tensor;
+  /** Loss-only logit offset, (C) f32: log prior for balanced softmax, else zeros. */
+  offset: Tensor;
+  /** `[W | b | f]`, modelSize(C, Dp) f32, updated in place. */
+  model: Tensor;
+  /** Momentum buffers, the model's size, zeros at the start. */
+  velocity: Tensor;
+  /** Scratch, {@link workSize}(B, C) f32. */
+  work: Tensor;
+  /** `[step, mean loss of each step]`, (1 + S) u32, zeros at the start. */
+  trace: Tensor;
+  /** E, the samples per epoch. */
+  epochLength: number;
+  /** B. */
+  batch: number;
+  /** `crt` trains W and b; `lws` trains f. */
+  mode: "crt" | "lws";
+  /** SGD momentum. */
+  momentum: number;
+  /** Weight decay on the trained parameters. */
+  weightDecay: number;
+}
+
+/**
+ * Prepares one SGD step (forward + softmax-CE backward, gradient + momentum update, step
+ * counter) as a {@link Sequence} of three dispatches. The step index lives on the GPU
+ * (`trace[0]`), so recording the sequence S times runs S different steps in one submit.
+ * Sample rows must be below N (the caller builds them from a sampler over the training set).
+ *
+ * @param gpu The device.
+ * @param spec Buffers and settings.
+ * @returns The step, to record once per step.
+ * @example
+ * ```ts ignore
+ * const step = await prepareTrainStep(gpu, spec);
+ * for (let s = 0; s < steps; s++) step.record();
+ * gpu.submit();
+ * ```
+ */
+export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<Sequence> {
+  const op = "classifier training step";
+  const [, d] = matrix(op, "x", spec.x);
+  const { batch, epochLength } = spec;
+  positive(op, "batch", batch);
+  positive(op, "epoch length", epochLength);
+  if (spec.mode !== "crt" && spec.mode !== "lws") fail(op, `mode "${spec.mode}" is not crt or lws`);
+  dtype(op, "offset", spec.offset, "f32");
+  const c = spec.offset.size;
+  checkModel(op, "model", spec.model, c, d);
+  checkModel(op, "velocity", spec.velocity, c, d);
+  const perEpoch = Math.ceil(epochLength / batch);
+  dtype(op, "samples", spec.samples, "u32");
+  const positions = spec.samples.size / 2;
+  if (!Number.isInteger(positions) || positions % epochLength !== 0 || positions === 0) {
+    fail(
+      op,
+      `samples has ${spec.samples.size} elements, which is not (epochs * ${epochLength}, 2) ` +
+        `(row, label) pairs`,
+    );
+  }
+  const steps = (positions / epochLength) * perEpoch;
+  dtype(op, "lr", spec.lr, "f32");
+  size(op, "lr", spec.lr, steps, `one rate per step (${steps} steps)`);
+  dtype(op, "work", spec.work, "f32");
+  size(op, "work", spec.work, workSize(batch, c), `(2*B*C + B) for (B, C) = (${batch}, ${c})`);
+  dtype(op, "trace", spec.trace, "u32");
+  size(op, "trace", spec.trace, 1 + steps, `1 + S (S = ${steps})`);
+  const uniforms = {
+    rows: epochLength,
+    dim4: d / 4,
+    classes: c,
+    batch,
+    steps_per_epoch: perEpoch,
+    mode: spec.mode === "crt" ? 0 : 1,
+    momentum: spec.momentum,
+    weight_decay: spec.weightDecay,
+  };
+  const { x, samples, lr, offset, model, velocity, work, trace } = spec;
+  const c4 = paddedClasses(c) / 4;
+  const invocations = spec.mode === "crt" ? (c * d) / 4 + c4 : c4;
+  const [forward, update, finish] = await Promise.all([
+    prepare(gpu, "train_forward", { x, samples, offset, model, work, trace }, uniforms, [
+      groups(batch, WG),
+      1,
+      1,
+    ]),
+    prepare(gpu, "train_update", { x, samples, lr, model, velocity, work, trace }, uniforms, [
+      groups(invocations, WG),
+      1,
+      1,
+    ]),
+    prepare(gpu, "train_finish", { work, trace }, uniforms, [1, 1, 1]),
+  ]);
+  return new Sequence([forward, update, finish]);
+}

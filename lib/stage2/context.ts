@@ -1,0 +1,172 @@
+/**
+ * The GPU side of stage 2: features uploaded once and kept on the GPU for every method, the
+ * stage-1 (joint) classifier, the log prior, and evaluation that reads back val and test logits
+ * in one go.
+ *
+ * @module
+ */
+
+import type { Gpu } from "../gpu/device.ts";
+import { recordOnce } from "../gpu/kernel.ts";
+import { Tensor } from "../gpu/tensor.ts";
+import type { FeatureDir } from "../features/reader.ts";
+import {
+  type LinearModel,
+  modelSize,
+  packModel,
+  padColumns,
+  paddedDim,
+  prepareLogits,
+  unpackModel,
+} from "./classifier_ops.ts";
+
+/** Val and test logits, each (rows, C). */
+export interface EvalLogits {
+  /** Validation logits, (N_val, C). */
+  val: Float32Array;
+  /** Test logits, (N_test, C). */
+  test: Float32Array;
+}
+
+/**
+ * Stage-2 state on the GPU. Create once per feature folder, run methods, then destroy.
+ *
+ * @example
+ * ```ts ignore
+ * const ctx = await Stage2Context.create(gpu, await readFeatureDir("run/features"));
+ * const { val, test } = await ctx.evaluate(ctx.joint);
+ * ctx.destroy();
+ * ```
+ */
+export class Stage2Context {
+  /** The device. */
+  readonly gpu: Gpu;
+  /** The feature folder the tensors were made from. */
+  readonly features: FeatureDir;
+  /** C. */
+  readonly classes: number;
+  /** D, the stored feature dimension. */
+  readonly dim: number;
+  /** D padded to a multiple of 4: the row length of the GPU tensors. */
+  readonly dimPadded: number;
+  /** Training features, (N, Dp). */
+  readonly trainX: Tensor;
+  /** Training labels, (N) i32. */
+  readonly trainLabels: Tensor;
+  /** Validation features, (N_val, Dp), for the tau sweeps. */
+  readonly valX: Tensor;
+  /** Validation then test features, (N_val + N_test, Dp): one evaluation covers both. */
+  readonly evalX: Tensor;
+  /** The stage-1 classifier in the kernels' model layout. */
+  readonly joint: Tensor;
+  /** Zeros, (C): the "no offset" logit offset. */
+  readonly zeros: Tensor;
+  /** log(n_c / N) of the training set, (C) (an empty class counts as one image). */
+  readonly logPrior: Float32Array;
+  /** {@link logPrior} on the GPU. */
+  readonly logPriorTensor: Tensor;
+  readonly #evalLogits: Tensor<"f32">;
+  readonly #owned: Tensor[];
+
+  private constructor(gpu: Gpu, features: FeatureDir) {
+    const { train, val, test, classifier } = features;
+    this.gpu = gpu;
+    this.features = features;
+    this.classes = classifier.classCount;
+    this.dim = train.dim;
+    this.dimPadded = paddedDim(train.dim);
+    const dp = this.dimPadded;
+    const c = this.classes;
+    const upload = (data: Float32Array, rows: number, label: string) =>
+      Tensor.from(gpu, padColumns(data, rows, this.dim), [rows, dp], "f32", label);
+    this.trainX = upload(train.features, train.rows, "train features");
+    this.trainLabels = Tensor.from(gpu, train.label, [train.rows], "i32", "train labels");
+    this.valX = upload(val.features, val.rows, "val features");
+    const evalRows = val.rows + test.rows;
+    const evalData = new Float32Array(evalRows * this.dim);
+    evalData.set(val.features);
+    evalData.set(test.features, val.rows * this.dim);
+    this.evalX = upload(evalData, evalRows, "val+test features");
+    const ones = new Float32Array(c).fill(1);
+    this.joint = this.modelTensor(
+      { weight: classifier.weight, bias: classifier.bias, scale: ones },
+      "joint classifier",
+    );
+    this.zeros = Tensor.zeros(gpu, [c], "f32", "zero offset");
+    const counts = train.metadata.trainClassCounts;
+    const total = counts.reduce((a, b) => a + b, 0);
+    this.logPrior = Float32Array.from(counts, (n) => Math.log(Math.max(n, 1) / Math.max(total, 1)));
+    this.logPriorTensor = Tensor.from(gpu, this.logPrior, [c], "f32", "log prior");
+    this.#evalLogits = Tensor.empty(gpu, [evalRows, c], "f32", "eval logits");
+    this.#owned = [
+      this.trainX,
+      this.trainLabels,
+      this.valX,
+      this.evalX,
+      this.joint,
+      this.zeros,
+      this.logPriorTensor,
+      this.#evalLogits,
+    ];
+  }
+
+  /**
+   * Uploads a feature folder's data. The folder must have passed readFeatureDir's checks.
+   *
+   * @param gpu The device.
+   * @param features train, val, test and classifier.
+   * @returns The context.
+   */
+  static create(gpu: Gpu, features: FeatureDir): Promise<Stage2Context> {
+    gpu.assertAlive("start stage 2");
+    const ctx = new Stage2Context(gpu, features);
+    return Promise.resolve(ctx);
+  }
+
+  /** A new model tensor for this context's (C, Dp), holding `model`. */
+  modelTensor(model: LinearModel, label = "model"): Tensor {
+    return Tensor.from(
+      this.gpu,
+      packModel(model, this.classes, this.dim),
+      [modelSize(this.classes, this.dimPadded)],
+      "f32",
+      label,
+    );
+  }
+
+  /** An empty model tensor for this context's (C, Dp). */
+  emptyModel(label = "model"): Tensor {
+    return Tensor.zeros(this.gpu, [modelSize(this.classes, this.dimPadded)], "f32", label);
+  }
+
+  /** Reads a model tensor back into W (C, D), b and f. */
+  async readModel(model: Tensor): Promise<LinearModel> {
+    return unpackModel(await model.read(), this.classes, this.dim);
+  }
+
+  /**
+   * Logits of val and test for `model` (plus an additive offset), after any work already
+   * recorded; one dispatch and one read-back.
+   *
+   * @param model A model tensor of this context.
+   * @param offset (C) additive logit offset (default zeros).
+   * @param x The (N_val + N_test, Dp) features to use (default {@link evalX}; NCM passes
+   *   normalised ones).
+   * @returns Val and test logits.
+   */
+  async evaluate(
+    model: Tensor,
+    offset: Tensor = this.zeros,
+    x: Tensor = this.evalX,
+  ): Promise<EvalLogits> {
+    recordOnce(await prepareLogits(this.gpu, x, model, offset, this.#evalLogits));
+    const all = await this.#evalLogits.read();
+    const split = this.features.val.rows * this.classes;
+    return { val: all.slice(0, split), test: all.slice(split) };
+  }
+
+  /** Frees every tensor the context made. */
+  destroy(): void {
+    for (const t of this.#owned) t.destroy();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * cRT, classifier re-training (RECIPE.md, stage 2): re-initialise the linear classifier
+ * (uniform +-1/sqrt(D) for W and b, like a fresh linear layer) and train it on the frozen
+ * features for 10 epochs with class-balanced sampling, SGD momentum 0.9, lr 0.1 with a per-step
+ * cosine to 0, batch 512 and weight decay 5e-4. An epoch has as many samples as the training set.
+ *
+ * Balanced softmax (Ren et al., 2020), beyond the paper, is a loss option: cross-entropy on
+ * `logits + log prior`, the prior entering the loss only. It compensates for the label prior of
+ * the samples it sees, so it is meant for instance-balanced sampling (its default here).
+ *
+ * @module
+ */
+
+import { Rng } from "../data/rng.ts";
+import type { SamplerKind } from "../data/sampler.ts";
+import type { LinearModel } from "./classifier_ops.ts";
+import type { Stage2Context } from "./context.ts";
+import { DEFAULT_TRAIN_SETTINGS, type MethodResult, since, type TrainSettings } from "./method.ts";
+import { trainLinear } from "./train.ts";
+
+/** Rng streams of stage 2, so that the methods run do not change each other's draws. */
+export const STREAMS: Readonly<
+  Record<"crtInit" | "crtSampler" | "lwsSampler" | "bsmSampler", number>
+> = Object.freeze({
+  crtInit: 201,
+  crtSampler: 202,
+  lwsSampler: 203,
+  bsmSampler: 204,
+});
+
+/** Options of {@link runCrt}. */
+export interface CrtOptions extends Partial<TrainSettings> {
+  /** Seed of the initialisation and the sampler (default 0). */
+  seed?: number;
+  /** `ce` (cRT) or `balanced-softmax`. */
+  loss?: "ce" | "balanced-softmax";
+  /** Sampler; default class-balanced for `ce`, instance-balanced for `balanced-softmax`. */
+  sampler?: SamplerKind;
+}
+
+/**
+ * A fresh linear layer: W and b uniform in (-1/sqrt(D), 1/sqrt(D)), drawn row by row.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "../data/rng.ts";
+ * import { initLinear } from "./crt.ts";
+ * const m = initLinear(3, 4, new Rng(0));
+ * console.log(m.weight.every((w) => Math.abs(w) < 0.5)); // true
+ * ```
+ */
+export function initLinear(classes: number, dim: number, rng: Rng): LinearModel {
+  const bound = 1 / Math.sqrt(dim);
+  const weight = Float32Array.from(
+    { length: classes * dim },
+    () => (2 * rng.nextFloat() - 1) * bound,
+  );
+  const bias = Float32Array.from({ length: classes }, () => (2 * rng.nextFloat() - 1) * bound);
+  return { weight, bias, scale: new Float32Array(classes).fill(1) };
+}
+
+/**
+ * Runs cRT (or, with `loss: "balanced-softmax"`, the balanced-softmax variant).
+ *
+ * @param ctx The stage-2 context.
+ * @param options Seed, loss, sampler and SGD settings (RECIPE.md's by default).
+ * @returns Logits, the trained classifier and the loss of each step.
+ * @example
+ * ```ts ignore
+ * const crt = await runCrt(ctx, { seed: 0 });
+ * ```
+ */
+export async function runCrt(ctx: Stage2Context, options: CrtOptions = {}): Promise<MethodResult> {
+  const start = performance.now();
+  const seed = options.seed ?? 0;
+  const loss = options.loss ?? "ce";
+  const settings = { ...DEFAULT_TRAIN_SETTINGS, ...definedOnly(options) };
+  const sampler = options.sampler ?? (loss === "ce" ? "class" : "instance");
+  const init = initLinear(ctx.classes, ctx.dim, new Rng(seed, STREAMS.crtInit));
+  const run = await trainLinear(ctx, {
+    ...settings,
+    mode: "crt",
+    init,
+    sampler,
+    rng: new Rng(seed, loss === "ce" ? STREAMS.crtSampler : STREAMS.bsmSampler),
+    loss,
+  });
+  try {
+    const logits = await ctx.evaluate(run.model);
+    return {
+      name: loss === "ce" ? "crt" : "bsm",
+      logits,
+      model: await ctx.readModel(run.model),
+      stepLoss: run.stepLoss,
+      stepsPerEpoch: run.stepsPerEpoch,
+      wallMs: since(start),
+    };
+  } finally {
+    run.model.destroy();
+  }
+}
+
+/** The TrainSettings fields of an options object that are set. */
+export function definedOnly(options: Partial<TrainSettings>): Partial<TrainSettings> {
+  const out: Partial<TrainSettings> = {};
+  for (const key of ["epochs", "batch", "lr", "momentum", "weightDecay"] as const) {
+    if (options[key] !== undefined) out[key] = options[key];
+  }
+  return out;
+}

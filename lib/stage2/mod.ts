@@ -1,0 +1,19 @@
+/**
+ * Stage 2: classifiers on frozen features, on the GPU, from the feature files alone. Joint,
+ * NCM (cosine and centred L2), cRT, tau-normalisation, LWS, post-hoc logit adjustment and
+ * cRT with balanced softmax; {@link runStage2} runs any of them and builds the metrics.
+ *
+ * @module
+ */
+
+export * from "./classifier_ops.ts";
+export * from "./context.ts";
+export * from "./crt.ts";
+export * from "./joint.ts";
+export * from "./logit_adjust.ts";
+export * from "./lws.ts";
+export * from "./method.ts";
+export * from "./ncm.ts";
+export * from "./run.ts";
+export * from "./tau_norm.ts";
+export * from "./train.ts";

@@ -1,0 +1,242 @@
+/**
+ * Stage 2 from a features folder: every method on the GPU, then the metrics.
+ *
+ * @module
+ */
+
+import type { SamplerKind } from "../data/sampler.ts";
+import {
+  argmaxRows,
+  classWeightNorms,
+  groupsFor,
+  type MethodMetrics,
+  METRICS_SCHEMA,
+  METRICS_VERSION,
+  type MetricsFile,
+  splitMetrics,
+} from "../eval/metrics.ts";
+import type { FeatureDir } from "../features/reader.ts";
+import { KIT_VERSION } from "../features/schema.ts";
+import { type Gpu, requestGpu } from "../gpu/device.ts";
+import { Stage2Context } from "./context.ts";
+import { runCrt } from "./crt.ts";
+import { runJoint } from "./joint.ts";
+import { runLogitAdjust } from "./logit_adjust.ts";
+import { runLws } from "./lws.ts";
+import {
+  DEFAULT_TAU_GRID,
+  DEFAULT_TRAIN_SETTINGS,
+  METHOD_LABELS,
+  METHOD_NAMES,
+  type MethodName,
+  type MethodResult,
+  type TauGrid,
+  tauValues,
+  type TrainSettings,
+} from "./method.ts";
+import { runNcm } from "./ncm.ts";
+import { runTauNorm } from "./tau_norm.ts";
+
+/** Options of {@link runStage2}. */
+export interface Stage2Options extends Partial<TrainSettings> {
+  /** Methods to run (default all), reported in {@link METHOD_NAMES} order. */
+  methods?: readonly MethodName[];
+  /** Seed of every random choice (default 0). */
+  seed?: number;
+  /** Tau grid of tau-norm and logit adjustment (default 0.0..2.0 step 0.1). */
+  tauGrid?: TauGrid;
+  /** Sampler of balanced softmax (default instance-balanced). */
+  bsmSampler?: SamplerKind;
+  /** A device to use; by default one is requested and destroyed at the end. */
+  gpu?: Gpu;
+  /** The features folder, recorded in the metrics. */
+  source?: string;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** Everything stage 2 produced. */
+export interface Stage2Result {
+  /** Raw results by method. */
+  results: Partial<Record<MethodName, MethodResult>>;
+  /** The metrics file contents. */
+  metrics: MetricsFile;
+  /** Milliseconds spent uploading features (before the first method). */
+  setupMs: number;
+}
+
+/**
+ * Runs the chosen stage-2 methods on a feature folder, on the GPU, and computes the metrics.
+ * The same seed gives the same results.
+ *
+ * @param features The folder, from readFeatureDir.
+ * @param options Methods, seed, settings.
+ * @returns Raw results and the metrics file.
+ * @example
+ * ```ts ignore
+ * const features = await readFeatureDir("run/features");
+ * const { metrics } = await runStage2(features, { methods: ["joint", "crt", "tau"], seed: 0 });
+ * console.log(formatMetricsTable(metrics));
+ * ```
+ */
+export async function runStage2(
+  features: FeatureDir,
+  options: Stage2Options = {},
+): Promise<Stage2Result> {
+  const methods = METHOD_NAMES.filter((m) => (options.methods ?? METHOD_NAMES).includes(m));
+  const unknown = (options.methods ?? []).filter((m) => !METHOD_NAMES.includes(m));
+  if (unknown.length > 0 || methods.length === 0) {
+    throw new RangeError(
+      `Cannot run stage 2: ${unknown.length > 0 ? `unknown method "${unknown[0]}"` : "no method"}` +
+        `; use any of ${METHOD_NAMES.join(", ")}`,
+    );
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new RangeError(`Cannot run stage 2: seed ${seed} must be a non-negative integer`);
+  }
+  const grid = options.tauGrid ?? DEFAULT_TAU_GRID;
+  tauValues(grid);
+  const settings: TrainSettings = {
+    epochs: options.epochs ?? DEFAULT_TRAIN_SETTINGS.epochs,
+    batch: options.batch ?? DEFAULT_TRAIN_SETTINGS.batch,
+    lr: options.lr ?? DEFAULT_TRAIN_SETTINGS.lr,
+    momentum: options.momentum ?? DEFAULT_TRAIN_SETTINGS.momentum,
+    weightDecay: options.weightDecay ?? DEFAULT_TRAIN_SETTINGS.weightDecay,
+  };
+  const bsmSampler = options.bsmSampler ?? "instance";
+  const log = options.log ?? (() => {});
+  const gpu = options.gpu ?? (await requestGpu());
+  const start = performance.now();
+  const ctx = await Stage2Context.create(gpu, features);
+  const results: Partial<Record<MethodName, MethodResult>> = {};
+  let setupMs = 0;
+  try {
+    await gpu.sync();
+    setupMs = performance.now() - start;
+    for (const method of methods) {
+      const result = await runMethod(ctx, method, seed, settings, grid, bsmSampler);
+      results[method] = result;
+      log(`${METHOD_LABELS[method]} done in ${result.wallMs.toFixed(0)} ms`);
+    }
+  } finally {
+    ctx.destroy();
+    if (!options.gpu) gpu.destroy();
+  }
+  const metrics = buildMetrics(features, results, {
+    seed,
+    source: options.source ?? "",
+    settings: {
+      ...snake(settings),
+      lws_weight_decay: 0,
+      tau_grid: tauValues(grid),
+      crt_sampler: "class",
+      lws_sampler: "class",
+      bsm_sampler: bsmSampler,
+      setup_ms: setupMs,
+    },
+  });
+  return { results, metrics, setupMs };
+}
+
+function runMethod(
+  ctx: Stage2Context,
+  method: MethodName,
+  seed: number,
+  settings: TrainSettings,
+  grid: TauGrid,
+  bsmSampler: SamplerKind,
+): Promise<MethodResult> {
+  switch (method) {
+    case "joint":
+      return runJoint(ctx);
+    case "ncm":
+      return runNcm(ctx, "cosine");
+    case "ncm_l2":
+      return runNcm(ctx, "l2");
+    case "crt":
+      return runCrt(ctx, { ...settings, seed });
+    case "tau":
+      return runTauNorm(ctx, grid);
+    case "lws":
+      return runLws(ctx, { ...settings, weightDecay: 0, seed });
+    case "la":
+      return runLogitAdjust(ctx, grid);
+    case "bsm":
+      return runCrt(ctx, { ...settings, seed, loss: "balanced-softmax", sampler: bsmSampler });
+  }
+}
+
+function snake(settings: TrainSettings): Record<string, number> {
+  return {
+    epochs: settings.epochs,
+    batch: settings.batch,
+    lr: settings.lr,
+    momentum: settings.momentum,
+    weight_decay: settings.weightDecay,
+  };
+}
+
+/** Mean of each epoch's step losses. */
+function epochLoss(stepLoss: Float32Array, perEpoch: number): number[] {
+  const out: number[] = [];
+  for (let s = 0; s < stepLoss.length; s += perEpoch) {
+    const chunk = stepLoss.subarray(s, s + perEpoch);
+    out.push(chunk.reduce((a, b) => a + b, 0) / chunk.length);
+  }
+  return out;
+}
+
+/**
+ * Builds the metrics file from method results.
+ *
+ * @param features The feature folder the results came from.
+ * @param results Results by method.
+ * @param info Seed, source folder and settings to record.
+ * @returns The `metrics.json` contents.
+ */
+export function buildMetrics(
+  features: FeatureDir,
+  results: Partial<Record<MethodName, MethodResult>>,
+  info: { seed: number; source: string; settings: Record<string, unknown> },
+): MetricsFile {
+  const meta = features.train.metadata;
+  const classes = meta.classCount;
+  const { thresholds, groups } = groupsFor(meta.trainClassCounts, meta.profile);
+  const methods: Record<string, MethodMetrics> = {};
+  for (const name of METHOD_NAMES) {
+    const r = results[name];
+    if (!r) continue;
+    const entry: MethodMetrics = {
+      label: METHOD_LABELS[name],
+      wall_ms: r.wallMs,
+      val: splitMetrics(argmaxRows(r.logits.val, classes), features.val.label, groups),
+      test: splitMetrics(argmaxRows(r.logits.test, classes), features.test.label, groups),
+      weight_norms: classWeightNorms(r.model.weight, classes, meta.featureDim, r.model.scale),
+    };
+    if (r.tau !== undefined) entry.tau = r.tau;
+    if (r.tauCurve) entry.tau_curve = r.tauCurve;
+    if (r.stepLoss && r.stepsPerEpoch) entry.train_loss = epochLoss(r.stepLoss, r.stepsPerEpoch);
+    methods[name] = entry;
+  }
+  return {
+    schema: METRICS_SCHEMA,
+    version: METRICS_VERSION,
+    created: new Date().toISOString(),
+    kit_version: KIT_VERSION,
+    source: {
+      features: info.source,
+      checkpoint_sha256: meta.checkpointSha256,
+      profile: meta.profile,
+      backbone: meta.backbone,
+      feature_dim: meta.featureDim,
+      class_count: classes,
+    },
+    train_class_counts: [...meta.trainClassCounts],
+    shot_thresholds: thresholds,
+    shot_groups: groups,
+    seed: info.seed,
+    settings: info.settings,
+    methods,
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * tau-normalisation (RECIPE.md, stage 2): `w_i / ||w_i||^tau` with the bias dropped, tau swept
+ * over a grid (0.0..2.0 step 0.1) and chosen by balanced accuracy on the validation set, ties to
+ * the smallest tau.
+ *
+ * @module
+ */
+
+import { recordOnce } from "../gpu/kernel.ts";
+import { Tensor } from "../gpu/tensor.ts";
+import { balancedAccuracy, chooseTau, type TauPoint } from "../eval/metrics.ts";
+import { prepareSweep, prepareTauWeights, type SweepMode } from "./classifier_ops.ts";
+import type { Stage2Context } from "./context.ts";
+import { DEFAULT_TAU_GRID, type MethodResult, since, type TauGrid, tauValues } from "./method.ts";
+
+/**
+ * Validation curve of a tau sweep: logits for every tau in one dispatch, one read-back.
+ *
+ * @param ctx The stage-2 context.
+ * @param mode `tau-norm` or `logit-adjust` (offset = log prior).
+ * @param grid The taus.
+ * @returns Balanced validation accuracy at each tau.
+ */
+export async function tauCurve(
+  ctx: Stage2Context,
+  mode: SweepMode,
+  grid: TauGrid,
+): Promise<TauPoint[]> {
+  const taus = tauValues(grid);
+  const val = ctx.features.val;
+  const out = Tensor.empty(ctx.gpu, [taus.length, val.rows, ctx.classes], "f32", "tau sweep");
+  try {
+    recordOnce(
+      await prepareSweep(ctx.gpu, ctx.valX, ctx.joint, ctx.logPriorTensor, out, mode, {
+        tau0: grid.start,
+        step: grid.step,
+        count: taus.length,
+      }),
+    );
+    const logits = await out.read();
+    const block = val.rows * ctx.classes;
+    return taus.map((tau, t) => ({
+      tau,
+      val_all: balancedAccuracy(
+        logits.subarray(t * block, (t + 1) * block),
+        val.label,
+        ctx.classes,
+      ),
+    }));
+  } finally {
+    out.destroy();
+  }
+}
+
+/**
+ * Runs tau-normalisation of the stage-1 classifier.
+ *
+ * @param ctx The stage-2 context.
+ * @param grid The tau grid (default 0.0..2.0 step 0.1).
+ * @returns Logits at the chosen tau, the normalised weights, tau and its validation curve.
+ * @example
+ * ```ts ignore
+ * const tau = await runTauNorm(ctx);
+ * console.log(tau.tau, tau.tauCurve);
+ * ```
+ */
+export async function runTauNorm(
+  ctx: Stage2Context,
+  grid: TauGrid = DEFAULT_TAU_GRID,
+): Promise<MethodResult> {
+  const start = performance.now();
+  const curve = await tauCurve(ctx, "tau-norm", grid);
+  const tau = chooseTau(curve);
+  const model = ctx.emptyModel("tau-norm model");
+  try {
+    recordOnce(
+      await prepareTauWeights(ctx.gpu, ctx.joint, model, ctx.classes, ctx.dimPadded, tau),
+    );
+    const logits = await ctx.evaluate(model);
+    return {
+      name: "tau",
+      logits,
+      model: await ctx.readModel(model),
+      tau,
+      tauCurve: curve,
+      wallMs: since(start),
+    };
+  } finally {
+    model.destroy();
+  }
+}

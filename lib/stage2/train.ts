@@ -1,0 +1,155 @@
+/**
+ * The SGD runner behind cRT, LWS and balanced softmax: every sample of every epoch is drawn on
+ * the host with the stage-1 sampler and uploaded once, the per-step learning rates too, and all
+ * steps are recorded into a single submit; features never leave the GPU.
+ *
+ * @module
+ */
+
+import type { Rng } from "../data/rng.ts";
+import { createSampler, type SamplerKind } from "../data/sampler.ts";
+import { Tensor } from "../gpu/tensor.ts";
+import { type LinearModel, modelSize, prepareTrainStep, workSize } from "./classifier_ops.ts";
+import type { Stage2Context } from "./context.ts";
+import type { TrainSettings } from "./method.ts";
+
+/** What {@link trainLinear} trains and how. */
+export interface TrainLinearSpec extends TrainSettings {
+  /** `crt` trains W and b (f stays 1); `lws` trains the per-class scales f only. */
+  mode: "crt" | "lws";
+  /** The starting classifier. */
+  init: LinearModel;
+  /** The sampler (RECIPE.md: class-balanced for cRT and LWS). */
+  sampler: SamplerKind;
+  /** Seeds the sampler. */
+  rng: Rng;
+  /** `balanced-softmax` adds log prior to the logits inside the loss only. */
+  loss: "ce" | "balanced-softmax";
+}
+
+/** A finished training run. */
+export interface TrainLinearResult {
+  /** The trained classifier, in the kernels' layout, on the GPU (the caller destroys it). */
+  model: Tensor;
+  /** Mean batch loss of each step. */
+  stepLoss: Float32Array;
+  /** Steps per epoch. */
+  stepsPerEpoch: number;
+}
+
+/**
+ * The learning rate of each of `steps` steps: `lr * (1 + cos(pi * s / steps)) / 2`, a cosine
+ * applied per iteration that reaches 0 at the end of training.
+ *
+ * @example
+ * ```ts
+ * import { cosineRates } from "./train.ts";
+ * console.log(cosineRates(0.1, 2)); // Float32Array [0.1, 0.05]
+ * ```
+ */
+export function cosineRates(lr: number, steps: number): Float32Array {
+  return Float32Array.from(
+    { length: steps },
+    (_, s) => (lr * (1 + Math.cos((Math.PI * s) / steps))) / 2,
+  );
+}
+
+/**
+ * Draws every epoch's samples up front: (row, label) pairs, (epochs * N, 2) u32.
+ *
+ * @param labels Training labels, (N).
+ * @param classes C.
+ * @param kind Sampler kind.
+ * @param epochs Number of epochs.
+ * @param rng The generator (advanced).
+ * @returns The pairs, epoch after epoch.
+ */
+export function drawSamples(
+  labels: Int32Array,
+  classes: number,
+  kind: SamplerKind,
+  epochs: number,
+  rng: Rng,
+): Uint32Array {
+  const n = labels.length;
+  const sampler = createSampler(kind, labels, rng, classes);
+  const out = new Uint32Array(2 * epochs * n);
+  const rows = new Int32Array(n);
+  for (let e = 0; e < epochs; e++) {
+    sampler.epoch(e, epochs, rows);
+    for (let i = 0; i < n; i++) {
+      out[2 * (e * n + i)] = rows[i];
+      out[2 * (e * n + i) + 1] = labels[rows[i]];
+    }
+  }
+  return out;
+}
+
+/**
+ * Trains a linear classifier (cRT) or per-class scales (LWS) on the training features with SGD
+ * momentum and a per-step cosine rate, all steps in one submit.
+ *
+ * @param ctx The stage-2 context.
+ * @param spec Mode, initial model, sampler, loss and SGD settings.
+ * @returns The trained model tensor and the loss of each step.
+ * @example
+ * ```ts ignore
+ * const run = await trainLinear(ctx, { ...DEFAULT_TRAIN_SETTINGS, mode: "crt", init, sampler: "class", rng, loss: "ce" });
+ * ```
+ */
+export async function trainLinear(
+  ctx: Stage2Context,
+  spec: TrainLinearSpec,
+): Promise<TrainLinearResult> {
+  const { gpu, classes, dimPadded } = ctx;
+  const train = ctx.features.train;
+  const { epochs, batch } = spec;
+  if (!Number.isInteger(epochs) || epochs < 1) {
+    throw new RangeError(`Cannot train stage 2: epochs ${epochs} must be a positive integer`);
+  }
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new RangeError(`Cannot train stage 2: batch ${batch} must be a positive integer`);
+  }
+  const stepsPerEpoch = Math.ceil(train.rows / batch);
+  const steps = epochs * stepsPerEpoch;
+  const samples = drawSamples(train.label, classes, spec.sampler, epochs, spec.rng);
+  const owned = [
+    Tensor.from(gpu, samples, [epochs * train.rows, 2], "u32", "stage-2 samples"),
+    Tensor.from(gpu, cosineRates(spec.lr, steps), [steps], "f32", "stage-2 rates"),
+    Tensor.zeros(gpu, [modelSize(classes, dimPadded)], "f32", "stage-2 velocity"),
+    Tensor.zeros(gpu, [workSize(batch, classes)], "f32", "stage-2 work"),
+    Tensor.zeros(gpu, [1 + steps], "u32", "stage-2 trace"),
+  ];
+  const [samplesT, lrT, velocity, work, trace] = owned;
+  const model = ctx.modelTensor(spec.init, `${spec.mode} model`);
+  try {
+    const step = await prepareTrainStep(gpu, {
+      x: ctx.trainX,
+      samples: samplesT,
+      lr: lrT,
+      offset: spec.loss === "balanced-softmax" ? ctx.logPriorTensor : ctx.zeros,
+      model,
+      velocity,
+      work,
+      trace,
+      epochLength: train.rows,
+      batch,
+      mode: spec.mode,
+      momentum: spec.momentum,
+      weightDecay: spec.weightDecay,
+    });
+    for (let s = 0; s < steps; s++) step.record();
+    step.destroy();
+    const traced = await trace.read();
+    if (traced[0] !== steps) {
+      throw new Error(`Cannot train stage 2: the GPU ran ${traced[0]} of ${steps} steps`);
+    }
+    const stepLoss = new Float32Array(traced.buffer, 4, steps).slice();
+    return { model, stepLoss, stepsPerEpoch };
+  } catch (error) {
+    model.destroy();
+    throw error;
+  } finally {
+    for (const t of owned) t.destroy();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * `deno task stage2`: stage 2 from a features folder alone; writes metrics.json beside it and
+ * prints the table.
+ *
+ * ```text
+ * deno task stage2 --features DIR [--methods joint,ncm,ncm_l2,crt,tau,lws,la,bsm] [--seed N]
+ *                  [--out FILE] [--epochs N] [--batch N] [--lr X] [--quiet]
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { formatMetricsTable, writeMetricsFile } from "../lib/eval/metrics.ts";
+import { readFeatureDir } from "../lib/features/reader.ts";
+import { METHOD_NAMES, parseMethods } from "../lib/stage2/method.ts";
+import { runStage2 } from "../lib/stage2/run.ts";
+
+const USAGE = `Usage:
+  deno task stage2 --features DIR [--methods LIST] [--seed N] [--out FILE]
+                   [--epochs N] [--batch N] [--lr X] [--quiet]
+
+Runs stage 2 (classifiers on frozen features) on the GPU from DIR/train.arrow, val.arrow,
+test.arrow and classifier.arrow, writes the metrics to FILE (default DIR/metrics.json) and prints
+the table.
+
+  --methods LIST  comma-separated, default all: ${METHOD_NAMES.join(",")}
+                  (joint: stage-1 classifier; ncm / ncm_l2: nearest class mean, cosine / centred
+                  L2; crt: classifier re-training; tau: tau-normalisation; lws: learnable weight
+                  scaling; la: post-hoc logit adjustment; bsm: cRT with balanced softmax)
+  --seed N        seed of every random choice (default 0)
+  --epochs N, --batch N, --lr X
+                  cRT / LWS / balanced-softmax training (default 10, 512, 0.1)`;
+
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  features: { type: "string" },
+  methods: { type: "string" },
+  seed: { type: "string" },
+  out: { type: "string" },
+  epochs: { type: "string" },
+  batch: { type: "string" },
+  lr: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+} as const;
+
+function integer(name: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min) {
+    throw new RangeError(`Cannot parse --${name} ${text}: expected an integer >= ${min}`);
+  }
+  return value;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage error). */
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false })
+      .values;
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  let methods, seed, epochs, batch, lr;
+  try {
+    if (!values.features) throw new RangeError("Cannot run stage 2: --features DIR is required");
+    methods = parseMethods(values.methods ?? "all");
+    seed = integer("seed", values.seed, 0) ?? 0;
+    epochs = integer("epochs", values.epochs, 1);
+    batch = integer("batch", values.batch, 1);
+    lr = values.lr === undefined ? undefined : Number(values.lr);
+    if (lr !== undefined && !(lr > 0)) {
+      throw new RangeError(`Cannot parse --lr ${values.lr}: expected a number > 0`);
+    }
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const dir = values.features.replace(/\/+$/, "") || "/";
+  const out = values.out ?? `${dir}/metrics.json`;
+  try {
+    const features = await readFeatureDir(dir);
+    const { metrics } = await runStage2(features, {
+      methods,
+      seed,
+      epochs,
+      batch,
+      lr,
+      source: dir,
+      log: values.quiet ? undefined : (line) => console.error(`stage 2: ${line}`),
+    });
+    await writeMetricsFile(out, metrics);
+    console.log(formatMetricsTable(metrics));
+    if (!values.quiet) console.error(`stage 2: metrics written to ${out}`);
+    return 0;
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
