@@ -15,6 +15,10 @@ fi
 need=()
 dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
 dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || need+=(dataset-fashion-mnist)
+# Headless Chromium checks the HTML report in the tests; the kit itself does not need it.
+if [ "${LTKIT_SETUP_TEST:-1}" = 1 ]; then
+  dpkg -s chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup: installing ${need[*]} with apt"
   $SUDO apt-get update -qq

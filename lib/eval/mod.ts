@@ -6,3 +6,6 @@
  */
 
 export * from "./metrics.ts";
+export * from "./report.ts";
+export * from "./figures.ts";
+export * from "./html.ts";

@@ -1,0 +1,842 @@
+/**
+ * The experiment report of a training run: `report.md`, `report.html` (one self-contained page)
+ * and SVG figures in `figures/`, all from one {@link RunReport}.
+ *
+ * The report is first laid out as a small document model ({@link ReportDocument}: sections of
+ * paragraphs, tables, figures and code) that both the Markdown and the HTML writers render, so
+ * the two files always say the same thing.
+ *
+ * @module
+ */
+
+import type { ShotThresholds } from "../data/profiles.ts";
+import type { ShotGroup } from "../data/shot_groups.ts";
+import { barChart, lineChart, type Marker, panelRow, type Series } from "./figures.ts";
+import { renderHtml } from "./html.ts";
+import type { MetricsFile } from "./metrics.ts";
+
+/** Time spent in one stage of the run. */
+export interface StageTiming {
+  /** E.g. "data", "stage 1", "features", "stage 2", "total". */
+  stage: string;
+  /** Wall time in seconds. */
+  seconds: number;
+}
+
+/** One epoch of stage 1 (lib/train/stage1.ts's EpochRecord fits). */
+export interface Stage1EpochRecord {
+  /** 1-based. */
+  epoch: number;
+  /** Mean training loss. */
+  loss: number;
+  /** Training accuracy in [0, 1] (on augmented batches). */
+  accuracy: number;
+  /** Learning rate at the end of the epoch. */
+  lr: number;
+  /** Wall time of the epoch in seconds. */
+  seconds: number;
+  /** Training throughput of the epoch. */
+  imagesPerSecond: number;
+}
+
+/** A validation curve over tau (tau-norm, logit adjustment). */
+export interface TauCurve {
+  /** The taus of the sweep, ascending. */
+  tau: number[];
+  /** Validation "All" (mean per-class accuracy) in [0, 1] at each tau. */
+  valAccuracy: number[];
+}
+
+/** Results of one stage-2 method. Accuracies are test accuracies in [0, 1]. */
+export interface MethodReport {
+  /** Key: joint, ncm, ncm_l2, crt, tau, lws, la, bsm (others are drawn in spare colours). */
+  name: string;
+  /** Display name, e.g. "cRT" or "τ-norm (τ=0.9)". */
+  label: string;
+  /** Mean of per-class accuracies. */
+  all: number;
+  /** Mean per-class accuracy of each shot group; null when the group has no class. */
+  many: number | null;
+  /** Mean per-class accuracy of the Medium-shot classes, or null. */
+  medium: number | null;
+  /** Mean per-class accuracy of the Few-shot classes, or null. */
+  few: number | null;
+  /** Accuracy of each class, (C); null for a class without test images. */
+  perClass: (number | null)[];
+  /** ||w_c|| of the effective classifier, (C); null when the method has none. */
+  weightNorms: number[] | null;
+  /** Tau chosen on validation, or null. */
+  chosenTau: number | null;
+  /** Validation curve over tau, or null when the method has no tau. */
+  tauCurve: TauCurve | null;
+  /** Wall time of the method. */
+  seconds: number;
+}
+
+/** Everything the report shows. */
+export interface RunReport {
+  /** Run name (the folder under runs/). */
+  name: string;
+  /** ISO 8601 time the run finished. */
+  createdAt: string;
+  /** The WebGPU adapter, saying whether it is a software fallback. */
+  adapter: string;
+  /** Preset name (smoke, cpu, paper). */
+  preset: string;
+  /** Why this preset was used (e.g. "software adapter: the paper preset would take 9 h"). */
+  presetReason: string;
+  /** The resolved configuration (any JSON value). */
+  config: unknown;
+  /** Wall time of each stage, in the order shown (a "total" row included by the caller). */
+  timings: StageTiming[];
+  /** One record per stage-1 epoch. */
+  stage1History: Stage1EpochRecord[];
+  /** Class names, (C). */
+  classes: string[];
+  /** Training images per class, (C). */
+  trainCounts: number[];
+  /** Shot group of each class, (C). */
+  groups: ShotGroup[];
+  /** The thresholds the groups come from (Many > many, Few < few). */
+  thresholds: ShotThresholds;
+  /** Stage-2 methods, in the order they are reported. */
+  methods: MethodReport[];
+  /** Free-form remarks, one list item each. */
+  notes?: string[];
+}
+
+/** One cell of a table. */
+export interface ReportCell {
+  /** The cell's text, plain (each writer escapes it). */
+  text: string;
+  /** Best value of its column. */
+  bold?: boolean;
+}
+
+/** A table: header, alignment per column and rows of cells. */
+export interface ReportTable {
+  /** Column titles. */
+  header: string[];
+  /** Alignment of each column (numbers right). */
+  align: ("left" | "right")[];
+  /** Rows of cells, one per column. */
+  rows: ReportCell[][];
+}
+
+/** A figure: its SVG and where the Markdown links it. */
+export interface ReportFigure {
+  /** Stable id, also the file stem (e.g. "weight_norms"). */
+  id: string;
+  /** Path relative to the report (figures/<id>.svg). */
+  file: string;
+  /** Figure number in the report, from 1. */
+  number: number;
+  /** Short title (the alt text in Markdown). */
+  title: string;
+  /** One or two sentences under the figure. */
+  caption: string;
+  /** The standalone SVG document. */
+  svg: string;
+}
+
+/** Content blocks of a section. */
+export type ReportBlock =
+  | { kind: "paragraph"; text: string }
+  | { kind: "facts"; items: [string, string][] }
+  | { kind: "list"; items: string[] }
+  | { kind: "table"; table: ReportTable }
+  | { kind: "figure"; figure: ReportFigure }
+  | { kind: "code"; summary: string; language: string; text: string };
+
+/** A titled section. */
+export interface ReportSection {
+  /** Anchor id. */
+  id: string;
+  /** Section title. */
+  heading: string;
+  /** Content, in order. */
+  blocks: ReportBlock[];
+}
+
+/** The laid-out report that the Markdown and HTML writers render. */
+export interface ReportDocument {
+  /** Page title. */
+  title: string;
+  /** Sections, in order. */
+  sections: ReportSection[];
+  /** Every figure of the sections, in order. */
+  figures: ReportFigure[];
+}
+
+/** Paths written by {@link writeReport}. */
+export interface ReportFiles {
+  /** Path of report.md. */
+  markdown: string;
+  /** Path of report.html. */
+  html: string;
+  /** Paths of the SVG files written. */
+  figures: string[];
+}
+
+/** Every figure file the report may write; the ones a run does not produce are removed. */
+export const FIGURE_IDS: readonly string[] = Object.freeze([
+  "accuracy_by_group",
+  "tau_curves",
+  "accuracy_vs_count",
+  "weight_norms",
+  "stage1",
+]);
+
+/** Colour and dash of each method, the same in every figure (Okabe-Ito colours). */
+const METHOD_STYLE: Record<string, { color: string; dash?: string }> = {
+  joint: { color: "#000000" },
+  ncm: { color: "#E69F00", dash: "5 3" },
+  ncm_l2: { color: "#999999", dash: "1 3" },
+  crt: { color: "#0072B2" },
+  tau: { color: "#009E73", dash: "8 3" },
+  lws: { color: "#D55E00" },
+  la: { color: "#CC79A7", dash: "8 3 2 3" },
+  bsm: { color: "#56B4E9", dash: "2 2" },
+};
+const SPARE = ["#882255", "#117733", "#332288", "#AA4499"];
+
+function styleOf(name: string, index: number): { color: string; dash?: string } {
+  return METHOD_STYLE[name] ?? { color: SPARE[index % SPARE.length], dash: "4 2" };
+}
+
+const GROUP_TITLES: Record<ShotGroup, string> = { many: "Many", medium: "Medium", few: "Few" };
+
+/**
+ * Checks that every per-class list has one entry per class and that curves are consistent.
+ *
+ * @throws {RangeError} Naming the field and both lengths.
+ * @example
+ * ```ts ignore
+ * checkRunReport(report);
+ * ```
+ */
+export function checkRunReport(report: RunReport): void {
+  const c = report.classes.length;
+  const fail = (what: string, n: number): never => {
+    throw new RangeError(`Cannot write the report: ${what} has ${n} entries for ${c} classes`);
+  };
+  if (report.trainCounts.length !== c) fail("trainCounts", report.trainCounts.length);
+  if (report.groups.length !== c) fail("groups", report.groups.length);
+  for (const m of report.methods) {
+    if (m.perClass.length !== c) fail(`method ${m.label}'s perClass`, m.perClass.length);
+    if (m.weightNorms && m.weightNorms.length !== c) {
+      fail(`method ${m.label}'s weightNorms`, m.weightNorms.length);
+    }
+    if (m.tauCurve && m.tauCurve.tau.length !== m.tauCurve.valAccuracy.length) {
+      throw new RangeError(
+        `Cannot write the report: method ${m.label}'s tau curve has ${m.tauCurve.tau.length} ` +
+          `taus but ${m.tauCurve.valAccuracy.length} accuracies`,
+      );
+    }
+  }
+}
+
+/**
+ * Tau as on the grid ("0.9", "1.0"), more digits only when it is off the 0.1 grid.
+ *
+ * @example
+ * ```ts
+ * import { formatTau } from "./report.ts";
+ * console.log(formatTau(1), formatTau(0.25)); // 1.0 0.25
+ * ```
+ */
+export function formatTau(tau: number): string {
+  return Math.abs(tau * 10 - Math.round(tau * 10)) < 1e-9 ? tau.toFixed(1) : String(tau);
+}
+
+/**
+ * A fraction as a percentage with two decimals, or "–" for a missing value.
+ *
+ * @example
+ * ```ts
+ * import { formatPercent } from "./report.ts";
+ * console.log(formatPercent(0.8512), formatPercent(null), formatPercent(NaN)); // 85.12 – –
+ * ```
+ */
+export function formatPercent(v: number | null | undefined): string {
+  return typeof v === "number" && Number.isFinite(v) ? (100 * v).toFixed(2) : "–";
+}
+
+/**
+ * Seconds as `12.3 s`, `3 min 05 s` or `1 h 02 min`.
+ *
+ * @example
+ * ```ts
+ * import { formatSeconds } from "./report.ts";
+ * console.log(formatSeconds(3.25), formatSeconds(125)); // 3.3 s 2 min 05 s
+ * ```
+ */
+export function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "–";
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const s = Math.round(seconds);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+}
+
+function percentOrNull(v: number | null | undefined): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? 100 * v : null;
+}
+
+/** Cells of a column of percentages, the best (at the shown precision) in bold. */
+function percentColumn(values: (number | null)[]): ReportCell[] {
+  const shown = values.map(formatPercent);
+  const numbers = shown.filter((t) => t !== "–").map(Number);
+  const best = numbers.length > 0 ? Math.max(...numbers) : NaN;
+  return shown.map((text) => ({ text, bold: text !== "–" && Number(text) === best }));
+}
+
+function groupSentence(report: RunReport): string {
+  const { many, few } = report.thresholds;
+  const size = (g: ShotGroup) => report.groups.filter((x) => x === g).length;
+  return `Shot groups by training images per class: Many > ${many} (${size("many")} classes), ` +
+    `Medium ${few}..${many} (${size("medium")}), Few < ${few} (${size("few")}).`;
+}
+
+function summarySentence(report: RunReport): string | null {
+  const scored = report.methods.filter((m) => Number.isFinite(m.all));
+  if (scored.length === 0) return null;
+  const best = scored.reduce((a, b) => (b.all > a.all ? b : a));
+  const joint = scored.find((m) => m.name === "joint");
+  let text = `Best on All: ${best.label} with ${formatPercent(best.all)}%`;
+  if (joint && joint !== best) {
+    const d = (a: number | null, b: number | null) =>
+      typeof a === "number" && typeof b === "number" && Number.isFinite(a - b)
+        ? `${a >= b ? "+" : ""}${(100 * (a - b)).toFixed(2)}`
+        : "–";
+    text += `, ${d(best.all, joint.all)} points over Joint on All and ${d(best.few, joint.few)} ` +
+      `on Few`;
+  }
+  return text + ".";
+}
+
+/** Classes ordered by training count, largest first (ties by index). */
+function headToTail(report: RunReport): number[] {
+  return report.classes.map((_, c) => c).sort((a, b) =>
+    report.trainCounts[b] - report.trainCounts[a] || a - b
+  );
+}
+
+function tauAt(curve: TauCurve, tau: number): number | null {
+  const i = curve.tau.findIndex((t) => Math.abs(t - tau) < 1e-9);
+  return i === -1 ? null : 100 * curve.valAccuracy[i];
+}
+
+/**
+ * Draws the report's figures; a figure without data (no stage-1 history, no tau sweep...) is
+ * left out.
+ *
+ * @param report The run.
+ * @returns The figures, numbered in report order.
+ * @example
+ * ```ts ignore
+ * for (const f of reportFigures(report)) console.log(f.file, f.svg.length);
+ * ```
+ */
+export function reportFigures(report: RunReport): ReportFigure[] {
+  const figures: Omit<ReportFigure, "number" | "file">[] = [];
+  const methods = report.methods;
+  const styled = methods.map((m, i) => ({ m, style: styleOf(m.name, i) }));
+  if (methods.length > 0) {
+    const groups = (["many", "medium", "few"] as const).filter((g) =>
+      methods.some((m) => m[g] !== null)
+    );
+    figures.push({
+      id: "accuracy_by_group",
+      title: "Test accuracy by shot group",
+      caption: "Test accuracy (%) of every method: All (mean of per-class accuracies) and the " +
+        "Many / Medium / Few shot groups.",
+      svg: barChart({
+        title: "Test accuracy by shot group",
+        xLabel: "shot group",
+        yLabel: "test accuracy (%)",
+        yCap: 100,
+        categories: ["All", ...groups.map((g) => GROUP_TITLES[g])],
+        series: styled.map(({ m, style }) => ({
+          label: m.label,
+          color: style.color,
+          values: [percentOrNull(m.all), ...groups.map((g) => percentOrNull(m[g]))],
+        })),
+      }),
+    });
+  }
+  const swept = styled.filter(({ m }) => m.tauCurve !== null);
+  if (swept.length > 0) {
+    const markers: Marker[] = swept.filter(({ m }) => m.chosenTau !== null).map(({ m, style }) => ({
+      x: m.chosenTau!,
+      y: tauAt(m.tauCurve!, m.chosenTau!),
+      label: `${m.label.replace(/\s*\(τ=[^)]*\)$/, "")}: τ = ${formatTau(m.chosenTau!)}`,
+      color: style.color,
+    }));
+    figures.push({
+      id: "tau_curves",
+      title: "Validation accuracy against τ",
+      caption: "Validation accuracy (All, %) over the τ sweep; rings mark the τ chosen on " +
+        "validation and used on test (ties go to the smallest τ).",
+      svg: lineChart({
+        title: "Validation accuracy against τ",
+        xLabel: "τ",
+        yLabel: "validation accuracy, All (%)",
+        yCap: 100,
+        series: swept.map(({ m, style }) => ({
+          label: m.label,
+          color: style.color,
+          dash: style.dash,
+          x: m.tauCurve!.tau,
+          y: m.tauCurve!.valAccuracy.map(percentOrNull),
+        })),
+        markers,
+      }),
+    });
+  }
+  if (methods.length > 0) {
+    const order = headToTail(report).reverse();
+    const t = report.thresholds;
+    figures.push({
+      id: "accuracy_vs_count",
+      title: "Per-class test accuracy against training images",
+      caption: "Test accuracy of each class against its number of training images (log scale); " +
+        "dashed lines are the shot-group thresholds.",
+      svg: lineChart({
+        title: "Per-class test accuracy against training images",
+        xLabel: "training images of the class (log scale)",
+        yLabel: "test accuracy (%)",
+        yCap: 100,
+        xScale: "log",
+        series: styled.map(({ m, style }): Series => ({
+          label: m.label,
+          color: style.color,
+          dash: style.dash,
+          x: order.map((c) => report.trainCounts[c]),
+          y: order.map((c) => percentOrNull(m.perClass[c])),
+        })),
+        markers: [
+          { x: t.many, label: `Many > ${t.many}`, color: "#777777", anchor: "start" },
+          { x: t.few, label: `Few < ${t.few}`, color: "#777777", anchor: "end" },
+        ],
+      }),
+    });
+  }
+  const normed = styled.filter(({ m }) =>
+    ["joint", "crt", "tau", "lws"].includes(m.name) && m.weightNorms !== null
+  );
+  if (normed.length > 0) {
+    const order = headToTail(report);
+    const frame = {
+      title: "Classifier weight norm per class",
+      xLabel: "class, sorted by training images (head → tail)",
+      yLabel: "‖w_c‖",
+    };
+    const svg = order.length <= 40
+      ? barChart({
+        ...frame,
+        categories: order.map((c) => report.classes[c]),
+        series: normed.map(({ m, style }) => ({
+          label: m.label,
+          color: style.color,
+          values: order.map((c) => m.weightNorms![c]),
+        })),
+      })
+      : lineChart({
+        ...frame,
+        xLabel: "class rank by training images (0 = head)",
+        yInclude: [0],
+        series: normed.map(({ m, style }) => ({
+          label: m.label,
+          color: style.color,
+          dash: style.dash,
+          style: "line",
+          x: order.map((_, r) => r),
+          y: order.map((c) => m.weightNorms![c]),
+        })),
+      });
+    figures.push({
+      id: "weight_norms",
+      title: frame.title,
+      caption: "Norm of each class's effective classifier weights (LWS: scale times norm), " +
+        "classes from head to tail. In the paper, joint training's norms follow the class " +
+        "sizes and cRT, τ-norm and LWS make them more even.",
+      svg,
+    });
+  }
+  const h = report.stage1History;
+  if (h.length > 0) {
+    const epochs = h.map((r) => r.epoch);
+    const panel = { xLabel: "epoch", xInteger: true, legend: false, width: 380, height: 340 };
+    figures.push({
+      id: "stage1",
+      title: "Stage 1: training loss and accuracy by epoch",
+      caption: "Mean training loss and training accuracy (augmented batches) of each stage-1 " +
+        "epoch.",
+      svg: panelRow("Stage 1: training loss and accuracy by epoch", [
+        lineChart({
+          ...panel,
+          title: "Training loss",
+          yLabel: "loss",
+          series: [{ label: "loss", x: epochs, y: h.map((r) => r.loss), color: "#0072B2" }],
+        }),
+        lineChart({
+          ...panel,
+          title: "Training accuracy",
+          yLabel: "accuracy (%)",
+          yCap: 100,
+          series: [{
+            label: "accuracy",
+            x: epochs,
+            y: h.map((r) => percentOrNull(r.accuracy)),
+            color: "#D55E00",
+          }],
+        }),
+      ]),
+    });
+  }
+  return figures.map((f, i) => ({ ...f, number: i + 1, file: `figures/${f.id}.svg` }));
+}
+
+function classesFact(report: RunReport): string {
+  const n = report.trainCounts;
+  if (n.length === 0) return "none";
+  return `${n.length}, ${n.reduce((a, b) => a + b, 0)} training images ` +
+    `(${Math.max(...n)} to ${Math.min(...n)} per class, ratio ` +
+    `${(Math.max(...n) / Math.max(1, Math.min(...n))).toFixed(1)})`;
+}
+
+function figureBlock(figures: ReportFigure[], id: string): ReportBlock[] {
+  const f = figures.find((x) => x.id === id);
+  return f ? [{ kind: "figure", figure: f }] : [];
+}
+
+function fixed(v: number, digits: number): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : "–";
+}
+
+/**
+ * Lays the report out: sections with their paragraphs, tables, figures and the configuration.
+ *
+ * @param report The run.
+ * @returns The document that {@link renderMarkdown} and renderHtml (html.ts) render.
+ * @example
+ * ```ts ignore
+ * const doc = buildReportDocument(report);
+ * console.log(doc.sections.map((s) => s.heading));
+ * ```
+ */
+export function buildReportDocument(report: RunReport): ReportDocument {
+  checkRunReport(report);
+  const figures = reportFigures(report);
+  const methods = report.methods;
+  const sections: ReportSection[] = [];
+  sections.push({
+    id: "what-ran",
+    heading: "What ran",
+    blocks: [{
+      kind: "facts",
+      items: [
+        ["Preset", `${report.preset} (${report.presetReason})`],
+        ["Adapter", report.adapter],
+        ["Finished", report.createdAt],
+        ["Classes", classesFact(report)],
+        ["Methods", methods.map((m) => m.label).join(", ") || "none"],
+      ],
+    }],
+  });
+  const results: ReportBlock[] = [{
+    kind: "paragraph",
+    text: "Test accuracy (%) on the balanced test set; All is the mean of per-class " +
+      `accuracies. ${groupSentence(report)} τ is chosen on the validation set. The best value ` +
+      "of each column is in bold.",
+  }];
+  const summary = summarySentence(report);
+  if (summary) results.push({ kind: "paragraph", text: summary });
+  if (methods.length > 0) {
+    const cols = (["all", "many", "medium", "few"] as const).map((k) =>
+      percentColumn(methods.map((m) => m[k]))
+    );
+    results.push({
+      kind: "table",
+      table: {
+        header: ["Method", "All", "Many", "Medium", "Few", "chosen τ", "Time"],
+        align: ["left", "right", "right", "right", "right", "right", "right"],
+        rows: methods.map((m, i) => [
+          { text: m.label },
+          ...cols.map((col) => col[i]),
+          { text: m.chosenTau === null ? "–" : formatTau(m.chosenTau) },
+          { text: formatSeconds(m.seconds) },
+        ]),
+      },
+    });
+  } else {
+    results.push({ kind: "paragraph", text: "No stage-2 method ran." });
+  }
+  results.push(...figureBlock(figures, "accuracy_by_group"), ...figureBlock(figures, "tau_curves"));
+  sections.push({ id: "results", heading: "Results", blocks: results });
+
+  sections.push({
+    id: "per-class",
+    heading: "Per-class test accuracy",
+    blocks: [
+      {
+        kind: "table",
+        table: {
+          header: ["Class", "Train images", "Group", ...methods.map((m) => m.label)],
+          align: ["left", "right", "left", ...methods.map(() => "right" as const)],
+          rows: report.classes.map((name, c) => [
+            { text: `${c} ${name}` },
+            { text: String(report.trainCounts[c]) },
+            { text: GROUP_TITLES[report.groups[c]] ?? String(report.groups[c]) },
+            ...methods.map((m) => ({ text: formatPercent(m.perClass[c]) })),
+          ]),
+        },
+      },
+      ...figureBlock(figures, "accuracy_vs_count"),
+      ...figureBlock(figures, "weight_norms"),
+    ],
+  });
+
+  const h = report.stage1History;
+  sections.push({
+    id: "stage-1",
+    heading: "Stage 1",
+    blocks: h.length === 0 ? [{ kind: "paragraph", text: "No stage-1 epochs were recorded." }] : [
+      {
+        kind: "table",
+        table: {
+          header: ["Epoch", "Loss", "Accuracy (%)", "LR", "Time", "Images/s"],
+          align: ["right", "right", "right", "right", "right", "right"],
+          rows: h.map((r) => [
+            { text: String(r.epoch) },
+            { text: fixed(r.loss, 4) },
+            { text: formatPercent(r.accuracy) },
+            { text: Number.isFinite(r.lr) ? String(Number(r.lr.toPrecision(3))) : "–" },
+            { text: formatSeconds(r.seconds) },
+            { text: fixed(r.imagesPerSecond, 0) },
+          ]),
+        },
+      },
+      ...figureBlock(figures, "stage1"),
+    ],
+  });
+
+  sections.push({
+    id: "timings",
+    heading: "Timings",
+    blocks: [{
+      kind: "table",
+      table: {
+        header: ["Stage", "Seconds", "Duration"],
+        align: ["left", "right", "right"],
+        rows: report.timings.map((t) => [
+          { text: t.stage },
+          { text: fixed(t.seconds, 1) },
+          { text: formatSeconds(t.seconds) },
+        ]),
+      },
+    }],
+  });
+  if (report.notes && report.notes.length > 0) {
+    sections.push({
+      id: "notes",
+      heading: "Notes",
+      blocks: [{ kind: "list", items: report.notes }],
+    });
+  }
+  sections.push({
+    id: "configuration",
+    heading: "Configuration",
+    blocks: [{
+      kind: "code",
+      summary: "Resolved configuration (JSON)",
+      language: "json",
+      text: JSON.stringify(report.config ?? null, null, 2),
+    }],
+  });
+  return { title: `Run ${report.name}`, sections, figures };
+}
+
+/** Backslash-escapes the characters Markdown would read as formatting. */
+function md(text: string): string {
+  return text.replace(/[\\`*_[\]|]|<(?=[A-Za-z/!?])|^[#>]/g, "\\$&").replace(/\r?\n/g, " ");
+}
+
+/**
+ * Renders the document as GitHub-flavoured Markdown, figures linked by relative path.
+ *
+ * @param doc From {@link buildReportDocument}.
+ * @returns The Markdown text.
+ * @example
+ * ```ts ignore
+ * await Deno.writeTextFile("report.md", renderMarkdown(buildReportDocument(report)));
+ * ```
+ */
+export function renderMarkdown(doc: ReportDocument): string {
+  const out: string[] = [`# ${md(doc.title)}`, ""];
+  for (const s of doc.sections) {
+    out.push(`## ${md(s.heading)}`, "");
+    for (const b of s.blocks) {
+      switch (b.kind) {
+        case "paragraph":
+          out.push(md(b.text));
+          break;
+        case "facts":
+          out.push(...b.items.map(([k, v]) => `- **${md(k)}**: ${md(v)}`));
+          break;
+        case "list":
+          out.push(...b.items.map((item) => `- ${md(item)}`));
+          break;
+        case "table": {
+          const t = b.table;
+          const cell = (c: ReportCell) => (c.bold ? `**${md(c.text)}**` : md(c.text));
+          out.push(`| ${t.header.map(md).join(" | ")} |`);
+          out.push(`|${t.align.map((a) => (a === "right" ? " ---: " : " --- ")).join("|")}|`);
+          for (const row of t.rows) out.push(`| ${row.map(cell).join(" | ")} |`);
+          break;
+        }
+        case "figure": {
+          const f = b.figure;
+          out.push(`![Figure ${f.number}: ${md(f.title)}](${f.file})`, "");
+          out.push(`*Figure ${f.number}. ${md(f.caption)}*`);
+          break;
+        }
+        case "code":
+          out.push(`${md(b.summary)}:`, "", "```" + b.language, b.text, "```");
+          break;
+      }
+      out.push("");
+    }
+  }
+  return out.join("\n");
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const temp = `${path}.${Deno.pid}.partial`;
+  await Deno.writeTextFile(temp, text);
+  await Deno.rename(temp, path);
+}
+
+/**
+ * Writes `report.md`, `report.html` and `figures/*.svg` into `dir` (created if needed). Every
+ * file goes through a temporary file and a rename, so a reader never sees half a file; figure
+ * files of an earlier report that this one does not draw are removed.
+ *
+ * @param dir The run folder (e.g. runs/cpu-0).
+ * @param report The run.
+ * @returns The paths written.
+ * @example
+ * ```ts ignore
+ * const files = await writeReport("runs/cpu-0", report);
+ * console.log(files.html);
+ * ```
+ */
+export async function writeReport(dir: string, report: RunReport): Promise<ReportFiles> {
+  const doc = buildReportDocument(report);
+  const figuresDir = `${dir}/figures`;
+  await Deno.mkdir(figuresDir, { recursive: true });
+  const written: string[] = [];
+  for (const f of doc.figures) {
+    const path = `${dir}/${f.file}`;
+    await writeAtomic(path, f.svg);
+    written.push(path);
+  }
+  for (const id of FIGURE_IDS) {
+    if (doc.figures.some((f) => f.id === id)) continue;
+    await Deno.remove(`${figuresDir}/${id}.svg`).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+  const markdown = `${dir}/report.md`;
+  const html = `${dir}/report.html`;
+  await writeAtomic(markdown, renderMarkdown(doc));
+  await writeAtomic(html, renderHtml(doc));
+  return { markdown, html, figures: written };
+}
+
+/** What the run knows that `metrics.json` does not. */
+export interface RunInfo {
+  /** Run name (the folder under runs/). */
+  name: string;
+  /** Default: the metrics' `created`. */
+  createdAt?: string;
+  /** The WebGPU adapter, saying whether it is a software fallback. */
+  adapter: string;
+  /** Preset name. */
+  preset: string;
+  /** Why this preset was used. */
+  presetReason: string;
+  /** The resolved configuration (any JSON value). */
+  config: unknown;
+  /** Wall time of each stage (default none). */
+  timings?: StageTiming[];
+  /** Stage-1 epochs (default none). */
+  stage1History?: Stage1EpochRecord[];
+  /** Class names; default the profile's `classNames`, else the class index. */
+  classes?: readonly string[];
+  /** Free-form remarks. */
+  notes?: string[];
+}
+
+/**
+ * Maps stage 2's `metrics.json` (lib/eval/metrics.ts) and what the run knows into a
+ * {@link RunReport}. Methods keep the file's order; tau-norm and logit adjustment get the
+ * chosen tau in their label.
+ *
+ * @param metrics The parsed metrics file.
+ * @param run Name, adapter, preset, config, timings and stage-1 history of the run.
+ * @returns The report input.
+ * @example
+ * ```ts ignore
+ * const metrics = validateMetricsFile(JSON.parse(await Deno.readTextFile(path)));
+ * await writeReport(dir, fromMetrics(metrics, { name, adapter, preset, presetReason, config }));
+ * ```
+ */
+export function fromMetrics(metrics: MetricsFile, run: RunInfo): RunReport {
+  const counts = [...metrics.train_class_counts];
+  const profileNames = metrics.source?.profile?.classNames;
+  const classes = run.classes
+    ? [...run.classes]
+    : Array.isArray(profileNames) && profileNames.length === counts.length &&
+        profileNames.every((n) => typeof n === "string")
+    ? profileNames as string[]
+    : counts.map((_, c) => `class ${c}`);
+  const methods = Object.entries(metrics.methods).map(([name, m]): MethodReport => {
+    const tau = m.tau ?? null;
+    let label = m.label;
+    if (name === "tau") label = tau === null ? "τ-norm" : `τ-norm (τ=${formatTau(tau)})`;
+    else if (name === "la" && tau !== null) label = `${m.label} (τ=${formatTau(tau)})`;
+    return {
+      name,
+      label,
+      all: m.test.all,
+      many: m.test.many,
+      medium: m.test.medium,
+      few: m.test.few,
+      perClass: [...m.test.per_class],
+      weightNorms: m.weight_norms && m.weight_norms.length > 0 ? [...m.weight_norms] : null,
+      chosenTau: tau,
+      tauCurve: m.tau_curve && m.tau_curve.length > 0
+        ? { tau: m.tau_curve.map((p) => p.tau), valAccuracy: m.tau_curve.map((p) => p.val_all) }
+        : null,
+      seconds: m.wall_ms / 1000,
+    };
+  });
+  return {
+    name: run.name,
+    createdAt: run.createdAt ?? metrics.created,
+    adapter: run.adapter,
+    preset: run.preset,
+    presetReason: run.presetReason,
+    config: run.config,
+    timings: run.timings ?? [],
+    stage1History: run.stage1History ?? [],
+    classes,
+    trainCounts: counts,
+    groups: [...metrics.shot_groups],
+    thresholds: { ...metrics.shot_thresholds },
+    methods,
+    notes: run.notes,
+  };
+}
