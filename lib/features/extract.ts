@@ -1,0 +1,117 @@
+/**
+ * Feature extraction: run the frozen backbone in evaluation mode (running BN statistics, no
+ * augmentation) over each split and stream the pooled features into Arrow files, batch by batch.
+ *
+ * @module
+ */
+
+import { BatchMaker } from "../data/batch.ts";
+import type { Split } from "../data/long_tail.ts";
+import { readAll } from "../gpu/tensor.ts";
+import type { ResNet } from "../nn/resnet.ts";
+import type { FeatureMetadataInput, FeatureSplit } from "./schema.ts";
+import { FeatureWriter, writeClassifier } from "./writer.ts";
+
+/** Options of {@link extractFeatures}. */
+export interface ExtractOptions {
+  /** Normalisation of x/255 (per channel). */
+  normalization: { mean: readonly number[]; std: readonly number[] };
+  /** Cap on rows (the first `limit` rows of the split); null or undefined for all. */
+  limit?: number | null;
+  /** Called after each batch with rows done and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What extraction of one split yields besides the file. */
+export interface ExtractResult {
+  rows: number;
+  /** Rows the network's own (joint) classifier gets right. */
+  correct: number;
+}
+
+/**
+ * Writes `path` (an Arrow IPC file) with the features of `split` computed by `net`.
+ *
+ * @example
+ * ```ts ignore
+ * await extractFeatures(net, splits.test, "test", "runs/a/features/test.arrow", metadata, {
+ *   normalization: profile.normalization,
+ * });
+ * ```
+ */
+export async function extractFeatures(
+  net: ResNet,
+  split: Split,
+  name: FeatureSplit,
+  path: string,
+  metadata: FeatureMetadataInput,
+  options: ExtractOptions,
+): Promise<ExtractResult> {
+  const set = split.set;
+  const total = Math.min(set.count, options.limit ?? Infinity);
+  const b = net.batch;
+  const writer = await FeatureWriter.create(path, {
+    split: name,
+    featureDim: net.features.shape[1],
+    classCount: net.spec.classes,
+    metadata,
+  });
+  try {
+    const maker = new BatchMaker(set, {
+      batchSize: b,
+      mean: options.normalization.mean,
+      std: options.normalization.std,
+    });
+    const batch = maker.allocate();
+    // Rows past the end of the split repeat row 0: BN uses running statistics in evaluation
+    // mode, so padding rows cannot change the real rows' features.
+    const order = new Int32Array(Math.ceil(total / b) * b);
+    for (let i = 0; i < total; i++) order[i] = i;
+    let correct = 0;
+    const dim = net.features.shape[1];
+    const classes = net.spec.classes;
+    for (let start = 0; start < total; start += b) {
+      const n = Math.min(b, total - start);
+      maker.fill(order, start, batch);
+      net.input.write(batch.images);
+      net.evalForward.record();
+      const [features, logits] = await readAll([net.features, net.logits]);
+      for (let r = 0; r < n; r++) {
+        let best = 0;
+        for (let c = 1; c < classes; c++) {
+          if (logits[r * classes + c] > logits[r * classes + best]) best = c;
+        }
+        if (best === set.labels[start + r]) correct++;
+      }
+      await writer.append(
+        split.indices.slice(start, start + n),
+        set.labels.slice(start, start + n),
+        (features as Float32Array).slice(0, n * dim),
+      );
+      options.onProgress?.(start + n, total);
+    }
+    await writer.close();
+    return { rows: total, correct };
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+/** Writes the network's linear classifier as `classifier.arrow`. */
+export async function dumpClassifier(
+  net: ResNet,
+  path: string,
+  metadata: FeatureMetadataInput,
+): Promise<void> {
+  const weight = net.params.find((p) => p.name === "fc.weight");
+  const bias = net.params.find((p) => p.name === "fc.bias");
+  if (!weight || !bias) throw new Error(`Cannot dump the classifier: ${net.spec.name} has no fc`);
+  const [w, bb] = await readAll([weight.value, bias.value]);
+  await writeClassifier(path, {
+    weight: w as Float32Array,
+    bias: bb as Float32Array,
+    classCount: net.spec.classes,
+    featureDim: weight.value.shape[1],
+  }, metadata);
+}

@@ -1,0 +1,162 @@
+/**
+ * Stage-1 checkpoints: parameters, SGD velocities, BN running statistics, the epoch reached,
+ * the RNG state and the resolved config, in one file written atomically (write, sync, rename).
+ *
+ * Layout: the 8 bytes `LTKITCK1`, a u32 little-endian header length, a UTF-8 JSON header, zero
+ * padding to a multiple of 4, then the f32 data of every tensor the header lists, in order.
+ *
+ * @module
+ */
+
+const MAGIC = "LTKITCK1";
+const VERSION = 1;
+
+/** One tensor stored in a checkpoint. */
+export interface CheckpointTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** What a checkpoint holds. */
+export interface Checkpoint {
+  /** Epochs completed. */
+  readonly epoch: number;
+  /** Optimizer steps completed. */
+  readonly step: number;
+  /** RNG state words at the end of `epoch`. */
+  readonly rngState: readonly number[];
+  /** The resolved configuration of the run (JSON-serialisable). */
+  readonly config: unknown;
+  /** Per-epoch training history (loss, accuracy, ...). */
+  readonly history: readonly Record<string, number>[];
+  /** Parameters (`name`), velocities (`name.velocity`) and state buffers. */
+  readonly tensors: readonly CheckpointTensor[];
+}
+
+/** Serialises a checkpoint to bytes. */
+export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
+  const header = {
+    version: VERSION,
+    epoch: checkpoint.epoch,
+    step: checkpoint.step,
+    rngState: checkpoint.rngState,
+    config: checkpoint.config,
+    history: checkpoint.history,
+    tensors: checkpoint.tensors.map((t) => ({
+      name: t.name,
+      shape: t.shape,
+      length: t.data.length,
+    })),
+  };
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerEnd = 12 + json.length;
+  const dataStart = Math.ceil(headerEnd / 4) * 4;
+  const floats = checkpoint.tensors.reduce((n, t) => n + t.data.length, 0);
+  const bytes = new Uint8Array(dataStart + floats * 4);
+  bytes.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(bytes.buffer).setUint32(8, json.length, true);
+  bytes.set(json, 12);
+  const data = new Float32Array(bytes.buffer, dataStart, floats);
+  let offset = 0;
+  for (const t of checkpoint.tensors) {
+    data.set(t.data, offset);
+    offset += t.data.length;
+  }
+  return bytes;
+}
+
+/** Parses checkpoint bytes; `name` is used in error messages. */
+export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
+  const fail = (why: string): never => {
+    throw new SyntaxError(`Cannot read checkpoint ${name}: ${why}`);
+  };
+  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
+    fail(`it does not start with ${MAGIC}; is it an ltkit checkpoint?`);
+  }
+  const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+  if (12 + length > bytes.length) fail(`the header claims ${length} bytes but the file is shorter`);
+  // deno-lint-ignore no-explicit-any
+  let header: any;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length)));
+  } catch (error) {
+    fail(`the header is not valid JSON (${(error as Error).message}); the file is corrupt`);
+  }
+  if (header.version !== VERSION) {
+    fail(`version ${header.version} is not supported (this ltkit reads version ${VERSION})`);
+  }
+  const dataStart = Math.ceil((12 + length) / 4) * 4;
+  const total = header.tensors.reduce((n: number, t: { length: number }) => n + t.length, 0);
+  if (bytes.length !== dataStart + total * 4) {
+    fail(
+      `expected ${dataStart + total * 4} bytes for ${header.tensors.length} tensors but the ` +
+        `file has ${bytes.length}; it is truncated or corrupt`,
+    );
+  }
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const data = new Float32Array(aligned.buffer, aligned.byteOffset + dataStart, total);
+  let offset = 0;
+  const tensors = header.tensors.map((t: { name: string; shape: number[]; length: number }) => {
+    const slice = data.slice(offset, offset + t.length);
+    offset += t.length;
+    return { name: t.name, shape: t.shape, data: slice };
+  });
+  return {
+    epoch: header.epoch,
+    step: header.step,
+    rngState: header.rngState,
+    config: header.config,
+    history: header.history ?? [],
+    tensors,
+  };
+}
+
+/**
+ * Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed, so a
+ * crash leaves either the old file or the new one.
+ *
+ * @example
+ * ```ts ignore
+ * await writeFileAtomic("runs/a/checkpoint.bin", bytes);
+ * ```
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  try {
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(tmp, path);
+}
+
+/** Saves a checkpoint atomically. */
+export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
+  await writeFileAtomic(path, encodeCheckpoint(checkpoint));
+}
+
+/** Loads a checkpoint, with a clear error for a missing or corrupt file. */
+export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(
+        `Cannot read checkpoint ${path}: no such file; check the path or run stage 1 first`,
+      );
+    }
+    throw error;
+  }
+  return decodeCheckpoint(bytes, path);
+}
+
+/** Hex SHA-256 of a file (recorded in feature dumps to tie them to their checkpoint). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,205 @@
+/**
+ * The experiment's configuration: one typed object, JSON on disk, three presets, and validation
+ * that names the bad field, its value and what is allowed.
+ *
+ * @module
+ */
+
+import { SAMPLER_KINDS, type SamplerKind } from "../data/sampler.ts";
+import { resnet, type ResNetSpec } from "../nn/spec.ts";
+import { METHOD_NAMES, type MethodName } from "../stage2/method.ts";
+
+/** Stage-1 hyper-parameters (RECIPE.md defaults in the `paper` preset). */
+export interface Stage1Settings {
+  epochs: number;
+  batch: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  sampler: SamplerKind;
+  augment: boolean;
+  seed: number;
+  /** Cap on steps per epoch (null: the whole training set, floor(N / batch) steps). */
+  stepsPerEpoch: number | null;
+}
+
+/** Names of the presets. */
+export type PresetName = "smoke" | "cpu" | "paper";
+
+/** All presets, for flag parsing. */
+export const PRESET_NAMES: readonly PresetName[] = ["smoke", "cpu", "paper"];
+
+/** Backbone architectures (CIFAR-style ResNets; depth = 6 * blocks + 2). */
+export const ARCHITECTURES = ["resnet8", "resnet20", "resnet32"] as const;
+
+/** One of {@link ARCHITECTURES}. */
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/** Stage-2 methods, in the order they run. */
+export const STAGE2_METHODS: readonly MethodName[] = METHOD_NAMES;
+
+/** One of {@link STAGE2_METHODS}. */
+export type Stage2Method = MethodName;
+
+/** The whole experiment. */
+export interface ExperimentConfig {
+  preset: PresetName;
+  /** Long-tailed data profile, e.g. `fashion-mnist-lt-100`. */
+  profile: string;
+  /** Folder with the source data (null: search the usual places). */
+  dataDir: string | null;
+  seed: number;
+  model: {
+    arch: Architecture;
+    /** Channels of the stem and first stage; later stages double it. */
+    width: number;
+  };
+  stage1: Omit<Stage1Settings, "seed">;
+  /** Cap on images per split when extracting features (null: all). */
+  evalLimit: number | null;
+  stage2: {
+    methods: Stage2Method[];
+    epochs: number;
+    batch: number;
+    lr: number;
+  };
+}
+
+const PAPER: ExperimentConfig = {
+  preset: "paper",
+  profile: "fashion-mnist-lt-100",
+  dataDir: null,
+  seed: 0,
+  model: { arch: "resnet8", width: 16 },
+  stage1: {
+    epochs: 30,
+    batch: 128,
+    lr: 0.1,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    sampler: "instance",
+    augment: true,
+    stepsPerEpoch: null,
+  },
+  evalLimit: null,
+  stage2: { methods: [...STAGE2_METHODS], epochs: 10, batch: 512, lr: 0.1 },
+};
+
+/**
+ * The presets. `paper` is RECIPE.md exactly. `cpu` keeps the recipe's data, network and
+ * optimiser but trains fewer epochs, so stage 1 fits in about ten minutes on a 2-core software
+ * adapter. `smoke` is a tiny network on a few batches, for tests.
+ */
+export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
+  paper: PAPER,
+  cpu: {
+    ...PAPER,
+    preset: "cpu",
+    stage1: { ...PAPER.stage1, epochs: 6 },
+  },
+  smoke: {
+    ...PAPER,
+    preset: "smoke",
+    model: { arch: "resnet8", width: 4 },
+    stage1: { ...PAPER.stage1, epochs: 2, batch: 32, stepsPerEpoch: 4 },
+    evalLimit: 256,
+    stage2: { ...PAPER.stage2, epochs: 2 },
+  },
+};
+
+/** A deep copy of a preset. */
+export function presetConfig(name: PresetName): ExperimentConfig {
+  const preset = PRESETS[name];
+  if (!preset) {
+    throw new RangeError(`Unknown preset "${name}": use one of ${PRESET_NAMES.join(", ")}`);
+  }
+  return structuredClone(preset);
+}
+
+/** The network a config describes. */
+export function modelSpec(
+  config: ExperimentConfig,
+  classes: number,
+  input: [number, number, number],
+): ResNetSpec {
+  const blocks = { resnet8: 1, resnet20: 3, resnet32: 5 }[config.model.arch];
+  const w = config.model.width;
+  return resnet(config.model.arch, input, w, [w, 2 * w, 4 * w], blocks, classes);
+}
+
+/** Stage-1 settings of a config. */
+export function stage1Settings(config: ExperimentConfig): Stage1Settings {
+  return { ...config.stage1, seed: config.seed };
+}
+
+/**
+ * Checks every field and returns the config typed; the error names the field, the value and what
+ * is allowed.
+ *
+ * @example
+ * ```ts
+ * import { presetConfig, validateConfig } from "./config.ts";
+ * validateConfig(presetConfig("paper"));
+ * ```
+ */
+export function validateConfig(value: unknown, source = "config"): ExperimentConfig {
+  const fail = (field: string, got: unknown, allowed: string): never => {
+    throw new RangeError(
+      `Invalid ${source}: ${field} is ${JSON.stringify(got)}; ${allowed}`,
+    );
+  };
+  if (typeof value !== "object" || value === null) fail("the config", value, "expected an object");
+  const c = value as ExperimentConfig;
+  const int = (field: string, v: unknown, min: number) => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+      fail(field, v, `expected an integer >= ${min}`);
+    }
+  };
+  const num = (field: string, v: unknown, min: number, max: number, openMin = false) => {
+    if (typeof v !== "number" || !Number.isFinite(v) || (openMin ? v <= min : v < min) || v > max) {
+      fail(field, v, `expected a number ${openMin ? ">" : ">="} ${min} and <= ${max}`);
+    }
+  };
+  if (!PRESET_NAMES.includes(c.preset)) fail("preset", c.preset, `use ${PRESET_NAMES.join(", ")}`);
+  if (typeof c.profile !== "string" || c.profile === "") {
+    fail("profile", c.profile, "expected a name");
+  }
+  if (c.dataDir !== null && typeof c.dataDir !== "string") {
+    fail("dataDir", c.dataDir, "expected a path or null");
+  }
+  int("seed", c.seed, 0);
+  if (typeof c.model !== "object" || c.model === null) fail("model", c.model, "expected an object");
+  if (!ARCHITECTURES.includes(c.model.arch)) {
+    fail("model.arch", c.model.arch, `use ${ARCHITECTURES.join(", ")}`);
+  }
+  int("model.width", c.model.width, 1);
+  const s = c.stage1;
+  if (typeof s !== "object" || s === null) fail("stage1", s, "expected an object");
+  int("stage1.epochs", s.epochs, 1);
+  int("stage1.batch", s.batch, 2);
+  num("stage1.lr", s.lr, 0, 10, true);
+  num("stage1.momentum", s.momentum, 0, 0.999);
+  num("stage1.weightDecay", s.weightDecay, 0, 1);
+  if (!SAMPLER_KINDS.includes(s.sampler as SamplerKind)) {
+    fail("stage1.sampler", s.sampler, `use ${SAMPLER_KINDS.join(", ")}`);
+  }
+  if (typeof s.augment !== "boolean") fail("stage1.augment", s.augment, "expected true or false");
+  if (s.stepsPerEpoch !== null) int("stage1.stepsPerEpoch", s.stepsPerEpoch, 1);
+  if (c.evalLimit !== null) int("evalLimit", c.evalLimit, 1);
+  const t = c.stage2;
+  if (typeof t !== "object" || t === null) fail("stage2", t, "expected an object");
+  if (!Array.isArray(t.methods) || t.methods.length === 0) {
+    fail("stage2.methods", t.methods, `expected a non-empty list of ${STAGE2_METHODS.join(", ")}`);
+  }
+  for (const m of t.methods) {
+    if (!STAGE2_METHODS.includes(m)) fail("stage2.methods", m, `use ${STAGE2_METHODS.join(", ")}`);
+  }
+  int("stage2.epochs", t.epochs, 1);
+  int("stage2.batch", t.batch, 1);
+  num("stage2.lr", t.lr, 0, 10, true);
+  const known = new Set(Object.keys(PAPER));
+  for (const key of Object.keys(c)) {
+    if (!known.has(key)) fail(key, (c as unknown as Record<string, unknown>)[key], "unknown field");
+  }
+  return c;
+}

@@ -1,0 +1,288 @@
+/**
+ * Command-line flags of `deno task train`: one table gives each flag's config field, parser,
+ * default (from the preset) and meaning, so `--help`, parsing and errors never disagree.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { SAMPLER_KINDS } from "../data/sampler.ts";
+import {
+  ARCHITECTURES,
+  type ExperimentConfig,
+  PRESET_NAMES,
+  type PresetName,
+  STAGE2_METHODS,
+} from "./config.ts";
+
+interface ConfigFlag {
+  /** Path of the config field, e.g. `stage1.lr`. */
+  field: string;
+  kind: "int" | "number" | "string" | "bool" | "list" | "int-or-null" | "string-or-null";
+  help: string;
+  allowed?: readonly string[];
+  min?: number;
+  max?: number;
+}
+
+/** Flags that set config fields. */
+export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
+  profile: { field: "profile", kind: "string", help: "long-tailed data profile" },
+  "data-dir": {
+    field: "dataDir",
+    kind: "string-or-null",
+    help: "folder holding the Fashion-MNIST files (default: LTKIT_DATA, data/, Debian's)",
+  },
+  seed: { field: "seed", kind: "int", min: 0, help: "seed of everything random" },
+  arch: { field: "model.arch", kind: "string", allowed: ARCHITECTURES, help: "backbone" },
+  width: {
+    field: "model.width",
+    kind: "int",
+    min: 1,
+    max: 512,
+    help: "stem and first-stage channels",
+  },
+  epochs: { field: "stage1.epochs", kind: "int", min: 1, help: "stage-1 epochs" },
+  batch: { field: "stage1.batch", kind: "int", min: 2, max: 4096, help: "stage-1 batch size" },
+  lr: { field: "stage1.lr", kind: "number", min: 0, max: 10, help: "stage-1 peak learning rate" },
+  momentum: { field: "stage1.momentum", kind: "number", min: 0, max: 0.999, help: "SGD momentum" },
+  "weight-decay": {
+    field: "stage1.weightDecay",
+    kind: "number",
+    min: 0,
+    max: 1,
+    help: "stage-1 weight decay",
+  },
+  sampler: {
+    field: "stage1.sampler",
+    kind: "string",
+    allowed: SAMPLER_KINDS,
+    help: "stage-1 sampler",
+  },
+  augment: { field: "stage1.augment", kind: "bool", help: "random crop and flip in stage 1" },
+  "steps-per-epoch": {
+    field: "stage1.stepsPerEpoch",
+    kind: "int-or-null",
+    min: 1,
+    help: "cap on stage-1 steps per epoch (null: whole set)",
+  },
+  "eval-limit": {
+    field: "evalLimit",
+    kind: "int-or-null",
+    min: 1,
+    help: "cap on images per split for features (null: all)",
+  },
+  methods: {
+    field: "stage2.methods",
+    kind: "list",
+    allowed: STAGE2_METHODS,
+    help: "stage-2 methods, comma-separated",
+  },
+  "stage2-epochs": { field: "stage2.epochs", kind: "int", min: 1, help: "cRT and LWS epochs" },
+  "stage2-batch": { field: "stage2.batch", kind: "int", min: 1, help: "cRT and LWS batch size" },
+  "stage2-lr": {
+    field: "stage2.lr",
+    kind: "number",
+    min: 0,
+    max: 10,
+    help: "cRT and LWS learning rate",
+  },
+};
+
+/** Flags that choose what runs. */
+export const RUN_FLAGS = {
+  preset: "smoke, cpu or paper (default: paper on a GPU, cpu on a software adapter)",
+  config: "load a saved config.json (flags given too override it)",
+  out: "run folder (default: runs/<preset>-<time>)",
+  "stage1-only": "stop after stage 1 and the feature dumps",
+  "from-checkpoint": "skip training: extract features from this stage-1 checkpoint",
+  resume: "continue the interrupted run in --out from its last checkpoint",
+  "stage2-only": "run only stage 2 on --features DIR",
+  features: "feature folder for --stage2-only",
+  verbose: "print the adapter and more",
+  quiet: "no progress output",
+  help: "show this help",
+} as const;
+
+/** Parsed command line. */
+export interface TrainArgs {
+  preset: PresetName | null;
+  config: string | null;
+  out: string | null;
+  stage1Only: boolean;
+  fromCheckpoint: string | null;
+  resume: boolean;
+  stage2Only: boolean;
+  features: string | null;
+  verbose: boolean;
+  quiet: boolean;
+  help: boolean;
+  /** Config overrides by field path. */
+  overrides: Map<string, unknown>;
+}
+
+/**
+ * Parses `deno task train` flags; an unknown flag or bad value throws an error that names the
+ * flag, the value and what is allowed.
+ *
+ * @example
+ * ```ts
+ * import { parseTrainArgs } from "./flags.ts";
+ * const args = parseTrainArgs(["--preset", "smoke", "--epochs", "3"]);
+ * console.log(args.preset, args.overrides.get("stage1.epochs")); // smoke 3
+ * ```
+ */
+export function parseTrainArgs(argv: string[]): TrainArgs {
+  const options: Record<string, { type: "string" | "boolean" }> = {};
+  for (const name of Object.keys(CONFIG_FLAGS)) {
+    options[name] = { type: CONFIG_FLAGS[name].kind === "bool" ? "boolean" : "string" };
+  }
+  options["no-augment"] = { type: "boolean" };
+  for (const name of ["preset", "config", "out", "from-checkpoint", "features"]) {
+    options[name] = { type: "string" };
+  }
+  for (const name of ["stage1-only", "resume", "stage2-only", "verbose", "quiet", "help"]) {
+    options[name] = { type: "boolean" };
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new RangeError(`${message.replace(/\. To specify.*$/, "")}; see --help for the flags`);
+  }
+  const overrides = new Map<string, unknown>();
+  for (const [name, flag] of Object.entries(CONFIG_FLAGS)) {
+    const raw = values[name];
+    if (raw === undefined) continue;
+    overrides.set(flag.field, parseValue(name, flag, raw));
+  }
+  if (values["no-augment"]) overrides.set("stage1.augment", false);
+  const preset = values.preset as string | undefined;
+  if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) {
+    throw new RangeError(
+      `Invalid --preset "${preset}": use one of ${PRESET_NAMES.join(", ")}`,
+    );
+  }
+  const args: TrainArgs = {
+    preset: (preset as PresetName) ?? null,
+    config: (values.config as string) ?? null,
+    out: (values.out as string) ?? null,
+    stage1Only: Boolean(values["stage1-only"]),
+    fromCheckpoint: (values["from-checkpoint"] as string) ?? null,
+    resume: Boolean(values.resume),
+    stage2Only: Boolean(values["stage2-only"]),
+    features: (values.features as string) ?? null,
+    verbose: Boolean(values.verbose),
+    quiet: Boolean(values.quiet),
+    help: Boolean(values.help),
+    overrides,
+  };
+  if (args.stage2Only && !args.features) {
+    throw new RangeError("Invalid --stage2-only: it needs --features DIR (a feature folder)");
+  }
+  if (args.features && !args.stage2Only) {
+    throw new RangeError("Invalid --features: it is only used with --stage2-only");
+  }
+  if (args.resume && !args.out) {
+    throw new RangeError("Invalid --resume: it needs --out DIR, the run folder to continue");
+  }
+  if (args.resume && args.fromCheckpoint) {
+    throw new RangeError("Invalid flags: --resume and --from-checkpoint exclude each other");
+  }
+  if (args.stage2Only && (args.stage1Only || args.fromCheckpoint || args.resume)) {
+    throw new RangeError(
+      "Invalid flags: --stage2-only excludes --stage1-only, --from-checkpoint and --resume",
+    );
+  }
+  return args;
+}
+
+function parseValue(name: string, flag: ConfigFlag, raw: string | boolean): unknown {
+  const bad = (allowed: string): never => {
+    throw new RangeError(`Invalid --${name} ${JSON.stringify(raw)}: ${allowed}`);
+  };
+  const range = () =>
+    flag.max !== undefined ? `${flag.min ?? "-inf"}..${flag.max}` : `>= ${flag.min ?? 0}`;
+  switch (flag.kind) {
+    case "bool":
+      return raw === true;
+    case "string":
+      if (flag.allowed && !flag.allowed.includes(raw as string)) {
+        bad(`use one of ${flag.allowed.join(", ")}`);
+      }
+      if (raw === "") bad("expected a value");
+      return raw;
+    case "string-or-null":
+      return raw === "null" || raw === "" ? null : raw;
+    case "list": {
+      const items = String(raw).split(",").map((s) => s.trim()).filter((s) => s !== "");
+      if (items.length === 0) bad(`expected a comma-separated list of ${flag.allowed?.join(", ")}`);
+      for (const item of items) {
+        if (flag.allowed && !flag.allowed.includes(item)) {
+          bad(`"${item}" is not one of ${flag.allowed.join(", ")}`);
+        }
+      }
+      return items;
+    }
+    case "int-or-null":
+      if (raw === "null" || raw === "all") return null;
+    // falls through
+    case "int":
+    case "number": {
+      const value = Number(raw);
+      const integral = flag.kind !== "number";
+      if (
+        String(raw).trim() === "" || !Number.isFinite(value) ||
+        (integral && !Number.isInteger(value))
+      ) {
+        bad(`expected ${integral ? "an integer" : "a number"} ${range()}`);
+      }
+      if (
+        (flag.min !== undefined && value < flag.min) || (flag.max !== undefined && value > flag.max)
+      ) {
+        bad(`expected ${integral ? "an integer" : "a number"} ${range()}`);
+      }
+      if (flag.kind === "number" && flag.min === 0 && value === 0 && name.endsWith("lr")) {
+        bad("expected a learning rate > 0");
+      }
+      return value;
+    }
+  }
+}
+
+/** Applies overrides (field path to value) to a config, in place. */
+export function applyOverrides(config: ExperimentConfig, overrides: Map<string, unknown>): void {
+  for (const [field, value] of overrides) {
+    const path = field.split(".");
+    // deno-lint-ignore no-explicit-any
+    let target: any = config;
+    for (const key of path.slice(0, -1)) target = target[key];
+    target[path[path.length - 1]] = value;
+  }
+}
+
+/** The `--help` text, with each config flag's default from `defaults`. */
+export function trainHelp(defaults: ExperimentConfig): string {
+  const lines = [
+    "Usage: deno task train [flags]",
+    "",
+    "Runs the whole experiment: data, stage 1, feature dumps, stage 2 with every method,",
+    "evaluation and report, into runs/<name>/.",
+    "",
+    "Run flags:",
+  ];
+  for (const [name, help] of Object.entries(RUN_FLAGS)) {
+    lines.push(`  --${name.padEnd(18)} ${help}`);
+  }
+  lines.push("", `Settings (defaults of the ${defaults.preset} preset):`);
+  for (const [name, flag] of Object.entries(CONFIG_FLAGS)) {
+    // deno-lint-ignore no-explicit-any
+    const value = flag.field.split(".").reduce((o: any, k) => o?.[k], defaults);
+    const shown = Array.isArray(value) ? value.join(",") : JSON.stringify(value);
+    const allowed = flag.allowed ? ` (${flag.allowed.join(", ")})` : "";
+    lines.push(`  --${name.padEnd(18)} ${flag.help}${allowed} [default: ${shown}]`);
+  }
+  lines.push(`  --${"no-augment".padEnd(18)} turn stage-1 augmentation off`);
+  return lines.join("\n");
+}

@@ -1,0 +1,32 @@
+/**
+ * Learning-rate schedules.
+ *
+ * @module
+ */
+
+/**
+ * Cosine decay from `base` to 0 over `total` iterations, applied per iteration: step t in
+ * 0..total-1 gets `base * (1 + cos(pi * t / total)) / 2`, so the last step is just above 0 and
+ * the schedule reaches 0 at t = total.
+ *
+ * @example
+ * ```ts
+ * import { cosineLr } from "./schedule.ts";
+ * console.log(cosineLr(0.1, 0, 100)); // 0.1
+ * console.log(cosineLr(0.1, 50, 100)); // 0.05
+ * ```
+ */
+export function cosineLr(base: number, step: number, total: number): number {
+  if (!(total >= 1)) throw new RangeError(`Cannot compute a cosine schedule over ${total} steps`);
+  if (!(step >= 0 && step <= total)) {
+    throw new RangeError(`Cannot compute the learning rate of step ${step}: outside 0..${total}`);
+  }
+  return base * 0.5 * (1 + Math.cos((Math.PI * step) / total));
+}
+
+/** Every step's learning rate of a cosine schedule, (total). */
+export function cosineSchedule(base: number, total: number): Float32Array {
+  const out = new Float32Array(total);
+  for (let t = 0; t < total; t++) out[t] = cosineLr(base, t, total);
+  return out;
+}

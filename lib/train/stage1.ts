@@ -1,0 +1,333 @@
+/**
+ * Stage 1: train the representation (and the joint classifier) with plain sampling.
+ *
+ * One training step is one submit: the batch and learning rate are queued as buffer writes,
+ * then forward, loss, backward and the SGD update are recorded and submitted together. Loss and
+ * accuracy accumulate on the GPU and are read back only every `logEvery` steps. At most two
+ * steps are in flight, so the CPU prepares the next batch while the GPU runs the last one.
+ *
+ * @module
+ */
+
+import { BatchMaker } from "../data/batch.ts";
+import type { ImageSet } from "../data/image_set.ts";
+import { Rng } from "../data/rng.ts";
+import { createSampler } from "../data/sampler.ts";
+import type { Gpu } from "../gpu/device.ts";
+import { Sequence } from "../gpu/kernel.ts";
+import { readAll } from "../gpu/tensor.ts";
+import { ResNet } from "../nn/resnet.ts";
+import type { ResNetSpec } from "../nn/spec.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import type { Stage1Settings } from "./config.ts";
+import { Progress } from "./progress.ts";
+import { cosineSchedule } from "./schedule.ts";
+import { prepareSgd } from "../ops/optim.ts";
+
+/** Per-epoch record of training. */
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  lr: number;
+  seconds: number;
+  imagesPerSecond: number;
+  [key: string]: number;
+}
+
+/** Options of {@link trainStage1}. */
+export interface Stage1Options {
+  settings: Stage1Settings;
+  spec: ResNetSpec;
+  /** Normalisation of x/255 (per channel). */
+  normalization: { mean: readonly number[]; std: readonly number[] };
+  /** Where the checkpoint goes (written at the end of every epoch). */
+  checkpointPath?: string;
+  /** Continue from `checkpointPath` when it exists. */
+  resume?: boolean;
+  /** Stored in the checkpoint so a run can be reproduced. */
+  config?: unknown;
+  /** Read back loss and accuracy every this many steps (default 20). */
+  logEvery?: number;
+  /** No progress output. */
+  quiet?: boolean;
+  /** Called after each epoch's checkpoint is written. */
+  onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  /** Stop after this many epochs in this call (tests use it to simulate a crash). */
+  stopAfterEpochs?: number;
+}
+
+/** Thrown when the loss stops being finite. */
+export class NonFiniteLossError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NonFiniteLossError";
+  }
+}
+
+/** What {@link trainStage1} returns. */
+export interface Stage1Result {
+  net: ResNet;
+  history: EpochRecord[];
+  /** Epochs completed (equals settings.epochs unless stopped early). */
+  epochsDone: number;
+}
+
+/** Checks settings and throws a clear error naming the bad one. */
+export function validateStage1Settings(s: Stage1Settings): void {
+  const positiveInt = (name: string, v: number) => {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`Cannot train stage 1: ${name} is ${v}; it must be an integer >= 1`);
+    }
+  };
+  positiveInt("epochs", s.epochs);
+  positiveInt("batch", s.batch);
+  if (s.stepsPerEpoch !== null) positiveInt("stepsPerEpoch", s.stepsPerEpoch);
+  if (!(s.lr > 0 && Number.isFinite(s.lr))) {
+    throw new RangeError(`Cannot train stage 1: lr is ${s.lr}; it must be > 0`);
+  }
+  if (!(s.momentum >= 0 && s.momentum < 1)) {
+    throw new RangeError(`Cannot train stage 1: momentum is ${s.momentum}; use 0 <= m < 1`);
+  }
+  if (!(s.weightDecay >= 0 && Number.isFinite(s.weightDecay))) {
+    throw new RangeError(`Cannot train stage 1: weightDecay is ${s.weightDecay}; use >= 0`);
+  }
+  if (!Number.isInteger(s.seed) || s.seed < 0) {
+    throw new RangeError(`Cannot train stage 1: seed is ${s.seed}; use an integer >= 0`);
+  }
+}
+
+/** Steps per epoch: full batches only, so BN statistics always see a whole batch. */
+export function stepsPerEpoch(trainCount: number, s: Stage1Settings): number {
+  const full = Math.floor(trainCount / s.batch);
+  if (full < 1) {
+    throw new RangeError(
+      `Cannot train stage 1: batch ${s.batch} is larger than the ${trainCount} training images`,
+    );
+  }
+  return s.stepsPerEpoch === null ? full : Math.min(full, s.stepsPerEpoch);
+}
+
+/** Streams of the seeded generator: initialisation, then two per epoch. */
+const INIT_STREAM = 0;
+const samplerStream = (epoch: number) => 1 + 2 * epoch;
+const augmentStream = (epoch: number) => 2 + 2 * epoch;
+
+/**
+ * Trains stage 1 and returns the network (still on the GPU).
+ *
+ * Each epoch draws its order and augmentation from generators seeded by (seed, epoch), so a
+ * resumed run continues with exactly the numbers an uninterrupted one would have used.
+ *
+ * @example
+ * ```ts ignore
+ * const { net, history } = await trainStage1(gpu, splits.train.set, {
+ *   settings, spec: resnet8(), normalization: profile.normalization,
+ *   checkpointPath: "runs/a/checkpoint.bin",
+ * });
+ * ```
+ */
+export async function trainStage1(
+  gpu: Gpu,
+  train: ImageSet,
+  options: Stage1Options,
+): Promise<Stage1Result> {
+  const s = options.settings;
+  validateStage1Settings(s);
+  const steps = stepsPerEpoch(train.count, s);
+  const totalSteps = steps * s.epochs;
+  const logEvery = Math.max(1, options.logEvery ?? 20);
+  const progress = new Progress("stage 1", { quiet: options.quiet });
+
+  const net = await ResNet.create(gpu, options.spec, { batch: s.batch });
+  // The learning rate of every step lives on the GPU; the update advances its own step counter.
+  const schedule = cosineSchedule(s.lr, totalSteps);
+  const optimizer = await prepareSgd(gpu, {
+    params: net.params.map((p) => p.value),
+    grads: net.params.map((p) => p.grad),
+    velocities: net.params.map((p) => p.velocity),
+    momentum: s.momentum,
+    weightDecay: s.weightDecay,
+    schedule,
+  });
+  const step = new Sequence([net.trainStep, optimizer]);
+
+  let startEpoch = 0;
+  let history: EpochRecord[] = [];
+  try {
+    const resumed = options.resume && options.checkpointPath
+      ? await tryLoad(options.checkpointPath)
+      : null;
+    if (resumed) {
+      await restore(net, resumed.tensors);
+      startEpoch = resumed.epoch;
+      optimizer.setStep(startEpoch * steps);
+      history = resumed.history as EpochRecord[];
+      progress.info(`stage 1: resuming from ${options.checkpointPath} after epoch ${startEpoch}`);
+    } else {
+      net.initialize(new Rng(s.seed, INIT_STREAM));
+    }
+
+    const batch = { images: new Float32Array(0), labels: new Int32Array(0) };
+    const lastEpoch = Math.min(s.epochs, startEpoch + (options.stopAfterEpochs ?? Infinity));
+    for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
+      const sampler = createSampler(
+        s.sampler,
+        train.labels,
+        new Rng(s.seed, samplerStream(epoch)),
+        train.classCount,
+      );
+      const order = sampler.epoch(epoch, s.epochs);
+      const maker = new BatchMaker(train, {
+        batchSize: s.batch,
+        mean: options.normalization.mean,
+        std: options.normalization.std,
+        augment: s.augment,
+        rng: new Rng(s.seed, augmentStream(epoch)),
+      });
+      if (batch.images.length === 0) Object.assign(batch, maker.allocate());
+      net.resetMetrics();
+      const started = performance.now();
+      const inFlight: Promise<void>[] = [];
+      let windowLoss = 0;
+      let windowCorrect = 0;
+      let windowSteps = 0;
+      let epochLoss = 0;
+      let epochCorrect = 0;
+      let lr = 0;
+      for (let i = 0; i < steps; i++) {
+        const globalStep = epoch * steps + i;
+        maker.fill(order, i * s.batch, batch);
+        net.input.write(batch.images);
+        net.labels.write(batch.labels);
+        lr = schedule[globalStep];
+        step.record();
+        gpu.submit();
+        inFlight.push(gpu.device.queue.onSubmittedWorkDone());
+        if (inFlight.length > 2) await inFlight.shift();
+        windowSteps++;
+        if (windowSteps === logEvery || i === steps - 1) {
+          const [lossSum, correct] = await readAll([net.lossSum, net.correct]);
+          net.resetMetrics();
+          const meanLoss = lossSum[0] / windowSteps;
+          if (!Number.isFinite(meanLoss)) {
+            throw new NonFiniteLossError(
+              `Cannot continue stage 1: the loss became ${meanLoss} at epoch ${epoch + 1}, ` +
+                `step ${i + 1} (global step ${globalStep + 1}); the last good checkpoint ` +
+                `${options.checkpointPath ?? "(none)"} is kept. Lower --lr or check the data`,
+            );
+          }
+          windowLoss = lossSum[0];
+          windowCorrect = correct[0];
+          epochLoss += windowLoss;
+          epochCorrect += windowCorrect;
+          const elapsed = (performance.now() - started) / 1000;
+          const rate = ((i + 1) * s.batch) / elapsed;
+          progress.step({
+            epoch: epoch + 1,
+            epochs: s.epochs,
+            step: i + 1,
+            steps,
+            loss: meanLoss,
+            accuracy: windowCorrect / (windowSteps * s.batch),
+            imagesPerSecond: rate,
+            secondsLeft: ((totalSteps - globalStep - 1) * s.batch) / rate,
+          });
+          windowSteps = 0;
+        }
+      }
+      await gpu.sync();
+      const seconds = (performance.now() - started) / 1000;
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        loss: epochLoss / steps,
+        accuracy: epochCorrect / (steps * s.batch),
+        lr,
+        seconds,
+        imagesPerSecond: (steps * s.batch) / seconds,
+      };
+      history.push(record);
+      if (options.checkpointPath) {
+        await saveCheckpoint(options.checkpointPath, {
+          epoch: epoch + 1,
+          step: (epoch + 1) * steps,
+          rngState: [s.seed, epoch + 1],
+          config: options.config ?? null,
+          history,
+          tensors: await snapshot(net),
+        });
+      }
+      progress.epoch({
+        epoch: epoch + 1,
+        epochs: s.epochs,
+        step: steps,
+        steps,
+        loss: record.loss,
+        accuracy: record.accuracy,
+        imagesPerSecond: record.imagesPerSecond,
+        secondsLeft: (s.epochs - epoch - 1) * seconds,
+      });
+      await options.onEpoch?.(record);
+    }
+    optimizer.destroy();
+    return { net, history, epochsDone: lastEpoch };
+  } catch (error) {
+    optimizer.destroy();
+    net.destroy();
+    throw error;
+  }
+}
+
+async function tryLoad(path: string) {
+  try {
+    await Deno.stat(path);
+  } catch {
+    return null;
+  }
+  return await loadCheckpoint(path);
+}
+
+/** Everything a checkpoint stores of a network: parameters, velocities, state buffers. */
+export async function snapshot(net: ResNet) {
+  const tensors = [
+    ...net.params.map((p) => ({ name: p.name, t: p.value })),
+    ...net.params.map((p) => ({ name: `${p.name}.velocity`, t: p.velocity })),
+    ...net.state.map((b) => ({ name: b.name, t: b.value })),
+  ];
+  const data = await readAll(tensors.map((x) => x.t));
+  return tensors.map((x, i) => ({
+    name: x.name,
+    shape: x.t.shape,
+    data: data[i] as Float32Array,
+  }));
+}
+
+/** Loads a checkpoint's tensors into a network, checking names and shapes. */
+export async function restore(
+  net: ResNet,
+  tensors: readonly { name: string; shape: readonly number[]; data: Float32Array }[],
+): Promise<void> {
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const targets = [
+    ...net.params.map((p) => ({ name: p.name, t: p.value })),
+    ...net.params.map((p) => ({ name: `${p.name}.velocity`, t: p.velocity })),
+    ...net.state.map((b) => ({ name: b.name, t: b.value })),
+  ];
+  for (const { name, t } of targets) {
+    const stored = byName.get(name);
+    if (!stored) {
+      throw new RangeError(
+        `Cannot load checkpoint: it has no tensor "${name}"; was it made for another network ` +
+          `than ${net.spec.name}?`,
+      );
+    }
+    if (stored.data.length !== t.size) {
+      throw new RangeError(
+        `Cannot load checkpoint: "${name}" has shape (${stored.shape.join(",")}) but ` +
+          `${net.spec.name} expects (${t.shape.join(",")})`,
+      );
+    }
+    t.write(stored.data);
+  }
+  await net.gpu.sync();
+}
