@@ -13,7 +13,8 @@ import { Dispatch, getPipeline, grid1d, type KernelSource, recordOnce } from "..
 import { formatShape, type Tensor } from "../gpu/tensor.ts";
 
 const ELEMENTWISE: KernelSource = { file: "kernels/elementwise.wgsl", source };
-const WG = 256;
+const WG = 64;
+const PER = 4;
 
 async function prepare(
   gpu: Gpu,
@@ -28,9 +29,10 @@ async function prepare(
       throw new TypeError(`Cannot run ${entry}: ${name} must be f32 but is ${t.dtype}`);
     }
   }
-  const pipeline = await getPipeline(gpu, ELEMENTWISE, entry, { WG });
-  const { workgroups, row } = grid1d(gpu, n, WG);
-  return new Dispatch(gpu, pipeline, resources, { n, row, alpha, beta }, workgroups);
+  const pipeline = await getPipeline(gpu, ELEMENTWISE, entry, { WG, PER });
+  const quads = Math.ceil(n / 4);
+  const { workgroups, row } = grid1d(gpu, Math.ceil(quads / PER), WG);
+  return new Dispatch(gpu, pipeline, resources, { n: quads, row, alpha, beta }, workgroups);
 }
 
 function sameSize(op: string, a: Tensor, b: Tensor): void {
