@@ -62,6 +62,16 @@ fn add(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
+// out = max(alpha * x + beta * y, 0): a residual add and its ReLU in one pass
+@compute @workgroup_size(WG)
+fn add_relu(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let first = first_of(gid);
+  for (var k = 0u; k < PER; k++) {
+    let i = first + k;
+    if (i < p.n) { out[i] = max(p.alpha * x[i] + p.beta * y[i], vec4<f32>(0.0)); }
+  }
+}
+
 // out = max(x, 0)
 @compute @workgroup_size(WG)
 fn relu_forward(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -16,7 +16,7 @@ import { FeatureWriter, writeClassifier } from "./writer.ts";
 export interface ExtractOptions {
   /** Normalisation of x/255 (per channel). */
   normalization: { mean: readonly number[]; std: readonly number[] };
-  /** Cap on rows (the first `limit` rows of the split); null or undefined for all. */
+  /** Cap on rows, taken evenly spaced through the split; null or undefined for all. */
   limit?: number | null;
   /** Called after each batch with rows done and the total. */
   onProgress?: (done: number, total: number) => void;
@@ -66,29 +66,61 @@ export async function extractFeatures(
     // Rows past the end of the split repeat row 0: BN uses running statistics in evaluation
     // mode, so padding rows cannot change the real rows' features.
     const order = new Int32Array(Math.ceil(total / b) * b);
-    for (let i = 0; i < total; i++) order[i] = i;
+    for (let i = 0; i < total; i++) order[i] = Math.floor((i * set.count) / total);
+    const rows = order.subarray(0, total);
+    const labels = Int32Array.from(rows, (r) => set.labels[r]);
+    const indices = Int32Array.from(rows, (r) => split.indices[r]);
     let correct = 0;
     const dim = net.features.shape[1];
     const classes = net.spec.classes;
-    for (let start = 0; start < total; start += b) {
-      const n = Math.min(b, total - start);
-      maker.fill(order, start, batch);
-      net.input.write(batch.images);
-      net.evalForward.record();
-      const [features, logits] = await readAll([net.features, net.logits]);
-      for (let r = 0; r < n; r++) {
-        let best = 0;
-        for (let c = 1; c < classes; c++) {
-          if (logits[r * classes + c] > logits[r * classes + best]) best = c;
+    // Several batches share one readback: each batch's features and logits are copied into a
+    // staging buffer, which is mapped once per group, so the queue is not drained every batch.
+    const group = Math.max(1, Math.min(32, Math.floor((8 << 20) / (b * (dim + classes) * 4))));
+    const featureBytes = b * dim * 4;
+    const logitBytes = b * classes * 4;
+    const slot = Math.ceil((featureBytes + logitBytes) / 16) * 16;
+    const gpu = net.gpu;
+    const staging = gpu.device.createBuffer({
+      size: slot * group,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      label: "feature readback",
+    });
+    try {
+      for (let first = 0; first < total; first += group * b) {
+        const batches = Math.min(group, Math.ceil((total - first) / b));
+        for (let j = 0; j < batches; j++) {
+          maker.fill(order, first + j * b, batch);
+          net.input.write(batch.images);
+          net.evalForward.record();
+          gpu.copy(net.features.buffer, 0, staging, j * slot, featureBytes);
+          gpu.copy(net.logits.buffer, 0, staging, j * slot + featureBytes, logitBytes);
         }
-        if (best === set.labels[start + r]) correct++;
+        gpu.submit();
+        await staging.mapAsync(GPUMapMode.READ, 0, batches * slot);
+        const mapped = staging.getMappedRange(0, batches * slot).slice(0);
+        staging.unmap();
+        gpu.throwIfFailed();
+        for (let j = 0; j < batches; j++) {
+          const start = first + j * b;
+          const n = Math.min(b, total - start);
+          const logits = new Float32Array(mapped, j * slot + featureBytes, b * classes);
+          for (let r = 0; r < n; r++) {
+            let best = 0;
+            for (let c = 1; c < classes; c++) {
+              if (logits[r * classes + c] > logits[r * classes + best]) best = c;
+            }
+            if (best === labels[start + r]) correct++;
+          }
+          await writer.append(
+            indices.slice(start, start + n),
+            labels.slice(start, start + n),
+            new Float32Array(mapped, j * slot, n * dim).slice(),
+          );
+          options.onProgress?.(start + n, total);
+        }
       }
-      await writer.append(
-        split.indices.slice(start, start + n),
-        set.labels.slice(start, start + n),
-        (features as Float32Array).slice(0, n * dim),
-      );
-      options.onProgress?.(start + n, total);
+    } finally {
+      staging.destroy();
     }
     await writer.close();
     return { rows: total, correct };

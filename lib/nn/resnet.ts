@@ -24,7 +24,7 @@ import {
   prepareConv2dBackwardWeight,
   prepareConv2dForward,
 } from "../ops/conv2d.ts";
-import { prepareAdd, prepareReluBackward, prepareReluForward } from "../ops/elementwise.ts";
+import { prepareAddRelu, prepareReluBackward } from "../ops/elementwise.ts";
 import { prepareGemm } from "../ops/gemm.ts";
 import { prepareGlobalAvgPoolBackward, prepareGlobalAvgPoolForward } from "../ops/pool.ts";
 import { prepareColSum } from "../ops/reduce.ts";
@@ -76,7 +76,7 @@ interface ConvBn {
   padding: number;
   /** Conv output (B,Cout,Ho,Wo), kept for BN backward. */
   pre: Tensor;
-  /** BN output (B,Cout,Ho,Wo). */
+  /** BN output (B,Cout,Ho,Wo), after the ReLU where one is fused. */
   out: Tensor;
 }
 
@@ -235,7 +235,7 @@ export class ResNet {
     };
   }
 
-  async #convBnForward(l: ConvBn, x: Tensor, train: boolean): Promise<Recordable[]> {
+  async #convBnForward(l: ConvBn, x: Tensor, train: boolean, relu: boolean): Promise<Recordable[]> {
     const gpu = this.gpu;
     const { bnMomentum: momentum, bnEps: eps } = this.#options;
     const conv = await prepareConv2dForward(gpu, {
@@ -245,38 +245,40 @@ export class ResNet {
       stride: l.stride,
       padding: l.padding,
     });
+    const common = {
+      x: l.pre,
+      gamma: l.gamma.value,
+      beta: l.beta.value,
+      y: l.out,
+      runningMean: l.runningMean.value,
+      runningVar: l.runningVar.value,
+      eps,
+      relu,
+    };
     const bn = train
       ? await prepareBatchNormTrainForward(gpu, {
-        x: l.pre,
-        gamma: l.gamma.value,
-        beta: l.beta.value,
-        y: l.out,
+        ...common,
         mean: l.mean,
         invStd: l.invStd,
-        runningMean: l.runningMean.value,
-        runningVar: l.runningVar.value,
         momentum,
-        eps,
       })
-      : await prepareBatchNormEvalForward(gpu, {
-        x: l.pre,
-        gamma: l.gamma.value,
-        beta: l.beta.value,
-        y: l.out,
-        runningMean: l.runningMean.value,
-        runningVar: l.runningVar.value,
-        eps,
-      });
+      : await prepareBatchNormEvalForward(gpu, common);
     return [conv, bn];
   }
 
-  /** Backward through BN then conv: `dOut` is the gradient at the BN output; writes `dx`. */
+  /**
+   * Backward through (ReLU,) BN and conv. `dOut` is the gradient at the layer's output (after
+   * the fused ReLU when `relu`); `dPre` is scratch for the conv-output gradient; the input
+   * gradient goes to `dx` (added to it with `accumulate`), or nowhere when `dx` is null.
+   */
   async #convBnBackward(
     l: ConvBn,
     x: Tensor,
     dOut: Tensor,
     dPre: Tensor,
     dx: Tensor | null,
+    relu: boolean,
+    accumulate = false,
   ): Promise<Recordable[]> {
     const gpu = this.gpu;
     const work: Recordable[] = [
@@ -289,6 +291,7 @@ export class ResNet {
         dx: dPre,
         dgamma: l.gamma.grad,
         dbeta: l.beta.grad,
+        reluOutput: relu ? l.out : undefined,
       }),
       await prepareConv2dBackwardWeight(gpu, {
         x,
@@ -306,6 +309,7 @@ export class ResNet {
           dx,
           stride: l.stride,
           padding: l.padding,
+          accumulate,
         }),
       );
     }
@@ -317,44 +321,16 @@ export class ResNet {
     const spec = this.spec;
     const forwardTrain: Recordable[] = [];
     const forwardEval: Recordable[] = [];
-    // Backward runs in reverse block order; each entry is prepended.
-    const backward: Recordable[][] = [];
-
-    // Gradient scratch, one pair per activation shape, shared by every layer of that shape.
-    const scratch = new Map<string, Tensor[]>();
-    const grad = (like: Tensor, slot: number): Tensor => {
-      const key = like.shape.join("x");
-      let list = scratch.get(key);
-      if (!list) scratch.set(key, list = []);
-      while (list.length <= slot) {
-        list.push(this.#tensor(SHAPE(like), `grad ${key}#${list.length}`));
-      }
-      return list[slot];
+    const both = async (make: (train: boolean) => Promise<Recordable | Recordable[]>) => {
+      forwardTrain.push(...[await make(true)].flat());
+      forwardEval.push(...[await make(false)].flat());
     };
 
-    // Stem: conv3x3 + BN + ReLU.
+    // Forward. The stem and each block's first conv fuse their ReLU into BN.
     const stem = this.#convBn("stem", this.input, spec.stem, 3, 1);
-    const stemAct = this.#tensor(SHAPE(stem.out), "stem.relu");
-    forwardTrain.push(
-      ...(await this.#convBnForward(stem, this.input, true)),
-      await prepareReluForward(gpu, stem.out, stemAct),
-    );
-    forwardEval.push(
-      ...(await this.#convBnForward(stem, this.input, false)),
-      await prepareReluForward(gpu, stem.out, stemAct),
-    );
-    // dStemAct arrives in slot 0 of its shape; relu backward writes the BN-output grad to slot 1.
-    {
-      const dAct = grad(stemAct, 0);
-      const dBn = grad(stemAct, 1);
-      const dPre = grad(stemAct, 2);
-      backward.push([
-        await prepareReluBackward(gpu, stemAct, dAct, dBn),
-        ...(await this.#convBnBackward(stem, this.input, dBn, dPre, null)),
-      ]);
-    }
-
-    let x = stemAct;
+    await both((train) => this.#convBnForward(stem, this.input, train, true));
+    const blocks: Block[] = [];
+    let x = stem.out;
     let cin = spec.stem;
     for (const [si, stage] of spec.stages.entries()) {
       for (let bi = 0; bi < stage.blocks; bi++) {
@@ -362,50 +338,18 @@ export class ResNet {
         const stride = bi === 0 ? stage.stride : 1;
         const cout = stage.channels;
         const c1 = this.#convBn(`${name}.1`, x, cout, 3, stride);
-        const a1 = this.#tensor(SHAPE(c1.out), `${name}.relu1`);
-        const c2 = this.#convBn(`${name}.2`, a1, cout, 3, 1);
+        const c2 = this.#convBn(`${name}.2`, c1.out, cout, 3, 1);
         const short = stride !== 1 || cin !== cout
           ? this.#convBn(`${name}.shortcut`, x, cout, 1, stride)
           : null;
-        const sum = this.#tensor(SHAPE(c2.out), `${name}.sum`);
-        const out = this.#tensor(SHAPE(c2.out), `${name}.relu2`);
-
-        for (const [list, train] of [[forwardTrain, true], [forwardEval, false]] as const) {
-          list.push(
-            ...(await this.#convBnForward(c1, x, train)),
-            await prepareReluForward(gpu, c1.out, a1),
-            ...(await this.#convBnForward(c2, a1, train)),
-          );
-          if (short) list.push(...(await this.#convBnForward(short, x, train)));
-          list.push(
-            await prepareAdd(gpu, c2.out, short ? short.out : x, sum),
-            await prepareReluForward(gpu, sum, out),
-          );
-        }
-
-        // Backward. dOut arrives in slot 0 of out's shape; dx leaves in slot 0 of x's shape.
-        // Slots of the output shape: 0 dOut, 1 dSum, 2 dPre (scratch), 3 dA1, 4 dBn1, 6 the
-        // shortcut's dPre. Slots of the input shape: 5 main-path dx, 6 shortcut dx, 0 their sum.
-        // With an identity shortcut slot 0 is dOut itself, free again once ReLU has read it.
-        const dOut = grad(out, 0);
-        const dSum = grad(out, 1);
-        const dxMain = grad(x, 5);
-        const work: Recordable[] = [
-          await prepareReluBackward(gpu, out, dOut, dSum),
-          ...(await this.#convBnBackward(c2, a1, dSum, grad(out, 2), grad(a1, 3))),
-          await prepareReluBackward(gpu, a1, grad(a1, 3), grad(a1, 4)),
-          ...(await this.#convBnBackward(c1, x, grad(a1, 4), grad(a1, 2), dxMain)),
-        ];
-        if (short) {
-          const dxShort = grad(x, 6);
-          work.push(
-            ...(await this.#convBnBackward(short, x, dSum, grad(short.out, 6), dxShort)),
-            await prepareAdd(gpu, dxMain, dxShort, grad(x, 0)),
-          );
-        } else {
-          work.push(await prepareAdd(gpu, dxMain, dSum, grad(x, 0)));
-        }
-        backward.push(work);
+        const out = this.#tensor(SHAPE(c2.out), `${name}.out`);
+        await both(async (train) => [
+          ...(await this.#convBnForward(c1, x, train, true)),
+          ...(await this.#convBnForward(c2, c1.out, train, false)),
+          ...(short ? await this.#convBnForward(short, x, train, false) : []),
+          await prepareAddRelu(gpu, c2.out, short ? short.out : x, out),
+        ]);
+        blocks.push({ x, c1, c2, short, out });
         x = out;
         cin = cout;
       }
@@ -437,23 +381,70 @@ export class ResNet {
       correct: this.correct,
     }, { accumulate: true });
 
+    // Backward, head first. Gradient buffers are scratch shared by every layer of a shape;
+    // `scratch(like, busy)` hands out one that holds nothing still needed.
+    const pools = new Map<string, Tensor[]>();
+    const scratch = (like: Tensor, busy: Tensor[]): Tensor => {
+      const key = like.shape.join("x");
+      let list = pools.get(key);
+      if (!list) pools.set(key, list = []);
+      const free = list.find((t) => !busy.includes(t));
+      if (free) return free;
+      const t = this.#tensor(SHAPE(like), `grad ${key}#${list.length}`);
+      list.push(t);
+      return t;
+    };
     const dLogits = this.#tensor(SHAPE(this.logits), "logits.grad");
     const dFeatures = this.#tensor(SHAPE(this.features), "features.grad");
-    const head: Recordable[] = [
+    let dOut = scratch(x, []);
+    const backward: Recordable[] = [
       (await prepareCrossEntropyBackward(gpu, this.logits, this.labels, dLogits)).dispatch,
       // dW = dLogits^T (K,B) x features (B,F); db = column sums; dFeatures = dLogits x W.
       await prepareGemm(gpu, { a: dLogits, b: this.features, c: weight.grad, transA: true }),
       await prepareColSum(gpu, dLogits, bias.grad),
       await prepareGemm(gpu, { a: dLogits, b: weight.value, c: dFeatures }),
-      await prepareGlobalAvgPoolBackward(gpu, { dy: dFeatures, dx: grad(x, 0) }),
+      await prepareGlobalAvgPoolBackward(gpu, { dy: dFeatures, dx: dOut }),
     ];
+    for (const { x, c1, c2, short, out } of blocks.reverse()) {
+      const dSum = scratch(out, [dOut]);
+      backward.push(await prepareReluBackward(gpu, out, dOut, dSum));
+      const dPre = scratch(out, [dSum]);
+      const dA1 = scratch(c1.out, [dSum, dPre]);
+      backward.push(...(await this.#convBnBackward(c2, c1.out, dSum, dPre, dA1, false)));
+      const dPre1 = scratch(c1.out, [dSum, dA1]);
+      if (short) {
+        // The shortcut's input gradient lands in dx; the main path adds to it.
+        const dx = scratch(x, [dSum, dA1, dPre1]);
+        const dPreShort = scratch(out, [dSum, dA1, dPre1]);
+        backward.push(...(await this.#convBnBackward(short, x, dSum, dPreShort, dx, false)));
+        backward.push(...(await this.#convBnBackward(c1, x, dA1, dPre1, dx, true, true)));
+        dOut = dx;
+      } else {
+        // Identity shortcut: dx = dSum + the main path, accumulated into dSum once BN is done.
+        backward.push(...(await this.#convBnBackward(c1, x, dA1, dPre1, dSum, true, true)));
+        dOut = dSum;
+      }
+    }
+    backward.push(
+      ...(await this.#convBnBackward(
+        stem,
+        this.input,
+        dOut,
+        scratch(stem.out, [dOut]),
+        null,
+        true,
+      )),
+    );
 
-    this.trainStep = new Sequence([
-      ...forwardTrain,
-      loss,
-      ...head,
-      ...backward.reverse().flat(),
-    ]);
+    this.trainStep = new Sequence([...forwardTrain, loss, ...backward]);
     this.evalForward = new Sequence(forwardEval);
   }
+}
+
+interface Block {
+  x: Tensor;
+  c1: ConvBn;
+  c2: ConvBn;
+  short: ConvBn | null;
+  out: Tensor;
 }

@@ -105,6 +105,32 @@ export async function add(
   recordOnce(await prepareAdd(gpu, x, y, out, alpha, beta));
 }
 
+/** Prepares `out = max(alpha * x + beta * y, 0)`: a residual add with its ReLU. */
+export function prepareAddRelu(
+  gpu: Gpu,
+  x: Tensor,
+  y: Tensor,
+  out: Tensor,
+  alpha = 1,
+  beta = 1,
+): Promise<Dispatch> {
+  sameSize("add_relu", x, y);
+  sameSize("add_relu", x, out);
+  return prepare(gpu, "add_relu", x.size, { x, y, out }, alpha, beta);
+}
+
+/** Records `out = max(alpha * x + beta * y, 0)`. */
+export async function addRelu(
+  gpu: Gpu,
+  x: Tensor,
+  y: Tensor,
+  out: Tensor,
+  alpha = 1,
+  beta = 1,
+): Promise<void> {
+  recordOnce(await prepareAddRelu(gpu, x, y, out, alpha, beta));
+}
+
 /** Prepares `out = max(x, 0)`. */
 export function prepareReluForward(gpu: Gpu, x: Tensor, out: Tensor): Promise<Dispatch> {
   sameSize("relu_forward", x, out);

@@ -55,7 +55,7 @@ export interface ExperimentConfig {
     width: number;
   };
   stage1: Omit<Stage1Settings, "seed">;
-  /** Cap on images per split when extracting features (null: all). */
+  /** Cap on validation and test images when extracting features (null: all). */
   evalLimit: number | null;
   stage2: {
     methods: Stage2Method[];

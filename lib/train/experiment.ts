@@ -313,7 +313,8 @@ async function dumpAll(
     const t0 = performance.now();
     const result = await extractFeatures(net, split, name, `${dir}/${name}.arrow`, metadata, {
       normalization: splits.profile.normalization,
-      limit: config.evalLimit,
+      // The training dump stays whole: stage 2 samples it and its class counts define the groups.
+      limit: name === "train" ? null : config.evalLimit,
     });
     log.info(
       `features: ${name} ${result.rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s` +

@@ -70,7 +70,7 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
     field: "evalLimit",
     kind: "int-or-null",
     min: 1,
-    help: "cap on images per split for features (null: all)",
+    help: "cap on val and test images for features, evenly spaced (null: all)",
   },
   methods: {
     field: "stage2.methods",

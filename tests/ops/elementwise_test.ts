@@ -1,6 +1,6 @@
 import { equal, rejects } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
-import { add, fill, reluBackward, reluForward, scale } from "../../lib/ops/elementwise.ts";
+import { add, addRelu, fill, reluBackward, reluForward, scale } from "../../lib/ops/elementwise.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
 
 const SIZES = [1, 7, 255, 257, 1000, 70001];
@@ -22,6 +22,13 @@ Deno.test({
       assertClose(await out.read(), xs.map((v) => -2 * v), 1e-7, `scale n=${n}`);
       await add(gpu, x, y, out, 0.5, 2);
       assertClose(await out.read(), xs.map((v, i) => 0.5 * v + 2 * ys[i]), 1e-6, `add n=${n}`);
+      await addRelu(gpu, x, y, out, 0.5, -2);
+      assertClose(
+        await out.read(),
+        xs.map((v, i) => Math.max(0.5 * v - 2 * ys[i], 0)),
+        1e-6,
+        `add_relu n=${n}`,
+      );
       await reluForward(gpu, x, out);
       assertClose(await out.read(), xs.map((v) => Math.max(v, 0)), 0, `relu n=${n}`);
       await reluBackward(gpu, x, y, out);
