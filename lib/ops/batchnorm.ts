@@ -1,0 +1,467 @@
+/**
+ * Batch normalisation per channel over (N, H, W) for (N,C,H,W) input, or over N for (N,C).
+ *
+ * ```
+ * prepareBatchNormTrainForward(gpu, { x, gamma, beta, y, mean, invStd, runningMean, runningVar,
+ *                                     momentum = 0.1, eps = 1e-5, relu = false })
+ * prepareBatchNormEvalForward(gpu, { x, gamma, beta, y, runningMean, runningVar, eps, relu })
+ * prepareBatchNormBackward(gpu, { x, dy, gamma, mean, invStd, dx, dgamma, dbeta, reluOutput })
+ * ```
+ *
+ * Training normalises with the biased batch variance, saves mean and invStd (C) for the
+ * backward pass and updates the running statistics as PyTorch does (the running variance is fed
+ * the unbiased variance). `relu: true` fuses a ReLU into y; the backward pass then needs the
+ * forward output as `reluOutput` to mask dy. The backward pass overwrites dx, dgamma and dbeta.
+ *
+ * @module
+ */
+
+import source from "../../kernels/batchnorm.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import { Dispatch, getPipeline, type KernelSource, type Recordable } from "../gpu/kernel.ts";
+import { formatShape, Tensor } from "../gpu/tensor.ts";
+
+const BATCHNORM: KernelSource = { file: "kernels/batchnorm.wgsl", source };
+/** Reduction workgroup (one per channel); a power of two. */
+const REDUCE_WG = 64;
+const APPLY_WG = 64;
+/** Values (or vec4s) per invocation of the element-wise kernels. */
+const PER = 8;
+
+/** Arguments of {@link prepareBatchNormTrainForward}. */
+export interface BatchNormTrainForwardArgs {
+  /** Input (N,C,H,W) or (N,C). */
+  x: Tensor;
+  /** Scale (C). */
+  gamma: Tensor;
+  /** Shift (C). */
+  beta: Tensor;
+  /** Output, same shape as x; overwritten. */
+  y: Tensor;
+  /** Batch mean (C), written for the backward pass. */
+  mean: Tensor;
+  /** 1 / sqrt(biased batch variance + eps) (C), written for the backward pass. */
+  invStd: Tensor;
+  /** Running mean (C), updated in place. */
+  runningMean: Tensor;
+  /** Running variance (C), updated in place with the unbiased batch variance. */
+  runningVar: Tensor;
+  /** Weight of the batch statistic in the running averages (default 0.1, as in PyTorch). */
+  momentum?: number;
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+  /** Apply ReLU to the output (default false). */
+  relu?: boolean;
+}
+
+/** Arguments of {@link prepareBatchNormEvalForward}. */
+export interface BatchNormEvalForwardArgs {
+  /** Input (N,C,H,W) or (N,C). */
+  x: Tensor;
+  /** Scale (C). */
+  gamma: Tensor;
+  /** Shift (C). */
+  beta: Tensor;
+  /** Output, same shape as x; overwritten. */
+  y: Tensor;
+  /** Running mean (C), used in place of the batch mean. */
+  runningMean: Tensor;
+  /** Running variance (C), used in place of the batch variance. */
+  runningVar: Tensor;
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+  /** Apply ReLU to the output (default false). */
+  relu?: boolean;
+}
+
+/** Arguments of {@link prepareBatchNormBackward}. */
+export interface BatchNormBackwardArgs {
+  /** Forward input. */
+  x: Tensor;
+  /** Gradient of the output (of the ReLU output when the forward fused one). */
+  dy: Tensor;
+  /** Scale (C) used in the forward pass. */
+  gamma: Tensor;
+  /** Saved batch mean from the training forward pass. */
+  mean: Tensor;
+  /** Saved invStd from the training forward pass. */
+  invStd: Tensor;
+  /** Gradient of the input, overwritten. */
+  dx: Tensor;
+  /** Gradient of gamma (C), overwritten. */
+  dgamma: Tensor;
+  /** Gradient of beta (C), overwritten. */
+  dbeta: Tensor;
+  /** The forward output y when the forward pass fused a ReLU: dy counts only where y > 0. */
+  reluOutput?: Tensor;
+}
+
+interface BnShape {
+  n: number;
+  c: number;
+  hw: number;
+}
+
+function shapeOf(op: string, x: Tensor): BnShape {
+  if (x.shape.length === 2) return { n: x.shape[0], c: x.shape[1], hw: 1 };
+  if (x.shape.length === 4) {
+    return { n: x.shape[0], c: x.shape[1], hw: x.shape[2] * x.shape[3] };
+  }
+  throw new RangeError(
+    `Cannot run ${op}: x must be (N,C,H,W) or (N,C), got ${formatShape(x.shape)}`,
+  );
+}
+
+function check(
+  op: string,
+  x: Tensor,
+  perChannel: Record<string, Tensor>,
+  sameAsX: Record<string, Tensor>,
+): BnShape {
+  const s = shapeOf(op, x);
+  if (s.n * s.hw === 0 || s.c === 0) {
+    throw new RangeError(`Cannot run ${op}: x ${formatShape(x.shape)} is empty`);
+  }
+  const all = { x, ...perChannel, ...sameAsX };
+  for (const [name, t] of Object.entries(all)) {
+    if (t.dtype !== "f32") {
+      throw new TypeError(`Cannot run ${op}: ${name} must be f32 but is ${t.dtype}`);
+    }
+  }
+  for (const [name, t] of Object.entries(perChannel)) {
+    if (t.size !== s.c) {
+      throw new RangeError(
+        `Cannot run ${op}: ${name} has ${t.size} values but x ${formatShape(x.shape)} has ` +
+          `${s.c} channels`,
+      );
+    }
+  }
+  for (const [name, t] of Object.entries(sameAsX)) {
+    const same = t.shape.length === x.shape.length && t.shape.every((d, i) => d === x.shape[i]);
+    if (!same) {
+      throw new RangeError(
+        `Cannot run ${op}: ${name} has shape ${formatShape(t.shape)} but x has ` +
+          formatShape(x.shape),
+      );
+    }
+  }
+  const names = Object.keys(all);
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      if (all[names[i] as keyof typeof all].buffer === all[names[j] as keyof typeof all].buffer) {
+        throw new RangeError(`Cannot run ${op}: ${names[i]} and ${names[j]} share a buffer`);
+      }
+    }
+  }
+  return s;
+}
+
+function checkEps(op: string, eps: number): void {
+  if (!(eps > 0) || !Number.isFinite(eps)) {
+    throw new RangeError(`Cannot run ${op}: eps must be a positive number, got ${eps}`);
+  }
+}
+
+/** `{ name: t }`, or `{ name4: t }` for the vec4 entry points. */
+function bind(vec4: boolean, name: string, t: Tensor): Record<string, Tensor> {
+  return { [vec4 ? `${name}4` : name]: t };
+}
+
+/** Uniforms; `vec4` picks the vec4 entry points (HW a multiple of 4). */
+function uniforms(s: BnShape, vec4: boolean, extra: Partial<Record<string, number>> = {}) {
+  const v = vec4 ? s.hw / 4 : s.hw;
+  return {
+    n: s.n,
+    c: s.c,
+    v,
+    count: s.n * v,
+    per: PER,
+    relu: 0,
+    momentum: 0,
+    eps: 1e-5,
+    unbias: 1,
+    inv_m: 1 / (s.n * s.hw),
+    ...extra,
+  } as Record<string, number>;
+}
+
+function applyGroups(gpu: Gpu, op: string, s: BnShape, vec4: boolean): [number, number, number] {
+  const count = s.n * (vec4 ? s.hw / 4 : s.hw);
+  const x = Math.ceil(Math.ceil(count / PER) / APPLY_WG);
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  if (x > max || s.c > max) {
+    throw new RangeError(`Cannot run ${op}: the tensor is too large for one dispatch`);
+  }
+  return [x, s.c, 1];
+}
+
+/** Dispatches plus the scratch they own. */
+class BnOp implements Recordable {
+  readonly #dispatches: Dispatch[];
+  readonly #scratch: Tensor[];
+
+  constructor(dispatches: Dispatch[], scratch: Tensor[]) {
+    this.#dispatches = dispatches;
+    this.#scratch = scratch;
+  }
+
+  record(): void {
+    for (const d of this.#dispatches) d.record();
+  }
+
+  destroy(): void {
+    for (const d of this.#dispatches) d.destroy();
+    for (const t of this.#scratch) t.destroy();
+  }
+}
+
+/**
+ * Prepares the training forward pass: batch statistics (one workgroup per channel), running
+ * statistics update, then the normalisation. Two dispatches.
+ *
+ * @example
+ * ```ts ignore
+ * const bn = await prepareBatchNormTrainForward(gpu, {
+ *   x, gamma, beta, y, mean, invStd, runningMean, runningVar, relu: true,
+ * });
+ * bn.record();
+ * ```
+ */
+export async function prepareBatchNormTrainForward(
+  gpu: Gpu,
+  args: BatchNormTrainForwardArgs,
+): Promise<Recordable> {
+  const op = "batchnorm";
+  const { x, gamma, beta, y, mean, invStd, runningMean, runningVar } = args;
+  const s = check(op, x, { gamma, beta, mean, invStd, runningMean, runningVar }, { y });
+  const momentum = args.momentum ?? 0.1;
+  const eps = args.eps ?? 1e-5;
+  checkEps(op, eps);
+  if (!(momentum >= 0 && momentum <= 1)) {
+    throw new RangeError(`Cannot run ${op}: momentum must be in [0, 1], got ${momentum}`);
+  }
+  const m = s.n * s.hw;
+  if (m < 2) {
+    throw new RangeError(
+      `Cannot run ${op}: training needs more than one value per channel, x ` +
+        `${formatShape(x.shape)} has ${m}`,
+    );
+  }
+  gpu.assertAlive(`run ${op}`);
+  const vec4 = s.hw % 4 === 0;
+  const suffix = vec4 ? "_vec4" : "";
+  const u = uniforms(s, vec4, {
+    momentum,
+    eps,
+    unbias: m / (m - 1),
+    relu: args.relu ? 1 : 0,
+  });
+  const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
+  try {
+    const [stats, apply] = await Promise.all([
+      getPipeline(gpu, BATCHNORM, `bn_stats${suffix}`, { WG: REDUCE_WG }),
+      getPipeline(gpu, BATCHNORM, `bn_apply${suffix}`, { WG: APPLY_WG }),
+    ]);
+    const xs = bind(vec4, "x", x);
+    return new BnOp([
+      new Dispatch(
+        gpu,
+        stats,
+        {
+          ...xs,
+          gamma,
+          beta,
+          coef_out: coef,
+          mean,
+          inv_std: invStd,
+          running_mean: runningMean,
+          running_var: runningVar,
+        },
+        u,
+        [s.c, 1, 1],
+      ),
+      new Dispatch(
+        gpu,
+        apply,
+        { ...xs, coef, ...bind(vec4, "out", y) },
+        u,
+        applyGroups(gpu, op, s, vec4),
+      ),
+    ], [coef]);
+  } catch (error) {
+    coef.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Records the training forward pass once.
+ *
+ * @example
+ * ```ts ignore
+ * await batchNormTrainForward(gpu, { x, gamma, beta, y, mean, invStd, runningMean, runningVar });
+ * ```
+ */
+export async function batchNormTrainForward(
+  gpu: Gpu,
+  args: BatchNormTrainForwardArgs,
+): Promise<void> {
+  const op = await prepareBatchNormTrainForward(gpu, args);
+  op.record();
+  op.destroy();
+}
+
+/**
+ * Prepares the eval forward pass from the running statistics. Two dispatches (per-channel
+ * coefficients, then the normalisation); reads the running statistics at every recording.
+ *
+ * @example
+ * ```ts ignore
+ * const bn = await prepareBatchNormEvalForward(gpu, { x, gamma, beta, y, runningMean, runningVar });
+ * bn.record();
+ * ```
+ */
+export async function prepareBatchNormEvalForward(
+  gpu: Gpu,
+  args: BatchNormEvalForwardArgs,
+): Promise<Recordable> {
+  const op = "batchnorm eval";
+  const { x, gamma, beta, y, runningMean, runningVar } = args;
+  const s = check(op, x, { gamma, beta, runningMean, runningVar }, { y });
+  const eps = args.eps ?? 1e-5;
+  checkEps(op, eps);
+  gpu.assertAlive(`run ${op}`);
+  const vec4 = s.hw % 4 === 0;
+  const u = uniforms(s, vec4, { eps, relu: args.relu ? 1 : 0 });
+  const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
+  try {
+    const [coefs, apply] = await Promise.all([
+      getPipeline(gpu, BATCHNORM, "bn_eval_coef", { WG: APPLY_WG }),
+      getPipeline(gpu, BATCHNORM, vec4 ? "bn_apply_vec4" : "bn_apply", { WG: APPLY_WG }),
+    ]);
+    return new BnOp([
+      new Dispatch(
+        gpu,
+        coefs,
+        {
+          gamma,
+          beta,
+          running_mean_in: runningMean,
+          running_var_in: runningVar,
+          coef_out: coef,
+        },
+        u,
+        [Math.ceil(s.c / APPLY_WG), 1, 1],
+      ),
+      new Dispatch(
+        gpu,
+        apply,
+        { ...bind(vec4, "x", x), coef, ...bind(vec4, "out", y) },
+        u,
+        applyGroups(gpu, op, s, vec4),
+      ),
+    ], [coef]);
+  } catch (error) {
+    coef.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Records the eval forward pass once.
+ *
+ * @example
+ * ```ts ignore
+ * await batchNormEvalForward(gpu, { x, gamma, beta, y, runningMean, runningVar });
+ * ```
+ */
+export async function batchNormEvalForward(
+  gpu: Gpu,
+  args: BatchNormEvalForwardArgs,
+): Promise<void> {
+  const op = await prepareBatchNormEvalForward(gpu, args);
+  op.record();
+  op.destroy();
+}
+
+/**
+ * Prepares the backward pass (training mode): per-channel sums of dy and dy * xhat give dbeta
+ * and dgamma, then `dx = gamma invStd (dy - dbeta / M - xhat dgamma / M)`. Two dispatches;
+ * overwrites dx, dgamma and dbeta.
+ *
+ * @example
+ * ```ts ignore
+ * const back = await prepareBatchNormBackward(gpu, {
+ *   x, dy, gamma, mean, invStd, dx, dgamma, dbeta,
+ * });
+ * back.record();
+ * ```
+ */
+export async function prepareBatchNormBackward(
+  gpu: Gpu,
+  args: BatchNormBackwardArgs,
+): Promise<Recordable> {
+  const op = "batchnorm backward";
+  const { x, dy, gamma, mean, invStd, dx, dgamma, dbeta, reluOutput } = args;
+  const s = check(
+    op,
+    x,
+    { gamma, mean, invStd, dgamma, dbeta },
+    reluOutput ? { dy, dx, reluOutput } : { dy, dx },
+  );
+  gpu.assertAlive(`run ${op}`);
+  const vec4 = s.hw % 4 === 0;
+  const suffix = vec4 ? "_vec4" : "";
+  const u = uniforms(s, vec4, { relu: reluOutput ? 1 : 0 });
+  const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
+  try {
+    const [reduce, apply] = await Promise.all([
+      getPipeline(gpu, BATCHNORM, `bn_backward_reduce${suffix}`, { WG: REDUCE_WG }),
+      getPipeline(gpu, BATCHNORM, `bn_backward_apply${suffix}`, { WG: APPLY_WG }),
+    ]);
+    // Without a fused ReLU the mask binding is unused by the shader's logic; dy stands in.
+    const mask = reluOutput ?? dy;
+    const ins = { ...bind(vec4, "x", x), ...bind(vec4, "dy", dy), ...bind(vec4, "ymask", mask) };
+    return new BnOp([
+      new Dispatch(
+        gpu,
+        reduce,
+        {
+          ...ins,
+          gamma,
+          mean_in: mean,
+          inv_std_in: invStd,
+          coef_out: coef,
+          dgamma,
+          dbeta,
+        },
+        u,
+        [s.c, 1, 1],
+      ),
+      new Dispatch(
+        gpu,
+        apply,
+        { ...ins, coef, ...bind(vec4, "out", dx) },
+        u,
+        applyGroups(gpu, op, s, vec4),
+      ),
+    ], [coef]);
+  } catch (error) {
+    coef.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Records the backward pass once.
+ *
+ * @example
+ * ```ts ignore
+ * await batchNormBackward(gpu, { x, dy, gamma, mean, invStd, dx, dgamma, dbeta });
+ * ```
+ */
+export async function batchNormBackward(gpu: Gpu, args: BatchNormBackwardArgs): Promise<void> {
+  const op = await prepareBatchNormBackward(gpu, args);
+  op.record();
+  op.destroy();
+}

@@ -1,0 +1,436 @@
+/**
+ * Plain-loop CPU references for the backbone kernels: 2-D convolution (forward, backward input,
+ * backward weight), batch normalisation (training forward, backward, eval forward), global
+ * average pooling (forward, backward) and the SGD update. They compute in float64 and exist to
+ * check the GPU kernels and the model code built on them; they are far too slow for training.
+ *
+ * Layouts match the GPU ops: x (N,C,H,W), w (F,C,KH,KW), y (N,F,Ho,Wo), row-major.
+ *
+ * @module
+ */
+
+/** Numbers in, numbers out: any typed array or plain array. */
+export type Values = ArrayLike<number>;
+
+/** Stride and symmetric zero padding of a convolution. */
+export interface ConvGeometry {
+  /** Step between output positions, the same along H and W (default 1). */
+  stride?: number;
+  /** Zeros added on every side of the input (default 0). */
+  padding?: number;
+}
+
+/**
+ * Output size of a convolution along one axis: `floor((size + 2 padding - kernel) / stride) + 1`.
+ *
+ * @example
+ * ```ts
+ * import { convOutputSize } from "./reference_nn.ts";
+ * convOutputSize(28, 3, 2, 1); // 14
+ * ```
+ */
+export function convOutputSize(size: number, kernel: number, stride = 1, padding = 0): number {
+  return Math.floor((size + 2 * padding - kernel) / stride) + 1;
+}
+
+function dims4(shape: readonly number[], what: string): [number, number, number, number] {
+  if (shape.length !== 4) {
+    throw new RangeError(`Cannot run the reference: ${what} must be 4-D, got (${shape.join(",")})`);
+  }
+  return [shape[0], shape[1], shape[2], shape[3]];
+}
+
+/**
+ * Convolution forward, no bias: `y[n,f,oh,ow] = sum w[f,c,kh,kw] x[n,c,oh*s-p+kh, ow*s-p+kw]`.
+ *
+ * @param x input (N,C,H,W)
+ * @param xShape [N,C,H,W]
+ * @param w weight (F,C,KH,KW)
+ * @param wShape [F,C,KH,KW]
+ * @returns y (N,F,Ho,Wo) in float64
+ *
+ * @example
+ * ```ts
+ * import { conv2dForward } from "./reference_nn.ts";
+ * const y = conv2dForward([1, 2, 3, 4], [1, 1, 2, 2], [1, 1, 1, 1], [1, 1, 2, 2]);
+ * // y is [10]
+ * ```
+ */
+export function conv2dForward(
+  x: Values,
+  xShape: readonly number[],
+  w: Values,
+  wShape: readonly number[],
+  geometry: ConvGeometry = {},
+): Float64Array {
+  const [n, c, h, wd] = dims4(xShape, "x");
+  const [f, wc, kh, kw] = dims4(wShape, "w");
+  if (wc !== c) {
+    throw new RangeError(`Cannot run the reference: w has ${wc} input channels, x ${c}`);
+  }
+  const s = geometry.stride ?? 1;
+  const p = geometry.padding ?? 0;
+  const ho = convOutputSize(h, kh, s, p);
+  const wo = convOutputSize(wd, kw, s, p);
+  const y = new Float64Array(n * f * ho * wo);
+  for (let b = 0; b < n; b++) {
+    for (let o = 0; o < f; o++) {
+      for (let oh = 0; oh < ho; oh++) {
+        for (let ow = 0; ow < wo; ow++) {
+          let sum = 0;
+          for (let ci = 0; ci < c; ci++) {
+            for (let i = 0; i < kh; i++) {
+              const ih = oh * s - p + i;
+              if (ih < 0 || ih >= h) continue;
+              for (let j = 0; j < kw; j++) {
+                const iw = ow * s - p + j;
+                if (iw < 0 || iw >= wd) continue;
+                sum += w[((o * c + ci) * kh + i) * kw + j] * x[((b * c + ci) * h + ih) * wd + iw];
+              }
+            }
+          }
+          y[((b * f + o) * ho + oh) * wo + ow] = sum;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/**
+ * Convolution gradient with respect to the input: scatters `dy` back through the weights.
+ *
+ * @param dy gradient of the output (N,F,Ho,Wo)
+ * @param w weight (F,C,KH,KW)
+ * @param xShape [N,C,H,W] of the forward input (fixes H and W, which stride makes ambiguous)
+ * @returns dx (N,C,H,W) in float64
+ */
+export function conv2dBackwardInput(
+  dy: Values,
+  w: Values,
+  wShape: readonly number[],
+  xShape: readonly number[],
+  geometry: ConvGeometry = {},
+): Float64Array {
+  const [n, c, h, wd] = dims4(xShape, "x");
+  const [f, , kh, kw] = dims4(wShape, "w");
+  const s = geometry.stride ?? 1;
+  const p = geometry.padding ?? 0;
+  const ho = convOutputSize(h, kh, s, p);
+  const wo = convOutputSize(wd, kw, s, p);
+  const dx = new Float64Array(n * c * h * wd);
+  for (let b = 0; b < n; b++) {
+    for (let o = 0; o < f; o++) {
+      for (let oh = 0; oh < ho; oh++) {
+        for (let ow = 0; ow < wo; ow++) {
+          const g = dy[((b * f + o) * ho + oh) * wo + ow];
+          for (let ci = 0; ci < c; ci++) {
+            for (let i = 0; i < kh; i++) {
+              const ih = oh * s - p + i;
+              if (ih < 0 || ih >= h) continue;
+              for (let j = 0; j < kw; j++) {
+                const iw = ow * s - p + j;
+                if (iw < 0 || iw >= wd) continue;
+                dx[((b * c + ci) * h + ih) * wd + iw] += g * w[((o * c + ci) * kh + i) * kw + j];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/**
+ * Convolution gradient with respect to the weight: `dw[f,c,kh,kw] = sum dy[n,f,oh,ow] x[...]`.
+ *
+ * @param x forward input (N,C,H,W)
+ * @param dy gradient of the output (N,F,Ho,Wo)
+ * @param wShape [F,C,KH,KW]
+ * @returns dw (F,C,KH,KW) in float64
+ */
+export function conv2dBackwardWeight(
+  x: Values,
+  xShape: readonly number[],
+  dy: Values,
+  wShape: readonly number[],
+  geometry: ConvGeometry = {},
+): Float64Array {
+  const [n, c, h, wd] = dims4(xShape, "x");
+  const [f, , kh, kw] = dims4(wShape, "w");
+  const s = geometry.stride ?? 1;
+  const p = geometry.padding ?? 0;
+  const ho = convOutputSize(h, kh, s, p);
+  const wo = convOutputSize(wd, kw, s, p);
+  const dw = new Float64Array(f * c * kh * kw);
+  for (let b = 0; b < n; b++) {
+    for (let o = 0; o < f; o++) {
+      for (let oh = 0; oh < ho; oh++) {
+        for (let ow = 0; ow < wo; ow++) {
+          const g = dy[((b * f + o) * ho + oh) * wo + ow];
+          for (let ci = 0; ci < c; ci++) {
+            for (let i = 0; i < kh; i++) {
+              const ih = oh * s - p + i;
+              if (ih < 0 || ih >= h) continue;
+              for (let j = 0; j < kw; j++) {
+                const iw = ow * s - p + j;
+                if (iw < 0 || iw >= wd) continue;
+                dw[((o * c + ci) * kh + i) * kw + j] += g * x[((b * c + ci) * h + ih) * wd + iw];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return dw;
+}
+
+/** (N, C, spatial) of an (N,C,H,W) or (N,C) shape. */
+function bnDims(shape: readonly number[]): [number, number, number] {
+  if (shape.length === 2) return [shape[0], shape[1], 1];
+  const [n, c, h, w] = dims4(shape, "x");
+  return [n, c, h * w];
+}
+
+/** Options of {@link batchNormTrainForward}. */
+export interface BatchNormTrainOptions {
+  /** Added to the variance before the square root (default 1e-5). */
+  eps?: number;
+  /** Weight of the new batch statistic in the running averages (default 0.1). */
+  momentum?: number;
+  /** Running mean before the step (default zeros). */
+  runningMean?: Values;
+  /** Running variance before the step (default ones). */
+  runningVar?: Values;
+}
+
+/** What {@link batchNormTrainForward} returns. */
+export interface BatchNormTrainResult {
+  /** Normalised, scaled and shifted output, same shape as x. */
+  y: Float64Array;
+  /** Batch mean per channel (C). */
+  mean: Float64Array;
+  /** 1 / sqrt(biased batch variance + eps) per channel (C). */
+  invStd: Float64Array;
+  /** Biased batch variance per channel (C), the one used to normalise. */
+  variance: Float64Array;
+  /** Running mean after the update (C). */
+  runningMean: Float64Array;
+  /** Running variance after the update, fed with the unbiased batch variance (C). */
+  runningVar: Float64Array;
+}
+
+/**
+ * Batch normalisation in training mode over (N,H,W) per channel, with PyTorch's running-stat
+ * update: `running = (1 - momentum) running + momentum stat`, where the variance fed to the
+ * running average is the unbiased one (divided by M - 1) while normalisation uses the biased one.
+ *
+ * @param x (N,C,H,W) or (N,C)
+ * @returns y, the saved statistics and the updated running statistics
+ *
+ * @example
+ * ```ts
+ * import { batchNormTrainForward } from "./reference_nn.ts";
+ * const r = batchNormTrainForward([1, 3], [2, 1], [1], [0]);
+ * // r.y is [-1, 1] (up to eps), r.mean [2], r.runningVar [0.9 + 0.1 * 2]
+ * ```
+ */
+export function batchNormTrainForward(
+  x: Values,
+  shape: readonly number[],
+  gamma: Values,
+  beta: Values,
+  options: BatchNormTrainOptions = {},
+): BatchNormTrainResult {
+  const [n, c, hw] = bnDims(shape);
+  const eps = options.eps ?? 1e-5;
+  const momentum = options.momentum ?? 0.1;
+  const m = n * hw;
+  const mean = new Float64Array(c);
+  const variance = new Float64Array(c);
+  const invStd = new Float64Array(c);
+  const runningMean = new Float64Array(c);
+  const runningVar = new Float64Array(c);
+  const y = new Float64Array(n * c * hw);
+  for (let ch = 0; ch < c; ch++) {
+    let sum = 0;
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < hw; i++) sum += x[(b * c + ch) * hw + i];
+    }
+    const mu = sum / m;
+    let sq = 0;
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < hw; i++) sq += (x[(b * c + ch) * hw + i] - mu) ** 2;
+    }
+    const v = sq / m;
+    mean[ch] = mu;
+    variance[ch] = v;
+    invStd[ch] = 1 / Math.sqrt(v + eps);
+    const rm = options.runningMean?.[ch] ?? 0;
+    const rv = options.runningVar?.[ch] ?? 1;
+    runningMean[ch] = (1 - momentum) * rm + momentum * mu;
+    runningVar[ch] = (1 - momentum) * rv + momentum * (m > 1 ? sq / (m - 1) : v);
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < hw; i++) {
+        const k = (b * c + ch) * hw + i;
+        y[k] = (x[k] - mu) * invStd[ch] * gamma[ch] + beta[ch];
+      }
+    }
+  }
+  return { y, mean, invStd, variance, runningMean, runningVar };
+}
+
+/**
+ * Batch normalisation in eval mode: `y = (x - runningMean) / sqrt(runningVar + eps) gamma + beta`.
+ *
+ * @param x (N,C,H,W) or (N,C)
+ * @returns y, same shape as x
+ */
+export function batchNormEvalForward(
+  x: Values,
+  shape: readonly number[],
+  gamma: Values,
+  beta: Values,
+  runningMean: Values,
+  runningVar: Values,
+  eps = 1e-5,
+): Float64Array {
+  const [n, c, hw] = bnDims(shape);
+  const y = new Float64Array(n * c * hw);
+  for (let b = 0; b < n; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      const scale = gamma[ch] / Math.sqrt(runningVar[ch] + eps);
+      for (let i = 0; i < hw; i++) {
+        const k = (b * c + ch) * hw + i;
+        y[k] = (x[k] - runningMean[ch]) * scale + beta[ch];
+      }
+    }
+  }
+  return y;
+}
+
+/** Gradients from {@link batchNormBackward}. */
+export interface BatchNormGrads {
+  /** Gradient of the input, same shape as x. */
+  dx: Float64Array;
+  /** Gradient of gamma (C): sum of dy * xhat. */
+  dgamma: Float64Array;
+  /** Gradient of beta (C): sum of dy. */
+  dbeta: Float64Array;
+}
+
+/**
+ * Batch normalisation backward (training mode) from the saved mean and invStd:
+ * `dx = gamma invStd / M (M dy - sum dy - xhat sum(dy xhat))`, xhat = (x - mean) invStd.
+ *
+ * @param x forward input (N,C,H,W) or (N,C)
+ * @param dy gradient of the output, same shape
+ * @returns dx, dgamma, dbeta
+ */
+export function batchNormBackward(
+  x: Values,
+  dy: Values,
+  shape: readonly number[],
+  gamma: Values,
+  mean: Values,
+  invStd: Values,
+): BatchNormGrads {
+  const [n, c, hw] = bnDims(shape);
+  const m = n * hw;
+  const dx = new Float64Array(n * c * hw);
+  const dgamma = new Float64Array(c);
+  const dbeta = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    let sdy = 0;
+    let sdyx = 0;
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < hw; i++) {
+        const k = (b * c + ch) * hw + i;
+        sdy += dy[k];
+        sdyx += dy[k] * (x[k] - mean[ch]) * invStd[ch];
+      }
+    }
+    dbeta[ch] = sdy;
+    dgamma[ch] = sdyx;
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < hw; i++) {
+        const k = (b * c + ch) * hw + i;
+        const xhat = (x[k] - mean[ch]) * invStd[ch];
+        dx[k] = (gamma[ch] * invStd[ch] / m) * (m * dy[k] - sdy - xhat * sdyx);
+      }
+    }
+  }
+  return { dx, dgamma, dbeta };
+}
+
+/**
+ * Global average pool: `y[n,c] = mean over (h,w) of x[n,c,h,w]`.
+ *
+ * @param x (N,C,H,W)
+ * @returns y (N,C)
+ */
+export function globalAvgPoolForward(x: Values, shape: readonly number[]): Float64Array {
+  const [n, c, h, w] = dims4(shape, "x");
+  const hw = h * w;
+  const y = new Float64Array(n * c);
+  for (let i = 0; i < n * c; i++) {
+    let sum = 0;
+    for (let j = 0; j < hw; j++) sum += x[i * hw + j];
+    y[i] = sum / hw;
+  }
+  return y;
+}
+
+/**
+ * Global average pool backward: `dx[n,c,h,w] = dy[n,c] / (H W)`.
+ *
+ * @param dy (N,C)
+ * @param xShape [N,C,H,W] of the forward input
+ * @returns dx (N,C,H,W)
+ */
+export function globalAvgPoolBackward(dy: Values, xShape: readonly number[]): Float64Array {
+  const [n, c, h, w] = dims4(xShape, "x");
+  const hw = h * w;
+  const dx = new Float64Array(n * c * hw);
+  for (let i = 0; i < n * c; i++) {
+    for (let j = 0; j < hw; j++) dx[i * hw + j] = dy[i] / hw;
+  }
+  return dx;
+}
+
+/** Hyper-parameters of one SGD step. */
+export interface SgdStep {
+  /** Learning rate. */
+  lr: number;
+  /** Momentum factor. */
+  momentum: number;
+  /** L2 weight decay added to the gradient. */
+  weightDecay: number;
+}
+
+/**
+ * One SGD step with PyTorch semantics (dampening 0, no Nesterov), in place:
+ * `v = momentum v + (g + weightDecay p); p -= lr v`.
+ *
+ * @example
+ * ```ts
+ * import { sgdUpdate } from "./reference_nn.ts";
+ * const p = [1], g = [0.5], v = [0];
+ * sgdUpdate(p, g, v, { lr: 0.1, momentum: 0.9, weightDecay: 0 });
+ * // p is [0.95], v is [0.5]
+ * ```
+ */
+export function sgdUpdate(
+  params: { [i: number]: number; length: number },
+  grads: Values,
+  velocity: { [i: number]: number; length: number },
+  step: SgdStep,
+): void {
+  for (let i = 0; i < params.length; i++) {
+    const v = step.momentum * velocity[i] + (grads[i] + step.weightDecay * params[i]);
+    velocity[i] = v;
+    params[i] -= step.lr * v;
+  }
+}
