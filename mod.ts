@@ -11,3 +11,7 @@ export * from "./lib/data/mod.ts";
 export * from "./lib/features/mod.ts";
 export * from "./lib/stage2/mod.ts";
 export * from "./lib/eval/mod.ts";
+export * from "./lib/nn/mod.ts";
+export * from "./lib/train/mod.ts";
+export { dumpClassifier, extractFeatures } from "./lib/features/extract.ts";
+export type { ExtractOptions, ExtractResult } from "./lib/features/extract.ts";

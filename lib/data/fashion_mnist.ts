@@ -103,7 +103,7 @@ export interface FashionMnistLocation {
  * console.error(`Fashion-MNIST is missing:\n${HOW_TO_GET_FASHION_MNIST}`);
  * ```
  */
-export const HOW_TO_GET_FASHION_MNIST = [
+export const HOW_TO_GET_FASHION_MNIST: string = [
   "install the Debian package: apt-get install dataset-fashion-mnist " +
   `(files go to ${DEBIAN_FASHION_MNIST_DIR}/)`,
   "download them: deno task data (into data/fashion-mnist/, SHA-256 verified)",

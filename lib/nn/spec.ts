@@ -30,17 +30,26 @@ export interface ResNetSpec {
  * console.log(describeResNet(resnet8()));
  * ```
  */
-export function resnet8(classes = 10, input: readonly [number, number, number] = [1, 28, 28]) {
+export function resnet8(
+  classes = 10,
+  input: readonly [number, number, number] = [1, 28, 28],
+): ResNetSpec {
   return resnet("resnet8", input, 16, [16, 32, 64], 1, classes);
 }
 
 /** ResNet-20 (3 blocks per stage) for 32x32x3 inputs. */
-export function resnet20(classes = 10, input: readonly [number, number, number] = [3, 32, 32]) {
+export function resnet20(
+  classes = 10,
+  input: readonly [number, number, number] = [3, 32, 32],
+): ResNetSpec {
   return resnet("resnet20", input, 16, [16, 32, 64], 3, classes);
 }
 
 /** ResNet-32 (5 blocks per stage) for 32x32x3 inputs. */
-export function resnet32(classes = 10, input: readonly [number, number, number] = [3, 32, 32]) {
+export function resnet32(
+  classes = 10,
+  input: readonly [number, number, number] = [3, 32, 32],
+): ResNetSpec {
   return resnet("resnet32", input, 16, [16, 32, 64], 5, classes);
 }
 

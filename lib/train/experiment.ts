@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type LongTailSplits } from "../data/long_tail.ts";
+import type { LongTailSplits } from "../data/long_tail.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { ResNet } from "../nn/resnet.ts";

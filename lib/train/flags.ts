@@ -149,7 +149,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (error) {
     const message = (error as Error).message;
-    throw new RangeError(`${message.replace(/\. To specify.*$/, "")}; see --help for the flags`);
+    throw new RangeError(`${message.replace(/\s*\n\s*/g, " ")} See --help for the flags`);
   }
   const overrides = new Map<string, unknown>();
   for (const [name, flag] of Object.entries(CONFIG_FLAGS)) {

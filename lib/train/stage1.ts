@@ -18,7 +18,7 @@ import { Sequence } from "../gpu/kernel.ts";
 import { readAll } from "../gpu/tensor.ts";
 import { ResNet } from "../nn/resnet.ts";
 import type { ResNetSpec } from "../nn/spec.ts";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { type CheckpointTensor, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { Stage1Settings } from "./config.ts";
 import { Progress } from "./progress.ts";
 import { cosineSchedule } from "./schedule.ts";
@@ -288,7 +288,7 @@ async function tryLoad(path: string) {
 }
 
 /** Everything a checkpoint stores of a network: parameters, velocities, state buffers. */
-export async function snapshot(net: ResNet) {
+export async function snapshot(net: ResNet): Promise<CheckpointTensor[]> {
   const tensors = [
     ...net.params.map((p) => ({ name: p.name, t: p.value })),
     ...net.params.map((p) => ({ name: `${p.name}.velocity`, t: p.velocity })),

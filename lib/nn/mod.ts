@@ -1,0 +1,8 @@
+/**
+ * Networks: ResNet descriptions and the GPU ResNet with its explicit backward.
+ *
+ * @module
+ */
+
+export * from "./resnet.ts";
+export * from "./spec.ts";

@@ -1,0 +1,14 @@
+/**
+ * Stage 1 and the whole experiment: training loop, schedule, checkpoints, config and presets,
+ * command-line flags, progress.
+ *
+ * @module
+ */
+
+export * from "./checkpoint.ts";
+export * from "./config.ts";
+export * from "./experiment.ts";
+export * from "./flags.ts";
+export * from "./progress.ts";
+export * from "./schedule.ts";
+export * from "./stage1.ts";

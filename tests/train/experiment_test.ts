@@ -1,0 +1,160 @@
+/**
+ * End-to-end runs of `deno task train` on real Fashion-MNIST with the smoke preset, through the
+ * task itself so its permissions are the ones users get.
+ */
+
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { validateMetricsFile } from "../../lib/eval/metrics.ts";
+import { readFeatureDir } from "../../lib/features/reader.ts";
+import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
+import { noGpu } from "../_gpu.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const RUNS = `runs/_test-${Deno.pid}`;
+const SMOKE = ["--preset", "smoke", "--epochs", "6", "--quiet"];
+
+function train(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "train", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
+  }).spawn();
+}
+
+async function run(args: string[]): Promise<{ code: number; out: string }> {
+  const { code, stdout, stderr } = await train(args).output();
+  const out = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+  return { code, out };
+}
+
+async function metricsOf(dir: string) {
+  const file = validateMetricsFile(
+    JSON.parse(await Deno.readTextFile(`${ROOT}${dir}/metrics.json`)),
+  );
+  return Object.fromEntries(
+    Object.entries(file.methods).map(([k, m]) => [k, [m.test.all, m.val.all, m.test.per_class]]),
+  );
+}
+
+Deno.test({
+  name: "deno task train runs end to end, reproduces from config.json and resumes after a kill",
+  ignore: noGpu,
+  sanitizeResources: false,
+  async fn(t) {
+    await Deno.mkdir(`${ROOT}${RUNS}`, { recursive: true });
+    try {
+      const first = `${RUNS}/first`;
+      await t.step("a smoke run writes every output", async () => {
+        const { code, out } = await run([...SMOKE, "--out", first]);
+        equal(code, 0, out);
+        const dir = `${ROOT}${first}`;
+        for (
+          const file of [
+            "config.json",
+            "checkpoint.bin",
+            "metrics.json",
+            "run.json",
+            "report.md",
+            "report.html",
+            "figures/accuracy_vs_count.svg",
+            "figures/weight_norms.svg",
+            "figures/stage1.svg",
+            "figures/tau_curves.svg",
+          ]
+        ) {
+          ok((await Deno.stat(`${dir}/${file}`)).size > 0, `${file} is empty`);
+        }
+        const features = await readFeatureDir(`${dir}/features`);
+        equal(features.train.rows, 14866);
+        equal(features.val.rows, 200);
+        equal(features.test.rows, 256);
+        equal(features.train.dim, 16);
+        equal(features.classifier.classCount, 10);
+        const checkpoint = await loadCheckpoint(`${dir}/checkpoint.bin`);
+        equal(checkpoint.epoch, 6);
+        const metrics = validateMetricsFile(
+          JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`)),
+        );
+        deepEqual(Object.keys(metrics.methods), [
+          "joint",
+          "ncm",
+          "ncm_l2",
+          "crt",
+          "tau",
+          "lws",
+          "la",
+          "bsm",
+        ]);
+        const report = await Deno.readTextFile(`${dir}/report.md`);
+        match(report, /\| cRT /);
+        match(report, /figures\/weight_norms\.svg/);
+        const html = await Deno.readTextFile(`${dir}/report.html`);
+        match(html, /<svg/);
+      });
+
+      await t.step("feeding config.json back gives the same metrics", async () => {
+        const again = `${RUNS}/again`;
+        const { code, out } = await run([
+          "--config",
+          `${first}/config.json`,
+          "--quiet",
+          "--out",
+          again,
+        ]);
+        equal(code, 0, out);
+        deepEqual(await metricsOf(again), await metricsOf(first));
+      });
+
+      await t.step(
+        "a run killed in stage 1 resumes and finishes with the same results",
+        async () => {
+          const killed = `${RUNS}/killed`;
+          const child = train([...SMOKE, "--out", killed]);
+          const checkpoint = `${ROOT}${killed}/checkpoint.bin`;
+          for (let i = 0; i < 6000; i++) {
+            try {
+              await Deno.stat(checkpoint);
+              break;
+            } catch {
+              await new Promise((r) => setTimeout(r, 5));
+            }
+          }
+          child.kill("SIGKILL");
+          const status = await child.status;
+          equal(status.success, false, "the run finished before it could be killed");
+          await child.stdout.cancel();
+          await child.stderr.cancel();
+          const epoch = (await loadCheckpoint(checkpoint)).epoch;
+          ok(epoch >= 1 && epoch < 6, `killed after epoch ${epoch}`);
+          const { code, out } = await run(["--resume", "--out", killed, "--quiet"]);
+          equal(code, 0, out);
+          deepEqual(await metricsOf(killed), await metricsOf(first));
+        },
+      );
+
+      await t.step("bad flags and bad folders get clear errors", async () => {
+        const cases: [string[], RegExp][] = [
+          [["--epochs=-1"], /Invalid --epochs "-1": expected an integer >= 1/],
+          [["--epochs", "-1"], /--epochs.*argument is ambiguous.*--epochs=-XYZ/],
+          [["--frobnicate"], /Unknown option '--frobnicate'/],
+          [["--sampler", "random"], /use one of instance, class, sqrt, progressive/],
+          [["--preset", "smoke", "--out", first], /already holds a run; continue it with --resume/],
+          [
+            ["--config", `${RUNS}/missing.json`],
+            /Cannot read config .*missing\.json: no such file/,
+          ],
+          [["--resume", "--out", `${RUNS}/nothing`], /Cannot read config .*nothing\/config\.json/],
+        ];
+        for (const [args, pattern] of cases) {
+          const { code, out } = await run(args);
+          equal(code === 1 || code === 2, true, `${args.join(" ")}: exit ${code}`);
+          match(out, pattern, args.join(" "));
+        }
+      });
+    } finally {
+      await Deno.remove(`${ROOT}${RUNS}`, { recursive: true });
+    }
+  },
+});
