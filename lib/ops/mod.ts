@@ -22,3 +22,9 @@ export {
   sumAll,
   type SumOptions,
 } from "./reduce.ts";
+export * from "./conv2d.ts";
+export * from "./batchnorm.ts";
+export * from "./pool.ts";
+export * from "./optim.ts";
+export * from "./gemm.ts";
+export * from "./tune.ts";

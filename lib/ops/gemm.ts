@@ -1,0 +1,762 @@
+/**
+ * GEMM: `C = alpha * op(A) op(B) + beta * C (+ bias[n])`, f32, row-major, op = transpose or not
+ * for A and B independently, with a strided-batch form.
+ *
+ * Two kernel variants share one contract: `gemm_rb`, register-blocked with no workgroup memory
+ * (fast on CPU adapters such as lavapipe, where invocations are SIMD lanes), and `gemm_tiled`,
+ * staged through workgroup memory (for real GPUs). Which one, and its block shape, is tuned once
+ * per adapter (see {@link gemmConfig}). Unaligned operands are padded to vec4 rows by a small
+ * kernel, and results go through an epilogue kernel when beta, bias, split-K or edge blocks need
+ * it; buffers for both are allocated once, when the GEMM is prepared.
+ *
+ * @module
+ */
+
+import source from "../../kernels/gemm.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import {
+  Dispatch,
+  getPipeline,
+  grid1d,
+  type KernelSource,
+  type Pipeline,
+  type Recordable,
+} from "../gpu/kernel.ts";
+import { formatShape, Tensor } from "../gpu/tensor.ts";
+import { referenceGemm } from "./reference_gemm.ts";
+import { tuned, type TuneResult } from "./tune.ts";
+
+const GEMM: KernelSource = { file: "kernels/gemm.wgsl", source };
+/** Workgroup size of the padding and epilogue kernels (one element per invocation). */
+const ELEMENT_WG = 256;
+
+/** Register-blocked kernel: one `bm x bn` block of C per invocation, `wg` per workgroup. */
+export interface RegisterBlockedConfig {
+  readonly kernel: "rb";
+  /** Rows per invocation: 4, 8, 16 or 32. */
+  readonly bm: number;
+  /** Columns per invocation: 4, 8 or 16. */
+  readonly bn: number;
+  /** Invocations per workgroup. */
+  readonly wg: number;
+}
+
+/** Workgroup-tiled kernel: a `tm x tn` tile per workgroup, `tr x tc` per invocation. */
+export interface TiledConfig {
+  readonly kernel: "tiled";
+  readonly tm: number;
+  readonly tn: number;
+  /** Depth of k staged in workgroup memory per step (a multiple of 4). */
+  readonly tk: number;
+  /** Rows and columns per invocation: 4 or 8 each. */
+  readonly tr: number;
+  readonly tc: number;
+}
+
+/** A GEMM kernel configuration. */
+export type GemmConfig = RegisterBlockedConfig | TiledConfig;
+
+/** Storage key of the tuned GEMM configuration; bump the version when candidates change. */
+export const GEMM_TUNE_KEY = "gemm.v1";
+
+/** Candidates for CPU (fallback) adapters, default first. */
+export const FALLBACK_GEMM_CANDIDATES: readonly GemmConfig[] = [
+  { kernel: "rb", bm: 32, bn: 16, wg: 64 },
+  { kernel: "rb", bm: 32, bn: 16, wg: 32 },
+  { kernel: "rb", bm: 16, bn: 16, wg: 64 },
+  { kernel: "rb", bm: 32, bn: 16, wg: 16 },
+];
+
+/** Candidates for real GPUs, default first. */
+export const GPU_GEMM_CANDIDATES: readonly GemmConfig[] = [
+  { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 4, tc: 4 },
+  { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 8, tc: 8 },
+  { kernel: "tiled", tm: 128, tn: 64, tk: 16, tr: 8, tc: 4 },
+  { kernel: "tiled", tm: 32, tn: 32, tk: 16, tr: 4, tc: 4 },
+  { kernel: "rb", bm: 8, bn: 8, wg: 64 },
+];
+
+/**
+ * The candidates that suit this adapter; the first is the default.
+ *
+ * @example
+ * ```ts ignore
+ * for (const c of gemmCandidates(gpu)) console.log(formatGemmConfig(c));
+ * ```
+ */
+export function gemmCandidates(gpu: Gpu): readonly GemmConfig[] {
+  return gpu.isFallback ? FALLBACK_GEMM_CANDIDATES : GPU_GEMM_CANDIDATES;
+}
+
+/**
+ * The configuration used without tuning (`LTKIT_TUNE=0`): register-blocked 32x16 on CPU
+ * adapters, workgroup-tiled 64x64 with 4x4 per invocation on GPUs.
+ *
+ * @example
+ * ```ts ignore
+ * await gemm(gpu, { a, b, c, config: defaultGemmConfig(gpu) });
+ * ```
+ */
+export function defaultGemmConfig(gpu: Gpu): GemmConfig {
+  return gemmCandidates(gpu)[0];
+}
+
+/**
+ * Rows and columns of C that one block (invocation or workgroup) of `config` computes.
+ *
+ * @example
+ * ```ts
+ * import { gemmBlock } from "./gemm.ts";
+ * console.log(gemmBlock({ kernel: "rb", bm: 32, bn: 16, wg: 64 })); // [32, 16]
+ * ```
+ */
+export function gemmBlock(config: GemmConfig): [number, number] {
+  return config.kernel === "rb" ? [config.bm, config.bn] : [config.tm, config.tn];
+}
+
+/**
+ * A short name for tables: `rb 32x16 wg64`, `tiled 64x64x16 4x4`.
+ *
+ * @example
+ * ```ts
+ * import { formatGemmConfig } from "./gemm.ts";
+ * console.log(formatGemmConfig({ kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 4, tc: 4 }));
+ * ```
+ */
+export function formatGemmConfig(config: GemmConfig): string {
+  return config.kernel === "rb"
+    ? `rb ${config.bm}x${config.bn} wg${config.wg}`
+    : `tiled ${config.tm}x${config.tn}x${config.tk} ${config.tr}x${config.tc}`;
+}
+
+/**
+ * The GEMM configuration for this adapter. The first call tunes (unless `LTKIT_TUNE=0` or a
+ * result is stored for this adapter): it checks each candidate on an odd-shaped problem against
+ * the CPU reference, times it on two representative problems, and keeps the fastest. Tuning
+ * submits and waits on the GPU; on lavapipe it takes a few seconds the first time, most of it
+ * compiling the candidates' pipelines.
+ *
+ * @example
+ * ```ts ignore
+ * const { config, source } = await gemmConfig(gpu);
+ * console.log(formatGemmConfig(config), source);
+ * ```
+ */
+export function gemmConfig(gpu: Gpu): Promise<TuneResult<GemmConfig>> {
+  const candidates = gemmCandidates(gpu).filter((c) => configProblem(gpu, c) === null);
+  const checked = new Set<GemmConfig>();
+  return tuned(gpu, {
+    key: GEMM_TUNE_KEY,
+    fallback: defaultGemmConfig(gpu),
+    candidates,
+    async measure(config) {
+      if (!checked.has(config)) {
+        await checkGemmConfig(gpu, config);
+        checked.add(config);
+      }
+      return timeGemmConfig(gpu, config);
+    },
+  });
+}
+
+/**
+ * Why `config` cannot run on this device (shape rules, workgroup and memory limits), or null.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(configProblem(gpu, { kernel: "rb", bm: 12, bn: 16, wg: 64 })); // "bm is 12, ..."
+ * ```
+ */
+export function configProblem(gpu: Gpu, config: GemmConfig): string | null {
+  const maxInvocations = gpu.limits.maxComputeInvocationsPerWorkgroup;
+  if (config.kernel === "rb") {
+    if (![4, 8, 16, 32].includes(config.bm)) return `bm is ${config.bm}, not 4, 8, 16 or 32`;
+    if (![4, 8, 16].includes(config.bn)) return `bn is ${config.bn}, not 4, 8 or 16`;
+    if (!Number.isInteger(config.wg) || config.wg < 1 || config.wg > maxInvocations) {
+      return `wg is ${config.wg}, not 1..${maxInvocations}`;
+    }
+    if (config.wg > gpu.limits.maxComputeWorkgroupSizeX) {
+      return `wg ${config.wg} exceeds maxComputeWorkgroupSizeX`;
+    }
+    return null;
+  }
+  const { tm, tn, tk, tr, tc } = config;
+  if (![4, 8].includes(tr) || ![4, 8].includes(tc)) return `tr x tc is ${tr}x${tc}, not 4 or 8`;
+  if (!Number.isInteger(tm) || !Number.isInteger(tn) || tm % tr !== 0 || tn % tc !== 0) {
+    return `tile ${tm}x${tn} is not a multiple of ${tr}x${tc}`;
+  }
+  if (!Number.isInteger(tk) || tk < 4 || tk % 4 !== 0) return `tk is ${tk}, not a multiple of 4`;
+  const threads = (tm / tr) * (tn / tc);
+  if (threads > maxInvocations || threads > gpu.limits.maxComputeWorkgroupSizeX) {
+    return `${threads} invocations per workgroup exceed the device limit`;
+  }
+  if (4 * tk * (tm + tn) > gpu.limits.maxComputeWorkgroupStorageSize) {
+    return `${4 * tk * (tm + tn)} bytes of workgroup memory exceed the device limit`;
+  }
+  return null;
+}
+
+/** Options of {@link prepareGemm}: `C = alpha * op(A) op(B) + beta * C (+ bias)`. */
+export interface GemmOptions {
+  /** A: `(M, K)`, or `(K, M)` with `transA`; 3-D for batches; any rank with explicit m, k. */
+  a: Tensor;
+  /** B: `(K, N)`, or `(N, K)` with `transB`; a 2-D B with 3-D A is shared by all batches. */
+  b: Tensor;
+  /** C: `(M, N)` or `(batch, M, N)`. Not read when beta is 0 (it may hold NaN). */
+  c: Tensor;
+  /** Optional `(N)` bias added to every row: a linear layer's `y = x W^T + b`. */
+  bias?: Tensor;
+  transA?: boolean;
+  transB?: boolean;
+  /** Default 1. */
+  alpha?: number;
+  /** Default 0. */
+  beta?: number;
+  /** Problem sizes, derived from the shapes when omitted; must agree with 2-D/3-D shapes. */
+  m?: number;
+  n?: number;
+  k?: number;
+  /** Batch count: default the leading size of 3-D operands, else 1. */
+  batch?: number;
+  /** Element strides between batches; default dense for 3-D tensors, 0 (shared) for 2-D A, B. */
+  strideA?: number;
+  strideB?: number;
+  strideC?: number;
+  /** A kernel configuration to use instead of the tuned one (tests, tuning, benchmarks). */
+  config?: GemmConfig;
+}
+
+/** The resolved problem. */
+export interface GemmShape {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly batch: number;
+  readonly transA: boolean;
+  readonly transB: boolean;
+  readonly strideA: number;
+  readonly strideB: number;
+  readonly strideC: number;
+  readonly alpha: number;
+  readonly beta: number;
+}
+
+/** What a prepared GEMM does, for tests, logs and benchmarks. */
+export interface GemmPlanInfo extends GemmShape {
+  readonly config: GemmConfig;
+  /** Split-K slices summed by the epilogue (1: none). */
+  readonly splits: number;
+  /** True when the main kernel writes C itself (no workspace, no epilogue). */
+  readonly direct: boolean;
+  /** Whether A or B is copied into vec4-aligned rows first. */
+  readonly padA: boolean;
+  readonly padB: boolean;
+  /** Bytes of the buffers this GEMM owns (padded operands, workspace). */
+  readonly scratchBytes: number;
+  /** Dispatches recorded per {@link GemmPlan.record}. */
+  readonly dispatches: number;
+}
+
+/**
+ * A prepared GEMM: record it as often as needed (every training step), destroy it once.
+ * Its buffers (padded operands, workspace) are allocated at prepare time and reused.
+ */
+export class GemmPlan implements Recordable {
+  readonly info: GemmPlanInfo;
+  readonly #steps: readonly Dispatch[];
+  readonly #owned: readonly Tensor[];
+
+  constructor(info: GemmPlanInfo, steps: readonly Dispatch[], owned: readonly Tensor[]) {
+    this.info = info;
+    this.#steps = steps;
+    this.#owned = owned;
+  }
+
+  /** Records the GEMM's dispatches into the shared compute pass. */
+  record(): void {
+    for (const step of this.#steps) step.record();
+  }
+
+  /** Frees the uniform and scratch buffers once recorded work has been submitted. */
+  destroy(): void {
+    for (const step of this.#steps) step.destroy();
+    for (const t of this.#owned) t.destroy();
+  }
+}
+
+interface Operand {
+  readonly name: string;
+  readonly tensor: Tensor;
+  /** Rows and columns of one matrix from the shape, when the shape says. */
+  readonly rows?: number;
+  readonly cols?: number;
+  readonly batch?: number;
+}
+
+function operand(name: string, tensor: Tensor): Operand {
+  const s = tensor.shape;
+  if (s.length === 2) return { name, tensor, rows: s[0], cols: s[1] };
+  if (s.length === 3) return { name, tensor, batch: s[0], rows: s[1], cols: s[2] };
+  return { name, tensor };
+}
+
+function fail(reason: string): never {
+  throw new RangeError(`Cannot run gemm: ${reason}`);
+}
+
+/**
+ * Checks a GEMM's operands and returns the resolved problem; throws RangeError or TypeError
+ * (`Cannot run gemm: ...`) for bad shapes, strides, dtypes or aliasing. Records nothing.
+ *
+ * @example
+ * ```ts ignore
+ * const shape = resolveGemm({ a, b, c, transB: true });
+ * console.log(shape.m, shape.n, shape.k);
+ * ```
+ */
+export function resolveGemm(opts: GemmOptions): GemmShape {
+  return resolve(opts, true);
+}
+
+/** resolveGemm, optionally without C (matmul checks before it allocates C). */
+function resolve(opts: Omit<GemmOptions, "c"> & { c?: Tensor }, withC: boolean): GemmShape {
+  const named: [string, Tensor | undefined, boolean][] = [
+    ["A", opts.a, true],
+    ["B", opts.b, true],
+    ["C", opts.c, withC],
+    ["bias", opts.bias, false],
+  ];
+  for (const [name, t, required] of named) {
+    if (required && !(t instanceof Tensor)) fail(`${name} is not a Tensor`);
+    if (t !== undefined && !(t instanceof Tensor)) fail(`${name} is not a Tensor`);
+    if (t && t.dtype !== "f32") {
+      throw new TypeError(
+        `Cannot run gemm: ${name} must be f32 but ${t.label} ${formatShape(t.shape)} is ${t.dtype}`,
+      );
+    }
+  }
+  const transA = opts.transA ?? false;
+  const transB = opts.transB ?? false;
+  const alpha = opts.alpha ?? 1;
+  const beta = opts.beta ?? 0;
+  if (!Number.isFinite(alpha)) fail(`alpha must be a finite number (got ${alpha})`);
+  if (!Number.isFinite(beta)) fail(`beta must be a finite number (got ${beta})`);
+
+  const A = operand("A", opts.a);
+  const B = operand("B", opts.b);
+  const C: Operand = withC ? operand("C", opts.c!) : { name: "C", tensor: opts.a };
+  const nameA = transA ? "A^T" : "A";
+  const nameB = transB ? "B^T" : "B";
+  // op(A) is M x K, op(B) is K x N, as far as the shapes say.
+  const mA = A.rows === undefined ? undefined : transA ? A.cols! : A.rows;
+  const kA = A.rows === undefined ? undefined : transA ? A.rows : A.cols!;
+  const kB = B.rows === undefined ? undefined : transB ? B.cols! : B.rows;
+  const nB = B.rows === undefined ? undefined : transB ? B.rows : B.cols!;
+  if (kA !== undefined && kB !== undefined && kA !== kB) {
+    fail(`${nameA} is ${mA}x${kA} but ${nameB} is ${kB}x${nB} (K ${kA} != ${kB})`);
+  }
+  const pick = (what: string, given: number | undefined, ...found: [string, number?][]) => {
+    for (const [where, value] of found) {
+      if (value === undefined) continue;
+      if (given !== undefined && given !== value) fail(`${what} is ${given} but ${where}`);
+      given = value;
+    }
+    if (given === undefined) {
+      fail(
+        `${what} is unknown: give 2-D or 3-D tensors or m, n and k (A is ` +
+          `${formatShape(opts.a.shape)}, B is ${formatShape(opts.b.shape)})`,
+      );
+    }
+    if (!Number.isInteger(given) || given < 1) fail(`${what} must be a whole number >= 1`);
+    return given;
+  };
+  const m = pick("m", opts.m, [`${nameA} is ${mA}x${kA}`, mA], [
+    `C is ${C.rows}x${C.cols}`,
+    C.rows,
+  ]);
+  const n = pick("n", opts.n, [`${nameB} is ${kB}x${nB}`, nB], [
+    `C is ${C.rows}x${C.cols}`,
+    C.cols,
+  ]);
+  const k = pick("k", opts.k, [`${nameA} is ${mA}x${kA}`, kA], [`${nameB} is ${kB}x${nB}`, kB]);
+
+  let batch = opts.batch;
+  for (const x of [A, B, C]) {
+    if (x.batch === undefined) continue;
+    if (batch !== undefined && batch !== x.batch) {
+      fail(
+        `${x.name} ${formatShape(x.tensor.shape)} has ${x.batch} batches but ` +
+          (opts.batch !== undefined ? `batch is ${opts.batch}` : `another operand has ${batch}`),
+      );
+    }
+    batch = x.batch;
+  }
+  batch ??= 1;
+  if (!Number.isInteger(batch) || batch < 1) fail(`batch must be a whole number >= 1`);
+
+  const stride = (x: Operand, given: number | undefined, dense: number, shared: boolean) => {
+    const s = given ?? (x.batch !== undefined || !shared || batch === 1 ? dense : 0);
+    if (!Number.isInteger(s) || s < 0) fail(`stride${x.name} must be a whole number >= 0`);
+    return s;
+  };
+  const strideA = stride(A, opts.strideA, m * k, true);
+  const strideB = stride(B, opts.strideB, k * n, true);
+  const strideC = stride(C, opts.strideC, m * n, false);
+  if (batch > 1 && strideC < m * n) {
+    fail(`strideC ${strideC} is less than M*N = ${m * n}: batches would overwrite each other`);
+  }
+  const needs = (x: Operand, rows: number, cols: number, s: number) => {
+    const need = (batch! - 1) * s + rows * cols;
+    if (x.tensor.size < need) {
+      fail(
+        `${x.name} ${formatShape(x.tensor.shape)} has ${x.tensor.size} elements but needs ${need}` +
+          (batch! > 1
+            ? ` (${batch} batches of ${rows}x${cols}, stride ${s})`
+            : ` (${rows}x${cols})`),
+      );
+    }
+  };
+  needs(A, transA ? k : m, transA ? m : k, strideA);
+  needs(B, transB ? n : k, transB ? k : n, strideB);
+  if (opts.bias && opts.bias.size !== n) fail(`bias has ${opts.bias.size} elements but N is ${n}`);
+  if (withC) {
+    const c = opts.c!;
+    needs(C, m, n, strideC);
+    if (c.buffer === opts.a.buffer) fail(`C and A share a buffer; use a separate output`);
+    if (c.buffer === opts.b.buffer) fail(`C and B share a buffer; use a separate output`);
+    if (opts.bias && opts.bias.buffer === c.buffer) fail(`bias and C share a buffer`);
+  }
+  return { m, n, k, batch, transA, transB, strideA, strideB, strideC, alpha, beta };
+}
+
+const ceil4 = (x: number) => Math.ceil(x / 4) * 4;
+
+/** Rows of vec4 the main kernel reads an operand as, and whether it must be padded first. */
+function layout(rows: number, len: number, stride: number, batch: number) {
+  const shared = batch === 1 || stride === 0;
+  const aligned = len % 4 === 0 && (shared || stride % 4 === 0);
+  const ld = aligned ? len : ceil4(len);
+  return {
+    pad: !aligned,
+    rows,
+    len,
+    ld,
+    copies: shared ? 1 : batch,
+    stride: aligned ? (shared ? 0 : stride) : (shared ? 0 : rows * ld),
+  };
+}
+
+/**
+ * Split-K slices: more parallel work when the output has too few blocks to fill the device (a
+ * weight gradient such as 144x16 with K = 6272 has 5 blocks of 32x16). Slices keep at least
+ * 128 values of k so the epilogue's extra pass stays small.
+ */
+function chooseSplits(items: number, k4: number): number {
+  // 128 blocks (invocations of gemm_rb on lavapipe, workgroups of gemm_tiled) keep the
+  // threads or cores busy; measured on lavapipe, splitting larger outputs loses more to the
+  // epilogue pass than it gains.
+  const target = 128;
+  const minK4PerSplit = 32;
+  if (items >= target) return 1;
+  const splits = Math.max(1, Math.min(Math.ceil(target / items), Math.floor(k4 / minK4PerSplit)));
+  return Math.ceil(k4 / Math.ceil(k4 / splits));
+}
+
+/**
+ * Prepares `C = alpha * op(A) op(B) + beta * C (+ bias)` as a reusable {@link GemmPlan}.
+ * Validation runs before anything touches the GPU; the first GEMM on an adapter may tune the
+ * kernel configuration (see {@link gemmConfig}), which submits pending work.
+ *
+ * @example
+ * ```ts ignore
+ * // A linear layer y = x W^T + b: x (batch, in), W (out, in), b (out).
+ * const plan = await prepareGemm(gpu, { a: x, b: w, c: y, bias, transB: true });
+ * plan.record();
+ * gpu.submit();
+ * ```
+ */
+export async function prepareGemm(gpu: Gpu, opts: GemmOptions): Promise<GemmPlan> {
+  const shape = resolveGemm(opts);
+  gpu.assertAlive("run gemm");
+  let config = opts.config;
+  if (config) {
+    const problem = configProblem(gpu, config);
+    if (problem) fail(`config ${formatGemmConfig(config)} is not usable here: ${problem}`);
+  } else {
+    config = (await gemmConfig(gpu)).config;
+  }
+  return build(gpu, opts, shape, config);
+}
+
+async function build(
+  gpu: Gpu,
+  opts: GemmOptions,
+  shape: GemmShape,
+  config: GemmConfig,
+): Promise<GemmPlan> {
+  const { m, n, k, batch, transA, transB } = shape;
+  const [bm, bn] = gemmBlock(config);
+  const la = layout(transA ? k : m, transA ? m : k, shape.strideA, batch);
+  const lb = layout(transB ? n : k, transB ? k : n, shape.strideB, batch);
+  const mBlocks = Math.ceil(m / bm);
+  const nBlocks = Math.ceil(n / bn);
+  const blocks = mBlocks * nBlocks;
+  const k4 = Math.ceil(k / 4);
+  const splits = chooseSplits(batch * blocks, k4);
+  const kps = Math.ceil(k4 / splits);
+  const direct = splits === 1 && shape.beta === 0 && !opts.bias && m % bm === 0 &&
+    n % bn === 0 && (batch === 1 || shape.strideC % 4 === 0);
+  const mp = mBlocks * bm;
+  const np = nBlocks * bn;
+
+  const main = config.kernel === "rb"
+    ? getPipeline(gpu, GEMM, "gemm_rb", {
+      WG: config.wg,
+      BM: config.bm,
+      BN: config.bn,
+      A_T: Number(transA),
+      B_T: Number(transB),
+    })
+    : getPipeline(gpu, GEMM, "gemm_tiled", {
+      TM: config.tm,
+      TN: config.tn,
+      TK: config.tk,
+      TR: config.tr,
+      TC: config.tc,
+      A_T: Number(transA),
+      B_T: Number(transB),
+    });
+  const pad = la.pad || lb.pad ? getPipeline(gpu, GEMM, "pad_rows", { WG: ELEMENT_WG }) : null;
+  const epilogue = direct ? null : getPipeline(gpu, GEMM, "gemm_epilogue", { WG: ELEMENT_WG });
+  const [mainPipe, padPipe, epiPipe] = await Promise.all([main, pad, epilogue]);
+
+  const owned: Tensor[] = [];
+  const steps: Dispatch[] = [];
+  try {
+    const padded = (src: Tensor, l: ReturnType<typeof layout>, stride: number, name: string) => {
+      if (!l.pad) return src;
+      const dst = Tensor.empty(gpu, [l.copies, l.rows, l.ld], "f32", `gemm padded ${name}`);
+      owned.push(dst);
+      const total = dst.size;
+      const { workgroups, row } = grid1d(gpu, total, ELEMENT_WG);
+      steps.push(
+        new Dispatch(gpu, padPipe as Pipeline, { src, dst }, {
+          rows: l.rows,
+          len: l.len,
+          ldp: l.ld,
+          ss: l.copies === 1 ? 0 : stride,
+          total,
+          row,
+        }, workgroups),
+      );
+      return dst;
+    };
+    const a = padded(opts.a, la, shape.strideA, "A");
+    const b = padded(opts.b, lb, shape.strideB, "B");
+    const out = direct
+      ? opts.c
+      : Tensor.empty(gpu, [batch * splits, mp, np], "f32", "gemm workspace");
+    if (!direct) owned.push(out);
+    const total = batch * splits * blocks;
+    const threads = config.kernel === "rb" ? config.wg : (config.tm / config.tr) *
+      (config.tn / config.tc);
+    const grid = grid1d(gpu, config.kernel === "rb" ? total : total * threads, threads);
+    steps.push(
+      new Dispatch(gpu, mainPipe, { a, b, c: out }, {
+        m,
+        n,
+        k,
+        k4,
+        kps,
+        splits,
+        lda4: la.ld / 4,
+        ldb4: lb.ld / 4,
+        ldc4: direct ? n / 4 : np / 4,
+        sa4: la.stride / 4,
+        sb4: lb.stride / 4,
+        sc4: direct ? shape.strideC / 4 : (mp * np) / 4,
+        n_blocks: nBlocks,
+        blocks,
+        total,
+        row: grid.row,
+        alpha: direct ? shape.alpha : 1,
+      }, grid.workgroups),
+    );
+    if (!direct) {
+      const count = batch * m * n;
+      const { workgroups, row } = grid1d(gpu, count, ELEMENT_WG);
+      steps.push(
+        new Dispatch(gpu, epiPipe as Pipeline, { t: out, bias: opts.bias ?? out, out: opts.c }, {
+          m,
+          n,
+          ldt: np,
+          st: mp * np,
+          splits,
+          sc: shape.strideC,
+          total: count,
+          row,
+          alpha: shape.alpha,
+          beta: shape.beta,
+          use_bias: opts.bias ? 1 : 0,
+        }, workgroups),
+      );
+    }
+  } catch (error) {
+    for (const step of steps) step.destroy();
+    for (const t of owned) t.destroy();
+    throw error;
+  }
+  const info: GemmPlanInfo = {
+    ...shape,
+    config,
+    splits,
+    direct,
+    padA: la.pad,
+    padB: lb.pad,
+    scratchBytes: owned.reduce((sum, t) => sum + t.byteLength, 0),
+    dispatches: steps.length,
+  };
+  return new GemmPlan(info, steps, owned);
+}
+
+/**
+ * Records `C = alpha * op(A) op(B) + beta * C (+ bias)` once into the shared encoder.
+ *
+ * @example
+ * ```ts ignore
+ * await gemm(gpu, { a, b, c, alpha: 0.5, beta: 1 });
+ * gpu.submit();
+ * ```
+ */
+export async function gemm(gpu: Gpu, opts: GemmOptions): Promise<void> {
+  const plan = await prepareGemm(gpu, opts);
+  plan.record();
+  plan.destroy();
+}
+
+/**
+ * Allocates C and records `C = op(A) op(B)`; 3-D operands give a batched `(batch, M, N)` C.
+ *
+ * @example
+ * ```ts ignore
+ * const c = await matmul(gpu, a, b, { transB: true });
+ * console.log(await c.read());
+ * ```
+ */
+export async function matmul(
+  gpu: Gpu,
+  a: Tensor,
+  b: Tensor,
+  options: { transA?: boolean; transB?: boolean; config?: GemmConfig } = {},
+): Promise<Tensor> {
+  for (const [name, t] of [["A", a], ["B", b]] as const) {
+    if (t.shape.length !== 2 && t.shape.length !== 3) {
+      fail(`matmul needs 2-D or 3-D tensors but ${name} is ${formatShape(t.shape)}`);
+    }
+  }
+  const probe = { a, b, transA: options.transA, transB: options.transB };
+  // Check everything before allocating C, so bad input leaves nothing behind.
+  const { m, n, batch } = resolve(probe, false);
+  const shapeC = a.shape.length === 3 || b.shape.length === 3 ? [batch, m, n] : [m, n];
+  const c = Tensor.empty(gpu, shapeC, "f32", "matmul");
+  try {
+    await gemm(gpu, { ...probe, c, config: options.config });
+  } catch (error) {
+    c.destroy();
+    throw error;
+  }
+  return c;
+}
+
+/** Seeded values in [-1, 1) for the tuner's self-check. */
+function lcg(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s >>> 8) / 8388608 - 1;
+  }
+  return out;
+}
+
+/**
+ * Runs `config` on an odd-shaped problem that exercises padding, both transposes, alpha, beta
+ * and bias, and throws when the result differs from the CPU reference.
+ *
+ * @example
+ * ```ts ignore
+ * await checkGemmConfig(gpu, { kernel: "rb", bm: 32, bn: 16, wg: 64 });
+ * ```
+ */
+export async function checkGemmConfig(gpu: Gpu, config: GemmConfig): Promise<void> {
+  const [m, n, k] = [37, 29, 19];
+  const data = [lcg(k * m, 1), lcg(n * k, 2), lcg(m * n, 3), lcg(n, 4)];
+  const [a, b, c, bias] = data.map((d, i) =>
+    Tensor.from(gpu, d, [[k, m], [n, k], [m, n], [n]][i], "f32", "gemm check")
+  );
+  try {
+    const opts = { transA: true, transB: true, alpha: 0.5, beta: -1 };
+    await gemm(gpu, { a, b, c, bias, ...opts, config });
+    const got = await c.read();
+    const want = referenceGemm({
+      a: data[0],
+      b: data[1],
+      c: data[2],
+      bias: data[3],
+      m,
+      n,
+      k,
+      ...opts,
+    });
+    for (let i = 0; i < want.length; i++) {
+      if (!(Math.abs(got[i] - want[i]) <= 1e-4 * Math.max(1, Math.abs(want[i])))) {
+        throw new Error(
+          `${formatGemmConfig(config)} computes ${got[i]} instead of ${want[i]} at ${i}`,
+        );
+      }
+    }
+  } finally {
+    for (const t of [a, b, c, bias]) t.destroy();
+    gpu.submit();
+  }
+}
+
+/**
+ * Times `config` on a square problem and a tall, thin one like the backbone's convolutions;
+ * returns the geometric mean of ms per GEMM (submits and waits).
+ *
+ * @example
+ * ```ts ignore
+ * console.log(await timeGemmConfig(gpu, defaultGemmConfig(gpu)), "ms");
+ * ```
+ */
+export async function timeGemmConfig(gpu: Gpu, config: GemmConfig): Promise<number> {
+  const problems = gpu.isFallback
+    ? [[512, 512, 512], [6272, 32, 144]]
+    : [[1024, 1024, 1024], [25088, 64, 576]];
+  let logSum = 0;
+  for (const [index, [m, n, k]] of problems.entries()) {
+    const a = Tensor.from(gpu, lcg(m * k, 5 + index), [m, k], "f32", "gemm tune");
+    const b = Tensor.from(gpu, lcg(k * n, 7 + index), [k, n], "f32", "gemm tune");
+    const c = Tensor.empty(gpu, [m, n], "f32", "gemm tune");
+    const plan = await prepareGemm(gpu, { a, b, c, config });
+    try {
+      plan.record();
+      await gpu.sync();
+      // Enough work per wait that the wait's fixed cost (~11 ms on lavapipe) hardly counts.
+      const reps = Math.max(
+        1,
+        Math.min(100, Math.round((gpu.isFallback ? 5e8 : 5e10) / (2 * m * n * k))),
+      );
+      const start = performance.now();
+      for (let r = 0; r < reps; r++) plan.record();
+      await gpu.sync();
+      logSum += Math.log((performance.now() - start) / reps);
+    } finally {
+      plan.destroy();
+      for (const t of [a, b, c]) t.destroy();
+      gpu.submit();
+    }
+  }
+  return Math.exp(logSum / problems.length);
+}

@@ -1,0 +1,204 @@
+/**
+ * Per-adapter tuning of kernel configurations (tile shapes, workgroup sizes).
+ *
+ * The shapes that suit a CPU adapter such as lavapipe are wrong for a real GPU and vice versa,
+ * so a kernel family can time a few candidate configurations once, on the adapter it runs on,
+ * and keep the fastest: in `gpu.cache` for the process and in `localStorage` under the adapter's
+ * description so that later runs skip the timing. `LTKIT_TUNE=0` skips tuning (the family's
+ * default is used), `LTKIT_TUNE=force` ignores stored results and tunes again.
+ *
+ * @module
+ */
+
+import type { Gpu } from "../gpu/device.ts";
+
+/** What {@link tuned} needs from a kernel family. */
+export interface TuneSpec<C> {
+  /** Names the tuned thing and its version, e.g. `gemm.v1`; bump it when candidates change. */
+  readonly key: string;
+  /** The configuration used when tuning is off or every candidate fails. */
+  readonly fallback: C;
+  /** Configurations to time, in order of preference on ties. */
+  readonly candidates: readonly C[];
+  /** Runs one candidate and returns its time in ms (lower is better); throw to reject it. */
+  measure(candidate: C): Promise<number>;
+  /**
+   * Passes over the candidates (default 2); each keeps its best time. Interleaving the passes
+   * spreads out load from other processes, which a software adapter feels directly.
+   */
+  readonly rounds?: number;
+  /** Turns a stored value back into a candidate, or undefined if it is no longer one. */
+  accept?(stored: unknown): C | undefined;
+}
+
+/** How a configuration was chosen. */
+export interface TuneResult<C> {
+  readonly config: C;
+  readonly source: "default" | "stored" | "tuned" | "preset";
+  /** Per-candidate time in ms (or the error) when tuned in this process. */
+  readonly timings?: readonly { config: C; ms: number | null; error?: string }[];
+}
+
+/**
+ * Tuning mode from `LTKIT_TUNE`: `off` for `0`/`false`/`off`/`no`, `force`, else `auto` (also
+ * when the environment cannot be read).
+ *
+ * @example
+ * ```ts
+ * import { tuneMode } from "./tune.ts";
+ * console.log(tuneMode()); // "auto" unless LTKIT_TUNE is set
+ * ```
+ */
+export function tuneMode(): "auto" | "off" | "force" {
+  const value = readEnv("LTKIT_TUNE")?.trim().toLowerCase();
+  if (value === "0" || value === "false" || value === "off" || value === "no") return "off";
+  if (value === "force") return "force";
+  return "auto";
+}
+
+/**
+ * The storage key part that names the adapter: description, vendor, architecture, device.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(adapterKey(gpu)); // "llvmpipe (LLVM 15.0.6, 256 bits)|..."
+ * ```
+ */
+export function adapterKey(gpu: Gpu): string {
+  const a = gpu.adapter;
+  return [a.description, a.vendor, a.architecture, a.device].join("|");
+}
+
+/**
+ * Returns the configuration for `spec` on this adapter: from the process cache, else from
+ * `localStorage`, else by timing every candidate (submitting and waiting on the GPU: pending
+ * recorded work is submitted first). Concurrent callers share one tuning run.
+ *
+ * @example
+ * ```ts ignore
+ * const { config } = await tuned(gpu, {
+ *   key: "scale.v1",
+ *   fallback: { wg: 64 },
+ *   candidates: [{ wg: 64 }, { wg: 256 }],
+ *   measure: (c) => timeScale(gpu, c),
+ * });
+ * ```
+ */
+export function tuned<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
+  const cacheKey = `tune:${spec.key}`;
+  let pending = gpu.cache.get(cacheKey) as Promise<TuneResult<C>> | undefined;
+  if (!pending) {
+    pending = choose(gpu, spec);
+    gpu.cache.set(cacheKey, pending);
+    pending.catch(() => gpu.cache.delete(cacheKey));
+  }
+  return pending;
+}
+
+/**
+ * Fixes the configuration for `key` in this process (skips tuning), e.g. from a CLI flag.
+ *
+ * @example
+ * ```ts ignore
+ * presetTuning(gpu, GEMM_TUNE_KEY, { kernel: "rb", bm: 16, bn: 16, wg: 64 });
+ * ```
+ */
+export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
+  gpu.cache.set(`tune:${key}`, Promise.resolve({ config, source: "preset" } as TuneResult<C>));
+}
+
+/**
+ * Forgets the stored and cached result for `key` on this adapter (the next use tunes again).
+ *
+ * @example
+ * ```ts ignore
+ * forgetTuning(gpu, GEMM_TUNE_KEY);
+ * ```
+ */
+export function forgetTuning(gpu: Gpu, key: string): void {
+  gpu.cache.delete(`tune:${key}`);
+  try {
+    globalThis.localStorage?.removeItem(storageKey(gpu, key));
+  } catch {
+    // Storage may be unavailable (no origin, quota): nothing to forget then.
+  }
+}
+
+async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
+  const mode = tuneMode();
+  if (mode === "off") return { config: spec.fallback, source: "default" };
+  const accept = spec.accept ?? ((v: unknown) => matchCandidate(spec.candidates, v));
+  if (mode === "auto") {
+    const stored = readStored(gpu, spec.key);
+    const config = stored === undefined ? undefined : accept(stored);
+    if (config !== undefined) return { config, source: "stored" };
+  }
+  const timings = spec.candidates.map((config) => ({
+    config,
+    ms: null as number | null,
+    error: undefined as string | undefined,
+  }));
+  for (let round = 0; round < (spec.rounds ?? 2); round++) {
+    for (const entry of timings) {
+      if (entry.error !== undefined) continue;
+      try {
+        const ms = await spec.measure(entry.config);
+        entry.ms = Math.min(entry.ms ?? Infinity, ms);
+      } catch (error) {
+        entry.ms = null;
+        entry.error = (error as Error).message;
+      }
+    }
+  }
+  let best: C | undefined;
+  let bestMs = Infinity;
+  for (const entry of timings) {
+    if (entry.ms !== null && entry.ms < bestMs) {
+      bestMs = entry.ms;
+      best = entry.config;
+    }
+  }
+  if (best === undefined) return { config: spec.fallback, source: "default", timings };
+  writeStored(gpu, spec.key, best);
+  return { config: best, source: "tuned", timings };
+}
+
+function matchCandidate<C>(candidates: readonly C[], value: unknown): C | undefined {
+  const text = JSON.stringify(value);
+  return candidates.find((c) => JSON.stringify(c) === text);
+}
+
+function storageKey(gpu: Gpu, key: string): string {
+  return `ltkit.tune.${key}.${adapterKey(gpu)}`;
+}
+
+function readStored(gpu: Gpu, key: string): unknown {
+  try {
+    const text = globalThis.localStorage?.getItem(storageKey(gpu, key));
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeStored(gpu: Gpu, key: string, config: unknown): void {
+  try {
+    globalThis.localStorage?.setItem(storageKey(gpu, key), JSON.stringify(config));
+  } catch {
+    // No persistent storage here: the result still lives in gpu.cache for this process.
+  }
+}
+
+function readEnv(name: string): string | undefined {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (!deno) return undefined;
+  try {
+    // Ask first so that a run without --allow-env neither prompts nor throws.
+    if (deno.permissions.querySync?.({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
+    return deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
