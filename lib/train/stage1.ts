@@ -154,6 +154,7 @@ export async function trainStage1(
 
   let startEpoch = 0;
   let history: EpochRecord[] = [];
+  const cleanup: (() => void)[] = [];
   try {
     const resumed = options.resume && options.checkpointPath
       ? await tryLoad(options.checkpointPath)
@@ -169,6 +170,15 @@ export async function trainStage1(
     }
 
     const batch = { images: new Float32Array(0), labels: new Int32Array(0) };
+    const staging = [0, 1].map(() =>
+      gpu.device.createBuffer({
+        size: 16,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        label: "stage-1 metrics",
+      })
+    );
+    cleanup.push(() => staging.forEach((b) => b.destroy()));
+    let windowCount = 0;
     const lastEpoch = Math.min(s.epochs, startEpoch + (options.stopAfterEpochs ?? Infinity));
     for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
       const sampler = createSampler(
@@ -189,12 +199,40 @@ export async function trainStage1(
       net.resetMetrics();
       const started = performance.now();
       const inFlight: Promise<void>[] = [];
-      let windowLoss = 0;
-      let windowCorrect = 0;
       let windowSteps = 0;
       let epochLoss = 0;
       let epochCorrect = 0;
       let lr = 0;
+      // Loss and accuracy of a window of steps are copied to a staging buffer and mapped without
+      // waiting; each window is read when the next one starts, long after the GPU finished it.
+      let pending: MetricsWindow | null = null;
+      const settle = async (w: MetricsWindow) => {
+        await w.mapped;
+        const [lossSum, correct] = w.read();
+        const meanLoss = lossSum / w.steps;
+        if (!Number.isFinite(meanLoss)) {
+          throw new NonFiniteLossError(
+            `Cannot continue stage 1: the loss became ${meanLoss} at epoch ${epoch + 1}, ` +
+              `step ${w.last + 1} or shortly before (global step ${epoch * steps + w.last + 1}); ` +
+              `the last good checkpoint ${options.checkpointPath ?? "(none)"} is kept. Lower ` +
+              `--lr or check the data`,
+          );
+        }
+        epochLoss += lossSum;
+        epochCorrect += correct;
+        const elapsed = (performance.now() - started) / 1000;
+        const rate = ((w.last + 1) * s.batch) / elapsed;
+        progress.step({
+          epoch: epoch + 1,
+          epochs: s.epochs,
+          step: w.last + 1,
+          steps,
+          loss: meanLoss,
+          accuracy: correct / (w.steps * s.batch),
+          imagesPerSecond: rate,
+          secondsLeft: ((totalSteps - epoch * steps - w.last - 1) * s.batch) / rate,
+        });
+      };
       for (let i = 0; i < steps; i++) {
         const globalStep = epoch * steps + i;
         maker.fill(order, i * s.batch, batch);
@@ -207,35 +245,13 @@ export async function trainStage1(
         if (inFlight.length > 2) await inFlight.shift();
         windowSteps++;
         if (windowSteps === logEvery || i === steps - 1) {
-          const [lossSum, correct] = await readAll([net.lossSum, net.correct]);
-          net.resetMetrics();
-          const meanLoss = lossSum[0] / windowSteps;
-          if (!Number.isFinite(meanLoss)) {
-            throw new NonFiniteLossError(
-              `Cannot continue stage 1: the loss became ${meanLoss} at epoch ${epoch + 1}, ` +
-                `step ${i + 1} (global step ${globalStep + 1}); the last good checkpoint ` +
-                `${options.checkpointPath ?? "(none)"} is kept. Lower --lr or check the data`,
-            );
-          }
-          windowLoss = lossSum[0];
-          windowCorrect = correct[0];
-          epochLoss += windowLoss;
-          epochCorrect += windowCorrect;
-          const elapsed = (performance.now() - started) / 1000;
-          const rate = ((i + 1) * s.batch) / elapsed;
-          progress.step({
-            epoch: epoch + 1,
-            epochs: s.epochs,
-            step: i + 1,
-            steps,
-            loss: meanLoss,
-            accuracy: windowCorrect / (windowSteps * s.batch),
-            imagesPerSecond: rate,
-            secondsLeft: ((totalSteps - globalStep - 1) * s.batch) / rate,
-          });
+          const window = readMetricsLater(net, staging[windowCount++ % 2], windowSteps, i);
+          if (pending) await settle(pending);
+          pending = window;
           windowSteps = 0;
         }
       }
+      if (pending) await settle(pending);
       await gpu.sync();
       const seconds = (performance.now() - started) / 1000;
       const record: EpochRecord = {
@@ -269,13 +285,52 @@ export async function trainStage1(
       });
       await options.onEpoch?.(record);
     }
-    optimizer.destroy();
     return { net, history, epochsDone: lastEpoch };
   } catch (error) {
-    optimizer.destroy();
     net.destroy();
     throw error;
+  } finally {
+    optimizer.destroy();
+    for (const fn of cleanup) fn();
   }
+}
+
+/** A window of steps whose summed loss and correct count are on their way to the host. */
+interface MetricsWindow {
+  steps: number;
+  /** Index in the epoch of the window's last step. */
+  last: number;
+  mapped: Promise<void>;
+  read(): [number, number];
+}
+
+/** Copies the accumulated loss and correct count to `staging`, zeroes them, and maps it. */
+function readMetricsLater(
+  net: ResNet,
+  staging: GPUBuffer,
+  steps: number,
+  last: number,
+): MetricsWindow {
+  const gpu = net.gpu;
+  gpu.copy(net.lossSum.buffer, 0, staging, 0, 4);
+  gpu.copy(net.correct.buffer, 0, staging, 4, 4);
+  net.resetMetrics();
+  const mapped = staging.mapAsync(GPUMapMode.READ);
+  return {
+    steps,
+    last,
+    mapped,
+    read() {
+      const view = staging.getMappedRange(0, 8);
+      const values: [number, number] = [
+        new Float32Array(view, 0, 1)[0],
+        new Uint32Array(view, 4, 1)[0],
+      ];
+      staging.unmap();
+      gpu.throwIfFailed();
+      return values;
+    },
+  };
 }
 
 async function tryLoad(path: string) {
