@@ -26,10 +26,12 @@ const ROWS = 3;
 const COLS = 8;
 const X = randomArray(ROWS * COLS, 1, -4, 4);
 const Y = randomArray(ROWS * COLS, 2, -4, 4);
+const OUT = 5;
+const W = randomArray(OUT * COLS, 3, -1, 1);
 
 /** The child program: served at /_probe.ts, so `./mod.ts` is the kit's URL. */
 const PROBE = `
-import { add, requestGpu, rowSum, softmax, Tensor } from "./mod.ts";
+import { add, matmul, requestGpu, rowSum, softmax, Tensor } from "./mod.ts";
 const gpu = await requestGpu({ warnFallback: false });
 const shape = [${ROWS}, ${COLS}];
 const x = Tensor.from(gpu, ${JSON.stringify(Array.from(X))}, shape);
@@ -40,7 +42,10 @@ const sums = Tensor.empty(gpu, [${ROWS}]);
 await add(gpu, x, y, s, 1, 0.5);
 await softmax(gpu, s, p);
 await rowSum(gpu, s, sums);
+const w = Tensor.from(gpu, ${JSON.stringify(Array.from(W))}, [${OUT}, ${COLS}]);
+const product = await matmul(gpu, s, w, { transB: true });
 console.log(JSON.stringify({
+  product: Array.from(await product.read()),
   adapter: gpu.adapter.description,
   softmax: Array.from(await p.read()),
   sums: Array.from(await sums.read()),
@@ -133,9 +138,16 @@ Deno.test({
       const s = X.map((v, i) => v + 0.5 * Y[i]);
       assertClose(result.softmax, softmaxRef(s, ROWS, COLS), 5e-6, "softmax over HTTP");
       assertClose(result.sums, rowSumRef(s, ROWS, COLS), 1e-5, "row sums over HTTP");
-      console.log(`  child on "${result.adapter}": softmax and row sums match the CPU`);
+      const product = new Float64Array(ROWS * OUT);
+      for (let r = 0; r < ROWS; r++) {
+        for (let o = 0; o < OUT; o++) {
+          for (let c = 0; c < COLS; c++) product[r * OUT + o] += s[r * COLS + c] * W[o * COLS + c];
+        }
+      }
+      assertClose(result.product, product, 1e-5, "GEMM over HTTP");
+      console.log(`  child on "${result.adapter}": GEMM, softmax and row sums match the CPU`);
       // The kernels came over HTTP too, and nothing the child asked for was missing.
-      for (const file of ["/mod.ts", "/kernels/softmax.wgsl", "/kernels/reduce.wgsl"]) {
+      for (const file of ["/mod.ts", "/kernels/gemm.wgsl", "/kernels/softmax.wgsl"]) {
         ok(requested.includes(file), `${file} was not requested: ${requested.join(", ")}`);
       }
       deepEqual(missing, []);
