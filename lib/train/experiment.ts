@@ -33,29 +33,89 @@ import { applyOverrides, type TrainArgs } from "./flags.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { type EpochRecord, restore, trainStage1 } from "./stage1.ts";
 
-/** What a run leaves besides its files. */
+/**
+ * What a run leaves besides its files.
+ *
+ * @example
+ * ```ts
+ * import { presetConfig } from "./config.ts";
+ * import type { ExperimentResult } from "./experiment.ts";
+ * const result: ExperimentResult = {
+ *   dir: "runs/smoke-20250101-120000",
+ *   config: presetConfig("smoke"),
+ *   metrics: null, // a --stage1-only run
+ *   timings: [{ stage: "stage 1", seconds: 42 }],
+ *   history: [],
+ * };
+ * console.log(result.timings[0].stage); // "stage 1"
+ * ```
+ */
 export interface ExperimentResult {
+  /** The run folder. */
   dir: string;
+  /** The resolved config, as saved in `config.json`. */
   config: ExperimentConfig;
+  /** The metrics written to `metrics.json`; null when stage 2 did not run. */
   metrics: MetricsFile | null;
+  /** Wall time of each part of the run. */
   timings: { stage: string; seconds: number }[];
+  /** Stage-1 history (empty when stage 1 did not run). */
   history: EpochRecord[];
 }
 
-/** Run-folder bookkeeping written as `run.json`. */
+/**
+ * Run-folder bookkeeping written as `run.json`.
+ *
+ * @example
+ * ```ts
+ * import type { RunRecord } from "./experiment.ts";
+ * const record: RunRecord = {
+ *   name: "cpu-20250101-120000",
+ *   created: "2025-01-01T12:00:00.000Z",
+ *   adapter: "llvmpipe (LLVM 15.0.6, 256 bits)",
+ *   fallbackAdapter: true,
+ *   presetReason: "chosen with --preset",
+ *   backbone: "resnet8: 1x28x28 -> 16 -> [16x1, 32x1/2, 64x1/2] -> 10",
+ *   timings: [],
+ *   stage1History: [],
+ *   jointTestAccuracy: null,
+ * };
+ * console.log(JSON.parse(JSON.stringify(record)).fallbackAdapter); // true
+ * ```
+ */
 export interface RunRecord {
+  /** The run folder's name. */
   name: string;
+  /** ISO time the run started. */
   created: string;
+  /** The adapter's description. */
   adapter: string;
+  /** True on a software adapter. */
   fallbackAdapter: boolean;
+  /** Why the preset was chosen (or where the config came from). */
   presetReason: string;
+  /** One line describing the network ({@link describeResNet}). */
   backbone: string;
+  /** Wall time of each part of the run. */
   timings: { stage: string; seconds: number }[];
+  /** Stage-1 history. */
   stage1History: EpochRecord[];
+  /** Test accuracy of the joint classifier, once stage 2 has run. */
   jointTestAccuracy: number | null;
 }
 
-/** Picks the preset when none is given: `paper` on a GPU, `cpu` on a software adapter. */
+/**
+ * Picks the preset when none is given: `paper` on a GPU, `cpu` on a software adapter.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { choosePreset } from "./experiment.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(choosePreset(gpu).preset); // "cpu" on lavapipe, "paper" on a GPU
+ * gpu.destroy();
+ * ```
+ */
 export function choosePreset(gpu: Gpu): { preset: PresetName; reason: string } {
   return gpu.isFallback
     ? {
@@ -102,7 +162,21 @@ async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
-/** Resolves the run's config from a saved file, a preset and flag overrides. */
+/**
+ * Resolves the run's config from a saved file, a preset and flag overrides.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resolveConfig } from "./experiment.ts";
+ * import { parseTrainArgs } from "./flags.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const args = parseTrainArgs(["--preset", "smoke", "--epochs", "3"]);
+ * const { config, reason } = await resolveConfig(args, gpu);
+ * console.log(config.stage1.epochs, reason); // 3 "chosen with --preset"
+ * gpu.destroy();
+ * ```
+ */
 export async function resolveConfig(
   args: TrainArgs,
   gpu: Gpu,
@@ -118,6 +192,13 @@ export async function resolveConfig(
   } else if (args.config) {
     config = validateConfig(await readJson(args.config, "config"), args.config);
     reason = `loaded from ${args.config}`;
+  } else if (
+    args.stage2Only && !args.preset && await exists(`${parentDir(args.features!)}/config.json`)
+  ) {
+    // Stage 2 alone on a run's features repeats that run's stage-2 settings.
+    const path = `${parentDir(args.features!)}/config.json`;
+    config = validateConfig(await readJson(path, "config"), path);
+    reason = `the features' run config ${path}`;
   } else if (args.preset) {
     config = presetConfig(args.preset);
     reason = "chosen with --preset";
@@ -137,6 +218,9 @@ export async function resolveConfig(
 
 /**
  * Runs the experiment a command line asks for.
+ *
+ * The example is not run by `deno test --doc`: it needs the Fashion-MNIST files and trains a
+ * network for minutes; tests/train/experiment_test.ts runs it end to end.
  *
  * @example
  * ```ts ignore

@@ -1,6 +1,6 @@
 /**
- * End-to-end runs of `deno task train` on real Fashion-MNIST with the smoke preset, through the
- * task itself so its permissions are the ones users get.
+ * End-to-end runs of `deno task train` on real Fashion-MNIST with the smoke preset, with the
+ * task's own permission flags so they are the ones users get.
  */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
@@ -13,9 +13,13 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const RUNS = `runs/_test-${Deno.pid}`;
 const SMOKE = ["--preset", "smoke", "--epochs", "6", "--quiet"];
 
+/** The train task's own command line (its permissions), run directly so a kill reaches it. */
+const TASK: string[] = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks.train
+  .split(/\s+/).slice(1);
+
 function train(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "train", ...args],
+    args: [...TASK, ...args],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -105,6 +109,46 @@ Deno.test({
         ]);
         equal(code, 0, out);
         deepEqual(await metricsOf(again), await metricsOf(first));
+      });
+
+      await t.step("--from-checkpoint and --stage2-only redo the later stages alike", async () => {
+        const again = `${RUNS}/from-checkpoint`;
+        let { code, out } = await run([
+          "--config",
+          `${first}/config.json`,
+          "--from-checkpoint",
+          `${first}/checkpoint.bin`,
+          "--out",
+          again,
+          "--quiet",
+        ]);
+        equal(code, 0, out);
+        deepEqual(await metricsOf(again), await metricsOf(first));
+        ({ code, out } = await run([
+          "--stage2-only",
+          "--features",
+          `${first}/features`,
+          "--out",
+          `${RUNS}/stage2-only`,
+          "--quiet",
+        ]));
+        equal(code, 0, out);
+        deepEqual(await metricsOf(`${RUNS}/stage2-only`), await metricsOf(first));
+        const stage1Only = `${RUNS}/stage1-only`;
+        ({ code, out } = await run([
+          ...SMOKE,
+          "--epochs",
+          "1",
+          "--stage1-only",
+          "--out",
+          stage1Only,
+        ]));
+        equal(code, 0, out);
+        await Deno.stat(`${ROOT}${stage1Only}/features/test.arrow`);
+        await Deno.stat(`${ROOT}${stage1Only}/metrics.json`).then(
+          () => Promise.reject(new Error("--stage1-only ran stage 2")),
+          () => {},
+        );
       });
 
       await t.step(
