@@ -114,6 +114,8 @@ export class BatchMaker {
   readonly #params: Int32Array;
 
   /**
+   * Builds the byte-to-float table and checks the options.
+   *
    * @param set The source images (validated here).
    * @param options Batch size, normalisation, augmentation.
    */

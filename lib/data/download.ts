@@ -227,9 +227,22 @@ async function attemptOnce(
  *   than `retries` (the `.part` file is kept: run again to resume), or on a SHA-256 mismatch (the
  *   `.part` file is deleted).
  * @example
- * ```ts ignore
+ * ```ts
  * import { downloadFile } from "./download.ts";
- * await downloadFile("http://127.0.0.1:8000/a.gz", "data/a.gz", { sha256: "..." });
+ * const body = new TextEncoder().encode("not really gzip");
+ * const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
+ * const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response(body),
+ * );
+ * const dir = await Deno.makeTempDir();
+ * const url = `http://127.0.0.1:${server.addr.port}/a.gz`;
+ * const first = await downloadFile(url, `${dir}/a.gz`, { sha256 });
+ * const again = await downloadFile(url, `${dir}/a.gz`, { sha256 }); // verified, not fetched
+ * console.log(first.bytes, first.cached, again.cached); // 15 false true
+ * await server.shutdown();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function downloadFile(
@@ -310,11 +323,34 @@ export interface DownloadFashionMnistOptions {
  * @param options Folder, address, progress callback.
  * @returns The result per file name, in download order.
  * @example
- * ```ts ignore
+ * ```ts
  * import { downloadFashionMnist } from "./download.ts";
- * await downloadFashionMnist({
+ * import { FASHION_MNIST_FILES } from "./fashion_mnist.ts";
+ * // A local stand-in for the official server, with its own hashes; by default the official
+ * // address and hashes are used.
+ * const files = new Map<string, string>(
+ *   Object.values(FASHION_MNIST_FILES).map((name) => [name, `contents of ${name}`]),
+ * );
+ * const sha256: Record<string, string> = {};
+ * for (const [name, body] of files) {
+ *   const bytes = new TextEncoder().encode(body);
+ *   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+ *   sha256[name] = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+ * }
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (request) => new Response(files.get(new URL(request.url).pathname.slice(1))),
+ * );
+ * const dir = await Deno.makeTempDir();
+ * const results = await downloadFashionMnist({
+ *   dir,
+ *   baseUrl: `http://127.0.0.1:${server.addr.port}/`,
+ *   sha256,
  *   onProgress: (p) => console.log(p.file, p.received, p.total),
  * });
+ * console.log(results.length, results[3].path === `${dir}/t10k-labels-idx1-ubyte.gz`); // 4 true
+ * await server.shutdown();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function downloadFashionMnist(

@@ -22,7 +22,12 @@ import { idxToImageSet, readIdx } from "./idx.ts";
  * console.log(FASHION_MNIST_FILES.testLabels); // t10k-labels-idx1-ubyte.gz
  * ```
  */
-export const FASHION_MNIST_FILES = Object.freeze({
+export const FASHION_MNIST_FILES: Readonly<{
+  trainImages: "train-images-idx3-ubyte.gz";
+  trainLabels: "train-labels-idx1-ubyte.gz";
+  testImages: "t10k-images-idx3-ubyte.gz";
+  testLabels: "t10k-labels-idx1-ubyte.gz";
+}> = Object.freeze({
   trainImages: "train-images-idx3-ubyte.gz",
   trainLabels: "train-labels-idx1-ubyte.gz",
   testImages: "t10k-images-idx3-ubyte.gz",
@@ -162,10 +167,17 @@ function repositoryDirs(): string[] {
  * @returns The folder, how it was found, and the path of each file.
  * @throws {Deno.errors.NotFound} Listing the places searched and the ways to get the data.
  * @example
- * ```ts ignore
- * import { findFashionMnist } from "./fashion_mnist.ts";
- * const where = findFashionMnist();
- * console.log(where.dir, where.via);
+ * ```ts
+ * import { FASHION_MNIST_FILES, findFashionMnist } from "./fashion_mnist.ts";
+ * const dir = await Deno.makeTempDir();
+ * // Only the names matter for finding; the files are read by loadFashionMnist.
+ * for (const name of Object.values(FASHION_MNIST_FILES)) {
+ *   await Deno.writeFile(`${dir}/${name}`, new Uint8Array());
+ * }
+ * const where = findFashionMnist({ dataDir: dir });
+ * console.log(where.via, where.files.testLabels === `${dir}/t10k-labels-idx1-ubyte.gz`);
+ * // "dataDir" true
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function findFashionMnist(options: FashionMnistOptions = {}): FashionMnistLocation {
@@ -211,10 +223,25 @@ export function findFashionMnist(options: FashionMnistOptions = {}): FashionMnis
  * @throws {Deno.errors.NotFound} When the files are nowhere; {@link SyntaxError} or
  *   {@link RangeError} when a file is truncated, corrupt or mismatched, naming the file.
  * @example
- * ```ts ignore
+ * ```ts
  * import { loadFashionMnist } from "./fashion_mnist.ts";
- * const { train, test } = await loadFashionMnist();
- * console.log(train.count, test.count); // 60000 10000
+ * // A stand-in folder in the same format (raw IDX files, 28x28 images): two training images and
+ * // one test image. The real files hold 60,000 and 10,000.
+ * const idx = (type: number, dims: number[], data: Uint8Array) => {
+ *   const header = new DataView(new ArrayBuffer(4 + 4 * dims.length));
+ *   header.setUint32(0, (type << 8) | dims.length);
+ *   dims.forEach((d, i) => header.setUint32(4 + 4 * i, d));
+ *   return new Uint8Array([...new Uint8Array(header.buffer), ...data]);
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const write = (name: string, bytes: Uint8Array) => Deno.writeFile(`${dir}/${name}`, bytes);
+ * await write("train-images-idx3-ubyte", idx(8, [2, 28, 28], new Uint8Array(2 * 784)));
+ * await write("train-labels-idx1-ubyte", idx(8, [2], Uint8Array.of(9, 0)));
+ * await write("t10k-images-idx3-ubyte", idx(8, [1, 28, 28], new Uint8Array(784)));
+ * await write("t10k-labels-idx1-ubyte", idx(8, [1], Uint8Array.of(3)));
+ * const { train, test } = await loadFashionMnist({ dataDir: dir });
+ * console.log(train.count, test.count, train.classNames?.[train.labels[0]]); // 2 1 "Ankle boot"
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function loadFashionMnist(

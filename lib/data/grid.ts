@@ -42,8 +42,11 @@ export interface GridOptions {
  * ```
  */
 export interface Raster {
+  /** Pixel bytes, (H,W,channels) row-major. */
   pixels: Uint8Array;
+  /** W. */
   width: number;
+  /** H. */
   height: number;
   /** 1 (gray) or 3 (RGB). */
   channels: 1 | 3;

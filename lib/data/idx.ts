@@ -133,10 +133,14 @@ function convert(body: Uint8Array, dtype: IdxDtype, n: number): IdxArray["data"]
  * @returns The parsed array.
  * @throws {SyntaxError} See {@link parseIdx}; also for a truncated or corrupt gzip stream.
  * @example
- * ```ts ignore
+ * ```ts
  * import { readIdx } from "./idx.ts";
- * const labels = await readIdx("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
- * console.log(labels.dims); // [10000]
+ * const dir = await Deno.makeTempDir();
+ * // Three uint8 labels: magic 0x00000801 (uint8, one dimension), the dimension, the data.
+ * await Deno.writeFile(`${dir}/labels-idx1-ubyte`, Uint8Array.of(0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1));
+ * const labels = await readIdx(`${dir}/labels-idx1-ubyte`);
+ * console.log(labels.dtype, labels.dims, labels.data); // "uint8" [3] Uint8Array(3) [7, 2, 1]
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function readIdx(path: string): Promise<IdxArray> {
@@ -150,7 +154,9 @@ export async function readIdx(path: string): Promise<IdxArray> {
  * ```ts
  * import type { IdxImageSetOptions } from "./idx.ts";
  * const options: IdxImageSetOptions = {
- *   imagesName: "train-images-idx3-ubyte.gz", labelsName: "train-labels-idx1-ubyte.gz", classCount: 10,
+ *   imagesName: "train-images-idx3-ubyte.gz",
+ *   labelsName: "train-labels-idx1-ubyte.gz",
+ *   classCount: 10,
  * };
  * ```
  */
@@ -177,7 +183,10 @@ export interface IdxImageSetOptions {
  * @example
  * ```ts
  * import { idxToImageSet, parseIdx } from "./idx.ts";
- * const images = parseIdx(Uint8Array.from([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 255]), "i");
+ * const images = parseIdx(
+ *   Uint8Array.from([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 255]),
+ *   "i",
+ * );
  * const labels = parseIdx(Uint8Array.from([0, 0, 8, 1, 0, 0, 0, 1, 4]), "l");
  * const set = idxToImageSet(images, labels, { imagesName: "i", labelsName: "l", classCount: 5 });
  * console.log(set.count, set.labels[0]); // 1 4

@@ -233,7 +233,8 @@ export function validateProfile(value: unknown, classCount?: number): LongTailPr
  * @example
  * ```ts
  * import { longTailSizes } from "./profiles.ts";
- * console.log(longTailSizes(6000, 100, 10)); // [6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]
+ * console.log(longTailSizes(6000, 100, 10));
+ * // [6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]
  * ```
  */
 export function longTailSizes(

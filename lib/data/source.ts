@@ -35,10 +35,26 @@ export interface SourceOptions {
  * @returns The two sets and a description of where they came from.
  * @throws {RangeError} For an unknown source.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { writeImageTable } from "./arrow_table.ts";
+ * import type { ImageSet } from "./image_set.ts";
  * import { loadSource } from "./source.ts";
- * const { train, test, from } = await loadSource("fashion-mnist");
- * console.log(train.count, test.count, from);
+ * // A stand-in source: 2x2 images of 3 classes as Arrow tables (see readImageTable).
+ * const set = (count: number): ImageSet => ({
+ *   images: Uint8Array.from({ length: count * 4 }, (_, i) => i % 256),
+ *   labels: Int32Array.from({ length: count }, (_, i) => i % 3),
+ *   count,
+ *   channels: 1,
+ *   height: 2,
+ *   width: 2,
+ *   classCount: 3,
+ * });
+ * const dir = await Deno.makeTempDir();
+ * await writeImageTable(`${dir}/train.arrow`, set(90));
+ * await writeImageTable(`${dir}/test.arrow`, set(30));
+ * const { train, test, from } = await loadSource(`arrow:${dir}`);
+ * console.log(train.count, test.count, from === dir); // 90 30 true
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function loadSource(
@@ -70,11 +86,42 @@ export async function loadSource(
  * @param options Where to look for the source.
  * @returns The splits plus where the source came from.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { writeImageTable } from "./arrow_table.ts";
+ * import type { ImageSet } from "./image_set.ts";
+ * import type { LongTailProfile } from "./profiles.ts";
  * import { loadLongTail } from "./source.ts";
- * const splits = await loadLongTail("fashion-mnist-lt-100");
- * console.log([...splits.classCounts]); // [5980, 3596, ..., 60]
+ * // A stand-in source: 2x2 images of 3 classes as Arrow tables (see readImageTable).
+ * const set = (count: number): ImageSet => ({
+ *   images: Uint8Array.from({ length: count * 4 }, (_, i) => i % 256),
+ *   labels: Int32Array.from({ length: count }, (_, i) => i % 3),
+ *   count,
+ *   channels: 1,
+ *   height: 2,
+ *   width: 2,
+ *   classCount: 3,
+ * });
+ * const dir = await Deno.makeTempDir();
+ * await writeImageTable(`${dir}/train.arrow`, set(90));
+ * await writeImageTable(`${dir}/test.arrow`, set(30));
+ * const profile: LongTailProfile = {
+ *   name: "toy-lt-10",
+ *   source: `arrow:${dir}`,
+ *   headSize: 20,
+ *   imbalanceRatio: 10,
+ *   classOrder: [0, 1, 2],
+ *   valPerClass: 5,
+ *   seed: 0,
+ *   shotThresholds: { many: 10, few: 3 },
+ *   normalization: { mean: [0.5], std: [0.25] },
+ * };
+ * const splits = await loadLongTail(profile);
+ * console.log([...splits.classCounts], splits.val.set.count); // [20, 6, 2] 15
+ * await Deno.remove(dir, { recursive: true });
  * ```
+ *
+ * With the real data: `await loadLongTail("fashion-mnist-lt-100")` gives the training class
+ * counts 5980, 3596, ..., 60.
  */
 export async function loadLongTail(
   profile: LongTailProfile | string,

@@ -12,6 +12,12 @@
 /**
  * Okabe-Ito colours (safe for the common colour-vision deficiencies), yellow left out because it
  * is unreadable on white.
+ *
+ * @example
+ * ```ts
+ * import { PALETTE } from "./figures.ts";
+ * console.log(PALETTE[0], PALETTE.length); // "#0072B2" 8
+ * ```
  */
 export const PALETTE: readonly string[] = Object.freeze([
   "#0072B2",
@@ -24,7 +30,17 @@ export const PALETTE: readonly string[] = Object.freeze([
   "#999999",
 ]);
 
-/** One line or set of points. */
+/**
+ * One line or set of points.
+ *
+ * @example
+ * ```ts
+ * import { lineChart, type Series } from "./figures.ts";
+ * const val: Series = { label: "val", x: [0, 0.5, 1], y: [61.2, null, 64.8], dash: "6 3" };
+ * const svg = lineChart({ title: "tau", xLabel: "tau", yLabel: "accuracy (%)", series: [val] });
+ * console.log(svg.includes("stroke-dasharray")); // true
+ * ```
+ */
 export interface Series {
   /** Legend text. */
   label: string;
@@ -40,7 +56,23 @@ export interface Series {
   style?: "line" | "points" | "both";
 }
 
-/** A highlighted point with a dashed vertical guide and a label (e.g. the chosen tau). */
+/**
+ * A highlighted point with a dashed vertical guide and a label (e.g. the chosen tau).
+ *
+ * @example
+ * ```ts
+ * import { lineChart, type Marker } from "./figures.ts";
+ * const chosen: Marker = { x: 0.8, y: 66.1, label: "tau = 0.8" };
+ * const svg = lineChart({
+ *   title: "tau-norm",
+ *   xLabel: "tau",
+ *   yLabel: "val accuracy (%)",
+ *   series: [{ label: "val", x: [0, 0.8, 1.6], y: [60, 66.1, 63] }],
+ *   markers: [chosen],
+ * });
+ * console.log(svg.includes("tau = 0.8")); // true
+ * ```
+ */
 export interface Marker {
   /** X of the guide, in data units. */
   x: number;
@@ -54,7 +86,29 @@ export interface Marker {
   anchor?: "start" | "end";
 }
 
-/** Size and text of any chart. */
+/**
+ * Size and text of any chart.
+ *
+ * @example
+ * ```ts
+ * import { barChart, type ChartFrame } from "./figures.ts";
+ * const frame: ChartFrame = {
+ *   title: "Accuracy",
+ *   xLabel: "group",
+ *   yLabel: "%",
+ *   width: 480,
+ *   height: 300,
+ *   yInclude: [0],
+ *   yCap: 100,
+ * };
+ * const svg = barChart({
+ *   ...frame,
+ *   categories: ["Many"],
+ *   series: [{ label: "cRT", values: [80] }],
+ * });
+ * console.log(svg.includes('width="480"')); // true
+ * ```
+ */
 export interface ChartFrame {
   /** Title drawn above the plot (also the SVG's `<title>`). */
   title: string;
@@ -74,7 +128,22 @@ export interface ChartFrame {
   legend?: boolean;
 }
 
-/** A line / scatter chart. */
+/**
+ * A line / scatter chart.
+ *
+ * @example
+ * ```ts
+ * import { lineChart, type LineChartSpec } from "./figures.ts";
+ * const spec: LineChartSpec = {
+ *   title: "Per-class accuracy",
+ *   xLabel: "training images (log)",
+ *   yLabel: "accuracy (%)",
+ *   xScale: "log",
+ *   series: [{ label: "joint", x: [5980, 600, 60], y: [95, 80, 20], style: "points" }],
+ * };
+ * console.log(lineChart(spec).startsWith("<svg")); // true
+ * ```
+ */
 export interface LineChartSpec extends ChartFrame {
   /** Lines / point sets, in legend order. */
   series: readonly Series[];
@@ -88,7 +157,23 @@ export interface LineChartSpec extends ChartFrame {
   markers?: readonly Marker[];
 }
 
-/** One series of a bar chart: a value per category. */
+/**
+ * One series of a bar chart: a value per category.
+ *
+ * @example
+ * ```ts
+ * import { barChart, type BarSeries } from "./figures.ts";
+ * const crt: BarSeries = { label: "cRT", values: [90.1, 75.3, null] }; // null: no bar
+ * const svg = barChart({
+ *   title: "Shot groups",
+ *   xLabel: "",
+ *   yLabel: "%",
+ *   categories: ["Many", "Medium", "Few"],
+ *   series: [crt],
+ * });
+ * console.log(svg.includes("cRT")); // true
+ * ```
+ */
 export interface BarSeries {
   /** Legend text. */
   label: string;
@@ -98,7 +183,26 @@ export interface BarSeries {
   color?: string;
 }
 
-/** A grouped bar chart: one group of bars per category, one bar per series. */
+/**
+ * A grouped bar chart: one group of bars per category, one bar per series.
+ *
+ * @example
+ * ```ts
+ * import { barChart, type BarChartSpec } from "./figures.ts";
+ * const spec: BarChartSpec = {
+ *   title: "Accuracy by shot group",
+ *   xLabel: "group",
+ *   yLabel: "accuracy (%)",
+ *   yInclude: [0],
+ *   categories: ["Many", "Medium", "Few"],
+ *   series: [
+ *     { label: "joint", values: [95, 70, 20] },
+ *     { label: "cRT", values: [90, 78, 55] },
+ *   ],
+ * };
+ * console.log(barChart(spec).trimEnd().endsWith("</svg>")); // true
+ * ```
+ */
 export interface BarChartSpec extends ChartFrame {
   /** Category labels along x. */
   categories: readonly string[];
@@ -165,7 +269,16 @@ function niceStep(raw: number): number {
   return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
 }
 
-/** An axis: its range, tick values and scale. */
+/**
+ * An axis: its range, tick values and scale.
+ *
+ * @example
+ * ```ts
+ * import { type AxisTicks, linearAxis } from "./figures.ts";
+ * const axis: AxisTicks = linearAxis([3, 17]);
+ * console.log(axis); // { lo: 2, hi: 18, ticks: [2, 4, 6, 8, 10, 12, 14, 16, 18], log: false }
+ * ```
+ */
 export interface AxisTicks {
   /** Lowest value on the axis. */
   lo: number;

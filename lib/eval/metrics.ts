@@ -12,13 +12,42 @@
 import { PAPER_SHOT_THRESHOLDS, type ShotThresholds } from "../data/profiles.ts";
 import { type ShotGroup, shotGroups } from "../data/shot_groups.ts";
 
-/** Version of the `metrics.json` layout; bumped on any incompatible change. */
+/**
+ * Version of the `metrics.json` layout; bumped on any incompatible change.
+ *
+ * @example
+ * ```ts
+ * import { METRICS_VERSION } from "./metrics.ts";
+ * console.log(METRICS_VERSION); // 1
+ * ```
+ */
 export const METRICS_VERSION = 1;
 
-/** The `schema` field of `metrics.json`. */
+/**
+ * The `schema` field of `metrics.json`.
+ *
+ * @example
+ * ```ts
+ * import { METRICS_SCHEMA } from "./metrics.ts";
+ * console.log(METRICS_SCHEMA); // "ltkit.stage2.metrics"
+ * ```
+ */
 export const METRICS_SCHEMA = "ltkit.stage2.metrics";
 
-/** Accuracy figures of one split (val or test). */
+/**
+ * Accuracy figures of one split (val or test).
+ *
+ * @example
+ * ```ts
+ * import { type SplitMetrics, splitMetrics } from "./metrics.ts";
+ * const m: SplitMetrics = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), [
+ *   "many",
+ *   "medium",
+ *   "few",
+ * ]);
+ * console.log(m.per_class, m.few, m.confusion[2]); // [1, 1, 0] 0 [1, 0, 0]
+ * ```
+ */
 export interface SplitMetrics {
   /** Number of evaluated rows. */
   rows: number;
@@ -38,7 +67,16 @@ export interface SplitMetrics {
   confusion: number[][];
 }
 
-/** One point of a validation curve over tau. */
+/**
+ * One point of a validation curve over tau.
+ *
+ * @example
+ * ```ts
+ * import { chooseTau, type TauPoint } from "./metrics.ts";
+ * const curve: TauPoint[] = [{ tau: 0, val_all: 0.61 }, { tau: 1, val_all: 0.66 }];
+ * console.log(chooseTau(curve)); // 1
+ * ```
+ */
 export interface TauPoint {
   /** The tau. */
   tau: number;
@@ -46,7 +84,25 @@ export interface TauPoint {
   val_all: number;
 }
 
-/** Everything reported for one stage-2 method. */
+/**
+ * Everything reported for one stage-2 method.
+ *
+ * @example
+ * ```ts
+ * import { type MethodMetrics, splitMetrics } from "./metrics.ts";
+ * const split = splitMetrics(Int32Array.of(0, 1), Int32Array.of(0, 1), ["many", "few"]);
+ * const tau: MethodMetrics = {
+ *   label: "tau-norm",
+ *   wall_ms: 35,
+ *   val: split,
+ *   test: split,
+ *   weight_norms: [1, 1],
+ *   tau: 0.9,
+ *   tau_curve: [{ tau: 0.9, val_all: 1 }],
+ * };
+ * console.log(tau.test.all); // 1
+ * ```
+ */
 export interface MethodMetrics {
   /** Display name. */
   label: string;
@@ -66,7 +122,45 @@ export interface MethodMetrics {
   train_loss?: number[];
 }
 
-/** The whole `metrics.json`. */
+/**
+ * The whole `metrics.json`.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   groupsFor,
+ *   METRICS_SCHEMA,
+ *   METRICS_VERSION,
+ *   type MetricsFile,
+ *   splitMetrics,
+ * } from "./metrics.ts";
+ * const { thresholds, groups } = groupsFor([500, 50, 5]);
+ * const test = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), groups);
+ * const file: MetricsFile = {
+ *   schema: METRICS_SCHEMA,
+ *   version: METRICS_VERSION,
+ *   created: "2025-01-01T12:00:00Z",
+ *   kit_version: "0.1.0",
+ *   source: {
+ *     features: "runs/example/features",
+ *     checkpoint_sha256: "0".repeat(64),
+ *     profile: {},
+ *     backbone: "resnet8",
+ *     feature_dim: 64,
+ *     class_count: 3,
+ *   },
+ *   train_class_counts: [500, 50, 5],
+ *   shot_thresholds: thresholds,
+ *   shot_groups: groups,
+ *   seed: 0,
+ *   settings: {},
+ *   methods: {
+ *     joint: { label: "Joint", wall_ms: 12, val: test, test, weight_norms: [1.2, 1, 0.8] },
+ *   },
+ * };
+ * console.log(file.methods.joint.test.all.toFixed(4)); // "0.6667"
+ * ```
+ */
 export interface MetricsFile {
   /** Always {@link METRICS_SCHEMA}. */
   schema: typeof METRICS_SCHEMA;
@@ -114,7 +208,8 @@ export interface MetricsFile {
  * @example
  * ```ts
  * import { thresholdsFromProfile } from "./metrics.ts";
- * console.log(thresholdsFromProfile({ shotThresholds: { many: 1000, few: 200 } })); // { many: 1000, few: 200 }
+ * console.log(thresholdsFromProfile({ shotThresholds: { many: 1000, few: 200 } }));
+ * // { many: 1000, few: 200 }
  * console.log(thresholdsFromProfile({})); // { many: 100, few: 20 }
  * ```
  */
@@ -164,7 +259,8 @@ export function argmaxRows(logits: ArrayLike<number>, classes: number): Int32Arr
  * @example
  * ```ts
  * import { confusionMatrix } from "./metrics.ts";
- * console.log(confusionMatrix(Int32Array.of(0, 1, 1), Int32Array.of(0, 1, 0), 2)); // [[1, 0], [1, 1]]
+ * console.log(confusionMatrix(Int32Array.of(0, 1, 1), Int32Array.of(0, 1, 0), 2));
+ * // [[1, 1], [0, 1]]
  * ```
  */
 export function confusionMatrix(
@@ -244,7 +340,8 @@ export function splitMetrics(
  * @example
  * ```ts
  * import { balancedAccuracy } from "./metrics.ts";
- * console.log(balancedAccuracy(Float32Array.of(1, 0, 1, 0, 0, 1), Int32Array.of(0, 1, 1), 2)); // 0.75
+ * console.log(balancedAccuracy(Float32Array.of(1, 0, 1, 0, 0, 1), Int32Array.of(0, 1, 1), 2));
+ * // 0.75
  * ```
  */
 export function balancedAccuracy(
@@ -300,7 +397,9 @@ export function classWeightNorms(
  * @example
  * ```ts
  * import { chooseTau } from "./metrics.ts";
- * console.log(chooseTau([{ tau: 0, val_all: 0.5 }, { tau: 0.1, val_all: 0.7 }, { tau: 0.2, val_all: 0.7 }])); // 0.1
+ * console.log(
+ *   chooseTau([{ tau: 0, val_all: 0.5 }, { tau: 0.1, val_all: 0.7 }, { tau: 0.2, val_all: 0.7 }]),
+ * ); // 0.1
  * ```
  */
 export function chooseTau(curve: readonly TauPoint[]): number {
@@ -312,7 +411,17 @@ export function chooseTau(curve: readonly TauPoint[]): number {
   return Math.min(...best.map((p) => p.tau));
 }
 
-/** Shot groups of the classes for given training counts and profile. */
+/**
+ * Shot groups of the classes for given training counts and profile.
+ *
+ * @example
+ * ```ts
+ * import { groupsFor } from "./metrics.ts";
+ * console.log(groupsFor([500, 50, 5]).groups); // ["many", "medium", "few"]
+ * const fashion = { shotThresholds: { many: 1000, few: 200 } };
+ * console.log(groupsFor([5980, 464, 60], fashion).groups); // ["many", "medium", "few"]
+ * ```
+ */
 export function groupsFor(
   trainClassCounts: ArrayLike<number>,
   profile?: Record<string, unknown>,
@@ -330,8 +439,42 @@ function pct(v: number | null | undefined): string {
  * All / Many / Medium / Few, the chosen tau and the wall time.
  *
  * @example
- * ```ts ignore
- * console.log(formatMetricsTable(file));
+ * ```ts
+ * import {
+ *   formatMetricsTable,
+ *   groupsFor,
+ *   METRICS_SCHEMA,
+ *   METRICS_VERSION,
+ *   type MetricsFile,
+ *   splitMetrics,
+ * } from "./metrics.ts";
+ * const { thresholds, groups } = groupsFor([500, 50, 5]);
+ * const test = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), groups);
+ * const file: MetricsFile = {
+ *   schema: METRICS_SCHEMA,
+ *   version: METRICS_VERSION,
+ *   created: "2025-01-01T12:00:00Z",
+ *   kit_version: "0.1.0",
+ *   source: {
+ *     features: "runs/example/features",
+ *     checkpoint_sha256: "0".repeat(64),
+ *     profile: {},
+ *     backbone: "resnet8",
+ *     feature_dim: 64,
+ *     class_count: 3,
+ *   },
+ *   train_class_counts: [500, 50, 5],
+ *   shot_thresholds: thresholds,
+ *   shot_groups: groups,
+ *   seed: 0,
+ *   settings: {},
+ *   methods: {
+ *     joint: { label: "Joint", wall_ms: 12, val: test, test, weight_norms: [1.2, 1, 0.8] },
+ *   },
+ * };
+ * const table = formatMetricsTable(file).split("\n");
+ * console.log(table[1]); // "method  val All    All    Many  Medium   Few  tau  ms"
+ * console.log(table[3]); // "Joint     66.67  66.67  100.00  100.00  0.00    -  12"
  * ```
  */
 export function formatMetricsTable(file: MetricsFile): string {
@@ -365,6 +508,46 @@ export function formatMetricsTable(file: MetricsFile): string {
  * Checks that a parsed object is a metrics file this version can read.
  *
  * @throws {TypeError} When the schema or version does not match.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   groupsFor,
+ *   METRICS_SCHEMA,
+ *   METRICS_VERSION,
+ *   type MetricsFile,
+ *   splitMetrics,
+ *   validateMetricsFile,
+ * } from "./metrics.ts";
+ * const { thresholds, groups } = groupsFor([500, 50, 5]);
+ * const test = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), groups);
+ * const file: MetricsFile = {
+ *   schema: METRICS_SCHEMA,
+ *   version: METRICS_VERSION,
+ *   created: "2025-01-01T12:00:00Z",
+ *   kit_version: "0.1.0",
+ *   source: {
+ *     features: "runs/example/features",
+ *     checkpoint_sha256: "0".repeat(64),
+ *     profile: {},
+ *     backbone: "resnet8",
+ *     feature_dim: 64,
+ *     class_count: 3,
+ *   },
+ *   train_class_counts: [500, 50, 5],
+ *   shot_thresholds: thresholds,
+ *   shot_groups: groups,
+ *   seed: 0,
+ *   settings: {},
+ *   methods: {
+ *     joint: { label: "Joint", wall_ms: 12, val: test, test, weight_norms: [1.2, 1, 0.8] },
+ *   },
+ * };
+ * const parsed = validateMetricsFile(JSON.parse(JSON.stringify(file)));
+ * console.log(Object.keys(parsed.methods)); // ["joint"]
+ * assert.throws(() => validateMetricsFile({ ...file, version: 2 }), TypeError);
+ * ```
  */
 export function validateMetricsFile(value: unknown, name = "metrics.json"): MetricsFile {
   const v = value as MetricsFile;
@@ -386,8 +569,45 @@ export function validateMetricsFile(value: unknown, name = "metrics.json"): Metr
  * Writes `metrics.json` (two-space indented) through a temporary file and a rename.
  *
  * @example
- * ```ts ignore
- * await writeMetricsFile("run/features/metrics.json", file);
+ * ```ts
+ * import {
+ *   groupsFor,
+ *   METRICS_SCHEMA,
+ *   METRICS_VERSION,
+ *   type MetricsFile,
+ *   splitMetrics,
+ *   validateMetricsFile,
+ *   writeMetricsFile,
+ * } from "./metrics.ts";
+ * const { thresholds, groups } = groupsFor([500, 50, 5]);
+ * const test = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), groups);
+ * const file: MetricsFile = {
+ *   schema: METRICS_SCHEMA,
+ *   version: METRICS_VERSION,
+ *   created: "2025-01-01T12:00:00Z",
+ *   kit_version: "0.1.0",
+ *   source: {
+ *     features: "runs/example/features",
+ *     checkpoint_sha256: "0".repeat(64),
+ *     profile: {},
+ *     backbone: "resnet8",
+ *     feature_dim: 64,
+ *     class_count: 3,
+ *   },
+ *   train_class_counts: [500, 50, 5],
+ *   shot_thresholds: thresholds,
+ *   shot_groups: groups,
+ *   seed: 0,
+ *   settings: {},
+ *   methods: {
+ *     joint: { label: "Joint", wall_ms: 12, val: test, test, weight_norms: [1.2, 1, 0.8] },
+ *   },
+ * };
+ * const dir = await Deno.makeTempDir();
+ * await writeMetricsFile(`${dir}/metrics.json`, file);
+ * const back = validateMetricsFile(JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`)));
+ * console.log(back.methods.joint.label); // "Joint"
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeMetricsFile(path: string, file: MetricsFile): Promise<void> {

@@ -15,7 +15,16 @@ import { barChart, lineChart, type Marker, panelRow, type Series } from "./figur
 import { renderHtml } from "./html.ts";
 import type { MetricsFile } from "./metrics.ts";
 
-/** Time spent in one stage of the run. */
+/**
+ * Time spent in one stage of the run.
+ *
+ * @example
+ * ```ts
+ * import { formatSeconds, type StageTiming } from "./report.ts";
+ * const timing: StageTiming = { stage: "stage 1", seconds: 612 };
+ * console.log(`${timing.stage}: ${formatSeconds(timing.seconds)}`); // "stage 1: 10 min 12 s"
+ * ```
+ */
 export interface StageTiming {
   /** E.g. "data", "stage 1", "features", "stage 2", "total". */
   stage: string;
@@ -23,7 +32,23 @@ export interface StageTiming {
   seconds: number;
 }
 
-/** One epoch of stage 1 (lib/train/stage1.ts's EpochRecord fits). */
+/**
+ * One epoch of stage 1 (lib/train/stage1.ts's EpochRecord fits).
+ *
+ * @example
+ * ```ts
+ * import type { Stage1EpochRecord } from "./report.ts";
+ * const epoch: Stage1EpochRecord = {
+ *   epoch: 1,
+ *   loss: 1.02,
+ *   accuracy: 0.61,
+ *   lr: 0.0997,
+ *   seconds: 95,
+ *   imagesPerSecond: 420,
+ * };
+ * console.log(epoch.loss); // 1.02
+ * ```
+ */
 export interface Stage1EpochRecord {
   /** 1-based. */
   epoch: number;
@@ -39,7 +64,16 @@ export interface Stage1EpochRecord {
   imagesPerSecond: number;
 }
 
-/** A validation curve over tau (tau-norm, logit adjustment). */
+/**
+ * A validation curve over tau (tau-norm, logit adjustment).
+ *
+ * @example
+ * ```ts
+ * import type { TauCurve } from "./report.ts";
+ * const curve: TauCurve = { tau: [0, 0.5, 1], valAccuracy: [0.6, 0.66, 0.64] };
+ * console.log(curve.tau[curve.valAccuracy.indexOf(Math.max(...curve.valAccuracy))]); // 0.5
+ * ```
+ */
 export interface TauCurve {
   /** The taus of the sweep, ascending. */
   tau: number[];
@@ -47,7 +81,28 @@ export interface TauCurve {
   valAccuracy: number[];
 }
 
-/** Results of one stage-2 method. Accuracies are test accuracies in [0, 1]. */
+/**
+ * Results of one stage-2 method. Accuracies are test accuracies in [0, 1].
+ *
+ * @example
+ * ```ts
+ * import { formatPercent, type MethodReport } from "./report.ts";
+ * const crt: MethodReport = {
+ *   name: "crt",
+ *   label: "cRT",
+ *   all: 0.7512,
+ *   many: 0.9,
+ *   medium: 0.75,
+ *   few: 0.55,
+ *   perClass: [0.9, 0.75, 0.55],
+ *   weightNorms: [1.1, 1.05, 1],
+ *   chosenTau: null,
+ *   tauCurve: null,
+ *   seconds: 1.5,
+ * };
+ * console.log(formatPercent(crt.all)); // "75.12"
+ * ```
+ */
 export interface MethodReport {
   /** Key: joint, ncm, ncm_l2, crt, tau, lws, la, bsm (others are drawn in spare colours). */
   name: string;
@@ -73,7 +128,49 @@ export interface MethodReport {
   seconds: number;
 }
 
-/** Everything the report shows. */
+/**
+ * Everything the report shows.
+ *
+ * @example
+ * ```ts
+ * import { buildReportDocument, type RunReport } from "./report.ts";
+ * const report: RunReport = {
+ *   name: "example",
+ *   createdAt: "2025-01-01T12:00:00Z",
+ *   adapter: "llvmpipe (software fallback)",
+ *   preset: "smoke",
+ *   presetReason: "chosen with --preset",
+ *   config: { seed: 0 },
+ *   timings: [{ stage: "total", seconds: 42 }],
+ *   stage1History: [{
+ *     epoch: 1,
+ *     loss: 1.1,
+ *     accuracy: 0.6,
+ *     lr: 0.05,
+ *     seconds: 20,
+ *     imagesPerSecond: 400,
+ *   }],
+ *   classes: ["shirt", "bag", "boot"],
+ *   trainCounts: [500, 50, 5],
+ *   groups: ["many", "medium", "few"],
+ *   thresholds: { many: 100, few: 20 },
+ *   methods: [{
+ *     name: "tau",
+ *     label: "τ-norm (τ=1.0)",
+ *     all: 0.7,
+ *     many: 0.9,
+ *     medium: 0.7,
+ *     few: 0.5,
+ *     perClass: [0.9, 0.7, 0.5],
+ *     weightNorms: [1, 1, 1],
+ *     chosenTau: 1,
+ *     tauCurve: { tau: [0, 1, 2], valAccuracy: [0.6, 0.7, 0.65] },
+ *     seconds: 0.2,
+ *   }],
+ * };
+ * console.log(buildReportDocument(report).title.includes("example")); // true
+ * ```
+ */
 export interface RunReport {
   /** Run name (the folder under runs/). */
   name: string;
@@ -105,7 +202,16 @@ export interface RunReport {
   notes?: string[];
 }
 
-/** One cell of a table. */
+/**
+ * One cell of a table.
+ *
+ * @example
+ * ```ts
+ * import type { ReportCell } from "./report.ts";
+ * const best: ReportCell = { text: "75.12", bold: true };
+ * console.log(best.bold ? `**${best.text}**` : best.text); // "**75.12**"
+ * ```
+ */
 export interface ReportCell {
   /** The cell's text, plain (each writer escapes it). */
   text: string;
@@ -113,7 +219,28 @@ export interface ReportCell {
   bold?: boolean;
 }
 
-/** A table: header, alignment per column and rows of cells. */
+/**
+ * A table: header, alignment per column and rows of cells.
+ *
+ * @example
+ * ```ts
+ * import { renderMarkdown, type ReportTable } from "./report.ts";
+ * const table: ReportTable = {
+ *   header: ["method", "All"],
+ *   align: ["left", "right"],
+ *   rows: [[{ text: "Joint" }, { text: "61.30" }], [{ text: "cRT" }, {
+ *     text: "75.12",
+ *     bold: true,
+ *   }]],
+ * };
+ * const markdown = renderMarkdown({
+ *   title: "Tables",
+ *   sections: [{ id: "t", heading: "Results", blocks: [{ kind: "table", table }] }],
+ *   figures: [],
+ * });
+ * console.log(markdown.includes("| cRT | **75.12** |")); // true
+ * ```
+ */
 export interface ReportTable {
   /** Column titles. */
   header: string[];
@@ -123,7 +250,51 @@ export interface ReportTable {
   rows: ReportCell[][];
 }
 
-/** A figure: its SVG and where the Markdown links it. */
+/**
+ * A figure: its SVG and where the Markdown links it.
+ *
+ * @example
+ * ```ts
+ * import { type ReportFigure, reportFigures, type RunReport } from "./report.ts";
+ * const report: RunReport = {
+ *   name: "example",
+ *   createdAt: "2025-01-01T12:00:00Z",
+ *   adapter: "llvmpipe (software fallback)",
+ *   preset: "smoke",
+ *   presetReason: "chosen with --preset",
+ *   config: { seed: 0 },
+ *   timings: [{ stage: "total", seconds: 42 }],
+ *   stage1History: [{
+ *     epoch: 1,
+ *     loss: 1.1,
+ *     accuracy: 0.6,
+ *     lr: 0.05,
+ *     seconds: 20,
+ *     imagesPerSecond: 400,
+ *   }],
+ *   classes: ["shirt", "bag", "boot"],
+ *   trainCounts: [500, 50, 5],
+ *   groups: ["many", "medium", "few"],
+ *   thresholds: { many: 100, few: 20 },
+ *   methods: [{
+ *     name: "tau",
+ *     label: "τ-norm (τ=1.0)",
+ *     all: 0.7,
+ *     many: 0.9,
+ *     medium: 0.7,
+ *     few: 0.5,
+ *     perClass: [0.9, 0.7, 0.5],
+ *     weightNorms: [1, 1, 1],
+ *     chosenTau: 1,
+ *     tauCurve: { tau: [0, 1, 2], valAccuracy: [0.6, 0.7, 0.65] },
+ *     seconds: 0.2,
+ *   }],
+ * };
+ * const figures: ReportFigure[] = reportFigures(report);
+ * console.log(figures.map((f) => f.file)[0], figures[0].number);
+ * // "figures/accuracy_by_group.svg" 1
+ * ```
+ */
 export interface ReportFigure {
   /** Stable id, also the file stem (e.g. "weight_norms"). */
   id: string;
@@ -139,7 +310,26 @@ export interface ReportFigure {
   svg: string;
 }
 
-/** Content blocks of a section. */
+/**
+ * Content blocks of a section.
+ *
+ * @example
+ * ```ts
+ * import { type ReportBlock, renderMarkdown } from "./report.ts";
+ * const blocks: ReportBlock[] = [
+ *   { kind: "paragraph", text: "Stage 2 ran every method." },
+ *   { kind: "facts", items: [["adapter", "llvmpipe"], ["preset", "cpu"]] },
+ *   { kind: "list", items: ["first note", "second note"] },
+ *   { kind: "code", summary: "Configuration", language: "json", text: "{}" },
+ * ];
+ * const markdown = renderMarkdown({
+ *   title: "Blocks",
+ *   sections: [{ id: "b", heading: "Blocks", blocks }],
+ *   figures: [],
+ * });
+ * console.log(markdown.includes("- first note")); // true
+ * ```
+ */
 export type ReportBlock =
   | { kind: "paragraph"; text: string }
   | { kind: "facts"; items: [string, string][] }
@@ -148,7 +338,22 @@ export type ReportBlock =
   | { kind: "figure"; figure: ReportFigure }
   | { kind: "code"; summary: string; language: string; text: string };
 
-/** A titled section. */
+/**
+ * A titled section.
+ *
+ * @example
+ * ```ts
+ * import { renderMarkdown, type ReportSection } from "./report.ts";
+ * const section: ReportSection = {
+ *   id: "notes",
+ *   heading: "Notes",
+ *   blocks: [{ kind: "paragraph", text: "Nothing unusual." }],
+ * };
+ * console.log(
+ *   renderMarkdown({ title: "Run", sections: [section], figures: [] }).includes("## Notes"),
+ * ); // true
+ * ```
+ */
 export interface ReportSection {
   /** Anchor id. */
   id: string;
@@ -158,7 +363,53 @@ export interface ReportSection {
   blocks: ReportBlock[];
 }
 
-/** The laid-out report that the Markdown and HTML writers render. */
+/**
+ * The laid-out report that the Markdown and HTML writers render.
+ *
+ * @example
+ * ```ts
+ * import { buildReportDocument, type ReportDocument, type RunReport } from "./report.ts";
+ * const report: RunReport = {
+ *   name: "example",
+ *   createdAt: "2025-01-01T12:00:00Z",
+ *   adapter: "llvmpipe (software fallback)",
+ *   preset: "smoke",
+ *   presetReason: "chosen with --preset",
+ *   config: { seed: 0 },
+ *   timings: [{ stage: "total", seconds: 42 }],
+ *   stage1History: [{
+ *     epoch: 1,
+ *     loss: 1.1,
+ *     accuracy: 0.6,
+ *     lr: 0.05,
+ *     seconds: 20,
+ *     imagesPerSecond: 400,
+ *   }],
+ *   classes: ["shirt", "bag", "boot"],
+ *   trainCounts: [500, 50, 5],
+ *   groups: ["many", "medium", "few"],
+ *   thresholds: { many: 100, few: 20 },
+ *   methods: [{
+ *     name: "tau",
+ *     label: "τ-norm (τ=1.0)",
+ *     all: 0.7,
+ *     many: 0.9,
+ *     medium: 0.7,
+ *     few: 0.5,
+ *     perClass: [0.9, 0.7, 0.5],
+ *     weightNorms: [1, 1, 1],
+ *     chosenTau: 1,
+ *     tauCurve: { tau: [0, 1, 2], valAccuracy: [0.6, 0.7, 0.65] },
+ *     seconds: 0.2,
+ *   }],
+ * };
+ * const doc: ReportDocument = buildReportDocument(report);
+ * console.log(
+ *   doc.sections.length > 0,
+ *   doc.figures.length === doc.figures.filter((f) => f.svg).length,
+ * ); // true true
+ * ```
+ */
 export interface ReportDocument {
   /** Page title. */
   title: string;
@@ -168,7 +419,52 @@ export interface ReportDocument {
   figures: ReportFigure[];
 }
 
-/** Paths written by {@link writeReport}. */
+/**
+ * Paths written by {@link writeReport}.
+ *
+ * @example
+ * ```ts
+ * import { type ReportFiles, type RunReport, writeReport } from "./report.ts";
+ * const report: RunReport = {
+ *   name: "example",
+ *   createdAt: "2025-01-01T12:00:00Z",
+ *   adapter: "llvmpipe (software fallback)",
+ *   preset: "smoke",
+ *   presetReason: "chosen with --preset",
+ *   config: { seed: 0 },
+ *   timings: [{ stage: "total", seconds: 42 }],
+ *   stage1History: [{
+ *     epoch: 1,
+ *     loss: 1.1,
+ *     accuracy: 0.6,
+ *     lr: 0.05,
+ *     seconds: 20,
+ *     imagesPerSecond: 400,
+ *   }],
+ *   classes: ["shirt", "bag", "boot"],
+ *   trainCounts: [500, 50, 5],
+ *   groups: ["many", "medium", "few"],
+ *   thresholds: { many: 100, few: 20 },
+ *   methods: [{
+ *     name: "tau",
+ *     label: "τ-norm (τ=1.0)",
+ *     all: 0.7,
+ *     many: 0.9,
+ *     medium: 0.7,
+ *     few: 0.5,
+ *     perClass: [0.9, 0.7, 0.5],
+ *     weightNorms: [1, 1, 1],
+ *     chosenTau: 1,
+ *     tauCurve: { tau: [0, 1, 2], valAccuracy: [0.6, 0.7, 0.65] },
+ *     seconds: 0.2,
+ *   }],
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const files: ReportFiles = await writeReport(dir, report);
+ * console.log(files.markdown.endsWith("report.md"), files.figures.length > 0); // true true
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface ReportFiles {
   /** Path of report.md. */
   markdown: string;
@@ -178,7 +474,15 @@ export interface ReportFiles {
   figures: string[];
 }
 
-/** Every figure file the report may write; the ones a run does not produce are removed. */
+/**
+ * Every figure file the report may write; the ones a run does not produce are removed.
+ *
+ * @example
+ * ```ts
+ * import { FIGURE_IDS } from "./report.ts";
+ * console.log(FIGURE_IDS.map((id) => `figures/${id}.svg`)[0]); // "figures/accuracy_by_group.svg"
+ * ```
+ */
 export const FIGURE_IDS: readonly string[] = Object.freeze([
   "accuracy_by_group",
   "tau_curves",
@@ -211,8 +515,46 @@ const GROUP_TITLES: Record<ShotGroup, string> = { many: "Many", medium: "Medium"
  *
  * @throws {RangeError} Naming the field and both lengths.
  * @example
- * ```ts ignore
- * checkRunReport(report);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkRunReport, type RunReport } from "./report.ts";
+ * const report: RunReport = {
+ *   name: "example",
+ *   createdAt: "2025-01-01T12:00:00Z",
+ *   adapter: "llvmpipe (software fallback)",
+ *   preset: "smoke",
+ *   presetReason: "chosen with --preset",
+ *   config: { seed: 0 },
+ *   timings: [{ stage: "total", seconds: 42 }],
+ *   stage1History: [{
+ *     epoch: 1,
+ *     loss: 1.1,
+ *     accuracy: 0.6,
+ *     lr: 0.05,
+ *     seconds: 20,
+ *     imagesPerSecond: 400,
+ *   }],
+ *   classes: ["shirt", "bag", "boot"],
+ *   trainCounts: [500, 50, 5],
+ *   groups: ["many", "medium", "few"],
+ *   thresholds: { many: 100, few: 20 },
+ *   methods: [{
+ *     name: "tau",
+ *     label: "τ-norm (τ=1.0)",
+ *     all: 0.7,
+ *     many: 0.9,
+ *     medium: 0.7,
+ *     few: 0.5,
+ *     perClass: [0.9, 0.7, 0.5],
+ *     weightNorms: [1, 1, 1],
+ *     chosenTau: 1,
+ *     tauCurve: { tau: [0, 1, 2], valAccuracy: [0.6, 0.7, 0.65] },
+ *     seconds: 0.2,
+ *   }],
+ * };
+ * checkRunReport(report); // fine
+ * const broken = { ...report, trainCounts: [500, 50] };
+ * assert.throws(() => checkRunReport(broken), /trainCounts has 2 entries for 3 classes/);
  * ```
  */
 export function checkRunReport(report: RunReport): void {
@@ -334,8 +676,49 @@ function tauAt(curve: TauCurve, tau: number): number | null {
  * @param report The run.
  * @returns The figures, numbered in report order.
  * @example
- * ```ts ignore
- * for (const f of reportFigures(report)) console.log(f.file, f.svg.length);
+ * ```ts
+ * import { reportFigures, type RunReport } from "./report.ts";
+ * const report: RunReport = {
+ *   name: "example",
+ *   createdAt: "2025-01-01T12:00:00Z",
+ *   adapter: "llvmpipe (software fallback)",
+ *   preset: "smoke",
+ *   presetReason: "chosen with --preset",
+ *   config: { seed: 0 },
+ *   timings: [{ stage: "total", seconds: 42 }],
+ *   stage1History: [{
+ *     epoch: 1,
+ *     loss: 1.1,
+ *     accuracy: 0.6,
+ *     lr: 0.05,
+ *     seconds: 20,
+ *     imagesPerSecond: 400,
+ *   }],
+ *   classes: ["shirt", "bag", "boot"],
+ *   trainCounts: [500, 50, 5],
+ *   groups: ["many", "medium", "few"],
+ *   thresholds: { many: 100, few: 20 },
+ *   methods: [{
+ *     name: "tau",
+ *     label: "τ-norm (τ=1.0)",
+ *     all: 0.7,
+ *     many: 0.9,
+ *     medium: 0.7,
+ *     few: 0.5,
+ *     perClass: [0.9, 0.7, 0.5],
+ *     weightNorms: [1, 1, 1],
+ *     chosenTau: 1,
+ *     tauCurve: { tau: [0, 1, 2], valAccuracy: [0.6, 0.7, 0.65] },
+ *     seconds: 0.2,
+ *   }],
+ * };
+ * for (const f of reportFigures(report)) console.log(f.number, f.file);
+ *
+ * // 1 "figures/accuracy_by_group.svg"
+ * // 2 "figures/tau_curves.svg"
+ * // 3 "figures/accuracy_vs_count.svg"
+ * // 4 "figures/weight_norms.svg"
+ * // 5 "figures/stage1.svg"
  * ```
  */
 export function reportFigures(report: RunReport): ReportFigure[] {
@@ -521,9 +904,45 @@ function fixed(v: number, digits: number): string {
  * @param report The run.
  * @returns The document that {@link renderMarkdown} and renderHtml (html.ts) render.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { buildReportDocument, type RunReport } from "./report.ts";
+ * const report: RunReport = {
+ *   name: "example",
+ *   createdAt: "2025-01-01T12:00:00Z",
+ *   adapter: "llvmpipe (software fallback)",
+ *   preset: "smoke",
+ *   presetReason: "chosen with --preset",
+ *   config: { seed: 0 },
+ *   timings: [{ stage: "total", seconds: 42 }],
+ *   stage1History: [{
+ *     epoch: 1,
+ *     loss: 1.1,
+ *     accuracy: 0.6,
+ *     lr: 0.05,
+ *     seconds: 20,
+ *     imagesPerSecond: 400,
+ *   }],
+ *   classes: ["shirt", "bag", "boot"],
+ *   trainCounts: [500, 50, 5],
+ *   groups: ["many", "medium", "few"],
+ *   thresholds: { many: 100, few: 20 },
+ *   methods: [{
+ *     name: "tau",
+ *     label: "τ-norm (τ=1.0)",
+ *     all: 0.7,
+ *     many: 0.9,
+ *     medium: 0.7,
+ *     few: 0.5,
+ *     perClass: [0.9, 0.7, 0.5],
+ *     weightNorms: [1, 1, 1],
+ *     chosenTau: 1,
+ *     tauCurve: { tau: [0, 1, 2], valAccuracy: [0.6, 0.7, 0.65] },
+ *     seconds: 0.2,
+ *   }],
+ * };
  * const doc = buildReportDocument(report);
  * console.log(doc.sections.map((s) => s.heading));
+ * // ["What ran", "Results", "Per-class test accuracy", "Stage 1", "Timings", "Configuration"]
  * ```
  */
 export function buildReportDocument(report: RunReport): ReportDocument {
@@ -669,8 +1088,45 @@ function md(text: string): string {
  * @param doc From {@link buildReportDocument}.
  * @returns The Markdown text.
  * @example
- * ```ts ignore
- * await Deno.writeTextFile("report.md", renderMarkdown(buildReportDocument(report)));
+ * ```ts
+ * import { buildReportDocument, renderMarkdown, type RunReport } from "./report.ts";
+ * const report: RunReport = {
+ *   name: "example",
+ *   createdAt: "2025-01-01T12:00:00Z",
+ *   adapter: "llvmpipe (software fallback)",
+ *   preset: "smoke",
+ *   presetReason: "chosen with --preset",
+ *   config: { seed: 0 },
+ *   timings: [{ stage: "total", seconds: 42 }],
+ *   stage1History: [{
+ *     epoch: 1,
+ *     loss: 1.1,
+ *     accuracy: 0.6,
+ *     lr: 0.05,
+ *     seconds: 20,
+ *     imagesPerSecond: 400,
+ *   }],
+ *   classes: ["shirt", "bag", "boot"],
+ *   trainCounts: [500, 50, 5],
+ *   groups: ["many", "medium", "few"],
+ *   thresholds: { many: 100, few: 20 },
+ *   methods: [{
+ *     name: "tau",
+ *     label: "τ-norm (τ=1.0)",
+ *     all: 0.7,
+ *     many: 0.9,
+ *     medium: 0.7,
+ *     few: 0.5,
+ *     perClass: [0.9, 0.7, 0.5],
+ *     weightNorms: [1, 1, 1],
+ *     chosenTau: 1,
+ *     tauCurve: { tau: [0, 1, 2], valAccuracy: [0.6, 0.7, 0.65] },
+ *     seconds: 0.2,
+ *   }],
+ * };
+ * const markdown = renderMarkdown(buildReportDocument(report));
+ * console.log(markdown.split("\n")[0]); // "# Run example"
+ * console.log(markdown.includes("](figures/tau_curves.svg)")); // true
  * ```
  */
 export function renderMarkdown(doc: ReportDocument): string {
@@ -727,9 +1183,46 @@ async function writeAtomic(path: string, text: string): Promise<void> {
  * @param report The run.
  * @returns The paths written.
  * @example
- * ```ts ignore
- * const files = await writeReport("runs/cpu-0", report);
- * console.log(files.html);
+ * ```ts
+ * import { type RunReport, writeReport } from "./report.ts";
+ * const report: RunReport = {
+ *   name: "example",
+ *   createdAt: "2025-01-01T12:00:00Z",
+ *   adapter: "llvmpipe (software fallback)",
+ *   preset: "smoke",
+ *   presetReason: "chosen with --preset",
+ *   config: { seed: 0 },
+ *   timings: [{ stage: "total", seconds: 42 }],
+ *   stage1History: [{
+ *     epoch: 1,
+ *     loss: 1.1,
+ *     accuracy: 0.6,
+ *     lr: 0.05,
+ *     seconds: 20,
+ *     imagesPerSecond: 400,
+ *   }],
+ *   classes: ["shirt", "bag", "boot"],
+ *   trainCounts: [500, 50, 5],
+ *   groups: ["many", "medium", "few"],
+ *   thresholds: { many: 100, few: 20 },
+ *   methods: [{
+ *     name: "tau",
+ *     label: "τ-norm (τ=1.0)",
+ *     all: 0.7,
+ *     many: 0.9,
+ *     medium: 0.7,
+ *     few: 0.5,
+ *     perClass: [0.9, 0.7, 0.5],
+ *     weightNorms: [1, 1, 1],
+ *     chosenTau: 1,
+ *     tauCurve: { tau: [0, 1, 2], valAccuracy: [0.6, 0.7, 0.65] },
+ *     seconds: 0.2,
+ *   }],
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const files = await writeReport(dir, report);
+ * console.log(files.html === `${dir}/report.html`); // true
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeReport(dir: string, report: RunReport): Promise<ReportFiles> {
@@ -755,7 +1248,23 @@ export async function writeReport(dir: string, report: RunReport): Promise<Repor
   return { markdown, html, figures: written };
 }
 
-/** What the run knows that `metrics.json` does not. */
+/**
+ * What the run knows that `metrics.json` does not.
+ *
+ * @example
+ * ```ts
+ * import type { RunInfo } from "./report.ts";
+ * const run: RunInfo = {
+ *   name: "cpu-20250101-120000",
+ *   adapter: "llvmpipe (software fallback)",
+ *   preset: "cpu",
+ *   presetReason: "software adapter",
+ *   config: { seed: 0 },
+ *   classes: ["shirt", "bag", "boot"],
+ * };
+ * console.log(run.timings ?? []); // []
+ * ```
+ */
 export interface RunInfo {
   /** Run name (the folder under runs/). */
   name: string;
@@ -788,9 +1297,48 @@ export interface RunInfo {
  * @param run Name, adapter, preset, config, timings and stage-1 history of the run.
  * @returns The report input.
  * @example
- * ```ts ignore
- * const metrics = validateMetricsFile(JSON.parse(await Deno.readTextFile(path)));
- * await writeReport(dir, fromMetrics(metrics, { name, adapter, preset, presetReason, config }));
+ * ```ts
+ * import {
+ *   groupsFor,
+ *   METRICS_SCHEMA,
+ *   METRICS_VERSION,
+ *   type MetricsFile,
+ *   splitMetrics,
+ * } from "./metrics.ts";
+ * import { fromMetrics } from "./report.ts";
+ * const { thresholds, groups } = groupsFor([500, 50, 5]);
+ * const test = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), groups);
+ * const file: MetricsFile = {
+ *   schema: METRICS_SCHEMA,
+ *   version: METRICS_VERSION,
+ *   created: "2025-01-01T12:00:00Z",
+ *   kit_version: "0.1.0",
+ *   source: {
+ *     features: "runs/example/features",
+ *     checkpoint_sha256: "0".repeat(64),
+ *     profile: {},
+ *     backbone: "resnet8",
+ *     feature_dim: 64,
+ *     class_count: 3,
+ *   },
+ *   train_class_counts: [500, 50, 5],
+ *   shot_thresholds: thresholds,
+ *   shot_groups: groups,
+ *   seed: 0,
+ *   settings: {},
+ *   methods: {
+ *     joint: { label: "Joint", wall_ms: 12, val: test, test, weight_norms: [1.2, 1, 0.8] },
+ *   },
+ * };
+ * const report = fromMetrics(file, {
+ *   name: "example",
+ *   adapter: "llvmpipe",
+ *   preset: "smoke",
+ *   presetReason: "chosen with --preset",
+ *   config: {},
+ * });
+ * console.log(report.classes, report.methods[0].all.toFixed(4));
+ * // ["class 0", "class 1", "class 2"] "0.6667"
  * ```
  */
 export function fromMetrics(metrics: MetricsFile, run: RunInfo): RunReport {

@@ -12,7 +12,20 @@ import type { ResNet } from "../nn/resnet.ts";
 import type { FeatureMetadataInput, FeatureSplit } from "./schema.ts";
 import { FeatureWriter, writeClassifier } from "./writer.ts";
 
-/** Options of {@link extractFeatures}. */
+/**
+ * Options of {@link extractFeatures}.
+ *
+ * @example
+ * ```ts
+ * import type { ExtractOptions } from "./extract.ts";
+ * const options: ExtractOptions = {
+ *   normalization: { mean: [0.286], std: [0.353] },
+ *   limit: 1000, // evenly spaced rows
+ *   onProgress: (done, total) => console.log(`${done}/${total}`),
+ * };
+ * console.log(options.limit); // 1000
+ * ```
+ */
 export interface ExtractOptions {
   /** Normalisation of x/255 (per channel). */
   normalization: { mean: readonly number[]; std: readonly number[] };
@@ -22,8 +35,19 @@ export interface ExtractOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** What extraction of one split yields besides the file. */
+/**
+ * What extraction of one split yields besides the file.
+ *
+ * @example
+ * ```ts
+ * import type { ExtractResult } from "./extract.ts";
+ * const result: ExtractResult = { rows: 200, correct: 150 };
+ * console.log(`joint accuracy ${(100 * result.correct / result.rows).toFixed(1)}%`);
+ * // "joint accuracy 75.0%"
+ * ```
+ */
 export interface ExtractResult {
+  /** Rows written. */
   rows: number;
   /** Rows the network's own (joint) classifier gets right. */
   correct: number;
@@ -33,10 +57,43 @@ export interface ExtractResult {
  * Writes `path` (an Arrow IPC file) with the features of `split` computed by `net`.
  *
  * @example
- * ```ts ignore
- * await extractFeatures(net, splits.test, "test", "runs/a/features/test.arrow", metadata, {
- *   normalization: profile.normalization,
+ * ```ts
+ * import type { Split } from "../data/long_tail.ts";
+ * import { Rng } from "../data/rng.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resnet, ResNet } from "../nn/mod.ts";
+ * import { extractFeatures } from "./extract.ts";
+ * import { readFeatures } from "./reader.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const net = await ResNet.create(gpu, resnet("tiny", [1, 8, 8], 4, [4], 1, 2), { batch: 4 });
+ * net.initialize(new Rng(0));
+ * const split: Split = {
+ *   set: {
+ *     images: Uint8Array.from({ length: 6 * 64 }, (_, i) => i % 251),
+ *     labels: Int32Array.from([0, 1, 0, 1, 0, 1]),
+ *     count: 6,
+ *     channels: 1,
+ *     height: 8,
+ *     width: 8,
+ *     classCount: 2,
+ *   },
+ *   indices: Int32Array.from([0, 2, 4, 6, 8, 10]),
+ * };
+ * const metadata = {
+ *   profile: { name: "toy" },
+ *   trainClassCounts: [3, 3],
+ *   backbone: net.spec.name,
+ *   checkpointSha256: "0".repeat(64),
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const result = await extractFeatures(net, split, "test", `${dir}/test.arrow`, metadata, {
+ *   normalization: { mean: [0.5], std: [0.25] },
  * });
+ * const test = await readFeatures(`${dir}/test.arrow`, "test");
+ * console.log(result.rows, test.dim, test.index); // 6 4 Int32Array(6) [0, 2, 4, 6, 8, 10]
+ * await Deno.remove(dir, { recursive: true });
+ * net.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function extractFeatures(
@@ -130,7 +187,47 @@ export async function extractFeatures(
   }
 }
 
-/** Writes the network's linear classifier as `classifier.arrow`. */
+/**
+ * Writes the network's linear classifier as `classifier.arrow`.
+ *
+ * @example
+ * ```ts
+ * import type { Split } from "../data/long_tail.ts";
+ * import { Rng } from "../data/rng.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resnet, ResNet } from "../nn/mod.ts";
+ * import { dumpClassifier } from "./extract.ts";
+ * import { readClassifier } from "./reader.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const net = await ResNet.create(gpu, resnet("tiny", [1, 8, 8], 4, [4], 1, 2), { batch: 4 });
+ * net.initialize(new Rng(0));
+ * const split: Split = {
+ *   set: {
+ *     images: Uint8Array.from({ length: 6 * 64 }, (_, i) => i % 251),
+ *     labels: Int32Array.from([0, 1, 0, 1, 0, 1]),
+ *     count: 6,
+ *     channels: 1,
+ *     height: 8,
+ *     width: 8,
+ *     classCount: 2,
+ *   },
+ *   indices: Int32Array.from([0, 2, 4, 6, 8, 10]),
+ * };
+ * const metadata = {
+ *   profile: { name: "toy" },
+ *   trainClassCounts: [3, 3],
+ *   backbone: net.spec.name,
+ *   checkpointSha256: "0".repeat(64),
+ * };
+ * const dir = await Deno.makeTempDir();
+ * await dumpClassifier(net, `${dir}/classifier.arrow`, metadata);
+ * const classifier = await readClassifier(`${dir}/classifier.arrow`);
+ * console.log(classifier.classCount, classifier.featureDim); // 2 4
+ * await Deno.remove(dir, { recursive: true });
+ * net.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export async function dumpClassifier(
   net: ResNet,
   path: string,

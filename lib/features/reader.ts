@@ -22,7 +22,19 @@ import {
 } from "./schema.ts";
 import type { ClassifierWeights } from "./writer.ts";
 
-/** One split read from its file. */
+/**
+ * One split read from its file.
+ *
+ * @example
+ * ```ts
+ * import type { FeatureSplitData } from "./reader.ts";
+ * import { makeSyntheticFeatures } from "./synthetic.ts";
+ * const test: FeatureSplitData =
+ *   makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 3 }).test;
+ * const firstRow = test.features.subarray(0, test.dim);
+ * console.log(test.split, firstRow.length, test.label.length === test.rows); // "test" 3 true
+ * ```
+ */
 export interface FeatureSplitData {
   /** Which split. */
   split: FeatureSplit;
@@ -42,13 +54,35 @@ export interface FeatureSplitData {
   metadata: FeatureMetadata;
 }
 
-/** The stage-1 classifier read from `classifier.arrow`. */
+/**
+ * The stage-1 classifier read from `classifier.arrow`.
+ *
+ * @example
+ * ```ts
+ * import type { ClassifierData } from "./reader.ts";
+ * import { makeSyntheticFeatures } from "./synthetic.ts";
+ * const classifier: ClassifierData = makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 3 })
+ *   .classifier;
+ * console.log(classifier.weight.length, classifier.bias.length, classifier.metadata.split);
+ * // 6 2 "classifier"
+ * ```
+ */
 export interface ClassifierData extends ClassifierWeights {
   /** The decoded schema metadata. */
   metadata: FeatureMetadata;
 }
 
-/** A whole features folder: what stage 2 needs, and nothing else. */
+/**
+ * A whole features folder: what stage 2 needs, and nothing else.
+ *
+ * @example
+ * ```ts
+ * import type { FeatureDir } from "./reader.ts";
+ * import { makeSyntheticFeatures } from "./synthetic.ts";
+ * const features: FeatureDir = makeSyntheticFeatures({ trainCounts: [8, 2], featureDim: 2 });
+ * console.log(features.train.metadata.trainClassCounts); // [8, 2]
+ * ```
+ */
 export interface FeatureDir {
   /** `train.arrow`. */
   train: FeatureSplitData;
@@ -189,6 +223,19 @@ function checkKind(meta: FeatureMetadata, expected: FeatureFileKind | undefined,
  * @throws {SyntaxError} Not an Arrow file or truncated; {@link TypeError} for a missing or
  *   mistyped column or metadata; {@link RangeError} for a label outside 0..C-1 or a dimension
  *   that differs from `ltkit.feature_dim`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeFeatures } from "./reader.ts";
+ * import { writeSyntheticFeatureDir } from "./synthetic.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4, testPerClass: 3 });
+ * const bytes = await Deno.readFile(`${dir}/test.arrow`);
+ * console.log(decodeFeatures(bytes, "test.arrow", "test").rows); // 6
+ * assert.throws(() => decodeFeatures(bytes.subarray(0, 100), "test.arrow"), SyntaxError);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function decodeFeatures(
   bytes: Uint8Array,
@@ -249,9 +296,14 @@ export function decodeFeatures(
  * @returns The split's columns and metadata.
  * @throws See {@link decodeFeatures}; `Deno.errors.NotFound` when the file is absent.
  * @example
- * ```ts ignore
- * const train = await readFeatures("run/features/train.arrow", "train");
- * console.log(train.rows, train.dim);
+ * ```ts
+ * import { readFeatures } from "./reader.ts";
+ * import { writeSyntheticFeatureDir } from "./synthetic.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4 });
+ * const train = await readFeatures(`${dir}/train.arrow`, "train");
+ * console.log(train.rows, train.dim); // 8 4
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function readFeatures(
@@ -267,6 +319,22 @@ export async function readFeatures(
  * @param bytes Arrow IPC file bytes.
  * @param name The file name, for messages.
  * @returns W (C, D), b (C) and the metadata.
+ *
+ * @example
+ * ```ts
+ * import { decodeClassifier } from "./reader.ts";
+ * import { writeClassifier } from "./writer.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeClassifier(`${dir}/classifier.arrow`, {
+ *   weight: Float32Array.of(1, 0, 0, 1),
+ *   bias: Float32Array.of(0.5, -0.5),
+ *   classCount: 2,
+ *   featureDim: 2,
+ * }, { profile: {}, trainClassCounts: [3, 1], backbone: "toy", checkpointSha256: "0".repeat(64) });
+ * const bytes = await Deno.readFile(`${dir}/classifier.arrow`);
+ * console.log(decodeClassifier(bytes, "classifier.arrow").bias); // Float32Array(2) [0.5, -0.5]
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function decodeClassifier(bytes: Uint8Array, name: string): ClassifierData {
   const table = parseIpcFile(bytes, name);
@@ -313,8 +381,14 @@ export function decodeClassifier(bytes: Uint8Array, name: string): ClassifierDat
  * @param path The file.
  * @returns W (C, D), b (C) and the metadata.
  * @example
- * ```ts ignore
- * const { weight, bias } = await readClassifier("run/features/classifier.arrow");
+ * ```ts
+ * import { readClassifier } from "./reader.ts";
+ * import { writeSyntheticFeatureDir } from "./synthetic.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2, 1], featureDim: 4 });
+ * const { weight, bias } = await readClassifier(`${dir}/classifier.arrow`);
+ * console.log(weight.length, bias.length); // 12 3
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function readClassifier(path: string): Promise<ClassifierData> {
@@ -330,8 +404,14 @@ export async function readClassifier(path: string): Promise<ClassifierData> {
  * @returns All four files, decoded.
  * @throws {RangeError} Naming both files when they disagree.
  * @example
- * ```ts ignore
- * const { train, val, test, classifier } = await readFeatureDir("run/features");
+ * ```ts
+ * import { readFeatureDir } from "./reader.ts";
+ * import { writeSyntheticFeatureDir } from "./synthetic.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4, testPerClass: 5 });
+ * const { train, val, test, classifier } = await readFeatureDir(dir);
+ * console.log(train.rows, val.rows, test.rows, classifier.classCount); // 8 40 10 2
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function readFeatureDir(dir: string): Promise<FeatureDir> {

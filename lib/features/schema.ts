@@ -26,19 +26,62 @@
 import { arrow } from "../deps.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
-/** The kit version recorded in new files (from deno.json). */
+/**
+ * The kit version recorded in new files (from deno.json).
+ *
+ * @example
+ * ```ts
+ * import { KIT_VERSION } from "./schema.ts";
+ * console.log(/^\d+\.\d+\.\d+/.test(KIT_VERSION)); // true
+ * ```
+ */
 export const KIT_VERSION: string = denoJson.version;
 
-/** A split stored in a feature file. */
+/**
+ * A split stored in a feature file.
+ *
+ * @example
+ * ```ts
+ * import type { FeatureSplit } from "./schema.ts";
+ * const split: FeatureSplit = "val";
+ * console.log(`${split}.arrow`); // "val.arrow"
+ * ```
+ */
 export type FeatureSplit = "train" | "val" | "test";
 
-/** What a feature-dump file holds: a split, or the stage-1 classifier. */
+/**
+ * What a feature-dump file holds: a split, or the stage-1 classifier.
+ *
+ * @example
+ * ```ts
+ * import { FEATURE_SPLITS, type FeatureFileKind } from "./schema.ts";
+ * const files: FeatureFileKind[] = [...FEATURE_SPLITS, "classifier"];
+ * console.log(files.map((f) => `${f}.arrow`).join(" "));
+ * // "train.arrow val.arrow test.arrow classifier.arrow"
+ * ```
+ */
 export type FeatureFileKind = FeatureSplit | "classifier";
 
-/** The three feature splits, in the order files are read. */
+/**
+ * The three feature splits, in the order files are read.
+ *
+ * @example
+ * ```ts
+ * import { FEATURE_SPLITS } from "./schema.ts";
+ * console.log(FEATURE_SPLITS); // ["train", "val", "test"]
+ * ```
+ */
 export const FEATURE_SPLITS: readonly FeatureSplit[] = Object.freeze(["train", "val", "test"]);
 
-/** Schema-metadata keys of the contract. */
+/**
+ * Schema-metadata keys of the contract.
+ *
+ * @example
+ * ```ts
+ * import { META_KEYS } from "./schema.ts";
+ * console.log(META_KEYS.checkpointSha256); // "ltkit.checkpoint_sha256"
+ * ```
+ */
 export const META_KEYS: Readonly<{
   version: "ltkit.version";
   profile: "ltkit.profile";
@@ -61,7 +104,24 @@ export const META_KEYS: Readonly<{
   } as const,
 );
 
-/** The metadata every feature-dump file carries, decoded. */
+/**
+ * The metadata every feature-dump file carries, decoded.
+ *
+ * @example
+ * ```ts
+ * import { decodeMetadata, encodeMetadata, type FeatureMetadata } from "./schema.ts";
+ * const encoded = encodeMetadata("test", 2, 8, {
+ *   profile: { name: "toy" },
+ *   trainClassCounts: [5, 1],
+ *   backbone: "resnet8",
+ *   checkpointSha256: "ab".repeat(32),
+ *   extra: { note: "example" },
+ * });
+ * const meta: FeatureMetadata = decodeMetadata(encoded, "test.arrow");
+ * console.log(meta.split, meta.featureDim, meta.trainClassCounts, meta.extra);
+ * // "test" 8 [5, 1] { note: "example" }
+ * ```
+ */
 export interface FeatureMetadata {
   /** Kit version that wrote the file. */
   version: string;
@@ -83,7 +143,21 @@ export interface FeatureMetadata {
   extra: Record<string, string>;
 }
 
-/** What a writer needs besides split, class count and dimension. */
+/**
+ * What a writer needs besides split, class count and dimension.
+ *
+ * @example
+ * ```ts
+ * import { encodeMetadata, type FeatureMetadataInput } from "./schema.ts";
+ * const input: FeatureMetadataInput = {
+ *   profile: { name: "fashion-mnist-lt-100" },
+ *   trainClassCounts: [6, 3, 1],
+ *   backbone: { arch: "resnet8", width: 16 },
+ *   checkpointSha256: "0".repeat(64),
+ * };
+ * console.log(encodeMetadata("train", 3, 64, input).get("ltkit.train_class_counts")); // "[6,3,1]"
+ * ```
+ */
 export interface FeatureMetadataInput {
   /** Kit version; defaults to {@link KIT_VERSION}. */
   version?: string;
@@ -99,13 +173,37 @@ export interface FeatureMetadataInput {
   extra?: Record<string, string>;
 }
 
-/** Column names and types of a split file, for messages. */
+/**
+ * Column names and types of a split file, for messages.
+ *
+ * @example
+ * ```ts
+ * import { SPLIT_LAYOUT } from "./schema.ts";
+ * console.log(`expected ${SPLIT_LAYOUT}`); // "expected index: int32, label: int32, feature: ..."
+ * ```
+ */
 export const SPLIT_LAYOUT = "index: int32, label: int32, feature: fixed_size_list<float32>[D]";
 
-/** Column names and types of the classifier file, for messages. */
+/**
+ * Column names and types of the classifier file, for messages.
+ *
+ * @example
+ * ```ts
+ * import { CLASSIFIER_LAYOUT } from "./schema.ts";
+ * console.log(CLASSIFIER_LAYOUT.split(", ")[0]); // "class: int32"
+ * ```
+ */
 export const CLASSIFIER_LAYOUT = "class: int32, weight: fixed_size_list<float32>[D], bias: float32";
 
-/** The Arrow type of a D-dimensional feature (or weight) row. */
+/**
+ * The Arrow type of a D-dimensional feature (or weight) row.
+ *
+ * @example
+ * ```ts
+ * import { describeType, vectorType } from "./schema.ts";
+ * console.log(describeType(vectorType(64))); // "fixed_size_list<float32>[64]"
+ * ```
+ */
 export function vectorType(dim: number): arrow.FixedSizeList<arrow.Float32> {
   return new arrow.FixedSizeList(dim, new arrow.Field("item", new arrow.Float32(), false));
 }
@@ -286,10 +384,11 @@ export function decodeMetadata(meta: Map<string, string>, name: string): Feature
  * @example
  * ```ts
  * import { splitSchema } from "./schema.ts";
- * console.log(splitSchema(64, new Map()).fields.map((f) => f.name)); // ["index", "label", "feature"]
+ * console.log(splitSchema(64, new Map()).fields.map((f) => f.name));
+ * // ["index", "label", "feature"]
  * ```
  */
-export function splitSchema(dim: number, metadata: Map<string, string>): arrow.Schema {
+export function splitSchema(dim: number, metadata: Map<string, string>): ArrowSchema {
   return new arrow.Schema(
     [
       new arrow.Field("index", new arrow.Int32(), false),
@@ -312,7 +411,7 @@ export function splitSchema(dim: number, metadata: Map<string, string>): arrow.S
  * console.log(classifierSchema(8, new Map()).fields.length); // 3
  * ```
  */
-export function classifierSchema(dim: number, metadata: Map<string, string>): arrow.Schema {
+export function classifierSchema(dim: number, metadata: Map<string, string>): ArrowSchema {
   return new arrow.Schema(
     [
       new arrow.Field("class", new arrow.Int32(), false),
@@ -323,8 +422,46 @@ export function classifierSchema(dim: number, metadata: Map<string, string>): ar
   );
 }
 
-/** Describes an Arrow type the way the layout strings do (`int32`, `fixed_size_list<float32>[64]`). */
-export function describeType(type: arrow.DataType): string {
+// deno doc --lint flags npm types in public signatures as private (denoland/deno#27364); these
+// aliases name them. They are the very same types.
+
+/**
+ * An Apache Arrow schema (`Schema` of the pinned `npm:apache-arrow`), as the schema functions
+ * return it.
+ *
+ * @example
+ * ```ts
+ * import { type ArrowSchema, splitSchema } from "./schema.ts";
+ * const schema: ArrowSchema = splitSchema(4, new Map([["note", "example"]]));
+ * console.log(schema.metadata.get("note")); // "example"
+ * ```
+ */
+export type ArrowSchema = arrow.Schema;
+
+/**
+ * An Apache Arrow data type (`DataType` of the pinned `npm:apache-arrow`), as the type checks
+ * take it.
+ *
+ * @example
+ * ```ts
+ * import { type ArrowDataType, splitSchema } from "./schema.ts";
+ * const type: ArrowDataType = splitSchema(4, new Map()).fields[2].type;
+ * console.log(String(type)); // "FixedSizeList[4]<Float32>"
+ * ```
+ */
+export type ArrowDataType = arrow.DataType;
+
+/**
+ * Describes an Arrow type the way the layout strings do (`int32`, `fixed_size_list<float32>[64]`).
+ *
+ * @example
+ * ```ts
+ * import { describeType, splitSchema } from "./schema.ts";
+ * console.log(splitSchema(64, new Map()).fields.map((f) => describeType(f.type)));
+ * // ["int32", "int32", "fixed_size_list<float32>[64]"]
+ * ```
+ */
+export function describeType(type: ArrowDataType): string {
   if (arrow.DataType.isInt(type)) return `${type.isSigned ? "int" : "uint"}${type.bitWidth}`;
   if (arrow.DataType.isFloat(type)) {
     return ["float16", "float32", "float64"][type.precision] ?? "float";
@@ -335,18 +472,44 @@ export function describeType(type: arrow.DataType): string {
   return String(type);
 }
 
-/** True for a signed 32-bit integer type. */
-export function isInt32(type: arrow.DataType): boolean {
+/**
+ * True for a signed 32-bit integer type.
+ *
+ * @example
+ * ```ts
+ * import { classifierSchema, isInt32 } from "./schema.ts";
+ * const [cls, , bias] = classifierSchema(8, new Map()).fields;
+ * console.log(isInt32(cls.type), isInt32(bias.type)); // true false
+ * ```
+ */
+export function isInt32(type: ArrowDataType): boolean {
   return arrow.DataType.isInt(type) && type.isSigned && type.bitWidth === 32;
 }
 
-/** True for a 32-bit float type. */
-export function isFloat32(type: arrow.DataType): boolean {
+/**
+ * True for a 32-bit float type.
+ *
+ * @example
+ * ```ts
+ * import { classifierSchema, isFloat32 } from "./schema.ts";
+ * const [cls, , bias] = classifierSchema(8, new Map()).fields;
+ * console.log(isFloat32(cls.type), isFloat32(bias.type)); // false true
+ * ```
+ */
+export function isFloat32(type: ArrowDataType): boolean {
   return arrow.DataType.isFloat(type) && type.precision === arrow.Precision.SINGLE;
 }
 
-/** True for fixed_size_list<float32>[dim] (any dim when `dim` is omitted). */
-export function isFloat32Vector(type: arrow.DataType, dim?: number): boolean {
+/**
+ * True for fixed_size_list<float32>[dim] (any dim when `dim` is omitted).
+ *
+ * @example
+ * ```ts
+ * import { isFloat32Vector, vectorType } from "./schema.ts";
+ * console.log(isFloat32Vector(vectorType(8)), isFloat32Vector(vectorType(8), 16)); // true false
+ * ```
+ */
+export function isFloat32Vector(type: ArrowDataType, dim?: number): boolean {
   return arrow.DataType.isFixedSizeList(type) && isFloat32(type.children[0].type) &&
     (dim === undefined || type.listSize === dim);
 }

@@ -18,7 +18,22 @@ import {
 } from "./schema.ts";
 import { type ClassifierWeights, FeatureWriter, writeClassifier } from "./writer.ts";
 
-/** Options of {@link makeSyntheticFeatures}. */
+/**
+ * Options of {@link makeSyntheticFeatures}.
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures, type SyntheticOptions } from "./synthetic.ts";
+ * const options: SyntheticOptions = {
+ *   trainCounts: [40, 8],
+ *   featureDim: 4,
+ *   testPerClass: 5,
+ *   seed: 3,
+ * };
+ * const set = makeSyntheticFeatures(options);
+ * console.log(set.train.classCount, set.test.rows, set.classifier.featureDim); // 2 10 4
+ * ```
+ */
 export interface SyntheticOptions {
   /** Training images per class (C = its length). Default: Fashion-MNIST-LT-100's counts. */
   trainCounts?: number[];
@@ -40,7 +55,17 @@ export interface SyntheticOptions {
   shotThresholds?: { many: number; few: number };
 }
 
-/** Fashion-MNIST-LT-100's training counts (RECIPE.md). */
+/**
+ * Fashion-MNIST-LT-100's training counts (RECIPE.md).
+ *
+ * @example
+ * ```ts
+ * import { FASHION_LT100_COUNTS } from "./synthetic.ts";
+ * const head = FASHION_LT100_COUNTS[0];
+ * const tail = FASHION_LT100_COUNTS[FASHION_LT100_COUNTS.length - 1];
+ * console.log(head / tail); // 99.66666666666667: an imbalance factor of about 100
+ * ```
+ */
 export const FASHION_LT100_COUNTS: readonly number[] = Object.freeze([
   5980,
   3596,
@@ -54,10 +79,28 @@ export const FASHION_LT100_COUNTS: readonly number[] = Object.freeze([
   60,
 ]);
 
-/** The checksum recorded by synthetic folders (they have no checkpoint). */
+/**
+ * The checksum recorded by synthetic folders (they have no checkpoint).
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures, SYNTHETIC_SHA256 } from "./synthetic.ts";
+ * const set = makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 2, testPerClass: 1 });
+ * console.log(set.train.metadata.checkpointSha256 === SYNTHETIC_SHA256); // true
+ * ```
+ */
 export const SYNTHETIC_SHA256: string = "5e".repeat(32);
 
-/** A whole feature folder in memory, as {@link writeFeatureDir} takes it. */
+/**
+ * A whole feature folder in memory, as {@link writeFeatureDir} takes it.
+ *
+ * @example
+ * ```ts
+ * import { type FeatureSet, makeSyntheticFeatures } from "./synthetic.ts";
+ * const set: FeatureSet = makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 2 });
+ * console.log(Object.keys(set)); // ["train", "val", "test", "classifier"]
+ * ```
+ */
 export type FeatureSet = FeatureDir;
 
 /**
@@ -219,7 +262,16 @@ function trainJoint(
   };
 }
 
-/** The writer metadata of a set's (shared) metadata. */
+/**
+ * The writer metadata of a set's (shared) metadata.
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures, metadataInput } from "./synthetic.ts";
+ * const set = makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 2, testPerClass: 1 });
+ * console.log(metadataInput(set.train.metadata).trainClassCounts); // [4, 2]
+ * ```
+ */
 export function metadataInput(meta: FeatureMetadata): FeatureMetadataInput {
   return {
     version: meta.version,
@@ -239,8 +291,14 @@ export function metadataInput(meta: FeatureMetadata): FeatureMetadataInput {
  * @param set The feature set.
  * @param batchRows Rows per record batch (default 4096).
  * @example
- * ```ts ignore
- * await writeFeatureDir("/tmp/features", makeSyntheticFeatures({ seed: 1 }));
+ * ```ts
+ * import { readFeatureDir } from "./reader.ts";
+ * import { makeSyntheticFeatures, writeFeatureDir } from "./synthetic.ts";
+ * const dir = await Deno.makeTempDir();
+ * const set = makeSyntheticFeatures({ trainCounts: [30, 6], featureDim: 4, testPerClass: 10 });
+ * await writeFeatureDir(dir, set, 16); // train.arrow in record batches of 16 rows
+ * console.log((await readFeatureDir(dir)).train.rows); // 36
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeFeatureDir(
@@ -287,8 +345,16 @@ export async function writeFeatureDir(
  * @param options See {@link makeSyntheticFeatures}.
  * @returns The set that was written.
  * @example
- * ```ts ignore
- * await writeSyntheticFeatureDir("/tmp/features", { seed: 0 });
+ * ```ts
+ * import { writeSyntheticFeatureDir } from "./synthetic.ts";
+ * const dir = await Deno.makeTempDir();
+ * const set = await writeSyntheticFeatureDir(dir, {
+ *   trainCounts: [20, 5],
+ *   featureDim: 4,
+ *   seed: 0,
+ * });
+ * console.log(set.val.rows, [...Deno.readDirSync(dir)].length); // 40 4
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeSyntheticFeatureDir(

@@ -100,7 +100,30 @@ class IpcFile {
   }
 }
 
-/** Options of {@link FeatureWriter.create}. */
+/**
+ * Options of {@link FeatureWriter.create}.
+ *
+ * @example
+ * ```ts
+ * import { FeatureWriter, type FeatureWriterOptions } from "./writer.ts";
+ * const options: FeatureWriterOptions = {
+ *   split: "val",
+ *   featureDim: 2,
+ *   classCount: 3,
+ *   metadata: {
+ *     profile: {},
+ *     trainClassCounts: [5, 2, 1],
+ *     backbone: "toy",
+ *     checkpointSha256: "0".repeat(64),
+ *   },
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const writer = await FeatureWriter.create(`${dir}/val.arrow`, options);
+ * await writer.abort(); // nothing is left behind
+ * console.log([...Deno.readDirSync(dir)].length); // 0
+ * await Deno.remove(dir);
+ * ```
+ */
 export interface FeatureWriterOptions {
   /** The split the file holds. */
   split: FeatureSplit;
@@ -120,8 +143,15 @@ export interface FeatureWriterOptions {
  * import { FeatureWriter } from "./writer.ts";
  * const path = await Deno.makeTempFile({ suffix: ".arrow" });
  * const w = await FeatureWriter.create(path, {
- *   split: "train", featureDim: 2, classCount: 2,
- *   metadata: { profile: {}, trainClassCounts: [1, 1], backbone: "toy", checkpointSha256: "0".repeat(64) },
+ *   split: "train",
+ *   featureDim: 2,
+ *   classCount: 2,
+ *   metadata: {
+ *     profile: {},
+ *     trainClassCounts: [1, 1],
+ *     backbone: "toy",
+ *     checkpointSha256: "0".repeat(64),
+ *   },
  * });
  * await w.append(Int32Array.of(0, 1), Int32Array.of(0, 1), Float32Array.of(1, 2, 3, 4));
  * await w.close();
@@ -247,7 +277,21 @@ function vectorData(dim: number, rows: number, values: Float32Array): arrow.Data
   });
 }
 
-/** The stage-1 linear classifier, as stored in `classifier.arrow`. */
+/**
+ * The stage-1 linear classifier, as stored in `classifier.arrow`.
+ *
+ * @example
+ * ```ts
+ * import type { ClassifierWeights } from "./writer.ts";
+ * const identity: ClassifierWeights = {
+ *   weight: Float32Array.of(1, 0, 0, 1), // (C=2, D=2)
+ *   bias: new Float32Array(2),
+ *   classCount: 2,
+ *   featureDim: 2,
+ * };
+ * console.log(identity.weight.length === identity.classCount * identity.featureDim); // true
+ * ```
+ */
 export interface ClassifierWeights {
   /** W, (C, D) row-major. */
   weight: Float32Array;

@@ -11,7 +11,17 @@
 
 import { BufferPool } from "./pool.ts";
 
-/** Options for {@link requestGpu}. */
+/**
+ * Options for {@link requestGpu}.
+ *
+ * @example
+ * ```ts
+ * import { type GpuOptions, requestGpu } from "./device.ts";
+ * const options: GpuOptions = { powerPreference: "low-power", warnFallback: false };
+ * const gpu = await requestGpu(options);
+ * gpu.destroy();
+ * ```
+ */
 export interface GpuOptions {
   /** `"high-performance"` (default) or `"low-power"`. */
   powerPreference?: GPUPowerPreference;
@@ -28,12 +38,28 @@ export interface GpuOptions {
   navigator?: { gpu?: GPU };
 }
 
-/** Summary of the adapter, for reports and logs. */
+/**
+ * Summary of the adapter, for reports and logs.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const { description, isFallbackAdapter } = gpu.adapter;
+ * console.log(description, isFallbackAdapter); // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" true
+ * gpu.destroy();
+ * ```
+ */
 export interface AdapterSummary {
+  /** Human-readable adapter name (falls back to the device name, then "unknown adapter"). */
   description: string;
+  /** Vendor as the driver reports it; may be empty. */
   vendor: string;
+  /** Architecture as the driver reports it; may be empty. */
   architecture: string;
+  /** Device name as the driver reports it; may be empty. */
   device: string;
+  /** True for software (CPU) adapters such as lavapipe. */
   isFallbackAdapter: boolean;
 }
 
@@ -56,16 +82,48 @@ const MINIMUM_LIMITS: Partial<Record<(typeof REQUESTED_LIMITS)[number], number>>
   maxComputeInvocationsPerWorkgroup: 256,
 };
 
-/** Thrown when no usable WebGPU device can be had; the message says how to get one. */
+/**
+ * Thrown when no usable WebGPU device can be had; the message says how to get one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GpuUnavailableError, requestGpu } from "./device.ts";
+ * // A navigator without `gpu`, as in a runtime that lacks WebGPU.
+ * await assert.rejects(requestGpu({ navigator: {} }), GpuUnavailableError);
+ * ```
+ */
 export class GpuUnavailableError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What is missing and how to get it, "Cannot get a GPU: ...".
+   */
   constructor(message: string) {
     super(message);
     this.name = "GpuUnavailableError";
   }
 }
 
-/** Thrown when the device was lost; every later GPU call throws it too. */
+/**
+ * Thrown when the device was lost; every later GPU call throws it too. A destroyed {@link Gpu}
+ * throws it as well.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GpuLostError, requestGpu } from "./device.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * gpu.destroy();
+ * assert.throws(() => gpu.assertAlive("record work"), GpuLostError);
+ * ```
+ */
 export class GpuLostError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message "Cannot <action>: the GPU device was lost (...)".
+   */
   constructor(message: string) {
     super(message);
     this.name = "GpuLostError";
@@ -77,16 +135,26 @@ export class GpuLostError extends Error {
  * compute pass, and buffers to free once the current submit is done.
  *
  * @example
- * ```ts ignore
- * const gpu = await requestGpu();
- * console.log(gpu.adapter.description);
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const t = Tensor.from(gpu, [1, 2, 3]);
+ * gpu.submit(); // runs everything recorded so far (here: nothing but the upload)
+ * await gpu.sync(); // and waits for it
+ * console.log(gpu.hasPending, gpu.dispatchCount); // false 0
+ * t.destroy();
  * gpu.destroy();
  * ```
  */
 export class Gpu {
+  /** The WebGPU device. */
   readonly device: GPUDevice;
+  /** What the adapter says about itself. */
   readonly adapter: AdapterSummary;
+  /** The device's limits (the adapter's maxima for the limits the kit asks for). */
   readonly limits: GPUSupportedLimits;
+  /** Storage and readback buffers, reused across steps. */
   readonly pool: BufferPool;
   /** Free-form per-device cache, used by ops for tuned tile shapes and the like. */
   readonly cache: Map<string, unknown> = new Map();
@@ -99,6 +167,12 @@ export class Gpu {
   #dispatches = 0;
   #submits = 0;
 
+  /**
+   * Wraps a device; prefer {@link requestGpu}, which also checks the limits the kit needs.
+   *
+   * @param device A WebGPU device.
+   * @param adapter The adapter summary to report.
+   */
   constructor(device: GPUDevice, adapter: AdapterSummary) {
     this.device = device;
     this.adapter = adapter;
@@ -261,9 +335,15 @@ export class Gpu {
 /**
  * Gets an adapter and a device, with errors that say how to fix a missing WebGPU or adapter.
  *
+ * @param options Power preference, logging, and a navigator stub for tests.
+ * @returns A ready {@link Gpu}; call {@link Gpu.destroy} when done.
+ * @throws {GpuUnavailableError} When WebGPU, an adapter or the needed limits are missing.
+ *
  * @example
- * ```ts ignore
- * const gpu = await requestGpu({ verbose: true });
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(gpu.limits.maxStorageBuffersPerShaderStage >= 8); // true
  * gpu.destroy();
  * ```
  */
@@ -336,7 +416,19 @@ function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
   };
 }
 
-/** Formats a byte count for messages: `128 MiB`. */
+/**
+ * Formats a byte count for messages: `128 MiB`.
+ *
+ * @param bytes A byte count.
+ * @returns The count in the largest binary unit (up to GiB) that keeps it at least 1.
+ *
+ * @example
+ * ```ts
+ * import { formatBytes } from "./device.ts";
+ * console.log(formatBytes(134217728)); // "128 MiB"
+ * console.log(formatBytes(1536)); // "1.5 KiB"
+ * ```
+ */
 export function formatBytes(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB"];
   let value = bytes;

@@ -13,7 +13,28 @@ import { WgslReflect } from "../deps.ts";
 import type { Gpu } from "./device.ts";
 import { type DType, formatShape, Tensor } from "./tensor.ts";
 
-/** A WGSL source and the repository path it came from (for error messages). */
+/**
+ * A WGSL source and the repository path it came from (for error messages). Kernels in
+ * `kernels/` arrive as text imports; a literal works too.
+ *
+ * @example
+ * ```ts
+ * import type { KernelSource } from "./kernel.ts";
+ * const SCALE: KernelSource = {
+ *   file: "example/scale.wgsl",
+ *   source: `
+ * struct Params { n: u32, alpha: f32 }
+ * @group(0) @binding(0) var<storage, read> x: array<f32>;
+ * @group(0) @binding(1) var<storage, read_write> y: array<f32>;
+ * @group(0) @binding(2) var<uniform> p: Params;
+ * @compute @workgroup_size(64)
+ * fn scale(@builtin(global_invocation_id) gid: vec3<u32>) {
+ *   if (gid.x < p.n) { y[gid.x] = p.alpha * x[gid.x]; }
+ * }`,
+ * };
+ * console.log(SCALE.file); // "example/scale.wgsl"
+ * ```
+ */
 export interface KernelSource {
   /** Repository-relative path, e.g. `kernels/gemm.wgsl`. */
   readonly file: string;
@@ -21,10 +42,38 @@ export interface KernelSource {
   readonly source: string;
 }
 
-/** How an entry point uses one binding, from reflection. */
+/**
+ * How an entry point uses one binding, from reflection.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import { type BindingInfo, getPipeline, type KernelSource } from "./kernel.ts";
+ * const SCALE: KernelSource = {
+ *   file: "example/scale.wgsl",
+ *   source: `
+ * struct Params { n: u32, alpha: f32 }
+ * @group(0) @binding(0) var<storage, read> x: array<f32>;
+ * @group(0) @binding(1) var<storage, read_write> y: array<f32>;
+ * @group(0) @binding(2) var<uniform> p: Params;
+ * @compute @workgroup_size(64)
+ * fn scale(@builtin(global_invocation_id) gid: vec3<u32>) {
+ *   if (gid.x < p.n) { y[gid.x] = p.alpha * x[gid.x]; }
+ * }`,
+ * };
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const pipeline = await getPipeline(gpu, SCALE, "scale");
+ * const y: BindingInfo = pipeline.bindings[1];
+ * console.log(y.name, y.binding, y.kind, y.scalar); // "y" 1 "read_write" "f32"
+ * gpu.destroy();
+ * ```
+ */
 export interface BindingInfo {
+  /** The variable's name in the WGSL source. */
   readonly name: string;
+  /** The `@binding` index in group 0. */
   readonly binding: number;
+  /** Read-only storage, read-write storage, or uniform. */
   readonly kind: "read" | "read_write" | "uniform";
   /** The smallest buffer the declaration accepts, in bytes. */
   readonly minBytes: number;
@@ -34,17 +83,67 @@ export interface BindingInfo {
   readonly members: readonly UniformMember[];
 }
 
-/** One scalar member of a uniform struct. */
+/**
+ * One scalar member of a uniform struct.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import { getPipeline, type KernelSource, type UniformMember } from "./kernel.ts";
+ * const SCALE: KernelSource = {
+ *   file: "example/scale.wgsl",
+ *   source: `
+ * struct Params { n: u32, alpha: f32 }
+ * @group(0) @binding(0) var<storage, read> x: array<f32>;
+ * @group(0) @binding(1) var<storage, read_write> y: array<f32>;
+ * @group(0) @binding(2) var<uniform> p: Params;
+ * @compute @workgroup_size(64)
+ * fn scale(@builtin(global_invocation_id) gid: vec3<u32>) {
+ *   if (gid.x < p.n) { y[gid.x] = p.alpha * x[gid.x]; }
+ * }`,
+ * };
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const pipeline = await getPipeline(gpu, SCALE, "scale");
+ * const members: readonly UniformMember[] = pipeline.uniform!.members;
+ * console.log(members.map((m) => `${m.name}@${m.offset}:${m.type}`)); // ["n@0:u32", "alpha@4:f32"]
+ * gpu.destroy();
+ * ```
+ */
 export interface UniformMember {
+  /** Member name in the WGSL struct; {@link Dispatch.setUniforms} takes values by this name. */
   readonly name: string;
+  /** Byte offset within the struct. */
   readonly offset: number;
+  /** Scalar type the value is written as. */
   readonly type: "f32" | "i32" | "u32";
 }
 
-/** Values for a kernel's override constants. */
+/**
+ * Values for a kernel's override constants.
+ *
+ * @example
+ * ```ts
+ * import type { Constants } from "./kernel.ts";
+ * const tiles: Constants = { WG: 64, PER: 4 };
+ * console.log(Object.keys(tiles)); // ["WG", "PER"]
+ * ```
+ */
 export type Constants = Readonly<Record<string, number>>;
 
-/** What a dispatch binds by name: tensors or raw buffers. */
+/**
+ * What a dispatch binds by name: tensors or raw buffers.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import type { Resources } from "./kernel.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const resources: Resources = { x: Tensor.from(gpu, [1, 2]), y: Tensor.zeros(gpu, [2]) };
+ * console.log(Object.keys(resources)); // ["x", "y"]
+ * gpu.destroy();
+ * ```
+ */
 export type Resources = Readonly<Record<string, Tensor | GPUBuffer>>;
 
 interface Reflected {
@@ -70,15 +169,54 @@ function reflectSource(src: KernelSource): Reflected {
 }
 
 /**
- * A compiled compute pipeline for one entry point with its reflected bindings.
+ * A compiled compute pipeline for one entry point with its reflected bindings. Get one from
+ * {@link getPipeline}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import { getPipeline, type KernelSource } from "./kernel.ts";
+ * const SCALE: KernelSource = {
+ *   file: "example/scale.wgsl",
+ *   source: `
+ * struct Params { n: u32, alpha: f32 }
+ * @group(0) @binding(0) var<storage, read> x: array<f32>;
+ * @group(0) @binding(1) var<storage, read_write> y: array<f32>;
+ * @group(0) @binding(2) var<uniform> p: Params;
+ * @compute @workgroup_size(64)
+ * fn scale(@builtin(global_invocation_id) gid: vec3<u32>) {
+ *   if (gid.x < p.n) { y[gid.x] = p.alpha * x[gid.x]; }
+ * }`,
+ * };
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const pipeline = await getPipeline(gpu, SCALE, "scale");
+ * console.log(pipeline.name); // "example/scale.wgsl:scale"
+ * console.log(pipeline.bindings.map((b) => b.name)); // ["x", "y", "p"]
+ * console.log(pipeline.uniform?.name); // "p"
+ * gpu.destroy();
+ * ```
  */
 export class Pipeline {
+  /** `file:entry`, used in error messages. */
   readonly name: string;
+  /** The WebGPU pipeline. */
   readonly pipeline: GPUComputePipeline;
+  /** The bind-group layout derived from reflection (group 0). */
   readonly layout: GPUBindGroupLayout;
+  /** Bindings the entry point uses, by binding index. */
   readonly bindings: readonly BindingInfo[];
+  /** The override constants it was compiled with (sorted by name). */
   readonly constants: Constants;
 
+  /**
+   * Wraps compiled parts; {@link getPipeline} is the way to make one.
+   *
+   * @param name `file:entry`.
+   * @param pipeline The WebGPU pipeline.
+   * @param layout Its bind-group layout.
+   * @param bindings The reflected bindings.
+   * @param constants The override constants.
+   */
   constructor(
     name: string,
     pipeline: GPUComputePipeline,
@@ -102,6 +240,39 @@ export class Pipeline {
 /**
  * Compiles (or fetches from the device's cache) the pipeline for `entry` in `src`.
  * Concurrent requests for the same pipeline share one compile.
+ *
+ * @param gpu The device whose cache holds the pipeline.
+ * @param src The WGSL source.
+ * @param entry A compute entry point in `src`.
+ * @param constants Values for override constants; unknown names throw.
+ * @returns The pipeline, shared by every caller with the same source, entry and constants.
+ * @throws {SyntaxError} On WGSL errors, as `file:line:col message` lines.
+ * @throws {RangeError} On an unknown entry point or override constant.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import { getPipeline, type KernelSource } from "./kernel.ts";
+ * const SCALE: KernelSource = {
+ *   file: "example/scale.wgsl",
+ *   source: `
+ * struct Params { n: u32, alpha: f32 }
+ * @group(0) @binding(0) var<storage, read> x: array<f32>;
+ * @group(0) @binding(1) var<storage, read_write> y: array<f32>;
+ * @group(0) @binding(2) var<uniform> p: Params;
+ * @compute @workgroup_size(64)
+ * fn scale(@builtin(global_invocation_id) gid: vec3<u32>) {
+ *   if (gid.x < p.n) { y[gid.x] = p.alpha * x[gid.x]; }
+ * }`,
+ * };
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const [a, b] = await Promise.all([
+ *   getPipeline(gpu, SCALE, "scale"),
+ *   getPipeline(gpu, SCALE, "scale"),
+ * ]);
+ * console.log(a === b); // true: compiled once
+ * gpu.destroy();
+ * ```
  */
 export function getPipeline(
   gpu: Gpu,
@@ -283,23 +454,58 @@ function scalarOf(type: any): DType | null {
  * One prepared kernel invocation. Uniform members are set by name from the shader's struct.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import { Dispatch, getPipeline, groups, type KernelSource } from "./kernel.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const SCALE: KernelSource = {
+ *   file: "example/scale.wgsl",
+ *   source: `
+ * struct Params { n: u32, alpha: f32 }
+ * @group(0) @binding(0) var<storage, read> x: array<f32>;
+ * @group(0) @binding(1) var<storage, read_write> y: array<f32>;
+ * @group(0) @binding(2) var<uniform> p: Params;
+ * @compute @workgroup_size(64)
+ * fn scale(@builtin(global_invocation_id) gid: vec3<u32>) {
+ *   if (gid.x < p.n) { y[gid.x] = p.alpha * x[gid.x]; }
+ * }`,
+ * };
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2, 3]);
+ * const y = Tensor.zeros(gpu, [3]);
  * const pipeline = await getPipeline(gpu, SCALE, "scale");
- * const d = new Dispatch(gpu, pipeline, { x, y }, { n: x.size, alpha: 2 }, [groups, 1, 1]);
+ * const d = new Dispatch(gpu, pipeline, { x, y }, { n: x.size, alpha: 2 }, [groups(3, 64), 1, 1]);
  * d.record();
- * await gpu.sync();
+ * console.log(await y.read()); // Float32Array(3) [2, 4, 6]
+ * d.setUniforms({ alpha: -1 });
+ * d.record();
+ * console.log(await y.read()); // Float32Array(3) [-1, -2, -3]
  * d.destroy();
+ * gpu.destroy();
  * ```
  */
 export class Dispatch implements Recordable {
+  /** The device it records into. */
   readonly gpu: Gpu;
+  /** The pipeline it runs. */
   readonly pipeline: Pipeline;
+  /** Workgroup counts for x, y and z; may be changed between recordings. */
   workgroups: [number, number, number];
   readonly #bindGroup: GPUBindGroup;
   readonly #uniformBuffer: GPUBuffer | null;
   readonly #uniformData: DataView<ArrayBuffer> | null;
   #recordedIn = -1;
 
+  /**
+   * Binds resources by name and writes the uniforms; throws before any dispatch when a binding
+   * is missing, unknown, of the wrong dtype, too small, or aliases a written buffer.
+   *
+   * @param gpu The device.
+   * @param pipeline From {@link getPipeline}.
+   * @param resources Every storage binding of the entry point, by name.
+   * @param uniforms Every uniform member (names starting with `_` may be left out).
+   * @param workgroups Workgroup counts for x, y and z.
+   */
   constructor(
     gpu: Gpu,
     pipeline: Pipeline,
@@ -440,13 +646,55 @@ export class Dispatch implements Recordable {
   }
 }
 
-/** Records a dispatch once and frees it after the next submit: for one-off ops. */
+/**
+ * Records a dispatch once and frees it after the next submit: for one-off ops.
+ *
+ * @param dispatch A dispatch that is not needed again.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import { Dispatch, getPipeline, type KernelSource, recordOnce } from "./kernel.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const SCALE: KernelSource = {
+ *   file: "example/scale.wgsl",
+ *   source: `
+ * struct Params { n: u32, alpha: f32 }
+ * @group(0) @binding(0) var<storage, read> x: array<f32>;
+ * @group(0) @binding(1) var<storage, read_write> y: array<f32>;
+ * @group(0) @binding(2) var<uniform> p: Params;
+ * @compute @workgroup_size(64)
+ * fn scale(@builtin(global_invocation_id) gid: vec3<u32>) {
+ *   if (gid.x < p.n) { y[gid.x] = p.alpha * x[gid.x]; }
+ * }`,
+ * };
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2]);
+ * const y = Tensor.zeros(gpu, [2]);
+ * const pipeline = await getPipeline(gpu, SCALE, "scale");
+ * recordOnce(new Dispatch(gpu, pipeline, { x, y }, { n: 2, alpha: 10 }));
+ * console.log(await y.read()); // Float32Array(2) [10, 20]
+ * gpu.destroy();
+ * ```
+ */
 export function recordOnce(dispatch: Dispatch): void {
   dispatch.record();
   dispatch.destroy();
 }
 
-/** Workgroup count to cover `n` items with groups of `size`. */
+/**
+ * Workgroup count to cover `n` items with groups of `size`.
+ *
+ * @param n Number of items.
+ * @param size Items per workgroup.
+ * @returns `ceil(n / size)`.
+ *
+ * @example
+ * ```ts
+ * import { groups } from "./kernel.ts";
+ * console.log(groups(100, 64)); // 2
+ * ```
+ */
 export function groups(n: number, size: number): number {
   return Math.ceil(n / size);
 }
@@ -454,6 +702,22 @@ export function groups(n: number, size: number): number {
 /**
  * A 1-D launch over `n` items with `size` invocations per group, folded into a 2-D grid when it
  * exceeds the per-dimension limit. Kernels index `gid.y * row + gid.x`.
+ *
+ * @param gpu The device whose limit applies.
+ * @param n Number of items (at least one workgroup is launched).
+ * @param size Invocations per workgroup.
+ * @returns The workgroup counts and `row`, the items covered by one row of the grid.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import { grid1d } from "./kernel.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(grid1d(gpu, 1000, 64)); // { workgroups: [16, 1, 1], row: 1024 }
+ * const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+ * console.log(grid1d(gpu, 64 * max + 1, 64).workgroups[1]); // 2
+ * gpu.destroy();
+ * ```
  */
 export function grid1d(
   gpu: Gpu,
@@ -466,9 +730,22 @@ export function grid1d(
   return { workgroups: [x, Math.ceil(total / x), 1], row: x * size };
 }
 
-/** Anything that can be recorded into the shared encoder again and again, then freed. */
+/**
+ * Anything that can be recorded into the shared encoder again and again, then freed.
+ *
+ * @example
+ * ```ts
+ * import { type Recordable, Sequence } from "./kernel.ts";
+ * const log: string[] = [];
+ * const step: Recordable = { record: () => log.push("step"), destroy: () => log.push("free") };
+ * new Sequence([step, step]).record();
+ * console.log(log); // ["step", "step"]
+ * ```
+ */
 export interface Recordable {
+  /** Records the work into the shared pass; nothing runs until the caller submits. */
   record(): void;
+  /** Frees what it owns, once recorded work has been submitted. */
   destroy(): void;
 }
 
@@ -477,15 +754,44 @@ export interface Recordable {
  * and whole training steps are sequences.
  *
  * @example
- * ```ts ignore
- * const step = new Sequence([forward, backward, update]);
- * step.record();
- * gpu.submit();
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import { Dispatch, getPipeline, type KernelSource, Sequence } from "./kernel.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const SCALE: KernelSource = {
+ *   file: "example/scale.wgsl",
+ *   source: `
+ * struct Params { n: u32, alpha: f32 }
+ * @group(0) @binding(0) var<storage, read> x: array<f32>;
+ * @group(0) @binding(1) var<storage, read_write> y: array<f32>;
+ * @group(0) @binding(2) var<uniform> p: Params;
+ * @compute @workgroup_size(64)
+ * fn scale(@builtin(global_invocation_id) gid: vec3<u32>) {
+ *   if (gid.x < p.n) { y[gid.x] = p.alpha * x[gid.x]; }
+ * }`,
+ * };
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2]);
+ * const y = Tensor.zeros(gpu, [2]);
+ * const z = Tensor.zeros(gpu, [2]);
+ * const pipeline = await getPipeline(gpu, SCALE, "scale");
+ * const step = new Sequence([new Dispatch(gpu, pipeline, { x, y }, { n: 2, alpha: 3 })]);
+ * step.push(new Dispatch(gpu, pipeline, { x: y, y: z }, { n: 2, alpha: 3 }));
+ * step.record(); // y = 3x, then z = 3y, in one submit
+ * console.log(await z.read()); // Float32Array(2) [9, 18]
+ * step.destroy();
+ * gpu.destroy();
  * ```
  */
 export class Sequence implements Recordable {
+  /** The recordables, run in order. */
   readonly items: Recordable[];
 
+  /**
+   * Creates a sequence.
+   *
+   * @param items Recordables to run in order.
+   */
   constructor(items: Recordable[] = []) {
     this.items = items;
   }
@@ -496,10 +802,12 @@ export class Sequence implements Recordable {
     return this;
   }
 
+  /** Records every item, in order. */
   record(): void {
     for (const item of this.items) item.record();
   }
 
+  /** Destroys every item. */
   destroy(): void {
     for (const item of this.items) item.destroy();
   }

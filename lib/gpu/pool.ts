@@ -12,9 +12,14 @@ const GRANULE = 256;
  * Buffer pool keyed by (rounded size, usage).
  *
  * @example
- * ```ts ignore
- * const buffer = gpu.pool.acquire(1024, GPUBufferUsage.STORAGE);
- * gpu.pool.release(buffer);
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const a = gpu.pool.acquire(1000, GPUBufferUsage.STORAGE);
+ * gpu.pool.release(a);
+ * const b = gpu.pool.acquire(1024, GPUBufferUsage.STORAGE); // same rounded size: reused
+ * console.log(a === b, b.size); // true 1024
+ * gpu.destroy();
  * ```
  */
 export class BufferPool {
@@ -23,6 +28,11 @@ export class BufferPool {
   #allocatedBytes = 0;
   #peakBytes = 0;
 
+  /**
+   * Creates an empty pool; every `Gpu` has one as `gpu.pool`.
+   *
+   * @param device The device that creates the buffers.
+   */
   constructor(device: GPUDevice) {
     this.#device = device;
   }

@@ -6,20 +6,62 @@
 
 import type { Gpu } from "./device.ts";
 
-/** Element types the kernels use. */
+/**
+ * Element types the kernels use.
+ *
+ * @example
+ * ```ts
+ * import type { DType } from "./tensor.ts";
+ * const labels: DType = "i32";
+ * console.log(labels); // "i32"
+ * ```
+ */
 export type DType = "f32" | "i32" | "u32";
 
-/** Typed array for each dtype. */
+/**
+ * Typed array for each dtype.
+ *
+ * @example
+ * ```ts
+ * import type { TypedArrayFor } from "./tensor.ts";
+ * const labels: TypedArrayFor<"i32"> = new Int32Array([3, 1, 4]);
+ * console.log(labels.length); // 3
+ * ```
+ */
 export type TypedArrayFor<D extends DType> = D extends "f32" ? Float32Array
   : D extends "i32" ? Int32Array
   : Uint32Array;
 
-/** Anything {@link Tensor.from} accepts as data. */
+/**
+ * Anything {@link Tensor.from} accepts as data.
+ *
+ * @example
+ * ```ts
+ * import type { TensorData } from "./tensor.ts";
+ * const data: TensorData[] = [[1, 2], new Float32Array(2), new Int32Array([7])];
+ * console.log(data.length); // 3
+ * ```
+ */
 export type TensorData = Float32Array | Int32Array | Uint32Array | ArrayLike<number>;
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-/** Number of elements in a shape; throws on negative or fractional dimensions. */
+/**
+ * Number of elements in a shape; throws on negative or fractional dimensions.
+ *
+ * @param shape Dimensions, outermost first.
+ * @param what Name used in the error message.
+ * @returns The product of the dimensions (1 for a scalar shape `[]`).
+ * @throws {RangeError} When a dimension is not a whole number >= 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shapeSize } from "./tensor.ts";
+ * console.log(shapeSize([2, 3, 4])); // 24
+ * assert.throws(() => shapeSize([2, -1], "logits"), RangeError);
+ * ```
+ */
 export function shapeSize(shape: readonly number[], what = "tensor"): number {
   let size = 1;
   for (const dim of shape) {
@@ -34,7 +76,18 @@ export function shapeSize(shape: readonly number[], what = "tensor"): number {
   return size;
 }
 
-/** Formats a shape for messages: `(3,1,28,28)`. */
+/**
+ * Formats a shape for messages: `(3,1,28,28)`.
+ *
+ * @param shape Dimensions, outermost first.
+ * @returns The dimensions in parentheses, without spaces.
+ *
+ * @example
+ * ```ts
+ * import { formatShape } from "./tensor.ts";
+ * console.log(formatShape([3, 1, 28, 28])); // "(3,1,28,28)"
+ * ```
+ */
 export function formatShape(shape: readonly number[]): string {
   return `(${shape.join(",")})`;
 }
@@ -44,18 +97,30 @@ export function formatShape(shape: readonly number[]): string {
  * read whole vectors at the end of a row.
  *
  * @example
- * ```ts ignore
- * const gpu = await requestGpu();
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
  * const t = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
- * console.log(await t.read()); // Float32Array [1, 2, 3, 4, 5, 6]
+ * console.log(await t.read()); // Float32Array(6) [1, 2, 3, 4, 5, 6]
+ * const flat = t.reshape([6]); // a view: same buffer
+ * const labels = Tensor.from(gpu, new Int32Array([2, 0]));
+ * console.log(labels.dtype, flat.shape); // "i32" [6]
  * t.destroy();
+ * labels.destroy();
+ * gpu.destroy();
  * ```
  */
 export class Tensor<D extends DType = DType> {
+  /** The device the buffer lives on. */
   readonly gpu: Gpu;
+  /** Dimensions, outermost first (frozen). */
   readonly shape: readonly number[];
+  /** Element type. */
   readonly dtype: D;
+  /** Number of elements. */
   readonly size: number;
+  /** Name used in error messages and GPU debug tools. */
   readonly label: string;
   #buffer: GPUBuffer | null;
   readonly #isView: boolean;
@@ -225,7 +290,19 @@ function dtypeOf(data: TensorData): DType {
   return "f32";
 }
 
-/** The typed-array constructor for a dtype. */
+/**
+ * The typed-array constructor for a dtype.
+ *
+ * @param dtype An element type.
+ * @returns `Float32Array`, `Int32Array` or `Uint32Array`.
+ *
+ * @example
+ * ```ts
+ * import { arrayType } from "./tensor.ts";
+ * const Ctor = arrayType("u32");
+ * console.log(new Ctor(2)); // Uint32Array(2) [0, 0]
+ * ```
+ */
 export function arrayType(
   dtype: DType,
 ): Float32ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor {
@@ -251,9 +328,19 @@ function toTyped(data: TensorData, dtype: DType): Float32Array | Int32Array | Ui
 /**
  * Reads several tensors back with one submit and one map, for checkpoints and logs.
  *
+ * @param tensors Tensors on one device.
+ * @returns One typed array per tensor, in order.
+ *
  * @example
- * ```ts ignore
- * const [loss, correct] = await readAll([lossTensor, correctTensor]);
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * import { readAll, Tensor } from "./tensor.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const loss = Tensor.from(gpu, [0.5]);
+ * const correct = Tensor.from(gpu, new Int32Array([7]));
+ * const [l, c] = await readAll([loss, correct]);
+ * console.log(l, c); // Float32Array(1) [0.5] Int32Array(1) [7]
+ * gpu.destroy();
  * ```
  */
 export async function readAll(tensors: readonly Tensor[]): Promise<TypedArrayFor<DType>[]> {

@@ -31,30 +31,88 @@ import { prepareColSum } from "../ops/reduce.ts";
 import { prepareCrossEntropyBackward, prepareCrossEntropyForward } from "../ops/softmax.ts";
 import { featureDim, type ResNetSpec, validateResNetSpec } from "./spec.ts";
 
-/** A trainable parameter with its gradient and SGD velocity. */
+/**
+ * A trainable parameter with its gradient and SGD velocity.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { ResNet, resnet } from "./mod.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const net = await ResNet.create(gpu, resnet("tiny", [1, 4, 4], 2, [2], 1, 2), { batch: 2 });
+ * const stem: Param = net.params[0];
+ * console.log(stem.name, stem.value.shape, stem.init.kind);
+ * // "stem.conv.weight" [2, 1, 3, 3] "kaiming-normal-fan-out"
+ * net.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface Param {
+  /** Dotted name, e.g. `stage1.block1.1.conv.weight`; checkpoints store tensors by it. */
   readonly name: string;
+  /** The parameter. */
   readonly value: Tensor;
+  /** Its gradient, same shape; overwritten by every training step. */
   readonly grad: Tensor;
+  /** Its SGD momentum buffer, same shape. */
   readonly velocity: Tensor;
   /** How to initialise it. */
   readonly init: ParamInit;
 }
 
-/** Initialisation rules from the recipe. */
+/**
+ * Initialisation rules from the recipe.
+ *
+ * @example
+ * ```ts
+ * import type { ParamInit } from "./resnet.ts";
+ * const rules: ParamInit[] = [
+ *   { kind: "kaiming-normal-fan-out", fanOut: 16 * 3 * 3 }, // conv weights
+ *   { kind: "constant", value: 1 }, // BN gamma
+ *   { kind: "uniform", bound: 1 / Math.sqrt(64) }, // linear layer
+ * ];
+ * console.log(rules.map((r) => r.kind)); // ["kaiming-normal-fan-out", "constant", "uniform"]
+ * ```
+ */
 export type ParamInit =
   | { kind: "kaiming-normal-fan-out"; fanOut: number }
   | { kind: "constant"; value: number }
   | { kind: "uniform"; bound: number };
 
-/** A non-trainable state tensor (BN running statistics). */
+/**
+ * A non-trainable state tensor (BN running statistics).
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resnet, ResNet } from "./mod.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const net = await ResNet.create(gpu, resnet("tiny", [1, 4, 4], 2, [2], 1, 2), { batch: 2 });
+ * const runningVar: StateBuffer = net.state[1];
+ * console.log(runningVar.name, runningVar.initial); // "stem.bn.running_var" 1
+ * net.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface StateBuffer {
+  /** Dotted name, e.g. `stem.bn.running_mean`. */
   readonly name: string;
+  /** The values. */
   readonly value: Tensor;
+  /** The value {@link ResNet.initialize} fills it with. */
   readonly initial: number;
 }
 
-/** Options of {@link ResNet.create}. */
+/**
+ * Options of {@link ResNet.create}.
+ *
+ * @example
+ * ```ts
+ * import type { ResNetOptions } from "./resnet.ts";
+ * const options: ResNetOptions = { batch: 128, bnMomentum: 0.1, bnEps: 1e-5 };
+ * console.log(options.batch); // 128
+ * ```
+ */
 export interface ResNetOptions {
   /** Batch size the buffers are allocated for. */
   batch: number;
@@ -86,24 +144,45 @@ const SHAPE = (t: Tensor) => t.shape as number[];
  * ResNet with prepared forward (train and eval), loss, backward and parameter lists.
  *
  * @example
- * ```ts ignore
- * const net = await ResNet.create(gpu, resnet8(), { batch: 128 });
+ * ```ts
+ * import { Rng } from "../data/rng.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resnet, ResNet } from "./mod.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const spec = resnet("tiny", [1, 8, 8], 4, [4, 8], 1, 3); // a tiny ResNet, for speed
+ * const net = await ResNet.create(gpu, spec, { batch: 2 });
  * net.initialize(new Rng(0));
- * net.input.write(images);
- * net.labels.write(labels);
- * net.trainStep.record();
+ * net.input.write(new Float32Array(net.input.size).fill(0.5));
+ * net.labels.write([0, 2]);
+ * net.resetMetrics();
+ * net.trainStep.record(); // forward, loss, backward: gradients in net.params[i].grad
  * await gpu.sync();
+ * const [loss] = await net.lossSum.read();
+ * console.log(Number.isFinite(loss), net.parameterCount); // true 1319
+ * net.evalForward.record();
+ * console.log((await net.logits.read()).length); // 6
+ * net.destroy();
+ * gpu.destroy();
  * ```
  */
 export class ResNet {
+  /** The device everything lives on. */
   readonly gpu: Gpu;
+  /** The network description. */
   readonly spec: ResNetSpec;
+  /** Batch size every buffer is allocated for. */
   readonly batch: number;
+  /** Trainable parameters, in forward order (stem, stages, linear head). */
   readonly params: Param[] = [];
+  /** BN running statistics. */
   readonly state: StateBuffer[] = [];
+  /** (B,C,H,W) f32 images; write a batch here before recording a step. */
   readonly input: Tensor;
+  /** (B) i32 labels; write them here before recording a training step. */
   readonly labels: Tensor;
+  /** (B,F) f32 pooled features, the input of the linear head. */
   readonly features: Tensor;
+  /** (B,K) f32 logits. */
   readonly logits: Tensor;
   /** (B) per-row loss of the last forward. */
   readonly rowLoss: Tensor;

@@ -4,20 +4,51 @@
  * @module
  */
 
-/** One stage of BasicBlocks: all blocks have `channels` outputs; the first uses `stride`. */
+/**
+ * One stage of BasicBlocks: all blocks have `channels` outputs; the first uses `stride`.
+ *
+ * @example
+ * ```ts
+ * import { resnet8, type StageSpec } from "./spec.ts";
+ * const last: StageSpec = resnet8().stages[2];
+ * console.log(last); // { channels: 64, blocks: 1, stride: 2 }
+ * ```
+ */
 export interface StageSpec {
+  /** Output channels of every block in the stage. */
   readonly channels: number;
+  /** Number of BasicBlocks. */
   readonly blocks: number;
+  /** Stride of the first block (1 or 2); the others use 1. */
   readonly stride: number;
 }
 
-/** A CIFAR-style ResNet: conv3x3 stem + BN + ReLU, BasicBlock stages, global pool, linear. */
+/**
+ * A CIFAR-style ResNet: conv3x3 stem + BN + ReLU, BasicBlock stages, global pool, linear.
+ *
+ * @example
+ * ```ts
+ * import { describeResNet, type ResNetSpec } from "./spec.ts";
+ * const spec: ResNetSpec = {
+ *   name: "tiny",
+ *   input: [1, 8, 8],
+ *   stem: 4,
+ *   stages: [{ channels: 4, blocks: 1, stride: 1 }, { channels: 8, blocks: 1, stride: 2 }],
+ *   classes: 3,
+ * };
+ * console.log(describeResNet(spec)); // "tiny: 1x8x8 -> 4 -> [4x1, 8x1/2] -> 3"
+ * ```
+ */
 export interface ResNetSpec {
+  /** Name used in logs and error messages. */
   readonly name: string;
   /** Input (channels, height, width). */
   readonly input: readonly [number, number, number];
+  /** Output channels of the stem convolution. */
   readonly stem: number;
+  /** BasicBlock stages, in order. */
   readonly stages: readonly StageSpec[];
+  /** Number of classes (outputs of the linear head). */
   readonly classes: number;
 }
 
@@ -28,6 +59,7 @@ export interface ResNetSpec {
  * ```ts
  * import { describeResNet, resnet8 } from "./spec.ts";
  * console.log(describeResNet(resnet8()));
+ * // "resnet8: 1x28x28 -> 16 -> [16x1, 32x1/2, 64x1/2] -> 10"
  * ```
  */
 export function resnet8(
@@ -37,7 +69,16 @@ export function resnet8(
   return resnet("resnet8", input, 16, [16, 32, 64], 1, classes);
 }
 
-/** ResNet-20 (3 blocks per stage) for 32x32x3 inputs. */
+/**
+ * ResNet-20 (3 blocks per stage) for 32x32x3 inputs.
+ *
+ * @example
+ * ```ts
+ * import { describeResNet, resnet20 } from "./spec.ts";
+ * console.log(describeResNet(resnet20(100)));
+ * // "resnet20: 3x32x32 -> 16 -> [16x3, 32x3/2, 64x3/2] -> 100"
+ * ```
+ */
 export function resnet20(
   classes = 10,
   input: readonly [number, number, number] = [3, 32, 32],
@@ -45,7 +86,15 @@ export function resnet20(
   return resnet("resnet20", input, 16, [16, 32, 64], 3, classes);
 }
 
-/** ResNet-32 (5 blocks per stage) for 32x32x3 inputs. */
+/**
+ * ResNet-32 (5 blocks per stage) for 32x32x3 inputs.
+ *
+ * @example
+ * ```ts
+ * import { resnet32 } from "./spec.ts";
+ * console.log(resnet32().stages.map((s) => s.blocks)); // [5, 5, 5]
+ * ```
+ */
 export function resnet32(
   classes = 10,
   input: readonly [number, number, number] = [3, 32, 32],
@@ -53,7 +102,16 @@ export function resnet32(
   return resnet("resnet32", input, 16, [16, 32, 64], 5, classes);
 }
 
-/** A ResNet with `widths[i]` channels in stage i, `blocks` per stage, strides 1, 2, 2, ... */
+/**
+ * A ResNet with `widths[i]` channels in stage i, `blocks` per stage, strides 1, 2, 2, ...
+ *
+ * @example
+ * ```ts
+ * import { describeResNet, resnet } from "./spec.ts";
+ * const spec = resnet("resnet14", [1, 28, 28], 16, [16, 32, 64], 2, 10);
+ * console.log(describeResNet(spec)); // "resnet14: 1x28x28 -> 16 -> [16x2, 32x2/2, 64x2/2] -> 10"
+ * ```
+ */
 export function resnet(
   name: string,
   input: readonly [number, number, number],
@@ -71,7 +129,17 @@ export function resnet(
   };
 }
 
-/** Checks a spec and throws a clear error on nonsense. */
+/**
+ * Checks a spec and throws a clear error on nonsense.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resnet8, validateResNetSpec } from "./spec.ts";
+ * validateResNetSpec(resnet8()); // fine
+ * assert.throws(() => validateResNetSpec(resnet8(1)), /it has 1 classes; it needs at least 2/);
+ * ```
+ */
 export function validateResNetSpec(spec: ResNetSpec): void {
   const bad = (what: string) => {
     throw new RangeError(`Cannot build ${spec.name}: ${what}`);
@@ -94,12 +162,28 @@ export function validateResNetSpec(spec: ResNetSpec): void {
   }
 }
 
-/** The feature dimension (width of the last stage). */
+/**
+ * The feature dimension (width of the last stage).
+ *
+ * @example
+ * ```ts
+ * import { featureDim, resnet8 } from "./spec.ts";
+ * console.log(featureDim(resnet8())); // 64
+ * ```
+ */
 export function featureDim(spec: ResNetSpec): number {
   return spec.stages[spec.stages.length - 1].channels;
 }
 
-/** Multiply-adds of one forward pass for one image (convolutions and the linear layer). */
+/**
+ * Multiply-adds of one forward pass for one image (convolutions and the linear layer).
+ *
+ * @example
+ * ```ts
+ * import { forwardMacs, resnet8 } from "./spec.ts";
+ * console.log(`${(forwardMacs(resnet8()) / 1e6).toFixed(1)} M`); // "9.3 M"
+ * ```
+ */
 export function forwardMacs(spec: ResNetSpec): number {
   let [c, h, w] = spec.input;
   let macs = 0;
@@ -131,7 +215,16 @@ export function forwardMacs(spec: ResNetSpec): number {
   return macs + c * spec.classes;
 }
 
-/** One line describing the network: `resnet8: 1x28x28 -> 16 -> [16x1, 32x1/2, 64x1/2] -> 10`. */
+/**
+ * One line describing the network: `resnet8: 1x28x28 -> 16 -> [16x1, 32x1/2, 64x1/2] -> 10`.
+ *
+ * @example
+ * ```ts
+ * import { describeResNet, resnet8 } from "./spec.ts";
+ * console.log(describeResNet(resnet8(100)));
+ * // "resnet8: 1x28x28 -> 16 -> [16x1, 32x1/2, 64x1/2] -> 100"
+ * ```
+ */
 export function describeResNet(spec: ResNetSpec): string {
   const stages = spec.stages.map((s) => `${s.channels}x${s.blocks}${s.stride > 1 ? "/2" : ""}`);
   return `${spec.name}: ${spec.input.join("x")} -> ${spec.stem} -> [${stages.join(", ")}] -> ` +

@@ -28,7 +28,33 @@ const APPLY_WG = 64;
 /** Values (or vec4s) per invocation of the element-wise kernels. */
 const PER = 8;
 
-/** Arguments of {@link prepareBatchNormTrainForward}. */
+/**
+ * Arguments of {@link prepareBatchNormTrainForward}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { batchNormTrainForward, type BatchNormTrainForwardArgs } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const round = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toFixed(3));
+ * const x = Tensor.from(gpu, [1, 3], [2, 1]); // (N=2, C=1)
+ * const args: BatchNormTrainForwardArgs = {
+ *   x,
+ *   gamma: Tensor.from(gpu, [2]),
+ *   beta: Tensor.from(gpu, [0.5]),
+ *   y: Tensor.empty(gpu, [2, 1]),
+ *   mean: Tensor.empty(gpu, [1]),
+ *   invStd: Tensor.empty(gpu, [1]),
+ *   runningMean: Tensor.zeros(gpu, [1]),
+ *   runningVar: Tensor.from(gpu, [1]),
+ * };
+ * await batchNormTrainForward(gpu, args);
+ * console.log(round(await args.y.read())); // [-1.5, 2.5]
+ * console.log(round(await args.runningMean.read()), round(await args.runningVar.read()));
+ * // [0.2] [1.1]
+ * gpu.destroy();
+ * ```
+ */
 export interface BatchNormTrainForwardArgs {
   /** Input (N,C,H,W) or (N,C). */
   x: Tensor;
@@ -54,7 +80,28 @@ export interface BatchNormTrainForwardArgs {
   relu?: boolean;
 }
 
-/** Arguments of {@link prepareBatchNormEvalForward}. */
+/**
+ * Arguments of {@link prepareBatchNormEvalForward}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { batchNormEvalForward, type BatchNormEvalForwardArgs } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const round = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toFixed(3));
+ * const args: BatchNormEvalForwardArgs = {
+ *   x: Tensor.from(gpu, [1, 3], [2, 1]),
+ *   gamma: Tensor.from(gpu, [1]),
+ *   beta: Tensor.from(gpu, [0]),
+ *   y: Tensor.empty(gpu, [2, 1]),
+ *   runningMean: Tensor.from(gpu, [2]),
+ *   runningVar: Tensor.from(gpu, [4]),
+ * };
+ * await batchNormEvalForward(gpu, args);
+ * console.log(round(await args.y.read())); // [-0.5, 0.5]
+ * gpu.destroy();
+ * ```
+ */
 export interface BatchNormEvalForwardArgs {
   /** Input (N,C,H,W) or (N,C). */
   x: Tensor;
@@ -74,7 +121,32 @@ export interface BatchNormEvalForwardArgs {
   relu?: boolean;
 }
 
-/** Arguments of {@link prepareBatchNormBackward}. */
+/**
+ * Arguments of {@link prepareBatchNormBackward}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { batchNormBackward, type BatchNormBackwardArgs } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // x (N=4, C=1) with batch mean 1 and invStd 1, as a training forward pass saved them.
+ * const args: BatchNormBackwardArgs = {
+ *   x: Tensor.from(gpu, [0, 0, 2, 2], [4, 1]),
+ *   dy: Tensor.from(gpu, [1, 0, 0, 0], [4, 1]),
+ *   gamma: Tensor.from(gpu, [1]),
+ *   mean: Tensor.from(gpu, [1]),
+ *   invStd: Tensor.from(gpu, [1]),
+ *   dx: Tensor.empty(gpu, [4, 1]),
+ *   dgamma: Tensor.empty(gpu, [1]),
+ *   dbeta: Tensor.empty(gpu, [1]),
+ * };
+ * await batchNormBackward(gpu, args);
+ * console.log(await args.dbeta.read(), await args.dgamma.read());
+ * // Float32Array(1) [1] Float32Array(1) [-1]
+ * console.log(await args.dx.read()); // Float32Array(4) [0.5, -0.5, 0, 0]
+ * gpu.destroy();
+ * ```
+ */
 export interface BatchNormBackwardArgs {
   /** Forward input. */
   x: Tensor;
@@ -220,11 +292,28 @@ class BnOp implements Recordable {
  * statistics update, then the normalisation. Two dispatches.
  *
  * @example
- * ```ts ignore
- * const bn = await prepareBatchNormTrainForward(gpu, {
- *   x, gamma, beta, y, mean, invStd, runningMean, runningVar, relu: true,
- * });
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type BatchNormTrainForwardArgs, prepareBatchNormTrainForward } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const round = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toFixed(3));
+ * const x = Tensor.from(gpu, [1, 3], [2, 1]); // (N=2, C=1)
+ * const args: BatchNormTrainForwardArgs = {
+ *   x,
+ *   gamma: Tensor.from(gpu, [2]),
+ *   beta: Tensor.from(gpu, [0.5]),
+ *   y: Tensor.empty(gpu, [2, 1]),
+ *   mean: Tensor.empty(gpu, [1]),
+ *   invStd: Tensor.empty(gpu, [1]),
+ *   runningMean: Tensor.zeros(gpu, [1]),
+ *   runningVar: Tensor.from(gpu, [1]),
+ * };
+ * const bn = await prepareBatchNormTrainForward(gpu, { ...args, relu: true });
  * bn.record();
+ * console.log(round(await args.y.read())); // [0, 2.5]
+ * console.log(round(await args.mean.read()), round(await args.invStd.read())); // [2] [1]
+ * bn.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareBatchNormTrainForward(
@@ -298,8 +387,18 @@ export async function prepareBatchNormTrainForward(
  * Records the training forward pass once.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { batchNormTrainForward } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const round = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toFixed(3));
+ * const [x, y] = [Tensor.from(gpu, [1, 3], [2, 1]), Tensor.empty(gpu, [2, 1])];
+ * const [gamma, beta] = [Tensor.from(gpu, [1]), Tensor.from(gpu, [0])];
+ * const [mean, invStd] = [Tensor.empty(gpu, [1]), Tensor.empty(gpu, [1])];
+ * const [runningMean, runningVar] = [Tensor.zeros(gpu, [1]), Tensor.from(gpu, [1])];
  * await batchNormTrainForward(gpu, { x, gamma, beta, y, mean, invStd, runningMean, runningVar });
+ * console.log(round(await y.read())); // [-1, 1]
+ * gpu.destroy();
  * ```
  */
 export async function batchNormTrainForward(
@@ -316,9 +415,24 @@ export async function batchNormTrainForward(
  * coefficients, then the normalisation); reads the running statistics at every recording.
  *
  * @example
- * ```ts ignore
- * const bn = await prepareBatchNormEvalForward(gpu, { x, gamma, beta, y, runningMean, runningVar });
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type BatchNormEvalForwardArgs, prepareBatchNormEvalForward } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const round = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toFixed(3));
+ * const args: BatchNormEvalForwardArgs = {
+ *   x: Tensor.from(gpu, [1, 3], [2, 1]),
+ *   gamma: Tensor.from(gpu, [1]),
+ *   beta: Tensor.from(gpu, [0]),
+ *   y: Tensor.empty(gpu, [2, 1]),
+ *   runningMean: Tensor.from(gpu, [2]),
+ *   runningVar: Tensor.from(gpu, [4]),
+ * };
+ * const bn = await prepareBatchNormEvalForward(gpu, { ...args, relu: true });
  * bn.record();
+ * console.log(round(await args.y.read())); // [0, 0.5]
+ * bn.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareBatchNormEvalForward(
@@ -371,8 +485,17 @@ export async function prepareBatchNormEvalForward(
  * Records the eval forward pass once.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { batchNormEvalForward } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const round = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toFixed(3));
+ * const [x, y] = [Tensor.from(gpu, [1, 3], [2, 1]), Tensor.empty(gpu, [2, 1])];
+ * const [gamma, beta] = [Tensor.from(gpu, [1]), Tensor.from(gpu, [0])];
+ * const [runningMean, runningVar] = [Tensor.from(gpu, [2]), Tensor.from(gpu, [4])];
  * await batchNormEvalForward(gpu, { x, gamma, beta, y, runningMean, runningVar });
+ * console.log(round(await y.read())); // [-0.5, 0.5]
+ * gpu.destroy();
  * ```
  */
 export async function batchNormEvalForward(
@@ -390,11 +513,26 @@ export async function batchNormEvalForward(
  * overwrites dx, dgamma and dbeta.
  *
  * @example
- * ```ts ignore
- * const back = await prepareBatchNormBackward(gpu, {
- *   x, dy, gamma, mean, invStd, dx, dgamma, dbeta,
- * });
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type BatchNormBackwardArgs, prepareBatchNormBackward } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // x (N=4, C=1) with batch mean 1 and invStd 1, as a training forward pass saved them.
+ * const args: BatchNormBackwardArgs = {
+ *   x: Tensor.from(gpu, [0, 0, 2, 2], [4, 1]),
+ *   dy: Tensor.from(gpu, [1, 0, 0, 0], [4, 1]),
+ *   gamma: Tensor.from(gpu, [1]),
+ *   mean: Tensor.from(gpu, [1]),
+ *   invStd: Tensor.from(gpu, [1]),
+ *   dx: Tensor.empty(gpu, [4, 1]),
+ *   dgamma: Tensor.empty(gpu, [1]),
+ *   dbeta: Tensor.empty(gpu, [1]),
+ * };
+ * const back = await prepareBatchNormBackward(gpu, args);
  * back.record();
+ * console.log(await args.dx.read()); // Float32Array(4) [0.5, -0.5, 0, 0]
+ * back.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareBatchNormBackward(
@@ -456,8 +594,22 @@ export async function prepareBatchNormBackward(
  * Records the backward pass once.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { batchNormBackward } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [0, 0, 2, 2], [4, 1]);
+ * const dy = Tensor.from(gpu, [1, 0, 0, 0], [4, 1]);
+ * const [gamma, mean, invStd] = [
+ *   Tensor.from(gpu, [1]),
+ *   Tensor.from(gpu, [1]),
+ *   Tensor.from(gpu, [1]),
+ * ];
+ * const [dgamma, dbeta] = [Tensor.empty(gpu, [1]), Tensor.empty(gpu, [1])];
+ * const dx = Tensor.empty(gpu, [4, 1]);
  * await batchNormBackward(gpu, { x, dy, gamma, mean, invStd, dx, dgamma, dbeta });
+ * console.log(await dx.read()); // Float32Array(4) [0.5, -0.5, 0, 0]
+ * gpu.destroy();
  * ```
  */
 export async function batchNormBackward(gpu: Gpu, args: BatchNormBackwardArgs): Promise<void> {

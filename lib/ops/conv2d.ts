@@ -24,7 +24,23 @@ import { formatShape, Tensor } from "../gpu/tensor.ts";
 
 const CONV2D: KernelSource = { file: "kernels/conv2d.wgsl", source };
 
-/** Workgroup sizes: conv tiles (heavy, few) and packing/reduction (light, many). */
+/**
+ * Workgroup sizes: conv tiles (heavy, few) and packing/reduction (light, many).
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type Conv2dTuning, conv2dForward } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const y = Tensor.empty(gpu, [1, 1, 3, 3]);
+ * const tuning: Conv2dTuning = { tileWorkgroup: 16, workgroup: 64 };
+ * await conv2dForward(gpu, { x, w, y, padding: 1, tuning });
+ * console.log(Array.from(await y.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * gpu.destroy();
+ * ```
+ */
 export interface Conv2dTuning {
   /** Invocations per workgroup of the three tiled kernels (default 16). */
   tileWorkgroup?: number;
@@ -40,7 +56,23 @@ export interface Conv2dTuning {
   weightTile?: "taps" | "channels";
 }
 
-/** Stride and padding shared by every convolution call. */
+/**
+ * Stride and padding shared by every convolution call.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type Conv2dGeometry, conv2dForward } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, new Float32Array(16).fill(1), [1, 1, 4, 4]);
+ * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const y = Tensor.empty(gpu, [1, 1, 2, 2]);
+ * const geometry: Conv2dGeometry = { stride: 2, padding: 1 };
+ * await conv2dForward(gpu, { x, w, y, ...geometry });
+ * console.log(await y.read()); // Float32Array(4) [4, 6, 6, 9]
+ * gpu.destroy();
+ * ```
+ */
 export interface Conv2dGeometry {
   /** Step between output positions along H and W (default 1). */
   stride?: number;
@@ -50,7 +82,24 @@ export interface Conv2dGeometry {
   tuning?: Conv2dTuning;
 }
 
-/** Arguments of {@link prepareConv2dForward}. */
+/**
+ * Arguments of {@link prepareConv2dForward}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type Conv2dForwardArgs, conv2dForward } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const args: Conv2dForwardArgs = {
+ *   x: Tensor.from(gpu, [1, 2, 3, 4], [1, 1, 2, 2]),
+ *   w: Tensor.from(gpu, [2], [1, 1, 1, 1]),
+ *   y: Tensor.empty(gpu, [1, 1, 2, 2]),
+ * };
+ * await conv2dForward(gpu, args);
+ * console.log(await args.y.read()); // Float32Array(4) [2, 4, 6, 8]
+ * gpu.destroy();
+ * ```
+ */
 export interface Conv2dForwardArgs extends Conv2dGeometry {
   /** Input (N,C,H,W). */
   x: Tensor;
@@ -60,7 +109,25 @@ export interface Conv2dForwardArgs extends Conv2dGeometry {
   y: Tensor;
 }
 
-/** Arguments of {@link prepareConv2dBackwardInput}. */
+/**
+ * Arguments of {@link prepareConv2dBackwardInput}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type Conv2dBackwardInputArgs, conv2dBackwardInput } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const args: Conv2dBackwardInputArgs = {
+ *   dy: Tensor.from(gpu, [1, 2, 3, 4], [1, 1, 2, 2]),
+ *   w: Tensor.from(gpu, [2], [1, 1, 1, 1]),
+ *   dx: Tensor.from(gpu, [1, 1, 1, 1], [1, 1, 2, 2]),
+ *   accumulate: true,
+ * };
+ * await conv2dBackwardInput(gpu, args);
+ * console.log(await args.dx.read()); // Float32Array(4) [3, 5, 7, 9]
+ * gpu.destroy();
+ * ```
+ */
 export interface Conv2dBackwardInputArgs extends Conv2dGeometry {
   /** Gradient of the output (N,F,Ho,Wo). */
   dy: Tensor;
@@ -75,7 +142,24 @@ export interface Conv2dBackwardInputArgs extends Conv2dGeometry {
   accumulate?: boolean;
 }
 
-/** Arguments of {@link prepareConv2dBackwardWeight}. */
+/**
+ * Arguments of {@link prepareConv2dBackwardWeight}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type Conv2dBackwardWeightArgs, conv2dBackwardWeight } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const args: Conv2dBackwardWeightArgs = {
+ *   x: Tensor.from(gpu, [1, 2, 3, 4], [1, 1, 2, 2]),
+ *   dy: Tensor.from(gpu, [1, 1, 1, 1], [1, 1, 2, 2]),
+ *   dw: Tensor.empty(gpu, [1, 1, 1, 1]),
+ * };
+ * await conv2dBackwardWeight(gpu, args);
+ * console.log(await args.dw.read()); // Float32Array(1) [10]
+ * gpu.destroy();
+ * ```
+ */
 export interface Conv2dBackwardWeightArgs extends Conv2dGeometry {
   /** Forward input (N,C,H,W). */
   x: Tensor;
@@ -112,7 +196,7 @@ interface Conv2dShape {
  * @example
  * ```ts
  * import { conv2dOutputShape } from "./conv2d.ts";
- * conv2dOutputShape([128, 16, 28, 28], [32, 16, 3, 3], 2, 1); // [128, 32, 14, 14]
+ * console.log(conv2dOutputShape([128, 16, 28, 28], [32, 16, 3, 3], 2, 1)); // [128, 32, 14, 14]
  * ```
  */
 export function conv2dOutputShape(
@@ -265,10 +349,18 @@ function tileGroups(gpu: Gpu, op: string, count: number, wg: number): number {
  * convolution. Reusable every step; re-reads x and w at each recording.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareConv2dForward } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, new Float32Array(16).fill(1), [1, 1, 4, 4]);
+ * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const y = Tensor.empty(gpu, [1, 1, 2, 2]);
  * const conv = await prepareConv2dForward(gpu, { x, w, y, stride: 2, padding: 1 });
  * conv.record();
- * gpu.submit();
+ * console.log(await y.read()); // Float32Array(4) [4, 6, 6, 9]
+ * conv.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareConv2dForward(
@@ -316,9 +408,16 @@ export async function prepareConv2dForward(
  * Records `y = conv2d(x, w)` once.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { conv2dForward } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const y = Tensor.empty(gpu, [1, 1, 3, 3]);
  * await conv2dForward(gpu, { x, w, y, padding: 1 });
- * const out = await y.read();
+ * console.log(Array.from(await y.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * gpu.destroy();
  * ```
  */
 export async function conv2dForward(gpu: Gpu, args: Conv2dForwardArgs): Promise<void> {
@@ -332,9 +431,19 @@ export async function conv2dForward(gpu: Gpu, args: Conv2dForwardArgs): Promise<
  * to it with `accumulate`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareConv2dBackwardInput } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const dy = Tensor.from(gpu, [1, 0, 0, 0], [1, 1, 2, 2]);
+ * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const dx = Tensor.empty(gpu, [1, 1, 4, 4]);
  * const back = await prepareConv2dBackwardInput(gpu, { dy, w, dx, stride: 2, padding: 1 });
  * back.record();
+ * // Output (0, 0) saw input rows and columns 0..1.
+ * console.log(Array.from(await dx.read())); // [1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+ * back.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareConv2dBackwardInput(
@@ -387,8 +496,16 @@ export async function prepareConv2dBackwardInput(
  * Records `dx = dL/dx` (or `dx += dL/dx` with `accumulate`) once.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { conv2dBackwardInput } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const dy = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const dx = Tensor.empty(gpu, [1, 1, 3, 3]);
  * await conv2dBackwardInput(gpu, { dy, w, dx, padding: 1 });
+ * console.log(Array.from(await dx.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * gpu.destroy();
  * ```
  */
 export async function conv2dBackwardInput(
@@ -405,9 +522,18 @@ export async function conv2dBackwardInput(
  * reduced by a second dispatch (which also does `accumulate`). Overwrites dw by default.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareConv2dBackwardWeight } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, new Float32Array(16).fill(1), [1, 1, 4, 4]);
+ * const dy = Tensor.from(gpu, [1, 1, 1, 1], [1, 1, 2, 2]);
+ * const dw = Tensor.empty(gpu, [1, 1, 3, 3]);
  * const gw = await prepareConv2dBackwardWeight(gpu, { x, dy, dw, stride: 2, padding: 1 });
  * gw.record();
+ * console.log(Array.from(await dw.read())); // [1, 2, 2, 2, 4, 4, 2, 4, 4]
+ * gw.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareConv2dBackwardWeight(
@@ -473,8 +599,16 @@ export async function prepareConv2dBackwardWeight(
  * Records `dw = dL/dw` (or `dw += dL/dw` with `accumulate`) once.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { conv2dBackwardWeight } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const dy = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const dw = Tensor.empty(gpu, [1, 1, 3, 3]);
  * await conv2dBackwardWeight(gpu, { x, dy, dw, padding: 1 });
+ * console.log(Array.from(await dw.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * gpu.destroy();
  * ```
  */
 export async function conv2dBackwardWeight(

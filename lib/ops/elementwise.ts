@@ -44,7 +44,22 @@ function sameSize(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
-/** Prepares `out = value`. */
+/**
+ * Prepares `out = value`.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareFill } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const t = Tensor.empty(gpu, [3]);
+ * const clear = await prepareFill(gpu, t, 0);
+ * clear.record(); // e.g. at the start of every step
+ * console.log(await t.read()); // Float32Array(3) [0, 0, 0]
+ * clear.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export function prepareFill(gpu: Gpu, out: Tensor, value: number): Promise<Dispatch> {
   return prepare(gpu, "fill", out.size, { out }, value);
 }
@@ -53,26 +68,79 @@ export function prepareFill(gpu: Gpu, out: Tensor, value: number): Promise<Dispa
  * Records `out = value` into the shared encoder.
  *
  * @example
- * ```ts ignore
- * await fill(gpu, t, 0);
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { fill } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const t = Tensor.empty(gpu, [3]);
+ * await fill(gpu, t, 1.5);
+ * console.log(await t.read()); // Float32Array(3) [1.5, 1.5, 1.5]
+ * gpu.destroy();
  * ```
  */
 export async function fill(gpu: Gpu, out: Tensor, value: number): Promise<void> {
   recordOnce(await prepareFill(gpu, out, value));
 }
 
-/** Prepares `out = alpha * x`. */
+/**
+ * Prepares `out = alpha * x`.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareScale } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2, 3]);
+ * const out = Tensor.empty(gpu, [3]);
+ * const work = await prepareScale(gpu, x, out, 2);
+ * work.record();
+ * console.log(await out.read()); // Float32Array(3) [2, 4, 6]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export function prepareScale(gpu: Gpu, x: Tensor, out: Tensor, alpha: number): Promise<Dispatch> {
   sameSize("scale", x, out);
   return prepare(gpu, "scale", x.size, { x, out }, alpha);
 }
 
-/** Records `out = alpha * x`. */
+/**
+ * Records `out = alpha * x`.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { scale } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2, 3]);
+ * const out = Tensor.empty(gpu, [3]);
+ * await scale(gpu, x, out, -1);
+ * console.log(await out.read()); // Float32Array(3) [-1, -2, -3]
+ * gpu.destroy();
+ * ```
+ */
 export async function scale(gpu: Gpu, x: Tensor, out: Tensor, alpha: number): Promise<void> {
   recordOnce(await prepareScale(gpu, x, out, alpha));
 }
 
-/** Prepares `out = alpha * x + beta * y`. */
+/**
+ * Prepares `out = alpha * x + beta * y`.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareAdd } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2]);
+ * const y = Tensor.from(gpu, [10, 20]);
+ * const out = Tensor.empty(gpu, [2]);
+ * const work = await prepareAdd(gpu, x, y, out, 1, 0.5);
+ * work.record();
+ * console.log(await out.read()); // Float32Array(2) [6, 12]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export function prepareAdd(
   gpu: Gpu,
   x: Tensor,
@@ -90,8 +158,16 @@ export function prepareAdd(
  * Records `out = alpha * x + beta * y`; the residual add is the default `alpha = beta = 1`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { add } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const a = Tensor.from(gpu, [1, 2]);
+ * const b = Tensor.from(gpu, [10, 20]);
+ * const sum = Tensor.empty(gpu, [2]);
  * await add(gpu, a, b, sum);
+ * console.log(await sum.read()); // Float32Array(2) [11, 22]
+ * gpu.destroy();
  * ```
  */
 export async function add(
@@ -105,7 +181,24 @@ export async function add(
   recordOnce(await prepareAdd(gpu, x, y, out, alpha, beta));
 }
 
-/** Prepares `out = max(alpha * x + beta * y, 0)`: a residual add with its ReLU. */
+/**
+ * Prepares `out = max(alpha * x + beta * y, 0)`: a residual add with its ReLU.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareAddRelu } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, -5]);
+ * const shortcut = Tensor.from(gpu, [1, 2]);
+ * const out = Tensor.empty(gpu, [2]);
+ * const work = await prepareAddRelu(gpu, x, shortcut, out);
+ * work.record();
+ * console.log(await out.read()); // Float32Array(2) [2, 0]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export function prepareAddRelu(
   gpu: Gpu,
   x: Tensor,
@@ -119,7 +212,22 @@ export function prepareAddRelu(
   return prepare(gpu, "add_relu", x.size, { x, y, out }, alpha, beta);
 }
 
-/** Records `out = max(alpha * x + beta * y, 0)`. */
+/**
+ * Records `out = max(alpha * x + beta * y, 0)`.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { addRelu } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, -5]);
+ * const y = Tensor.from(gpu, [1, 2]);
+ * const out = Tensor.empty(gpu, [2]);
+ * await addRelu(gpu, x, y, out);
+ * console.log(await out.read()); // Float32Array(2) [2, 0]
+ * gpu.destroy();
+ * ```
+ */
 export async function addRelu(
   gpu: Gpu,
   x: Tensor,
@@ -131,18 +239,65 @@ export async function addRelu(
   recordOnce(await prepareAddRelu(gpu, x, y, out, alpha, beta));
 }
 
-/** Prepares `out = max(x, 0)`. */
+/**
+ * Prepares `out = max(x, 0)`.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareReluForward } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [-1, 0, 2]);
+ * const out = Tensor.empty(gpu, [3]);
+ * const work = await prepareReluForward(gpu, x, out);
+ * work.record();
+ * console.log(await out.read()); // Float32Array(3) [0, 0, 2]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export function prepareReluForward(gpu: Gpu, x: Tensor, out: Tensor): Promise<Dispatch> {
   sameSize("relu_forward", x, out);
   return prepare(gpu, "relu_forward", x.size, { x, out });
 }
 
-/** Records `out = max(x, 0)`. */
+/**
+ * Records `out = max(x, 0)`.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { reluForward } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [-1, 0, 2]);
+ * const out = Tensor.empty(gpu, [3]);
+ * await reluForward(gpu, x, out);
+ * console.log(await out.read()); // Float32Array(3) [0, 0, 2]
+ * gpu.destroy();
+ * ```
+ */
 export async function reluForward(gpu: Gpu, x: Tensor, out: Tensor): Promise<void> {
   recordOnce(await prepareReluForward(gpu, x, out));
 }
 
-/** Prepares `dx = dy * (x > 0)`; overwrites dx. `x` may be the forward input or output. */
+/**
+ * Prepares `dx = dy * (x > 0)`; overwrites dx. `x` may be the forward input or output.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareReluBackward } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const y = Tensor.from(gpu, [0, 0, 2]); // the forward output
+ * const dy = Tensor.from(gpu, [5, 6, 7]);
+ * const dx = Tensor.empty(gpu, [3]);
+ * const work = await prepareReluBackward(gpu, y, dy, dx);
+ * work.record();
+ * console.log(await dx.read()); // Float32Array(3) [0, 0, 7]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export function prepareReluBackward(
   gpu: Gpu,
   x: Tensor,
@@ -154,7 +309,22 @@ export function prepareReluBackward(
   return prepare(gpu, "relu_backward", x.size, { x, y: dy, out: dx });
 }
 
-/** Records `dx = dy * (x > 0)`. */
+/**
+ * Records `dx = dy * (x > 0)`.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { reluBackward } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [-1, 3]);
+ * const dy = Tensor.from(gpu, [5, 6]);
+ * const dx = Tensor.empty(gpu, [2]);
+ * await reluBackward(gpu, x, dy, dx);
+ * console.log(await dx.read()); // Float32Array(2) [0, 6]
+ * gpu.destroy();
+ * ```
+ */
 export async function reluBackward(gpu: Gpu, x: Tensor, dy: Tensor, dx: Tensor): Promise<void> {
   recordOnce(await prepareReluBackward(gpu, x, dy, dx));
 }

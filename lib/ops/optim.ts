@@ -32,7 +32,27 @@ const WG = 64;
 /** vec4s (or values, for the check) per invocation. */
 const PER = 4;
 
-/** Hyper-parameters and learning-rate source shared by the SGD variants. */
+/**
+ * Hyper-parameters and learning-rate source shared by the SGD variants.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareSgdFlat, type SgdOptions } from "./optim.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const params = Tensor.from(gpu, [1]);
+ * const grads = Tensor.from(gpu, [1]);
+ * const velocity = Tensor.zeros(gpu, [1]);
+ * const options: SgdOptions = { momentum: 0, weightDecay: 0, schedule: [0.5, 0.25] };
+ * const sgd = await prepareSgdFlat(gpu, { params, grads, velocity, ...options });
+ * sgd.record(); // lr 0.5
+ * sgd.record(); // lr 0.25: the GPU step counter advanced
+ * console.log(await params.read(), await sgd.step.read());
+ * // Float32Array(1) [0.25] Uint32Array(1) [2]
+ * sgd.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface SgdOptions {
   /** Momentum factor (0.9 in the recipe); 0 gives plain SGD. */
   momentum: number;
@@ -47,7 +67,28 @@ export interface SgdOptions {
   schedule?: ArrayLike<number>;
 }
 
-/** Arguments of {@link prepareSgdFlat}. */
+/**
+ * Arguments of {@link prepareSgdFlat}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type SgdFlatArgs, sgdFlat } from "./optim.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const args: SgdFlatArgs = {
+ *   params: Tensor.from(gpu, [1, 2, 3]),
+ *   grads: Tensor.from(gpu, [1, 1, 1]),
+ *   velocity: Tensor.zeros(gpu, [3]),
+ *   count: 2, // leave the last element alone
+ *   lr: 0.5,
+ *   momentum: 0.9,
+ *   weightDecay: 0,
+ * };
+ * await sgdFlat(gpu, args);
+ * console.log(await args.params.read()); // Float32Array(3) [0.5, 1.5, 3]
+ * gpu.destroy();
+ * ```
+ */
 export interface SgdFlatArgs extends SgdOptions {
   /** All parameters in one flat buffer, updated in place. */
   params: Tensor;
@@ -59,7 +100,29 @@ export interface SgdFlatArgs extends SgdOptions {
   count?: number;
 }
 
-/** Arguments of {@link prepareSgd}. */
+/**
+ * Arguments of {@link prepareSgd}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareSgd, type SgdArgs } from "./optim.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const args: SgdArgs = {
+ *   params: [Tensor.from(gpu, [1, 1]), Tensor.from(gpu, [2])],
+ *   grads: [Tensor.from(gpu, [1, 1]), Tensor.from(gpu, [2])],
+ *   velocities: [Tensor.zeros(gpu, [2]), Tensor.zeros(gpu, [1])],
+ *   lr: 0.5,
+ *   momentum: 0,
+ *   weightDecay: 0,
+ * };
+ * const sgd = await prepareSgd(gpu, args);
+ * sgd.record();
+ * console.log(await args.params[1].read()); // Float32Array(1) [1]
+ * sgd.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface SgdArgs extends SgdOptions {
   /** Parameter tensors, updated in place. */
   params: readonly Tensor[];
@@ -69,7 +132,33 @@ export interface SgdArgs extends SgdOptions {
   velocities: readonly Tensor[];
 }
 
-/** A prepared SGD step: record it every step; change the learning rate without rebuilding. */
+/**
+ * A prepared SGD step: record it every step; change the learning rate without rebuilding.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareSgdFlat, type SgdOp } from "./optim.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const params = Tensor.from(gpu, [1, 2]);
+ * const grads = Tensor.from(gpu, [1, 2]);
+ * const velocity = Tensor.zeros(gpu, [2]);
+ * const sgd: SgdOp = await prepareSgdFlat(gpu, {
+ *   params,
+ *   grads,
+ *   velocity,
+ *   momentum: 0.5,
+ *   weightDecay: 0,
+ * });
+ * sgd.setLr(0.5);
+ * sgd.record(); // v = g, p -= 0.5 v
+ * console.log(await params.read()); // Float32Array(2) [0.5, 1]
+ * sgd.record(); // v = 0.5 v + g
+ * console.log(await params.read()); // Float32Array(2) [-0.25, -0.5]
+ * sgd.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface SgdOp extends Recordable {
   /**
    * Sets the constant learning rate used by the next recordings (not with `schedule`). Work
@@ -211,12 +300,26 @@ async function build(
  * step counter when a schedule is given). Record it after the backward pass every step.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareSgdFlat } from "./optim.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const params = Tensor.from(gpu, [1, 2]);
+ * const grads = Tensor.from(gpu, [1, 2]);
+ * const velocity = Tensor.zeros(gpu, [2]);
  * const sgd = await prepareSgdFlat(gpu, {
- *   params, grads, velocity, momentum: 0.9, weightDecay: 5e-4, schedule: cosineLrs,
+ *   params,
+ *   grads,
+ *   velocity,
+ *   momentum: 0.9,
+ *   weightDecay: 0,
+ *   schedule: [0.5, 0.25, 0.125],
  * });
  * sgd.record();
  * gpu.submit();
+ * console.log(await params.read()); // Float32Array(2) [0.5, 1]
+ * sgd.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareSgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<SgdOp> {
@@ -231,8 +334,17 @@ export async function prepareSgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<SgdOp
  * Records one SGD update over flat buffers once, with learning rate `args.lr`.
  *
  * @example
- * ```ts ignore
- * await sgdFlat(gpu, { params, grads, velocity, lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { sgdFlat } from "./optim.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const params = Tensor.from(gpu, [1, 2]);
+ * const grads = Tensor.from(gpu, [0, 0]);
+ * const velocity = Tensor.zeros(gpu, [2]);
+ * // With a zero gradient only the weight decay acts: p -= lr * weightDecay * p.
+ * await sgdFlat(gpu, { params, grads, velocity, lr: 0.5, momentum: 0.9, weightDecay: 0.5 });
+ * console.log(await params.read()); // Float32Array(2) [0.75, 1.5]
+ * gpu.destroy();
  * ```
  */
 export async function sgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<void> {
@@ -246,12 +358,26 @@ export async function sgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<void> {
  * learning-rate table and step counter, so one `setLr` (or one schedule) drives them all.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareSgd } from "./optim.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const [w1, b1] = [Tensor.from(gpu, [1, 1, 1]), Tensor.from(gpu, [1])];
+ * const [dw1, db1] = [Tensor.from(gpu, [2, 2, 2]), Tensor.from(gpu, [4])];
+ * const [v1, vb1] = [Tensor.zeros(gpu, [3]), Tensor.zeros(gpu, [1])];
  * const sgd = await prepareSgd(gpu, {
- *   params: [w1, b1], grads: [dw1, db1], velocities: [v1, vb1],
- *   lr: 0.1, momentum: 0.9, weightDecay: 5e-4,
+ *   params: [w1, b1],
+ *   grads: [dw1, db1],
+ *   velocities: [v1, vb1],
+ *   lr: 0.25,
+ *   momentum: 0.9,
+ *   weightDecay: 0,
  * });
  * sgd.record();
+ * console.log(await w1.read(), await b1.read());
+ * // Float32Array(3) [0.5, 0.5, 0.5] Float32Array(1) [0]
+ * sgd.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareSgd(gpu: Gpu, args: SgdArgs): Promise<SgdOp> {
@@ -281,7 +407,25 @@ export async function prepareSgd(gpu: Gpu, args: SgdArgs): Promise<SgdOp> {
   return await build(gpu, "sgd", args, triples);
 }
 
-/** Arguments of {@link prepareNonFiniteCheck}. */
+/**
+ * Arguments of {@link prepareNonFiniteCheck}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type NonFiniteCheckArgs, prepareNonFiniteCheck } from "./optim.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const args: NonFiniteCheckArgs = {
+ *   tensors: [Tensor.from(gpu, [1, 2]), Tensor.from(gpu, [3, Infinity])],
+ *   flag: Tensor.empty(gpu, [1], "u32"),
+ * };
+ * const check = await prepareNonFiniteCheck(gpu, args);
+ * check.record();
+ * console.log(await args.flag.read()); // Uint32Array(1) [1]
+ * check.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface NonFiniteCheckArgs {
   /** Tensors to scan (f32), e.g. the gradients. */
   tensors: readonly Tensor[];
@@ -294,11 +438,18 @@ export interface NonFiniteCheckArgs {
  * holds one. Costs one read of each tensor; read `flag` whenever the loop syncs anyway.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareNonFiniteCheck } from "./optim.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const grads = Tensor.from(gpu, [0.1, -0.2, NaN]);
  * const flag = Tensor.zeros(gpu, [1], "u32");
  * const check = await prepareNonFiniteCheck(gpu, { tensors: [grads], flag });
  * check.record();
- * if ((await flag.read())[0] !== 0) throw new Error("gradients diverged");
+ * console.log((await flag.read())[0] !== 0 ? "gradients diverged" : "fine");
+ * // "gradients diverged"
+ * check.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareNonFiniteCheck(

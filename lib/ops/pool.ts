@@ -18,7 +18,23 @@ import { formatShape, type Tensor } from "../gpu/tensor.ts";
 const POOL: KernelSource = { file: "kernels/pool.wgsl", source };
 const WG = 64;
 
-/** Arguments of {@link prepareGlobalAvgPoolForward}. */
+/**
+ * Arguments of {@link prepareGlobalAvgPoolForward}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { globalAvgPoolForward, type GlobalAvgPoolForwardArgs } from "./pool.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const args: GlobalAvgPoolForwardArgs = {
+ *   x: Tensor.from(gpu, [1, 2, 3, 4, 10, 20, 30, 40], [1, 2, 2, 2]),
+ *   y: Tensor.empty(gpu, [1, 2]),
+ * };
+ * await globalAvgPoolForward(gpu, args);
+ * console.log(await args.y.read()); // Float32Array(2) [2.5, 25]
+ * gpu.destroy();
+ * ```
+ */
 export interface GlobalAvgPoolForwardArgs {
   /** Input (N,C,H,W). */
   x: Tensor;
@@ -26,7 +42,23 @@ export interface GlobalAvgPoolForwardArgs {
   y: Tensor;
 }
 
-/** Arguments of {@link prepareGlobalAvgPoolBackward}. */
+/**
+ * Arguments of {@link prepareGlobalAvgPoolBackward}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { globalAvgPoolBackward, type GlobalAvgPoolBackwardArgs } from "./pool.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const args: GlobalAvgPoolBackwardArgs = {
+ *   dy: Tensor.from(gpu, [4, 8], [1, 2]),
+ *   dx: Tensor.empty(gpu, [1, 2, 2, 2]),
+ * };
+ * await globalAvgPoolBackward(gpu, args);
+ * console.log(await args.dx.read()); // Float32Array(8) [1, 1, 1, 1, 2, 2, 2, 2]
+ * gpu.destroy();
+ * ```
+ */
 export interface GlobalAvgPoolBackwardArgs {
   /** Gradient of the output (N,C). */
   dy: Tensor;
@@ -80,9 +112,17 @@ async function prepare(
  * Prepares `y = mean of x over (H, W)`; reusable every step.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareGlobalAvgPoolForward } from "./pool.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2, 3, 4, 10, 20, 30, 40], [2, 1, 2, 2]);
+ * const y = Tensor.empty(gpu, [2, 1]);
  * const pool = await prepareGlobalAvgPoolForward(gpu, { x, y });
  * pool.record();
+ * console.log(await y.read()); // Float32Array(2) [2.5, 25]
+ * pool.destroy();
+ * gpu.destroy();
  * ```
  */
 export function prepareGlobalAvgPoolForward(
@@ -101,8 +141,15 @@ export function prepareGlobalAvgPoolForward(
  * Records the global average pool once.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { globalAvgPoolForward } from "./pool.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2, 3, 6], [1, 1, 2, 2]);
+ * const y = Tensor.empty(gpu, [1, 1]);
  * await globalAvgPoolForward(gpu, { x, y });
+ * console.log(await y.read()); // Float32Array(1) [3]
+ * gpu.destroy();
  * ```
  */
 export async function globalAvgPoolForward(
@@ -116,9 +163,17 @@ export async function globalAvgPoolForward(
  * Prepares `dx[n,c,:,:] = dy[n,c] / (H W)`; reusable every step.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareGlobalAvgPoolBackward } from "./pool.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const dy = Tensor.from(gpu, [4, 8], [2, 1]);
+ * const dx = Tensor.empty(gpu, [2, 1, 2, 2]);
  * const back = await prepareGlobalAvgPoolBackward(gpu, { dy, dx });
  * back.record();
+ * console.log(await dx.read()); // Float32Array(8) [1, 1, 1, 1, 2, 2, 2, 2]
+ * back.destroy();
+ * gpu.destroy();
  * ```
  */
 export function prepareGlobalAvgPoolBackward(
@@ -137,8 +192,15 @@ export function prepareGlobalAvgPoolBackward(
  * Records the global average pool backward pass once.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { globalAvgPoolBackward } from "./pool.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const dy = Tensor.from(gpu, [8], [1, 1]);
+ * const dx = Tensor.empty(gpu, [1, 1, 2, 2]);
  * await globalAvgPoolBackward(gpu, { dy, dx });
+ * console.log(await dx.read()); // Float32Array(4) [2, 2, 2, 2]
+ * gpu.destroy();
  * ```
  */
 export async function globalAvgPoolBackward(

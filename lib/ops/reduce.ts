@@ -25,7 +25,17 @@ import { type DType, formatShape, Tensor } from "../gpu/tensor.ts";
 
 const REDUCE: KernelSource = { file: "kernels/reduce.wgsl", source };
 
-/** How a row-wise kernel is launched: `threadsPerRow` invocations cooperate on one row. */
+/**
+ * How a row-wise kernel is launched: `threadsPerRow` invocations cooperate on one row.
+ *
+ * @example
+ * ```ts
+ * import type { RowStrategy } from "./reduce.ts";
+ * // 16 rows per workgroup of 64, four invocations per row.
+ * const strategy: RowStrategy = { workgroupSize: 64, threadsPerRow: 4 };
+ * console.log(strategy.workgroupSize / strategy.threadsPerRow); // 16
+ * ```
+ */
 export interface RowStrategy {
   /** Invocations per workgroup (a power of two, at most 256). */
   workgroupSize: number;
@@ -33,7 +43,22 @@ export interface RowStrategy {
   threadsPerRow: number;
 }
 
-/** Options shared by the summing ops. */
+/**
+ * Options shared by the summing ops.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { colSum, type SumOptions } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const dy = Tensor.from(gpu, [1, 2, 3, 4], [2, 2]);
+ * const dbias = Tensor.from(gpu, [100, 100]);
+ * const options: SumOptions = { alpha: 0.5, accumulate: true };
+ * await colSum(gpu, dy, dbias, options);
+ * console.log(await dbias.read()); // Float32Array(2) [102, 103]
+ * gpu.destroy();
+ * ```
+ */
 export interface SumOptions {
   /** Scale applied to the sum (default 1). */
   alpha?: number;
@@ -41,8 +66,24 @@ export interface SumOptions {
   accumulate?: boolean;
 }
 
-/** Options of the row-wise ops: a forced launch shape, for benchmarks and tests. */
+/**
+ * Options of the row-wise ops: a forced launch shape, for benchmarks and tests.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type RowOptions, rowSum } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
+ * const out = Tensor.empty(gpu, [2]);
+ * const options: RowOptions = { strategy: { threadsPerRow: 2 } };
+ * await rowSum(gpu, x, out, options);
+ * console.log(await out.read()); // Float32Array(2) [6, 15]
+ * gpu.destroy();
+ * ```
+ */
 export interface RowOptions {
+  /** Forced launch shape; missing fields come from {@link rowStrategy}. */
   strategy?: Partial<RowStrategy>;
 }
 
@@ -57,9 +98,18 @@ function nextPow2(n: number): number {
  * the cores do several threads share a row. On a GPU, a row gets about one thread per 16 values
  * (up to a whole workgroup of 256) so long rows are read coalesced and reduced in shared memory.
  *
+ * @param gpu The device (software adapters get another shape).
+ * @param rows Number of rows.
+ * @param cols Values per row.
+ * @returns The launch shape.
+ *
  * @example
- * ```ts ignore
- * rowStrategy(gpu, 4096, 1000); // { workgroupSize: 64, threadsPerRow: 1 } on lavapipe
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { rowStrategy } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(rowStrategy(gpu, 4096, 1000)); // { workgroupSize: 64, threadsPerRow: 1 } on lavapipe
+ * gpu.destroy();
  * ```
  */
 export function rowStrategy(gpu: Gpu, rows: number, cols: number): RowStrategy {
@@ -159,6 +209,20 @@ async function prepareRowwise(
 /**
  * Prepares `out[r] = alpha * sum_c x[r, c]` (or `+=` with `accumulate`). `x` is (rows, cols),
  * its last dimension being the row; `out` has `rows` elements.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareRowSum } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
+ * const out = Tensor.empty(gpu, [2]);
+ * const sums = await prepareRowSum(gpu, x, out);
+ * sums.record(); // record again every step; nothing new is allocated
+ * console.log(await out.read()); // Float32Array(2) [6, 15]
+ * sums.destroy();
+ * gpu.destroy();
+ * ```
  */
 export function prepareRowSum(
   gpu: Gpu,
@@ -179,11 +243,15 @@ export function prepareRowSum(
  * Records row sums (see {@link prepareRowSum}).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { rowSum } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
  * const out = Tensor.empty(gpu, [2]);
  * await rowSum(gpu, x, out);
- * await out.read(); // Float32Array [6, 15]
+ * console.log(await out.read()); // Float32Array(2) [6, 15]
+ * gpu.destroy();
  * ```
  */
 export async function rowSum(
@@ -195,7 +263,23 @@ export async function rowSum(
   recordOnce(await prepareRowSum(gpu, x, out, options));
 }
 
-/** Prepares `out[r] = first argmax of row r` of (rows, cols) f32 `x` into (rows) i32 `out`. */
+/**
+ * Prepares `out[r] = first argmax of row r` of (rows, cols) f32 `x` into (rows) i32 `out`.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareArgmax } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const logits = Tensor.from(gpu, [0.1, 0.7, 0.2, 0.9, 0.05, 0.05], [2, 3]);
+ * const predicted = Tensor.empty(gpu, [2], "i32");
+ * const work = await prepareArgmax(gpu, logits, predicted);
+ * work.record();
+ * console.log(await predicted.read()); // Int32Array(2) [1, 0]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export function prepareArgmax(
   gpu: Gpu,
   x: Tensor,
@@ -218,11 +302,15 @@ export function prepareArgmax(
  * Records the argmax of each row (ties go to the first column).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { argmax } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 5, 5, 9, 0, 2], [2, 3]);
  * const out = Tensor.empty(gpu, [2], "i32");
  * await argmax(gpu, x, out);
- * await out.read(); // Int32Array [1, 0]
+ * console.log(await out.read()); // Int32Array(2) [1, 0]
+ * gpu.destroy();
  * ```
  */
 export async function argmax(
@@ -242,6 +330,20 @@ function columnTile(cols: number): number {
 /**
  * Prepares `out[c] = alpha * sum_r x[r, c]` (or `+=` with `accumulate`): the bias gradient
  * from a (rows, cols) output gradient. `out` has `cols` elements.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareColSum } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const dy = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
+ * const dbias = Tensor.empty(gpu, [3]);
+ * const work = await prepareColSum(gpu, dy, dbias);
+ * work.record();
+ * console.log(await dbias.read()); // Float32Array(3) [5, 7, 9]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function prepareColSum(
   gpu: Gpu,
@@ -264,11 +366,15 @@ export async function prepareColSum(
  * Records column sums (see {@link prepareColSum}).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { colSum } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
  * const dy = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
  * const dbias = Tensor.zeros(gpu, [3]);
  * await colSum(gpu, dy, dbias, { accumulate: true });
- * await dbias.read(); // Float32Array [5, 7, 9]
+ * console.log(await dbias.read()); // Float32Array(3) [5, 7, 9]
+ * gpu.destroy();
  * ```
  */
 export async function colSum(
@@ -283,6 +389,21 @@ export async function colSum(
 /**
  * Prepares `out[c] = alpha * sum_{n, h, w} x[n, c, h, w]` (or `+=`): per-channel sums of an
  * (N, C, ...spatial) tensor, e.g. a convolution's bias gradient. `out` has C elements.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareChannelSum } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // (N=2, C=2, H*W=2)
+ * const x = Tensor.from(gpu, [1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]);
+ * const out = Tensor.empty(gpu, [2]);
+ * const work = await prepareChannelSum(gpu, x, out);
+ * work.record();
+ * console.log(await out.read()); // Float32Array(2) [14, 22]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function prepareChannelSum(
   gpu: Gpu,
@@ -309,11 +430,15 @@ export async function prepareChannelSum(
  * Records per-channel sums (see {@link prepareChannelSum}).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { channelSum } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4], [1, 2, 2]);
  * const out = Tensor.empty(gpu, [2]);
  * await channelSum(gpu, x, out);
- * await out.read(); // Float32Array [3, 7]
+ * console.log(await out.read()); // Float32Array(2) [3, 7]
+ * gpu.destroy();
  * ```
  */
 export async function channelSum(
@@ -334,6 +459,20 @@ const PARTIAL_CHUNK = 8192;
  * Prepares `out[0] = alpha * sum(x)` (or `+=`) for an f32 tensor of any shape; `out` has one
  * element. Large tensors take two dispatches (partial sums, then their sum) and a scratch
  * buffer owned by the returned recordable.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareSumAll } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, new Float32Array(20000).fill(0.5)); // two passes
+ * const mean = Tensor.empty(gpu, [1]);
+ * const work = await prepareSumAll(gpu, x, mean, { alpha: 1 / x.size });
+ * work.record();
+ * console.log(await mean.read()); // Float32Array(1) [0.5]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function prepareSumAll(
   gpu: Gpu,
@@ -377,11 +516,15 @@ export async function prepareSumAll(
  * Records the sum of a whole tensor (see {@link prepareSumAll}).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { sumAll } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4]);
  * const out = Tensor.empty(gpu, [1]);
  * await sumAll(gpu, x, out);
- * await out.read(); // Float32Array [10]
+ * console.log(await out.read()); // Float32Array(1) [10]
+ * gpu.destroy();
  * ```
  */
 export async function sumAll(

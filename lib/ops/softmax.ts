@@ -35,13 +35,43 @@ import {
 
 const SOFTMAX: KernelSource = { file: "kernels/softmax.wgsl", source };
 
-/** Options of the softmax ops. */
+/**
+ * Options of the softmax ops.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { softmax, type SoftmaxOptions } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [0, 0], [1, 2]);
+ * const options: SoftmaxOptions = { offset: Tensor.from(gpu, [0, Math.log(3)]) };
+ * const p = Tensor.empty(gpu, [1, 2]);
+ * await softmax(gpu, x, p, options);
+ * console.log(Array.from(await p.read(), (v) => v.toFixed(2))); // ["0.25", "0.75"]
+ * gpu.destroy();
+ * ```
+ */
 export interface SoftmaxOptions extends RowOptions {
   /** (cols) f32 added to every row of logits before the softmax. */
   offset?: Tensor;
 }
 
-/** Options of {@link prepareSoftmax} and {@link prepareLogSoftmax}. */
+/**
+ * Options of {@link prepareSoftmax} and {@link prepareLogSoftmax}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { softmax, type SoftmaxRowsOptions } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 1, 1, 1], [1, 4]);
+ * const p = Tensor.empty(gpu, [1, 4]);
+ * const options: SoftmaxRowsOptions = { vec4: false }; // force the scalar kernel
+ * await softmax(gpu, x, p, options);
+ * console.log(await p.read()); // Float32Array(4) [0.25, 0.25, 0.25, 0.25]
+ * gpu.destroy();
+ * ```
+ */
 export interface SoftmaxRowsOptions extends SoftmaxOptions {
   /**
    * Read and write four values per access (default: when cols is a multiple of 4, which it
@@ -50,19 +80,78 @@ export interface SoftmaxRowsOptions extends SoftmaxOptions {
   vec4?: boolean;
 }
 
-/** Options of {@link prepareCrossEntropyForward}. */
+/**
+ * Options of {@link prepareCrossEntropyForward}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type CrossEntropyOptions, crossEntropyForward, labelsTensor } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const logits = Tensor.from(gpu, [2, 0, 0, 2], [2, 2]);
+ * const labels = labelsTensor(gpu, [0, 1], 2);
+ * const loss = Tensor.empty(gpu, [2]);
+ * const meanLoss = Tensor.zeros(gpu, [1]);
+ * const correct = Tensor.zeros(gpu, [1], "u32");
+ * const options: CrossEntropyOptions = { accumulate: true }; // sum over several batches
+ * await crossEntropyForward(gpu, logits, labels, { loss, meanLoss, correct }, options);
+ * await crossEntropyForward(gpu, logits, labels, { loss, meanLoss, correct }, options);
+ * console.log(await correct.read()); // Uint32Array(1) [4]
+ * gpu.destroy();
+ * ```
+ */
 export interface CrossEntropyOptions extends SoftmaxOptions {
   /** Add the batch's mean loss and correct count into `meanLoss` and `correct` (default false). */
   accumulate?: boolean;
 }
 
-/** Options of {@link prepareCrossEntropyBackward}. */
+/**
+ * Options of {@link prepareCrossEntropyBackward}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import {
+ *   crossEntropyBackward,
+ *   type CrossEntropyBackwardOptions,
+ *   labelsTensor,
+ * } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const logits = Tensor.from(gpu, [0, 0], [1, 2]);
+ * const labels = labelsTensor(gpu, [1], 2);
+ * const dlogits = Tensor.empty(gpu, [1, 2]);
+ * const options: CrossEntropyBackwardOptions = { scale: 4 };
+ * await crossEntropyBackward(gpu, logits, labels, dlogits, options);
+ * console.log(await dlogits.read()); // Float32Array(2) [2, -2]
+ * gpu.destroy();
+ * ```
+ */
 export interface CrossEntropyBackwardOptions extends SoftmaxOptions {
   /** Loss scale multiplied into the gradient (default 1); change it later with `setScale`. */
   scale?: number;
 }
 
-/** Outputs of the cross-entropy forward. */
+/**
+ * Outputs of the cross-entropy forward.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type CrossEntropyOutputs, crossEntropyForward, labelsTensor } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const logits = Tensor.from(gpu, [0, 0, 0, 0], [2, 2]);
+ * const labels = labelsTensor(gpu, [0, 1], 2);
+ * const outputs: CrossEntropyOutputs = {
+ *   loss: Tensor.empty(gpu, [2]),
+ *   meanLoss: Tensor.empty(gpu, [1]),
+ *   pred: Tensor.empty(gpu, [2], "i32"),
+ * };
+ * await crossEntropyForward(gpu, logits, labels, outputs);
+ * console.log((await outputs.meanLoss.read())[0].toFixed(4)); // "0.6931" (ln 2)
+ * console.log(await outputs.pred!.read()); // Int32Array(2) [0, 0]: ties go to the first class
+ * gpu.destroy();
+ * ```
+ */
 export interface CrossEntropyOutputs {
   /** (rows) f32: each row's loss; NaN where the label is out of range. */
   loss: Tensor;
@@ -162,6 +251,20 @@ async function prepareRows(
 /**
  * Prepares `out = softmax(x + offset)` along the last dimension of `x`. Overwrites `out` (same
  * size as `x`, which it must not alias).
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareSoftmax } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [0, 0, 1, 1], [2, 2]);
+ * const p = Tensor.empty(gpu, [2, 2]);
+ * const work = await prepareSoftmax(gpu, x, p);
+ * work.record();
+ * console.log(await p.read()); // Float32Array(4) [0.5, 0.5, 0.5, 0.5]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
  */
 export function prepareSoftmax(
   gpu: Gpu,
@@ -176,11 +279,15 @@ export function prepareSoftmax(
  * Records a row-wise softmax (see {@link prepareSoftmax}).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { softmax } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [0, 0, 1, 1], [2, 2]);
  * const p = Tensor.empty(gpu, [2, 2]);
  * await softmax(gpu, x, p);
- * await p.read(); // Float32Array [0.5, 0.5, 0.5, 0.5]
+ * console.log(await p.read()); // Float32Array(4) [0.5, 0.5, 0.5, 0.5]
+ * gpu.destroy();
  * ```
  */
 export async function softmax(
@@ -192,7 +299,23 @@ export async function softmax(
   recordOnce(await prepareSoftmax(gpu, x, out, options));
 }
 
-/** Prepares `out = log_softmax(x + offset)` along the last dimension. Overwrites `out`. */
+/**
+ * Prepares `out = log_softmax(x + offset)` along the last dimension. Overwrites `out`.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareLogSoftmax } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [5, 5], [1, 2]);
+ * const out = Tensor.empty(gpu, [1, 2]);
+ * const work = await prepareLogSoftmax(gpu, x, out);
+ * work.record();
+ * console.log(Array.from(await out.read(), (v) => v.toFixed(4))); // ["-0.6931", "-0.6931"]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export function prepareLogSoftmax(
   gpu: Gpu,
   x: Tensor,
@@ -206,8 +329,15 @@ export function prepareLogSoftmax(
  * Records a row-wise log-softmax (see {@link prepareLogSoftmax}).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { logSoftmax } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const logits = Tensor.from(gpu, [0, 0, 0, 0], [1, 4]);
+ * const logProbs = Tensor.empty(gpu, [1, 4]);
  * await logSoftmax(gpu, logits, logProbs);
+ * console.log((await logProbs.read())[0].toFixed(4)); // "-1.3863" (ln 1/4)
+ * gpu.destroy();
  * ```
  */
 export async function logSoftmax(
@@ -224,6 +354,27 @@ export async function logSoftmax(
  * loss and prediction, then the batch mean loss and correct count (two dispatches). Everything
  * is overwritten, except `meanLoss` and `correct` with `accumulate`. Keeps nothing for the
  * backward, which recomputes the softmax from the logits.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { labelsTensor, prepareCrossEntropyForward } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const logits = Tensor.from(gpu, [3, 0, 0, 3, 3, 0], [3, 2]);
+ * const labels = labelsTensor(gpu, [0, 1, 1], 2);
+ * const loss = Tensor.empty(gpu, [3]);
+ * const meanLoss = Tensor.empty(gpu, [1]);
+ * const correct = Tensor.empty(gpu, [1], "u32");
+ * const forward = await prepareCrossEntropyForward(gpu, logits, labels, {
+ *   loss,
+ *   meanLoss,
+ *   correct,
+ * });
+ * forward.record();
+ * console.log(await correct.read()); // Uint32Array(1) [2]
+ * forward.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function prepareCrossEntropyForward(
   gpu: Gpu,
@@ -297,13 +448,19 @@ export async function prepareCrossEntropyForward(
  * Records the cross-entropy forward (see {@link prepareCrossEntropyForward}).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { crossEntropyForward, labelsTensor } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const logits = Tensor.from(gpu, new Float32Array(20), [2, 10]);
  * const labels = labelsTensor(gpu, Int32Array.from([3, 1]), 10);
  * const loss = Tensor.empty(gpu, [2]);
  * const meanLoss = Tensor.empty(gpu, [1]);
  * const correct = Tensor.empty(gpu, [1], "u32");
  * await crossEntropyForward(gpu, logits, labels, { loss, meanLoss, correct });
- * console.log((await meanLoss.read())[0], (await correct.read())[0]);
+ * console.log((await meanLoss.read())[0].toFixed(4)); // "2.3026" (ln 10)
+ * console.log(await correct.read()); // Uint32Array(1) [0]
+ * gpu.destroy();
  * ```
  */
 export async function crossEntropyForward(
@@ -321,6 +478,24 @@ export async function crossEntropyForward(
 /**
  * The prepared cross-entropy backward: records `dlogits = scale * (softmax - onehot) / rows`.
  * {@link CrossEntropyBackward.setScale} changes the loss scale without rebuilding it.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { labelsTensor, prepareCrossEntropyBackward } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const logits = Tensor.from(gpu, [0, 0, 0, 0], [2, 2]);
+ * const labels = labelsTensor(gpu, [0, 1], 2);
+ * const dlogits = Tensor.empty(gpu, [2, 2]);
+ * const backward = await prepareCrossEntropyBackward(gpu, logits, labels, dlogits);
+ * backward.record();
+ * console.log(await dlogits.read()); // Float32Array(4) [-0.25, 0.25, 0.25, -0.25]
+ * backward.setScale(2);
+ * backward.record();
+ * console.log(await dlogits.read()); // Float32Array(4) [-0.5, 0.5, 0.5, -0.5]
+ * backward.destroy();
+ * gpu.destroy();
+ * ```
  */
 export class CrossEntropyBackward implements Recordable {
   /** The underlying dispatch (uniform `alpha` = scale / rows). */
@@ -328,6 +503,12 @@ export class CrossEntropyBackward implements Recordable {
   /** The batch size the gradient is divided by. */
   readonly rows: number;
 
+  /**
+   * Wraps a prepared dispatch; {@link prepareCrossEntropyBackward} makes one.
+   *
+   * @param dispatch The `cross_entropy_backward` dispatch.
+   * @param rows The batch size.
+   */
   constructor(dispatch: Dispatch, rows: number) {
     this.dispatch = dispatch;
     this.rows = rows;
@@ -338,10 +519,12 @@ export class CrossEntropyBackward implements Recordable {
     this.dispatch.setUniforms({ alpha: checkScale(scale) / this.rows });
   }
 
+  /** Records the backward into the shared pass. */
   record(): void {
     this.dispatch.record();
   }
 
+  /** Frees the dispatch once recorded work has been submitted. */
   destroy(): void {
     this.dispatch.destroy();
   }
@@ -360,6 +543,21 @@ function checkScale(scale: number): number {
  * Prepares the cross-entropy backward: `dlogits = scale * (softmax(logits + offset) -
  * onehot(labels)) / rows`, overwriting `dlogits` (same size as logits). Rows with an
  * out-of-range label get NaN gradients.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { labelsTensor, prepareCrossEntropyBackward } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const logits = Tensor.from(gpu, [0, 0], [1, 2]);
+ * const labels = labelsTensor(gpu, [0], 2);
+ * const dlogits = Tensor.empty(gpu, [1, 2]);
+ * const backward = await prepareCrossEntropyBackward(gpu, logits, labels, dlogits);
+ * backward.record();
+ * console.log(await dlogits.read()); // Float32Array(2) [-0.5, 0.5]
+ * backward.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function prepareCrossEntropyBackward(
   gpu: Gpu,
@@ -394,8 +592,16 @@ export async function prepareCrossEntropyBackward(
  * Records the cross-entropy backward (see {@link prepareCrossEntropyBackward}).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { crossEntropyBackward, labelsTensor } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const logits = Tensor.from(gpu, [0, 0, 0, 0], [2, 2]);
+ * const labels = labelsTensor(gpu, [0, 1], 2);
+ * const dlogits = Tensor.empty(gpu, [2, 2]);
  * await crossEntropyBackward(gpu, logits, labels, dlogits, { scale: 1 });
+ * console.log(await dlogits.read()); // Float32Array(4) [-0.25, 0.25, 0.25, -0.25]
+ * gpu.destroy();
  * ```
  */
 export async function crossEntropyBackward(
@@ -440,8 +646,15 @@ export function checkLabels(labels: ArrayLike<number>, classes: number): void {
  * Uploads class labels as a (n) i32 tensor after checking their range on the host.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { labelsTensor } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
  * const labels = labelsTensor(gpu, Int32Array.from([3, 1, 4]), 10);
+ * console.log(labels.dtype, await labels.read()); // "i32" Int32Array(3) [3, 1, 4]
+ * assert.throws(() => labelsTensor(gpu, [10], 10), RangeError);
+ * gpu.destroy();
  * ```
  */
 export function labelsTensor(
@@ -459,8 +672,16 @@ export function labelsTensor(
  * (for training loops, which allocate nothing per step).
  *
  * @example
- * ```ts ignore
- * writeLabels(labels, batchLabels, 10);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { writeLabels } from "./softmax.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const labels = Tensor.empty(gpu, [3], "i32", "batch labels"); // allocated once
+ * writeLabels(labels, [3, 1, 4], 10); // every step
+ * console.log(await labels.read()); // Int32Array(3) [3, 1, 4]
+ * assert.throws(() => writeLabels(labels, [3, 1, -1], 10), RangeError);
+ * gpu.destroy();
  * ```
  */
 export function writeLabels(target: Tensor, labels: ArrayLike<number>, classes: number): void {

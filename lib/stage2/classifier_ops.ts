@@ -23,22 +23,54 @@ import { formatShape, type Tensor } from "../gpu/tensor.ts";
 const CLASSIFIER: KernelSource = { file: "kernels/classifier.wgsl", source };
 const WG = 64;
 
-/** D rounded up to a multiple of 4: the row length of feature and weight tensors here. */
+/**
+ * D rounded up to a multiple of 4: the row length of feature and weight tensors here.
+ *
+ * @example
+ * ```ts
+ * import { paddedDim } from "./classifier_ops.ts";
+ * console.log(paddedDim(6), paddedDim(64)); // 8 64
+ * ```
+ */
 export function paddedDim(dim: number): number {
   return Math.ceil(dim / 4) * 4;
 }
 
-/** C rounded up to a multiple of 4: the length of the b and f parts of a model. */
+/**
+ * C rounded up to a multiple of 4: the length of the b and f parts of a model.
+ *
+ * @example
+ * ```ts
+ * import { paddedClasses } from "./classifier_ops.ts";
+ * console.log(paddedClasses(10)); // 12
+ * ```
+ */
 export function paddedClasses(classes: number): number {
   return Math.ceil(classes / 4) * 4;
 }
 
-/** Elements of a model tensor: C*Dp + 2*C4 (D must already be padded). */
+/**
+ * Elements of a model tensor: C*Dp + 2*C4 (D must already be padded).
+ *
+ * @example
+ * ```ts
+ * import { modelSize, paddedDim } from "./classifier_ops.ts";
+ * console.log(modelSize(10, paddedDim(64))); // 664
+ * ```
+ */
 export function modelSize(classes: number, dim: number): number {
   return classes * dim + 2 * paddedClasses(classes);
 }
 
-/** Elements of the training work tensor for batch B and C classes: 2*B*C + B. */
+/**
+ * Elements of the training work tensor for batch B and C classes: 2*B*C + B.
+ *
+ * @example
+ * ```ts
+ * import { workSize } from "./classifier_ops.ts";
+ * console.log(workSize(512, 10)); // 10752
+ * ```
+ */
 export function workSize(batch: number, classes: number): number {
   return 2 * batch * classes + batch;
 }
@@ -50,7 +82,8 @@ export function workSize(batch: number, classes: number): number {
  * @example
  * ```ts
  * import { padColumns } from "./classifier_ops.ts";
- * console.log([...padColumns(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3)]); // [1, 2, 3, 0, 4, 5, 6, 0]
+ * console.log([...padColumns(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3)]);
+ * // [1, 2, 3, 0, 4, 5, 6, 0]
  * ```
  */
 export function padColumns(data: ArrayLike<number>, rows: number, dim: number): Float32Array {
@@ -68,7 +101,20 @@ export function padColumns(data: ArrayLike<number>, rows: number, dim: number): 
   return out;
 }
 
-/** A linear classifier on the host: `logits = f * (W x + b)`. */
+/**
+ * A linear classifier on the host: `logits = f * (W x + b)`.
+ *
+ * @example
+ * ```ts
+ * import { type LinearModel, packModel } from "./classifier_ops.ts";
+ * const model: LinearModel = {
+ *   weight: Float32Array.of(1, 0, 0, 1), // (C=2, D=2)
+ *   bias: Float32Array.of(0, 0),
+ *   scale: Float32Array.of(1, 1),
+ * };
+ * console.log(packModel(model, 2, 2).length); // 16: W padded to (2, 4), then b and f padded to 4
+ * ```
+ */
 export interface LinearModel {
   /** W, (C, D). */
   weight: Float32Array;
@@ -86,7 +132,7 @@ export interface LinearModel {
  * import { packModel } from "./classifier_ops.ts";
  * const m = packModel({ weight: new Float32Array(6), bias: Float32Array.of(1, 2),
  *   scale: Float32Array.of(1, 1) }, 2, 3);
- * console.log(m.length); // 2 * 4 + 2 * 4 = 16
+ * console.log(m.length); // 16 (2 * 4 + 2 * 4)
  * ```
  */
 export function packModel(model: LinearModel, classes: number, dim: number): Float32Array {
@@ -115,8 +161,12 @@ export function packModel(model: LinearModel, classes: number, dim: number): Flo
  * @example
  * ```ts
  * import { packModel, unpackModel } from "./classifier_ops.ts";
- * const m = { weight: Float32Array.of(1, 2, 3), bias: Float32Array.of(4), scale: Float32Array.of(5) };
- * console.log(unpackModel(packModel(m, 1, 3), 1, 3).weight); // Float32Array [1, 2, 3]
+ * const m = {
+ *   weight: Float32Array.of(1, 2, 3),
+ *   bias: Float32Array.of(4),
+ *   scale: Float32Array.of(5),
+ * };
+ * console.log(unpackModel(packModel(m, 1, 3), 1, 3).weight); // Float32Array(3) [1, 2, 3]
  * ```
  */
 export function unpackModel(packed: ArrayLike<number>, classes: number, dim: number): LinearModel {
@@ -229,8 +279,23 @@ function positive(op: string, what: string, value: number): void {
  * @param out Logits, (N, C) f32.
  * @returns The reusable dispatch.
  * @example
- * ```ts ignore
- * recordOnce(await prepareLogits(gpu, x, model, zeros, out));
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { packModel, prepareLogits } from "./classifier_ops.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const model = Tensor.from(gpu, packModel({
+ *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
+ *   bias: Float32Array.of(0, 0),
+ *   scale: Float32Array.of(1, 1),
+ * }, 2, 4));
+ * const x = Tensor.from(gpu, [1, 1, 0, 0], [1, 4]); // (N=1, Dp=4)
+ * const offset = Tensor.from(gpu, [0.5, 0]);
+ * const out = Tensor.empty(gpu, [1, 2]);
+ * const logits = await prepareLogits(gpu, x, model, offset, out);
+ * logits.record();
+ * console.log(await out.read()); // Float32Array(2) [1.5, 2]
+ * logits.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareLogits(
@@ -256,7 +321,16 @@ export async function prepareLogits(
   );
 }
 
-/** What the tau sweep computes. */
+/**
+ * What the tau sweep computes.
+ *
+ * @example
+ * ```ts
+ * import type { SweepMode } from "./classifier_ops.ts";
+ * const modes: SweepMode[] = ["tau-norm", "logit-adjust"];
+ * console.log(modes.length); // 2
+ * ```
+ */
 export type SweepMode = "tau-norm" | "logit-adjust";
 
 /**
@@ -273,6 +347,28 @@ export type SweepMode = "tau-norm" | "logit-adjust";
  * @param mode Which adjustment.
  * @param taus The grid: `tau0 + t * step`, t = 0..count-1.
  * @returns The reusable dispatch.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { packModel, prepareSweep } from "./classifier_ops.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const model = Tensor.from(gpu, packModel({
+ *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
+ *   bias: Float32Array.of(0, 0),
+ *   scale: Float32Array.of(1, 1),
+ * }, 2, 4));
+ * const x = Tensor.from(gpu, [1, 1, 0, 0], [1, 4]);
+ * const out = Tensor.empty(gpu, [2, 1, 2]); // (T, N, C)
+ * const offset = Tensor.zeros(gpu, [2]);
+ * const taus = { tau0: 0, step: 1, count: 2 };
+ * const sweep = await prepareSweep(gpu, x, model, offset, out, "tau-norm", taus);
+ * sweep.record();
+ * // tau = 0: W x; tau = 1: W x / ||W_c||, with ||W_0|| = 1 and ||W_1|| = 2.
+ * console.log(await out.read()); // Float32Array(4) [1, 2, 1, 1]
+ * sweep.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function prepareSweep(
   gpu: Gpu,
@@ -321,6 +417,25 @@ export async function prepareSweep(
  * @param dim Dp, a multiple of 4.
  * @param tau The exponent.
  * @returns The reusable dispatch.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { modelSize, packModel, prepareTauWeights, unpackModel } from "./classifier_ops.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const model = Tensor.from(gpu, packModel({
+ *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
+ *   bias: Float32Array.of(0, 0),
+ *   scale: Float32Array.of(1, 1),
+ * }, 2, 4));
+ * const out = Tensor.empty(gpu, [modelSize(2, 4)]);
+ * const work = await prepareTauWeights(gpu, model, out, 2, 4, 1);
+ * work.record();
+ * const normalised = unpackModel(await out.read(), 2, 4);
+ * console.log(normalised.weight); // Float32Array(8) [1, 0, 0, 0, 0, 1, 0, 0]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function prepareTauWeights(
   gpu: Gpu,
@@ -355,6 +470,21 @@ export async function prepareTauWeights(
  * @param centre (Dp) f32 (zeros to only normalise).
  * @param out (N, Dp) f32, not `x`.
  * @returns The reusable dispatch.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareNormalizeRows } from "./classifier_ops.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [3, 4, 0, 0], [1, 4]);
+ * const centre = Tensor.zeros(gpu, [4]);
+ * const out = Tensor.empty(gpu, [1, 4]);
+ * const work = await prepareNormalizeRows(gpu, x, centre, out);
+ * work.record();
+ * console.log(Array.from(await out.read(), (v) => +v.toFixed(6))); // [0.6, 0.8, 0, 0]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function prepareNormalizeRows(
   gpu: Gpu,
@@ -384,6 +514,20 @@ export async function prepareNormalizeRows(
  * @param x (N, Dp) f32.
  * @param out (Dp) f32.
  * @returns The reusable dispatch.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareColumnMean } from "./classifier_ops.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2, 3, 4, 3, 4, 5, 6], [2, 4]);
+ * const mean = Tensor.empty(gpu, [4]);
+ * const work = await prepareColumnMean(gpu, x, mean);
+ * work.record();
+ * console.log(await mean.read()); // Float32Array(4) [2, 3, 4, 5]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promise<Dispatch> {
   const op = "column mean";
@@ -405,6 +549,21 @@ export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promi
  * @param labels (N) i32, each in 0..C-1 (the caller checks the range).
  * @param out (C, Dp) f32.
  * @returns The reusable dispatch.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareClassMean } from "./classifier_ops.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0], [3, 4]);
+ * const labels = Tensor.from(gpu, new Int32Array([0, 0, 1]));
+ * const means = Tensor.empty(gpu, [2, 4]);
+ * const work = await prepareClassMean(gpu, x, labels, means);
+ * work.record();
+ * console.log(await means.read()); // Float32Array(8) [2, 0, 0, 0, 0, 2, 0, 0]
+ * work.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function prepareClassMean(
   gpu: Gpu,
@@ -427,7 +586,16 @@ export async function prepareClassMean(
   );
 }
 
-/** The two NCM scores: cosine on unit features, or minus the squared L2 distance. */
+/**
+ * The two NCM scores: cosine on unit features, or minus the squared L2 distance.
+ *
+ * @example
+ * ```ts
+ * import type { NcmMode } from "./classifier_ops.ts";
+ * const mode: NcmMode = "l2";
+ * console.log(mode === "l2" ? "ncm_l2" : "ncm"); // "ncm_l2"
+ * ```
+ */
 export type NcmMode = "cosine" | "l2";
 
 /**
@@ -439,6 +607,26 @@ export type NcmMode = "cosine" | "l2";
  * @param out Destination model, modelSize(C, Dp) f32.
  * @param mode `cosine` or `l2`.
  * @returns The reusable dispatch.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { modelSize, prepareNcmWeights, unpackModel } from "./classifier_ops.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const means = Tensor.from(gpu, [2, 0, 0, 0, 0, 2, 0, 0], [2, 4]);
+ * const model = Tensor.empty(gpu, [modelSize(2, 4)]);
+ * const cosine = await prepareNcmWeights(gpu, means, model, "cosine");
+ * cosine.record();
+ * console.log(unpackModel(await model.read(), 2, 4).weight);
+ * // Float32Array(8) [1, 0, 0, 0, 0, 1, 0, 0]
+ * const l2 = await prepareNcmWeights(gpu, means, model, "l2");
+ * l2.record();
+ * console.log(unpackModel(await model.read(), 2, 4).bias);
+ * // Float32Array(2) [-5, -5]: -||m||^2 - 1
+ * cosine.destroy();
+ * l2.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function prepareNcmWeights(
   gpu: Gpu,
@@ -459,7 +647,47 @@ export async function prepareNcmWeights(
   );
 }
 
-/** The buffers and settings of a training run, see {@link prepareTrainStep}. */
+/**
+ * The buffers and settings of a training run, see {@link prepareTrainStep}.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import {
+ *   modelSize,
+ *   packModel,
+ *   prepareTrainStep,
+ *   type TrainStepSpec,
+ *   workSize,
+ * } from "./classifier_ops.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // Two training rows (N = 2, Dp = 4), C = 2, one epoch of one step with batch 2.
+ * const x = Tensor.from(gpu, [1, 0, 0, 0, 0, 1, 0, 0], [2, 4]);
+ * const scale = Float32Array.of(1, 1); // f = 1: a plain linear layer
+ * const zero = { weight: new Float32Array(8), bias: new Float32Array(2), scale };
+ * const spec: TrainStepSpec = {
+ *   x,
+ *   samples: Tensor.from(gpu, Uint32Array.of(0, 0, 1, 1), [2, 2]), // (row, label) pairs
+ *   lr: Tensor.from(gpu, [0.5]),
+ *   offset: Tensor.zeros(gpu, [2]),
+ *   model: Tensor.from(gpu, packModel(zero, 2, 4)),
+ *   velocity: Tensor.zeros(gpu, [modelSize(2, 4)]),
+ *   work: Tensor.zeros(gpu, [workSize(2, 2)]),
+ *   trace: Tensor.zeros(gpu, [2], "u32"),
+ *   epochLength: 2,
+ *   batch: 2,
+ *   mode: "crt",
+ *   momentum: 0.9,
+ *   weightDecay: 0,
+ * };
+ * const step = await prepareTrainStep(gpu, spec);
+ * step.record();
+ * const trace = await spec.trace.read();
+ * console.log(trace[0], new Float32Array(trace.buffer, 4, 1)[0].toFixed(4)); // 1 "0.6931": ln 2
+ * step.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface TrainStepSpec {
   /** Training features, (N, Dp) f32. */
   x: Tensor;
@@ -499,10 +727,45 @@ export interface TrainStepSpec {
  * @param spec Buffers and settings.
  * @returns The step, to record once per step.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import {
+ *   modelSize,
+ *   packModel,
+ *   prepareTrainStep,
+ *   type TrainStepSpec,
+ *   workSize,
+ * } from "./classifier_ops.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // Two training rows (N = 2, Dp = 4), C = 2, three epochs of one step with batch 2.
+ * const x = Tensor.from(gpu, [1, 0, 0, 0, 0, 1, 0, 0], [2, 4]);
+ * const scale = Float32Array.of(1, 1); // f = 1: a plain linear layer
+ * const zero = { weight: new Float32Array(8), bias: new Float32Array(2), scale };
+ * const spec: TrainStepSpec = {
+ *   x,
+ *   // (row, label) pairs, epoch after epoch
+ *   samples: Tensor.from(gpu, Uint32Array.of(0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1), [6, 2]),
+ *   lr: Tensor.from(gpu, [0.5, 0.25, 0.125]),
+ *   offset: Tensor.zeros(gpu, [2]),
+ *   model: Tensor.from(gpu, packModel(zero, 2, 4)),
+ *   velocity: Tensor.zeros(gpu, [modelSize(2, 4)]),
+ *   work: Tensor.zeros(gpu, [workSize(2, 2)]),
+ *   trace: Tensor.zeros(gpu, [4], "u32"),
+ *   epochLength: 2,
+ *   batch: 2,
+ *   mode: "crt",
+ *   momentum: 0.9,
+ *   weightDecay: 0,
+ * };
  * const step = await prepareTrainStep(gpu, spec);
- * for (let s = 0; s < steps; s++) step.record();
+ * const steps = 3;
+ * for (let s = 0; s < steps; s++) step.record(); // one submit runs all three
  * gpu.submit();
+ * const trace = await spec.trace.read();
+ * const losses = new Float32Array(trace.buffer, 4, steps);
+ * console.log(trace[0], losses[2] < losses[0]); // 3 true
+ * step.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<Sequence> {

@@ -20,7 +20,28 @@ import {
   unpackModel,
 } from "./classifier_ops.ts";
 
-/** Val and test logits, each (rows, C). */
+/**
+ * Val and test logits, each (rows, C).
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import type { EvalLogits } from "./context.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * const logits: EvalLogits = await ctx.evaluate(ctx.joint);
+ * console.log(logits.val.length, logits.test.length); // 180 90: (60, 3) and (30, 3) row-major
+ * ctx.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface EvalLogits {
   /** Validation logits, (N_val, C). */
   val: Float32Array;
@@ -32,10 +53,24 @@ export interface EvalLogits {
  * Stage-2 state on the GPU. Create once per feature folder, run methods, then destroy.
  *
  * @example
- * ```ts ignore
- * const ctx = await Stage2Context.create(gpu, await readFeatureDir("run/features"));
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * console.log(ctx.classes, ctx.dim, ctx.dimPadded, ctx.trainX.shape); // 3 6 8 [80, 8]
  * const { val, test } = await ctx.evaluate(ctx.joint);
+ * console.log(val.length / ctx.classes, test.length / ctx.classes); // 60 30
+ * const joint = await ctx.readModel(ctx.joint);
+ * console.log(joint.weight.length, joint.scale); // 18 Float32Array(3) [1, 1, 1]
  * ctx.destroy();
+ * gpu.destroy();
  * ```
  */
 export class Stage2Context {

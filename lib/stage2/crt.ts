@@ -18,7 +18,18 @@ import type { Stage2Context } from "./context.ts";
 import { DEFAULT_TRAIN_SETTINGS, type MethodResult, since, type TrainSettings } from "./method.ts";
 import { trainLinear } from "./train.ts";
 
-/** Rng streams of stage 2, so that the methods run do not change each other's draws. */
+/**
+ * Rng streams of stage 2, so that the methods run do not change each other's draws.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "../data/rng.ts";
+ * import { STREAMS } from "./crt.ts";
+ * const seed = 0;
+ * const crtSampler = new Rng(seed, STREAMS.crtSampler); // independent of the LWS draws
+ * console.log(STREAMS.lwsSampler, crtSampler.nextInt(10) < 10); // 203 true
+ * ```
+ */
 export const STREAMS: Readonly<
   Record<"crtInit" | "crtSampler" | "lwsSampler" | "bsmSampler", number>
 > = Object.freeze({
@@ -28,7 +39,29 @@ export const STREAMS: Readonly<
   bsmSampler: 204,
 });
 
-/** Options of {@link runCrt}. */
+/**
+ * Options of {@link runCrt}.
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { type CrtOptions, runCrt } from "./crt.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * const options: CrtOptions = { seed: 1, epochs: 2, batch: 32, loss: "balanced-softmax" };
+ * const bsm = await runCrt(ctx, options);
+ * console.log(bsm.name, bsm.stepLoss?.length); // "bsm" 6: 2 epochs of ceil(80 / 32) steps
+ * ctx.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface CrtOptions extends Partial<TrainSettings> {
   /** Seed of the initialisation and the sampler (default 0). */
   seed?: number;
@@ -66,8 +99,23 @@ export function initLinear(classes: number, dim: number, rng: Rng): LinearModel 
  * @param options Seed, loss, sampler and SGD settings (RECIPE.md's by default).
  * @returns Logits, the trained classifier and the loss of each step.
  * @example
- * ```ts ignore
- * const crt = await runCrt(ctx, { seed: 0 });
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { runCrt } from "./crt.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * const crt = await runCrt(ctx, { seed: 0, epochs: 2, batch: 32 });
+ * console.log(crt.name, crt.logits.test.length, crt.stepsPerEpoch); // "crt" 90 3
+ * console.log(crt.model.scale); // Float32Array(3) [1, 1, 1]: cRT trains W and b only
+ * ctx.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function runCrt(ctx: Stage2Context, options: CrtOptions = {}): Promise<MethodResult> {
@@ -100,7 +148,17 @@ export async function runCrt(ctx: Stage2Context, options: CrtOptions = {}): Prom
   }
 }
 
-/** The TrainSettings fields of an options object that are set. */
+/**
+ * The TrainSettings fields of an options object that are set.
+ *
+ * @example
+ * ```ts
+ * import { definedOnly } from "./crt.ts";
+ * import { DEFAULT_TRAIN_SETTINGS } from "./method.ts";
+ * const options = { epochs: 2, lr: undefined };
+ * console.log({ ...DEFAULT_TRAIN_SETTINGS, ...definedOnly(options) }.lr); // 0.1, not undefined
+ * ```
+ */
 export function definedOnly(options: Partial<TrainSettings>): Partial<TrainSettings> {
   const out: Partial<TrainSettings> = {};
   for (const key of ["epochs", "batch", "lr", "momentum", "weightDecay"] as const) {

@@ -13,8 +13,22 @@ import { type MethodResult, since } from "./method.ts";
  * @param ctx The stage-2 context.
  * @returns Logits and the classifier.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { runJoint } from "./joint.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
  * const joint = await runJoint(ctx);
+ * console.log(joint.name, joint.logits.val.length); // "joint" 180
+ * ctx.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function runJoint(ctx: Stage2Context): Promise<MethodResult> {

@@ -19,8 +19,22 @@ import { tauCurve } from "./tau_norm.ts";
  * @param grid The tau grid (default 0.0..2.0 step 0.1).
  * @returns Adjusted logits at the chosen tau, the offset, tau and its validation curve.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { runLogitAdjust } from "./logit_adjust.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
  * const la = await runLogitAdjust(ctx);
+ * console.log(la.tauCurve?.length, la.offset?.length); // 21 3: taus 0.0..2.0, one offset per class
+ * ctx.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function runLogitAdjust(

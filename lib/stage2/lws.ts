@@ -14,7 +14,29 @@ import { definedOnly, STREAMS } from "./crt.ts";
 import { DEFAULT_TRAIN_SETTINGS, type MethodResult, since, type TrainSettings } from "./method.ts";
 import { trainLinear } from "./train.ts";
 
-/** Options of {@link runLws}. */
+/**
+ * Options of {@link runLws}.
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { type LwsOptions, runLws } from "./lws.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * const options: LwsOptions = { seed: 0, epochs: 1, batch: 40, sampler: "sqrt" };
+ * const lws = await runLws(ctx, options);
+ * console.log(lws.stepLoss?.length); // 2
+ * ctx.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface LwsOptions extends Partial<Omit<TrainSettings, "weightDecay">> {
   /** Seed of the sampler (default 0). */
   seed?: number;
@@ -31,9 +53,22 @@ export interface LwsOptions extends Partial<Omit<TrainSettings, "weightDecay">> 
  * @param options Seed, sampler and SGD settings (RECIPE.md's by default).
  * @returns Logits, the scaled classifier (f learned) and the loss of each step.
  * @example
- * ```ts ignore
- * const lws = await runLws(ctx, { seed: 0 });
- * console.log(lws.model.scale);
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { runLws } from "./lws.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * const lws = await runLws(ctx, { seed: 0, epochs: 2, batch: 32 });
+ * console.log(lws.name, lws.model.scale.length); // "lws" 3: one learned scale per class
+ * ctx.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function runLws(ctx: Stage2Context, options: LwsOptions = {}): Promise<MethodResult> {

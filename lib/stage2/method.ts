@@ -12,10 +12,25 @@ import type { EvalLogits } from "./context.ts";
  * Stage-2 methods: `joint` (stage-1 classifier), `ncm` (cosine NCM), `ncm_l2` (centred L2 NCM),
  * `crt`, `tau` (tau-normalisation), `lws`, `la` (post-hoc logit adjustment), `bsm` (cRT with
  * the balanced-softmax loss).
+ *
+ * @example
+ * ```ts
+ * import { METHOD_LABELS, type MethodName } from "./method.ts";
+ * const name: MethodName = "tau";
+ * console.log(METHOD_LABELS[name]); // "tau-norm"
+ * ```
  */
 export type MethodName = "joint" | "ncm" | "ncm_l2" | "crt" | "tau" | "lws" | "la" | "bsm";
 
-/** Every method, in the order they run and are reported. */
+/**
+ * Every method, in the order they run and are reported.
+ *
+ * @example
+ * ```ts
+ * import { METHOD_NAMES } from "./method.ts";
+ * console.log(METHOD_NAMES.indexOf("crt") < METHOD_NAMES.indexOf("tau")); // true
+ * ```
+ */
 export const METHOD_NAMES: readonly MethodName[] = Object.freeze([
   "joint",
   "ncm",
@@ -27,7 +42,15 @@ export const METHOD_NAMES: readonly MethodName[] = Object.freeze([
   "bsm",
 ]);
 
-/** Display names. */
+/**
+ * Display names.
+ *
+ * @example
+ * ```ts
+ * import { METHOD_LABELS } from "./method.ts";
+ * console.log(METHOD_LABELS.bsm); // "cRT + balanced softmax"
+ * ```
+ */
 export const METHOD_LABELS: Readonly<Record<MethodName, string>> = Object.freeze({
   joint: "Joint",
   ncm: "NCM (cosine)",
@@ -62,7 +85,29 @@ export function parseMethods(text: string): MethodName[] {
   return METHOD_NAMES.filter((m) => names.includes(m));
 }
 
-/** The result of one method, before metrics. */
+/**
+ * The result of one method, before metrics.
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { runJoint } from "./joint.ts";
+ * import type { MethodResult } from "./method.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * const result: MethodResult = await runJoint(ctx);
+ * console.log(result.name, result.model.weight.length, result.tau); // "joint" 18 undefined
+ * ctx.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface MethodResult {
   /** Which method. */
   name: MethodName;
@@ -84,7 +129,16 @@ export interface MethodResult {
   wallMs: number;
 }
 
-/** SGD settings of cRT, LWS and balanced softmax (RECIPE.md, stage 2). */
+/**
+ * SGD settings of cRT, LWS and balanced softmax (RECIPE.md, stage 2).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TRAIN_SETTINGS, type TrainSettings } from "./method.ts";
+ * const quick: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, epochs: 2 };
+ * console.log(quick); // { epochs: 2, batch: 512, lr: 0.1, momentum: 0.9, weightDecay: 0.0005 }
+ * ```
+ */
 export interface TrainSettings {
   /** Epochs (10). */
   epochs: number;
@@ -98,7 +152,15 @@ export interface TrainSettings {
   weightDecay: number;
 }
 
-/** RECIPE.md's stage-2 training settings. */
+/**
+ * RECIPE.md's stage-2 training settings.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TRAIN_SETTINGS } from "./method.ts";
+ * console.log(DEFAULT_TRAIN_SETTINGS.epochs, DEFAULT_TRAIN_SETTINGS.batch); // 10 512
+ * ```
+ */
 export const DEFAULT_TRAIN_SETTINGS: Readonly<TrainSettings> = Object.freeze({
   epochs: 10,
   batch: 512,
@@ -107,7 +169,16 @@ export const DEFAULT_TRAIN_SETTINGS: Readonly<TrainSettings> = Object.freeze({
   weightDecay: 5e-4,
 });
 
-/** The tau grid: start, stop (inclusive) and step. */
+/**
+ * The tau grid: start, stop (inclusive) and step.
+ *
+ * @example
+ * ```ts
+ * import { type TauGrid, tauValues } from "./method.ts";
+ * const coarse: TauGrid = { start: 0, stop: 2, step: 0.5 };
+ * console.log(tauValues(coarse)); // [0, 0.5, 1, 1.5, 2]
+ * ```
+ */
 export interface TauGrid {
   /** First tau. */
   start: number;
@@ -117,7 +188,15 @@ export interface TauGrid {
   step: number;
 }
 
-/** RECIPE.md's tau sweep: 0.0..2.0 in steps of 0.1. */
+/**
+ * RECIPE.md's tau sweep: 0.0..2.0 in steps of 0.1.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TAU_GRID, tauValues } from "./method.ts";
+ * console.log(tauValues(DEFAULT_TAU_GRID).length); // 21
+ * ```
+ */
 export const DEFAULT_TAU_GRID: Readonly<TauGrid> = Object.freeze({ start: 0, stop: 2, step: 0.1 });
 
 /**
@@ -140,7 +219,16 @@ export function tauValues(grid: TauGrid): number[] {
   return Array.from({ length: count }, (_, t) => Number((start + t * step).toFixed(10)));
 }
 
-/** Milliseconds since `start` (a performance.now() value). */
+/**
+ * Milliseconds since `start` (a performance.now() value).
+ *
+ * @example
+ * ```ts
+ * import { since } from "./method.ts";
+ * const start = performance.now();
+ * console.log(since(start) >= 0); // true
+ * ```
+ */
 export function since(start: number): number {
   return performance.now() - start;
 }

@@ -33,8 +33,23 @@ import { type MethodResult, since } from "./method.ts";
  * @param mode `cosine` or `l2`.
  * @returns Val and test scores (cosines, or minus squared distances) and the NCM weights.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { runNcm } from "./ncm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
  * const ncm = await runNcm(ctx, "cosine");
+ * const scores = ncm.logits.test;
+ * console.log(ncm.name, scores.every((s) => s >= -1.0001 && s <= 1.0001)); // "ncm" true: cosines
+ * ctx.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function runNcm(ctx: Stage2Context, mode: NcmMode): Promise<MethodResult> {

@@ -37,7 +37,35 @@ import {
 import { runNcm } from "./ncm.ts";
 import { runTauNorm } from "./tau_norm.ts";
 
-/** Options of {@link runStage2}. */
+/**
+ * Options of {@link runStage2}.
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { runStage2, type Stage2Options } from "./run.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const lines: string[] = [];
+ * const options: Stage2Options = {
+ *   methods: ["lws", "joint"], // run and reported in METHOD_NAMES order
+ *   seed: 1,
+ *   epochs: 1,
+ *   batch: 64,
+ *   tauGrid: { start: 0, stop: 1, step: 0.5 },
+ *   gpu, // kept alive: the caller destroys it
+ *   log: (line) => lines.push(line),
+ * };
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const { metrics } = await runStage2(features, options);
+ * console.log(Object.keys(metrics.methods), lines.length); // ["joint", "lws"] 2
+ * gpu.destroy();
+ * ```
+ */
 export interface Stage2Options extends Partial<TrainSettings> {
   /** Methods to run (default all), reported in {@link METHOD_NAMES} order. */
   methods?: readonly MethodName[];
@@ -55,7 +83,25 @@ export interface Stage2Options extends Partial<TrainSettings> {
   log?: (line: string) => void;
 }
 
-/** Everything stage 2 produced. */
+/**
+ * Everything stage 2 produced.
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { runStage2, type Stage2Result } from "./run.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const result: Stage2Result = await runStage2(features, { methods: ["joint", "ncm"], gpu });
+ * console.log(Object.keys(result.results), result.setupMs >= 0); // ["joint", "ncm"] true
+ * gpu.destroy();
+ * ```
+ */
 export interface Stage2Result {
   /** Raw results by method. */
   results: Partial<Record<MethodName, MethodResult>>;
@@ -73,10 +119,31 @@ export interface Stage2Result {
  * @param options Methods, seed, settings.
  * @returns Raw results and the metrics file.
  * @example
- * ```ts ignore
- * const features = await readFeatureDir("run/features");
- * const { metrics } = await runStage2(features, { methods: ["joint", "crt", "tau"], seed: 0 });
- * console.log(formatMetricsTable(metrics));
+ * ```ts
+ * import { formatMetricsTable } from "../eval/metrics.ts";
+ * import { readFeatureDir } from "../features/reader.ts";
+ * import { writeSyntheticFeatureDir } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { runStage2 } from "./run.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const dir = await Deno.makeTempDir();
+ * await writeSyntheticFeatureDir(dir, {
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const features = await readFeatureDir(dir);
+ * const { metrics } = await runStage2(features, {
+ *   methods: ["joint", "crt", "tau"],
+ *   seed: 0,
+ *   epochs: 2,
+ *   batch: 32,
+ *   gpu,
+ * });
+ * console.log(formatMetricsTable(metrics).split("\n").length > 3);
+ * // true: a header and a row per method
+ * await Deno.remove(dir, { recursive: true });
+ * gpu.destroy();
  * ```
  */
 export async function runStage2(
@@ -194,6 +261,27 @@ function epochLoss(stepLoss: Float32Array, perEpoch: number): number[] {
  * @param results Results by method.
  * @param info Seed, source folder and settings to record.
  * @returns The `metrics.json` contents.
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { runJoint } from "./joint.ts";
+ * import { buildMetrics } from "./run.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * const joint = await runJoint(ctx);
+ * const metrics = buildMetrics(features, { joint }, { seed: 0, source: "memory", settings: {} });
+ * console.log(Object.keys(metrics.methods), metrics.train_class_counts); // ["joint"] [60, 15, 5]
+ * ctx.destroy();
+ * gpu.destroy();
+ * ```
  */
 export function buildMetrics(
   features: FeatureDir,

@@ -20,6 +20,25 @@ import { DEFAULT_TAU_GRID, type MethodResult, since, type TauGrid, tauValues } f
  * @param mode `tau-norm` or `logit-adjust` (offset = log prior).
  * @param grid The taus.
  * @returns Balanced validation accuracy at each tau.
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { tauCurve } from "./tau_norm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * const curve = await tauCurve(ctx, "tau-norm", { start: 0, stop: 1, step: 0.5 });
+ * console.log(curve.map((p) => p.tau)); // [0, 0.5, 1]
+ * ctx.destroy();
+ * gpu.destroy();
+ * ```
  */
 export async function tauCurve(
   ctx: Stage2Context,
@@ -59,9 +78,23 @@ export async function tauCurve(
  * @param grid The tau grid (default 0.0..2.0 step 0.1).
  * @returns Logits at the chosen tau, the normalised weights, tau and its validation curve.
  * @example
- * ```ts ignore
- * const tau = await runTauNorm(ctx);
- * console.log(tau.tau, tau.tauCurve);
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { runTauNorm } from "./tau_norm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * const result = await runTauNorm(ctx);
+ * console.log(result.tauCurve?.length, result.model.bias);
+ * // 21 Float32Array(3) [0, 0, 0]: bias dropped
+ * ctx.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function runTauNorm(

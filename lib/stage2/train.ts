@@ -13,7 +13,26 @@ import { type LinearModel, modelSize, prepareTrainStep, workSize } from "./class
 import type { Stage2Context } from "./context.ts";
 import type { TrainSettings } from "./method.ts";
 
-/** What {@link trainLinear} trains and how. */
+/**
+ * What {@link trainLinear} trains and how.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "../data/rng.ts";
+ * import { DEFAULT_TRAIN_SETTINGS } from "./method.ts";
+ * import type { TrainLinearSpec } from "./train.ts";
+ * const spec: TrainLinearSpec = {
+ *   ...DEFAULT_TRAIN_SETTINGS,
+ *   mode: "lws",
+ *   init: { weight: new Float32Array(6), bias: new Float32Array(2), scale: Float32Array.of(1, 1) },
+ *   sampler: "class",
+ *   rng: new Rng(0, 203),
+ *   loss: "ce",
+ *   weightDecay: 0,
+ * };
+ * console.log(spec.epochs, spec.mode); // 10 "lws"
+ * ```
+ */
 export interface TrainLinearSpec extends TrainSettings {
   /** `crt` trains W and b (f stays 1); `lws` trains the per-class scales f only. */
   mode: "crt" | "lws";
@@ -27,7 +46,40 @@ export interface TrainLinearSpec extends TrainSettings {
   loss: "ce" | "balanced-softmax";
 }
 
-/** A finished training run. */
+/**
+ * A finished training run.
+ *
+ * @example
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { Rng } from "../data/rng.ts";
+ * import { initLinear } from "./crt.ts";
+ * import { trainLinear, type TrainLinearResult } from "./train.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * const init = initLinear(ctx.classes, ctx.dim, new Rng(0));
+ * const settings = { epochs: 1, batch: 40, lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+ * const run: TrainLinearResult = await trainLinear(ctx, {
+ *   ...settings,
+ *   mode: "crt",
+ *   init,
+ *   sampler: "class",
+ *   rng: new Rng(0, 1),
+ *   loss: "ce",
+ * });
+ * console.log(run.stepsPerEpoch, run.stepLoss.length); // 2 2
+ * run.model.destroy();
+ * ctx.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface TrainLinearResult {
   /** The trained classifier, in the kernels' layout, on the GPU (the caller destroys it). */
   model: Tensor;
@@ -44,7 +96,7 @@ export interface TrainLinearResult {
  * @example
  * ```ts
  * import { cosineRates } from "./train.ts";
- * console.log(cosineRates(0.1, 2)); // Float32Array [0.1, 0.05]
+ * console.log(cosineRates(0.1, 2)); // Float32Array(2) [0.10000000149011612, 0.05000000074505806]
  * ```
  */
 export function cosineRates(lr: number, steps: number): Float32Array {
@@ -63,6 +115,16 @@ export function cosineRates(lr: number, steps: number): Float32Array {
  * @param epochs Number of epochs.
  * @param rng The generator (advanced).
  * @returns The pairs, epoch after epoch.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "../data/rng.ts";
+ * import { drawSamples } from "./train.ts";
+ * const labels = Int32Array.from([0, 0, 0, 1]);
+ * const pairs = drawSamples(labels, 2, "class", 2, new Rng(0));
+ * console.log(pairs.length); // 16: 2 epochs of 4 (row, label) pairs
+ * console.log([0, 2, 4, 6].every((i) => labels[pairs[i]] === pairs[i + 1])); // true
+ * ```
  */
 export function drawSamples(
   labels: Int32Array,
@@ -93,8 +155,37 @@ export function drawSamples(
  * @param spec Mode, initial model, sampler, loss and SGD settings.
  * @returns The trained model tensor and the loss of each step.
  * @example
- * ```ts ignore
- * const run = await trainLinear(ctx, { ...DEFAULT_TRAIN_SETTINGS, mode: "crt", init, sampler: "class", rng, loss: "ce" });
+ * ```ts
+ * import { makeSyntheticFeatures } from "../features/synthetic.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { Stage2Context } from "./context.ts";
+ * import { Rng } from "../data/rng.ts";
+ * import { DEFAULT_TRAIN_SETTINGS } from "./method.ts";
+ * import { trainLinear } from "./train.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const features = makeSyntheticFeatures({
+ *   trainCounts: [60, 15, 5],
+ *   featureDim: 6,
+ *   testPerClass: 10,
+ * });
+ * const ctx = await Stage2Context.create(gpu, features);
+ * const { weight, bias } = features.classifier;
+ * const init = { weight, bias, scale: new Float32Array(ctx.classes).fill(1) };
+ * const run = await trainLinear(ctx, {
+ *   ...DEFAULT_TRAIN_SETTINGS,
+ *   epochs: 2,
+ *   batch: 32,
+ *   mode: "lws",
+ *   init,
+ *   sampler: "class",
+ *   rng: new Rng(0),
+ *   loss: "ce",
+ * });
+ * const trained = await ctx.readModel(run.model);
+ * console.log(trained.weight.every((w, i) => w === weight[i])); // true: LWS leaves W alone
+ * run.model.destroy();
+ * ctx.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function trainLinear(

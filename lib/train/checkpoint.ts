@@ -11,14 +11,43 @@
 const MAGIC = "LTKITCK1";
 const VERSION = 1;
 
-/** One tensor stored in a checkpoint. */
+/**
+ * One tensor stored in a checkpoint.
+ *
+ * @example
+ * ```ts
+ * import type { CheckpointTensor } from "./checkpoint.ts";
+ * const bias: CheckpointTensor = { name: "fc.bias", shape: [2], data: Float32Array.of(0, 1) };
+ * console.log(bias.data.length); // 2
+ * ```
+ */
 export interface CheckpointTensor {
+  /** Parameter or buffer name, e.g. `stem.conv.weight` or `stem.conv.weight.velocity`. */
   readonly name: string;
+  /** Its shape. */
   readonly shape: readonly number[];
+  /** Its values, row-major. */
   readonly data: Float32Array;
 }
 
-/** What a checkpoint holds. */
+/**
+ * What a checkpoint holds.
+ *
+ * @example
+ * ```ts
+ * import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
+ * const checkpoint: Checkpoint = {
+ *   epoch: 3,
+ *   step: 300,
+ *   rngState: [0, 3],
+ *   config: { preset: "smoke" },
+ *   history: [{ epoch: 3, loss: 0.5 }],
+ *   tensors: [{ name: "fc.bias", shape: [2], data: Float32Array.of(0.25, -0.5) }],
+ * };
+ * const back = decodeCheckpoint(encodeCheckpoint(checkpoint), "in memory");
+ * console.log(back.epoch, back.tensors[0].data); // 3 Float32Array(2) [0.25, -0.5]
+ * ```
+ */
 export interface Checkpoint {
   /** Epochs completed. */
   readonly epoch: number;
@@ -34,7 +63,24 @@ export interface Checkpoint {
   readonly tensors: readonly CheckpointTensor[];
 }
 
-/** Serialises a checkpoint to bytes. */
+/**
+ * Serialises a checkpoint to bytes.
+ *
+ * @example
+ * ```ts
+ * import { type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
+ * const checkpoint: Checkpoint = {
+ *   epoch: 3,
+ *   step: 300,
+ *   rngState: [0, 3],
+ *   config: { preset: "smoke" },
+ *   history: [{ epoch: 3, loss: 0.5 }],
+ *   tensors: [{ name: "fc.bias", shape: [2], data: Float32Array.of(0.25, -0.5) }],
+ * };
+ * const bytes = encodeCheckpoint(checkpoint);
+ * console.log(new TextDecoder().decode(bytes.subarray(0, 8))); // "LTKITCK1"
+ * ```
+ */
 export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   const header = {
     version: VERSION,
@@ -66,7 +112,26 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   return bytes;
 }
 
-/** Parses checkpoint bytes; `name` is used in error messages. */
+/**
+ * Parses checkpoint bytes; `name` is used in error messages.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
+ * const checkpoint: Checkpoint = {
+ *   epoch: 3,
+ *   step: 300,
+ *   rngState: [0, 3],
+ *   config: { preset: "smoke" },
+ *   history: [{ epoch: 3, loss: 0.5 }],
+ *   tensors: [{ name: "fc.bias", shape: [2], data: Float32Array.of(0.25, -0.5) }],
+ * };
+ * const bytes = encodeCheckpoint(checkpoint);
+ * console.log(decodeCheckpoint(bytes, "a.bin").history); // [{ epoch: 3, loss: 0.5 }]
+ * assert.throws(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 4), "a.bin"), SyntaxError);
+ * ```
+ */
 export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
   const fail = (why: string): never => {
     throw new SyntaxError(`Cannot read checkpoint ${name}: ${why}`);
@@ -117,8 +182,12 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
  * crash leaves either the old file or the new one.
  *
  * @example
- * ```ts ignore
- * await writeFileAtomic("runs/a/checkpoint.bin", bytes);
+ * ```ts
+ * import { writeFileAtomic } from "./checkpoint.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/checkpoint.bin`, new Uint8Array([1, 2, 3]));
+ * console.log(await Deno.readFile(`${dir}/checkpoint.bin`)); // Uint8Array(3) [1, 2, 3]
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
@@ -134,12 +203,52 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   await Deno.rename(tmp, path);
 }
 
-/** Saves a checkpoint atomically. */
+/**
+ * Saves a checkpoint atomically.
+ *
+ * @example
+ * ```ts
+ * import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+ * const dir = await Deno.makeTempDir();
+ * const checkpoint: Checkpoint = {
+ *   epoch: 3,
+ *   step: 300,
+ *   rngState: [0, 3],
+ *   config: { preset: "smoke" },
+ *   history: [{ epoch: 3, loss: 0.5 }],
+ *   tensors: [{ name: "fc.bias", shape: [2], data: Float32Array.of(0.25, -0.5) }],
+ * };
+ * await saveCheckpoint(`${dir}/checkpoint.bin`, checkpoint);
+ * console.log((await loadCheckpoint(`${dir}/checkpoint.bin`)).step); // 300
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
   await writeFileAtomic(path, encodeCheckpoint(checkpoint));
 }
 
-/** Loads a checkpoint, with a clear error for a missing or corrupt file. */
+/**
+ * Loads a checkpoint, with a clear error for a missing or corrupt file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/checkpoint.bin`;
+ * await assert.rejects(loadCheckpoint(path), /no such file; check the path or run stage 1 first/);
+ * await saveCheckpoint(path, {
+ *   epoch: 1,
+ *   step: 10,
+ *   rngState: [0, 1],
+ *   config: null,
+ *   history: [],
+ *   tensors: [],
+ * });
+ * console.log((await loadCheckpoint(path)).epoch); // 1
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   let bytes: Uint8Array;
   try {
@@ -155,7 +264,16 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   return decodeCheckpoint(bytes, path);
 }
 
-/** Hex SHA-256 of a file (recorded in feature dumps to tie them to their checkpoint). */
+/**
+ * Hex SHA-256 of a file (recorded in feature dumps to tie them to their checkpoint).
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./checkpoint.ts";
+ * console.log(await sha256Hex(new TextEncoder().encode("abc")));
+ * // "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+ * ```
+ */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");

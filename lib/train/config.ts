@@ -9,58 +9,159 @@ import { SAMPLER_KINDS, type SamplerKind } from "../data/sampler.ts";
 import { resnet, type ResNetSpec } from "../nn/spec.ts";
 import { METHOD_NAMES, type MethodName } from "../stage2/method.ts";
 
-/** Stage-1 hyper-parameters (RECIPE.md defaults in the `paper` preset). */
+/**
+ * Stage-1 hyper-parameters (RECIPE.md defaults in the `paper` preset).
+ *
+ * @example
+ * ```ts
+ * import { type Stage1Settings } from "./config.ts";
+ * const settings: Stage1Settings = {
+ *   epochs: 30,
+ *   batch: 128,
+ *   lr: 0.1,
+ *   momentum: 0.9,
+ *   weightDecay: 5e-4,
+ *   sampler: "instance",
+ *   augment: true,
+ *   seed: 0,
+ *   stepsPerEpoch: null,
+ * };
+ * console.log(settings.sampler); // "instance"
+ * ```
+ */
 export interface Stage1Settings {
+  /** Passes over the training set; the cosine schedule spans all of them. */
   epochs: number;
+  /** Images per step. */
   batch: number;
+  /** Peak learning rate, decayed to 0 by a per-step cosine schedule. */
   lr: number;
+  /** SGD momentum. */
   momentum: number;
+  /** L2 weight decay. */
   weightDecay: number;
+  /** Which images each epoch draws. */
   sampler: SamplerKind;
+  /** Random crops and flips. */
   augment: boolean;
+  /** Seeds initialisation, sampling and augmentation. */
   seed: number;
   /** Cap on steps per epoch (null: the whole training set, floor(N / batch) steps). */
   stepsPerEpoch: number | null;
 }
 
-/** Names of the presets. */
+/**
+ * Names of the presets.
+ *
+ * @example
+ * ```ts
+ * import { type PresetName, presetConfig } from "./config.ts";
+ * const name: PresetName = "smoke";
+ * console.log(presetConfig(name).stage1.epochs); // 2
+ * ```
+ */
 export type PresetName = "smoke" | "cpu" | "paper";
 
-/** All presets, for flag parsing. */
+/**
+ * All presets, for flag parsing.
+ *
+ * @example
+ * ```ts
+ * import { PRESET_NAMES } from "./config.ts";
+ * console.log(PRESET_NAMES.join(", ")); // "smoke, cpu, paper"
+ * ```
+ */
 export const PRESET_NAMES: readonly PresetName[] = ["smoke", "cpu", "paper"];
 
-/** Backbone architectures (CIFAR-style ResNets; depth = 6 * blocks + 2). */
+/**
+ * Backbone architectures (CIFAR-style ResNets; depth = 6 * blocks + 2).
+ *
+ * @example
+ * ```ts
+ * import { ARCHITECTURES } from "./config.ts";
+ * console.log(ARCHITECTURES.includes("resnet20")); // true
+ * ```
+ */
 export const ARCHITECTURES = ["resnet8", "resnet20", "resnet32"] as const;
 
-/** One of {@link ARCHITECTURES}. */
+/**
+ * One of {@link ARCHITECTURES}.
+ *
+ * @example
+ * ```ts
+ * import type { Architecture } from "./config.ts";
+ * const arch: Architecture = "resnet8";
+ * console.log(arch); // "resnet8"
+ * ```
+ */
 export type Architecture = (typeof ARCHITECTURES)[number];
 
-/** Stage-2 methods, in the order they run. */
+/**
+ * Stage-2 methods, in the order they run.
+ *
+ * @example
+ * ```ts
+ * import { STAGE2_METHODS } from "./config.ts";
+ * console.log(STAGE2_METHODS.join(" ")); // "joint ncm ncm_l2 crt tau lws la bsm"
+ * ```
+ */
 export const STAGE2_METHODS: readonly MethodName[] = METHOD_NAMES;
 
-/** One of {@link STAGE2_METHODS}. */
+/**
+ * One of {@link STAGE2_METHODS}.
+ *
+ * @example
+ * ```ts
+ * import { presetConfig, type Stage2Method } from "./config.ts";
+ * const methods: Stage2Method[] = ["joint", "crt", "tau"];
+ * const config = presetConfig("smoke");
+ * config.stage2.methods = methods;
+ * console.log(config.stage2.methods.length); // 3
+ * ```
+ */
 export type Stage2Method = MethodName;
 
-/** The whole experiment. */
+/**
+ * The whole experiment.
+ *
+ * @example
+ * ```ts
+ * import { type ExperimentConfig, presetConfig, validateConfig } from "./config.ts";
+ * const config: ExperimentConfig = presetConfig("cpu");
+ * config.model.width = 8;
+ * config.stage2.methods = ["joint", "crt"];
+ * console.log(validateConfig(config).model); // { arch: "resnet8", width: 8 }
+ * ```
+ */
 export interface ExperimentConfig {
+  /** The preset the config started from. */
   preset: PresetName;
   /** Long-tailed data profile, e.g. `fashion-mnist-lt-100`. */
   profile: string;
   /** Folder with the source data (null: search the usual places). */
   dataDir: string | null;
+  /** Seeds every random choice of the experiment. */
   seed: number;
+  /** The backbone. */
   model: {
+    /** One of {@link ARCHITECTURES}. */
     arch: Architecture;
     /** Channels of the stem and first stage; later stages double it. */
     width: number;
   };
+  /** Stage-1 settings (the seed is the config's). */
   stage1: Omit<Stage1Settings, "seed">;
   /** Cap on validation and test images when extracting features (null: all). */
   evalLimit: number | null;
+  /** Stage-2 methods and the training settings of the trained ones (cRT, LWS, bsm). */
   stage2: {
+    /** Methods to run, a subset of {@link STAGE2_METHODS}. */
     methods: Stage2Method[];
+    /** Epochs over the features. */
     epochs: number;
+    /** Features per step. */
     batch: number;
+    /** Peak learning rate (cosine decay). */
     lr: number;
   };
 }
@@ -89,6 +190,12 @@ const PAPER: ExperimentConfig = {
  * The presets. `paper` is RECIPE.md exactly. `cpu` keeps the recipe's data, network and
  * optimiser but trains fewer epochs, so stage 1 fits in about ten minutes on a 2-core software
  * adapter. `smoke` is a tiny network on a few batches, for tests.
+ *
+ * @example
+ * ```ts
+ * import { PRESETS } from "./config.ts";
+ * console.log(PRESETS.paper.stage1.epochs, PRESETS.cpu.stage1.epochs); // 30 6
+ * ```
  */
 export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
   paper: PAPER,
@@ -107,7 +214,17 @@ export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
   },
 };
 
-/** A deep copy of a preset. */
+/**
+ * A deep copy of a preset.
+ *
+ * @example
+ * ```ts
+ * import { presetConfig, PRESETS } from "./config.ts";
+ * const config = presetConfig("paper");
+ * config.seed = 1; // the preset itself is untouched
+ * console.log(PRESETS.paper.seed); // 0
+ * ```
+ */
 export function presetConfig(name: PresetName): ExperimentConfig {
   const preset = PRESETS[name];
   if (!preset) {
@@ -116,7 +233,17 @@ export function presetConfig(name: PresetName): ExperimentConfig {
   return structuredClone(preset);
 }
 
-/** The network a config describes. */
+/**
+ * The network a config describes.
+ *
+ * @example
+ * ```ts
+ * import { describeResNet } from "../nn/spec.ts";
+ * import { modelSpec, presetConfig } from "./config.ts";
+ * const spec = modelSpec(presetConfig("smoke"), 10, [1, 28, 28]);
+ * console.log(describeResNet(spec)); // "resnet8: 1x28x28 -> 4 -> [4x1, 8x1/2, 16x1/2] -> 10"
+ * ```
+ */
 export function modelSpec(
   config: ExperimentConfig,
   classes: number,
@@ -127,7 +254,18 @@ export function modelSpec(
   return resnet(config.model.arch, input, w, [w, 2 * w, 4 * w], blocks, classes);
 }
 
-/** Stage-1 settings of a config. */
+/**
+ * Stage-1 settings of a config.
+ *
+ * @example
+ * ```ts
+ * import { presetConfig, stage1Settings } from "./config.ts";
+ * const config = presetConfig("paper");
+ * config.seed = 7;
+ * const settings = stage1Settings(config);
+ * console.log(settings.seed, settings.batch); // 7 128
+ * ```
+ */
 export function stage1Settings(config: ExperimentConfig): Stage1Settings {
   return { ...config.stage1, seed: config.seed };
 }
@@ -138,8 +276,11 @@ export function stage1Settings(config: ExperimentConfig): Stage1Settings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, validateConfig } from "./config.ts";
- * validateConfig(presetConfig("paper"));
+ * validateConfig(presetConfig("paper")); // fine
+ * const bad = { ...presetConfig("paper"), seed: -1 };
+ * assert.throws(() => validateConfig(bad), /seed is -1; expected an integer >= 0/);
  * ```
  */
 export function validateConfig(value: unknown, source = "config"): ExperimentConfig {

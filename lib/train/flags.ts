@@ -15,17 +15,40 @@ import {
   STAGE2_METHODS,
 } from "./config.ts";
 
-interface ConfigFlag {
+/**
+ * One config flag: the field it sets, how its value is parsed and checked, and its help.
+ *
+ * @example
+ * ```ts
+ * import { CONFIG_FLAGS, type ConfigFlag } from "./flags.ts";
+ * const lr: ConfigFlag = CONFIG_FLAGS.lr;
+ * console.log(lr.field, lr.kind, lr.min, lr.max); // "stage1.lr" "number" 0 10
+ * ```
+ */
+export interface ConfigFlag {
   /** Path of the config field, e.g. `stage1.lr`. */
   field: string;
+  /** How the value is parsed; `-or-null` kinds also take `null` (`all` for integers). */
   kind: "int" | "number" | "string" | "bool" | "list" | "int-or-null" | "string-or-null";
+  /** One line for `--help`. */
   help: string;
+  /** The only values accepted (for strings and list items). */
   allowed?: readonly string[];
+  /** Smallest number accepted. */
   min?: number;
+  /** Largest number accepted. */
   max?: number;
 }
 
-/** Flags that set config fields. */
+/**
+ * Flags that set config fields.
+ *
+ * @example
+ * ```ts
+ * import { CONFIG_FLAGS } from "./flags.ts";
+ * console.log(CONFIG_FLAGS["weight-decay"].field); // "stage1.weightDecay"
+ * ```
+ */
 export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
   profile: { field: "profile", kind: "string", help: "long-tailed data profile" },
   "data-dir": {
@@ -89,7 +112,16 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
   },
 };
 
-/** Flags that choose what runs. */
+/**
+ * Flags that choose what runs.
+ *
+ * @example
+ * ```ts
+ * import { RUN_FLAGS } from "./flags.ts";
+ * console.log(RUN_FLAGS.resume);
+ * // "continue the interrupted run in --out from its last checkpoint"
+ * ```
+ */
 export const RUN_FLAGS = {
   preset: "smoke, cpu or paper (default: paper on a GPU, cpu on a software adapter)",
   config: "load a saved config.json (flags given too override it)",
@@ -104,18 +136,38 @@ export const RUN_FLAGS = {
   help: "show this help",
 } as const;
 
-/** Parsed command line. */
+/**
+ * Parsed command line.
+ *
+ * @example
+ * ```ts
+ * import { parseTrainArgs, type TrainArgs } from "./flags.ts";
+ * const args: TrainArgs = parseTrainArgs(["--stage2-only", "--features", "runs/a/features"]);
+ * console.log(args.stage2Only, args.features, args.preset); // true "runs/a/features" null
+ * ```
+ */
 export interface TrainArgs {
+  /** `--preset`, or null to choose by adapter. */
   preset: PresetName | null;
+  /** `--config`: a saved config.json to start from. */
   config: string | null;
+  /** `--out`: the run folder. */
   out: string | null;
+  /** `--stage1-only`. */
   stage1Only: boolean;
+  /** `--from-checkpoint`: a stage-1 checkpoint to extract features from. */
   fromCheckpoint: string | null;
+  /** `--resume`. */
   resume: boolean;
+  /** `--stage2-only`. */
   stage2Only: boolean;
+  /** `--features`: the feature folder for `--stage2-only`. */
   features: string | null;
+  /** `--verbose`. */
   verbose: boolean;
+  /** `--quiet`. */
   quiet: boolean;
+  /** `--help`. */
   help: boolean;
   /** Config overrides by field path. */
   overrides: Map<string, unknown>;
@@ -251,7 +303,18 @@ function parseValue(name: string, flag: ConfigFlag, raw: string | boolean): unkn
   }
 }
 
-/** Applies overrides (field path to value) to a config, in place. */
+/**
+ * Applies overrides (field path to value) to a config, in place.
+ *
+ * @example
+ * ```ts
+ * import { presetConfig } from "./config.ts";
+ * import { applyOverrides, parseTrainArgs } from "./flags.ts";
+ * const config = presetConfig("cpu");
+ * applyOverrides(config, parseTrainArgs(["--lr", "0.05", "--no-augment"]).overrides);
+ * console.log(config.stage1.lr, config.stage1.augment); // 0.05 false
+ * ```
+ */
 export function applyOverrides(config: ExperimentConfig, overrides: Map<string, unknown>): void {
   for (const [field, value] of overrides) {
     const path = field.split(".");
@@ -262,7 +325,18 @@ export function applyOverrides(config: ExperimentConfig, overrides: Map<string, 
   }
 }
 
-/** The `--help` text, with each config flag's default from `defaults`. */
+/**
+ * The `--help` text, with each config flag's default from `defaults`.
+ *
+ * @example
+ * ```ts
+ * import { presetConfig } from "./config.ts";
+ * import { trainHelp } from "./flags.ts";
+ * const help = trainHelp(presetConfig("paper"));
+ * console.log(help.split("\n")[0]); // "Usage: deno task train [flags]"
+ * console.log(help.includes("[default: 128]")); // true
+ * ```
+ */
 export function trainHelp(defaults: ExperimentConfig): string {
   const lines = [
     "Usage: deno task train [flags]",

@@ -4,19 +4,55 @@
  * @module
  */
 
-/** What a training step reports. */
+/**
+ * What a training step reports.
+ *
+ * @example
+ * ```ts
+ * import { Progress, type StepReport } from "./progress.ts";
+ * const report: StepReport = {
+ *   epoch: 1,
+ *   epochs: 30,
+ *   step: 100,
+ *   steps: 100,
+ *   loss: 0.4321,
+ *   accuracy: 0.85,
+ *   imagesPerSecond: 1200,
+ *   secondsLeft: 3700,
+ * };
+ * new Progress("stage 1", { interactive: false }).epoch(report);
+ * // stderr: "stage 1 epoch 1/30: loss 0.4321 acc 85.00% 1200 img/s, 1h01m left"
+ * ```
+ */
 export interface StepReport {
+  /** Current epoch, from 1. */
   epoch: number;
+  /** Epochs in the run. */
   epochs: number;
+  /** Steps done in this epoch. */
   step: number;
+  /** Steps in this epoch. */
   steps: number;
+  /** Mean loss so far in this epoch. */
   loss: number;
+  /** Training accuracy so far in this epoch, 0..1. */
   accuracy: number;
+  /** Throughput. */
   imagesPerSecond: number;
+  /** Estimated time to the end of the run. */
   secondsLeft: number;
 }
 
-/** Formats seconds as `1h02m`, `3m05s` or `12s`. */
+/**
+ * Formats seconds as `1h02m`, `3m05s` or `12s`.
+ *
+ * @example
+ * ```ts
+ * import { formatDuration } from "./progress.ts";
+ * console.log(formatDuration(3725), formatDuration(185), formatDuration(12.4));
+ * // "1h02m" "3m05s" "12s"
+ * ```
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
   const s = Math.max(0, Math.round(seconds));
@@ -31,18 +67,40 @@ export function formatDuration(seconds: number): string {
  * Writes progress to stderr: a bar redrawn in place on a terminal, or one line per epoch.
  *
  * @example
- * ```ts ignore
- * const progress = new Progress("stage 1");
- * progress.step(report);
+ * ```ts
+ * import { Progress, type StepReport } from "./progress.ts";
+ * const progress = new Progress("stage 1", { interactive: false });
+ * const report: StepReport = {
+ *   epoch: 2,
+ *   epochs: 6,
+ *   step: 10,
+ *   steps: 10,
+ *   loss: 1.25,
+ *   accuracy: 0.5,
+ *   imagesPerSecond: 640,
+ *   secondsLeft: 90,
+ * };
+ * progress.step(report); // draws nothing: not a terminal
  * progress.epoch(report);
+ * // stderr: "stage 1 epoch 2/6: loss 1.2500 acc 50.00% 640 img/s, 1m30s left"
+ * progress.info("checkpoint saved"); // stderr: "checkpoint saved"
  * ```
  */
 export class Progress {
+  /** Prefix of every line. */
   readonly label: string;
+  /** Redraw a bar in place (default: when stderr is a terminal). */
   readonly interactive: boolean;
+  /** Write nothing at all. */
   readonly quiet: boolean;
   #lastDraw = 0;
 
+  /**
+   * Creates a progress writer.
+   *
+   * @param label Prefix of every line, e.g. `stage 1`.
+   * @param options `quiet` writes nothing; `interactive` forces or disables the redrawn bar.
+   */
   constructor(label: string, options: { quiet?: boolean; interactive?: boolean } = {}) {
     this.label = label;
     this.quiet = options.quiet ?? false;

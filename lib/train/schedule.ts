@@ -24,7 +24,16 @@ export function cosineLr(base: number, step: number, total: number): number {
   return base * 0.5 * (1 + Math.cos((Math.PI * step) / total));
 }
 
-/** Every step's learning rate of a cosine schedule, (total). */
+/**
+ * Every step's learning rate of a cosine schedule, (total).
+ *
+ * @example
+ * ```ts
+ * import { cosineSchedule } from "./schedule.ts";
+ * console.log(cosineSchedule(1, 4));
+ * // Float32Array(4) [1, 0.8535534143447876, 0.5, 0.1464466154575348]
+ * ```
+ */
 export function cosineSchedule(base: number, total: number): Float32Array {
   const out = new Float32Array(total);
   for (let t = 0; t < total; t++) out[t] = cosineLr(base, t, total);

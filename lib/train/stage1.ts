@@ -24,20 +24,63 @@ import { Progress } from "./progress.ts";
 import { cosineSchedule } from "./schedule.ts";
 import { prepareSgd } from "../ops/optim.ts";
 
-/** Per-epoch record of training. */
+/**
+ * Per-epoch record of training.
+ *
+ * @example
+ * ```ts
+ * import type { EpochRecord } from "./stage1.ts";
+ * const record: EpochRecord = {
+ *   epoch: 1,
+ *   loss: 1.02,
+ *   accuracy: 0.61,
+ *   lr: 0.0997,
+ *   seconds: 95,
+ *   imagesPerSecond: 420,
+ * };
+ * console.log(record.accuracy); // 0.61
+ * ```
+ */
 export interface EpochRecord {
+  /** The epoch, from 1. */
   epoch: number;
+  /** Mean training loss over the epoch. */
   loss: number;
+  /** Training accuracy over the epoch, 0..1. */
   accuracy: number;
+  /** Learning rate of the epoch's last step. */
   lr: number;
+  /** Wall time of the epoch. */
   seconds: number;
+  /** Throughput over the epoch. */
   imagesPerSecond: number;
+  /** Further figures (e.g. validation accuracy) added by the caller. */
   [key: string]: number;
 }
 
-/** Options of {@link trainStage1}. */
+/**
+ * Options of {@link trainStage1}.
+ *
+ * @example
+ * ```ts
+ * import { resnet8 } from "../nn/spec.ts";
+ * import { presetConfig, stage1Settings } from "./config.ts";
+ * import type { Stage1Options } from "./stage1.ts";
+ * const options: Stage1Options = {
+ *   settings: stage1Settings(presetConfig("paper")),
+ *   spec: resnet8(),
+ *   normalization: { mean: [0.286], std: [0.353] },
+ *   checkpointPath: "runs/example/checkpoint.bin",
+ *   resume: true,
+ *   logEvery: 50,
+ * };
+ * console.log(options.settings.epochs); // 30
+ * ```
+ */
 export interface Stage1Options {
+  /** Hyper-parameters. */
   settings: Stage1Settings;
+  /** The network to train. */
   spec: ResNetSpec;
   /** Normalisation of x/255 (per channel). */
   normalization: { mean: readonly number[]; std: readonly number[] };
@@ -57,23 +100,90 @@ export interface Stage1Options {
   stopAfterEpochs?: number;
 }
 
-/** Thrown when the loss stops being finite. */
+/**
+ * Thrown when the loss stops being finite.
+ *
+ * @example
+ * ```ts
+ * import { NonFiniteLossError } from "./stage1.ts";
+ * const error = new NonFiniteLossError("Cannot continue stage 1: the loss became NaN");
+ * console.log(error.name, error instanceof Error); // "NonFiniteLossError" true
+ * ```
+ */
 export class NonFiniteLossError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message Where the loss became non-finite and which checkpoint is kept.
+   */
   constructor(message: string) {
     super(message);
     this.name = "NonFiniteLossError";
   }
 }
 
-/** What {@link trainStage1} returns. */
+/**
+ * What {@link trainStage1} returns.
+ *
+ * @example
+ * ```ts
+ * import type { ImageSet } from "../data/image_set.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resnet } from "../nn/spec.ts";
+ * import type { Stage1Settings } from "./config.ts";
+ * import { type Stage1Result, trainStage1 } from "./stage1.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const train: ImageSet = {
+ *   images: Uint8Array.from({ length: 8 * 64 }, (_, i) => (i * 37) % 256),
+ *   labels: Int32Array.from([0, 1, 0, 1, 0, 1, 0, 1]),
+ *   count: 8,
+ *   channels: 1,
+ *   height: 8,
+ *   width: 8,
+ *   classCount: 2,
+ * };
+ * const settings: Stage1Settings = {
+ *   epochs: 3,
+ *   batch: 4,
+ *   lr: 0.1,
+ *   momentum: 0.9,
+ *   weightDecay: 5e-4,
+ *   sampler: "instance",
+ *   augment: false,
+ *   seed: 0,
+ *   stepsPerEpoch: null,
+ * };
+ * const spec = resnet("tiny", [1, 8, 8], 4, [4], 1, 2);
+ * const normalization = { mean: [0.5], std: [0.25] };
+ * const options = { settings, spec, normalization, quiet: true, stopAfterEpochs: 1 };
+ * const result: Stage1Result = await trainStage1(gpu, train, options);
+ * console.log(result.epochsDone, result.history.length); // 1 1
+ * result.net.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface Stage1Result {
+  /** The trained network, still on the GPU; the caller destroys it. */
   net: ResNet;
+  /** One record per epoch, including epochs restored from a checkpoint. */
   history: EpochRecord[];
   /** Epochs completed (equals settings.epochs unless stopped early). */
   epochsDone: number;
 }
 
-/** Checks settings and throws a clear error naming the bad one. */
+/**
+ * Checks settings and throws a clear error naming the bad one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { presetConfig, stage1Settings } from "./config.ts";
+ * import { validateStage1Settings } from "./stage1.ts";
+ * const settings = stage1Settings(presetConfig("paper"));
+ * validateStage1Settings(settings); // fine
+ * assert.throws(() => validateStage1Settings({ ...settings, momentum: 1 }), /momentum is 1/);
+ * ```
+ */
 export function validateStage1Settings(s: Stage1Settings): void {
   const positiveInt = (name: string, v: number) => {
     if (!Number.isInteger(v) || v < 1) {
@@ -97,7 +207,17 @@ export function validateStage1Settings(s: Stage1Settings): void {
   }
 }
 
-/** Steps per epoch: full batches only, so BN statistics always see a whole batch. */
+/**
+ * Steps per epoch: full batches only, so BN statistics always see a whole batch.
+ *
+ * @example
+ * ```ts
+ * import { presetConfig, stage1Settings } from "./config.ts";
+ * import { stepsPerEpoch } from "./stage1.ts";
+ * console.log(stepsPerEpoch(12000, stage1Settings(presetConfig("paper")))); // 93
+ * console.log(stepsPerEpoch(12000, stage1Settings(presetConfig("smoke")))); // 4
+ * ```
+ */
 export function stepsPerEpoch(trainCount: number, s: Stage1Settings): number {
   const full = Math.floor(trainCount / s.batch);
   if (full < 1) {
@@ -120,11 +240,48 @@ const augmentStream = (epoch: number) => 2 + 2 * epoch;
  * resumed run continues with exactly the numbers an uninterrupted one would have used.
  *
  * @example
- * ```ts ignore
- * const { net, history } = await trainStage1(gpu, splits.train.set, {
- *   settings, spec: resnet8(), normalization: profile.normalization,
- *   checkpointPath: "runs/a/checkpoint.bin",
+ * ```ts
+ * import type { ImageSet } from "../data/image_set.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resnet } from "../nn/spec.ts";
+ * import { loadCheckpoint } from "./checkpoint.ts";
+ * import type { Stage1Settings } from "./config.ts";
+ * import { trainStage1 } from "./stage1.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // A tiny set and network so that the example runs in a moment; see RECIPE.md for real ones.
+ * const train: ImageSet = {
+ *   images: Uint8Array.from({ length: 8 * 64 }, (_, i) => (i * 37) % 256),
+ *   labels: Int32Array.from([0, 1, 0, 1, 0, 1, 0, 1]),
+ *   count: 8,
+ *   channels: 1,
+ *   height: 8,
+ *   width: 8,
+ *   classCount: 2,
+ * };
+ * const settings: Stage1Settings = {
+ *   epochs: 1,
+ *   batch: 4,
+ *   lr: 0.1,
+ *   momentum: 0.9,
+ *   weightDecay: 5e-4,
+ *   sampler: "instance",
+ *   augment: false,
+ *   seed: 0,
+ *   stepsPerEpoch: null,
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const { net, history } = await trainStage1(gpu, train, {
+ *   settings,
+ *   spec: resnet("tiny", [1, 8, 8], 4, [4], 1, 2),
+ *   normalization: { mean: [0.5], std: [0.25] },
+ *   checkpointPath: `${dir}/checkpoint.bin`,
+ *   quiet: true,
  * });
+ * console.log(history.length, Number.isFinite(history[0].loss)); // 1 true
+ * console.log((await loadCheckpoint(`${dir}/checkpoint.bin`)).epoch); // 1
+ * net.destroy();
+ * await Deno.remove(dir, { recursive: true });
+ * gpu.destroy();
  * ```
  */
 export async function trainStage1(
@@ -342,7 +499,31 @@ async function tryLoad(path: string) {
   return await loadCheckpoint(path);
 }
 
-/** Everything a checkpoint stores of a network: parameters, velocities, state buffers. */
+/**
+ * Everything a checkpoint stores of a network: parameters, velocities, state buffers.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "../data/rng.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resnet, ResNet } from "../nn/mod.ts";
+ * import { restore, snapshot } from "./stage1.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const spec = resnet("tiny", [1, 4, 4], 2, [2], 1, 2);
+ * const a = await ResNet.create(gpu, spec, { batch: 2 });
+ * const b = await ResNet.create(gpu, spec, { batch: 2 });
+ * a.initialize(new Rng(1));
+ * b.initialize(new Rng(2));
+ * const tensors = await snapshot(a);
+ * await restore(b, tensors); // b now holds a's parameters, velocities and BN statistics
+ * const [wa, wb] = await Promise.all([a.params[0].value.read(), b.params[0].value.read()]);
+ * console.log(tensors.length, tensors[0].name); // 28 "stem.conv.weight"
+ * console.log(wa.every((v, i) => v === wb[i])); // true
+ * a.destroy();
+ * b.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export async function snapshot(net: ResNet): Promise<CheckpointTensor[]> {
   const tensors = [
     ...net.params.map((p) => ({ name: p.name, t: p.value })),
@@ -357,7 +538,32 @@ export async function snapshot(net: ResNet): Promise<CheckpointTensor[]> {
   }));
 }
 
-/** Loads a checkpoint's tensors into a network, checking names and shapes. */
+/**
+ * Loads a checkpoint's tensors into a network, checking names and shapes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Rng } from "../data/rng.ts";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resnet, ResNet } from "../nn/mod.ts";
+ * import { restore, snapshot } from "./stage1.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const spec = resnet("tiny", [1, 4, 4], 2, [2], 1, 2);
+ * const a = await ResNet.create(gpu, spec, { batch: 2 });
+ * const b = await ResNet.create(gpu, spec, { batch: 2 });
+ * a.initialize(new Rng(1));
+ * b.initialize(new Rng(2));
+ * const tensors = await snapshot(a);
+ * await restore(b, tensors); // b now holds a's parameters, velocities and BN statistics
+ * const [wa, wb] = await Promise.all([a.params[0].value.read(), b.params[0].value.read()]);
+ * console.log(wa.every((v, i) => v === wb[i])); // true
+ * await assert.rejects(restore(b, tensors.slice(1)), /it has no tensor "stem.conv.weight"/);
+ * a.destroy();
+ * b.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export async function restore(
   net: ResNet,
   tensors: readonly { name: string; shape: readonly number[]; data: Float32Array }[],
