@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Installs what ltkit needs on Debian: Deno (pinned, from npm), Mesa's Vulkan drivers (a CPU
-# WebGPU adapter when there is no GPU) and the Fashion-MNIST data set. Idempotent.
+# WebGPU adapter when there is no GPU) and the Fashion-MNIST data set. With --test, also what the
+# tests need: headless Chromium, which checks the HTML report. Idempotent.
 set -euo pipefail
+
+WITH_TEST_TOOLS=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WITH_TEST_TOOLS=1 ;;
+    *) echo "setup: unknown argument $arg (use --test to add the test tools)" >&2; exit 2 ;;
+  esac
+done
 
 DENO_VERSION=2.9.6
 SUDO=""
@@ -15,8 +24,7 @@ fi
 need=()
 dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
 dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || need+=(dataset-fashion-mnist)
-# Headless Chromium checks the HTML report in the tests; the kit itself does not need it.
-if [ "${LTKIT_SETUP_TEST:-1}" = 1 ]; then
+if [ "$WITH_TEST_TOOLS" = 1 ]; then
   dpkg -s chromium >/dev/null 2>&1 || need+=(chromium)
 fi
 if [ "${#need[@]}" -gt 0 ]; then
