@@ -236,13 +236,14 @@ export class Tensor<D extends DType = DType> {
   /** Submits pending work and reads the tensor back to the host. */
   async read(): Promise<TypedArrayFor<D>> {
     const gpu = this.gpu;
+    const source = this.buffer; // throws for a destroyed tensor before anything is taken
     const bytes = Math.max(16, Math.ceil(this.byteLength / 16) * 16);
     const staging = gpu.pool.acquire(
       bytes,
       GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
       "readback",
     );
-    gpu.copy(this.buffer, 0, staging, 0, bytes);
+    gpu.copy(source, 0, staging, 0, bytes);
     gpu.submit();
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
