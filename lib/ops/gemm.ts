@@ -30,8 +30,24 @@ const GEMM: KernelSource = { file: "kernels/gemm.wgsl", source };
 /** Workgroup size of the padding and epilogue kernels (one element per invocation). */
 const ELEMENT_WG = 256;
 
-/** Register-blocked kernel: one `bm x bn` block of C per invocation, `wg` per workgroup. */
+/**
+ * Register-blocked kernel: one `bm x bn` block of C per invocation, `wg` per workgroup.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { matmul, type RegisterBlockedConfig } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const config: RegisterBlockedConfig = { kernel: "rb", bm: 4, bn: 4, wg: 16 };
+ * const a = Tensor.from(gpu, [1, 2, 3, 4], [2, 2]);
+ * const b = Tensor.from(gpu, [5, 6, 7, 8], [2, 2]);
+ * const c = await matmul(gpu, a, b, { config });
+ * console.log(await c.read()); // Float32Array(4) [19, 22, 43, 50]
+ * gpu.destroy();
+ * ```
+ */
 export interface RegisterBlockedConfig {
+  /** Selects the `gemm_rb` entry point. */
   readonly kernel: "rb";
   /** Rows per invocation: 4, 8, 16 or 32. */
   readonly bm: number;
@@ -41,25 +57,79 @@ export interface RegisterBlockedConfig {
   readonly wg: number;
 }
 
-/** Workgroup-tiled kernel: a `tm x tn` tile per workgroup, `tr x tc` per invocation. */
+/**
+ * Workgroup-tiled kernel: a `tm x tn` tile per workgroup, `tr x tc` per invocation.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { matmul, type TiledConfig } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // (16 / 4) x (16 / 4) = 16 invocations per workgroup.
+ * const config: TiledConfig = { kernel: "tiled", tm: 16, tn: 16, tk: 4, tr: 4, tc: 4 };
+ * const a = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
+ * const b = Tensor.from(gpu, [1, 0, 0, 1, 1, 1], [3, 2]);
+ * const c = await matmul(gpu, a, b, { config });
+ * console.log(await c.read()); // Float32Array(4) [4, 5, 10, 11]
+ * gpu.destroy();
+ * ```
+ */
 export interface TiledConfig {
+  /** Selects the `gemm_tiled` entry point. */
   readonly kernel: "tiled";
+  /** Rows of C per workgroup: a multiple of `tr`. */
   readonly tm: number;
+  /** Columns of C per workgroup: a multiple of `tc`. */
   readonly tn: number;
   /** Depth of k staged in workgroup memory per step (a multiple of 4). */
   readonly tk: number;
-  /** Rows and columns per invocation: 4 or 8 each. */
+  /** Rows of C per invocation: 4 or 8. */
   readonly tr: number;
+  /** Columns of C per invocation: 4 or 8. */
   readonly tc: number;
 }
 
-/** A GEMM kernel configuration. */
+/**
+ * A GEMM kernel configuration.
+ *
+ * @example
+ * ```ts
+ * import { type GemmConfig, gemmBlock } from "./gemm.ts";
+ * const configs: GemmConfig[] = [
+ *   { kernel: "rb", bm: 32, bn: 16, wg: 64 },
+ *   { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 4, tc: 4 },
+ * ];
+ * console.log(configs.map(gemmBlock)); // [[32, 16], [64, 64]]
+ * ```
+ */
 export type GemmConfig = RegisterBlockedConfig | TiledConfig;
 
-/** Storage key of the tuned GEMM configuration; bump the version when candidates change. */
+/**
+ * Storage key of the tuned GEMM configuration; bump the version when candidates change.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { GEMM_TUNE_KEY, gemmConfig } from "./gemm.ts";
+ * import { presetTuning } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // Fix the configuration, e.g. from a CLI flag: no tuning pass runs.
+ * presetTuning(gpu, GEMM_TUNE_KEY, { kernel: "rb", bm: 16, bn: 16, wg: 64 });
+ * console.log((await gemmConfig(gpu)).source); // "preset"
+ * gpu.destroy();
+ * ```
+ */
 export const GEMM_TUNE_KEY = "gemm.v1";
 
-/** Candidates for CPU (fallback) adapters, default first. */
+/**
+ * Candidates for CPU (fallback) adapters, default first.
+ *
+ * @example
+ * ```ts
+ * import { FALLBACK_GEMM_CANDIDATES, formatGemmConfig } from "./gemm.ts";
+ * console.log(formatGemmConfig(FALLBACK_GEMM_CANDIDATES[0])); // "rb 32x16 wg64"
+ * ```
+ */
 export const FALLBACK_GEMM_CANDIDATES: readonly GemmConfig[] = [
   { kernel: "rb", bm: 32, bn: 16, wg: 64 },
   { kernel: "rb", bm: 32, bn: 16, wg: 32 },
@@ -67,7 +137,15 @@ export const FALLBACK_GEMM_CANDIDATES: readonly GemmConfig[] = [
   { kernel: "rb", bm: 32, bn: 16, wg: 16 },
 ];
 
-/** Candidates for real GPUs, default first. */
+/**
+ * Candidates for real GPUs, default first.
+ *
+ * @example
+ * ```ts
+ * import { formatGemmConfig, GPU_GEMM_CANDIDATES } from "./gemm.ts";
+ * console.log(formatGemmConfig(GPU_GEMM_CANDIDATES[0])); // "tiled 64x64x16 4x4"
+ * ```
+ */
 export const GPU_GEMM_CANDIDATES: readonly GemmConfig[] = [
   { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 4, tc: 4 },
   { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 8, tc: 8 },
@@ -80,8 +158,14 @@ export const GPU_GEMM_CANDIDATES: readonly GemmConfig[] = [
  * The candidates that suit this adapter; the first is the default.
  *
  * @example
- * ```ts ignore
- * for (const c of gemmCandidates(gpu)) console.log(formatGemmConfig(c));
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, formatGemmConfig, gemmCandidates } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const candidates = gemmCandidates(gpu);
+ * console.log(candidates.map(formatGemmConfig)); // on lavapipe: ["rb 32x16 wg64", ...]
+ * console.log(candidates[0] === defaultGemmConfig(gpu)); // true
+ * gpu.destroy();
  * ```
  */
 export function gemmCandidates(gpu: Gpu): readonly GemmConfig[] {
@@ -93,8 +177,16 @@ export function gemmCandidates(gpu: Gpu): readonly GemmConfig[] {
  * adapters, workgroup-tiled 64x64 with 4x4 per invocation on GPUs.
  *
  * @example
- * ```ts ignore
- * await gemm(gpu, { a, b, c, config: defaultGemmConfig(gpu) });
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, gemm } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const a = Tensor.from(gpu, [1, 2], [1, 2]);
+ * const b = Tensor.from(gpu, [3, 4], [2, 1]);
+ * const c = Tensor.empty(gpu, [1, 1]);
+ * await gemm(gpu, { a, b, c, config: defaultGemmConfig(gpu) }); // skips tuning
+ * console.log(await c.read()); // Float32Array(1) [11]
+ * gpu.destroy();
  * ```
  */
 export function defaultGemmConfig(gpu: Gpu): GemmConfig {
@@ -121,6 +213,7 @@ export function gemmBlock(config: GemmConfig): [number, number] {
  * ```ts
  * import { formatGemmConfig } from "./gemm.ts";
  * console.log(formatGemmConfig({ kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 4, tc: 4 }));
+ * // "tiled 64x64x16 4x4"
  * ```
  */
 export function formatGemmConfig(config: GemmConfig): string {
@@ -137,9 +230,16 @@ export function formatGemmConfig(config: GemmConfig): string {
  * compiling the candidates' pipelines.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, formatGemmConfig, GEMM_TUNE_KEY, gemmConfig } from "./gemm.ts";
+ * import { presetTuning } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // Without the preset, this first call would tune (seconds on lavapipe).
+ * presetTuning(gpu, GEMM_TUNE_KEY, defaultGemmConfig(gpu));
  * const { config, source } = await gemmConfig(gpu);
- * console.log(formatGemmConfig(config), source);
+ * console.log(formatGemmConfig(config), source); // on lavapipe: "rb 32x16 wg64" "preset"
+ * gpu.destroy();
  * ```
  */
 export function gemmConfig(gpu: Gpu): Promise<TuneResult<GemmConfig>> {
@@ -163,8 +263,14 @@ export function gemmConfig(gpu: Gpu): Promise<TuneResult<GemmConfig>> {
  * Why `config` cannot run on this device (shape rules, workgroup and memory limits), or null.
  *
  * @example
- * ```ts ignore
- * console.log(configProblem(gpu, { kernel: "rb", bm: 12, bn: 16, wg: 64 })); // "bm is 12, ..."
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { configProblem, defaultGemmConfig } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(configProblem(gpu, { kernel: "rb", bm: 12, bn: 16, wg: 64 }));
+ * // "bm is 12, not 4, 8, 16 or 32"
+ * console.log(configProblem(gpu, defaultGemmConfig(gpu))); // null
+ * gpu.destroy();
  * ```
  */
 export function configProblem(gpu: Gpu, config: GemmConfig): string | null {
@@ -196,7 +302,28 @@ export function configProblem(gpu: Gpu, config: GemmConfig): string | null {
   return null;
 }
 
-/** Options of {@link prepareGemm}: `C = alpha * op(A) op(B) + beta * C (+ bias)`. */
+/**
+ * Options of {@link prepareGemm}: `C = alpha * op(A) op(B) + beta * C (+ bias)`.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, gemm, type GemmOptions } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // A linear layer y = x W^T + b with x (2, 3), W (2, 3), b (2).
+ * const options: GemmOptions = {
+ *   a: Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]),
+ *   b: Tensor.from(gpu, [1, 0, 0, 0, 1, 1], [2, 3]),
+ *   c: Tensor.empty(gpu, [2, 2]),
+ *   bias: Tensor.from(gpu, [10, 20]),
+ *   transB: true,
+ *   config: defaultGemmConfig(gpu),
+ * };
+ * await gemm(gpu, options);
+ * console.log(await options.c.read()); // Float32Array(4) [11, 25, 14, 31]
+ * gpu.destroy();
+ * ```
+ */
 export interface GemmOptions {
   /** A: `(M, K)`, or `(K, M)` with `transA`; 3-D for batches; any rank with explicit m, k. */
   a: Tensor;
@@ -206,50 +333,104 @@ export interface GemmOptions {
   c: Tensor;
   /** Optional `(N)` bias added to every row: a linear layer's `y = x W^T + b`. */
   bias?: Tensor;
+  /** Read A as transposed: op(A) = A^T (default false). */
   transA?: boolean;
+  /** Read B as transposed: op(B) = B^T (default false). */
   transB?: boolean;
   /** Default 1. */
   alpha?: number;
   /** Default 0. */
   beta?: number;
-  /** Problem sizes, derived from the shapes when omitted; must agree with 2-D/3-D shapes. */
+  /** Rows of op(A) and C; derived from the shapes when omitted, and must agree with them. */
   m?: number;
+  /** Columns of op(B) and C; derived from the shapes when omitted, and must agree with them. */
   n?: number;
+  /** Columns of op(A), rows of op(B); derived from the shapes when omitted. */
   k?: number;
   /** Batch count: default the leading size of 3-D operands, else 1. */
   batch?: number;
-  /** Element strides between batches; default dense for 3-D tensors, 0 (shared) for 2-D A, B. */
+  /** Elements between A's batches; default dense for 3-D A, 0 (shared) for 2-D A. */
   strideA?: number;
+  /** Elements between B's batches; default dense for 3-D B, 0 (shared) for 2-D B. */
   strideB?: number;
+  /** Elements between C's batches; default `M * N` (C is never shared). */
   strideC?: number;
   /** A kernel configuration to use instead of the tuned one (tests, tuning, benchmarks). */
   config?: GemmConfig;
 }
 
-/** The resolved problem. */
+/**
+ * The resolved problem.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type GemmShape, resolveGemm } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // Two batches of (3, 4) x (4, 5), sharing one 2-D B.
+ * const a = Tensor.zeros(gpu, [2, 3, 4]);
+ * const b = Tensor.zeros(gpu, [4, 5]);
+ * const c = Tensor.empty(gpu, [2, 3, 5]);
+ * const { m, n, k, batch, strideA, strideB, strideC }: GemmShape = resolveGemm({ a, b, c });
+ * console.log(m, n, k, batch, strideA, strideB, strideC); // 3 5 4 2 12 0 15
+ * gpu.destroy();
+ * ```
+ */
 export interface GemmShape {
+  /** Rows of op(A) and of C. */
   readonly m: number;
+  /** Columns of op(B) and of C. */
   readonly n: number;
+  /** The summed dimension: columns of op(A), rows of op(B). */
   readonly k: number;
+  /** Number of independent products. */
   readonly batch: number;
+  /** Whether op(A) is A^T. */
   readonly transA: boolean;
+  /** Whether op(B) is B^T. */
   readonly transB: boolean;
+  /** Elements between A's batches; 0 when all batches share one A. */
   readonly strideA: number;
+  /** Elements between B's batches; 0 when all batches share one B. */
   readonly strideB: number;
+  /** Elements between C's batches, at least `m * n` when batch > 1. */
   readonly strideC: number;
+  /** Scale of the product. */
   readonly alpha: number;
+  /** Scale of the old C; 0 means C is not read. */
   readonly beta: number;
 }
 
-/** What a prepared GEMM does, for tests, logs and benchmarks. */
+/**
+ * What a prepared GEMM does, for tests, logs and benchmarks.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, type GemmPlanInfo, prepareGemm } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const a = Tensor.zeros(gpu, [2, 3]);
+ * const b = Tensor.zeros(gpu, [3, 2]);
+ * const c = Tensor.empty(gpu, [2, 2]);
+ * const plan = await prepareGemm(gpu, { a, b, c, config: defaultGemmConfig(gpu) });
+ * const { splits, direct, padA, padB, dispatches }: GemmPlanInfo = plan.info;
+ * // Rows of 3 and 2 floats are not vec4-aligned, and 2x2 is a partial block: pad A, pad B,
+ * // the main kernel and the epilogue.
+ * console.log(splits, direct, padA, padB, dispatches); // 1 false true true 4
+ * plan.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface GemmPlanInfo extends GemmShape {
+  /** The kernel configuration the plan was built with. */
   readonly config: GemmConfig;
   /** Split-K slices summed by the epilogue (1: none). */
   readonly splits: number;
   /** True when the main kernel writes C itself (no workspace, no epilogue). */
   readonly direct: boolean;
-  /** Whether A or B is copied into vec4-aligned rows first. */
+  /** Whether A is copied into vec4-aligned rows first. */
   readonly padA: boolean;
+  /** Whether B is copied into vec4-aligned rows first. */
   readonly padB: boolean;
   /** Bytes of the buffers this GEMM owns (padded operands, workspace). */
   readonly scratchBytes: number;
@@ -260,12 +441,41 @@ export interface GemmPlanInfo extends GemmShape {
 /**
  * A prepared GEMM: record it as often as needed (every training step), destroy it once.
  * Its buffers (padded operands, workspace) are allocated at prepare time and reused.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, prepareGemm } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const a = Tensor.from(gpu, [1, 2, 3, 4], [2, 2]);
+ * const identity = Tensor.from(gpu, [1, 0, 0, 1], [2, 2]);
+ * const c = Tensor.zeros(gpu, [2, 2]);
+ * // C += A I, prepared once and recorded twice.
+ * const plan = await prepareGemm(gpu, {
+ *   a,
+ *   b: identity,
+ *   c,
+ *   beta: 1,
+ *   config: defaultGemmConfig(gpu),
+ * });
+ * plan.record();
+ * plan.record();
+ * gpu.submit();
+ * plan.destroy();
+ * console.log(await c.read()); // Float32Array(4) [2, 4, 6, 8]
+ * gpu.destroy();
+ * ```
  */
 export class GemmPlan implements Recordable {
+  /** What this GEMM computes and how (shape, configuration, scratch). */
   readonly info: GemmPlanInfo;
   readonly #steps: readonly Dispatch[];
   readonly #owned: readonly Tensor[];
 
+  /**
+   * Takes ownership of `steps` and `owned` (destroyed by {@link GemmPlan.destroy}); use
+   * {@link prepareGemm} rather than calling this directly.
+   */
   constructor(info: GemmPlanInfo, steps: readonly Dispatch[], owned: readonly Tensor[]) {
     this.info = info;
     this.#steps = steps;
@@ -309,9 +519,21 @@ function fail(reason: string): never {
  * (`Cannot run gemm: ...`) for bad shapes, strides, dtypes or aliasing. Records nothing.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { resolveGemm } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const a = Tensor.zeros(gpu, [2, 3]);
+ * const b = Tensor.zeros(gpu, [4, 3]);
+ * const c = Tensor.empty(gpu, [2, 4]);
  * const shape = resolveGemm({ a, b, c, transB: true });
- * console.log(shape.m, shape.n, shape.k);
+ * console.log(shape.m, shape.n, shape.k); // 2 4 3
+ * assert.throws(() => resolveGemm({ a, b, c }), {
+ *   name: "RangeError",
+ *   message: "Cannot run gemm: A is 2x3 but B is 4x3 (K 3 != 4)",
+ * });
+ * gpu.destroy();
  * ```
  */
 export function resolveGemm(opts: GemmOptions): GemmShape {
@@ -468,11 +690,23 @@ function chooseSplits(items: number, k4: number): number {
  * kernel configuration (see {@link gemmConfig}), which submits pending work.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, prepareGemm } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
  * // A linear layer y = x W^T + b: x (batch, in), W (out, in), b (out).
- * const plan = await prepareGemm(gpu, { a: x, b: w, c: y, bias, transB: true });
- * plan.record();
+ * const x = Tensor.from(gpu, [1, 2, 3, 4], [2, 2]);
+ * const w = Tensor.from(gpu, [1, 1, 0, 1, 2, 0], [3, 2]);
+ * const bias = Tensor.from(gpu, [0, 1, 2]);
+ * const y = Tensor.empty(gpu, [2, 3]);
+ * // An explicit config skips tuning; leave it out in real code.
+ * const config = defaultGemmConfig(gpu);
+ * const plan = await prepareGemm(gpu, { a: x, b: w, c: y, bias, transB: true, config });
+ * plan.record(); // once per training step
  * gpu.submit();
+ * console.log(await y.read()); // Float32Array(6) [3, 3, 4, 7, 5, 8]
+ * plan.destroy();
+ * gpu.destroy();
  * ```
  */
 export async function prepareGemm(gpu: Gpu, opts: GemmOptions): Promise<GemmPlan> {
@@ -623,9 +857,17 @@ async function build(
  * Records `C = alpha * op(A) op(B) + beta * C (+ bias)` once into the shared encoder.
  *
  * @example
- * ```ts ignore
- * await gemm(gpu, { a, b, c, alpha: 0.5, beta: 1 });
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, gemm } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const a = Tensor.from(gpu, [1, 2], [1, 2]);
+ * const b = Tensor.from(gpu, [3, 4], [2, 1]);
+ * const c = Tensor.from(gpu, [1], [1, 1]);
+ * await gemm(gpu, { a, b, c, alpha: 0.5, beta: 1, config: defaultGemmConfig(gpu) });
  * gpu.submit();
+ * console.log(await c.read()); // Float32Array(1) [6.5]: 0.5 * 11 + 1
+ * gpu.destroy();
  * ```
  */
 export async function gemm(gpu: Gpu, opts: GemmOptions): Promise<void> {
@@ -638,9 +880,15 @@ export async function gemm(gpu: Gpu, opts: GemmOptions): Promise<void> {
  * Allocates C and records `C = op(A) op(B)`; 3-D operands give a batched `(batch, M, N)` C.
  *
  * @example
- * ```ts ignore
- * const c = await matmul(gpu, a, b, { transB: true });
- * console.log(await c.read());
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, matmul } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const a = Tensor.from(gpu, [1, 2, 3, 4], [2, 2]);
+ * const b = Tensor.from(gpu, [1, 1, 0, 1], [2, 2]);
+ * const c = await matmul(gpu, a, b, { transB: true, config: defaultGemmConfig(gpu) });
+ * console.log(c.shape, await c.read()); // [2, 2] Float32Array(4) [3, 2, 7, 4]
+ * gpu.destroy();
  * ```
  */
 export async function matmul(
@@ -684,8 +932,13 @@ function lcg(n: number, seed: number): Float32Array {
  * and bias, and throws when the result differs from the CPU reference.
  *
  * @example
- * ```ts ignore
- * await checkGemmConfig(gpu, { kernel: "rb", bm: 32, bn: 16, wg: 64 });
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { checkGemmConfig } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * await checkGemmConfig(gpu, { kernel: "rb", bm: 8, bn: 8, wg: 64 }); // throws if wrong
+ * console.log("rb 8x8 wg64 matches the CPU reference");
+ * gpu.destroy();
  * ```
  */
 export async function checkGemmConfig(gpu: Gpu, config: GemmConfig): Promise<void> {
@@ -726,8 +979,13 @@ export async function checkGemmConfig(gpu: Gpu, config: GemmConfig): Promise<voi
  * returns the geometric mean of ms per GEMM (submits and waits).
  *
  * @example
- * ```ts ignore
- * console.log(await timeGemmConfig(gpu, defaultGemmConfig(gpu)), "ms");
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, timeGemmConfig } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const ms = await timeGemmConfig(gpu, defaultGemmConfig(gpu));
+ * console.log(`${ms.toFixed(1)} ms per GEMM`); // e.g. "11.3 ms per GEMM" on lavapipe
+ * gpu.destroy();
  * ```
  */
 export async function timeGemmConfig(gpu: Gpu, config: GemmConfig): Promise<number> {

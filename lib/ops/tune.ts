@@ -12,7 +12,29 @@
 
 import type { Gpu } from "../gpu/device.ts";
 
-/** What {@link tuned} needs from a kernel family. */
+/**
+ * What {@link tuned} needs from a kernel family.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { forgetTuning, tuned, type TuneSpec } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // A toy spec whose "time" is the candidate itself and which rejects odd candidates.
+ * const spec: TuneSpec<number> = {
+ *   key: "example.spec.v1",
+ *   fallback: 8,
+ *   candidates: [3, 8, 4],
+ *   measure: (c) => c % 2 ? Promise.reject(new Error(`${c} is odd`)) : Promise.resolve(c),
+ *   rounds: 1,
+ *   accept: (stored) => typeof stored === "number" && stored % 2 === 0 ? stored : undefined,
+ * };
+ * forgetTuning(gpu, spec.key); // ignore a result stored by an earlier run
+ * console.log((await tuned(gpu, spec)).config); // 4 (8, the fallback, with LTKIT_TUNE=0)
+ * forgetTuning(gpu, spec.key); // leave nothing in localStorage
+ * gpu.destroy();
+ * ```
+ */
 export interface TuneSpec<C> {
   /** Names the tuned thing and its version, e.g. `gemm.v1`; bump it when candidates change. */
   readonly key: string;
@@ -31,9 +53,29 @@ export interface TuneSpec<C> {
   accept?(stored: unknown): C | undefined;
 }
 
-/** How a configuration was chosen. */
+/**
+ * How a configuration was chosen.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, GEMM_TUNE_KEY, type GemmConfig, gemmConfig } from "./gemm.ts";
+ * import { presetTuning, type TuneResult } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * presetTuning(gpu, GEMM_TUNE_KEY, defaultGemmConfig(gpu));
+ * const result: TuneResult<GemmConfig> = await gemmConfig(gpu);
+ * console.log(result.source, result.config === defaultGemmConfig(gpu)); // "preset" true
+ * console.log(result.timings); // undefined: nothing was timed
+ * gpu.destroy();
+ * ```
+ */
 export interface TuneResult<C> {
+  /** The chosen configuration. */
   readonly config: C;
+  /**
+   * `default`: the spec's fallback (tuning off, or no candidate ran); `stored`: read from
+   * `localStorage`; `tuned`: timed in this process; `preset`: set by {@link presetTuning}.
+   */
   readonly source: "default" | "stored" | "tuned" | "preset";
   /** Per-candidate time in ms (or the error) when tuned in this process. */
   readonly timings?: readonly { config: C; ms: number | null; error?: string }[];
@@ -60,8 +102,12 @@ export function tuneMode(): "auto" | "off" | "force" {
  * The storage key part that names the adapter: description, vendor, architecture, device.
  *
  * @example
- * ```ts ignore
- * console.log(adapterKey(gpu)); // "llvmpipe (LLVM 15.0.6, 256 bits)|..."
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { adapterKey } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(adapterKey(gpu)); // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)|65541||0"
+ * gpu.destroy();
  * ```
  */
 export function adapterKey(gpu: Gpu): string {
@@ -75,13 +121,36 @@ export function adapterKey(gpu: Gpu): string {
  * recorded work is submitted first). Concurrent callers share one tuning run.
  *
  * @example
- * ```ts ignore
- * const { config } = await tuned(gpu, {
- *   key: "scale.v1",
- *   fallback: { wg: 64 },
- *   candidates: [{ wg: 64 }, { wg: 256 }],
- *   measure: (c) => timeScale(gpu, c),
- * });
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { formatGemmConfig, type GemmConfig, prepareGemm } from "./gemm.ts";
+ * import { forgetTuning, tuned } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const a = Tensor.zeros(gpu, [64, 64]);
+ * const b = Tensor.zeros(gpu, [64, 64]);
+ * const c = Tensor.empty(gpu, [64, 64]);
+ * // Times one small GEMM per candidate, submitting and waiting.
+ * async function measure(config: GemmConfig): Promise<number> {
+ *   const plan = await prepareGemm(gpu, { a, b, c, config });
+ *   plan.record(); // warm-up
+ *   await gpu.sync();
+ *   const start = performance.now();
+ *   plan.record();
+ *   await gpu.sync();
+ *   plan.destroy();
+ *   return performance.now() - start;
+ * }
+ * const candidates: GemmConfig[] = [
+ *   { kernel: "rb", bm: 16, bn: 16, wg: 16 },
+ *   { kernel: "rb", bm: 8, bn: 8, wg: 64 },
+ * ];
+ * const key = "example.gemm64.v1";
+ * forgetTuning(gpu, key); // time again even if an earlier run stored a result
+ * const result = await tuned(gpu, { key, fallback: candidates[0], candidates, measure });
+ * console.log(formatGemmConfig(result.config), result.source); // e.g. "rb 8x8 wg64" "tuned"
+ * console.log(result.timings?.length); // 2 (undefined with LTKIT_TUNE=0)
+ * forgetTuning(gpu, key);
+ * gpu.destroy();
  * ```
  */
 export function tuned<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
@@ -99,8 +168,16 @@ export function tuned<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
  * Fixes the configuration for `key` in this process (skips tuning), e.g. from a CLI flag.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { GEMM_TUNE_KEY, matmul } from "./gemm.ts";
+ * import { presetTuning } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, GEMM_TUNE_KEY, { kernel: "rb", bm: 16, bn: 16, wg: 64 });
+ * // Without a config, matmul asks for the tuned one and gets the preset: no tuning pass.
+ * const c = await matmul(gpu, Tensor.from(gpu, [2], [1, 1]), Tensor.from(gpu, [3], [1, 1]));
+ * console.log(await c.read()); // Float32Array(1) [6]
+ * gpu.destroy();
  * ```
  */
 export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
@@ -111,8 +188,23 @@ export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
  * Forgets the stored and cached result for `key` on this adapter (the next use tunes again).
  *
  * @example
- * ```ts ignore
- * forgetTuning(gpu, GEMM_TUNE_KEY);
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { forgetTuning, presetTuning, tuned } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // A toy spec whose "time" is the candidate itself.
+ * const spec = {
+ *   key: "example.forget.v1",
+ *   fallback: 2,
+ *   candidates: [2, 1],
+ *   measure: (c: number) => Promise.resolve(c),
+ * };
+ * presetTuning(gpu, spec.key, 2);
+ * console.log((await tuned(gpu, spec)).source); // "preset"
+ * forgetTuning(gpu, spec.key);
+ * console.log((await tuned(gpu, spec)).config); // 1 (2, the fallback, with LTKIT_TUNE=0)
+ * forgetTuning(gpu, spec.key); // leave nothing in localStorage
+ * gpu.destroy();
  * ```
  */
 export function forgetTuning(gpu: Gpu, key: string): void {
