@@ -677,9 +677,9 @@ export class Dispatch implements Recordable {
  * gpu.destroy();
  * ```
  */
-export function recordOnce(dispatch: Dispatch): void {
-  dispatch.record();
-  dispatch.destroy();
+export function recordOnce(work: Recordable): void {
+  work.record();
+  work.destroy();
 }
 
 /**

@@ -18,7 +18,13 @@
 
 import source from "../../kernels/batchnorm.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, type KernelSource, type Recordable } from "../gpu/kernel.ts";
+import {
+  Dispatch,
+  getPipeline,
+  type KernelSource,
+  type Recordable,
+  recordOnce,
+} from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 
 const BATCHNORM: KernelSource = { file: "kernels/batchnorm.wgsl", source };
@@ -405,9 +411,7 @@ export async function batchNormTrainForward(
   gpu: Gpu,
   args: BatchNormTrainForwardArgs,
 ): Promise<void> {
-  const op = await prepareBatchNormTrainForward(gpu, args);
-  op.record();
-  op.destroy();
+  recordOnce(await prepareBatchNormTrainForward(gpu, args));
 }
 
 /**
@@ -502,9 +506,7 @@ export async function batchNormEvalForward(
   gpu: Gpu,
   args: BatchNormEvalForwardArgs,
 ): Promise<void> {
-  const op = await prepareBatchNormEvalForward(gpu, args);
-  op.record();
-  op.destroy();
+  recordOnce(await prepareBatchNormEvalForward(gpu, args));
 }
 
 /**
@@ -613,7 +615,5 @@ export async function prepareBatchNormBackward(
  * ```
  */
 export async function batchNormBackward(gpu: Gpu, args: BatchNormBackwardArgs): Promise<void> {
-  const op = await prepareBatchNormBackward(gpu, args);
-  op.record();
-  op.destroy();
+  recordOnce(await prepareBatchNormBackward(gpu, args));
 }

@@ -19,7 +19,13 @@
 
 import source from "../../kernels/conv2d.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, type KernelSource, type Recordable } from "../gpu/kernel.ts";
+import {
+  Dispatch,
+  getPipeline,
+  type KernelSource,
+  type Recordable,
+  recordOnce,
+} from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 
 const CONV2D: KernelSource = { file: "kernels/conv2d.wgsl", source };
@@ -421,9 +427,7 @@ export async function prepareConv2dForward(
  * ```
  */
 export async function conv2dForward(gpu: Gpu, args: Conv2dForwardArgs): Promise<void> {
-  const op = await prepareConv2dForward(gpu, args);
-  op.record();
-  op.destroy();
+  recordOnce(await prepareConv2dForward(gpu, args));
 }
 
 /**
@@ -512,9 +516,7 @@ export async function conv2dBackwardInput(
   gpu: Gpu,
   args: Conv2dBackwardInputArgs,
 ): Promise<void> {
-  const op = await prepareConv2dBackwardInput(gpu, args);
-  op.record();
-  op.destroy();
+  recordOnce(await prepareConv2dBackwardInput(gpu, args));
 }
 
 /**
@@ -615,7 +617,5 @@ export async function conv2dBackwardWeight(
   gpu: Gpu,
   args: Conv2dBackwardWeightArgs,
 ): Promise<void> {
-  const op = await prepareConv2dBackwardWeight(gpu, args);
-  op.record();
-  op.destroy();
+  recordOnce(await prepareConv2dBackwardWeight(gpu, args));
 }

@@ -24,6 +24,7 @@ import {
   grid1d,
   type KernelSource,
   type Recordable,
+  recordOnce,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 
@@ -348,9 +349,7 @@ export async function prepareSgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<SgdOp
  * ```
  */
 export async function sgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<void> {
-  const op = await prepareSgdFlat(gpu, args);
-  op.record();
-  op.destroy();
+  recordOnce(await prepareSgdFlat(gpu, args));
 }
 
 /**
