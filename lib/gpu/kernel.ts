@@ -786,14 +786,18 @@ export interface Recordable {
 export class Sequence implements Recordable {
   /** The recordables, run in order. */
   readonly items: Recordable[];
+  /** Scratch tensors the items use, freed with the sequence. */
+  readonly #owned: Tensor[];
 
   /**
    * Creates a sequence.
    *
    * @param items Recordables to run in order.
+   * @param owned Scratch tensors allocated for the items, destroyed with them.
    */
-  constructor(items: Recordable[] = []) {
+  constructor(items: Recordable[] = [], owned: Tensor[] = []) {
     this.items = items;
+    this.#owned = owned;
   }
 
   /** Appends more work. */
@@ -807,8 +811,9 @@ export class Sequence implements Recordable {
     for (const item of this.items) item.record();
   }
 
-  /** Destroys every item. */
+  /** Destroys every item and the scratch it owns. */
   destroy(): void {
     for (const item of this.items) item.destroy();
+    for (const t of this.#owned) t.destroy();
   }
 }

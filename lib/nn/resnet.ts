@@ -262,8 +262,9 @@ export class ResNet {
 
   /** Frees every buffer. */
   destroy(): void {
-    this.trainStep?.destroy();
-    this.evalForward?.destroy();
+    // The two passes share their convolutions, pooling and linear layer: free each op once.
+    const ops = new Set([...(this.trainStep?.items ?? []), ...(this.evalForward?.items ?? [])]);
+    for (const op of ops) op.destroy();
     for (const t of this.#owned) t.destroy();
   }
 
@@ -314,7 +315,17 @@ export class ResNet {
     };
   }
 
-  async #convBnForward(l: ConvBn, x: Tensor, train: boolean, relu: boolean): Promise<Recordable[]> {
+  /**
+   * Appends conv + BN to both forward passes. The convolution is one prepared op shared by the
+   * training and evaluation passes; only BN differs (batch against running statistics).
+   */
+  async #convBnForward(
+    l: ConvBn,
+    x: Tensor,
+    relu: boolean,
+    forwardTrain: Recordable[],
+    forwardEval: Recordable[],
+  ): Promise<void> {
     const gpu = this.gpu;
     const { bnMomentum: momentum, bnEps: eps } = this.#options;
     const conv = await prepareConv2dForward(gpu, {
@@ -334,15 +345,16 @@ export class ResNet {
       eps,
       relu,
     };
-    const bn = train
-      ? await prepareBatchNormTrainForward(gpu, {
+    forwardTrain.push(
+      conv,
+      await prepareBatchNormTrainForward(gpu, {
         ...common,
         mean: l.mean,
         invStd: l.invStd,
         momentum,
-      })
-      : await prepareBatchNormEvalForward(gpu, common);
-    return [conv, bn];
+      }),
+    );
+    forwardEval.push(conv, await prepareBatchNormEvalForward(gpu, common));
   }
 
   /**
@@ -400,14 +412,12 @@ export class ResNet {
     const spec = this.spec;
     const forwardTrain: Recordable[] = [];
     const forwardEval: Recordable[] = [];
-    const both = async (make: (train: boolean) => Promise<Recordable | Recordable[]>) => {
-      forwardTrain.push(...[await make(true)].flat());
-      forwardEval.push(...[await make(false)].flat());
-    };
+    const convBn = (l: ConvBn, x: Tensor, relu: boolean) =>
+      this.#convBnForward(l, x, relu, forwardTrain, forwardEval);
 
     // Forward. The stem and each block's first conv fuse their ReLU into BN.
     const stem = this.#convBn("stem", this.input, spec.stem, 3, 1);
-    await both((train) => this.#convBnForward(stem, this.input, train, true));
+    await convBn(stem, this.input, true);
     const blocks: Block[] = [];
     let x = stem.out;
     let cin = spec.stem;
@@ -422,12 +432,12 @@ export class ResNet {
           ? this.#convBn(`${name}.shortcut`, x, cout, 1, stride)
           : null;
         const out = this.#tensor(SHAPE(c2.out), `${name}.out`);
-        await both(async (train) => [
-          ...(await this.#convBnForward(c1, x, train, true)),
-          ...(await this.#convBnForward(c2, c1.out, train, false)),
-          ...(short ? await this.#convBnForward(short, x, train, false) : []),
-          await prepareAddRelu(gpu, c2.out, short ? short.out : x, out),
-        ]);
+        await convBn(c1, x, true);
+        await convBn(c2, c1.out, false);
+        if (short) await convBn(short, x, false);
+        const residual = await prepareAddRelu(gpu, c2.out, short ? short.out : x, out);
+        forwardTrain.push(residual);
+        forwardEval.push(residual);
         blocks.push({ x, c1, c2, short, out });
         x = out;
         cin = cout;

@@ -24,6 +24,7 @@ import {
   type KernelSource,
   type Recordable,
   recordOnce,
+  Sequence,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 
@@ -273,26 +274,6 @@ function applyGroups(gpu: Gpu, op: string, s: BnShape, vec4: boolean): [number, 
   return [x, s.c, 1];
 }
 
-/** Dispatches plus the scratch they own. */
-class BnOp implements Recordable {
-  readonly #dispatches: Dispatch[];
-  readonly #scratch: Tensor[];
-
-  constructor(dispatches: Dispatch[], scratch: Tensor[]) {
-    this.#dispatches = dispatches;
-    this.#scratch = scratch;
-  }
-
-  record(): void {
-    for (const d of this.#dispatches) d.record();
-  }
-
-  destroy(): void {
-    for (const d of this.#dispatches) d.destroy();
-    for (const t of this.#scratch) t.destroy();
-  }
-}
-
 /**
  * Prepares the training forward pass: batch statistics (one workgroup per channel), running
  * statistics update, then the normalisation. Two dispatches.
@@ -358,7 +339,7 @@ export async function prepareBatchNormTrainForward(
       getPipeline(gpu, BATCHNORM, `bn_apply${suffix}`, { WG: APPLY_WG }),
     ]);
     const xs = bind(vec4, "x", x);
-    return new BnOp([
+    return new Sequence([
       new Dispatch(
         gpu,
         stats,
@@ -457,7 +438,7 @@ export async function prepareBatchNormEvalForward(
       getPipeline(gpu, BATCHNORM, "bn_eval_coef", { WG: APPLY_WG }),
       getPipeline(gpu, BATCHNORM, vec4 ? "bn_apply_vec4" : "bn_apply", { WG: APPLY_WG }),
     ]);
-    return new BnOp([
+    return new Sequence([
       new Dispatch(
         gpu,
         coefs,
@@ -562,7 +543,7 @@ export async function prepareBatchNormBackward(
     // Without a fused ReLU the mask binding is unused by the shader's logic; dy stands in.
     const mask = reluOutput ?? dy;
     const ins = { ...bind(vec4, "x", x), ...bind(vec4, "dy", dy), ...bind(vec4, "ymask", mask) };
-    return new BnOp([
+    return new Sequence([
       new Dispatch(
         gpu,
         reduce,

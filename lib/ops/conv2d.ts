@@ -25,6 +25,7 @@ import {
   type KernelSource,
   type Recordable,
   recordOnce,
+  Sequence,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 
@@ -318,26 +319,6 @@ function uniforms(s: Conv2dShape): Record<string, number> {
   };
 }
 
-/** A recorded sequence of dispatches plus the scratch tensors they own. */
-class ConvOp implements Recordable {
-  readonly #dispatches: Dispatch[];
-  readonly #scratch: Tensor[];
-
-  constructor(dispatches: Dispatch[], scratch: Tensor[]) {
-    this.#dispatches = dispatches;
-    this.#scratch = scratch;
-  }
-
-  record(): void {
-    for (const d of this.#dispatches) d.record();
-  }
-
-  destroy(): void {
-    for (const d of this.#dispatches) d.destroy();
-    for (const t of this.#scratch) t.destroy();
-  }
-}
-
 function tileGroups(gpu: Gpu, op: string, count: number, wg: number): number {
   const groups = Math.ceil(count / wg);
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
@@ -392,7 +373,7 @@ export async function prepareConv2dForward(
     ]);
     const packCount = kdim * u.f4;
     const count = Math.ceil(s.n / 16) * s.ho * s.wo;
-    return new ConvOp([
+    return new Sequence([
       new Dispatch(gpu, pack, { w, wt_out: wt }, { ...u, count: packCount }, [
         tileGroups(gpu, op, packCount, wg),
         1,
@@ -474,7 +455,7 @@ export async function prepareConv2dBackwardInput(
     const packCount = s.f * kk * u.c4;
     const cell = Math.ceil(s.h / s.stride) * Math.ceil(s.w / s.stride);
     const count = Math.ceil(s.n / 16) * cell;
-    return new ConvOp([
+    return new Sequence([
       new Dispatch(gpu, pack, { w, wb_out: wb }, { ...u, count: packCount }, [
         tileGroups(gpu, op, packCount, wg),
         1,
@@ -579,7 +560,7 @@ export async function prepareConv2dBackwardWeight(
     const count = columnTiles * splits;
     const reduceCount = s.f * kdim;
     const common = { ...u, splits, per_split: perSplit };
-    return new ConvOp([
+    return new Sequence([
       new Dispatch(gpu, tile, { x, dy, part_out: part }, { ...common, count }, [
         tileGroups(gpu, op, count, tileWg),
         u.f4 / 4,

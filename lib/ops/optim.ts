@@ -25,6 +25,7 @@ import {
   type KernelSource,
   type Recordable,
   recordOnce,
+  Sequence,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 
@@ -491,8 +492,5 @@ export async function prepareNonFiniteCheck(
       }, workgroups),
     );
   }
-  return {
-    record: () => dispatches.forEach((d) => d.record()),
-    destroy: () => dispatches.forEach((d) => d.destroy()),
-  };
+  return new Sequence(dispatches);
 }

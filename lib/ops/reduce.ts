@@ -505,7 +505,7 @@ export async function prepareSumAll(
     );
     const uniforms = sumUniforms(1, partials, 0, options);
     const second = await prepareRowwise(gpu, "row_sum", scratch, out, "out", uniforms, 1, wholeRow);
-    return new Sequence([first, second, { record() {}, destroy: () => scratch.destroy() }]);
+    return new Sequence([first, second], [scratch]);
   } catch (error) {
     scratch.destroy();
     throw error;

@@ -413,7 +413,6 @@ export async function prepareCrossEntropyForward(
   if (!outputs.pred) scratch.push(pred);
   const correct = outputs.correct ?? Tensor.empty(gpu, [1], "u32", "correct count");
   if (!outputs.correct) scratch.push(correct);
-  const release = { record() {}, destroy: () => scratch.forEach((t) => t.destroy()) };
   try {
     const uniforms = {
       rows: c.rows,
@@ -436,10 +435,9 @@ export async function prepareCrossEntropyForward(
         uniforms,
         [1, 1, 1],
       ),
-      release,
-    ]);
+    ], scratch);
   } catch (error) {
-    release.destroy();
+    scratch.forEach((t) => t.destroy());
     throw error;
   }
 }

@@ -278,11 +278,10 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       const checkpointPath = args.fromCheckpoint ?? `${dir}/checkpoint.bin`;
       let net: ResNet;
       if (args.fromCheckpoint) {
-        net = await timed(
+        ({ net, history } = await timed(
           "load checkpoint",
           () => loadNet(gpu, spec, config, args.fromCheckpoint!),
-        );
-        history = ((await loadCheckpoint(checkpointPath)).history ?? []) as EpochRecord[];
+        ));
       } else {
         log.info(`stage 1: ${backbone}, ${config.stage1.epochs} epochs`);
         const result = await timed("stage 1", () =>
@@ -364,7 +363,7 @@ async function loadNet(
   spec: ResNetSpec,
   config: ExperimentConfig,
   path: string,
-): Promise<ResNet> {
+): Promise<{ net: ResNet; history: EpochRecord[] }> {
   const checkpoint = await loadCheckpoint(path);
   const net = await ResNet.create(gpu, spec, { batch: config.stage1.batch });
   try {
@@ -373,7 +372,7 @@ async function loadNet(
     net.destroy();
     throw error;
   }
-  return net;
+  return { net, history: (checkpoint.history ?? []) as EpochRecord[] };
 }
 
 async function dumpAll(
