@@ -11,6 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { checkPaths } from "../lib/train/permissions.ts";
 import { arrow } from "../lib/deps.ts";
 import { shotGroups } from "../lib/data/shot_groups.ts";
 import { thresholdsFromProfile } from "../lib/eval/metrics.ts";
@@ -176,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
   const path = positionals[0].replace(/(.)\/+$/, "$1");
   let isDir = false;
   try {
+    await checkPaths("features", argv, { read: [path] });
     isDir = (await Deno.stat(path)).isDirectory;
   } catch (error) {
     console.error(`error: Cannot inspect ${path}: ${(error as Error).message}`);
