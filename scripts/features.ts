@@ -11,7 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { arrow } from "../lib/deps.ts";
+import type { arrow } from "../lib/deps.ts";
 import { shotGroups } from "../lib/data/shot_groups.ts";
 import { thresholdsFromProfile } from "../lib/eval/metrics.ts";
 import {
@@ -19,6 +19,7 @@ import {
   decodeClassifier,
   decodeFeatures,
   type FeatureSplitData,
+  parseIpcFile,
   readFeatureDir,
 } from "../lib/features/reader.ts";
 import { describeType, FEATURE_SPLITS, META_KEYS } from "../lib/features/schema.ts";
@@ -60,14 +61,7 @@ function vectorHead(values: Float32Array, at: number, dim: number, shown = 6): s
   return `[${head.join(", ")}${dim > shown ? `, ... (${dim})` : ""}]`;
 }
 
-function printSchema(bytes: Uint8Array): void {
-  let table: arrow.Table;
-  try {
-    table = arrow.tableFromIPC(bytes);
-  } catch (error) {
-    console.log(`  (not readable as Arrow: ${(error as Error).message})`);
-    return;
-  }
+function printSchema(table: arrow.Table): void {
   console.log(`  ${table.numRows} rows in ${table.batches.length} record batch(es)`);
   console.log("  schema:");
   for (const f of table.schema.fields) {
@@ -133,8 +127,9 @@ async function inspectFile(path: string, rowsShown: number): Promise<boolean> {
     return false;
   }
   console.log(`  ${bytes.length} bytes`);
-  printSchema(bytes);
   try {
+    // The reader's parse tells a truncated or foreign file apart, once, in the check line.
+    printSchema(parseIpcFile(bytes, path));
     const name = path.split("/").pop() ?? path;
     if (name.startsWith("classifier")) {
       printClassifier(decodeClassifier(bytes, path));

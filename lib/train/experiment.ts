@@ -20,7 +20,8 @@ import type { FeatureMetadataInput } from "../features/schema.ts";
 import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
-import { loadCheckpoint, sha256Hex, writeFileAtomic } from "./checkpoint.ts";
+import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
+import { loadCheckpoint, sha256Hex } from "./checkpoint.ts";
 import {
   type ExperimentConfig,
   modelSpec,
@@ -251,9 +252,12 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       );
     }
     await Deno.mkdir(`${dir}/features`, { recursive: true });
+    // A resumed or reused folder may hold temporaries of a killed run; they would stay forever.
+    for (const d of [dir, `${dir}/features`, `${dir}/figures`]) await removeStaleTemporaries(d);
     await writeFileAtomic(
       `${dir}/config.json`,
       new TextEncoder().encode(JSON.stringify(config, null, 2) + "\n"),
+      "config",
     );
     log.info(`ltkit: preset ${config.preset} (${reason}); run folder ${dir}`);
 
@@ -341,6 +345,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
     await writeFileAtomic(
       `${dir}/run.json`,
       new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n"),
+      "run record",
     );
     if (metrics) await writeRunReport(dir, config, record, metrics, classNames);
     log.info(
