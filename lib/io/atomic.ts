@@ -38,6 +38,9 @@ export function temporaryPath(path: string, pid: number = Deno.pid): string {
   return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${pid}${PARTIAL}`;
 }
 
+/** Temporaries this process has open: a second writer of one file would share its temporary. */
+const writing = new Set<string>();
+
 /** Errors already phrased as "Cannot write WHAT PATH: ...", so they are not wrapped twice. */
 const phrased = new WeakSet<Error>();
 
@@ -245,6 +248,7 @@ export class AtomicFile {
   /** The temporary file, see {@link temporaryPath}. */
   readonly tempPath: string;
   #file: Deno.FsFile | null;
+  #finished = false;
 
   private constructor(path: string, what: string, tempPath: string, file: Deno.FsFile) {
     this.path = path;
@@ -259,21 +263,27 @@ export class AtomicFile {
    * @param path The final file name; its folder must exist.
    * @param what What is written, for messages.
    * @returns The open file.
-   * @throws The open error, rephrased by {@link writeError}.
+   * @throws The open error, rephrased by {@link writeError}; an Error when this process is
+   *   writing `path` already (both would share one temporary).
    */
   static async open(path: string, what: string): Promise<AtomicFile> {
     const tempPath = temporaryPath(path);
+    if (writing.has(tempPath)) {
+      throw new Error(`Cannot write ${what} ${path}: this process is writing it already`);
+    }
+    writing.add(tempPath);
     try {
       const file = await Deno.open(tempPath, { write: true, create: true, truncate: true });
       return new AtomicFile(path, what, tempPath, file);
     } catch (error) {
+      writing.delete(tempPath);
       throw writeError(what, path, error);
     }
   }
 
   /** False once committed or aborted. */
   get open(): boolean {
-    return this.#file !== null;
+    return !this.#finished;
   }
 
   /**
@@ -308,17 +318,23 @@ export class AtomicFile {
       await this.abort();
       throw writeError(this.what, this.path, error);
     }
+    this.#finish();
   }
 
   /** Closes and removes the temporary file; the final file is untouched. Safe to repeat. */
   async abort(): Promise<void> {
-    if (this.#file !== null) {
-      try {
-        this.#file.close();
-      } catch { /* already closed by a failed operation */ }
-      this.#file = null;
-    }
+    if (this.#finished) return;
+    try {
+      this.#file?.close();
+    } catch { /* already closed by a failed operation */ }
+    this.#file = null;
     await Deno.remove(this.tempPath).catch(() => {});
+    this.#finish();
+  }
+
+  #finish(): void {
+    this.#finished = true;
+    writing.delete(this.tempPath);
   }
 
   #handle(action: string): Deno.FsFile {

@@ -216,3 +216,18 @@ Deno.test("removeStaleTemporaries works under the train task's permissions (no /
     deepEqual(names(dir), [...kept, "clean.ts"].sort());
   });
 });
+
+Deno.test("one process cannot write one file twice at once (they would share a temporary)", async () => {
+  await withDir(async (dir) => {
+    const first = await AtomicFile.open(`${dir}/a.bin`, "test file");
+    await rejects(AtomicFile.open(`${dir}/a.bin`, "test file"), {
+      message: `Cannot write test file ${dir}/a.bin: this process is writing it already`,
+    });
+    await first.write(new Uint8Array([1]));
+    await first.commit();
+    await first.abort(); // after a commit: nothing to do, the file stays
+    deepEqual(names(dir), ["a.bin"]);
+    await writeFileAtomic(`${dir}/a.bin`, "again", "test file");
+    equal(await Deno.readTextFile(`${dir}/a.bin`), "again");
+  });
+});
