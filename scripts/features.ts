@@ -12,7 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { checkPaths } from "../lib/train/permissions.ts";
-import { arrow } from "../lib/deps.ts";
+import type { arrow } from "../lib/deps.ts";
 import { shotGroups } from "../lib/data/shot_groups.ts";
 import { thresholdsFromProfile } from "../lib/eval/metrics.ts";
 import {
@@ -20,6 +20,7 @@ import {
   decodeClassifier,
   decodeFeatures,
   type FeatureSplitData,
+  parseIpcFile,
   readFeatureDir,
 } from "../lib/features/reader.ts";
 import { describeType, FEATURE_SPLITS, META_KEYS } from "../lib/features/schema.ts";
@@ -61,14 +62,7 @@ function vectorHead(values: Float32Array, at: number, dim: number, shown = 6): s
   return `[${head.join(", ")}${dim > shown ? `, ... (${dim})` : ""}]`;
 }
 
-function printSchema(bytes: Uint8Array): void {
-  let table: arrow.Table;
-  try {
-    table = arrow.tableFromIPC(bytes);
-  } catch (error) {
-    console.log(`  (not readable as Arrow: ${(error as Error).message})`);
-    return;
-  }
+function printSchema(table: arrow.Table): void {
   console.log(`  ${table.numRows} rows in ${table.batches.length} record batch(es)`);
   console.log("  schema:");
   for (const f of table.schema.fields) {
@@ -134,8 +128,9 @@ async function inspectFile(path: string, rowsShown: number): Promise<boolean> {
     return false;
   }
   console.log(`  ${bytes.length} bytes`);
-  printSchema(bytes);
   try {
+    // The reader's parse tells a truncated or foreign file apart, once, in the check line.
+    printSchema(parseIpcFile(bytes, path));
     const name = path.split("/").pop() ?? path;
     if (name.startsWith("classifier")) {
       printClassifier(decodeClassifier(bytes, path));

@@ -8,6 +8,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { writeAll, writeError } from "../io/atomic.ts";
 import { DEFAULT_DOWNLOAD_DIR, FASHION_MNIST_FILES } from "./fashion_mnist.ts";
 
 /**
@@ -194,13 +195,21 @@ async function attemptOnce(
     create: true,
     append: offset > 0,
     truncate: offset === 0,
+  }).catch(async (error) => {
+    await response.body?.cancel();
+    throw writeError("download", part, error);
   });
   let received = offset;
   options.onProgress?.({ file: name, received, total, resumedFrom, attempt });
+  let failed: Error | null = null;
   try {
     for await (const chunk of response.body ?? []) {
-      let written = 0;
-      while (written < chunk.length) written += await file.write(chunk.subarray(written));
+      try {
+        await writeAll(file, chunk, part);
+      } catch (error) {
+        failed = writeError("download", part, error);
+        break;
+      }
       received += chunk.length;
       options.onProgress?.({ file: name, received, total, resumedFrom, attempt });
     }
@@ -209,6 +218,11 @@ async function attemptOnce(
       `connection dropped after ${received}${total ? ` of ${total}` : ""} bytes ` +
         `(${(error as Error).message.split("\n")[0]})`,
     );
+  }
+  if (failed) {
+    // A local failure (a full disk) is not retried, and its bytes are not kept to fill the disk.
+    await Deno.remove(part).catch(() => {});
+    throw failed;
   }
   if (total !== undefined && received < total) {
     throw new RetryableError(`connection closed after ${received} of ${total} bytes`);
@@ -289,7 +303,11 @@ export async function downloadFile(
         "official one (check --base-url)",
     );
   }
-  await Deno.rename(part, dest);
+  try {
+    await Deno.rename(part, dest);
+  } catch (error) {
+    throw writeError("download", dest, error);
+  }
   return { path: dest, bytes: await fileSize(dest), cached: false, resumed };
 }
 

@@ -21,7 +21,8 @@ import type { FeatureMetadataInput } from "../features/schema.ts";
 import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
-import { loadCheckpoint, sha256Hex, writeFileAtomic } from "./checkpoint.ts";
+import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
+import { loadCheckpoint, sha256Hex } from "./checkpoint.ts";
 import {
   type ExperimentConfig,
   modelSpec,
@@ -343,10 +344,13 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
 
     createdDir = !(await exists(dir));
     await Deno.mkdir(args.stage2Only ? dir : `${dir}/features`, { recursive: true });
+    // A resumed or reused folder may hold temporaries of a killed run; they would stay forever.
+    for (const d of [dir, `${dir}/features`, `${dir}/figures`]) await removeStaleTemporaries(d);
     if (!args.resume) {
       await writeFileAtomic(
         `${dir}/config.json`,
         new TextEncoder().encode(JSON.stringify(config, null, 2) + "\n"),
+        "config",
       );
     }
     log.info(`ltkit: preset ${config.preset} (${reason}); run folder ${dir}`);
@@ -426,6 +430,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
     await writeFileAtomic(
       `${dir}/run.json`,
       new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n"),
+      "run record",
     );
     log.info(
       `ltkit: done in ${formatDuration(timings[timings.length - 1].seconds)}; results in ${dir}`,
