@@ -1,11 +1,11 @@
-import { deepEqual, equal, rejects } from "node:assert/strict";
+import { deepEqual, equal, match, rejects } from "node:assert/strict";
 import type { ImageSet } from "../../lib/data/image_set.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { readAll } from "../../lib/gpu/tensor.ts";
 import { resnet } from "../../lib/nn/spec.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.ts";
 import type { Stage1Settings } from "../../lib/train/config.ts";
-import { NonFiniteLossError, trainStage1 } from "../../lib/train/stage1.ts";
+import { DivergenceError, trainStage1 } from "../../lib/train/stage1.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 
 const SPEC = resnet("tiny", [1, 8, 8], 4, [4, 6, 8], 1, 4);
@@ -122,8 +122,49 @@ Deno.test({
     await rejects(
       trainStage1(gpu, data, { ...base, resume: true }),
       (error: Error) =>
-        error instanceof NonFiniteLossError && /NaN at epoch 2, step \d+/.test(error.message) &&
+        error instanceof DivergenceError && /NaN at epoch 2, steps? [\d.]+/.test(error.message) &&
         error.message.includes(path),
+    );
+    deepEqual(await Deno.readFile(path), poisoned);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "a finite loss above 10 x ln(classes) after epoch 1 stops the run at its window",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    const dir = await Deno.makeTempDir();
+    const path = `${dir}/c.bin`;
+    const data = quadrants(256, 4); // 8 steps of 32, read back every 2
+    const base = {
+      settings: { ...SETTINGS, epochs: 3 },
+      spec: SPEC,
+      normalization: NORMALIZATION,
+      quiet: true,
+      checkpointPath: path,
+      logEvery: 2,
+    };
+    (await trainStage1(gpu, data, { ...base, stopAfterEpochs: 1 })).net.destroy();
+    const good = await loadCheckpoint(path);
+    // A bias of 1e4 for class 0: a loss near 7500 for three images in four, far above the
+    // limit 13.86 for 4 classes, yet finite; a few SGD steps cannot bring it down.
+    const tensors = good.tensors.map((t) =>
+      t.name === "fc.bias" ? { ...t, data: t.data.map((_, i) => (i === 0 ? 1e4 : 0)) } : t
+    );
+    await saveCheckpoint(path, { ...good, tensors });
+    const poisoned = await Deno.readFile(path);
+    await rejects(
+      trainStage1(gpu, data, { ...base, resume: true }),
+      (error: Error) => {
+        equal(error instanceof DivergenceError, true, error.message);
+        // The first window of epoch 2, caught before the epoch's end.
+        match(error.message, /loss is \d+(\.\d+)? at epoch 2, steps 1\.\.2, above 13\.86 = /);
+        match(error.message, /the checkpoint of epoch 1, the last that passed, is kept in /);
+        equal((error as DivergenceError).keptEpoch, 1);
+        return true;
+      },
     );
     deepEqual(await Deno.readFile(path), poisoned);
     await Deno.remove(dir, { recursive: true });
