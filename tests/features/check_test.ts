@@ -10,6 +10,7 @@ import {
   writeFeatureDir,
 } from "../../lib/features/mod.ts";
 import { main as featuresMain } from "../../scripts/features.ts";
+import { quietly } from "../_console.ts";
 import { randomArray } from "../_gpu.ts";
 
 const ROWS = 13;
@@ -89,20 +90,6 @@ Deno.test("FeatureScan over batches agrees with checkFeatures over the whole mat
   throws(() => new FeatureScan(0), /dimension 0 is not an integer >= 1/);
   throws(() => new FeatureScan(3).add(new Float32Array(4)), /not whole rows of dimension 3/);
 });
-
-/** Runs `fn` with console output captured. */
-async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; out: string }> {
-  const lines: string[] = [];
-  const { log, error } = console;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  console.error = (...args: unknown[]) => lines.push(args.join(" "));
-  try {
-    return { value: await fn(), out: lines.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 Deno.test("deno task features fails a dump of non-finite, all-zero or constant features", async () => {
   const dir = await Deno.makeTempDir();

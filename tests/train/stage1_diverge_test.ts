@@ -9,21 +9,8 @@ import { runExperiment } from "../../lib/train/experiment.ts";
 import { parseTrainArgs } from "../../lib/train/flags.ts";
 import { checkLoss, DivergenceError } from "../../lib/train/stage1.ts";
 import { main as trainMain } from "../../scripts/train.ts";
+import { quietly } from "../_console.ts";
 import { noGpu } from "../_gpu.ts";
-
-/** Runs `fn` with console output captured. */
-async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; out: string }> {
-  const lines: string[] = [];
-  const { log, error } = console;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  console.error = (...args: unknown[]) => lines.push(args.join(" "));
-  try {
-    return { value: await fn(), out: lines.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
