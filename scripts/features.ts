@@ -1,7 +1,7 @@
 /**
  * `deno task features PATH`: inspect a feature dump (one `.arrow` file or a features folder):
  * schema and metadata, rows per class, feature norm statistics, the first rows, and whether the
- * files pass the reader's checks.
+ * files pass the reader's checks and hold usable features (not non-finite, all zero or constant).
  *
  * ```text
  * deno task features PATH [--rows N]
@@ -15,6 +15,7 @@ import { checkPaths } from "../lib/train/permissions.ts";
 import type { arrow } from "../lib/deps.ts";
 import { shotGroups } from "../lib/data/shot_groups.ts";
 import { thresholdsFromProfile } from "../lib/eval/metrics.ts";
+import { checkFeatures, DEGENERATE_ADVICE } from "../lib/features/check.ts";
 import {
   type ClassifierData,
   decodeClassifier,
@@ -30,7 +31,8 @@ const USAGE = `Usage:
 
 PATH is a feature file (train.arrow, val.arrow, test.arrow, classifier.arrow) or a features
 folder holding them. Prints the schema and metadata, rows per class, feature norm statistics and
-the first N rows (default 5), and checks the files as stage 2 would.`;
+the first N rows (default 5), and checks the files as stage 2 would and that their features are
+usable (finite, not all zero, not the same in every row).`;
 
 function stats(values: number[]): string {
   if (values.length === 0) return "n/a (no rows)";
@@ -135,7 +137,10 @@ async function inspectFile(path: string, rowsShown: number): Promise<boolean> {
     if (name.startsWith("classifier")) {
       printClassifier(decodeClassifier(bytes, path));
     } else {
-      printSplit(decodeFeatures(bytes, path), rowsShown);
+      const data = decodeFeatures(bytes, path);
+      printSplit(data, rowsShown);
+      const defect = checkFeatures(data.features, data.rows, data.dim);
+      if (defect) throw new Error(`Cannot use ${path}: ${defect.detail}; ${DEGENERATE_ADVICE}`);
     }
     console.log("  check: ok");
     return true;
