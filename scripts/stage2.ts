@@ -90,8 +90,8 @@ export async function main(argv: string[]): Promise<number> {
   const out = values.out ?? `runs/stage2-${stamp}/metrics.json`;
   const outDir = parentDir(out);
   try {
-    // Reading `out` only tells whether it exists, so no result is overwritten.
-    await checkPaths("stage2", argv, { read: [dir, out], write: [outDir] });
+    // The folder of `out` is read too: whether `out` exists, and the rename of the atomic write.
+    await checkPaths("stage2", argv, { read: [dir, outDir], write: [outDir] });
     if (await exists(out)) {
       throw new RangeError(
         `Cannot write the metrics to ${out}: the file exists and holds a finished result; ` +

@@ -148,21 +148,28 @@ export function lossLimit(classes: number): number {
 }
 
 /**
- * Checks a training loss read back in stage 1: it must be finite, and from epoch 2 on at most
- * {@link lossLimit}.
+ * Checks a training loss read back in stage 1: it must be finite, and at most {@link lossLimit}
+ * from the end of the first epoch on (windows inside the first epoch may overshoot while the
+ * network starts; the first epoch's mean may not).
  *
  * @param loss The mean loss of `window` steps.
  * @param epoch The epoch, from 1.
  * @param step The last of those steps in the epoch, from 1.
  * @param classes Classes of the task.
  * @param window How many steps `loss` is the mean of (default 1).
+ * @param wholeEpoch True when `loss` is the mean of the whole epoch.
  * @returns Null when the loss passes, else what was seen and where, in words.
  * @example
  * ```ts
  * import { equal } from "node:assert/strict";
  * import { checkLoss } from "./stage1.ts";
  * equal(checkLoss(1.9, 2, 40, 10), null);
- * equal(checkLoss(1e9, 1, 20, 10), null); // the first epoch may overshoot
+ * equal(checkLoss(1e9, 1, 20, 10), null); // steps of the first epoch may overshoot
+ * equal(
+ *   checkLoss(1e9, 1, 20, 10, 20, true),
+ *   "the mean training loss is 1.000e+9 at epoch 1, steps 1..20, above 23.03 = 10 x ln(10 " +
+ *     "classes)",
+ * );
  * equal(checkLoss(NaN, 1, 20, 10), "the training loss is NaN at epoch 1, step 20");
  * equal(
  *   checkLoss(4.2e23, 2, 20, 10, 20),
@@ -177,6 +184,7 @@ export function checkLoss(
   step: number,
   classes: number,
   window = 1,
+  wholeEpoch = false,
 ): string | null {
   const value = Number.isFinite(loss) ? loss.toPrecision(4) : String(loss);
   const seen = window > 1
@@ -184,7 +192,7 @@ export function checkLoss(
     : `the training loss is ${value} at epoch ${epoch}, step ${step}`;
   if (!Number.isFinite(loss)) return seen;
   const limit = lossLimit(classes);
-  if (epoch > 1 && loss > limit) {
+  if ((epoch > 1 || wholeEpoch) && loss > limit) {
     return `${seen}, above ${limit.toFixed(2)} = 10 x ln(${classes} classes)`;
   }
   return null;
@@ -524,7 +532,7 @@ export async function trainStage1(
       };
       // The windows have passed; the epoch mean is checked again right before the write, so
       // that nothing replaces the last good checkpoint without passing.
-      const seen = checkLoss(record.loss, epoch + 1, steps, train.classCount, steps);
+      const seen = checkLoss(record.loss, epoch + 1, steps, train.classCount, steps, true);
       if (seen) throw divergenceError(seen, epoch + 1, s, options.checkpointPath, epoch);
       history.push(record);
       if (options.checkpointPath) {

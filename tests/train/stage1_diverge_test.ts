@@ -24,10 +24,10 @@ Deno.test({
     const out = `${dir}/nan2`;
     const checkpoint = `${out}/checkpoint.bin`;
     try {
-      // The command of the report: epoch 1 ends far above chance but finite; epoch 2 explodes.
+      // Epoch 1 passes (loss about 4.4 on lavapipe); epoch 2 explodes.
       const args = parseTrainArgs([
-        ...["--preset", "smoke", "--lr", "10", "--momentum", "0.999", "--weight-decay", "1"],
-        ...["--steps-per-epoch", "20", "--epochs", "3", "--out", out, "--quiet"],
+        ...["--preset", "smoke", "--lr", "4", "--momentum", "0.99", "--weight-decay", "0.1"],
+        ...["--steps-per-epoch", "20", "--epochs", "4", "--out", out, "--quiet"],
       ]);
       let failure: DivergenceError | undefined;
       await rejects(runExperiment(args), (error: Error) => {
@@ -45,7 +45,7 @@ Deno.test({
       );
       match(
         message,
-        /Lower --lr \(now 10\), --momentum \(now 0\.999\) or --weight-decay \(now 1\)/,
+        /Lower --lr \(now 4\), --momentum \(now 0\.99\) or --weight-decay \(now 0\.1\)/,
       );
       equal(keptEpoch, epoch - 1);
       if (keptEpoch > 0) {
@@ -58,7 +58,9 @@ Deno.test({
         match(message, new RegExp(`the checkpoint of epoch ${keptEpoch}, the last that passed, `));
         match(message, /--resume would repeat the divergence .*--from-checkpoint /);
       } else {
-        equal(await exists(checkpoint), false, "epoch 1 failed but a checkpoint was written");
+        // No epoch passed: no checkpoint, and no run folder left to block --out.
+        equal(await exists(out), false, "epoch 1 failed but the run folder stayed");
+        return;
       }
       // Nothing of a later stage: no features, no metrics, no run record.
       deepEqual([...Deno.readDirSync(`${out}/features`)], []);
@@ -73,6 +75,30 @@ Deno.test({
       equal(resumed.value, 1, resumed.out);
       match(resumed.out, new RegExp(`error: Cannot continue stage 1: .* at epoch ${epoch}, `));
       if (before) deepEqual(await Deno.readFile(checkpoint), before);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "the report's diverging command stops in epoch 1 and leaves no run folder behind",
+  ignore: noGpu,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const out = `${dir}/nan2`;
+    try {
+      const args = parseTrainArgs([
+        ...["--preset", "smoke", "--lr", "10", "--momentum", "0.999", "--weight-decay", "1"],
+        ...["--steps-per-epoch", "20", "--epochs", "3", "--out", out, "--quiet"],
+      ]);
+      await rejects(
+        runExperiment(args),
+        (error: Error) =>
+          error instanceof DivergenceError &&
+          /at epoch 1, steps 1\.\.20, above 23\.03 = 10 x ln\(10 classes\)/.test(error.message),
+      );
+      equal(await exists(out), false, "the failed run left its folder");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
