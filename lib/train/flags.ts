@@ -54,7 +54,7 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
   "data-dir": {
     field: "dataDir",
     kind: "string-or-null",
-    help: "folder holding the Fashion-MNIST files (default: LTKIT_DATA, data/, Debian's)",
+    help: "folder holding the profile's data (default: LTKIT_DATA, data/<source>/, Debian's)",
   },
   seed: { field: "seed", kind: "int", min: 0, help: "seed of everything random" },
   arch: { field: "model.arch", kind: "string", allowed: ARCHITECTURES, help: "backbone" },

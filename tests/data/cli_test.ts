@@ -38,7 +38,7 @@ Deno.test("--help prints the usage; bad flags and values exit 2 naming the flag"
   equal(profile.code, 2);
   ok(profile.stderr.includes(
     "Cannot use --profile imagenet-lt: allowed values are fashion-mnist-lt-100, " +
-      "fashion-mnist-lt-10, fashion-mnist-lt-200, or a path ending in .json",
+      "fashion-mnist-lt-10, fashion-mnist-lt-200, cifar10-lt-100,",
   ));
   const samples = await cli(["--info", "--samples", "0"]);
   equal(samples.code, 2);
@@ -46,9 +46,9 @@ Deno.test("--help prints the usage; bad flags and values exit 2 naming the flag"
   const mixed = await cli(["--info", "--dir", "x"]);
   equal(mixed.code, 2);
   ok(mixed.stderr.includes("Cannot use --dir with --info"));
-  const noInfo = await cli(["--profile", "fashion-mnist-lt-10"]);
+  const noInfo = await cli(["--samples", "3"]);
   equal(noInfo.code, 2);
-  ok(noInfo.stderr.includes("Cannot use --profile without --info"));
+  ok(noInfo.stderr.includes("Cannot use --samples without --info"));
   const url = await cli(["--base-url", "ftp://x"]);
   equal(url.code, 2);
   ok(url.stderr.includes("--base-url ftp://x: it must start with http:// or https://"));
