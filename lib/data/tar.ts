@@ -66,6 +66,14 @@ class StreamReader {
     return n - left;
   }
 
+  /** Read to the end, so that a decompressing stream checks its trailer (gzip's CRC-32). */
+  async drain(): Promise<void> {
+    for (;;) {
+      const { done } = await this.#reader.read();
+      if (done) return;
+    }
+  }
+
   async cancel(): Promise<void> {
     await this.#reader.cancel().catch(() => {});
   }
@@ -257,6 +265,7 @@ export async function readTar(
         fail(`it ends inside member "${path}"; the file is truncated: download it again`);
       }
     }
+    await reader.drain();
   } catch (error) {
     if (error instanceof SyntaxError) throw error;
     throw new SyntaxError(

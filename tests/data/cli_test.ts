@@ -1,7 +1,15 @@
 import { equal, ok } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { FASHION_MNIST_FILES, getProfile, writeImageTable } from "../../lib/data/mod.ts";
-import { gzip, ignoreRealData, makeIdx, syntheticSet, withTempDir } from "./_helpers.ts";
+import { FASHION_MNIST_FILES, getProfile, md5Hex, writeImageTable } from "../../lib/data/mod.ts";
+import {
+  gzip,
+  ignoreRealData,
+  makeIdx,
+  syntheticSet,
+  systemTar,
+  withTempDir,
+  writeCifarFolder,
+} from "./_helpers.ts";
 
 const SCRIPT = new URL("../../scripts/data.ts", import.meta.url).pathname;
 
@@ -121,6 +129,75 @@ Deno.test("download mode fetches from --base-url and rejects files whose SHA-256
         ),
         r.stderr,
       );
+    });
+  } finally {
+    await listener.shutdown();
+  }
+});
+
+Deno.test("--info on a CIFAR-100 profile reads the archive from --data-dir and draws RGB", async () => {
+  await withTempDir(async (dir) => {
+    const train = Array.from({ length: 100 * 14 }, (_, i) => [i % 20, i % 100]);
+    await writeCifarFolder(`${dir}/src`, "cifar-100", [train], train.slice(0, 300));
+    await Deno.mkdir(`${dir}/data`);
+    await systemTar(`${dir}/src`, "cifar-100-binary", `${dir}/data/cifar-100-binary.tar.gz`);
+    const profile = {
+      ...structuredClone(getProfile("cifar100-lt-100")),
+      name: "cifar100-small",
+      headSize: 12,
+      imbalanceRatio: 12,
+      valPerClass: 2,
+      shotThresholds: { many: 6, few: 2 },
+    };
+    await Deno.writeTextFile(`${dir}/p.json`, JSON.stringify(profile));
+    const out = `${dir}/grid.png`;
+    const r = await cli(
+      ["--info", "--profile", `${dir}/p.json`, "--data-dir", `${dir}/data`, "--out", out],
+      dir,
+    );
+    equal(r.code, 0, r.stderr);
+    ok(
+      r.stdout.includes(
+        `profile cifar100-small: source cifar-100 from ${dir}/data/cifar-100-binary.tar.gz ` +
+          "(via dataDir)",
+      ),
+      r.stdout,
+    );
+    ok(/ {3}0 {2}0 class_0 +12 +12 +2 +3 {2}many/.test(r.stdout), r.stdout);
+    ok(/ {2}99 {2}99 class_99 +1 +1 +2 +3 {2}few/.test(r.stdout), r.stdout);
+    ok(r.stdout.includes("validation 2 per class"), r.stdout);
+    const png = await Deno.readFile(out);
+    equal(png[25], 2, "PNG colour type 2: RGB");
+  });
+});
+
+Deno.test("download mode takes the profile's source: CIFAR is MD5-checked, arrow is refused", async () => {
+  const fixture = new TextEncoder().encode("not the archive");
+  const listener = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response(fixture.slice()),
+  );
+  try {
+    await withTempDir(async (dir) => {
+      const base = `http://127.0.0.1:${listener.addr.port}/`;
+      const r = await cli(
+        ["--profile", "cifar10-lt-50", "--dir", `${dir}/c`, "--base-url", base],
+        dir,
+        true,
+      );
+      equal(r.code, 1);
+      ok(r.stdout.includes(`Downloading CIFAR-10 from ${base} into ${dir}/c/`), r.stdout);
+      ok(
+        r.stderr.includes(
+          `Cannot download ${base}cifar-10-binary.tar.gz: MD5 mismatch, got ${md5Hex(fixture)}`,
+        ) && r.stderr.includes("but expected c32a1d4ab5d03f1284b67883e8d87530"),
+        r.stderr,
+      );
+      const profile = { ...structuredClone(getProfile("fashion-mnist-lt-10")), source: "arrow:x" };
+      await Deno.writeTextFile(`${dir}/p.json`, JSON.stringify(profile));
+      const arrow = await cli(["--profile", `${dir}/p.json`], dir, true);
+      equal(arrow.code, 2);
+      ok(arrow.stderr.includes("its source arrow:x is not downloadable"), arrow.stderr);
     });
   } finally {
     await listener.shutdown();
