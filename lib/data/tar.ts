@@ -27,17 +27,21 @@ class StreamReader {
     this.#reader = stream.getReader();
   }
 
+  /** True when unread bytes are buffered, reading the next chunk if needed; false at the end. */
+  async #ready(): Promise<boolean> {
+    while (this.#offset === this.#chunk.length) {
+      const { done, value } = await this.#reader.read();
+      if (done) return false;
+      this.#chunk = value;
+      this.#offset = 0;
+    }
+    return true;
+  }
+
   /** Fill `out` completely; returns the number of bytes read (less only at the end). */
   async readInto(out: Uint8Array): Promise<number> {
     let filled = 0;
-    while (filled < out.length) {
-      if (this.#offset === this.#chunk.length) {
-        const { done, value } = await this.#reader.read();
-        if (done) break;
-        this.#chunk = value;
-        this.#offset = 0;
-        continue;
-      }
+    while (filled < out.length && await this.#ready()) {
       const take = Math.min(out.length - filled, this.#chunk.length - this.#offset);
       out.set(this.#chunk.subarray(this.#offset, this.#offset + take), filled);
       this.#offset += take;
@@ -50,14 +54,7 @@ class StreamReader {
   /** Skip `n` bytes; returns how many were skipped. */
   async skip(n: number): Promise<number> {
     let left = n;
-    while (left > 0) {
-      if (this.#offset === this.#chunk.length) {
-        const { done, value } = await this.#reader.read();
-        if (done) break;
-        this.#chunk = value;
-        this.#offset = 0;
-        continue;
-      }
+    while (left > 0 && await this.#ready()) {
       const take = Math.min(left, this.#chunk.length - this.#offset);
       this.#offset += take;
       left -= take;

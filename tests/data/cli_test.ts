@@ -34,6 +34,19 @@ async function cli(args: string[], writeDir = "/tmp", net = false) {
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
 
+/** Serve `body` for every path on 127.0.0.1 while `fn` runs with the address and a temp folder. */
+async function serving(body: Uint8Array, fn: (base: string, dir: string) => Promise<void>) {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response(body.slice()),
+  );
+  try {
+    await withTempDir((dir) => fn(`http://127.0.0.1:${server.addr.port}/`, dir));
+  } finally {
+    await server.shutdown();
+  }
+}
+
 Deno.test("--help prints the usage; bad flags and values exit 2 naming the flag", async () => {
   const help = await cli(["--help"]);
   equal(help.code, 0);
@@ -111,28 +124,19 @@ Deno.test("--info with a --data-dir lacking the files exits 1 and says how to ge
 
 Deno.test("download mode fetches from --base-url and rejects files whose SHA-256 is not official", async () => {
   const fixture = gzip(makeIdx(8, [1], [0]));
-  const listener = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    () => new Response(fixture.slice()),
-  );
-  try {
-    await withTempDir(async (dir) => {
-      const base = `http://127.0.0.1:${listener.addr.port}/`;
-      const r = await cli(["--dir", `${dir}/fm`, "--base-url", base], dir, true);
-      equal(r.code, 1);
-      ok(r.stdout.includes(`Downloading Fashion-MNIST from ${base} into ${dir}/fm/`), r.stdout);
-      const sha = createHash("sha256").update(fixture).digest("hex");
-      ok(
-        r.stderr.includes(
-          `error: Cannot download ${base}${FASHION_MNIST_FILES.trainImages}: SHA-256 mismatch, ` +
-            `got ${sha} but expected 08dc20ab`,
-        ),
-        r.stderr,
-      );
-    });
-  } finally {
-    await listener.shutdown();
-  }
+  await serving(fixture, async (base, dir) => {
+    const r = await cli(["--dir", `${dir}/fm`, "--base-url", base], dir, true);
+    equal(r.code, 1);
+    ok(r.stdout.includes(`Downloading Fashion-MNIST from ${base} into ${dir}/fm/`), r.stdout);
+    const sha = createHash("sha256").update(fixture).digest("hex");
+    ok(
+      r.stderr.includes(
+        `error: Cannot download ${base}${FASHION_MNIST_FILES.trainImages}: SHA-256 mismatch, ` +
+          `got ${sha} but expected 08dc20ab`,
+      ),
+      r.stderr,
+    );
+  });
 });
 
 Deno.test("--info on a CIFAR-100 profile reads the archive from --data-dir and draws RGB", async () => {
@@ -173,35 +177,26 @@ Deno.test("--info on a CIFAR-100 profile reads the archive from --data-dir and d
 
 Deno.test("download mode takes the profile's source: CIFAR is MD5-checked, arrow is refused", async () => {
   const fixture = new TextEncoder().encode("not the archive");
-  const listener = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    () => new Response(fixture.slice()),
-  );
-  try {
-    await withTempDir(async (dir) => {
-      const base = `http://127.0.0.1:${listener.addr.port}/`;
-      const r = await cli(
-        ["--profile", "cifar10-lt-50", "--dir", `${dir}/c`, "--base-url", base],
-        dir,
-        true,
-      );
-      equal(r.code, 1);
-      ok(r.stdout.includes(`Downloading CIFAR-10 from ${base} into ${dir}/c/`), r.stdout);
-      ok(
-        r.stderr.includes(
-          `Cannot download ${base}cifar-10-binary.tar.gz: MD5 mismatch, got ${md5Hex(fixture)}`,
-        ) && r.stderr.includes("but expected c32a1d4ab5d03f1284b67883e8d87530"),
-        r.stderr,
-      );
-      const profile = { ...structuredClone(getProfile("fashion-mnist-lt-10")), source: "arrow:x" };
-      await Deno.writeTextFile(`${dir}/p.json`, JSON.stringify(profile));
-      const arrow = await cli(["--profile", `${dir}/p.json`], dir, true);
-      equal(arrow.code, 2);
-      ok(arrow.stderr.includes("its source arrow:x is not downloadable"), arrow.stderr);
-    });
-  } finally {
-    await listener.shutdown();
-  }
+  await serving(fixture, async (base, dir) => {
+    const r = await cli(
+      ["--profile", "cifar10-lt-50", "--dir", `${dir}/c`, "--base-url", base],
+      dir,
+      true,
+    );
+    equal(r.code, 1);
+    ok(r.stdout.includes(`Downloading CIFAR-10 from ${base} into ${dir}/c/`), r.stdout);
+    ok(
+      r.stderr.includes(
+        `Cannot download ${base}cifar-10-binary.tar.gz: MD5 mismatch, got ${md5Hex(fixture)}`,
+      ) && r.stderr.includes("but expected c32a1d4ab5d03f1284b67883e8d87530"),
+      r.stderr,
+    );
+    const profile = { ...structuredClone(getProfile("fashion-mnist-lt-10")), source: "arrow:x" };
+    await Deno.writeTextFile(`${dir}/p.json`, JSON.stringify(profile));
+    const arrow = await cli(["--profile", `${dir}/p.json`], dir, true);
+    equal(arrow.code, 2);
+    ok(arrow.stderr.includes("its source arrow:x is not downloadable"), arrow.stderr);
+  });
 });
 
 Deno.test({
