@@ -12,6 +12,7 @@ import {
   PROFILES,
   sampleGrid,
   shotGroups,
+  validateProfile,
 } from "../../lib/data/mod.ts";
 import {
   cifarPixel,
@@ -258,7 +259,16 @@ Deno.test("CIFAR-LT profiles are rows with the literature's settings and LDAM-DR
     deepEqual(p.normalization, { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.2010] });
     equal(p.augmentPad, 4);
     ok(p.notes?.includes("LDAM-DRW"), name);
+    // plain data: survives JSON and validates against the source's class count
+    deepEqual(validateProfile(JSON.parse(JSON.stringify(p)), classes), structuredClone(p));
   }
+  const p = structuredClone(getProfile("cifar10-lt-10"));
+  throws(
+    () => validateProfile({ ...p, augmentPad: -1 }),
+    /Cannot use profile cifar10-lt-10: augmentPad is -1 but must be an integer >= 0/,
+  );
+  throws(() => validateProfile({ ...p, augmentPad: 1.5 }), /augmentPad is 1.5/);
+  throws(() => validateProfile({ ...p, notes: 3 as unknown as string }), /notes must be a string/);
 });
 
 Deno.test("CIFAR-LT splits: 20 per class for validation first, then the literature's counts", () => {
