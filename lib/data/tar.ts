@@ -222,7 +222,8 @@ export async function readTar(
       }
       const type = String.fromCharCode(block[156] || 0x30);
       let path = cString(block, 0, 100);
-      if (cString(block, 257, 5) === "ustar") {
+      // POSIX ustar ("ustar\0") has a name prefix at 345; old GNU ("ustar  ") keeps times there.
+      if (cString(block, 257, 6) === "ustar" && block[262] === 0) {
         const prefix = cString(block, 345, 155);
         if (prefix) path = `${prefix}/${path}`;
       }

@@ -45,6 +45,21 @@ Deno.test("readTar reads what GNU tar writes in gnu, ustar and pax formats, gzip
   });
 });
 
+Deno.test("an old-GNU header's access time is not taken for a ustar name prefix", async () => {
+  await withTempDir(async (dir) => {
+    await writeTree(`${dir}/src`);
+    await systemTar(`${dir}/src`, "root/a.bin", `${dir}/gnu.tar`, ["--format=gnu"]);
+    const tar = await Deno.readFile(`${dir}/gnu.tar`);
+    equal(new TextDecoder().decode(tar.subarray(257, 265)), "ustar  \0");
+    tar.set(new TextEncoder().encode("14741234567\0"), 345); // atime, as GNU tar -G writes it
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : tar[i];
+    tar.set(new TextEncoder().encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+    const { members } = await readTar(new Blob([tar]).stream(), "gnu.tar");
+    deepEqual(members.map((m) => m.path), ["root/a.bin"]);
+  });
+});
+
 Deno.test("readTar rejects damaged headers and truncated archives, naming the archive", async () => {
   await withTempDir(async (dir) => {
     await writeTree(`${dir}/src`);
