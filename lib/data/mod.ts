@@ -1,7 +1,7 @@
 /**
- * Data: IDX and Arrow image sources, Fashion-MNIST discovery and download, long-tailed profiles
- * and splits, shot groups, samplers, normalised and augmented batches, a seeded PRNG, and sample
- * grids as PNG.
+ * Data: IDX, CIFAR binary, tar and Arrow image sources and their discovery and download
+ * (Fashion-MNIST, CIFAR), long-tailed profiles and splits, shot groups, samplers, normalised and
+ * augmented batches, a seeded PRNG, and sample grids as PNG.
  *
  * @example
  * ```ts ignore
