@@ -22,6 +22,7 @@ import {
   sampleGridPng,
   validateProfile,
 } from "../lib/data/mod.ts";
+import { writeFileAtomic } from "../lib/io/atomic.ts";
 
 const DOWNLOADS = Object.entries(DATASET_DOWNLOADS).map(([source, d]) =>
   `        ${source}: ${d.files.length > 1 ? `${d.files.length} files` : d.files[0].name} from ` +
@@ -159,7 +160,7 @@ async function info(values: ReturnType<typeof parse>): Promise<void> {
   });
   const slash = out.lastIndexOf("/");
   if (slash > 0) await Deno.mkdir(out.slice(0, slash), { recursive: true });
-  await Deno.writeFile(out, png);
+  await writeFileAtomic(out, png, "sample grid");
   console.log(
     `\nSample grid: ${out} (rows are classes in rank order, head first; ${samples} training ` +
       "images each; bars show training counts)",

@@ -1,6 +1,7 @@
 /**
- * `deno task stage2`: stage 2 from a features folder alone; writes metrics.json beside it and
- * prints the table.
+ * `deno task stage2`: stage 2 from a features folder alone; writes metrics.json into a new folder
+ * `runs/stage2-<time>/` (or `--out FILE`, which must not exist yet) and prints the table. It never
+ * writes into the features' folder or overwrites a result.
  *
  * ```text
  * deno task stage2 --features DIR [--methods joint,ncm,ncm_l2,crt,tau,lws,la,bsm] [--seed N]
@@ -15,14 +16,16 @@ import { formatMetricsTable, writeMetricsFile } from "../lib/eval/metrics.ts";
 import { readFeatureDir } from "../lib/features/reader.ts";
 import { METHOD_NAMES, parseMethods } from "../lib/stage2/method.ts";
 import { runStage2 } from "../lib/stage2/run.ts";
+import { exists, parentDir } from "../lib/io/paths.ts";
+import { checkPaths } from "../lib/train/permissions.ts";
 
 const USAGE = `Usage:
   deno task stage2 --features DIR [--methods LIST] [--seed N] [--out FILE]
                    [--epochs N] [--batch N] [--lr X] [--quiet]
 
 Runs stage 2 (classifiers on frozen features) on the GPU from DIR/train.arrow, val.arrow,
-test.arrow and classifier.arrow, writes the metrics to FILE (default DIR/metrics.json) and prints
-the table.
+test.arrow and classifier.arrow, writes the metrics to FILE (default runs/stage2-<time>/
+metrics.json; an existing FILE is never overwritten) and prints the table.
 
   --methods LIST  comma-separated, default all: ${METHOD_NAMES.join(",")}
                   (joint: stage-1 classifier; ncm / ncm_l2: nearest class mean, cosine / centred
@@ -83,7 +86,22 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const dir = values.features.replace(/\/+$/, "") || "/";
-  const out = values.out ?? `${dir}/metrics.json`;
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  const out = values.out ?? `runs/stage2-${stamp}/metrics.json`;
+  const outDir = parentDir(out);
+  try {
+    // Reading `out` only tells whether it exists, so no result is overwritten.
+    await checkPaths("stage2", argv, { read: [dir, out], write: [outDir] });
+    if (await exists(out)) {
+      throw new RangeError(
+        `Cannot write the metrics to ${out}: the file exists and holds a finished result; ` +
+          `choose another --out`,
+      );
+    }
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 2;
+  }
   try {
     const features = await readFeatureDir(dir);
     const { metrics } = await runStage2(features, {
@@ -95,6 +113,7 @@ export async function main(argv: string[]): Promise<number> {
       source: dir,
       log: values.quiet ? undefined : (line) => console.error(`stage 2: ${line}`),
     });
+    await Deno.mkdir(outDir, { recursive: true });
     await writeMetricsFile(out, metrics);
     console.log(formatMetricsTable(metrics));
     if (!values.quiet) console.error(`stage 2: metrics written to ${out}`);

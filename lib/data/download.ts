@@ -1,13 +1,15 @@
 /**
- * Downloads with SHA-256 (or, where only that is published, MD5) verification, progress, resume of a partial file over HTTP Range, and an
- * atomic rename: bytes go to `FILE.part`; only a complete file whose hash matches is renamed to
- * `FILE`. A dropped connection keeps the `.part` file, and the next attempt (automatic, up to
- * `retries`, or the next run) continues from where it stopped.
+ * Downloads with SHA-256 (or, where only that is published, MD5) verification, progress, resume
+ * of a partial file over HTTP Range, and an atomic rename: bytes go to `FILE.part`; only a
+ * complete file whose hash matches is renamed to `FILE`. A dropped connection keeps the `.part`
+ * file, and the next attempt (automatic, up to `retries`, or the next run) continues from where
+ * it stopped.
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
+import { writeAll, writeError } from "../io/atomic.ts";
 import { DEFAULT_DOWNLOAD_DIR, FASHION_MNIST_FILES } from "./fashion_mnist.ts";
 import { md5File } from "./md5.ts";
 
@@ -271,13 +273,21 @@ async function attemptOnce(
     create: true,
     append: offset > 0,
     truncate: offset === 0,
+  }).catch(async (error) => {
+    await response.body?.cancel();
+    throw writeError("download", part, error);
   });
   let received = offset;
   options.onProgress?.({ file: name, received, total, resumedFrom, attempt });
+  let failed: Error | null = null;
   try {
     for await (const chunk of response.body ?? []) {
-      let written = 0;
-      while (written < chunk.length) written += await file.write(chunk.subarray(written));
+      try {
+        await writeAll(file, chunk, part);
+      } catch (error) {
+        failed = writeError("download", part, error);
+        break;
+      }
       received += chunk.length;
       options.onProgress?.({ file: name, received, total, resumedFrom, attempt });
     }
@@ -286,6 +296,11 @@ async function attemptOnce(
       `connection dropped after ${received}${total ? ` of ${total}` : ""} bytes ` +
         `(${(error as Error).message.split("\n")[0]})`,
     );
+  }
+  if (failed) {
+    // A local failure (a full disk) is not retried, and its bytes are not kept to fill the disk.
+    await Deno.remove(part).catch(() => {});
+    throw failed;
   }
   if (total !== undefined && received < total) {
     throw new RetryableError(`connection closed after ${received} of ${total} bytes`);
@@ -371,7 +386,11 @@ export async function downloadFile(
         "official one (check --base-url)",
     );
   }
-  await Deno.rename(part, dest);
+  try {
+    await Deno.rename(part, dest);
+  } catch (error) {
+    throw writeError("download", dest, error);
+  }
   return { path: dest, bytes: await fileSize(dest), cached: false, resumed };
 }
 
@@ -385,7 +404,7 @@ export async function downloadFile(
  * ```
  */
 export interface DownloadFashionMnistOptions {
-  /** The destination folder (default the source's, e.g. `data/fashion-mnist`), created if missing. */
+  /** The destination folder (default: the source's, e.g. `data/fashion-mnist`); made if missing. */
   dir?: string;
   /** The address the file names are appended to (default the official one). */
   baseUrl?: string;

@@ -78,7 +78,8 @@ export class Md5 {
     }
     const out = new Uint8Array(16);
     const le = new DataView(out.buffer);
-    for (let w = 0; w < 4; w++) le.setUint32(4 * w, this.#state[w], true); // digest is little-endian
+    // the digest is the state words in little-endian order
+    for (let w = 0; w < 4; w++) le.setUint32(4 * w, this.#state[w], true);
     return Array.from(out, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 

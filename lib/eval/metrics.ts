@@ -11,6 +11,7 @@
 
 import { PAPER_SHOT_THRESHOLDS, type ShotThresholds } from "../data/profiles.ts";
 import { type ShotGroup, shotGroups } from "../data/shot_groups.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 /**
  * Version of the `metrics.json` layout; bumped on any incompatible change.
@@ -566,7 +567,7 @@ export function validateMetricsFile(value: unknown, name = "metrics.json"): Metr
 }
 
 /**
- * Writes `metrics.json` (two-space indented) through a temporary file and a rename.
+ * Writes `metrics.json` (two-space indented) atomically ({@link writeFileAtomic}).
  *
  * @example
  * ```ts
@@ -611,7 +612,5 @@ export function validateMetricsFile(value: unknown, name = "metrics.json"): Metr
  * ```
  */
 export async function writeMetricsFile(path: string, file: MetricsFile): Promise<void> {
-  const temp = `${path}.${Deno.pid}.partial`;
-  await Deno.writeTextFile(temp, JSON.stringify(file, null, 2) + "\n");
-  await Deno.rename(temp, path);
+  await writeFileAtomic(path, JSON.stringify(file, null, 2) + "\n", "metrics");
 }

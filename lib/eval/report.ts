@@ -11,6 +11,7 @@
 
 import type { ShotThresholds } from "../data/profiles.ts";
 import type { ShotGroup } from "../data/shot_groups.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { barChart, lineChart, type Marker, panelRow, type Series } from "./figures.ts";
 import { renderHtml } from "./html.ts";
 import type { MetricsFile } from "./metrics.ts";
@@ -1168,12 +1169,6 @@ export function renderMarkdown(doc: ReportDocument): string {
   return out.join("\n");
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.${Deno.pid}.partial`;
-  await Deno.writeTextFile(temp, text);
-  await Deno.rename(temp, path);
-}
-
 /**
  * Writes `report.md`, `report.html` and `figures/*.svg` into `dir` (created if needed). Every
  * file goes through a temporary file and a rename, so a reader never sees half a file; figure
@@ -1232,7 +1227,7 @@ export async function writeReport(dir: string, report: RunReport): Promise<Repor
   const written: string[] = [];
   for (const f of doc.figures) {
     const path = `${dir}/${f.file}`;
-    await writeAtomic(path, f.svg);
+    await writeFileAtomic(path, f.svg, "figure");
     written.push(path);
   }
   for (const id of FIGURE_IDS) {
@@ -1243,8 +1238,8 @@ export async function writeReport(dir: string, report: RunReport): Promise<Repor
   }
   const markdown = `${dir}/report.md`;
   const html = `${dir}/report.html`;
-  await writeAtomic(markdown, renderMarkdown(doc));
-  await writeAtomic(html, renderHtml(doc));
+  await writeFileAtomic(markdown, renderMarkdown(doc), "report");
+  await writeFileAtomic(html, renderHtml(doc), "report");
   return { markdown, html, figures: written };
 }
 

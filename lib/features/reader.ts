@@ -104,9 +104,31 @@ function hasMagic(bytes: Uint8Array, at: number): boolean {
 
 /**
  * Parses Arrow IPC file bytes into a table, with errors that tell a stream, a truncated file and
- * something else apart.
+ * something else apart (apache-arrow itself fails on a truncated file with "Cannot read
+ * properties of null").
+ *
+ * @param bytes Arrow IPC file bytes.
+ * @param name The file name, for messages.
+ * @returns The table.
+ * @throws {SyntaxError} Not an Arrow IPC file, a stream, truncated or corrupt.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseIpcFile } from "./reader.ts";
+ * import { writeSyntheticFeatureDir } from "./synthetic.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4, testPerClass: 3 });
+ * const bytes = await Deno.readFile(`${dir}/test.arrow`);
+ * assert.equal(parseIpcFile(bytes, "test.arrow").numRows, 6);
+ * assert.throws(() => parseIpcFile(bytes.subarray(0, 100), "test.arrow"), {
+ *   name: "SyntaxError",
+ *   message: "Cannot read test.arrow: the Arrow IPC file is truncated (100 bytes, no footer); " +
+ *     "it was not closed properly, write it again",
+ * });
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
-function parseIpcFile(bytes: Uint8Array, name: string): arrow.Table {
+export function parseIpcFile(bytes: Uint8Array, name: string): arrow.Table {
   if (!hasMagic(bytes, 0)) {
     const isStream = bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xff &&
       bytes[2] === 0xff && bytes[3] === 0xff;

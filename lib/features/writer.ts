@@ -1,13 +1,15 @@
 /**
  * Writes feature dumps as Arrow IPC files, one record batch per {@link FeatureWriter.append}, to a
- * temporary name that is renamed into place by {@link FeatureWriter.close}. A reader never sees a
- * half-written file, and a split is never held in memory twice: each batch goes to disk as soon as
- * it is appended.
+ * temporary name that is renamed into place by {@link FeatureWriter.close} (see
+ * `lib/io/atomic.ts`). A reader never sees a half-written file, a failed write leaves no temporary
+ * and names the file, and a split is never held in memory twice: each batch goes to disk as soon
+ * as it is appended. Opening a file first removes its temporaries left by killed writers.
  *
  * @module
  */
 
 import { arrow } from "../deps.ts";
+import { AtomicFile, removeStaleTemporaries } from "../io/atomic.ts";
 import {
   classifierSchema,
   encodeMetadata,
@@ -39,15 +41,11 @@ class DrainingFileWriter extends arrow.RecordBatchFileWriter {
 
 /** An Arrow IPC file being written under a temporary name. */
 class IpcFile {
-  readonly path: string;
-  readonly tempPath: string;
   readonly schema: arrow.Schema;
-  #file: Deno.FsFile | null;
+  #file: AtomicFile;
   #writer: DrainingFileWriter;
 
-  private constructor(path: string, tempPath: string, file: Deno.FsFile, schema: arrow.Schema) {
-    this.path = path;
-    this.tempPath = tempPath;
+  private constructor(file: AtomicFile, schema: arrow.Schema) {
     this.schema = schema;
     this.#file = file;
     this.#writer = new DrainingFileWriter();
@@ -55,18 +53,23 @@ class IpcFile {
     this.#writer.reset(undefined, schema);
   }
 
-  static async open(path: string, schema: arrow.Schema): Promise<IpcFile> {
+  static async open(path: string, schema: arrow.Schema, what: string): Promise<IpcFile> {
     const slash = path.lastIndexOf("/");
-    const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
-    const tempPath = `${dir}.${path.slice(slash + 1)}.${Deno.pid}.partial`;
-    const file = await Deno.open(tempPath, { write: true, create: true, truncate: true });
-    const ipc = new IpcFile(path, tempPath, file, schema);
+    // Temporaries of a killed earlier writer would stay beside the new file forever.
+    await removeStaleTemporaries(slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".", {
+      of: path.slice(slash + 1),
+    });
+    const ipc = new IpcFile(await AtomicFile.open(path, what), schema);
     await ipc.#flush();
     return ipc;
   }
 
+  get path(): string {
+    return this.#file.path;
+  }
+
   get open(): boolean {
-    return this.#file !== null;
+    return this.#file.open;
   }
 
   async write(batch: arrow.RecordBatch): Promise<void> {
@@ -77,26 +80,17 @@ class IpcFile {
   async close(): Promise<void> {
     this.#writer.close();
     await this.#flush();
-    this.#file!.close();
-    this.#file = null;
-    await Deno.rename(this.tempPath, this.path);
+    await this.#file.commit();
   }
 
   async abort(): Promise<void> {
-    if (this.#file === null) return;
-    this.#file.close();
-    this.#file = null;
-    await Deno.remove(this.tempPath).catch(() => {});
+    await this.#file.abort();
   }
 
   async #flush(): Promise<void> {
-    const file = this.#file!;
     const chunks = this.#writer.pending;
     this.#writer.pending = [];
-    for (const chunk of chunks) {
-      let done = 0;
-      while (done < chunk.byteLength) done += await file.write(chunk.subarray(done));
-    }
+    if (chunks.length > 0) await this.#file.write(chunks);
   }
 }
 
@@ -195,7 +189,11 @@ export class FeatureWriter {
         `Cannot write features to ${path}: split "${options.split}" is not train, val or test`,
       );
     }
-    const ipc = await IpcFile.open(path, splitSchema(options.featureDim, meta));
+    const ipc = await IpcFile.open(
+      path,
+      splitSchema(options.featureDim, meta),
+      `${options.split} feature dump`,
+    );
     return new FeatureWriter(ipc, options);
   }
 
@@ -347,7 +345,7 @@ export async function writeClassifier(
       arrow.makeData({ type: new arrow.Float32(), length: c, nullCount: 0, data: classifier.bias }),
     ],
   });
-  const ipc = await IpcFile.open(path, schema);
+  const ipc = await IpcFile.open(path, schema, "classifier dump");
   try {
     await ipc.write(new arrow.RecordBatch(schema, data));
     await ipc.close();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { xmlProblem } from "../../lib/eval/figures.ts";
+import { injectWriteFault, resetWriteFault } from "../../lib/io/atomic.ts";
 import {
   METRICS_SCHEMA,
   METRICS_VERSION,
@@ -417,4 +418,23 @@ Deno.test("fromMetrics maps metrics.json into a RunReport", () => {
   assert.deepEqual(unnamed.classes, ["class 0", "class 1", "class 2"]);
   assert.equal(unnamed.createdAt, "x");
   assert.ok(buildReportDocument(r).figures.length >= 4);
+});
+
+Deno.test("a failed report write names the file and leaves no temporary", async () => {
+  const dir = await tempDir();
+  try {
+    await writeReport(dir, fixture());
+    const before = await Deno.readTextFile(`${dir}/report.html`);
+    injectWriteFault({ failAt: 1, path: /report\.html$/ });
+    await assert.rejects(writeReport(dir, fixture()), {
+      message: `Cannot write report ${dir}/report.html: No space left on device (os error 28)`,
+    });
+    assert.equal(await Deno.readTextFile(`${dir}/report.html`), before);
+    for (const d of [dir, `${dir}/figures`]) {
+      for (const e of Deno.readDirSync(d)) assert.ok(!e.name.endsWith(".partial"), e.name);
+    }
+  } finally {
+    resetWriteFault();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
