@@ -10,6 +10,7 @@
  */
 
 import type { LongTailSplits } from "../data/long_tail.ts";
+import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { exists, parentDir } from "../io/paths.ts";
@@ -376,6 +377,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
             settings: stage1Settings(config),
             spec: spec!,
             normalization: splits!.profile.normalization,
+            augmentPad: augmentPad(splits!.profile),
             checkpointPath,
             resume: args.resume,
             config,

@@ -57,7 +57,7 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
   "data-dir": {
     field: "dataDir",
     kind: "string-or-null",
-    help: "folder holding the Fashion-MNIST files (default: LTKIT_DATA, data/, Debian's)",
+    help: "folder holding the profile's data (default: LTKIT_DATA, data/<source>/, Debian's)",
     resultNeutral: true,
   },
   seed: { field: "seed", kind: "int", min: 0, help: "seed of everything random" },

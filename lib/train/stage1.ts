@@ -84,6 +84,8 @@ export interface Stage1Options {
   spec: ResNetSpec;
   /** Normalisation of x/255 (per channel). */
   normalization: { mean: readonly number[]; std: readonly number[] };
+  /** Zero padding of the random crop when augmenting: the profile's (default 2). */
+  augmentPad?: number;
   /** Where the checkpoint goes (written at the end of every epoch). */
   checkpointPath?: string;
   /** Continue from `checkpointPath` when it exists. */
@@ -466,7 +468,7 @@ export async function trainStage1(
         batchSize: s.batch,
         mean: options.normalization.mean,
         std: options.normalization.std,
-        augment: s.augment,
+        augment: s.augment && { pad: options.augmentPad ?? 2 },
         rng: new Rng(s.seed, augmentStream(epoch)),
       });
       if (batch.images.length === 0) Object.assign(batch, maker.allocate());
