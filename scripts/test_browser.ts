@@ -5,6 +5,8 @@
  *
  * ```text
  * deno run -A scripts/test_browser.ts [--filter TEXT]
+ *
+ * -A because playwright-core reads /proc/sys (a WSL check), which Deno grants only with -A.
  * ```
  *
  * @module
