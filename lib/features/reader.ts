@@ -442,6 +442,31 @@ export async function readFeatureDir(dir: string): Promise<FeatureDir> {
     FEATURE_SPLITS.map((s) => readFeatures(`${base}/${s}.arrow`, s)),
   );
   const classifier = await readClassifier(`${base}/classifier.arrow`);
+  return checkFeatureDir({ train, val, test, classifier }, base);
+}
+
+/**
+ * Checks that four decoded files belong together (one dump: the same feature dimension,
+ * checkpoint, classes and training counts) and returns them as a folder. {@link readFeatureDir}
+ * runs it on the files it read; a page runs it on files it was given.
+ *
+ * @param files The decoded train, val, test and classifier files.
+ * @param base The folder (or "the chosen files"), for messages.
+ * @returns The same files, as a folder.
+ * @throws {RangeError} `Cannot use features in <base>: ...` when they do not match.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkFeatureDir } from "./reader.ts";
+ * import { makeSyntheticFeatures } from "./synthetic.ts";
+ * const a = makeSyntheticFeatures({ trainCounts: [8, 2], featureDim: 2 });
+ * const b = makeSyntheticFeatures({ trainCounts: [8, 2], featureDim: 3 });
+ * assert.equal(checkFeatureDir(a, "memory"), a);
+ * assert.throws(() => checkFeatureDir({ ...a, test: b.test }, "memory"), /dimension differs/);
+ * ```
+ */
+export function checkFeatureDir(dir: FeatureDir, base: string): FeatureDir {
+  const { train, val, test, classifier } = dir;
   const files: [string, FeatureMetadata][] = [
     ["train.arrow", train.metadata],
     ["val.arrow", val.metadata],
@@ -486,5 +511,5 @@ export async function readFeatureDir(dir: string): Promise<FeatureDir> {
         `says [${ref.trainClassCounts}]`,
     );
   }
-  return { train, val, test, classifier };
+  return dir;
 }

@@ -1,0 +1,432 @@
+/// <reference lib="dom" />
+/**
+ * The stage-2 page: shows a feature dump and rebalances its classifier on the browser's WebGPU
+ * with the kit's own modules and WGSL kernels (runStage2, the method runners, the metrics), so
+ * its figures are `deno task stage2`'s. Built into one HTML file by scripts/build_web.ts.
+ *
+ * For tests and the console, `globalThis.ltkitView` holds the state, the metrics and the slider's
+ * figures; `document.body.dataset.state` is loading, waiting, running, training, done, error or
+ * no-webgpu.
+ *
+ * @module
+ */
+
+import { groupsFor, type MethodMetrics, type MetricsFile } from "../lib/eval/metrics.ts";
+import type { FeatureDir } from "../lib/features/reader.ts";
+import { type Gpu, requestGpu } from "../lib/gpu/device.ts";
+import { Stage2Context } from "../lib/stage2/context.ts";
+import { runCrt } from "../lib/stage2/crt.ts";
+import { runLogitAdjust } from "../lib/stage2/logit_adjust.ts";
+import { runLws } from "../lib/stage2/lws.ts";
+import { DEFAULT_TAU_GRID, DEFAULT_TRAIN_SETTINGS, tauValues } from "../lib/stage2/method.ts";
+import { buildMetrics, runStage2 } from "../lib/stage2/run.ts";
+import { runTauNorm } from "../lib/stage2/tau_norm.ts";
+import type { SamplerKind } from "../lib/data/sampler.ts";
+import { accuracyScatter, classBars, confusionCanvas, GROUP_COLOURS, tauCurves } from "./charts.ts";
+import { el, pct, replace } from "./dom.ts";
+import { addFile, checkLimits, complete, fetchServed, missing, type PartialDump } from "./load.ts";
+
+/** What each method reads, shown beside it (tau-norm and logit adjustment choose tau on val). */
+const NEEDS: Readonly<Record<string, string>> = Object.freeze({
+  joint: "classifier",
+  ncm: "train",
+  ncm_l2: "train",
+  crt: "train",
+  tau: "classifier; tau on val",
+  lws: "train, classifier",
+  la: "classifier, train prior; tau on val",
+  bsm: "train",
+});
+
+const NO_WEBGPU = "Cannot run stage 2: this browser has no WebGPU (navigator.gpu is missing). " +
+  "Open the page in Chrome or Edge 113+ (on Linux start it with --enable-unsafe-webgpu), or " +
+  "Firefox 141+; the dump is shown above either way, and `deno task stage2` runs the same methods";
+
+interface View {
+  state: string;
+  message: string;
+  features: FeatureDir | null;
+  where: string;
+  metrics: MetricsFile | null;
+  /** tau-norm and logit adjustment at the slider's tau. */
+  tauMetrics: Record<string, MethodMetrics>;
+  sliderTau: number;
+  shownTau: number;
+  selected: string;
+  adapter: string;
+}
+
+const view: View = {
+  state: "loading",
+  message: "",
+  features: null,
+  where: "",
+  metrics: null,
+  tauMetrics: {},
+  sliderTau: 0,
+  shownTau: 0,
+  selected: "crt",
+  adapter: "",
+};
+(globalThis as unknown as { ltkitView: View }).ltkitView = view;
+
+let gpu: Gpu | null = null;
+let ctx: Stage2Context | null = null;
+let pending: PartialDump = {};
+
+const $ = (id: string) => document.getElementById(id)!;
+
+function setState(state: string, message = ""): void {
+  view.state = state;
+  view.message = message;
+  document.body.dataset.state = state;
+  const status = $("status");
+  status.textContent = message;
+  status.className = state === "error" || state === "no-webgpu" ? "error" : "";
+}
+
+function fail(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  setState("error", message);
+}
+
+// --- Files -------------------------------------------------------------------------------------
+
+async function onFiles(files: Iterable<File>): Promise<void> {
+  try {
+    for (const file of files) addFile(pending, file.name, new Uint8Array(await file.arrayBuffer()));
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  const left = missing(pending);
+  if (left.length > 0) {
+    setState("waiting", `Loaded ${4 - left.length} of 4 files; still needed: ${left.join(", ")}`);
+    return;
+  }
+  try {
+    const features = complete(pending, "the chosen files")!;
+    pending = {};
+    await start(features, "the chosen files");
+  } catch (error) {
+    pending = {};
+    fail(error);
+  }
+}
+
+function wireDrop(): void {
+  const input = $("files") as HTMLInputElement;
+  input.addEventListener("change", () => onFiles([...(input.files ?? [])]));
+  document.addEventListener("dragover", (e) => e.preventDefault());
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    onFiles([...(e.dataTransfer?.files ?? [])]);
+  });
+}
+
+// --- Dump --------------------------------------------------------------------------------------
+
+function groupsOf(features: FeatureDir): string[] {
+  const meta = features.train.metadata;
+  return groupsFor(meta.trainClassCounts, meta.profile).groups;
+}
+
+function renderDump(features: FeatureDir, where: string): void {
+  const meta = features.train.metadata;
+  const groups = groupsOf(features);
+  const { thresholds } = groupsFor(meta.trainClassCounts, meta.profile);
+  const count = (g: string) => groups.filter((x) => x === g).length;
+  const profile = typeof meta.profile.name === "string" ? meta.profile.name : "(unnamed)";
+  const rows: [string, string][] = [
+    ["source", where],
+    ["classes", String(meta.classCount)],
+    ["feature dimension", String(meta.featureDim)],
+    ["rows", `train ${features.train.rows}, val ${features.val.rows}, test ${features.test.rows}`],
+    [
+      "shot groups",
+      `Many (> ${thresholds.many}) ${count("many")}, Medium ${count("medium")}, ` +
+      `Few (< ${thresholds.few}) ${count("few")}`,
+    ],
+    ["profile", profile],
+    ["backbone", typeof meta.backbone === "string" ? meta.backbone : JSON.stringify(meta.backbone)],
+    ["checkpoint SHA-256", meta.checkpointSha256],
+    ["written by", `ltkit ${meta.version}`],
+  ];
+  replace(
+    $("dump-info"),
+    el("table", {}, ...rows.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v)))),
+  );
+  replace(
+    $("tail"),
+    classBars(meta.trainClassCounts, groups, "training images per class", "class", hover),
+  );
+  $("dump").hidden = false;
+}
+
+// --- Tooltip -----------------------------------------------------------------------------------
+
+function hover(c: number | null, event: MouseEvent): void {
+  const tip = $("tip");
+  const features = view.features;
+  if (c === null || !features) {
+    tip.hidden = true;
+    return;
+  }
+  const groups = groupsOf(features);
+  const lines = [
+    `class ${c} (${groups[c]})`,
+    `train ${features.train.metadata.trainClassCounts[c]}, val ${
+      countOf(features.val.label, c)
+    }, ` +
+    `test ${countOf(features.test.label, c)}`,
+  ];
+  for (const [, m] of methodEntries()) lines.push(`${m.label}: ${pct(m.test.per_class[c])}%`);
+  replace(tip, ...lines.map((l) => el("div", {}, l)));
+  tip.hidden = false;
+  tip.style.left = `${event.pageX + 12}px`;
+  tip.style.top = `${event.pageY + 12}px`;
+}
+
+function countOf(labels: Int32Array, c: number): number {
+  let n = 0;
+  for (const l of labels) if (l === c) n++;
+  return n;
+}
+
+// --- Methods -----------------------------------------------------------------------------------
+
+function methodEntries(): [string, MethodMetrics][] {
+  if (!view.metrics) return [];
+  return Object.entries(view.metrics.methods).map((
+    [name, m],
+  ) => [name, view.tauMetrics[name] ?? m]);
+}
+
+async function start(features: FeatureDir, where: string): Promise<void> {
+  ctx?.destroy();
+  ctx = null;
+  view.features = features;
+  view.where = where;
+  view.metrics = null;
+  view.tauMetrics = {};
+  $("results").hidden = true;
+  renderDump(features, where);
+  if (!(globalThis.navigator as { gpu?: unknown } | undefined)?.gpu) {
+    setState("no-webgpu", NO_WEBGPU);
+    return;
+  }
+  gpu ??= await requestGpu({ warnFallback: false, label: "ltkit page" });
+  view.adapter = gpu.adapter.description;
+  checkLimits(features, gpu.limits, tauValues(DEFAULT_TAU_GRID).length);
+  setState("running", "Running every stage-2 method on WebGPU...");
+  const progress = $("progress") as HTMLProgressElement;
+  progress.hidden = false;
+  progress.max = 8;
+  progress.value = 0;
+  const begin = performance.now();
+  const { metrics } = await runStage2(features, {
+    gpu,
+    seed: 0,
+    source: where,
+    log: (line) => {
+      progress.value++;
+      $("status").textContent = line;
+    },
+  });
+  progress.hidden = true;
+  view.metrics = metrics;
+  ctx = await Stage2Context.create(gpu, features);
+  const chosen = metrics.methods.tau?.tau ?? 1;
+  view.sliderTau = view.shownTau = chosen;
+  ($("tau") as HTMLInputElement).value = String(chosen);
+  view.selected = metrics.methods[view.selected] ? view.selected : Object.keys(metrics.methods)[0];
+  renderResults();
+  $("results").hidden = false;
+  setState(
+    "done",
+    `Every method ran in ${((performance.now() - begin) / 1000).toFixed(1)} s on ${view.adapter}`,
+  );
+}
+
+function renderResults(): void {
+  const metrics = view.metrics!;
+  const features = view.features!;
+  const head = ["method", "needs", "All", "Many", "Medium", "Few", "val All", "tau", "ms"];
+  const body = methodEntries().map(([name, m]) => {
+    const tau = m.tau === undefined ? "" : m.tau.toFixed(1) +
+      (view.tauMetrics[name] && metrics.methods[name].tau !== m.tau
+        ? ` (val: ${metrics.methods[name].tau!.toFixed(1)})`
+        : "");
+    const row = el(
+      "tr",
+      { "data-method": name, class: name === view.selected ? "selected" : "", tabindex: 0 },
+      el("td", {}, m.label),
+      el("td", { class: "needs" }, NEEDS[name] ?? ""),
+      ...[m.test.all, m.test.many, m.test.medium, m.test.few, m.val.all].map((v) =>
+        el("td", { class: "num" }, pct(v))
+      ),
+      el("td", { class: "num" }, tau),
+      el("td", { class: "num" }, m.wall_ms.toFixed(0)),
+    );
+    row.addEventListener("click", () => {
+      view.selected = name;
+      renderResults();
+    });
+    return row;
+  });
+  replace(
+    $("methods"),
+    el(
+      "table",
+      {},
+      el("thead", {}, el("tr", {}, ...head.map((h) => el("th", {}, h)))),
+      el("tbody", {}, ...body),
+    ),
+  );
+  const curves = (["tau", "la"] as const).filter((n) => metrics.methods[n]?.tau_curve).map((
+    n,
+    i,
+  ) => ({
+    label: metrics.methods[n].label,
+    points: metrics.methods[n].tau_curve!,
+    colour: i === 0 ? "#3b6ea8" : "#b53d3d",
+  }));
+  replace($("tau-curve"), tauCurves(curves, view.shownTau));
+  $("tau-value").textContent = view.sliderTau.toFixed(1);
+  renderSelected(features);
+}
+
+function renderSelected(features: FeatureDir): void {
+  const entry = methodEntries().find(([n]) => n === view.selected);
+  if (!entry) return;
+  const [, m] = entry;
+  const groups = groupsOf(features);
+  const counts = features.train.metadata.trainClassCounts;
+  $("selected-name").textContent = m.label;
+  replace(
+    $("per-class"),
+    accuracyScatter(counts, m.test.per_class, groups, `${m.label}: test accuracy per class`, hover),
+  );
+  replace(
+    $("norms"),
+    classBars(m.weight_norms, groups, `${m.label}: weight norm per class`, "class", hover),
+  );
+  replace(
+    $("confusion"),
+    confusionCanvas(m.test.confusion, (cell, event) => {
+      const tip = $("tip");
+      if (!cell) {
+        tip.hidden = true;
+        return;
+      }
+      const [i, j] = cell;
+      replace(tip, el("div", {}, `true ${i}, predicted ${j}: ${m.test.confusion[i][j]} rows`));
+      tip.hidden = false;
+      tip.style.left = `${event.pageX + 12}px`;
+      tip.style.top = `${event.pageY + 12}px`;
+    }),
+  );
+}
+
+// --- Tau slider --------------------------------------------------------------------------------
+
+let tauBusy = false;
+
+async function onTau(): Promise<void> {
+  view.sliderTau = Number(($("tau") as HTMLInputElement).value);
+  $("tau-value").textContent = view.sliderTau.toFixed(1);
+  if (tauBusy || !ctx || !view.features) return;
+  tauBusy = true;
+  document.body.dataset.tau = "busy";
+  try {
+    // The latest position wins: positions passed over while a sweep ran are skipped.
+    while (view.shownTau !== view.sliderTau || !view.tauMetrics.tau) {
+      const t = view.sliderTau;
+      const grid = { start: t, stop: t, step: 1 };
+      const tau = await runTauNorm(ctx, grid);
+      const la = await runLogitAdjust(ctx, grid);
+      const m = buildMetrics(view.features, { tau, la }, {
+        seed: 0,
+        source: view.where,
+        settings: {},
+      });
+      view.tauMetrics = { tau: m.methods.tau, la: m.methods.la };
+      view.shownTau = t;
+      renderResults();
+    }
+    document.body.dataset.tau = String(view.shownTau);
+  } catch (error) {
+    fail(error);
+  } finally {
+    tauBusy = false;
+  }
+}
+
+// --- cRT / LWS settings ------------------------------------------------------------------------
+
+async function onRerun(event: Event): Promise<void> {
+  event.preventDefault();
+  if (!ctx || !view.features || !view.metrics || view.state === "training") return;
+  const epochs = Number(($("epochs") as HTMLInputElement).value);
+  const lr = Number(($("lr") as HTMLInputElement).value);
+  const sampler = ($("sampler") as HTMLSelectElement).value as SamplerKind;
+  if (!Number.isInteger(epochs) || epochs < 1 || epochs > 1000) {
+    fail(new RangeError(`Cannot train cRT and LWS: epochs ${epochs} must be an integer 1..1000`));
+    return;
+  }
+  if (!(lr > 0) || !Number.isFinite(lr)) {
+    fail(new RangeError(`Cannot train cRT and LWS: lr ${lr} must be a positive number`));
+    return;
+  }
+  const progress = $("progress") as HTMLProgressElement;
+  progress.removeAttribute("value");
+  progress.hidden = false;
+  const begin = performance.now();
+  const timer = setInterval(() => {
+    $("status").textContent = `Training cRT and LWS (${epochs} epochs, lr ${lr}, ${sampler} ` +
+      `sampler): ${((performance.now() - begin) / 1000).toFixed(0)} s`;
+  }, 250);
+  setState("training", `Training cRT and LWS (${epochs} epochs, lr ${lr}, ${sampler} sampler)`);
+  try {
+    const settings = { ...DEFAULT_TRAIN_SETTINGS, epochs, lr, seed: 0, sampler };
+    const crt = await runCrt(ctx, settings);
+    const lws = await runLws(ctx, { ...settings, weightDecay: 0 });
+    const m = buildMetrics(view.features, { crt, lws }, {
+      seed: 0,
+      source: view.where,
+      settings: {},
+    });
+    view.metrics.methods.crt = m.methods.crt;
+    view.metrics.methods.lws = m.methods.lws;
+    renderResults();
+    setState(
+      "done",
+      `cRT and LWS re-trained in ${((performance.now() - begin) / 1000).toFixed(1)} s`,
+    );
+  } catch (error) {
+    fail(error);
+  } finally {
+    clearInterval(timer);
+    progress.hidden = true;
+  }
+}
+
+// --- Start -------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  wireDrop();
+  $("tau").addEventListener("input", () => void onTau());
+  $("settings").addEventListener("submit", (e) => void onRerun(e));
+  ($("epochs") as HTMLInputElement).value = String(DEFAULT_TRAIN_SETTINGS.epochs);
+  ($("lr") as HTMLInputElement).value = String(DEFAULT_TRAIN_SETTINGS.lr);
+  for (const [id, colour] of Object.entries(GROUP_COLOURS)) $(`key-${id}`).style.color = colour;
+  const served = await fetchServed();
+  if (served === null) {
+    setState("waiting", "Drop the four .arrow files of a features folder here, or choose them");
+    return;
+  }
+  const features = complete(served.dump, served.where)!;
+  await start(features, served.where);
+}
+
+main().catch(fail);
