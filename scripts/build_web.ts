@@ -73,8 +73,17 @@ export async function buildPage(minify = true): Promise<BuiltPage> {
     "base-uri 'none'",
     "form-action 'none'",
   ].join("; ");
-  const html = template.replace("%CSP%", () => csp).replace("%STYLE%", () => style)
-    .replace("%SCRIPT%", () => safe);
+  // The hashes cover the element's whole text, so the placeholders' elements are replaced whole
+  // (deno fmt indents their contents).
+  const html = template.replace("%CSP%", () => csp)
+    .replace(/<style>\s*%STYLE%\s*<\/style>/, () => `<style>${style}</style>`)
+    .replace(
+      /<script type="module">\s*\/\* %SCRIPT% \*\/\s*<\/script>/,
+      () => `<script type="module">${safe}</script>`,
+    );
+  if (html.includes("%STYLE%") || html.includes("%SCRIPT%")) {
+    throw new Error("Cannot build the page: web/index.html lost its %STYLE% or %SCRIPT% element");
+  }
   return { html, csp };
 }
 
