@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Browser, chromium } from "./_deps.ts";
+import type { Browser } from "./_deps.ts";
 
 /** Where Chromium is looked for, in order (after `$CHROMIUM`). */
 const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
@@ -61,5 +61,7 @@ export async function findChromium(): Promise<string | null> {
  * @throws {Error} When Chromium does not start.
  */
 export async function launchChromium(executablePath: string): Promise<Browser> {
+  // Imported here: loading playwright-core needs -A, and finding Chromium must work without it.
+  const { chromium } = await import("./_deps.ts");
   return await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_FLAGS] });
 }
