@@ -2,7 +2,9 @@
  * The stage-2 page in headless Chromium's WebGPU: it loads a real dump from `deno task view`'s
  * server, runs every method, and its figures equal runStage2's in Deno on the same dump
  * (closed-form methods within 0.05 points of All, trained ones within 0.3); the tau slider
- * re-evaluates tau-norm and logit adjustment; a bad file gets the reader's message; the page
+ * re-evaluates tau-norm and logit adjustment; re-training cRT and LWS with 2 epochs matches
+ * runStage2 with 2 epochs; hovering a class shows its counts; a bad file gets the reader's
+ * message; the page
  * requests nothing beyond its origin and breaks no CSP rule. Keeps a screenshot in
  * tests/browser/out/view.png.
  *
@@ -44,7 +46,8 @@ const TOLERANCE: Record<string, number> = {
 };
 
 Deno.test({
-  name: "the stage-2 page matches runStage2, follows the tau slider and reports bad files",
+  name: "the stage-2 page matches runStage2, follows the tau slider and the cRT/LWS settings, " +
+    "shows a class on hover and reports bad files",
   ignore: chromium === null && Deno.env.get("CI") !== "true" || noGpu,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -140,6 +143,33 @@ Deno.test({
       }
       assert.equal(await page.locator("line.marker").getAttribute("data-tau"), "0.5");
       assert.match(await page.locator('tr[data-method="tau"]').innerText(), /\b0\.5\b/);
+
+      // Hovering a class shows its counts and accuracies.
+      await page.hover('#tail rect[data-class="3"]');
+      const tip = await page.locator("#tip").innerText();
+      assert.match(tip, /class 3 \(few\)/);
+      assert.match(tip, /train 90, val 10, test 20/);
+      assert.match(tip, /cRT: \d+\.\d\d%/);
+
+      // Re-training cRT and LWS with 2 epochs gives runStage2's figures with 2 epochs.
+      await page.fill("#epochs", "2");
+      await page.click("#rerun");
+      await page.waitForFunction(() => document.body.dataset.state === "training", null, {
+        timeout: 10_000,
+      }).catch(() => {}); // may already be done
+      await page.waitForFunction(() => document.body.dataset.state === "done", null, {
+        timeout: 120_000,
+      });
+      const retrained = await page.evaluate(() =>
+        (globalThis as unknown as { ltkitView: { metrics: MetricsFile } }).ltkitView.metrics
+      );
+      const short =
+        (await runStage2(features, { gpu, seed: 0, epochs: 2, methods: ["crt", "lws"] }))
+          .metrics;
+      for (const name of ["crt", "lws"]) {
+        const diff = Math.abs(retrained.methods[name].test.all - short.methods[name].test.all);
+        assert.ok(diff <= TOLERANCE[name], `${name} with 2 epochs: diff ${diff}`);
+      }
 
       // A bad file gets the reader's message, word for word.
       const bad = new TextEncoder().encode("label,feature\n1,2\n");
