@@ -4,9 +4,8 @@
  * (closed-form methods within 0.05 points of All, trained ones within 0.3); the tau slider
  * re-evaluates tau-norm and logit adjustment; re-training cRT and LWS with 2 epochs matches
  * runStage2 with 2 epochs; hovering a class shows its counts; a bad file gets the reader's
- * message; the page
- * requests nothing beyond its origin and breaks no CSP rule. Keeps a screenshot in
- * tests/browser/out/view.png.
+ * message; the page requests nothing beyond its origin and breaks no CSP rule. Keeps a
+ * screenshot in tests/browser/out/view.png.
  *
  * playwright-core needs -A under Deno (it reads /proc/sys); run without it (the main test task),
  * the test runs this file again in a `deno test -A` subprocess. Without Chromium it is skipped
