@@ -73,6 +73,8 @@ export function complete(dump: PartialDump, where: string): FeatureDir | null {
 
 /** Fetches the view server's folder; null when the page has no server (a static file). */
 export async function fetchServed(): Promise<{ dump: PartialDump; where: string } | null> {
+  // Opened from disk there is no server to ask, and nothing next to the file is read.
+  if (!/^https?:$/.test(globalThis.location?.protocol ?? "")) return null;
   let info: { folder: string };
   try {
     const response = await fetch("dump/info.json");

@@ -7,9 +7,8 @@
  * message; the page requests nothing beyond its origin and breaks no CSP rule. Keeps a
  * screenshot in tests/browser/out/view.png.
  *
- * playwright-core needs -A under Deno (it reads /proc/sys); run without it (the main test task),
- * the test runs this file again in a `deno test -A` subprocess. Without Chromium it is skipped
- * loudly, except under CI=true.
+ * Without -A (the main test task) it runs again under `deno test -A` (see _page.ts); without
+ * Chromium it is skipped loudly, except under CI=true.
  */
 
 import assert from "node:assert/strict";
@@ -19,17 +18,11 @@ import type { MethodMetrics, MetricsFile } from "../../lib/eval/metrics.ts";
 import { decodeFeatures, readFeatureDir } from "../../lib/features/reader.ts";
 import { writeSyntheticFeatureDir } from "../../lib/features/synthetic.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
-import { findChromium, launchChromium } from "../../scripts/_chromium.ts";
+import { launchChromium } from "../../scripts/_chromium.ts";
 import { serveView } from "../../scripts/view.ts";
-import { noGpu, testGpu } from "../_gpu.ts";
+import { testGpu } from "../_gpu.ts";
+import { chromium, noBrowser, ranWithAll } from "./_page.ts";
 
-const chromium = await findChromium();
-if (chromium === null && Deno.env.get("CI") !== "true") {
-  console.error(
-    "\n!!! SKIPPING THE BROWSER PAGE TEST: no chromium (bash scripts/setup.sh --test) !!!\n",
-  );
-}
-const allGranted = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
 const OUT = fileURLToPath(new URL("./out/", import.meta.url));
 
 /** Closed-form methods agree to 0.05 points of All; trained ones to 0.3 (different adapters). */
@@ -44,23 +37,16 @@ const TOLERANCE: Record<string, number> = {
   bsm: 0.003,
 };
 
+const NAME = "the stage-2 page matches runStage2, follows the tau slider and the cRT/LWS " +
+  "settings, shows a class on hover and reports bad files";
+
 Deno.test({
-  name: "the stage-2 page matches runStage2, follows the tau slider and the cRT/LWS settings, " +
-    "shows a class on hover and reports bad files",
-  ignore: chromium === null && Deno.env.get("CI") !== "true" || noGpu,
+  name: NAME,
+  ignore: noBrowser,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    if (!allGranted) {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["test", "-A", fileURLToPath(import.meta.url)],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 0, `deno test -A ${import.meta.url} failed:\n${text}`);
-      return;
-    }
+    if (await ranWithAll(import.meta.url, NAME)) return;
     assert.ok(chromium, "CI=true needs chromium");
     const dir = await Deno.makeTempDir({ prefix: "ltkit_view_" });
     const gpu = (await testGpu())!;
