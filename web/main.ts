@@ -216,7 +216,11 @@ async function start(features: FeatureDir, where: string): Promise<void> {
     return;
   }
   gpu ??= await requestGpu({ warnFallback: false, label: "ltkit page" });
-  view.adapter = gpu.adapter.description;
+  const { description, vendor, architecture } = gpu.adapter;
+  // Chromium leaves the description empty for some adapters (SwiftShader); name what it gives.
+  view.adapter = description !== "unknown adapter"
+    ? description
+    : [vendor, architecture].filter(Boolean).join(" ") || description;
   checkLimits(features, gpu.limits, tauValues(DEFAULT_TAU_GRID).length);
   setState("running", "Running every stage-2 method on WebGPU...");
   const progress = $("progress") as HTMLProgressElement;
