@@ -370,7 +370,7 @@ async function onTau(): Promise<void> {
 
 async function onRerun(event: Event): Promise<void> {
   event.preventDefault();
-  if (!ctx || !view.features || !view.metrics || view.state === "training") return;
+  if (!ctx || !view.features || !view.metrics || view.state === "training" || tauBusy) return;
   const epochs = Number(($("epochs") as HTMLInputElement).value);
   const lr = Number(($("lr") as HTMLInputElement).value);
   const sampler = ($("sampler") as HTMLSelectElement).value as SamplerKind;
@@ -391,6 +391,9 @@ async function onRerun(event: Event): Promise<void> {
       `sampler): ${((performance.now() - begin) / 1000).toFixed(0)} s`;
   }, 250);
   setState("training", `Training cRT and LWS (${epochs} epochs, lr ${lr}, ${sampler} sampler)`);
+  // The slider's sweeps and the training share one command encoder: one at a time.
+  const slider = $("tau") as HTMLInputElement;
+  slider.disabled = true;
   try {
     const settings = { ...DEFAULT_TRAIN_SETTINGS, epochs, lr, seed: 0, sampler };
     const crt = await runCrt(ctx, settings);
@@ -412,6 +415,7 @@ async function onRerun(event: Event): Promise<void> {
   } finally {
     clearInterval(timer);
     progress.hidden = true;
+    slider.disabled = false;
   }
 }
 
