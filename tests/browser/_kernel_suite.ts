@@ -1,6 +1,7 @@
 /**
  * The kernel test suite as one browser module: the Deno shim first (tests register themselves
- * as their modules run), then every kernel test file. `deno task test:browser` bundles this file
+ * as their modules run), then every kernel test file and the ResNet test, which runs the kernels
+ * as a network. tests/gpu/http_import_test.ts stays out: it checks Deno's own import by URL. `deno task test:browser` bundles this file
  * and runs {@link runCollected} in headless Chromium's WebGPU (Dawn/Tint).
  *
  * A new kernel test file is one more line here.
@@ -21,5 +22,6 @@ import "../stage2/classifier_ops_test.ts";
 import "../gpu/device_test.ts";
 import "../gpu/kernel_test.ts";
 import "../gpu/tensor_test.ts";
+import "../nn/resnet_test.ts";
 
 (globalThis as unknown as { ltkitRunTests: typeof runCollected }).ltkitRunTests = runCollected;
