@@ -99,7 +99,9 @@ export async function serveView(
     { hostname: "127.0.0.1", port: options.port ?? 0, onListen() {} },
     async (request) => {
       const path = new URL(request.url).pathname;
-      if (request.method !== "GET") return new Response("read-only", { status: 405, headers });
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        return new Response("read-only", { status: 405, headers });
+      }
       if (path === "/") {
         return new Response(html, { headers: { ...headers, "content-type": "text/html" } });
       }
