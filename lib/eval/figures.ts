@@ -179,6 +179,8 @@ export interface BarSeries {
   label: string;
   /** Value of each category; null or non-finite draws no bar. */
   values: readonly (number | null)[];
+  /** Half-length of an error bar per category (e.g. one standard deviation); null draws none. */
+  errors?: readonly (number | null)[];
   /** Fill colour (default: PALETTE by position). */
   color?: string;
 }
@@ -610,7 +612,18 @@ export function barChart(spec: BarChartSpec): string {
     }
   }
   const values = spec.series.flatMap((s) => s.values.filter(finite));
-  const yAx = capped(linearAxis([0, ...(spec.yInclude ?? []), ...values]), values, spec.yCap);
+  // Whisker ends belong to the domain too, so no error bar is clipped.
+  const whiskers = spec.series.flatMap((s) =>
+    s.values.flatMap((v, k) => {
+      const e = s.errors?.[k];
+      return finite(v) && finite(e) ? [v - Math.abs(e), v + Math.abs(e)] : [];
+    })
+  );
+  const yAx = capped(
+    linearAxis([0, ...(spec.yInclude ?? []), ...values, ...whiskers]),
+    values,
+    spec.yCap,
+  );
   const entries: LegendEntry[] = spec.series.map((s, i) => ({
     label: s.label,
     color: s.color ?? PALETTE[i % PALETTE.length],
@@ -658,6 +671,19 @@ export function barChart(spec: BarChartSpec): string {
         }</title></rect>`;
     });
     out += `<g fill="${entries[i].color}">${g}</g>`;
+    let w = "";
+    s.values.forEach((v, k) => {
+      const e = s.errors?.[k];
+      if (!finite(v) || !finite(e)) return;
+      const cx = left + slot * k + (slot - inner) / 2 + bar * i + bar / 2;
+      const [lo, hi] = [y(v - Math.abs(e)), y(v + Math.abs(e))];
+      const cap = Math.min(4, bar / 3);
+      w += `<path d="M${px(cx)} ${px(lo)}V${px(hi)}M${px(cx - cap)} ${px(hi)}H${px(cx + cap)}` +
+        `M${px(cx - cap)} ${px(lo)}H${px(cx + cap)}"><title>${
+          escapeXml(`${s.label}, ${spec.categories[k]}: ${formatTick(v)} ± ${formatTick(e)}`)
+        }</title></path>`;
+    });
+    if (w) out += `<g class="error-bars" stroke="${AXIS}" fill="none">${w}</g>`;
   });
   out += axesBox(spec, l, height - 10);
   if (values.length === 0) out += noData(l);
