@@ -3,7 +3,7 @@
  * prints the table.
  *
  * ```text
- * deno task stage2 --features DIR [--methods joint,ncm,ncm_l2,crt,tau,lws,la,bsm] [--seed N]
+ * deno task stage2 --features DIR [--methods LIST] [--seed N]
  *                  [--out FILE] [--epochs N] [--batch N] [--lr X] [--quiet]
  * ```
  *
@@ -13,10 +13,15 @@
 import { parseArgs } from "node:util";
 import { formatMetricsTable, writeMetricsFile } from "../lib/eval/metrics.ts";
 import { readFeatureDir } from "../lib/features/reader.ts";
-import { METHOD_NAMES, parseMethods } from "../lib/stage2/method.ts";
+import { DEFAULT_TRAIN_SETTINGS } from "../lib/stage2/method.ts";
+import { METHOD_NAMES, methodHelpLines, METHODS, parseMethods } from "../lib/stage2/registry.ts";
 import { runStage2 } from "../lib/stage2/run.ts";
 
-const USAGE = `Usage:
+/** The usage text, built from the method table when asked, so registered methods show too. */
+function usage(): string {
+  const trained = METHODS.filter((m) => m.trains).map((m) => m.label).join(" / ");
+  const d = DEFAULT_TRAIN_SETTINGS;
+  return `Usage:
   deno task stage2 --features DIR [--methods LIST] [--seed N] [--out FILE]
                    [--epochs N] [--batch N] [--lr X] [--quiet]
 
@@ -25,12 +30,11 @@ test.arrow and classifier.arrow, writes the metrics to FILE (default DIR/metrics
 the table.
 
   --methods LIST  comma-separated, default all: ${METHOD_NAMES.join(",")}
-                  (joint: stage-1 classifier; ncm / ncm_l2: nearest class mean, cosine / centred
-                  L2; crt: classifier re-training; tau: tau-normalisation; lws: learnable weight
-                  scaling; la: post-hoc logit adjustment; bsm: cRT with balanced softmax)
+${methodHelpLines(18).join("\n")}
   --seed N        seed of every random choice (default 0)
   --epochs N, --batch N, --lr X
-                  cRT / LWS / balanced-softmax training (default 10, 512, 0.1)`;
+                  ${trained} training (default ${d.epochs}, ${d.batch}, ${d.lr})`;
+}
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
@@ -60,11 +64,11 @@ export async function main(argv: string[]): Promise<number> {
     values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false })
       .values;
   } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
+    console.error(`error: ${(error as Error).message}\n\n${usage()}`);
     return 2;
   }
   if (values.help) {
-    console.log(USAGE);
+    console.log(usage());
     return 0;
   }
   let methods, seed, epochs, batch, lr;
@@ -79,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new RangeError(`Cannot parse --lr ${values.lr}: expected a number > 0`);
     }
   } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
+    console.error(`error: ${(error as Error).message}\n\n${usage()}`);
     return 2;
   }
   const dir = values.features.replace(/\/+$/, "") || "/";

@@ -14,6 +14,7 @@ import type { ShotGroup } from "../data/shot_groups.ts";
 import { barChart, lineChart, type Marker, panelRow, type Series } from "./figures.ts";
 import { renderHtml } from "./html.ts";
 import type { MetricsFile } from "./metrics.ts";
+import { methodRow } from "../stage2/registry.ts";
 
 /**
  * Time spent in one stage of the run.
@@ -104,7 +105,7 @@ export interface TauCurve {
  * ```
  */
 export interface MethodReport {
-  /** Key: joint, ncm, ncm_l2, crt, tau, lws, la, bsm (others are drawn in spare colours). */
+  /** Key of the stage-2 method table (lib/stage2/registry.ts); others get spare colours. */
   name: string;
   /** Display name, e.g. "cRT" or "τ-norm (τ=0.9)". */
   label: string;
@@ -491,21 +492,15 @@ export const FIGURE_IDS: readonly string[] = Object.freeze([
   "stage1",
 ]);
 
-/** Colour and dash of each method, the same in every figure (Okabe-Ito colours). */
-const METHOD_STYLE: Record<string, { color: string; dash?: string }> = {
-  joint: { color: "#000000" },
-  ncm: { color: "#E69F00", dash: "5 3" },
-  ncm_l2: { color: "#999999", dash: "1 3" },
-  crt: { color: "#0072B2" },
-  tau: { color: "#009E73", dash: "8 3" },
-  lws: { color: "#D55E00" },
-  la: { color: "#CC79A7", dash: "8 3 2 3" },
-  bsm: { color: "#56B4E9", dash: "2 2" },
-};
+// A method's colour and dash come from its row in the stage-2 method table, so they are the same
+// in every figure; a method outside the table gets a spare colour.
 const SPARE = ["#882255", "#117733", "#332288", "#AA4499"];
 
 function styleOf(name: string, index: number): { color: string; dash?: string } {
-  return METHOD_STYLE[name] ?? { color: SPARE[index % SPARE.length], dash: "4 2" };
+  const style = methodRow(name)?.style;
+  return style
+    ? { color: style.color, dash: style.dash }
+    : { color: SPARE[index % SPARE.length], dash: "4 2" };
 }
 
 const GROUP_TITLES: Record<ShotGroup, string> = { many: "Many", medium: "Medium", few: "Few" };
@@ -806,7 +801,7 @@ export function reportFigures(report: RunReport): ReportFigure[] {
     });
   }
   const normed = styled.filter(({ m }) =>
-    ["joint", "crt", "tau", "lws"].includes(m.name) && m.weightNorms !== null
+    methodRow(m.name)?.weightNorms === true && m.weightNorms !== null
   );
   if (normed.length > 0) {
     const order = headToTail(report);
@@ -1290,8 +1285,8 @@ export interface RunInfo {
 
 /**
  * Maps stage 2's `metrics.json` (lib/eval/metrics.ts) and what the run knows into a
- * {@link RunReport}. Methods keep the file's order; tau-norm and logit adjustment get the
- * chosen tau in their label.
+ * {@link RunReport}. Methods keep the file's order; a method whose row in the stage-2 table has
+ * a tau curve (tau-norm, logit adjustment) gets the chosen tau in its label.
  *
  * @param metrics The parsed metrics file.
  * @param run Name, adapter, preset, config, timings and stage-1 history of the run.
@@ -1352,9 +1347,9 @@ export function fromMetrics(metrics: MetricsFile, run: RunInfo): RunReport {
     : counts.map((_, c) => `class ${c}`);
   const methods = Object.entries(metrics.methods).map(([name, m]): MethodReport => {
     const tau = m.tau ?? null;
-    let label = m.label;
-    if (name === "tau") label = tau === null ? "τ-norm" : `τ-norm (τ=${formatTau(tau)})`;
-    else if (name === "la" && tau !== null) label = `${m.label} (τ=${formatTau(tau)})`;
+    const row = methodRow(name);
+    let label = row?.style.label ?? m.label;
+    if (row?.tauCurve && tau !== null) label = `${label} (τ=${formatTau(tau)})`;
     return {
       name,
       label,

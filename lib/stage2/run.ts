@@ -19,23 +19,16 @@ import type { FeatureDir } from "../features/reader.ts";
 import { KIT_VERSION } from "../features/schema.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { Stage2Context } from "./context.ts";
-import { runCrt } from "./crt.ts";
-import { runJoint } from "./joint.ts";
-import { runLogitAdjust } from "./logit_adjust.ts";
-import { runLws } from "./lws.ts";
 import {
   DEFAULT_TAU_GRID,
   DEFAULT_TRAIN_SETTINGS,
-  METHOD_LABELS,
-  METHOD_NAMES,
   type MethodName,
   type MethodResult,
   type TauGrid,
   tauValues,
   type TrainSettings,
 } from "./method.ts";
-import { runNcm } from "./ncm.ts";
-import { runTauNorm } from "./tau_norm.ts";
+import { METHOD_NAMES, type MethodRow, methodRow, type MethodTrainSettings } from "./registry.ts";
 
 /**
  * Options of {@link runStage2}.
@@ -73,8 +66,8 @@ export interface Stage2Options extends Partial<TrainSettings> {
   seed?: number;
   /** Tau grid of tau-norm and logit adjustment (default 0.0..2.0 step 0.1). */
   tauGrid?: TauGrid;
-  /** Sampler of balanced softmax (default instance-balanced). */
-  bsmSampler?: SamplerKind;
+  /** Sampler of a trained method instead of its row's default, e.g. `{ bsm: "class" }`. */
+  samplers?: Readonly<Record<MethodName, SamplerKind>>;
   /** A device to use; by default one is requested and destroyed at the end. */
   gpu?: Gpu;
   /** The features folder, recorded in the metrics. */
@@ -171,7 +164,19 @@ export async function runStage2(
     momentum: options.momentum ?? DEFAULT_TRAIN_SETTINGS.momentum,
     weightDecay: options.weightDecay ?? DEFAULT_TRAIN_SETTINGS.weightDecay,
   };
-  const bsmSampler = options.bsmSampler ?? "instance";
+  for (const name of Object.keys(options.samplers ?? {})) {
+    if (!methodRow(name)?.trains) {
+      throw new RangeError(
+        `Cannot run stage 2: a sampler is given for "${name}", which is not a trained method`,
+      );
+    }
+  }
+  const trainOf = (row: MethodRow): MethodTrainSettings => ({
+    sampler: "instance",
+    ...settings,
+    ...row.defaults,
+    ...(options.samplers?.[row.name] ? { sampler: options.samplers[row.name] } : {}),
+  });
   const log = options.log ?? (() => {});
   const gpu = options.gpu ?? (await requestGpu());
   const start = performance.now();
@@ -182,56 +187,37 @@ export async function runStage2(
     await gpu.sync();
     setupMs = performance.now() - start;
     for (const method of methods) {
-      const result = await runMethod(ctx, method, seed, settings, grid, bsmSampler);
-      results[method] = result;
-      log(`${METHOD_LABELS[method]} done in ${result.wallMs.toFixed(0)} ms`);
+      const row = methodRow(method)!;
+      const result = await row.run(ctx, { seed, train: trainOf(row), tauGrid: grid });
+      results[method] = { ...result, name: method };
+      log(`${row.label} done in ${result.wallMs.toFixed(0)} ms`);
     }
   } finally {
     ctx.destroy();
     if (!options.gpu) gpu.destroy();
   }
+  // What each trained method ran with where it differs from the shared settings, e.g.
+  // crt_sampler, lws_weight_decay; recorded for every method of the table, run or not.
+  const own: Record<string, unknown> = {};
+  for (const name of METHOD_NAMES) {
+    const row = methodRow(name)!;
+    if (!row.trains) continue;
+    const train = trainOf(row);
+    for (const key of Object.keys(row.defaults) as (keyof MethodTrainSettings)[]) {
+      if (key !== "sampler") own[`${name}_${snakeKey(key)}`] = train[key];
+    }
+    own[`${name}_sampler`] = train.sampler;
+  }
   const metrics = buildMetrics(features, results, {
     seed,
     source: options.source ?? "",
-    settings: {
-      ...snake(settings),
-      lws_weight_decay: 0,
-      tau_grid: tauValues(grid),
-      crt_sampler: "class",
-      lws_sampler: "class",
-      bsm_sampler: bsmSampler,
-      setup_ms: setupMs,
-    },
+    settings: { ...snake(settings), tau_grid: tauValues(grid), ...own, setup_ms: setupMs },
   });
   return { results, metrics, setupMs };
 }
 
-function runMethod(
-  ctx: Stage2Context,
-  method: MethodName,
-  seed: number,
-  settings: TrainSettings,
-  grid: TauGrid,
-  bsmSampler: SamplerKind,
-): Promise<MethodResult> {
-  switch (method) {
-    case "joint":
-      return runJoint(ctx);
-    case "ncm":
-      return runNcm(ctx, "cosine");
-    case "ncm_l2":
-      return runNcm(ctx, "l2");
-    case "crt":
-      return runCrt(ctx, { ...settings, seed });
-    case "tau":
-      return runTauNorm(ctx, grid);
-    case "lws":
-      return runLws(ctx, { ...settings, weightDecay: 0, seed });
-    case "la":
-      return runLogitAdjust(ctx, grid);
-    case "bsm":
-      return runCrt(ctx, { ...settings, seed, loss: "balanced-softmax", sampler: bsmSampler });
-  }
+function snakeKey(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 function snake(settings: TrainSettings): Record<string, number> {
@@ -296,7 +282,7 @@ export function buildMetrics(
     const r = results[name];
     if (!r) continue;
     const entry: MethodMetrics = {
-      label: METHOD_LABELS[name],
+      label: methodRow(name)!.label,
       wall_ms: r.wallMs,
       val: splitMetrics(argmaxRows(r.logits.val, classes), features.val.label, groups),
       test: splitMetrics(argmaxRows(r.logits.test, classes), features.test.label, groups),
