@@ -11,9 +11,16 @@
 
 import type { ShotThresholds } from "../data/profiles.ts";
 import type { ShotGroup } from "../data/shot_groups.ts";
-import { barChart, lineChart, type Marker, panelRow, type Series } from "./figures.ts";
+import {
+  barChart,
+  lineChart,
+  type Marker,
+  panelRow,
+  reliabilityDiagram,
+  type Series,
+} from "./figures.ts";
 import { renderHtml } from "./html.ts";
-import type { MetricsFile } from "./metrics.ts";
+import { type CalibrationMetrics, ECE_BINS, type MetricsFile } from "./metrics.ts";
 import { methodRow } from "../stage2/registry.ts";
 
 /**
@@ -127,6 +134,8 @@ export interface MethodReport {
   tauCurve: TauCurve | null;
   /** Wall time of the method. */
   seconds: number;
+  /** Test-split calibration (ECE, NLL, per shot group, reliability bins); absent when unknown. */
+  calibration?: CalibrationMetrics | null;
 }
 
 /**
@@ -489,6 +498,7 @@ export const FIGURE_IDS: readonly string[] = Object.freeze([
   "tau_curves",
   "accuracy_vs_count",
   "weight_norms",
+  "reliability",
   "stage1",
 ]);
 
@@ -622,9 +632,13 @@ function percentOrNull(v: number | null | undefined): number | null {
 
 /** Cells of a column of percentages, the best (at the shown precision) in bold. */
 function percentColumn(values: (number | null)[]): ReportCell[] {
-  const shown = values.map(formatPercent);
+  return boldBest(values.map(formatPercent), false);
+}
+
+/** Cells of shown numbers ("–" for none), the highest (or lowest) in bold. */
+function boldBest(shown: string[], lowest: boolean): ReportCell[] {
   const numbers = shown.filter((t) => t !== "–").map(Number);
-  const best = numbers.length > 0 ? Math.max(...numbers) : NaN;
+  const best = numbers.length === 0 ? NaN : lowest ? Math.min(...numbers) : Math.max(...numbers);
   return shown.map((text) => ({ text, bold: text !== "–" && Number(text) === best }));
 }
 
@@ -842,6 +856,26 @@ export function reportFigures(report: RunReport): ReportFigure[] {
       svg,
     });
   }
+  const calibrated = styled.filter(({ m }) => m.calibration);
+  if (calibrated.length > 0) {
+    const title = "Reliability diagram (test set)";
+    figures.push({
+      id: "reliability",
+      title,
+      caption: `Accuracy against mean top-1 confidence in each of ${ECE_BINS} equal-width ` +
+        "confidence bins (empty bins are gaps). Points under the diagonal are over-confident.",
+      svg: reliabilityDiagram(
+        title,
+        calibrated.map(({ m, style }) => ({
+          label: m.label,
+          color: style.color,
+          dash: style.dash,
+          confidence: m.calibration!.bins.confidence,
+          accuracy: m.calibration!.bins.accuracy,
+        })),
+      ),
+    });
+  }
   const h = report.stage1History;
   if (h.length > 0) {
     const epochs = h.map((r) => r.epoch);
@@ -1011,6 +1045,60 @@ export function buildReportDocument(report: RunReport): ReportDocument {
       ...figureBlock(figures, "weight_norms"),
     ],
   });
+
+  const calibrated = methods.filter((m) => m.calibration);
+  if (calibrated.length > 0) {
+    const groups = (["many", "medium", "few"] as const).filter((g) =>
+      calibrated.some((m) => m.calibration![g] !== null)
+    );
+    const ece = (g: "all" | ShotGroup) =>
+      boldBest(
+        calibrated.map((m) => {
+          const c = g === "all" ? m.calibration! : m.calibration![g];
+          return c ? formatPercent(c.ece) : "–";
+        }),
+        true,
+      );
+    const nll = (g: "all" | ShotGroup) =>
+      boldBest(
+        calibrated.map((m) => {
+          const c = g === "all" ? m.calibration! : m.calibration![g];
+          return c ? fixed(c.nll, 3) : "–";
+        }),
+        true,
+      );
+    const keys = ["all", ...groups] as const;
+    const columns = [...keys.map(ece), ...keys.map(nll)];
+    const titles = keys.map((g) => (g === "all" ? "All" : GROUP_TITLES[g]));
+    sections.push({
+      id: "calibration",
+      heading: "Calibration",
+      blocks: [
+        {
+          kind: "paragraph",
+          text: `Expected calibration error (ECE, %) and negative log-likelihood (NLL, nats per ` +
+            `image) of the softmax of each method's test logits, over all test images and over ` +
+            `the images of each shot group's classes. ECE uses ${ECE_BINS} equal-width bins of ` +
+            `the top-1 confidence, bin b holding (b/${ECE_BINS}, (b+1)/${ECE_BINS}]; NCM's ` +
+            "scores (cosines, negative distances) enter the softmax as they are. Lower is " +
+            "better; the best of each column is in bold.",
+        },
+        {
+          kind: "table",
+          table: {
+            header: [
+              "Method",
+              ...titles.map((t) => `ECE ${t}`),
+              ...titles.map((t) => `NLL ${t}`),
+            ],
+            align: ["left", ...columns.map(() => "right" as const)],
+            rows: calibrated.map((m, i) => [{ text: m.label }, ...columns.map((col) => col[i])]),
+          },
+        },
+        ...figureBlock(figures, "reliability"),
+      ],
+    });
+  }
 
   const h = report.stage1History;
   sections.push({
@@ -1364,6 +1452,7 @@ export function fromMetrics(metrics: MetricsFile, run: RunInfo): RunReport {
         ? { tau: m.tau_curve.map((p) => p.tau), valAccuracy: m.tau_curve.map((p) => p.val_all) }
         : null,
       seconds: m.wall_ms / 1000,
+      calibration: m.calibration ?? null,
     };
   });
   return {

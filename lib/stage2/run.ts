@@ -7,6 +7,7 @@
 import type { SamplerKind } from "../data/sampler.ts";
 import {
   argmaxRows,
+  calibrationMetrics,
   classWeightNorms,
   groupsFor,
   type MethodMetrics,
@@ -291,6 +292,7 @@ export function buildMetrics(
     if (r.tau !== undefined) entry.tau = r.tau;
     if (r.tauCurve) entry.tau_curve = r.tauCurve;
     if (r.stepLoss && r.stepsPerEpoch) entry.train_loss = epochLoss(r.stepLoss, r.stepsPerEpoch);
+    entry.calibration = calibrationMetrics(r.logits.test, features.test.label, groups);
     methods[name] = entry;
   }
   return {
