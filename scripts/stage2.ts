@@ -12,6 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { formatMetricsTable, writeMetricsFile } from "../lib/eval/metrics.ts";
+import { writeStage2Predictions } from "../lib/eval/predictions.ts";
 import { readFeatureDir } from "../lib/features/reader.ts";
 import { DEFAULT_TRAIN_SETTINGS } from "../lib/stage2/method.ts";
 import { METHOD_NAMES, methodHelpLines, METHODS, parseMethods } from "../lib/stage2/registry.ts";
@@ -26,8 +27,8 @@ function usage(): string {
                    [--epochs N] [--batch N] [--lr X] [--quiet]
 
 Runs stage 2 (classifiers on frozen features) on the GPU from DIR/train.arrow, val.arrow,
-test.arrow and classifier.arrow, writes the metrics to FILE (default DIR/metrics.json) and prints
-the table.
+test.arrow and classifier.arrow, writes the metrics to FILE (default DIR/metrics.json) and each
+method's test predictions to predictions/<method>.arrow beside it, and prints the table.
 
   --methods LIST  comma-separated, default all: ${METHOD_NAMES.join(",")}
 ${methodHelpLines(18).join("\n")}
@@ -90,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
   const out = values.out ?? `${dir}/metrics.json`;
   try {
     const features = await readFeatureDir(dir);
-    const { metrics } = await runStage2(features, {
+    const { metrics, results } = await runStage2(features, {
       methods,
       seed,
       epochs,
@@ -100,8 +101,12 @@ export async function main(argv: string[]): Promise<number> {
       log: values.quiet ? undefined : (line) => console.error(`stage 2: ${line}`),
     });
     await writeMetricsFile(out, metrics);
+    const outDir = out.includes("/") ? out.slice(0, out.lastIndexOf("/")) || "/" : ".";
+    await writeStage2Predictions(outDir, features.test, results, metrics);
     console.log(formatMetricsTable(metrics));
-    if (!values.quiet) console.error(`stage 2: metrics written to ${out}`);
+    if (!values.quiet) {
+      console.error(`stage 2: metrics written to ${out}, predictions to ${outDir}/predictions/`);
+    }
     return 0;
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);

@@ -4,7 +4,8 @@
  * `--from-checkpoint`, `--resume`, `--stage2-only`).
  *
  * Run folder: `config.json`, `checkpoint.bin`, `features/{train,val,test,classifier}.arrow`,
- * `metrics.json`, `report.md`, `report.html`, `figures/*.svg`, `run.json` (timings, history).
+ * `metrics.json`, `predictions/<method>.arrow`, `report.md`, `report.html`, `figures/*.svg`,
+ * `run.json` (timings, history).
  *
  * @module
  */
@@ -18,6 +19,7 @@ import { dumpClassifier, extractFeatures } from "../features/extract.ts";
 import { readFeatureDir } from "../features/reader.ts";
 import type { FeatureMetadataInput } from "../features/schema.ts";
 import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";
+import { writeStage2Predictions } from "../eval/predictions.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
 import { loadCheckpoint, sha256Hex, writeFileAtomic } from "./checkpoint.ts";
@@ -311,7 +313,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
     if (!args.stage1Only) {
       metrics = await timed("stage 2", async () => {
         const features = await readFeatureDir(featureDir);
-        const { metrics } = await runStage2(features, {
+        const { metrics, results } = await runStage2(features, {
           methods: config.stage2.methods,
           seed: config.seed,
           epochs: config.stage2.epochs,
@@ -321,6 +323,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           source: featureDir,
           log: args.quiet ? undefined : (line) => log.info(`stage 2: ${line}`),
         });
+        await writeStage2Predictions(dir, features.test, results, metrics);
         return metrics;
       });
       await writeMetricsFile(`${dir}/metrics.json`, metrics);

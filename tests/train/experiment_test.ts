@@ -66,6 +66,8 @@ Deno.test({
             "figures/weight_norms.svg",
             "figures/stage1.svg",
             "figures/tau_curves.svg",
+            "figures/reliability.svg",
+            "predictions/crt.arrow",
           ]
         ) {
           ok((await Deno.stat(`${dir}/${file}`)).size > 0, `${file} is empty`);
