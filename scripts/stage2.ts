@@ -3,7 +3,7 @@
  * prints the table.
  *
  * ```text
- * deno task stage2 --features DIR [--methods LIST] [--seed N]
+ * deno task stage2 --features DIR [--methods LIST] [--seed N] [--classifier FILE]
  *                  [--out FILE] [--epochs N] [--batch N] [--lr X] [--quiet]
  * ```
  *
@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { formatMetricsTable, writeMetricsFile } from "../lib/eval/metrics.ts";
 import { writeStage2Predictions } from "../lib/eval/predictions.ts";
 import { readFeatureDir } from "../lib/features/reader.ts";
+import { MINIMAL_LAYOUT } from "../lib/features/schema.ts";
 import { DEFAULT_TRAIN_SETTINGS } from "../lib/stage2/method.ts";
 import { METHOD_NAMES, methodHelpLines, METHODS, parseMethods } from "../lib/stage2/registry.ts";
 import { runStage2 } from "../lib/stage2/run.ts";
@@ -24,7 +25,7 @@ function usage(): string {
   const d = DEFAULT_TRAIN_SETTINGS;
   return `Usage:
   deno task stage2 --features DIR [--methods LIST] [--seed N] [--out FILE]
-                   [--epochs N] [--batch N] [--lr X] [--quiet]
+                   [--classifier FILE] [--epochs N] [--batch N] [--lr X] [--quiet]
 
 Runs stage 2 (classifiers on frozen features) on the GPU from DIR/train.arrow, val.arrow,
 test.arrow and classifier.arrow, writes the metrics to FILE (default DIR/metrics.json) and each
@@ -33,8 +34,17 @@ method's test predictions to predictions/<method>.arrow beside it, and prints th
   --methods LIST  comma-separated, default all: ${METHOD_NAMES.join(",")}
 ${methodHelpLines(18).join("\n")}
   --seed N        seed of every random choice (default 0)
+  --classifier FILE
+                  the model's linear classifier (default DIR/classifier.arrow; a dump from
+                  another tool may have none: ${
+    METHODS.filter((m) => m.needsClassifier).map((m) => m.name).join(", ")
+  } are then skipped)
   --epochs N, --batch N, --lr X
-                  ${trained} training (default ${d.epochs}, ${d.batch}, ${d.lr})`;
+                  ${trained} training (default ${d.epochs}, ${d.batch}, ${d.lr})
+
+DIR may hold features of any model: files without ltkit.* metadata are read in the minimal
+layout (${MINIMAL_LAYOUT}); the class counts come from train.arrow's labels. See the README,
+"Features from any model".`;
 }
 
 const OPTIONS = {
@@ -43,6 +53,7 @@ const OPTIONS = {
   methods: { type: "string" },
   seed: { type: "string" },
   out: { type: "string" },
+  classifier: { type: "string" },
   epochs: { type: "string" },
   batch: { type: "string" },
   lr: { type: "string" },
@@ -90,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
   const dir = values.features.replace(/\/+$/, "") || "/";
   const out = values.out ?? `${dir}/metrics.json`;
   try {
-    const features = await readFeatureDir(dir);
+    const features = await readFeatureDir(dir, { classifier: values.classifier });
     const { metrics, results } = await runStage2(features, {
       methods,
       seed,

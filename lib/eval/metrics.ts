@@ -424,6 +424,8 @@ export interface MetricsFile {
   settings: Record<string, unknown>;
   /** Results by method key (joint, ncm, ncm_l2, crt, tau, lws, la, bsm), in run order. */
   methods: Record<string, MethodMetrics>;
+  /** Methods asked for but not run, with the reason (e.g. the features have no classifier). */
+  skipped?: Record<string, string>;
 }
 
 /**
@@ -728,6 +730,7 @@ export function formatMetricsTable(file: MetricsFile): string {
     line(header),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
+    ...Object.entries(file.skipped ?? {}).map(([m, why]) => `skipped ${m}: ${why}`),
   ].join("\n");
 }
 

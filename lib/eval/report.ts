@@ -1469,6 +1469,11 @@ export function fromMetrics(metrics: MetricsFile, run: RunInfo): RunReport {
     groups: [...metrics.shot_groups],
     thresholds: { ...metrics.shot_thresholds },
     methods,
-    notes: run.notes,
+    notes: metrics.skipped
+      ? [
+        ...(run.notes ?? []),
+        ...Object.entries(metrics.skipped).map(([m, why]) => `Skipped ${m}: ${why}.`),
+      ]
+      : run.notes,
   };
 }

@@ -87,7 +87,7 @@ export interface LwsOptions extends Partial<Omit<TrainSettings, "weightDecay">> 
 export async function runLws(ctx: Stage2Context, options: LwsOptions = {}): Promise<MethodResult> {
   const start = performance.now();
   const seed = options.seed ?? 0;
-  const { weight, bias } = ctx.features.classifier;
+  const { weight, bias } = ctx.requireClassifier("LWS");
   const run = await trainLinear(ctx, {
     ...DEFAULT_TRAIN_SETTINGS,
     ...definedOnly(options),

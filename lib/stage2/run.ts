@@ -61,7 +61,10 @@ import { METHOD_NAMES, type MethodRow, methodRow, type MethodTrainSettings } fro
  * ```
  */
 export interface Stage2Options extends Partial<TrainSettings> {
-  /** Methods to run (default all), reported in {@link METHOD_NAMES} order. */
+  /**
+   * Methods to run (default all), reported in {@link METHOD_NAMES} order. Without a classifier
+   * in the features, the methods that need one are skipped (listed in `metrics.skipped`).
+   */
   methods?: readonly MethodName[];
   /** Seed of every random choice (default 0). */
   seed?: number;
@@ -144,12 +147,27 @@ export async function runStage2(
   features: FeatureDir,
   options: Stage2Options = {},
 ): Promise<Stage2Result> {
-  const methods = METHOD_NAMES.filter((m) => (options.methods ?? METHOD_NAMES).includes(m));
+  const asked = METHOD_NAMES.filter((m) => (options.methods ?? METHOD_NAMES).includes(m));
   const unknown = (options.methods ?? []).filter((m) => !METHOD_NAMES.includes(m));
-  if (unknown.length > 0 || methods.length === 0) {
+  if (unknown.length > 0 || asked.length === 0) {
     throw new RangeError(
       `Cannot run stage 2: ${unknown.length > 0 ? `unknown method "${unknown[0]}"` : "no method"}` +
         `; use any of ${METHOD_NAMES.join(", ")}`,
+    );
+  }
+  // A dump from another model may come without its linear classifier: the methods built on it
+  // are skipped, and metrics.json says so.
+  const skipped: Record<string, string> = {};
+  if (!features.classifier) {
+    for (const m of asked.filter((m) => methodRow(m)!.needsClassifier)) {
+      skipped[m] = NO_CLASSIFIER;
+    }
+  }
+  const methods = asked.filter((m) => !(m in skipped));
+  if (methods.length === 0) {
+    throw new RangeError(
+      `Cannot run stage 2: every method asked for (${asked.join(", ")}) ${NO_CLASSIFIER}; ` +
+        `add it or choose others (${METHOD_NAMES.filter((m) => !methodRow(m)!.needsClassifier)})`,
     );
   }
   const seed = options.seed ?? 0;
@@ -179,6 +197,7 @@ export async function runStage2(
     ...(options.samplers?.[row.name] ? { sampler: options.samplers[row.name] } : {}),
   });
   const log = options.log ?? (() => {});
+  for (const m of Object.keys(skipped)) log(`${methodRow(m)!.label} skipped: ${skipped[m]}`);
   const gpu = options.gpu ?? (await requestGpu());
   const start = performance.now();
   const ctx = await Stage2Context.create(gpu, features);
@@ -214,8 +233,12 @@ export async function runStage2(
     source: options.source ?? "",
     settings: { ...snake(settings), tau_grid: tauValues(grid), ...own, setup_ms: setupMs },
   });
+  if (Object.keys(skipped).length > 0) metrics.skipped = skipped;
   return { results, metrics, setupMs };
 }
+
+const NO_CLASSIFIER = "needs the model's linear classifier, and the features have none " +
+  "(classifier.arrow beside them, or --classifier FILE)";
 
 function snakeKey(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

@@ -77,7 +77,7 @@ Deno.test({
         equal(features.val.rows, 200);
         equal(features.test.rows, 256);
         equal(features.train.dim, 16);
-        equal(features.classifier.classCount, 10);
+        equal(features.classifier?.classCount, 10);
         const checkpoint = await loadCheckpoint(`${dir}/checkpoint.bin`);
         equal(checkpoint.epoch, 6);
         const metrics = validateMetricsFile(
