@@ -28,7 +28,8 @@ const USAGE = `Usage:
 
 PATH is a feature file (train.arrow, val.arrow, test.arrow, classifier.arrow) or a features
 folder holding them. Prints the schema and metadata, rows per class, feature norm statistics and
-the first N rows (default 5), and checks the files as stage 2 would.`;
+the first N rows (default 5), and checks the files as stage 2 would. Files written by any tool
+without ltkit.* metadata are read in the minimal layout (README, "Features from any model").`;
 
 function stats(values: number[]): string {
   if (values.length === 0) return "n/a (no rows)";

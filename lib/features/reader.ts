@@ -352,6 +352,18 @@ export function decodeFeatures(
   };
 }
 
+/** A fixed_size_list<float32 or float16>[D] column of a minimal-layout file. */
+function minimalVectors(table: arrow.Table, col: string, name: string, layout: string) {
+  return column(
+    table,
+    col,
+    name,
+    layout,
+    isFloat32or16Vector,
+    "fixed_size_list<float32 or float16>[D]",
+  );
+}
+
 /** A classifier's `class` column must be 0..C-1 in order: one row per class. */
 function checkClassOrder(classes: Int32Array, c: number, name: string): void {
   if (classes.length !== c || classes.some((v, i) => v !== i)) {
@@ -381,14 +393,7 @@ function decodeMinimal(
 ): FeatureSplitData {
   const layout = MINIMAL_LAYOUT;
   const label = column(table, "label", name, layout, isInt32or64, "int32 or int64");
-  const feature = column(
-    table,
-    "feature",
-    name,
-    layout,
-    isFloat32or16Vector,
-    "fixed_size_list<float32 or float16>[D]",
-  );
+  const feature = minimalVectors(table, "feature", name, layout);
   const rows = table.numRows;
   const index = table.schema.fields.some((f) => f.name === "index")
     ? flatInts(column(table, "index", name, layout, isInt32or64, "int32 or int64"), name, "index")
@@ -510,14 +515,7 @@ export function decodeClassifier(bytes: Uint8Array, name: string): ClassifierDat
  */
 function decodeMinimalClassifier(table: arrow.Table, name: string): ClassifierData {
   const layout = MINIMAL_CLASSIFIER_LAYOUT;
-  const weight = column(
-    table,
-    "weight",
-    name,
-    layout,
-    isFloat32or16Vector,
-    "fixed_size_list<float32 or float16>[D]",
-  );
+  const weight = minimalVectors(table, "weight", name, layout);
   const has = (col: string) => table.schema.fields.some((f) => f.name === col);
   const c = table.numRows;
   const dim = (weight.type as arrow.FixedSizeList).listSize;

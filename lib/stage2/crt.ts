@@ -44,8 +44,9 @@ export const STREAMS: Readonly<
  *
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { CRT_DEFAULTS } from "./crt.ts";
- * console.log(CRT_DEFAULTS); // { sampler: "class" }
+ * deepEqual(CRT_DEFAULTS, { sampler: "class" });
  * ```
  */
 export const CRT_DEFAULTS: Readonly<{ sampler: SamplerKind }> = Object.freeze({ sampler: "class" });
@@ -56,8 +57,9 @@ export const CRT_DEFAULTS: Readonly<{ sampler: SamplerKind }> = Object.freeze({ 
  *
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { BSM_DEFAULTS } from "./crt.ts";
- * console.log(BSM_DEFAULTS); // { sampler: "instance" }
+ * deepEqual(BSM_DEFAULTS, { sampler: "instance" });
  * ```
  */
 export const BSM_DEFAULTS: Readonly<{ sampler: SamplerKind }> = Object.freeze({

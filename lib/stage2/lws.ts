@@ -20,8 +20,9 @@ import { trainLinear } from "./train.ts";
  *
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { LWS_DEFAULTS } from "./lws.ts";
- * console.log(LWS_DEFAULTS); // { sampler: "class", weightDecay: 0 }
+ * deepEqual(LWS_DEFAULTS, { sampler: "class", weightDecay: 0 });
  * ```
  */
 export const LWS_DEFAULTS: Readonly<{ sampler: SamplerKind; weightDecay: number }> = Object

@@ -23,10 +23,11 @@ import { runTauNorm } from "./tau_norm.ts";
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { DEFAULT_TRAIN_SETTINGS } from "./method.ts";
  * import type { MethodTrainSettings } from "./registry.ts";
  * const lws: MethodTrainSettings = { ...DEFAULT_TRAIN_SETTINGS, weightDecay: 0, sampler: "class" };
- * console.log(lws.weightDecay, lws.sampler); // 0 "class"
+ * equal(lws.epochs, 10);
  * ```
  */
 export interface MethodTrainSettings extends TrainSettings {
@@ -39,6 +40,7 @@ export interface MethodTrainSettings extends TrainSettings {
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { DEFAULT_TAU_GRID, DEFAULT_TRAIN_SETTINGS } from "./method.ts";
  * import type { MethodRunSettings } from "./registry.ts";
  * const settings: MethodRunSettings = {
@@ -46,7 +48,7 @@ export interface MethodTrainSettings extends TrainSettings {
  *   train: { ...DEFAULT_TRAIN_SETTINGS, sampler: "class" },
  *   tauGrid: DEFAULT_TAU_GRID,
  * };
- * console.log(settings.train.epochs); // 10
+ * equal(settings.train.batch, 512);
  * ```
  */
 export interface MethodRunSettings {
@@ -63,9 +65,10 @@ export interface MethodRunSettings {
  *
  * @example
  * ```ts
- * import type { MethodStyle } from "./registry.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * import { methodRow, type MethodStyle } from "./registry.ts";
  * const style: MethodStyle = { color: "#009E73", dash: "8 3", label: "τ-norm" };
- * console.log(style.label); // "τ-norm"
+ * deepEqual(methodRow("tau")?.style, style);
  * ```
  */
 export interface MethodStyle {
@@ -82,10 +85,11 @@ export interface MethodStyle {
  *
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { methodRow } from "./registry.ts";
  * const crt = methodRow("crt")!;
- * console.log(crt.label, crt.trains, crt.weightNorms, crt.tauCurve); // "cRT" true true false
- * console.log(crt.defaults); // { sampler: "class" }
+ * deepEqual([crt.label, crt.trains, crt.weightNorms, crt.tauCurve], ["cRT", true, true, false]);
+ * deepEqual(crt.defaults, { sampler: "class" });
  * ```
  */
 export interface MethodRow {
@@ -217,8 +221,9 @@ const ROWS: MethodRow[] = [...BUILTIN];
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { METHODS } from "./registry.ts";
- * console.log(METHODS.map((m) => m.name).join(" ")); // "joint ncm ncm_l2 crt tau lws la bsm"
+ * equal(METHODS.map((m) => m.name).join(" "), "joint ncm ncm_l2 crt tau lws la bsm");
  * ```
  */
 export const METHODS: readonly MethodRow[] = ROWS;
@@ -229,8 +234,9 @@ export const METHODS: readonly MethodRow[] = ROWS;
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { METHOD_NAMES } from "./registry.ts";
- * console.log(METHOD_NAMES.indexOf("crt") < METHOD_NAMES.indexOf("tau")); // true
+ * ok(METHOD_NAMES.indexOf("crt") < METHOD_NAMES.indexOf("tau"));
  * ```
  */
 export const METHOD_NAMES: readonly string[] = ROWS.map((r) => r.name);
@@ -240,8 +246,10 @@ export const METHOD_NAMES: readonly string[] = ROWS.map((r) => r.name);
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { methodRow } from "./registry.ts";
- * console.log(methodRow("bsm")?.label, methodRow("knn")); // "cRT + balanced softmax" undefined
+ * equal(methodRow("bsm")?.label, "cRT + balanced softmax");
+ * equal(methodRow("knn"), undefined);
  * ```
  */
 export function methodRow(name: string): MethodRow | undefined {
@@ -255,6 +263,7 @@ export function methodRow(name: string): MethodRow | undefined {
  * @throws {RangeError} When the name is taken or not a lowercase key.
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { METHOD_NAMES, registerMethod } from "./registry.ts";
  * import { runJoint } from "./joint.ts";
  * const remove = registerMethod({
@@ -269,9 +278,9 @@ export function methodRow(name: string): MethodRow | undefined {
  *   tauCurve: false,
  *   style: { color: "#117733" },
  * });
- * console.log(METHOD_NAMES.at(-1)); // "joint_copy"
+ * equal(METHOD_NAMES.at(-1), "joint_copy");
  * remove();
- * console.log(METHOD_NAMES.includes("joint_copy")); // false
+ * equal(METHOD_NAMES.includes("joint_copy"), false);
  * ```
  */
 export function registerMethod(row: MethodRow): () => void {
@@ -301,8 +310,9 @@ export function registerMethod(row: MethodRow): () => void {
  * @throws {RangeError} Naming the unknown method and the known ones.
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { parseMethods } from "./registry.ts";
- * console.log(parseMethods("tau, crt")); // ["crt", "tau"]
+ * deepEqual(parseMethods("tau, crt"), ["crt", "tau"]);
  * ```
  */
 export function parseMethods(text: string): string[] {
@@ -324,8 +334,9 @@ export function parseMethods(text: string): string[] {
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { methodHelpLines } from "./registry.ts";
- * console.log(methodHelpLines(2)[3]); // "  crt     classifier re-training, class-balanced sampling"
+ * equal(methodHelpLines(2)[3], "  crt     classifier re-training, class-balanced sampling");
  * ```
  */
 export function methodHelpLines(indent: number): string[] {

@@ -11,6 +11,7 @@ import { makeSyntheticFeatures, writeFeatureDir } from "../../lib/features/mod.t
 import { METHOD_NAMES } from "../../lib/stage2/registry.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
 import { main as stage2Main } from "../../scripts/stage2.ts";
+import { quietly } from "../_console.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 
 const SET = {
@@ -163,30 +164,22 @@ Deno.test({
     try {
       await writeFeatureDir(`${dir}/features`, makeSyntheticFeatures(SET));
       await Deno.mkdir(`${dir}/out`);
-      const lines: string[] = [];
-      const { log, error } = console;
-      console.log = (...a: unknown[]) => lines.push(a.join(" "));
-      console.error = (...a: unknown[]) => lines.push(a.join(" "));
-      let code;
-      try {
-        code = await stage2Main([
+      const { value: code, out } = await quietly(() =>
+        stage2Main([
           "--features",
           `${dir}/features`,
           "--methods",
           "crt,ncm",
           "--out",
           `${dir}/out/m.json`,
-        ]);
-      } finally {
-        console.log = log;
-        console.error = error;
-      }
-      equal(code, 0, lines.join("\n"));
+        ])
+      );
+      equal(code, 0, out);
       const metrics = validateMetricsFile(JSON.parse(await Deno.readTextFile(`${dir}/out/m.json`)));
       deepEqual(Object.keys(metrics.methods), ["ncm", "crt"]);
       const files = [...Deno.readDirSync(`${dir}/out/predictions`)].map((e) => e.name).sort();
       deepEqual(files, ["crt.arrow", "ncm.arrow"]);
-      ok(lines.some((l) => l.includes(`predictions to ${dir}/out/predictions/`)), lines.join("\n"));
+      ok(out.includes(`predictions to ${dir}/out/predictions/`), out);
       const table = await readTable(`${dir}/out/predictions/crt.arrow`);
       equal(table.numRows, metrics.methods.crt.test.rows);
       await rejects(Deno.stat(`${dir}/features/predictions`), Deno.errors.NotFound);

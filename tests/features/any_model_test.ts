@@ -6,6 +6,7 @@ import { METHOD_NAMES, METHODS } from "../../lib/stage2/registry.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
 import { main as featuresMain } from "../../scripts/features.ts";
 import { main as stage2Main } from "../../scripts/stage2.ts";
+import { quietly } from "../_console.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 
 const C = 4;
@@ -111,19 +112,6 @@ async function writeMinimalDump(dir: string, classifier: boolean): Promise<void>
       weight: vectorColumn(means, D, true),
       bias: arrow.makeData({ type: new arrow.Float32(), length: C, data: new Float32Array(C) }),
     });
-  }
-}
-
-async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; out: string }> {
-  const lines: string[] = [];
-  const { log, error } = console;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  console.error = (...args: unknown[]) => lines.push(args.join(" "));
-  try {
-    return { value: await fn(), out: lines.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
   }
 }
 

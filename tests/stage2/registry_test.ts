@@ -15,6 +15,7 @@ import {
 import { presetConfig, validateConfig } from "../../lib/train/config.ts";
 import { parseTrainArgs, trainHelp } from "../../lib/train/flags.ts";
 import { main as stage2Main } from "../../scripts/stage2.ts";
+import { quietly } from "../_console.ts";
 import { noGpu } from "../_gpu.ts";
 
 /** A method that always predicts the class prior: logits = log(n_c / N) for every row. */
@@ -50,19 +51,6 @@ const PRIOR: MethodRow = {
   tauCurve: false,
   style: { color: "#123456", dash: "3 1", label: "Prior only" },
 };
-
-async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; out: string }> {
-  const lines: string[] = [];
-  const { log, error } = console;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  console.error = (...args: unknown[]) => lines.push(args.join(" "));
-  try {
-    return { value: await fn(), out: lines.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 Deno.test("the method table: built-in rows, names in run order, bad registrations refused", () => {
   deepEqual(METHOD_NAMES, ["joint", "ncm", "ncm_l2", "crt", "tau", "lws", "la", "bsm"]);
