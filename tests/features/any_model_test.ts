@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { arrow } from "../../lib/deps.ts";
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
+import { fromMetrics } from "../../lib/eval/report.ts";
 import { makeSyntheticFeatures, readFeatureDir, writeFeatureDir } from "../../lib/features/mod.ts";
 import { METHOD_NAMES, METHODS } from "../../lib/stage2/registry.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
@@ -245,6 +246,17 @@ Deno.test({
       );
       deepEqual(Object.keys(metrics.skipped ?? {}), NEEDS_CLASSIFIER);
       ok(run.out.includes("skipped joint: needs the model's linear classifier"), run.out);
+      const report = fromMetrics(metrics, {
+        name: "mine",
+        adapter: "test",
+        preset: "none",
+        presetReason: "features from another model",
+        config: {},
+      });
+      deepEqual(
+        report.notes?.map((n) => n.split(":")[0]),
+        NEEDS_CLASSIFIER.map((m) => `Skipped ${m}`),
+      );
       const files = [...Deno.readDirSync(`${dir}/predictions`)].map((e) => e.name).sort();
       deepEqual(files, ["bsm.arrow", "crt.arrow", "ncm.arrow", "ncm_l2.arrow"]);
 
