@@ -258,7 +258,9 @@ export function methodRow(name: string): MethodRow | undefined {
 
 /**
  * Adds a method at the end of the table (after the built-in ones) and returns a function that
- * removes it again.
+ * removes it again. `--methods`, both `--help` texts, metrics and the report see it at once;
+ * the presets keep listing the built-in methods, so `deno task train` runs it when `--methods`
+ * names it.
  *
  * @throws {RangeError} When the name is taken or not a lowercase key.
  * @example
