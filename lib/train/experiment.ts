@@ -4,7 +4,8 @@
  * `--from-checkpoint`, `--resume`, `--stage2-only`).
  *
  * Run folder: `config.json`, `checkpoint.bin`, `features/{train,val,test,classifier}.arrow`,
- * `metrics.json`, `report.md`, `report.html`, `figures/*.svg`, `run.json` (timings, history).
+ * `metrics.json`, `predictions/<method>.arrow`, `report.md`, `report.html`, `figures/*.svg`,
+ * `run.json` (timings, history).
  *
  * @module
  */
@@ -20,6 +21,7 @@ import { dumpClassifier, extractFeatures } from "../features/extract.ts";
 import { type FeatureDir, readFeatureDir } from "../features/reader.ts";
 import type { FeatureMetadataInput } from "../features/schema.ts";
 import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";
+import { writeStage2Predictions } from "../eval/predictions.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
@@ -399,7 +401,8 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
     let metrics: MetricsFile | null = null;
     if (!args.stage1Only) {
       metrics = await timed("stage 2", async () => {
-        const { metrics } = await runStage2(features ?? await readFeatureDir(featureDir), {
+        const input = features ?? await readFeatureDir(featureDir);
+        const { metrics, results } = await runStage2(input, {
           methods: config.stage2.methods,
           seed: config.seed,
           epochs: config.stage2.epochs,
@@ -409,6 +412,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           source: featureDir,
           log: args.quiet ? undefined : (line) => log.info(`stage 2: ${line}`),
         });
+        await writeStage2Predictions(dir, input.test, results, metrics);
         return metrics;
       });
       await writeMetricsFile(`${dir}/metrics.json`, metrics);
