@@ -52,12 +52,14 @@ export const SUMMARY_FIELDS: readonly {
   id: string;
   label: string;
   get: (m: MethodMetrics) => number | null;
+  lowerIsBetter?: boolean;
 }[] = [
   { id: "test.all", label: "All", get: (m) => m.test.all },
   { id: "test.many", label: "Many", get: (m) => m.test.many },
   { id: "test.medium", label: "Medium", get: (m) => m.test.medium },
   { id: "test.few", label: "Few", get: (m) => m.test.few },
   { id: "val.all", label: "val All", get: (m) => m.val.all },
+  { id: "test.ece", label: "ECE", get: (m) => m.calibration?.ece ?? null, lowerIsBetter: true },
 ];
 
 /**
@@ -223,6 +225,44 @@ export function formatStat(stat: SeedStat): string {
 }
 
 /**
+ * The summary as a plain-text table for the terminal: one row per method, `mean ± std` in
+ * percent per figure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatSeedTable, type SeedSummary } from "./seeds.ts";
+ * const stat = { mean: 0.8, std: 0.01, values: [0.79, 0.81] };
+ * const summary = {
+ *   seeds: [0, 1],
+ *   methods: { crt: { label: "cRT", stats: { "test.all": stat } } },
+ * } as unknown as SeedSummary;
+ * assert.match(formatSeedTable(summary).split("\n")[2], /^cRT +80\.00 ± 1\.00/);
+ * ```
+ */
+export function formatSeedTable(summary: SeedSummary): string {
+  const keys = Object.keys(summary.methods);
+  const rows = [
+    ["method", ...SUMMARY_FIELDS.map((f) => f.label)],
+    ...keys.map((k) => [
+      summary.methods[k].label,
+      ...SUMMARY_FIELDS.map((f) => {
+        const stat = summary.methods[k].stats[f.id];
+        return stat ? formatStat(stat) : "-";
+      }),
+    ]),
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: string[]) =>
+    r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ");
+  return [
+    line(rows[0]),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.slice(1).map(line),
+  ].join("\n");
+}
+
+/**
  * The summary as a document: the mean ± std table, a bar chart with error bars, and each seed's
  * All. Rendered by the report's Markdown and HTML writers.
  *
@@ -246,6 +286,7 @@ export function formatStat(stat: SeedStat): string {
  *         "test.medium": stat,
  *         "test.few": stat,
  *         "val.all": stat,
+ *         "test.ece": stat,
  *       },
  *     },
  *   },
@@ -257,8 +298,11 @@ export function formatStat(stat: SeedStat): string {
  */
 export function seedSummaryDocument(summary: SeedSummary, title: string): ReportDocument {
   const keys = Object.keys(summary.methods);
-  const best = (id: string) =>
-    Math.max(...keys.map((k) => summary.methods[k].stats[id]?.mean ?? -Infinity));
+  const best = (f: (typeof SUMMARY_FIELDS)[number]) => {
+    const means = keys.map((k) => summary.methods[k].stats[f.id]?.mean ?? null)
+      .filter((v): v is number => v !== null);
+    return f.lowerIsBetter ? Math.min(...means) : Math.max(...means);
+  };
   const table: ReportTable = {
     header: ["method", ...SUMMARY_FIELDS.map((f) => f.label)],
     align: ["left", ...SUMMARY_FIELDS.map(() => "right" as const)],
@@ -268,7 +312,7 @@ export function seedSummaryDocument(summary: SeedSummary, title: string): Report
         { text: m.label },
         ...SUMMARY_FIELDS.map((f) => ({
           text: formatStat(m.stats[f.id]),
-          bold: m.stats[f.id].mean !== null && m.stats[f.id].mean === best(f.id),
+          bold: m.stats[f.id].mean !== null && m.stats[f.id].mean === best(f),
         })),
       ];
     }),
@@ -283,7 +327,7 @@ export function seedSummaryDocument(summary: SeedSummary, title: string): Report
       })),
     ]),
   };
-  const groups = SUMMARY_FIELDS.filter((f) => f.id.startsWith("test."));
+  const groups = SUMMARY_FIELDS.filter((f) => /^test\.(all|many|medium|few)$/.test(f.id));
   const svg = barChart({
     title: `Test accuracy over ${summary.seeds.length} seeds (mean ± std)`,
     xLabel: "shot group",
@@ -319,7 +363,8 @@ export function seedSummaryDocument(summary: SeedSummary, title: string): Report
             kind: "paragraph",
             text: `Test accuracy (%) per method and shot group, mean ± sample standard ` +
               `deviation over seeds ${summary.seeds.join(", ")} (All is the mean of per-class ` +
-              `accuracies; val All is the validation split that chose tau).`,
+              `accuracies; val All is the validation split that chose tau; ECE is the test ` +
+              `expected calibration error, lower is better).`,
           },
           { kind: "table", table },
           { kind: "figure", figure },
