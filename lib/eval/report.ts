@@ -21,6 +21,7 @@ import {
   type Series,
 } from "./figures.ts";
 import { renderHtml } from "./html.ts";
+import { publishedBlocks, type PublishedProtocol } from "./published.ts";
 import { type CalibrationMetrics, ECE_BINS, type MetricsFile } from "./metrics.ts";
 import { methodRow } from "../stage2/registry.ts";
 
@@ -211,6 +212,8 @@ export interface RunReport {
   methods: MethodReport[];
   /** Free-form remarks, one list item each. */
   notes?: string[];
+  /** The published protocol the run follows, shown beside its figures; absent when none. */
+  published?: PublishedProtocol | null;
 }
 
 /**
@@ -1024,6 +1027,13 @@ export function buildReportDocument(report: RunReport): ReportDocument {
   }
   results.push(...figureBlock(figures, "accuracy_by_group"), ...figureBlock(figures, "tau_curves"));
   sections.push({ id: "results", heading: "Results", blocks: results });
+  if (report.published) {
+    sections.push({
+      id: "published",
+      heading: "Published figures",
+      blocks: publishedBlocks(report.published, methods, "this run"),
+    });
+  }
 
   sections.push({
     id: "per-class",
@@ -1364,6 +1374,8 @@ export interface RunInfo {
   classes?: readonly string[];
   /** Free-form remarks. */
   notes?: string[];
+  /** The published protocol the run follows (lib/eval/published.ts), if any. */
+  published?: PublishedProtocol | null;
 }
 
 /**
@@ -1464,6 +1476,7 @@ export function fromMetrics(metrics: MetricsFile, run: RunInfo): RunReport {
     groups: [...metrics.shot_groups],
     thresholds: { ...metrics.shot_thresholds },
     methods,
+    published: run.published ?? null,
     notes: metrics.skipped
       ? [
         ...(run.notes ?? []),

@@ -10,6 +10,7 @@
 
 import { barChart } from "./figures.ts";
 import type { MethodMetrics, MetricsFile } from "./metrics.ts";
+import { publishedBlocks, type PublishedProtocol } from "./published.ts";
 import type { ReportDocument, ReportFigure, ReportTable } from "./report.ts";
 
 /**
@@ -296,7 +297,11 @@ export function formatSeedTable(summary: SeedSummary): string {
  * assert.equal(doc.sections[0].blocks.length, 3);
  * ```
  */
-export function seedSummaryDocument(summary: SeedSummary, title: string): ReportDocument {
+export function seedSummaryDocument(
+  summary: SeedSummary,
+  title: string,
+  published: PublishedProtocol | null = null,
+): ReportDocument {
   const keys = Object.keys(summary.methods);
   const best = (f: (typeof SUMMARY_FIELDS)[number]) => {
     const means = keys.map((k) => summary.methods[k].stats[f.id]?.mean ?? null)
@@ -370,6 +375,20 @@ export function seedSummaryDocument(summary: SeedSummary, title: string): Report
           { kind: "figure", figure },
         ],
       },
+      ...(published
+        ? [{
+          id: "published",
+          heading: "Published figures",
+          blocks: publishedBlocks(
+            published,
+            keys.flatMap((k) => {
+              const all = summary.methods[k].stats["test.all"].mean;
+              return all === null ? [] : [{ name: k, label: summary.methods[k].label, all }];
+            }),
+            `mean of ${summary.seeds.length} seeds`,
+          ),
+        }]
+        : []),
       {
         id: "per-seed",
         heading: "Each seed",

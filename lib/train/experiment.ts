@@ -22,6 +22,7 @@ import { type FeatureDir, readFeatureDir } from "../features/reader.ts";
 import type { FeatureMetadataInput } from "../features/schema.ts";
 import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";
 import { writeStage2Predictions } from "../eval/predictions.ts";
+import { publishedFor } from "../eval/published.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
@@ -546,6 +547,7 @@ async function writeRunReport(
       stage1History: record.stage1History,
       classes,
       notes,
+      published: publishedFor(config.profile, config.model.arch),
     }),
   );
 }

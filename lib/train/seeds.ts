@@ -12,6 +12,7 @@
 
 import { renderHtml } from "../eval/html.ts";
 import { type MetricsFile, validateMetricsFile } from "../eval/metrics.ts";
+import { publishedFor, type PublishedProtocol } from "../eval/published.ts";
 import { renderMarkdown } from "../eval/report.ts";
 import {
   formatSeedTable,
@@ -182,8 +183,9 @@ export async function writeSeedSummary(
   dir: string,
   summary: SeedSummary,
   title: string,
+  published: PublishedProtocol | null = null,
 ): Promise<void> {
-  const doc = seedSummaryDocument(summary, title);
+  const doc = seedSummaryDocument(summary, title, published);
   await Deno.mkdir(`${dir}/figures`, { recursive: true });
   for (const figure of doc.figures) {
     await writeFileAtomic(`${dir}/${figure.file}`, figure.svg, "figure");
@@ -282,6 +284,7 @@ export async function runSeeds(args: TrainArgs, seeds: readonly number[]): Promi
     `${dir}/summary`,
     summary,
     `${config.preset} preset, ${config.profile}, ${seeds.length} seeds`,
+    publishedFor(config.profile, config.model.arch),
   );
   if (!args.quiet) console.log(formatSeedTable(summary));
   log.info(
