@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkFeatures, DEGENERATE_ADVICE } from "../features/check.ts";
 import type { SamplerKind } from "../data/sampler.ts";
 import {
   argmaxRows,
@@ -169,6 +170,18 @@ export async function runStage2(
       `Cannot run stage 2: every method asked for (${asked.join(", ")}) ${NO_CLASSIFIER}; ` +
         `add it or choose others (${METHOD_NAMES.filter((m) => !methodRow(m)!.needsClassifier)})`,
     );
+  }
+  // Degenerate features (a diverged backbone, a broken export) would give every method chance
+  // accuracy with nothing said.
+  for (const split of ["train", "val", "test"] as const) {
+    const { features: x, rows, dim } = features[split];
+    const defect = checkFeatures(x, rows, dim);
+    if (defect) {
+      throw new RangeError(
+        `Cannot run stage 2: the ${split} features ${defect.detail}; re-export them (when they ` +
+          `come from ltkit, ${DEGENERATE_ADVICE})`,
+      );
+    }
   }
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) {
