@@ -25,6 +25,7 @@ export {
 export * from "./conv2d.ts";
 export * from "./batchnorm.ts";
 export * from "./pool.ts";
+export * from "./shortcut.ts";
 export * from "./optim.ts";
 export * from "./gemm.ts";
 export * from "./tune.ts";

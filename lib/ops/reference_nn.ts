@@ -434,3 +434,179 @@ export function sgdUpdate(
     params[i] -= step.lr * v;
   }
 }
+
+/**
+ * Option-A shortcut: `y[n,f,i,j] = x[n, f - B, i s, j s]` for `0 <= f - B < C`, else 0, with
+ * `B = floor((F - C) / 2)` zero channels in front.
+ *
+ * @param x input (N,C,H,W)
+ * @param xShape [N,C,H,W]
+ * @param channels F
+ * @param stride s
+ * @returns y (N,F,ceil(H/s),ceil(W/s))
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shortcutPadForward } from "./reference_nn.ts";
+ * assert.deepEqual(Array.from(shortcutPadForward([1, 2, 3, 4], [1, 1, 2, 2], 3, 2)), [0, 1, 0]);
+ * ```
+ */
+export function shortcutPadForward(
+  x: Values,
+  xShape: readonly number[],
+  channels: number,
+  stride: number,
+): Float64Array {
+  const [n, c, h, w] = dims4(xShape, "x");
+  const ho = Math.ceil(h / stride);
+  const wo = Math.ceil(w / stride);
+  const before = Math.floor((channels - c) / 2);
+  const y = new Float64Array(n * channels * ho * wo);
+  for (let b = 0; b < n; b++) {
+    for (let ci = 0; ci < c; ci++) {
+      for (let i = 0; i < ho; i++) {
+        for (let j = 0; j < wo; j++) {
+          y[((b * channels + ci + before) * ho + i) * wo + j] =
+            x[((b * c + ci) * h + i * stride) * w + j * stride];
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/**
+ * Option-A shortcut backward: the transpose of {@link shortcutPadForward}.
+ *
+ * @param dy gradient of the output (N,F,ceil(H/s),ceil(W/s))
+ * @param xShape [N,C,H,W] of the forward input
+ * @param channels F
+ * @param stride s
+ * @returns dx (N,C,H,W)
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shortcutPadBackward } from "./reference_nn.ts";
+ * assert.deepEqual(Array.from(shortcutPadBackward([5, 6, 7], [1, 1, 2, 2], 3, 2)), [6, 0, 0, 0]);
+ * ```
+ */
+export function shortcutPadBackward(
+  dy: Values,
+  xShape: readonly number[],
+  channels: number,
+  stride: number,
+): Float64Array {
+  const [n, c, h, w] = dims4(xShape, "x");
+  const ho = Math.ceil(h / stride);
+  const wo = Math.ceil(w / stride);
+  const before = Math.floor((channels - c) / 2);
+  const dx = new Float64Array(n * c * h * w);
+  for (let b = 0; b < n; b++) {
+    for (let ci = 0; ci < c; ci++) {
+      for (let i = 0; i < ho; i++) {
+        for (let j = 0; j < wo; j++) {
+          dx[((b * c + ci) * h + i * stride) * w + j * stride] =
+            dy[((b * channels + ci + before) * ho + i) * wo + j];
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/** Window of a max pool: square kernel, stride and padding (padded cells never win). */
+export interface PoolGeometry {
+  /** Window size (default 3). */
+  kernel?: number;
+  /** Step between windows (default 2). */
+  stride?: number;
+  /** Cells outside the input on every side (default 1). */
+  padding?: number;
+}
+
+/**
+ * Max pool forward. Ties go to the first maximum in row-major window order, as PyTorch.
+ *
+ * @param x input (N,C,H,W)
+ * @param shape [N,C,H,W]
+ * @returns y (N,C,Ho,Wo) and `argmax`, the winning input index within each (H,W) plane
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maxPool2dForward } from "./reference_nn.ts";
+ * const { y, argmax } = maxPool2dForward([1, 5, 3, 2], [1, 1, 2, 2], { kernel: 2, padding: 0 });
+ * assert.deepEqual([Array.from(y), Array.from(argmax)], [[5], [1]]);
+ * ```
+ */
+export function maxPool2dForward(
+  x: Values,
+  shape: readonly number[],
+  geometry: PoolGeometry = {},
+): { y: Float64Array; argmax: Int32Array } {
+  const [n, c, h, w] = dims4(shape, "x");
+  const k = geometry.kernel ?? 3;
+  const s = geometry.stride ?? 2;
+  const p = geometry.padding ?? 1;
+  const ho = convOutputSize(h, k, s, p);
+  const wo = convOutputSize(w, k, s, p);
+  const y = new Float64Array(n * c * ho * wo);
+  const argmax = new Int32Array(n * c * ho * wo);
+  for (let plane = 0; plane < n * c; plane++) {
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) {
+        let best = -Infinity;
+        let at = -1;
+        for (let a = 0; a < k; a++) {
+          const r = i * s - p + a;
+          if (r < 0 || r >= h) continue;
+          for (let b = 0; b < k; b++) {
+            const col = j * s - p + b;
+            if (col < 0 || col >= w) continue;
+            const v = x[plane * h * w + r * w + col];
+            if (v > best) {
+              best = v;
+              at = r * w + col;
+            }
+          }
+        }
+        y[(plane * ho + i) * wo + j] = best;
+        argmax[(plane * ho + i) * wo + j] = at;
+      }
+    }
+  }
+  return { y, argmax };
+}
+
+/**
+ * Max pool backward: each output's gradient goes to the input that won its window (summed where
+ * windows overlap).
+ *
+ * @param dy gradient of the output (N,C,Ho,Wo)
+ * @param argmax winners from {@link maxPool2dForward}
+ * @param xShape [N,C,H,W] of the forward input
+ * @returns dx (N,C,H,W)
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maxPool2dBackward } from "./reference_nn.ts";
+ * assert.deepEqual(Array.from(maxPool2dBackward([7], [1], [1, 1, 2, 2])), [0, 7, 0, 0]);
+ * ```
+ */
+export function maxPool2dBackward(
+  dy: Values,
+  argmax: ArrayLike<number>,
+  xShape: readonly number[],
+): Float64Array {
+  const [n, c, h, w] = dims4(xShape, "x");
+  const perPlane = dy.length / (n * c);
+  const dx = new Float64Array(n * c * h * w);
+  for (let i = 0; i < dy.length; i++) {
+    const plane = Math.floor(i / perPlane);
+    dx[plane * h * w + argmax[i]] += dy[i];
+  }
+  return dx;
+}
