@@ -23,6 +23,7 @@ export {
   type SumOptions,
 } from "./reduce.ts";
 export * from "./conv2d.ts";
+export * from "./conv2d_grouped.ts";
 export * from "./batchnorm.ts";
 export * from "./pool.ts";
 export * from "./shortcut.ts";

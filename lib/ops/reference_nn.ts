@@ -18,6 +18,20 @@ export interface ConvGeometry {
   stride?: number;
   /** Zeros added on every side of the input (default 0). */
   padding?: number;
+  /**
+   * Channel groups (default 1): input and output channels split into `groups` equal parts,
+   * output group g sees only input group g, and the weight is (F, C / groups, KH, KW).
+   */
+  groups?: number;
+}
+
+/** Channel groups of a geometry, checked against C and F. */
+function groupsOf(geometry: ConvGeometry, c: number, f: number): number {
+  const g = geometry.groups ?? 1;
+  if (!Number.isInteger(g) || g < 1 || c % g !== 0 || f % g !== 0) {
+    throw new RangeError(`Cannot run the reference: ${g} groups do not divide C ${c} and F ${f}`);
+  }
+  return g;
 }
 
 /**
@@ -41,12 +55,13 @@ function dims4(shape: readonly number[], what: string): [number, number, number,
 }
 
 /**
- * Convolution forward, no bias: `y[n,f,oh,ow] = sum w[f,c,kh,kw] x[n,c,oh*s-p+kh, ow*s-p+kw]`.
+ * Convolution forward, no bias: `y[n,f,oh,ow] = sum w[f,c,kh,kw] x[n,c,oh*s-p+kh, ow*s-p+kw]`,
+ * the sum over the input channels of f's group (all of them when `groups` is 1).
  *
  * @param x input (N,C,H,W)
  * @param xShape [N,C,H,W]
- * @param w weight (F,C,KH,KW)
- * @param wShape [F,C,KH,KW]
+ * @param w weight (F,C/groups,KH,KW)
+ * @param wShape [F,C/groups,KH,KW]
  * @returns y (N,F,Ho,Wo) in float64
  *
  * @example
@@ -65,7 +80,8 @@ export function conv2dForward(
 ): Float64Array {
   const [n, c, h, wd] = dims4(xShape, "x");
   const [f, wc, kh, kw] = dims4(wShape, "w");
-  if (wc !== c) {
+  const groups = groupsOf(geometry, c, f);
+  if (wc * groups !== c) {
     throw new RangeError(`Cannot run the reference: w has ${wc} input channels, x ${c}`);
   }
   const s = geometry.stride ?? 1;
@@ -78,14 +94,16 @@ export function conv2dForward(
       for (let oh = 0; oh < ho; oh++) {
         for (let ow = 0; ow < wo; ow++) {
           let sum = 0;
-          for (let ci = 0; ci < c; ci++) {
+          const first = Math.floor(o / (f / groups)) * wc; // first input channel of o's group
+          for (let k = 0; k < wc; k++) {
+            const ci = first + k;
             for (let i = 0; i < kh; i++) {
               const ih = oh * s - p + i;
               if (ih < 0 || ih >= h) continue;
               for (let j = 0; j < kw; j++) {
                 const iw = ow * s - p + j;
                 if (iw < 0 || iw >= wd) continue;
-                sum += w[((o * c + ci) * kh + i) * kw + j] * x[((b * c + ci) * h + ih) * wd + iw];
+                sum += w[((o * wc + k) * kh + i) * kw + j] * x[((b * c + ci) * h + ih) * wd + iw];
               }
             }
           }
@@ -113,7 +131,8 @@ export function conv2dBackwardInput(
   geometry: ConvGeometry = {},
 ): Float64Array {
   const [n, c, h, wd] = dims4(xShape, "x");
-  const [f, , kh, kw] = dims4(wShape, "w");
+  const [f, wc, kh, kw] = dims4(wShape, "w");
+  const groups = groupsOf(geometry, c, f);
   const s = geometry.stride ?? 1;
   const p = geometry.padding ?? 0;
   const ho = convOutputSize(h, kh, s, p);
@@ -124,14 +143,16 @@ export function conv2dBackwardInput(
       for (let oh = 0; oh < ho; oh++) {
         for (let ow = 0; ow < wo; ow++) {
           const g = dy[((b * f + o) * ho + oh) * wo + ow];
-          for (let ci = 0; ci < c; ci++) {
+          const first = Math.floor(o / (f / groups)) * wc;
+          for (let k = 0; k < wc; k++) {
+            const ci = first + k;
             for (let i = 0; i < kh; i++) {
               const ih = oh * s - p + i;
               if (ih < 0 || ih >= h) continue;
               for (let j = 0; j < kw; j++) {
                 const iw = ow * s - p + j;
                 if (iw < 0 || iw >= wd) continue;
-                dx[((b * c + ci) * h + ih) * wd + iw] += g * w[((o * c + ci) * kh + i) * kw + j];
+                dx[((b * c + ci) * h + ih) * wd + iw] += g * w[((o * wc + k) * kh + i) * kw + j];
               }
             }
           }
@@ -158,25 +179,28 @@ export function conv2dBackwardWeight(
   geometry: ConvGeometry = {},
 ): Float64Array {
   const [n, c, h, wd] = dims4(xShape, "x");
-  const [f, , kh, kw] = dims4(wShape, "w");
+  const [f, wc, kh, kw] = dims4(wShape, "w");
+  const groups = groupsOf(geometry, c, f);
   const s = geometry.stride ?? 1;
   const p = geometry.padding ?? 0;
   const ho = convOutputSize(h, kh, s, p);
   const wo = convOutputSize(wd, kw, s, p);
-  const dw = new Float64Array(f * c * kh * kw);
+  const dw = new Float64Array(f * wc * kh * kw);
   for (let b = 0; b < n; b++) {
     for (let o = 0; o < f; o++) {
       for (let oh = 0; oh < ho; oh++) {
         for (let ow = 0; ow < wo; ow++) {
           const g = dy[((b * f + o) * ho + oh) * wo + ow];
-          for (let ci = 0; ci < c; ci++) {
+          const first = Math.floor(o / (f / groups)) * wc;
+          for (let k = 0; k < wc; k++) {
+            const ci = first + k;
             for (let i = 0; i < kh; i++) {
               const ih = oh * s - p + i;
               if (ih < 0 || ih >= h) continue;
               for (let j = 0; j < kw; j++) {
                 const iw = ow * s - p + j;
                 if (iw < 0 || iw >= wd) continue;
-                dw[((o * c + ci) * kh + i) * kw + j] += g * x[((b * c + ci) * h + ih) * wd + iw];
+                dw[((o * wc + k) * kh + i) * kw + j] += g * x[((b * c + ci) * h + ih) * wd + iw];
               }
             }
           }
