@@ -297,7 +297,7 @@ export async function prepareGroupedConv2dForward(
   checkF32(op, { x, w, y });
   checkRank(op, "output y", y, NCHW);
   checkShape(op, "output y", y, [s.n, s.f, s.ho, s.wo]);
-  return dispatch(gpu, "conv2d_grouped_forward", s, y.size, { x, w, y });
+  return await dispatch(gpu, "conv2d_grouped_forward", s, y.size, { x, w, y });
 }
 
 /**
@@ -355,7 +355,7 @@ export async function prepareGroupedConv2dBackwardInput(
   const s = resolve(op, dx.shape, w.shape, groups, args.stride ?? 1, args.padding ?? 0);
   checkF32(op, { dy, w, dx });
   checkShape(op, "gradient dy", dy, [s.n, s.f, s.ho, s.wo]);
-  return dispatch(
+  return await dispatch(
     gpu,
     "conv2d_grouped_backward_input",
     s,
