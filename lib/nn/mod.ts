@@ -6,3 +6,4 @@
 
 export * from "./resnet.ts";
 export * from "./spec.ts";
+export * from "./backbones.ts";

@@ -387,7 +387,7 @@ async function dumpAll(
   const metadata: FeatureMetadataInput = {
     profile: splits.profile as unknown as Record<string, unknown>,
     trainClassCounts: [...splits.classCounts],
-    backbone: { description: backbone, arch: config.model.arch, width: config.model.width },
+    backbone: { description: backbone, ...config.model },
     checkpointSha256: await sha256Hex(await Deno.readFile(checkpointPath)),
   };
   let jointAccuracy = 0;
