@@ -7,3 +7,4 @@
 export * from "./resnet.ts";
 export * from "./spec.ts";
 export * from "./backbones.ts";
+export * from "./memory.ts";

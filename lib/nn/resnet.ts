@@ -35,6 +35,7 @@ import {
 import { prepareColSum } from "../ops/reduce.ts";
 import { prepareShortcutPadBackward, prepareShortcutPadForward } from "../ops/shortcut.ts";
 import { prepareCrossEntropyBackward, prepareCrossEntropyForward } from "../ops/softmax.ts";
+import { assertBatchFits } from "./memory.ts";
 import { type ConvPlan, featureDim, planResNet, type ResNetSpec } from "./spec.ts";
 
 /**
@@ -207,6 +208,10 @@ export class ResNet {
     if (!Number.isInteger(options.batch) || options.batch < 1) {
       throw new RangeError(`Cannot build ${spec.name}: batch is ${options.batch}; it must be >= 1`);
     }
+    // Refuse a batch whose tensors cannot be allocated before allocating any of them.
+    assertBatchFits(spec, options.batch, {
+      maxTensorBytes: Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize),
+    });
     this.gpu = gpu;
     this.spec = spec;
     this.batch = options.batch;
