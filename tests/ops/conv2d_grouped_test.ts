@@ -11,6 +11,7 @@ import {
 } from "../../lib/ops/conv2d_grouped.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";
 import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import { convReferenceErrors } from "./_fd.ts";
 
 /** [N, C, H, W, F, groups, K, stride, padding]: odd sizes and group widths. */
 const CASES: readonly number[][] = [
@@ -30,31 +31,11 @@ Deno.test("grouped conv2d reference: finite differences, and groups = 1 is the p
   const xShape = [2, 6, 5, 4];
   const wShape = [4, 3, 3, 3];
   const g = { stride: 2, padding: 1, groups: 2 };
-  const x = Float64Array.from(randomArray(size(xShape), 1));
-  const w = Float64Array.from(randomArray(size(wShape), 2));
-  const yShape = groupedConv2dOutputShape(xShape, wShape, 2, 2, 1);
-  const r = Float64Array.from(randomArray(size(yShape), 3));
-  const loss = (xv: Float64Array, wv: Float64Array) =>
-    ref.conv2dForward(xv, xShape, wv, wShape, g).reduce((s, v, i) => s + v * r[i], 0);
-  const h = 1e-6;
-  const numeric = (v: Float64Array, f: (v: Float64Array) => number) =>
-    v.map((_, i) => {
-      const up = v.slice();
-      const down = v.slice();
-      up[i] += h;
-      down[i] -= h;
-      return (f(up) - f(down)) / (2 * h);
-    });
-  const ex = maxRelativeError(
-    ref.conv2dBackwardInput(r, w, wShape, xShape, g),
-    numeric(x, (v) => loss(v, w)),
-  );
-  const ew = maxRelativeError(
-    ref.conv2dBackwardWeight(x, xShape, r, wShape, g),
-    numeric(w, (v) => loss(x, v)),
-  );
+  const { dx: ex, dw: ew } = convReferenceErrors(xShape, wShape, g);
   console.log(`  fd: dx ${ex.toExponential(2)}, dw ${ew.toExponential(2)}`);
   ok(ex < 1e-7 && ew < 1e-7, `finite differences disagree: dx ${ex}, dw ${ew}`);
+  const x = Float64Array.from(randomArray(size(xShape), 1));
+  const w = Float64Array.from(randomArray(size(wShape), 2));
   // A grouped convolution is the plain one with the off-group weights zero.
   const full = new Float64Array(4 * 6 * 9);
   for (let f = 0; f < 4; f++) {

@@ -13,6 +13,7 @@ import {
 } from "../../lib/ops/conv2d.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";
 import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import { convReferenceErrors } from "./_fd.ts";
 
 const STEM = { stride: 2, padding: 3 };
 /** [N, C, H, W, F]: odd sizes, none a multiple of the 16x16 tiles; H or W below the kernel. */
@@ -28,32 +29,9 @@ const TOL = 2e-5;
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 Deno.test("7x7/2 stem reference gradients match central finite differences (float64)", () => {
-  const xShape = [2, 2, 9, 8];
-  const wShape = [3, 2, 7, 7];
-  const x = Float64Array.from(randomArray(size(xShape), 1));
-  const w = Float64Array.from(randomArray(size(wShape), 2));
-  const r = Float64Array.from(randomArray(size(conv2dOutputShape(xShape, wShape, 2, 3)), 3));
-  const loss = (xv: Float64Array, wv: Float64Array) =>
-    ref.conv2dForward(xv, xShape, wv, wShape, STEM).reduce((s, v, i) => s + v * r[i], 0);
-  const h = 1e-6;
-  const numeric = (v: Float64Array, f: (v: Float64Array) => number) =>
-    v.map((_, i) => {
-      const up = v.slice();
-      const down = v.slice();
-      up[i] += h;
-      down[i] -= h;
-      return (f(up) - f(down)) / (2 * h);
-    });
-  const ex = maxRelativeError(
-    ref.conv2dBackwardInput(r, w, wShape, xShape, STEM),
-    numeric(x, (v) => loss(v, w)),
-  );
-  const ew = maxRelativeError(
-    ref.conv2dBackwardWeight(x, xShape, r, wShape, STEM),
-    numeric(w, (v) => loss(x, v)),
-  );
-  console.log(`  fd: dx ${ex.toExponential(2)}, dw ${ew.toExponential(2)}`);
-  ok(ex < 1e-7 && ew < 1e-7, `finite differences disagree: dx ${ex}, dw ${ew}`);
+  const { dx, dw } = convReferenceErrors([2, 2, 9, 8], [3, 2, 7, 7], STEM);
+  console.log(`  fd: dx ${dx.toExponential(2)}, dw ${dw.toExponential(2)}`);
+  ok(dx < 1e-7 && dw < 1e-7, `finite differences disagree: dx ${dx}, dw ${dw}`);
 });
 
 Deno.test({

@@ -12,6 +12,7 @@ import {
 } from "../../lib/ops/pool.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";
 import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import { centralDifferences } from "./_fd.ts";
 
 /** HW a multiple of 4 (vec4 kernels) and not (scalar kernels), batch 1 and 3. */
 const SHAPES = [[3, 5, 7, 7], [1, 17, 4, 4], [3, 64, 7, 7], [2, 3, 1, 1], [3, 5, 2, 6]];
@@ -121,15 +122,7 @@ Deno.test("max pool reference gradients match central finite differences (float6
     const loss = (v: Float64Array) =>
       ref.maxPool2dForward(v, shape, g).y.reduce((s, yv, i) => s + yv * r[i], 0);
     const dx = ref.maxPool2dBackward(r, argmax, shape);
-    const eps = 1e-6;
-    const numeric = x.map((_, i) => {
-      const up = x.slice();
-      const down = x.slice();
-      up[i] += eps;
-      down[i] -= eps;
-      return (loss(up) - loss(down)) / (2 * eps);
-    });
-    const err = maxRelativeError(dx, numeric);
+    const err = maxRelativeError(dx, centralDifferences(x, loss));
     console.log(`  fd ${shape} k${kernel} s${stride} p${padding}: dx ${err.toExponential(2)}`);
     ok(err < 1e-6, `finite differences disagree: ${err}`);
   }
