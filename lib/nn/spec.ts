@@ -324,7 +324,9 @@ export function validateResNetSpec(spec: ResNetSpec): void {
     if (!whole(s.blocks, 1)) bad(`stage ${i} has ${s.blocks} blocks`);
     if (s.stride !== 1 && s.stride !== 2) bad(`stage ${i} has stride ${s.stride}; use 1 or 2`);
     if (block === "bottleneck") {
-      if (!whole(s.inner, 1)) bad(`stage ${i} is a bottleneck stage without inner channels`);
+      if (!whole(s.inner, 1)) {
+        bad(`stage ${i} has ${s.inner} inner bottleneck channels; it needs >= 1 (a larger width)`);
+      }
       if (s.inner! % groups !== 0) {
         bad(`stage ${i} has ${s.inner} inner channels, not a multiple of the ${groups} groups`);
       }
