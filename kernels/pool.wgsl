@@ -10,8 +10,10 @@
 // Bindings (group 0): read-only inputs, then outputs, then the uniform (`p` for the average
 // pool, `mp` for the max pool).
 // Workgroup: WG (override, default 64) invocations. Average pool: one plane per invocation,
-// grid-strided along y so planes may exceed 65535 * WG. Max pool: one output (forward) or one
-// input cell (backward) per invocation, indexed gid.y * row + gid.x. The backward pass gathers:
+// grid-strided along y so planes may exceed 65535 * WG. Max pool: one row of outputs (forward)
+// or of input cells (backward) per invocation, indexed gid.y * row + gid.x (a row rather than
+// one element: on software adapters an invocation costs as much as a few dozen loads). The
+// backward pass gathers:
 // each input cell visits the few windows that contain it and adds the gradients of those it won,
 // so overlapping windows need no atomics and the sum is deterministic.
 
@@ -40,8 +42,8 @@ struct MaxPool {
   kernel: u32, // k
   stride: u32, // s
   pad: u32,    // q
-  total: u32,  // elements of this entry point's output
-  row: u32,    // elements covered by one row of workgroups (x groups * WG)
+  total: u32,  // rows of this entry point's output (N*C*Ho forward, N*C*H backward)
+  row: u32,    // rows covered by one row of workgroups (x groups * WG)
 }
 
 @group(0) @binding(7) var<storage, read> argmax_in: array<u32>;        // argmax: (N,C,Ho,Wo)
@@ -91,33 +93,34 @@ fn avgpool_backward_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
 // y[n,c,i,j] = max over the window at (i s - q, j s - q); argmax gets the winner. Overwrites both.
 @compute @workgroup_size(WG)
 fn maxpool_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let o = gid.y * mp.row + gid.x;
-  if (o >= mp.total) { return; }
-  let j = o % mp.wo;
-  let i = (o / mp.wo) % mp.ho;
-  let plane = o / (mp.wo * mp.ho);
+  let e = gid.y * mp.row + gid.x;
+  if (e >= mp.total) { return; }
+  let i = e % mp.ho;
+  let plane = e / mp.ho;
   let base = plane * mp.h * mp.w;
   let r0 = i32(i * mp.stride) - i32(mp.pad);
-  let c0 = i32(j * mp.stride) - i32(mp.pad);
-  var best = 0.0;
-  var at = 0xffffffffu;
-  for (var a = 0u; a < mp.kernel; a++) {
-    let r = r0 + i32(a);
-    if (r < 0 || r >= i32(mp.h)) { continue; }
-    for (var b = 0u; b < mp.kernel; b++) {
-      let c = c0 + i32(b);
-      if (c < 0 || c >= i32(mp.w)) { continue; }
-      let cell = u32(r) * mp.w + u32(c);
-      let v = x[base + cell];
-      // The first cell in the input always takes the lead, so padding never wins.
-      if (at == 0xffffffffu || v > best) {
-        best = v;
-        at = cell;
+  for (var j = 0u; j < mp.wo; j++) {
+    let c0 = i32(j * mp.stride) - i32(mp.pad);
+    var best = 0.0;
+    var at = 0xffffffffu;
+    for (var a = 0u; a < mp.kernel; a++) {
+      let r = r0 + i32(a);
+      if (r < 0 || r >= i32(mp.h)) { continue; }
+      for (var b = 0u; b < mp.kernel; b++) {
+        let c = c0 + i32(b);
+        if (c < 0 || c >= i32(mp.w)) { continue; }
+        let cell = u32(r) * mp.w + u32(c);
+        let v = x[base + cell];
+        // The first cell in the input always takes the lead, so padding never wins.
+        if (at == 0xffffffffu || v > best) {
+          best = v;
+          at = cell;
+        }
       }
     }
+    y[e * mp.wo + j] = best;
+    argmax[e * mp.wo + j] = at;
   }
-  y[o] = best;
-  argmax[o] = at;
 }
 
 // dx[n,c,r,col] = sum of dy over the windows whose argmax is (r, col). Overwrites dx.
@@ -125,23 +128,26 @@ fn maxpool_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn maxpool_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = gid.y * mp.row + gid.x;
   if (e >= mp.total) { return; }
-  let cell = e % (mp.h * mp.w);
-  let plane = e / (mp.h * mp.w);
-  let r = i32(cell / mp.w) + i32(mp.pad);
-  let c = i32(cell % mp.w) + i32(mp.pad);
+  let row = e % mp.h;
+  let plane = e / mp.h;
   let s = i32(mp.stride);
   let k = i32(mp.kernel);
-  // Windows i with i s <= r < i s + k, i.e. ceil((r - k + 1) / s) <= i <= floor(r / s).
+  // Windows i with i s <= r < i s + k in padded coordinates: ceil((r - k + 1) / s) <= i <= r / s.
+  let r = i32(row) + i32(mp.pad);
   let i0 = max(0, (r - k + s) / s);
   let i1 = min(i32(mp.ho) - 1, r / s);
-  let j0 = max(0, (c - k + s) / s);
-  let j1 = min(i32(mp.wo) - 1, c / s);
-  var g = 0.0;
-  for (var i = i0; i <= i1; i++) {
-    for (var j = j0; j <= j1; j++) {
-      let o = (plane * mp.ho + u32(i)) * mp.wo + u32(j);
-      if (argmax_in[o] == cell) { g += dy[o]; }
+  for (var col = 0u; col < mp.w; col++) {
+    let cell = row * mp.w + col;
+    let c = i32(col) + i32(mp.pad);
+    let j0 = max(0, (c - k + s) / s);
+    let j1 = min(i32(mp.wo) - 1, c / s);
+    var g = 0.0;
+    for (var i = i0; i <= i1; i++) {
+      for (var j = j0; j <= j1; j++) {
+        let o = (plane * mp.ho + u32(i)) * mp.wo + u32(j);
+        if (argmax_in[o] == cell) { g += dy[o]; }
+      }
     }
+    dx[e * mp.w + col] = g;
   }
-  dx[e] = g;
 }

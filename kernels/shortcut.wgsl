@@ -11,10 +11,13 @@
 //             (overwrites dx, or adds to it with `accumulate`: a block's main path and
 //             shortcut then sum their input gradients without a separate add)
 // Bindings (group 0): read-only inputs, then outputs, then the uniform `p`.
-// Workgroup: WG invocations (override, default 64), one element of the output each, indexed
-// gid.y * row + gid.x so that tensors beyond 65535 workgroups fold into a 2-D grid. Each
-// invocation gathers its one value, so every element is written once: no atomics, and the
-// result is deterministic. The op only moves memory, so there is nothing to tile.
+// Workgroup: WG invocations (override, default 64), one row of the output each (a row of Wo
+// outputs forward, of W input cells backward), indexed gid.y * row + gid.x so that tensors
+// beyond 65535 workgroups fold into a 2-D grid. A row per invocation because on software
+// adapters each invocation costs about as much as a few dozen loads, and one element each ran
+// the shortcut slower than the 1x1 convolution it replaces. Each output element is written by
+// one invocation: no atomics, and the result is deterministic. The op only moves memory, so
+// there is nothing to tile.
 
 override WG: u32 = 64u;
 
@@ -28,8 +31,8 @@ struct Shortcut {
   wo: u32,         // Wo
   stride: u32,     // s
   before: u32,     // B
-  total: u32,      // elements of this entry point's output
-  row: u32,        // elements covered by one row of workgroups (x groups * WG)
+  total: u32,      // rows of this entry point's output (N*F*Ho forward, N*C*H backward)
+  row: u32,        // rows covered by one row of workgroups (x groups * WG)
   accumulate: u32, // backward: 1 adds to dx, 0 overwrites
 }
 
@@ -41,30 +44,33 @@ struct Shortcut {
 
 @compute @workgroup_size(WG)
 fn shortcut_pad_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.y * p.row + gid.x;
-  if (i >= p.total) { return; }
-  let j = i % p.wo;
-  let r = (i / p.wo) % p.ho;
-  let f = (i / (p.wo * p.ho)) % p.f;
-  let n = i / (p.wo * p.ho * p.f);
-  var v = 0.0;
-  if (f >= p.before && f - p.before < p.c) {
-    v = x[((n * p.c + f - p.before) * p.h + r * p.stride) * p.w + j * p.stride];
+  let e = gid.y * p.row + gid.x;
+  if (e >= p.total) { return; }
+  let i = e % p.ho;
+  let f = (e / p.ho) % p.f;
+  let n = e / (p.ho * p.f);
+  let out = e * p.wo;
+  if (f < p.before || f - p.before >= p.c) {
+    for (var j = 0u; j < p.wo; j++) { y[out + j] = 0.0; }
+    return;
   }
-  y[i] = v;
+  let src = ((n * p.c + f - p.before) * p.h + i * p.stride) * p.w;
+  for (var j = 0u; j < p.wo; j++) { y[out + j] = x[src + j * p.stride]; }
 }
 
 @compute @workgroup_size(WG)
 fn shortcut_pad_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.y * p.row + gid.x;
-  if (i >= p.total) { return; }
-  let col = i % p.w;
-  let r = (i / p.w) % p.h;
-  let c = (i / (p.w * p.h)) % p.c;
-  let n = i / (p.w * p.h * p.c);
-  var g = 0.0;
-  if (col % p.stride == 0u && r % p.stride == 0u) {
-    g = dy[((n * p.f + c + p.before) * p.ho + r / p.stride) * p.wo + col / p.stride];
+  let e = gid.y * p.row + gid.x;
+  if (e >= p.total) { return; }
+  let r = e % p.h;
+  let c = (e / p.h) % p.c;
+  let n = e / (p.h * p.c);
+  let out = e * p.w;
+  let hit = r % p.stride == 0u;
+  let src = ((n * p.f + c + p.before) * p.ho + r / p.stride) * p.wo;
+  for (var col = 0u; col < p.w; col++) {
+    var g = 0.0;
+    if (hit && col % p.stride == 0u) { g = dy[src + col / p.stride]; }
+    if (p.accumulate == 1u) { dx[out + col] += g; } else { dx[out + col] = g; }
   }
-  if (p.accumulate == 1u) { dx[i] += g; } else { dx[i] = g; }
 }

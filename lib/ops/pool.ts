@@ -402,7 +402,8 @@ export function prepareMaxPool2dForward(
   const shape = maxPool2dOutputShape(x.shape, args, op);
   checkShape(op, "output y", y, shape);
   checkArgmax(op, argmax, shape);
-  return prepareMaxPool(gpu, "maxpool_forward", x.shape, shape, args, y.size, { x, y, argmax });
+  const rows = shape[0] * shape[1] * shape[2];
+  return prepareMaxPool(gpu, "maxpool_forward", x.shape, shape, args, rows, { x, y, argmax });
 }
 
 /**
@@ -457,7 +458,8 @@ export function prepareMaxPool2dBackward(
   const shape = maxPool2dOutputShape(dx.shape, args, op);
   checkShape(op, "gradient dy", dy, shape);
   checkArgmax(op, argmax, shape);
-  return prepareMaxPool(gpu, "maxpool_backward", dx.shape, shape, args, dx.size, {
+  const rows = dx.shape[0] * dx.shape[1] * dx.shape[2];
+  return prepareMaxPool(gpu, "maxpool_backward", dx.shape, shape, args, rows, {
     dy,
     argmax_in: argmax,
     dx,

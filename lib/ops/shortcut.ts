@@ -186,7 +186,8 @@ export function prepareShortcutPadForward(
   checkF32(op, { x, y });
   const { shape, before } = shortcutPadShape(x.shape, y.shape[1], stride, op);
   checkShape(op, "output y", y, shape);
-  return prepare(gpu, "shortcut_pad_forward", x.shape, shape, stride, before, y.size, false, {
+  const rows = shape[0] * shape[1] * shape[2];
+  return prepare(gpu, "shortcut_pad_forward", x.shape, shape, stride, before, rows, false, {
     x,
     y,
   });
@@ -250,7 +251,7 @@ export function prepareShortcutPadBackward(
     shape,
     stride,
     before,
-    dx.size,
+    dx.shape[0] * dx.shape[1] * dx.shape[2],
     args.accumulate ?? false,
     { dy, dx },
   );
