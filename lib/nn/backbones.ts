@@ -82,8 +82,32 @@ const imagenet =
 
 const BOTTLENECK = { block: "bottleneck" } as const;
 
+/**
+ * Name of a row of {@link BACKBONES}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { BackboneName } from "./backbones.ts";
+ * const name: BackboneName = "resnext50";
+ * assert.equal(name, "resnext50");
+ * ```
+ */
+export type BackboneName =
+  | "resnet8"
+  | "resnet20"
+  | "resnet32"
+  | "resnet10"
+  | "resnet18"
+  | "resnet34"
+  | "resnet50"
+  | "resnext50";
+
 /** Rows before their names are bound into the builders. */
-const ROWS = {
+const ROWS: Record<
+  BackboneName,
+  Omit<Backbone, "build"> & { make: (name: string) => Backbone["build"] }
+> = {
   resnet8: {
     description: "CIFAR-style, 3 stages of 1 BasicBlock (the reference recipe's ResNet-8)",
     make: cifar(1),
@@ -148,20 +172,7 @@ const ROWS = {
     shortcut: "B",
     defaultPreset: null,
   },
-} as const;
-
-/**
- * Name of a row of {@link BACKBONES}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import type { BackboneName } from "./backbones.ts";
- * const name: BackboneName = "resnext50";
- * assert.equal(name, "resnext50");
- * ```
- */
-export type BackboneName = keyof typeof ROWS;
+};
 
 /**
  * The backbone table.

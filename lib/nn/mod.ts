@@ -1,5 +1,6 @@
 /**
- * Networks: ResNet descriptions and the GPU ResNet with its explicit backward.
+ * Networks: ResNet descriptions and their plans, the backbone table, step memory, and the GPU
+ * ResNet with its explicit backward.
  *
  * @module
  */
