@@ -13,6 +13,7 @@ import {
   resnet,
   type ResNetSpec,
   type Shortcut,
+  type WeightInit,
 } from "./spec.ts";
 
 /**
@@ -31,6 +32,8 @@ export interface BackboneArgs {
   width: number;
   /** Shortcut of blocks that change shape. */
   shortcut: Shortcut;
+  /** How weights start (default `"fan-out"`). */
+  init?: WeightInit;
   /** Outputs of the linear head. */
   classes: number;
   /** Input (C,H,W), from the data. */
@@ -59,26 +62,31 @@ export interface Backbone {
   readonly width: number;
   /** The shortcut its papers use (what presets for it set). */
   readonly shortcut: Shortcut;
+  /** The initialisation its papers' code uses (what presets for it set). */
+  readonly init: WeightInit;
   /** The preset that trains it, or null when none exists yet. */
   readonly defaultPreset: string | null;
 }
 
-const cifar = (blocks: number) => (name: string) => (a: BackboneArgs) =>
-  resnet(
-    name,
-    a.input,
-    a.width,
-    [a.width, 2 * a.width, 4 * a.width],
-    blocks,
-    a.classes,
-    a.shortcut,
-  );
+/** The spec with `init` set, left out when it is the default. */
+const withInit = (spec: ResNetSpec, init: WeightInit = "fan-out"): ResNetSpec =>
+  init === "fan-out" ? spec : { ...spec, init };
+
+const cifar = (blocks: number) => (name: string) => (a: BackboneArgs) => {
+  const widths = [a.width, 2 * a.width, 4 * a.width];
+  return withInit(resnet(name, a.input, a.width, widths, blocks, a.classes, a.shortcut), a.init);
+};
 
 const imagenet =
   (blocks: readonly number[], options: ImageNetResNetOptions = {}) =>
   (name: string) =>
-  (a: BackboneArgs) =>
-    imagenetResNet(name, a.input, a.width, blocks, a.classes, { ...options, shortcut: a.shortcut });
+  (a: BackboneArgs) => {
+    const spec = imagenetResNet(name, a.input, a.width, blocks, a.classes, {
+      ...options,
+      shortcut: a.shortcut,
+    });
+    return withInit(spec, a.init);
+  };
 
 const BOTTLENECK = { block: "bottleneck" } as const;
 
@@ -114,6 +122,7 @@ const ROWS: Record<
     input: [1, 28, 28],
     width: 16,
     shortcut: "B",
+    init: "fan-out",
     defaultPreset: "paper",
   },
   resnet20: {
@@ -122,6 +131,7 @@ const ROWS: Record<
     input: [3, 32, 32],
     width: 16,
     shortcut: "A",
+    init: "fan-in",
     defaultPreset: null,
   },
   resnet32: {
@@ -130,6 +140,7 @@ const ROWS: Record<
     input: [3, 32, 32],
     width: 16,
     shortcut: "A",
+    init: "fan-in",
     defaultPreset: null,
   },
   resnet10: {
@@ -138,6 +149,7 @@ const ROWS: Record<
     input: [3, 224, 224],
     width: 64,
     shortcut: "B",
+    init: "fan-out",
     defaultPreset: null,
   },
   resnet18: {
@@ -146,6 +158,7 @@ const ROWS: Record<
     input: [3, 224, 224],
     width: 64,
     shortcut: "B",
+    init: "fan-out",
     defaultPreset: null,
   },
   resnet34: {
@@ -154,6 +167,7 @@ const ROWS: Record<
     input: [3, 224, 224],
     width: 64,
     shortcut: "B",
+    init: "fan-out",
     defaultPreset: null,
   },
   resnet50: {
@@ -162,6 +176,7 @@ const ROWS: Record<
     input: [3, 224, 224],
     width: 64,
     shortcut: "B",
+    init: "fan-out",
     defaultPreset: null,
   },
   resnext50: {
@@ -170,6 +185,7 @@ const ROWS: Record<
     input: [3, 224, 224],
     width: 64,
     shortcut: "B",
+    init: "fan-out",
     defaultPreset: null,
   },
 };
@@ -183,10 +199,12 @@ const ROWS: Record<
  * import { BACKBONES } from "./backbones.ts";
  * import { describeResNet } from "./spec.ts";
  * const row = BACKBONES.resnet32;
- * const spec = row.build({ width: row.width, shortcut: row.shortcut, classes: 100, input: row.input });
+ * const { width, shortcut, init, input } = row;
+ * const spec = row.build({ width, shortcut, init, classes: 100, input });
  * assert.equal(
  *   describeResNet(spec),
- *   "resnet32: 3x32x32 -> 16 -> [16x5, 32x5/2, 64x5/2] -> 100, shortcut A, 0.470 M parameters",
+ *   "resnet32: 3x32x32 -> 16 -> [16x5, 32x5/2, 64x5/2] -> 100, shortcut A, init fan-in, " +
+ *     "0.470 M parameters",
  * );
  * ```
  */

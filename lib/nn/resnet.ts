@@ -68,7 +68,7 @@ export interface Param {
 }
 
 /**
- * Initialisation rules from the recipe.
+ * Initialisation rules: the recipe's, and Kaiming-normal with fan_in for `init: "fan-in"` specs.
  *
  * @example
  * ```ts
@@ -83,6 +83,7 @@ export interface Param {
  */
 export type ParamInit =
   | { kind: "kaiming-normal-fan-out"; fanOut: number }
+  | { kind: "kaiming-normal-fan-in"; fanIn: number }
   | { kind: "constant"; value: number }
   | { kind: "uniform"; bound: number };
 
@@ -248,8 +249,10 @@ export class ResNet {
     for (const p of this.params) {
       const data = new Float32Array(p.value.size);
       const init = p.init;
-      if (init.kind === "kaiming-normal-fan-out") {
-        const std = Math.sqrt(2 / init.fanOut);
+      if (init.kind === "kaiming-normal-fan-out" || init.kind === "kaiming-normal-fan-in") {
+        const std = Math.sqrt(
+          2 / (init.kind === "kaiming-normal-fan-in" ? init.fanIn : init.fanOut),
+        );
         for (let i = 0; i < data.length; i++) data[i] = rng.normal(0, std);
       } else if (init.kind === "uniform") {
         for (let i = 0; i < data.length; i++) {
@@ -307,10 +310,13 @@ export class ResNet {
     const shape = [this.batch, cout, ...plan.output];
     return {
       plan,
-      conv: this.#param(`${name}.conv.weight`, [cout, cin / groups, kernel, kernel], {
-        kind: "kaiming-normal-fan-out",
-        fanOut: cout * kernel * kernel,
-      }),
+      conv: this.#param(
+        `${name}.conv.weight`,
+        [cout, cin / groups, kernel, kernel],
+        this.spec.init === "fan-in"
+          ? { kind: "kaiming-normal-fan-in", fanIn: (cin / groups) * kernel * kernel }
+          : { kind: "kaiming-normal-fan-out", fanOut: cout * kernel * kernel },
+      ),
       gamma: this.#param(`${name}.bn.weight`, [cout], { kind: "constant", value: 1 }),
       beta: this.#param(`${name}.bn.bias`, [cout], { kind: "constant", value: 0 }),
       runningMean: this.#stateBuffer(`${name}.bn.running_mean`, cout, 0),
@@ -470,10 +476,13 @@ export class ResNet {
 
     // Head: global average pool, linear, cross-entropy.
     const f = featureDim(spec);
-    const weight = this.#param("fc.weight", [spec.classes, f], {
-      kind: "uniform",
-      bound: 1 / Math.sqrt(f),
-    });
+    const weight = this.#param(
+      "fc.weight",
+      [spec.classes, f],
+      spec.init === "fan-in"
+        ? { kind: "kaiming-normal-fan-in", fanIn: f }
+        : { kind: "uniform", bound: 1 / Math.sqrt(f) },
+    );
     const bias = this.#param("fc.bias", [spec.classes], {
       kind: "uniform",
       bound: 1 / Math.sqrt(f),

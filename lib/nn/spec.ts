@@ -61,6 +61,37 @@ export type Shortcut = "A" | "B";
 export const SHORTCUTS: readonly Shortcut[] = ["A", "B"];
 
 /**
+ * How weights start (BN always starts at scale 1, shift 0):
+ *
+ * - `"fan-out"`: convolutions Kaiming-normal with fan_out (torchvision, the reference recipe),
+ *   the linear layer uniform in +-1/sqrt(fan_in) (PyTorch's default). What ltkit's networks used
+ *   before this field existed, so an absent field means it.
+ * - `"fan-in"`: convolutions and the linear weight Kaiming-normal with fan_in (PyTorch's
+ *   `kaiming_normal_` default, as the CIFAR ResNets of LDAM-DRW and BALMS), the bias as above.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { INITS, resnet32, type WeightInit } from "./spec.ts";
+ * const init: WeightInit = resnet32().init!;
+ * assert.deepEqual([init, INITS], ["fan-in", ["fan-out", "fan-in"]]);
+ * ```
+ */
+export type WeightInit = "fan-out" | "fan-in";
+
+/**
+ * Every {@link WeightInit}, for validation and flags.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { INITS } from "./spec.ts";
+ * assert.equal(INITS.includes("fan-out"), true);
+ * ```
+ */
+export const INITS: readonly WeightInit[] = ["fan-out", "fan-in"];
+
+/**
  * A ResNet. The optional fields default to the CIFAR style (3x3 stride-1 stem, no max pool,
  * BasicBlocks, option-B shortcuts, no groups), so descriptions written before they existed keep
  * their meaning.
@@ -102,6 +133,8 @@ export interface ResNetSpec {
   readonly groups?: number;
   /** Shortcut of blocks that change shape (default `"B"`). */
   readonly shortcut?: Shortcut;
+  /** How weights start (default `"fan-out"`). */
+  readonly init?: WeightInit;
 }
 
 /**
@@ -126,7 +159,7 @@ export function resnet8(
 
 /**
  * ResNet-20 (3 blocks per stage) for 32x32x3 inputs, with He et al.'s option-A shortcuts unless
- * told otherwise.
+ * told otherwise and fan-in initialisation, as the widely used CIFAR implementation.
  *
  * @example
  * ```ts
@@ -134,7 +167,8 @@ export function resnet8(
  * import { describeResNet, resnet20 } from "./spec.ts";
  * assert.deepEqual(
  *   describeResNet(resnet20(100)),
- *   "resnet20: 3x32x32 -> 16 -> [16x3, 32x3/2, 64x3/2] -> 100, shortcut A, 0.276 M parameters",
+ *   "resnet20: 3x32x32 -> 16 -> [16x3, 32x3/2, 64x3/2] -> 100, shortcut A, init fan-in, " +
+ *     "0.276 M parameters",
  * );
  * ```
  */
@@ -143,12 +177,13 @@ export function resnet20(
   input: readonly [number, number, number] = [3, 32, 32],
   shortcut: Shortcut = "A",
 ): ResNetSpec {
-  return resnet("resnet20", input, 16, [16, 32, 64], 3, classes, shortcut);
+  return { ...resnet("resnet20", input, 16, [16, 32, 64], 3, classes, shortcut), init: "fan-in" };
 }
 
 /**
  * ResNet-32 (5 blocks per stage) for 32x32x3 inputs, as LDAM-DRW and BALMS define it for
- * CIFAR-LT: option-A shortcuts unless told otherwise, 64-d feature, about 0.46 M parameters.
+ * CIFAR-LT: option-A shortcuts unless told otherwise, fan-in initialisation, 64-d feature, about
+ * 0.46 M parameters.
  *
  * @example
  * ```ts
@@ -163,7 +198,7 @@ export function resnet32(
   input: readonly [number, number, number] = [3, 32, 32],
   shortcut: Shortcut = "A",
 ): ResNetSpec {
-  return resnet("resnet32", input, 16, [16, 32, 64], 5, classes, shortcut);
+  return { ...resnet("resnet32", input, 16, [16, 32, 64], 5, classes, shortcut), init: "fan-in" };
 }
 
 /**
@@ -313,6 +348,9 @@ export function validateResNetSpec(spec: ResNetSpec): void {
   if (!whole(groups, 1)) bad(`groups is ${groups}; it must be a whole number >= 1`);
   if (groups > 1 && block !== "bottleneck") {
     bad(`groups is ${groups} but only bottleneck blocks group`);
+  }
+  if (!INITS.includes(spec.init ?? "fan-out")) {
+    bad(`init is ${JSON.stringify(spec.init)}; use ${INITS.join(" or ")}`);
   }
   const shortcut = spec.shortcut ?? "B";
   if (!SHORTCUTS.includes(shortcut)) {
@@ -601,7 +639,8 @@ export function parameterCount(spec: ResNetSpec): number {
  * import { describeResNet, imagenetResNet, resnet32 } from "./spec.ts";
  * assert.deepEqual(
  *   describeResNet(resnet32(100)),
- *   "resnet32: 3x32x32 -> 16 -> [16x5, 32x5/2, 64x5/2] -> 100, shortcut A, 0.470 M parameters",
+ *   "resnet32: 3x32x32 -> 16 -> [16x5, 32x5/2, 64x5/2] -> 100, shortcut A, init fan-in, " +
+ *     "0.470 M parameters",
  * );
  * const rx = imagenetResNet("resnext50", [3, 224, 224], 64, [3, 4, 6, 3], 1000, {
  *   block: "bottleneck",
@@ -629,7 +668,8 @@ export function describeResNet(spec: ResNetSpec): string {
   const n = parameterCount(spec);
   const count = n < 1e5 ? `${n} parameters` : `${(n / 1e6).toPrecision(3)} M parameters`;
   const reshapes = planResNet(spec).blocks.some((b) => b.shortcut !== "identity");
-  const shortcut = reshapes ? `, shortcut ${spec.shortcut ?? "B"}` : "";
+  const shortcut = (reshapes ? `, shortcut ${spec.shortcut ?? "B"}` : "") +
+    ((spec.init ?? "fan-out") === "fan-out" ? "" : `, init ${spec.init}`);
   return `${spec.name}: ${spec.input.join("x")} -> ${stem} -> ${kind}[${stages.join(", ")}] -> ` +
     `${spec.classes}${shortcut}, ${count}`;
 }

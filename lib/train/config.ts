@@ -7,7 +7,7 @@
 
 import { SAMPLER_KINDS, type SamplerKind } from "../data/sampler.ts";
 import { BACKBONE_NAMES, type BackboneName, BACKBONES } from "../nn/backbones.ts";
-import { type ResNetSpec, type Shortcut, SHORTCUTS } from "../nn/spec.ts";
+import { INITS, type ResNetSpec, type Shortcut, SHORTCUTS, type WeightInit } from "../nn/spec.ts";
 import { METHOD_NAMES, type MethodName } from "../stage2/method.ts";
 
 /**
@@ -132,7 +132,8 @@ export type Stage2Method = MethodName;
  * const config: ExperimentConfig = presetConfig("cpu");
  * config.model.width = 8;
  * config.stage2.methods = ["joint", "crt"];
- * console.log(validateConfig(config).model); // { arch: "resnet8", width: 8, shortcut: "B" }
+ * console.log(validateConfig(config).model);
+ * // { arch: "resnet8", width: 8, shortcut: "B", init: "fan-out" }
  * ```
  */
 export interface ExperimentConfig {
@@ -156,6 +157,12 @@ export interface ExperimentConfig {
      * has none and means `"B"`, what every network was then; {@link validateConfig} fills it in.
      */
     shortcut: Shortcut;
+    /**
+     * How weights start: `"fan-out"` (the recipe: Kaiming-normal fan_out convolutions, uniform
+     * linear layer) or `"fan-in"` (Kaiming-normal fan_in, as LDAM-DRW's CIFAR ResNet-32). Absent
+     * in a config.json written before this field existed, which means `"fan-out"`.
+     */
+    init: WeightInit;
   };
   /** Stage-1 settings (the seed is the config's). */
   stage1: Omit<Stage1Settings, "seed">;
@@ -179,7 +186,7 @@ const PAPER: ExperimentConfig = {
   profile: "fashion-mnist-lt-100",
   dataDir: null,
   seed: 0,
-  model: { arch: "resnet8", width: 16, shortcut: "B" },
+  model: { arch: "resnet8", width: 16, shortcut: "B", init: "fan-out" },
   stage1: {
     epochs: 30,
     batch: 128,
@@ -215,7 +222,7 @@ export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
   smoke: {
     ...PAPER,
     preset: "smoke",
-    model: { arch: "resnet8", width: 4, shortcut: "B" },
+    model: { arch: "resnet8", width: 4, shortcut: "B", init: "fan-out" },
     stage1: { ...PAPER.stage1, epochs: 2, batch: 32, stepsPerEpoch: 4 },
     evalLimit: 256,
     stage2: { ...PAPER.stage2, epochs: 2 },
@@ -261,8 +268,14 @@ export function modelSpec(
   classes: number,
   input: [number, number, number],
 ): ResNetSpec {
-  const { arch, width, shortcut } = config.model;
-  return BACKBONES[arch].build({ width, shortcut: shortcut ?? "B", classes, input });
+  const { arch, width, shortcut, init } = config.model;
+  return BACKBONES[arch].build({
+    width,
+    shortcut: shortcut ?? "B",
+    init: init ?? "fan-out",
+    classes,
+    input,
+  });
 }
 
 /**
@@ -284,7 +297,7 @@ export function stage1Settings(config: ExperimentConfig): Stage1Settings {
 /**
  * Checks every field and returns the config typed; the error names the field, the value and what
  * is allowed. Fields added since a config.json could be written are filled in with what they
- * meant before they existed (`model.shortcut`: `"B"`).
+ * meant before they existed (`model.shortcut`: `"B"`, `model.init`: `"fan-out"`).
  *
  * @example
  * ```ts
@@ -330,6 +343,10 @@ export function validateConfig(value: unknown, source = "config"): ExperimentCon
   if (c.model.shortcut === undefined) c.model.shortcut = "B";
   if (!SHORTCUTS.includes(c.model.shortcut)) {
     fail("model.shortcut", c.model.shortcut, `use ${SHORTCUTS.join(" or ")}`);
+  }
+  if (c.model.init === undefined) c.model.init = "fan-out";
+  if (!INITS.includes(c.model.init)) {
+    fail("model.init", c.model.init, `use ${INITS.join(" or ")}`);
   }
   const s = c.stage1;
   if (typeof s !== "object" || s === null) fail("stage1", s, "expected an object");

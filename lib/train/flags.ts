@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { SAMPLER_KINDS } from "../data/sampler.ts";
 import { BACKBONES } from "../nn/backbones.ts";
-import { SHORTCUTS } from "../nn/spec.ts";
+import { INITS, SHORTCUTS } from "../nn/spec.ts";
 import {
   ARCHITECTURES,
   type ExperimentConfig,
@@ -65,6 +65,12 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
     kind: "string",
     allowed: SHORTCUTS,
     help: "shortcut of blocks that change shape: A zero-pads, B is a 1x1 conv",
+  },
+  init: {
+    field: "model.init",
+    kind: "string",
+    allowed: INITS,
+    help: "weight init: Kaiming-normal fan-out (the recipe) or fan-in (LDAM-DRW)",
   },
   width: {
     field: "model.width",
@@ -366,13 +372,13 @@ export function trainHelp(defaults: ExperimentConfig): string {
     lines.push(`  --${name.padEnd(18)} ${flag.help}${allowed} [default: ${shown}]`);
   }
   lines.push(`  --${"no-augment".padEnd(18)} turn stage-1 augmentation off`);
-  lines.push("", "Backbones (--arch; its papers' --width and --shortcut, preset that trains it):");
+  lines.push("", "Backbones (--arch; its papers' --width, --shortcut and --init, the preset):");
   for (const [name, row] of Object.entries(BACKBONES)) {
     const preset = row.defaultPreset ? `, --preset ${row.defaultPreset}` : "";
     lines.push(`  ${name.padEnd(20)} ${row.description}`);
     lines.push(
       `  ${"".padEnd(20)} input ${row.input.join("x")}, width ${row.width}, shortcut ` +
-        `${row.shortcut}${preset}`,
+        `${row.shortcut}, init ${row.init}${preset}`,
     );
   }
   return lines.join("\n");

@@ -203,3 +203,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "fan-in and fan-out initialisation give their Kaiming standard deviations",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    const std = (v: ArrayLike<number>) =>
+      Math.sqrt(Array.from(v).reduce((a, x) => a + x * x, 0) / v.length);
+    // stage2.block1.1 is 16 -> 32 channels, 3x3: fan_in 144, fan_out 288.
+    const expected = {
+      "fan-in": { conv: Math.sqrt(2 / 144), fc: Math.sqrt(2 / 64) },
+      "fan-out": { conv: Math.sqrt(2 / 288), fc: 1 / Math.sqrt(64) / Math.sqrt(3) },
+    };
+    for (const init of ["fan-in", "fan-out"] as const) {
+      const net = await ResNet.create(gpu, { ...resnet32(10), init }, { batch: 2 });
+      try {
+        net.initialize(new Rng(5));
+        const pick = (name: string) => net.params.find((p) => p.name === name)!.value;
+        const [conv, fc] = await readAll([pick("stage2.block1.1.conv.weight"), pick("fc.weight")]);
+        console.log(`  ${init}: conv std ${std(conv).toFixed(4)}, fc std ${std(fc).toFixed(4)}`);
+        assertClose([std(conv)], [expected[init].conv], 0.005, `${init} conv`); // 4608 draws
+        assertClose([std(fc)], [expected[init].fc], 0.02, `${init} fc`); // 640 draws
+      } finally {
+        net.destroy();
+      }
+    }
+  },
+});
