@@ -257,3 +257,22 @@ export function assertBatchFits(spec: ResNetSpec, batch: number, limits: MemoryL
     );
   }
 }
+
+/**
+ * One line for logs: what a step of `spec` at `batch` needs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeStepMemory } from "./memory.ts";
+ * import { resnet32 } from "./spec.ts";
+ * assert.equal(describeStepMemory(resnet32(), 128), "a step at batch 128 needs about 461 MiB of GPU memory");
+ * ```
+ */
+export function describeStepMemory(spec: ResNetSpec, batch: number): string {
+  const bytes = stepMemory(spec, batch).totalBytes;
+  return `a step at batch ${batch} needs about ${
+    formatBytes(Math.round(bytes / 2 ** 20) * 2 ** 20)
+  } ` +
+    "of GPU memory";
+}

@@ -12,6 +12,7 @@
 import type { LongTailSplits } from "../data/long_tail.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
+import { describeStepMemory } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
 import { dumpClassifier, extractFeatures } from "../features/extract.ts";
@@ -283,7 +284,10 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           () => loadNet(gpu, spec, config, args.fromCheckpoint!),
         ));
       } else {
-        log.info(`stage 1: ${backbone}, ${config.stage1.epochs} epochs`);
+        log.info(
+          `stage 1: ${backbone}, ${config.stage1.epochs} epochs; ` +
+            describeStepMemory(spec, config.stage1.batch),
+        );
         const result = await timed("stage 1", () =>
           trainStage1(gpu, set, {
             settings: stage1Settings(config),
