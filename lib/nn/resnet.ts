@@ -1,10 +1,13 @@
 /**
  * A ResNet on the GPU with an explicit per-layer backward. Every parameter, activation, gradient
  * and optimizer buffer is allocated once, at construction, for a fixed batch size; a training
- * step is a {@link Sequence} of prepared dispatches that is recorded again each step.
+ * step is a {@link Sequence} of prepared dispatches that is recorded again each step. The layers
+ * come from the description's plan ({@link planResNet}): 3x3 or 7x7 stems with an optional max
+ * pool, basic or (grouped) bottleneck blocks, option-A (zero-pad) or option-B (1x1 conv)
+ * shortcuts.
  *
  * Shapes, with B the batch: input (B,C,H,W) f32, labels (B) i32, features (B,F) f32,
- * logits (B,K) f32. Parameters: conv weights (Cout,Cin,KH,KW), BN gamma/beta (C), linear
+ * logits (B,K) f32. Parameters: conv weights (Cout,Cin/groups,KH,KW), BN gamma/beta (C), linear
  * weight (K,F) and bias (K).
  *
  * @module

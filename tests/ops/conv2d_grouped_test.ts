@@ -10,8 +10,8 @@ import {
   prepareGroupedConv2dForward,
 } from "../../lib/ops/conv2d_grouped.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";
-import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
-import { convReferenceErrors } from "./_fd.ts";
+import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import { checkConvPasses, convReferenceErrors } from "./_fd.ts";
 
 /** [N, C, H, W, F, groups, K, stride, padding]: odd sizes and group widths. */
 const CASES: readonly number[][] = [
@@ -52,36 +52,11 @@ Deno.test({
   async fn() {
     const gpu = (await testGpu())!;
     for (const [n, c, h, w, f, groups, k, stride, padding] of CASES) {
-      const xShape = [n, c, h, w];
-      const wShape = [f, c / groups, k, k];
-      const yShape = groupedConv2dOutputShape(xShape, wShape, groups, stride, padding);
-      const g = { stride, padding, groups };
-      const xs = randomArray(size(xShape), n + c);
-      const ws = randomArray(size(wShape), f + k);
-      const dys = randomArray(size(yShape), 5);
-      const x = Tensor.from(gpu, xs, xShape);
-      const wt = Tensor.from(gpu, ws, wShape);
-      const dy = Tensor.from(gpu, dys, yShape);
-      const y = Tensor.from(gpu, randomArray(size(yShape), 6), yShape); // overwritten
-      const dx = Tensor.from(gpu, randomArray(size(xShape), 7), xShape);
-      const dw = Tensor.from(gpu, randomArray(size(wShape), 8), wShape);
-      await groupedConv2dForward(gpu, { x, w: wt, y, ...g });
-      await groupedConv2dBackwardInput(gpu, { dy, w: wt, dx, ...g });
-      await groupedConv2dBackwardWeight(gpu, { x, dy, dw, ...g });
-      const ey = ref.conv2dForward(xs, xShape, ws, wShape, g);
-      const edx = ref.conv2dBackwardInput(dys, ws, wShape, xShape, g);
-      const edw = ref.conv2dBackwardWeight(xs, xShape, dys, wShape, g);
-      const [gy, gdx, gdw] = [await y.read(), await dx.read(), await dw.read()];
-      const label = `x${xShape} w${wShape} g${groups} s${stride} p${padding}`;
-      console.log(
-        `  ${label}: y ${maxRelativeError(gy, ey).toExponential(2)}, dx ` +
-          `${maxRelativeError(gdx, edx).toExponential(2)}, dw ` +
-          `${maxRelativeError(gdw, edw).toExponential(2)}`,
-      );
-      assertClose(gy, ey, TOL, `forward ${label}`);
-      assertClose(gdx, edx, TOL, `backward input ${label}`);
-      assertClose(gdw, edw, TOL, `backward weight ${label}`);
-      for (const t of [x, wt, dy, y, dx, dw]) t.destroy();
+      await checkConvPasses(gpu, [n, c, h, w], [f, c / groups, k, k], {
+        stride,
+        padding,
+        groups,
+      }, TOL);
     }
   },
 });
