@@ -19,13 +19,12 @@
  */
 
 import { formatBytes } from "../gpu/device.ts";
+import { GROUPED_WEIGHT_TARGET } from "../ops/conv2d_grouped.ts";
 import { type ConvPlan, planResNet, type ResNetSpec } from "./spec.ts";
 
 const F32 = 4;
 /** conv2d.ts: the weight gradient splits the batch until about this many tile invocations run. */
 const CONV_TARGET = 512;
-/** conv2d_grouped.ts: the same for the grouped weight gradient. */
-const GROUPED_TARGET = 4096;
 
 /**
  * Memory of one training step at one batch size.
@@ -133,7 +132,7 @@ function convScratch(spec: ResNetSpec, batch: number): number {
     const kk = c.kernel ** 2;
     const weights = c.cout * (c.cin / c.groups) * kk;
     if (c.groups > 1) {
-      bytes += Math.min(batch, Math.ceil(GROUPED_TARGET / weights)) * weights * F32;
+      bytes += Math.min(batch, Math.ceil(GROUPED_WEIGHT_TARGET / weights)) * weights * F32;
       continue;
     }
     const k = c.cin * kk;
@@ -155,6 +154,7 @@ function convScratch(spec: ResNetSpec, batch: number): number {
  * ```ts
  * import assert from "node:assert/strict";
  * import { formatBytes } from "../gpu/device.ts";
+import { GROUPED_WEIGHT_TARGET } from "../ops/conv2d_grouped.ts";
  * import { stepMemory } from "./memory.ts";
  * import { imagenetResNet } from "./spec.ts";
  * const r10 = imagenetResNet("resnet10", [3, 224, 224], 64, [1, 1, 1, 1], 1000);

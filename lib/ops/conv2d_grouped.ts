@@ -36,8 +36,20 @@ import {
 
 const GROUPED: KernelSource = { file: "kernels/conv2d_grouped.wgsl", source };
 const WG = 64;
-/** Backward weight: split the batch until about this many invocations run. */
-const TARGET_INVOCATIONS = 4096;
+/**
+ * The weight gradient splits the batch into shares until about this many invocations run (one
+ * per weight and share): enough to fill a large GPU even for a layer with a few thousand weights,
+ * while the partial sums stay near this many floats (256 KiB) beyond the weights themselves.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GROUPED_WEIGHT_TARGET } from "./conv2d_grouped.ts";
+ * // ResNeXt-50's first grouped layer, 128 channels in 32 groups, 3x3: 4608 weights, 15 shares.
+ * assert.equal(Math.ceil(GROUPED_WEIGHT_TARGET / (128 * 4 * 9)), 15);
+ * ```
+ */
+export const GROUPED_WEIGHT_TARGET = 65536;
 
 /**
  * The channel groups of a convolution.
@@ -423,7 +435,7 @@ export async function prepareGroupedConv2dBackwardWeight(
   checkShape(op, "gradient dy", dy, [s.n, s.f, s.ho, s.wo]);
   const weights = dw.size;
   const perSplit = Math.ceil(
-    s.n / Math.max(1, Math.min(s.n, Math.ceil(TARGET_INVOCATIONS / weights))),
+    s.n / Math.max(1, Math.min(s.n, Math.ceil(GROUPED_WEIGHT_TARGET / weights))),
   );
   const splits = Math.ceil(s.n / perSplit);
   const part = Tensor.empty(gpu, [splits, ...dw.shape], "f32", "grouped conv2d weight partials");
