@@ -14,6 +14,7 @@ import {
   type ExperimentConfig,
   PRESET_NAMES,
   type PresetName,
+  SETTING_LIMITS,
   STAGE2_METHODS,
 } from "./config.ts";
 
@@ -40,6 +41,8 @@ export interface ConfigFlag {
   min?: number;
   /** Largest number accepted. */
   max?: number;
+  /** True when the value changes no result (where files live), so `--resume` may take it. */
+  resultNeutral?: boolean;
 }
 
 /**
@@ -56,7 +59,8 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
   "data-dir": {
     field: "dataDir",
     kind: "string-or-null",
-    help: "folder holding the Fashion-MNIST files (default: LTKIT_DATA, data/, Debian's)",
+    help: "folder holding the profile's data (default: LTKIT_DATA, data/<source>/, Debian's)",
+    resultNeutral: true,
   },
   seed: { field: "seed", kind: "int", min: 0, help: "seed of everything random" },
   arch: { field: "model.arch", kind: "string", allowed: ARCHITECTURES, help: "backbone (below)" },
@@ -75,12 +79,21 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
   width: {
     field: "model.width",
     kind: "int",
-    min: 1,
-    max: 512,
+    ...SETTING_LIMITS["model.width"],
     help: "stem and first-stage channels",
   },
-  epochs: { field: "stage1.epochs", kind: "int", min: 1, help: "stage-1 epochs" },
-  batch: { field: "stage1.batch", kind: "int", min: 2, max: 4096, help: "stage-1 batch size" },
+  epochs: {
+    field: "stage1.epochs",
+    kind: "int",
+    ...SETTING_LIMITS["stage1.epochs"],
+    help: "stage-1 epochs",
+  },
+  batch: {
+    field: "stage1.batch",
+    kind: "int",
+    ...SETTING_LIMITS["stage1.batch"],
+    help: "stage-1 batch size",
+  },
   lr: { field: "stage1.lr", kind: "number", min: 0, max: 10, help: "stage-1 peak learning rate" },
   momentum: { field: "stage1.momentum", kind: "number", min: 0, max: 0.999, help: "SGD momentum" },
   "weight-decay": {
@@ -100,13 +113,13 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
   "steps-per-epoch": {
     field: "stage1.stepsPerEpoch",
     kind: "int-or-null",
-    min: 1,
+    ...SETTING_LIMITS["stage1.stepsPerEpoch"],
     help: "cap on stage-1 steps per epoch (null: whole set)",
   },
   "eval-limit": {
     field: "evalLimit",
     kind: "int-or-null",
-    min: 1,
+    ...SETTING_LIMITS.evalLimit,
     help: "cap on val and test images for features, evenly spaced (null: all)",
   },
   methods: {
@@ -115,8 +128,18 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
     allowed: STAGE2_METHODS,
     help: "stage-2 methods, comma-separated",
   },
-  "stage2-epochs": { field: "stage2.epochs", kind: "int", min: 1, help: "cRT and LWS epochs" },
-  "stage2-batch": { field: "stage2.batch", kind: "int", min: 1, help: "cRT and LWS batch size" },
+  "stage2-epochs": {
+    field: "stage2.epochs",
+    kind: "int",
+    ...SETTING_LIMITS["stage2.epochs"],
+    help: "cRT and LWS epochs",
+  },
+  "stage2-batch": {
+    field: "stage2.batch",
+    kind: "int",
+    ...SETTING_LIMITS["stage2.batch"],
+    help: "cRT and LWS batch size",
+  },
   "stage2-lr": {
     field: "stage2.lr",
     kind: "number",
@@ -145,6 +168,7 @@ export const RUN_FLAGS = {
   resume: "continue the interrupted run in --out from its last checkpoint",
   "stage2-only": "run only stage 2 on --features DIR",
   features: "feature folder for --stage2-only",
+  seeds: "run once per seed (e.g. 0,1,2) into --out/seed-<n>/ and summarise mean and std",
   verbose: "print the adapter and more",
   quiet: "no progress output",
   help: "show this help",
@@ -183,6 +207,8 @@ export interface TrainArgs {
   quiet: boolean;
   /** `--help`. */
   help: boolean;
+  /** `--seeds`: run once per seed and summarise (null: one run with the config's seed). */
+  seeds: number[] | null;
   /** Config overrides by field path. */
   overrides: Map<string, unknown>;
 }
@@ -204,7 +230,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     options[name] = { type: CONFIG_FLAGS[name].kind === "bool" ? "boolean" : "string" };
   }
   options["no-augment"] = { type: "boolean" };
-  for (const name of ["preset", "config", "out", "from-checkpoint", "features"]) {
+  for (const name of ["preset", "config", "out", "from-checkpoint", "features", "seeds"]) {
     options[name] = { type: "string" };
   }
   for (const name of ["stage1-only", "resume", "stage2-only", "verbose", "quiet", "help"]) {
@@ -242,6 +268,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     verbose: Boolean(values.verbose),
     quiet: Boolean(values.quiet),
     help: Boolean(values.help),
+    seeds: values.seeds === undefined ? null : parseSeeds(values.seeds as string),
     overrides,
   };
   if (args.stage2Only && !args.features) {
@@ -255,6 +282,15 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   }
   if (args.resume && args.fromCheckpoint) {
     throw new RangeError("Invalid flags: --resume and --from-checkpoint exclude each other");
+  }
+  if (args.seeds && (args.resume || args.stage2Only || args.fromCheckpoint)) {
+    throw new RangeError(
+      "Invalid flags: --seeds excludes --resume (rerun the same --seeds command to continue), " +
+        "--stage2-only (use deno task stage2 --seeds) and --from-checkpoint",
+    );
+  }
+  if (args.seeds && overrides.has("seed")) {
+    throw new RangeError("Invalid flags: --seeds and --seed exclude each other");
   }
   if (args.stage2Only && (args.stage1Only || args.fromCheckpoint || args.resume)) {
     throw new RangeError(
@@ -318,6 +354,37 @@ function parseValue(name: string, flag: ConfigFlag, raw: string | boolean): unkn
 }
 
 /**
+ * Parses a seed list such as `0,1,2`: distinct integers >= 0, at least one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSeeds } from "./flags.ts";
+ * assert.deepEqual(parseSeeds("0, 1,2"), [0, 1, 2]);
+ * assert.throws(() => parseSeeds("0,0"), /seed 0 is given twice/);
+ * assert.throws(() => parseSeeds("a"), /"a" is not an integer >= 0/);
+ * ```
+ */
+export function parseSeeds(text: string): number[] {
+  const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (items.length === 0) {
+    throw new RangeError(`Invalid --seeds "${text}": expected a comma-separated list like 0,1,2`);
+  }
+  const seeds: number[] = [];
+  for (const item of items) {
+    if (!/^\d+$/.test(item) || !Number.isSafeInteger(Number(item))) {
+      throw new RangeError(`Invalid --seeds "${text}": "${item}" is not an integer >= 0`);
+    }
+    const seed = Number(item);
+    if (seeds.includes(seed)) {
+      throw new RangeError(`Invalid --seeds "${text}": seed ${seed} is given twice`);
+    }
+    seeds.push(seed);
+  }
+  return seeds;
+}
+
+/**
  * Applies overrides (field path to value) to a config, in place.
  *
  * @example
@@ -337,6 +404,62 @@ export function applyOverrides(config: ExperimentConfig, overrides: Map<string, 
     for (const key of path.slice(0, -1)) target = target[key];
     target[path[path.length - 1]] = value;
   }
+}
+
+/**
+ * A flag whose value differs from a stored config: what `--resume` refuses.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SettingChange } from "./flags.ts";
+ * const change: SettingChange = { flag: "--lr 0.5", field: "stage1.lr", stored: "0.1" };
+ * assert.equal(change.field, "stage1.lr");
+ * ```
+ */
+export interface SettingChange {
+  /** The flag as given, with its value, e.g. `--lr 0.5`. */
+  flag: string;
+  /** The config field it sets. */
+  field: string;
+  /** The stored value, as JSON. */
+  stored: string;
+}
+
+/**
+ * The overrides that would change a result of a run made with `config`: every config flag whose
+ * value differs from the stored one, except those that change no result (`--data-dir`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { presetConfig } from "./config.ts";
+ * import { changedSettings, parseTrainArgs } from "./flags.ts";
+ * const config = presetConfig("paper");
+ * const args = parseTrainArgs(["--lr", "0.1", "--seed", "3", "--data-dir", "/data"]);
+ * assert.deepEqual(changedSettings(config, args.overrides), [
+ *   { flag: "--seed 3", field: "seed", stored: "0" },
+ * ]);
+ * ```
+ */
+export function changedSettings(
+  config: ExperimentConfig,
+  overrides: Map<string, unknown>,
+): SettingChange[] {
+  const changes: SettingChange[] = [];
+  for (const [field, value] of overrides) {
+    const [name, flag] = Object.entries(CONFIG_FLAGS).find(([, f]) => f.field === field) ??
+      [field, undefined];
+    if (flag?.resultNeutral) continue;
+    // deno-lint-ignore no-explicit-any
+    const stored = field.split(".").reduce((o: any, k) => o?.[k], config);
+    if (JSON.stringify(stored) === JSON.stringify(value)) continue;
+    const given = flag?.kind === "bool"
+      ? (value ? `--${name}` : `--no-${name}`)
+      : `--${name} ${Array.isArray(value) ? value.join(",") : JSON.stringify(value)}`;
+    changes.push({ flag: given, field, stored: JSON.stringify(stored) });
+  }
+  return changes;
 }
 
 /**
