@@ -23,8 +23,10 @@ export {
   type SumOptions,
 } from "./reduce.ts";
 export * from "./conv2d.ts";
+export * from "./conv2d_grouped.ts";
 export * from "./batchnorm.ts";
 export * from "./pool.ts";
+export * from "./shortcut.ts";
 export * from "./optim.ts";
 export * from "./gemm.ts";
 export * from "./tune.ts";

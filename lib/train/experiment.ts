@@ -15,6 +15,7 @@ import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { exists, parentDir } from "../io/paths.ts";
+import { describeStepMemory } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
 import { dumpClassifier, extractFeatures } from "../features/extract.ts";
@@ -374,7 +375,10 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           () => loadNet(gpu, spec!, config, args.fromCheckpoint!),
         ));
       } else {
-        log.info(`stage 1: ${backbone}, ${config.stage1.epochs} epochs`);
+        log.info(
+          `stage 1: ${backbone}, ${config.stage1.epochs} epochs; ` +
+            describeStepMemory(spec, config.stage1.batch),
+        );
         const result = await timed("stage 1", () =>
           trainStage1(gpu, splits!.train.set, {
             settings: stage1Settings(config),
@@ -497,7 +501,7 @@ async function dumpAll(
   const metadata: FeatureMetadataInput = {
     profile: splits.profile as unknown as Record<string, unknown>,
     trainClassCounts: [...splits.classCounts],
-    backbone: { description: backbone, arch: config.model.arch, width: config.model.width },
+    backbone: { description: backbone, ...config.model },
     checkpointSha256: await sha256Hex(await Deno.readFile(checkpointPath)),
   };
   let jointAccuracy = 0;
