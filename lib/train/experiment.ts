@@ -551,7 +551,7 @@ async function writeRunReport(
       stage1History: record.stage1History,
       classes,
       notes,
-      published: publishedFor(config.profile, config.model.arch),
+      published: publishedFor(config.profile, config.model.arch, config.model.shortcut),
     }),
   );
 }
