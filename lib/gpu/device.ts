@@ -9,6 +9,7 @@
  * @module
  */
 
+import { driverVersion } from "./driver.ts";
 import { BufferPool } from "./pool.ts";
 
 /**
@@ -61,6 +62,11 @@ export interface AdapterSummary {
   device: string;
   /** True for software (CPU) adapters such as lavapipe. */
   isFallbackAdapter: boolean;
+  /**
+   * The driver behind the adapter, e.g. "Mesa 25.0.7-2~bpo12+1", found from the Vulkan ICD
+   * library (WebGPU reports no driver version; see lib/gpu/driver.ts); "" when unknown.
+   */
+  driver: string;
 }
 
 /** Limits the kit asks for: the adapter's maximum for each, so big tensors fit where they can. */
@@ -388,7 +394,7 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   if (options.verbose) {
     console.error(
       `ltkit: adapter "${summary.description}" (vendor ${summary.vendor || "?"}, ` +
-        `architecture ${summary.architecture || "?"})${
+        `architecture ${summary.architecture || "?"}, driver ${summary.driver || "?"})${
           summary.isFallbackAdapter ? ", software fallback" : ""
         }`,
     );
@@ -407,12 +413,15 @@ function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
   const record = (info ?? {}) as unknown as Record<string, unknown>;
   const fallback = record.isFallbackAdapter ??
     (adapter as unknown as Record<string, unknown>).isFallbackAdapter ?? false;
+  const description = String(record.description || record.device || "unknown adapter");
+  const vendor = String(record.vendor ?? "");
   return {
-    description: String(record.description || record.device || "unknown adapter"),
-    vendor: String(record.vendor ?? ""),
+    description,
+    vendor,
     architecture: String(record.architecture ?? ""),
     device: String(record.device ?? ""),
     isFallbackAdapter: Boolean(fallback),
+    driver: driverVersion({ description, vendor }),
   };
 }
 

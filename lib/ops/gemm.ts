@@ -119,10 +119,12 @@ export type GemmConfig = RegisterBlockedConfig | TiledConfig;
  * gpu.destroy();
  * ```
  */
-export const GEMM_TUNE_KEY = "gemm.v1";
+export const GEMM_TUNE_KEY = "gemm.v2";
 
 /**
- * Candidates for CPU (fallback) adapters, default first.
+ * Candidates for CPU (fallback) adapters, default first. Two workgroup-memory tiles are timed
+ * too: lavapipe on Mesa 22 and 25 prefers registers, but other software drivers (SwiftShader)
+ * need not.
  *
  * @example
  * ```ts
@@ -135,6 +137,8 @@ export const FALLBACK_GEMM_CANDIDATES: readonly GemmConfig[] = [
   { kernel: "rb", bm: 32, bn: 16, wg: 32 },
   { kernel: "rb", bm: 16, bn: 16, wg: 64 },
   { kernel: "rb", bm: 32, bn: 16, wg: 16 },
+  { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 8, tc: 8 },
+  { kernel: "tiled", tm: 32, tn: 32, tk: 16, tr: 4, tc: 4 },
 ];
 
 /**
@@ -151,6 +155,8 @@ export const GPU_GEMM_CANDIDATES: readonly GemmConfig[] = [
   { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 8, tc: 8 },
   { kernel: "tiled", tm: 128, tn: 64, tk: 16, tr: 8, tc: 4 },
   { kernel: "tiled", tm: 32, tn: 32, tk: 16, tr: 4, tc: 4 },
+  { kernel: "tiled", tm: 128, tn: 128, tk: 16, tr: 8, tc: 8 },
+  { kernel: "tiled", tm: 64, tn: 64, tk: 32, tr: 4, tc: 4 },
   { kernel: "rb", bm: 8, bn: 8, wg: 64 },
 ];
 
