@@ -24,7 +24,7 @@ import {
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { referenceGemm } from "./reference_gemm.ts";
-import { tuned, type TuneResult } from "./tune.ts";
+import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 
 const GEMM: KernelSource = { file: "kernels/gemm.wgsl", source };
 /** Workgroup size of the padding and epilogue kernels (one element per invocation). */
@@ -922,17 +922,6 @@ export async function matmul(
   return c;
 }
 
-/** Seeded values in [-1, 1) for the tuner's self-check. */
-function lcg(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s >>> 8) / 8388608 - 1;
-  }
-  return out;
-}
-
 /**
  * Runs `config` on an odd-shaped problem that exercises padding, both transposes, alpha, beta
  * and bias, and throws when the result differs from the CPU reference.
@@ -949,7 +938,7 @@ function lcg(n: number, seed: number): Float32Array {
  */
 export async function checkGemmConfig(gpu: Gpu, config: GemmConfig): Promise<void> {
   const [m, n, k] = [37, 29, 19];
-  const data = [lcg(k * m, 1), lcg(n * k, 2), lcg(m * n, 3), lcg(n, 4)];
+  const data = [tuneData(k * m, 1), tuneData(n * k, 2), tuneData(m * n, 3), tuneData(n, 4)];
   const [a, b, c, bias] = data.map((d, i) =>
     Tensor.from(gpu, d, [[k, m], [n, k], [m, n], [n]][i], "f32", "gemm check")
   );
@@ -1000,22 +989,12 @@ export async function timeGemmConfig(gpu: Gpu, config: GemmConfig): Promise<numb
     : [[1024, 1024, 1024], [25088, 64, 576]];
   let logSum = 0;
   for (const [index, [m, n, k]] of problems.entries()) {
-    const a = Tensor.from(gpu, lcg(m * k, 5 + index), [m, k], "f32", "gemm tune");
-    const b = Tensor.from(gpu, lcg(k * n, 7 + index), [k, n], "f32", "gemm tune");
+    const a = Tensor.from(gpu, tuneData(m * k, 5 + index), [m, k], "f32", "gemm tune");
+    const b = Tensor.from(gpu, tuneData(k * n, 7 + index), [k, n], "f32", "gemm tune");
     const c = Tensor.empty(gpu, [m, n], "f32", "gemm tune");
     const plan = await prepareGemm(gpu, { a, b, c, config });
     try {
-      plan.record();
-      await gpu.sync();
-      // Enough work per wait that the wait's fixed cost (~11 ms on lavapipe) hardly counts.
-      const reps = Math.max(
-        1,
-        Math.min(100, Math.round((gpu.isFallback ? 5e8 : 5e10) / (2 * m * n * k))),
-      );
-      const start = performance.now();
-      for (let r = 0; r < reps; r++) plan.record();
-      await gpu.sync();
-      logSum += Math.log((performance.now() - start) / reps);
+      logSum += Math.log(await timeRecorded(gpu, () => plan.record(), 2 * m * n * k));
     } finally {
       plan.destroy();
       for (const t of [a, b, c]) t.destroy();

@@ -347,9 +347,13 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   }));
   const rounds = spec.rounds ?? 3;
   for (let round = 0; round < rounds; round++) {
+    // After the first round, candidates over PRUNE times the fastest first time cannot win on
+    // any plausible noise; they are not timed again (their median is their one time).
+    const fastest = Math.min(...timings.map((t) => t.samples[0] ?? Infinity));
     for (let i = 0; i < timings.length; i++) {
       const entry = timings[(i + round) % timings.length];
       if (entry.error !== undefined) continue;
+      if (round > 0 && entry.samples[0] > PRUNE * fastest) continue;
       try {
         entry.samples.push(await spec.measure(entry.config));
       } catch (error) {
@@ -370,6 +374,9 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   writeStored(gpu, spec.key, best);
   return { config: best, source: "tuned", timings };
 }
+
+/** A candidate slower than this many times the fastest, in the first round, is not retimed. */
+const PRUNE = 3;
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -424,4 +431,70 @@ function readEnv(name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Seeded values in [-1, 1) for a kernel family's tuning self-check and timing problems.
+ *
+ * @param n How many values.
+ * @param seed Any integer; 0 acts as 1.
+ * @returns The values; the same seed gives the same values.
+ *
+ * @example
+ * ```ts
+ * import { tuneData } from "./tune.ts";
+ * const v = tuneData(4, 1);
+ * console.log(v.length, v.every((x) => x >= -1 && x < 1)); // 4 true
+ * ```
+ */
+export function tuneData(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s >>> 8) / 8388608 - 1;
+  }
+  return out;
+}
+
+/**
+ * Times recorded GPU work for tuning: one warm-up recording, one timed alone, then enough
+ * recordings in one submit that the wait's fixed cost (about 11 ms on lavapipe) hardly counts,
+ * but fewer for slow work so that a poor candidate costs little time.
+ *
+ * @param gpu The device (pending work is submitted first).
+ * @param record Records the work once.
+ * @param flop Floating-point operations (or another work measure) of one recording.
+ * @returns Milliseconds per recording.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, prepareGemm } from "./gemm.ts";
+ * import { timeRecorded } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const a = Tensor.zeros(gpu, [64, 64]);
+ * const c = Tensor.empty(gpu, [64, 64]);
+ * const plan = await prepareGemm(gpu, { a, b: a, c, config: defaultGemmConfig(gpu) });
+ * const ms = await timeRecorded(gpu, () => plan.record(), 2 * 64 ** 3);
+ * console.log(ms > 0); // true
+ * plan.destroy();
+ * gpu.destroy();
+ * ```
+ */
+export async function timeRecorded(gpu: Gpu, record: () => void, flop: number): Promise<number> {
+  record();
+  await gpu.sync();
+  // A slow candidate gets fewer repetitions: about 200 ms (20 ms on a GPU) of work at most.
+  let start = performance.now();
+  record();
+  await gpu.sync();
+  const once = performance.now() - start;
+  const byWork = Math.round((gpu.isFallback ? 5e8 : 5e10) / flop);
+  const byTime = Math.round((gpu.isFallback ? 200 : 20) / once);
+  const reps = Math.max(1, Math.min(100, byWork, byTime));
+  start = performance.now();
+  for (let r = 0; r < reps; r++) record();
+  await gpu.sync();
+  return (performance.now() - start) / reps;
 }

@@ -354,7 +354,7 @@ Deno.test({
       measure(c: number) {
         seen.push(c);
         if (c === 4) return Promise.reject(new Error("wrong result"));
-        return Promise.resolve(c === 2 ? 1 : 5);
+        return Promise.resolve(c === 2 ? 2 : 5);
       },
     };
     try {
