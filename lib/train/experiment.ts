@@ -32,6 +32,8 @@ import {
 import { applyOverrides, type TrainArgs } from "./flags.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { type EpochRecord, restore, trainStage1 } from "./stage1.ts";
+import { type TuningRecord, tuningRecord, useTuningRecord } from "../ops/tune.ts";
+import { findRecordedTuning } from "./tuning.ts";
 
 /**
  * What a run leaves besides its files.
@@ -102,6 +104,8 @@ export interface RunRecord {
   stage1History: EpochRecord[];
   /** Test accuracy of the joint classifier, once stage 2 has run. */
   jointTestAccuracy: number | null;
+  /** The kernel variants the run used; `--resume` and `--config` use them again. */
+  tuning?: TuningRecord;
 }
 
 /**
@@ -256,6 +260,11 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       new TextEncoder().encode(JSON.stringify(config, null, 2) + "\n"),
     );
     log.info(`ltkit: preset ${config.preset} (${reason}); run folder ${dir}`);
+    const reused = await findRecordedTuning(args, dir);
+    if (reused) {
+      useTuningRecord(gpu, reused.record);
+      log.info(`ltkit: kernel variants as recorded in ${reused.from}`);
+    }
 
     let history: EpochRecord[] = [];
     let jointAccuracy: number | null = null;
@@ -337,6 +346,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       timings,
       stage1History: history,
       jointTestAccuracy: jointAccuracy,
+      tuning: tuningRecord(gpu),
     };
     await writeFileAtomic(
       `${dir}/run.json`,
