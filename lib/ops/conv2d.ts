@@ -278,10 +278,15 @@ export function conv2dVariantProblem(gpu: Gpu, v: Conv2dVariant): string | null 
  * gpu.destroy();
  * ```
  */
-export function conv2dVariant(gpu: Gpu, pass: Conv2dPass): Promise<TuneResult<Conv2dVariant>> {
+export function conv2dVariant(
+  gpu: Gpu,
+  pass: Conv2dPass,
+  options: { force?: boolean } = {},
+): Promise<TuneResult<Conv2dVariant>> {
   const candidates = conv2dCandidates(gpu).filter((v) => conv2dVariantProblem(gpu, v) === null);
   const checked = new Set<Conv2dVariant>();
   return tuned(gpu, {
+    force: options.force,
     key: CONV2D_TUNE_KEYS[pass],
     fallback: candidates[0] ?? NAMED_VARIANTS.direct,
     candidates,
@@ -1010,6 +1015,24 @@ export async function checkConv2dVariant(
 }
 
 /**
+ * The layer {@link timeConv2dVariant} times: N images of C channels at HW x HW through a 3x3
+ * convolution to C channels (stride 1, padding 1), and its multiply-adds times 2.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { conv2dTuneShape } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(conv2dTuneShape(gpu).c); // 16 on lavapipe
+ * gpu.destroy();
+ * ```
+ */
+export function conv2dTuneShape(gpu: Gpu): { n: number; c: number; hw: number; flop: number } {
+  const [n, c, hw] = gpu.isFallback ? [8, 16, 28] : [64, 64, 28];
+  return { n, c, hw, flop: 2 * n * c * c * 9 * hw * hw };
+}
+
+/**
  * Times variant `v` of `pass` on a backbone-like layer (3x3, stride 1, padding 1: 16 channels
  * at 28x28 and batch 8 on software adapters, 64 channels at 28x28 and batch 64 on GPUs);
  * returns ms per call (submits and waits).
@@ -1029,7 +1052,7 @@ export async function timeConv2dVariant(
   pass: Conv2dPass,
   v: Conv2dVariant,
 ): Promise<number> {
-  const [n, c, hw] = gpu.isFallback ? [8, 16, 28] : [64, 64, 28];
+  const { n, c, hw } = conv2dTuneShape(gpu);
   const xShape = [n, c, hw, hw];
   const wShape = [c, c, 3, 3];
   const g = { stride: 1, padding: 1, variant: v };
@@ -1043,7 +1066,7 @@ export async function timeConv2dVariant(
     ? await prepareConv2dBackwardInput(gpu, { dy, w, dx: out, ...g })
     : await prepareConv2dBackwardWeight(gpu, { x, dy, dw: out, ...g });
   try {
-    return await timeRecorded(gpu, () => op.record(), 2 * n * c * c * 9 * hw * hw);
+    return await timeRecorded(gpu, () => op.record(), conv2dTuneShape(gpu).flop);
   } finally {
     op.destroy();
     for (const t of [x, dy, w, out]) t.destroy();

@@ -248,10 +248,14 @@ export function formatGemmConfig(config: GemmConfig): string {
  * gpu.destroy();
  * ```
  */
-export function gemmConfig(gpu: Gpu): Promise<TuneResult<GemmConfig>> {
+export function gemmConfig(
+  gpu: Gpu,
+  options: { force?: boolean } = {},
+): Promise<TuneResult<GemmConfig>> {
   const candidates = gemmCandidates(gpu).filter((c) => configProblem(gpu, c) === null);
   const checked = new Set<GemmConfig>();
   return tuned(gpu, {
+    force: options.force,
     key: GEMM_TUNE_KEY,
     fallback: defaultGemmConfig(gpu),
     candidates,
@@ -970,6 +974,24 @@ export async function checkGemmConfig(gpu: Gpu, config: GemmConfig): Promise<voi
 }
 
 /**
+ * The (M, N, K) problems {@link timeGemmConfig} times: a square one and a tall, thin one.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { gemmTuneProblems } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(gemmTuneProblems(gpu)[0]); // [512, 512, 512] on lavapipe
+ * gpu.destroy();
+ * ```
+ */
+export function gemmTuneProblems(gpu: Gpu): [number, number, number][] {
+  return gpu.isFallback
+    ? [[512, 512, 512], [6272, 32, 144]]
+    : [[1024, 1024, 1024], [25088, 64, 576]];
+}
+
+/**
  * Times `config` on a square problem and a tall, thin one like the backbone's convolutions;
  * returns the geometric mean of ms per GEMM (submits and waits).
  *
@@ -984,9 +1006,7 @@ export async function checkGemmConfig(gpu: Gpu, config: GemmConfig): Promise<voi
  * ```
  */
 export async function timeGemmConfig(gpu: Gpu, config: GemmConfig): Promise<number> {
-  const problems = gpu.isFallback
-    ? [[512, 512, 512], [6272, 32, 144]]
-    : [[1024, 1024, 1024], [25088, 64, 576]];
+  const problems = gemmTuneProblems(gpu);
   let logSum = 0;
   for (const [index, [m, n, k]] of problems.entries()) {
     const a = Tensor.from(gpu, tuneData(m * k, 5 + index), [m, k], "f32", "gemm tune");

@@ -60,6 +60,11 @@ export interface TuneSpec<C> {
   readonly rounds?: number;
   /** Turns a stored value back into a candidate, or undefined if it is no longer one. */
   accept?(stored: unknown): C | undefined;
+  /**
+   * Time the candidates even if a result is stored or recorded (benchmarks; `LTKIT_TUNE=force`
+   * does the same for every family). Ignored when this process has already chosen.
+   */
+  readonly force?: boolean;
 }
 
 /**
@@ -323,7 +328,7 @@ export function forgetTuning(gpu: Gpu, key: string): void {
 async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   const accept = spec.accept ?? ((v: unknown) => matchCandidate(spec.candidates, v));
   const recordedKey = `tune-recorded:${spec.key}`;
-  if (gpu.cache.has(recordedKey)) {
+  if (gpu.cache.has(recordedKey) && !spec.force) {
     const value = gpu.cache.get(recordedKey);
     const config = accept(value);
     if (config !== undefined) return { config, source: "recorded" };
@@ -332,7 +337,7 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
         `candidate on this device; choosing again, so results may differ from the recorded run`,
     );
   }
-  const mode = tuneMode();
+  const mode = spec.force ? "force" : tuneMode();
   if (mode === "off") return { config: spec.fallback, source: "default" };
   if (mode === "auto") {
     const stored = readStored(gpu, spec.key);

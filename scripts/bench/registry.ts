@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { BenchSection } from "./common.ts";
+import { conv2dTuneShape, conv2dVariant, formatConv2dVariant } from "../../lib/ops/conv2d.ts";
+import { type BenchRow, type BenchSection, tuningRows } from "./common.ts";
 import { benchConv } from "./conv.ts";
 import { gemmSection } from "./gemm.ts";
 import { benchSoftmax } from "./softmax.ts";
@@ -21,15 +22,26 @@ const softmax: BenchSection = {
 };
 const conv: BenchSection = {
   name: "conv",
-  description: "ResNet-8 convolutions at batch 128: forward and backward GFLOP/s",
-  run: async (ctx) =>
-    (await benchConv(ctx.gpu, { reps: ctx.quick ? 2 : 5 })).map((r) => ({
-      name: `conv ${r.name} ${r.pass}`,
-      value: r.gflops,
-      unit: "GFLOP/s",
-      note: `${r.wallMs.toFixed(1)} ms/call` +
-        (Number.isFinite(r.cpuMs) ? `, ${r.cpuMs.toFixed(1)} CPU ms/core` : ""),
-    })),
+  description: "ResNet-8 convolutions at batch 128: tuned variants, forward and backward GFLOP/s",
+  run: async (ctx) => {
+    const rows: BenchRow[] = [];
+    const { flop } = conv2dTuneShape(ctx.gpu);
+    for (const pass of ["forward", "backward_input", "backward_weight"] as const) {
+      // Every candidate is timed afresh (interleaved rounds, median), so the table shows them.
+      const result = await conv2dVariant(ctx.gpu, pass, { force: true });
+      rows.push(...tuningRows(`conv ${pass}`, result, formatConv2dVariant, flop));
+    }
+    for (const r of await benchConv(ctx.gpu, { reps: ctx.quick ? 2 : 5 })) {
+      rows.push({
+        name: `conv ${r.name} ${r.pass}`,
+        value: r.gflops,
+        unit: "GFLOP/s",
+        note: `${r.variant}, ${r.wallMs.toFixed(1)} ms/call` +
+          (Number.isFinite(r.cpuMs) ? `, ${r.cpuMs.toFixed(1)} CPU ms/core` : ""),
+      });
+    }
+    return rows;
+  },
 };
 const stage2: BenchSection = {
   name: stage2Section.name,
