@@ -61,8 +61,8 @@ export interface TuneSpec<C> {
   /** Turns a stored value back into a candidate, or undefined if it is no longer one. */
   accept?(stored: unknown): C | undefined;
   /**
-   * Time the candidates even if a result is stored or recorded (benchmarks; `LTKIT_TUNE=force`
-   * does the same for every family). Ignored when this process has already chosen.
+   * Time the candidates even if a result is stored, recorded or already chosen in this process
+   * (benchmarks; `LTKIT_TUNE=force` retimes every family once per process).
    */
   readonly force?: boolean;
 }
@@ -199,7 +199,7 @@ export function adapterKey(gpu: Gpu): string {
 export function tuned<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   const cacheKey = `tune:${spec.key}`;
   let pending = gpu.cache.get(cacheKey) as Promise<TuneResult<C>> | undefined;
-  if (!pending) {
+  if (!pending || spec.force) {
     pending = choose(gpu, spec).then((result) => {
       choices(gpu).set(spec.key, result.config);
       return result;

@@ -7,6 +7,8 @@
  */
 
 import { conv2dTuneShape, conv2dVariant, formatConv2dVariant } from "../../lib/ops/conv2d.ts";
+import { formatRowRule } from "../../lib/ops/reduce.ts";
+import { softmaxRowRule } from "../../lib/ops/softmax.ts";
 import { type BenchRow, type BenchSection, tuningRows } from "./common.ts";
 import { benchConv } from "./conv.ts";
 import { gemmSection } from "./gemm.ts";
@@ -18,7 +20,14 @@ import { trainSection } from "./train.ts";
 const softmax: BenchSection = {
   name: "softmax",
   description: "row softmax and log-softmax 4096x1000 GB/s, against tfjs-webgpu tf.softmax",
-  run: (ctx) => benchSoftmax(ctx.gpu, { reps: ctx.quick ? 3 : 5 }),
+  run: async (ctx) => {
+    // Every row rule is timed afresh (interleaved rounds, median), so the table shows them.
+    const rule = await softmaxRowRule(ctx.gpu, { force: true });
+    return [
+      ...tuningRows("softmax", rule, formatRowRule),
+      ...await benchSoftmax(ctx.gpu, { reps: ctx.quick ? 3 : 5 }),
+    ];
+  },
 };
 const conv: BenchSection = {
   name: "conv",
