@@ -43,6 +43,11 @@ export interface RowStrategy {
   workgroupSize: number;
   /** Invocations per row (a power of two dividing `workgroupSize`). 1 = one row per invocation. */
   threadsPerRow: number;
+  /**
+   * Reduce a row with subgroup operations instead of workgroup memory (softmax family only;
+   * needs the `subgroups` feature and `threadsPerRow` at most the adapter's smallest subgroup).
+   */
+  subgroups?: boolean;
 }
 
 /**
@@ -114,6 +119,8 @@ export interface RowRule {
   readonly workgroupSize: number;
   /** Values per thread of a row; 0 for one row per invocation. */
   readonly colsPerThread: number;
+  /** Reduce rows with subgroup operations, threads per row capped at the subgroup size. */
+  readonly subgroups?: boolean;
 }
 
 /**
@@ -158,12 +165,30 @@ export const GPU_ROW_RULES: readonly RowRule[] = [
  * import { FALLBACK_ROW_RULES, rowRuleCandidates } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * console.log(rowRuleCandidates(gpu) === FALLBACK_ROW_RULES); // true on lavapipe
+ * // The softmax family also times subgroup reductions where the device has them.
+ * console.log(rowRuleCandidates(gpu, true).length >= FALLBACK_ROW_RULES.length); // true
  * gpu.destroy();
  * ```
  */
-export function rowRuleCandidates(gpu: Gpu): readonly RowRule[] {
-  return gpu.isFallback ? FALLBACK_ROW_RULES : GPU_ROW_RULES;
+export function rowRuleCandidates(gpu: Gpu, withSubgroups = false): readonly RowRule[] {
+  const rules = gpu.isFallback ? FALLBACK_ROW_RULES : GPU_ROW_RULES;
+  return withSubgroups && gpu.hasSubgroups ? [...rules, ...SUBGROUP_ROW_RULES] : rules;
 }
+
+/**
+ * Row rules with subgroup reductions, timed for the softmax family where the device has the
+ * `subgroups` feature.
+ *
+ * @example
+ * ```ts
+ * import { formatRowRule, SUBGROUP_ROW_RULES } from "./reduce.ts";
+ * console.log(formatRowRule(SUBGROUP_ROW_RULES[0])); // "wg64 256/thread subgroups"
+ * ```
+ */
+export const SUBGROUP_ROW_RULES: readonly RowRule[] = [
+  { workgroupSize: 64, colsPerThread: 256, subgroups: true },
+  { workgroupSize: 256, colsPerThread: 32, subgroups: true },
+];
 
 /**
  * A short name for tables: `wg256 32/thread`, `wg64 row/thread`.
@@ -175,9 +200,8 @@ export function rowRuleCandidates(gpu: Gpu): readonly RowRule[] {
  * ```
  */
 export function formatRowRule(rule: RowRule): string {
-  return `wg${rule.workgroupSize} ${
-    rule.colsPerThread ? `${rule.colsPerThread}/thread` : "row/thread"
-  }`;
+  const per = rule.colsPerThread ? `${rule.colsPerThread}/thread` : "row/thread";
+  return `wg${rule.workgroupSize} ${per}${rule.subgroups ? " subgroups" : ""}`;
 }
 
 /**
@@ -218,7 +242,8 @@ export function tunedRowRule(
   time: (rule: RowRule) => Promise<number>,
   options: { force?: boolean } = {},
 ): Promise<TuneResult<RowRule>> {
-  const candidates = rowRuleCandidates(gpu);
+  // Only softmax.wgsl has a subgroup variant of its reductions.
+  const candidates = rowRuleCandidates(gpu, family === "softmax");
   return tuned(gpu, {
     key: ROW_RULE_TUNE_KEYS[family],
     fallback: candidates[0],
@@ -352,6 +377,12 @@ export function rowStrategy(
   rule: RowRule = rowRuleCandidates(gpu)[0],
 ): RowStrategy {
   const wg = rule.workgroupSize;
+  if (rule.subgroups) {
+    // WebGPU guarantees subgroups of at least 4 lanes where the adapter does not say.
+    const lanes = gpu.adapter.subgroupMinSize || 4;
+    const wanted = rule.colsPerThread ? nextPow2(cols / rule.colsPerThread) : 1;
+    return { workgroupSize: wg, threadsPerRow: Math.min(wg, lanes, wanted), subgroups: true };
+  }
   if (rule.colsPerThread === 0) {
     if (rows >= 64 || cols <= 256) {
       // Small batches still get several workgroups, so that every core has one.
@@ -400,6 +431,23 @@ export function resolveStrategy(
       `Cannot run ${op}: ${threadsPerRow} threads per row must be a power of two up to the ` +
         `workgroup size ${workgroupSize}`,
     );
+  }
+  const subgroups = forced.subgroups ?? (forced.threadsPerRow === undefined && auto.subgroups);
+  if (subgroups) {
+    const lanes = gpu.adapter.subgroupMinSize || 4;
+    if (!gpu.hasSubgroups) {
+      throw new RangeError(
+        `Cannot run ${op} with subgroups: the device lacks the "subgroups" feature; leave ` +
+          `subgroups unset`,
+      );
+    }
+    if (threadsPerRow > lanes) {
+      throw new RangeError(
+        `Cannot run ${op} with subgroups: ${threadsPerRow} threads per row exceed the ` +
+          `adapter's smallest subgroup of ${lanes}`,
+      );
+    }
+    return { workgroupSize, threadsPerRow, subgroups: true };
   }
   return { workgroupSize, threadsPerRow };
 }
@@ -451,6 +499,9 @@ async function prepareRowwise(
   rows: number,
   strategy: RowStrategy,
 ): Promise<Dispatch> {
+  if (strategy.subgroups) {
+    throw new RangeError(`Cannot run ${entry} with subgroups: only the softmax family has them`);
+  }
   const pipeline = await getPipeline(gpu, REDUCE, entry, {
     WG: strategy.workgroupSize,
     TPR: strategy.threadsPerRow,

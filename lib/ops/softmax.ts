@@ -12,6 +12,7 @@
  */
 
 import source from "../../kernels/softmax.wgsl" with { type: "text" };
+import subgroupSource from "../../kernels/softmax_subgroup.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import {
   type Constants,
@@ -40,6 +41,20 @@ import { softmaxRef } from "./reference_softmax.ts";
 import type { TuneResult } from "./tune.ts";
 
 const SOFTMAX: KernelSource = { file: "kernels/softmax.wgsl", source };
+/** softmax.wgsl with its row reductions swapped for the subgroup ones (see both files). */
+const SOFTMAX_SUBGROUP: KernelSource = {
+  file: "kernels/softmax.wgsl with kernels/softmax_subgroup.wgsl",
+  source: source.replace(
+    /\/\/ BEGIN row reductions[^\n]*\n[\s\S]*?\/\/ END row reductions\n/,
+    () => subgroupSource,
+  ),
+};
+if (!SOFTMAX_SUBGROUP.source.includes("subgroupShuffleXor")) {
+  throw new Error(
+    "Cannot build the subgroup softmax: kernels/softmax.wgsl lost its BEGIN/END row-reduction " +
+      "markers",
+  );
+}
 
 /**
  * Options of the softmax ops.
@@ -185,6 +200,8 @@ interface Checked {
   strategy: RowStrategy;
   offset: Tensor;
   constants: Constants;
+  /** softmax.wgsl, or its subgroup variant. */
+  kernel: KernelSource;
 }
 
 function checkLogits(
@@ -211,6 +228,7 @@ function checkLogits(
     cols,
     strategy,
     offset: options.offset ?? noOffset(gpu),
+    kernel: strategy.subgroups ? SOFTMAX_SUBGROUP : SOFTMAX,
     constants: {
       WG: strategy.workgroupSize,
       TPR: strategy.threadsPerRow,
@@ -280,7 +298,7 @@ async function prepareRows(
     );
   }
   c = checkLogits(gpu, entry, x, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
-  const pipeline = await getPipeline(gpu, SOFTMAX, vec4 ? `${entry}_vec4` : entry, c.constants);
+  const pipeline = await getPipeline(gpu, c.kernel, vec4 ? `${entry}_vec4` : entry, c.constants);
   return new Dispatch(
     gpu,
     pipeline,
@@ -448,7 +466,7 @@ export async function prepareCrossEntropyForward(
   }
   c = checkLogits(gpu, op, logits, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
   const [forward, finalize] = await Promise.all([
-    getPipeline(gpu, SOFTMAX, op, c.constants),
+    getPipeline(gpu, c.kernel, op, c.constants),
     getPipeline(gpu, SOFTMAX, "cross_entropy_finalize", { WG: 256 }),
   ]);
   const scratch: Tensor[] = [];
@@ -619,7 +637,7 @@ export async function prepareCrossEntropyBackward(
   checkSize(op, "dlogits", dlogits, logits.size, `logits ${formatShape(logits.shape)}`);
   const scale = checkScale(options.scale ?? 1);
   c = checkLogits(gpu, op, logits, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
-  const pipeline = await getPipeline(gpu, SOFTMAX, op, c.constants);
+  const pipeline = await getPipeline(gpu, c.kernel, op, c.constants);
   const dispatch = new Dispatch(
     gpu,
     pipeline,
