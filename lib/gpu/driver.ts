@@ -101,7 +101,22 @@ function canRead(deno: typeof Deno, path: string): boolean {
   }
 }
 
-function readEnv(deno: typeof Deno, name: string): string | undefined {
+/**
+ * An environment variable, or undefined when it is unset, the environment may not be read
+ * (asked first, so a run without `--allow-env` neither prompts nor throws) or this is no Deno.
+ *
+ * @param name The variable.
+ * @returns Its value, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { readEnv } from "./driver.ts";
+ * console.log(typeof (readEnv("PATH") ?? "")); // "string"
+ * ```
+ */
+export function readEnv(name: string): string | undefined {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (!deno) return undefined;
   try {
     if (deno.permissions.querySync?.({ name: "env", variable: name }).state !== "granted") {
       return undefined;
@@ -114,7 +129,7 @@ function readEnv(deno: typeof Deno, name: string): string | undefined {
 
 /** ICD manifest files, in the order the Vulkan loader reads them. */
 function manifests(deno: typeof Deno): string[] {
-  const listed = readEnv(deno, "VK_DRIVER_FILES") ?? readEnv(deno, "VK_ICD_FILENAMES");
+  const listed = readEnv("VK_DRIVER_FILES") ?? readEnv("VK_ICD_FILENAMES");
   const entries = listed ? listed.split(":").filter(Boolean) : ICD_FOLDERS;
   const files: string[] = [];
   for (const entry of entries) {

@@ -531,8 +531,8 @@ function checkDistinct(op: string, tensors: Record<string, Tensor>): void {
 
 const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
 
-/** Uniforms common to every entry point; each dispatch then sets its own count and extras. */
-function uniforms(s: Conv2dShape): Record<string, number> {
+/** The sizes every kernel of both convolution files takes as uniforms. */
+function geometryUniforms(s: Conv2dShape): Record<string, number> {
   return {
     n: s.n,
     c: s.c,
@@ -545,6 +545,13 @@ function uniforms(s: Conv2dShape): Record<string, number> {
     kw: s.kw,
     stride: s.stride,
     pad: s.padding,
+  };
+}
+
+/** Uniforms common to every entry point; each dispatch then sets its own count and extras. */
+function uniforms(s: Conv2dShape): Record<string, number> {
+  return {
+    ...geometryUniforms(s),
     c4: roundUp(s.c, 16) / 4,
     f4: roundUp(s.f, 16) / 4,
     count: 0,
@@ -904,22 +911,9 @@ async function prepareTiled(
       getPipeline(gpu, CONV2D_TILED, "conv2d_tiled", { MODE: mode, TM: v.tm, TN: v.tn, TK: v.tk }),
       part ? getPipeline(gpu, CONV2D, "conv2d_reduce_weight", { WG: 64 }) : null,
     ]);
-    const geometry = {
-      n: s.n,
-      c: s.c,
-      h: s.h,
-      w: s.w,
-      f: s.f,
-      ho: s.ho,
-      wo: s.wo,
-      kh: s.kh,
-      kw: s.kw,
-      stride: s.stride,
-      pad: s.padding,
-    };
     const steps = [
       new Dispatch(gpu, tile, { src0: io.src0, src1: io.src1, dst: part ?? io.dst }, {
-        ...geometry,
+        ...geometryUniforms(s),
         m,
         cols,
         depth,

@@ -19,6 +19,7 @@
  */
 
 import type { Gpu } from "../gpu/device.ts";
+import { readEnv } from "../gpu/driver.ts";
 
 /**
  * What {@link tuned} needs from a kernel family.
@@ -421,20 +422,6 @@ function writeStored(gpu: Gpu, key: string, config: unknown): void {
     globalThis.localStorage?.setItem(storageKey(gpu, key), JSON.stringify(config));
   } catch {
     // No persistent storage here: the result still lives in gpu.cache for this process.
-  }
-}
-
-function readEnv(name: string): string | undefined {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (!deno) return undefined;
-  try {
-    // Ask first so that a run without --allow-env neither prompts nor throws.
-    if (deno.permissions.querySync?.({ name: "env", variable: name }).state !== "granted") {
-      return undefined;
-    }
-    return deno.env.get(name);
-  } catch {
-    return undefined;
   }
 }
 
