@@ -353,13 +353,14 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   }));
   const rounds = spec.rounds ?? 3;
   for (let round = 0; round < rounds; round++) {
-    // After the first round, candidates over PRUNE times the fastest first time cannot win on
-    // any plausible noise; they are not timed again (their median is their one time).
-    const fastest = Math.min(...timings.map((t) => t.samples[0] ?? Infinity));
+    // After two rounds, a candidate whose best time is over PRUNE times the best of all cannot
+    // win on any plausible noise; it is not timed again (two rounds, so that one burst of load
+    // from another process cannot drop a good candidate).
+    const best = Math.min(...timings.map((t) => Math.min(...t.samples)));
     for (let i = 0; i < timings.length; i++) {
       const entry = timings[(i + round) % timings.length];
       if (entry.error !== undefined) continue;
-      if (round > 0 && entry.samples[0] > PRUNE * fastest) continue;
+      if (round > 1 && Math.min(...entry.samples) > PRUNE * best) continue;
       try {
         entry.samples.push(await spec.measure(entry.config));
       } catch (error) {
@@ -381,7 +382,7 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   return { config: best, source: "tuned", timings };
 }
 
-/** A candidate slower than this many times the fastest, in the first round, is not retimed. */
+/** A candidate this many times slower than the best, in both of its first two rounds, stops. */
 const PRUNE = 3;
 
 function median(values: readonly number[]): number {
