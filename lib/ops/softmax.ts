@@ -23,6 +23,7 @@ import {
   type Recordable,
   recordOnce,
   Sequence,
+  spliceKernel,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import {
@@ -42,19 +43,10 @@ import type { TuneResult } from "./tune.ts";
 
 const SOFTMAX: KernelSource = { file: "kernels/softmax.wgsl", source };
 /** softmax.wgsl with its row reductions swapped for the subgroup ones (see both files). */
-const SOFTMAX_SUBGROUP: KernelSource = {
-  file: "kernels/softmax.wgsl with kernels/softmax_subgroup.wgsl",
-  source: source.replace(
-    /\/\/ BEGIN row reductions[^\n]*\n[\s\S]*?\/\/ END row reductions\n/,
-    () => subgroupSource,
-  ),
-};
-if (!SOFTMAX_SUBGROUP.source.includes("subgroupShuffleXor")) {
-  throw new Error(
-    "Cannot build the subgroup softmax: kernels/softmax.wgsl lost its BEGIN/END row-reduction " +
-      "markers",
-  );
-}
+const SOFTMAX_SUBGROUP: KernelSource = spliceKernel(SOFTMAX, "row reductions", {
+  file: "kernels/softmax_subgroup.wgsl",
+  source: subgroupSource,
+});
 
 /**
  * Options of the softmax ops.

@@ -7,6 +7,7 @@
  */
 
 import { conv2dTuneShape, conv2dVariant, formatConv2dVariant } from "../../lib/ops/conv2d.ts";
+import { batchNormVariant } from "../../lib/ops/batchnorm.ts";
 import { formatRowRule } from "../../lib/ops/reduce.ts";
 import { softmaxRowRule } from "../../lib/ops/softmax.ts";
 import { type BenchRow, type BenchSection, tuningRows } from "./common.ts";
@@ -58,11 +59,19 @@ const stage2: BenchSection = {
   run: async (ctx) => (await stage2Section.run(ctx.gpu)).figures,
 };
 
+const batchnorm: BenchSection = {
+  name: "batchnorm",
+  description: "batch-norm reduction variants: training forward + backward, candidates and winner",
+  run: async (ctx) =>
+    tuningRows("batchnorm", await batchNormVariant(ctx.gpu, { force: true }), String),
+};
+
 /** Every section `scripts/bench.ts` knows; `--only a,b` picks some by name. */
 export const SECTIONS: readonly BenchSection[] = [
   gemmSection,
   softmax,
   conv,
+  batchnorm,
   trainSection,
   stage2,
 ];
