@@ -11,6 +11,7 @@
  */
 
 import source from "../../kernels/reduce.wgsl" with { type: "text" };
+import subgroupSource from "../../kernels/reduce_subgroup.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
@@ -20,12 +21,18 @@ import {
   type Recordable,
   recordOnce,
   Sequence,
+  spliceKernel,
 } from "../gpu/kernel.ts";
 import { type DType, formatShape, Tensor } from "../gpu/tensor.ts";
 import { rowSumRef } from "./reference_softmax.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 
 const REDUCE: KernelSource = { file: "kernels/reduce.wgsl", source };
+/** reduce.wgsl with its row reductions swapped for the subgroup ones (see both files). */
+const REDUCE_SUBGROUP: KernelSource = spliceKernel(REDUCE, "row reductions", {
+  file: "kernels/reduce_subgroup.wgsl",
+  source: subgroupSource,
+});
 
 /**
  * How a row-wise kernel is launched: `threadsPerRow` invocations cooperate on one row.
@@ -44,8 +51,8 @@ export interface RowStrategy {
   /** Invocations per row (a power of two dividing `workgroupSize`). 1 = one row per invocation. */
   threadsPerRow: number;
   /**
-   * Reduce a row with subgroup operations instead of workgroup memory (softmax family only;
-   * needs the `subgroups` feature and `threadsPerRow` at most the adapter's smallest subgroup).
+   * Reduce a row with subgroup operations instead of workgroup memory (needs the `subgroups`
+   * feature and `threadsPerRow` at most the adapter's smallest subgroup).
    */
   subgroups?: boolean;
 }
@@ -164,20 +171,19 @@ export const GPU_ROW_RULES: readonly RowRule[] = [
  * import { requestGpu } from "../gpu/mod.ts";
  * import { FALLBACK_ROW_RULES, rowRuleCandidates } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(rowRuleCandidates(gpu) === FALLBACK_ROW_RULES); // true on lavapipe
- * // The softmax family also times subgroup reductions where the device has them.
- * console.log(rowRuleCandidates(gpu, true).length >= FALLBACK_ROW_RULES.length); // true
+ * console.log(rowRuleCandidates(gpu)[0] === FALLBACK_ROW_RULES[0]); // true on lavapipe
+ * // Subgroup reductions are timed too where the device has them.
+ * console.log(rowRuleCandidates(gpu).some((r) => r.subgroups) === gpu.hasSubgroups); // true
  * gpu.destroy();
  * ```
  */
-export function rowRuleCandidates(gpu: Gpu, withSubgroups = false): readonly RowRule[] {
+export function rowRuleCandidates(gpu: Gpu): readonly RowRule[] {
   const rules = gpu.isFallback ? FALLBACK_ROW_RULES : GPU_ROW_RULES;
-  return withSubgroups && gpu.hasSubgroups ? [...rules, ...SUBGROUP_ROW_RULES] : rules;
+  return gpu.hasSubgroups ? [...rules, ...SUBGROUP_ROW_RULES] : rules;
 }
 
 /**
- * Row rules with subgroup reductions, timed for the softmax family where the device has the
- * `subgroups` feature.
+ * Row rules with subgroup reductions, timed where the device has the `subgroups` feature.
  *
  * @example
  * ```ts
@@ -213,7 +219,7 @@ export function formatRowRule(rule: RowRule): string {
  * console.log(ROW_RULE_TUNE_KEYS.softmax); // "rows.softmax.v1"
  * ```
  */
-export const ROW_RULE_TUNE_KEYS = { reduce: "rows.reduce.v1", softmax: "rows.softmax.v1" } as const;
+export const ROW_RULE_TUNE_KEYS = { reduce: "rows.reduce.v2", softmax: "rows.softmax.v1" } as const;
 
 /**
  * The tuned row rule of a kernel family: each candidate rule is timed round-robin by `time`
@@ -231,7 +237,7 @@ export const ROW_RULE_TUNE_KEYS = { reduce: "rows.reduce.v1", softmax: "rows.sof
  * import { reduceRowRule } from "./reduce.ts";
  * import { presetTuning } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * presetTuning(gpu, "rows.reduce.v1", { workgroupSize: 64, colsPerThread: 0 });
+ * presetTuning(gpu, "rows.reduce.v2", { workgroupSize: 64, colsPerThread: 0 });
  * console.log((await reduceRowRule(gpu)).source); // "preset"
  * gpu.destroy();
  * ```
@@ -242,8 +248,7 @@ export function tunedRowRule(
   time: (rule: RowRule) => Promise<number>,
   options: { force?: boolean } = {},
 ): Promise<TuneResult<RowRule>> {
-  // Only softmax.wgsl has a subgroup variant of its reductions.
-  const candidates = rowRuleCandidates(gpu, family === "softmax");
+  const candidates = rowRuleCandidates(gpu);
   return tuned(gpu, {
     key: ROW_RULE_TUNE_KEYS[family],
     fallback: candidates[0],
@@ -323,7 +328,7 @@ export async function timeRowRule(
  * import { formatRowRule, reduceRowRule } from "./reduce.ts";
  * import { presetTuning } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * presetTuning(gpu, "rows.reduce.v1", { workgroupSize: 64, colsPerThread: 0 });
+ * presetTuning(gpu, "rows.reduce.v2", { workgroupSize: 64, colsPerThread: 0 });
  * console.log(formatRowRule((await reduceRowRule(gpu)).config)); // "wg64 row/thread"
  * gpu.destroy();
  * ```
@@ -499,10 +504,7 @@ async function prepareRowwise(
   rows: number,
   strategy: RowStrategy,
 ): Promise<Dispatch> {
-  if (strategy.subgroups) {
-    throw new RangeError(`Cannot run ${entry} with subgroups: only the softmax family has them`);
-  }
-  const pipeline = await getPipeline(gpu, REDUCE, entry, {
+  const pipeline = await getPipeline(gpu, strategy.subgroups ? REDUCE_SUBGROUP : REDUCE, entry, {
     WG: strategy.workgroupSize,
     TPR: strategy.threadsPerRow,
   });

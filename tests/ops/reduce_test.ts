@@ -11,6 +11,7 @@ import {
   reduceRowRule,
   rowStrategy,
   rowSum,
+  SUBGROUP_ROW_RULES,
   sumAll,
 } from "../../lib/ops/reduce.ts";
 import { softmax, softmaxRowRule } from "../../lib/ops/softmax.ts";
@@ -229,7 +230,9 @@ Deno.test({
   ignore: noGpu,
   async fn() {
     const gpu = (await testGpu())!;
-    for (const rule of [...FALLBACK_ROW_RULES, ...GPU_ROW_RULES]) {
+    // Subgroup rules where the device has subgroups (else forcing them is refused).
+    const subgroups = gpu.hasSubgroups ? SUBGROUP_ROW_RULES : [];
+    for (const rule of [...FALLBACK_ROW_RULES, ...GPU_ROW_RULES, ...subgroups]) {
       for (const [rows, cols] of [[3, 1000], [70, 37], [5, 4099]]) {
         const strategy = rowStrategy(gpu, rows, cols, rule);
         const data = randomArray(rows * cols, rows + cols, -4, 4);
