@@ -9,6 +9,7 @@
  * @module
  */
 
+import { driverVersion } from "./driver.ts";
 import { BufferPool } from "./pool.ts";
 
 /**
@@ -61,6 +62,13 @@ export interface AdapterSummary {
   device: string;
   /** True for software (CPU) adapters such as lavapipe. */
   isFallbackAdapter: boolean;
+  /** The smallest subgroup size the adapter may use (0 when it does not say). */
+  subgroupMinSize: number;
+  /**
+   * The driver behind the adapter, e.g. "Mesa 25.0.7-2~bpo12+1", found from the Vulkan ICD
+   * library (WebGPU reports no driver version; see lib/gpu/driver.ts); "" when unknown.
+   */
+  driver: string;
 }
 
 /** Limits the kit asks for: the adapter's maximum for each, so big tensors fit where they can. */
@@ -195,6 +203,14 @@ export class Gpu {
   /** True when the adapter is a software (CPU) implementation such as lavapipe. */
   get isFallback(): boolean {
     return this.adapter.isFallbackAdapter;
+  }
+
+  /**
+   * True when the device has subgroup operations (the `subgroups` feature), which the subgroup
+   * variants of row reductions need.
+   */
+  get hasSubgroups(): boolean {
+    return this.device.features.has("subgroups");
   }
 
   /** Number of dispatches recorded since the device was created (for tests and profiling). */
@@ -381,14 +397,21 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
     }
     requiredLimits[name] = have;
   }
-  const device = await adapter.requestDevice({
-    label: options.label ?? "ltkit",
-    requiredLimits,
-  });
+  const request = (requiredFeatures: GPUFeatureName[]) =>
+    adapter.requestDevice({ label: options.label ?? "ltkit", requiredLimits, requiredFeatures });
+  // Subgroup operations feed the subgroup variants of row reductions. Deno 2.9.6 grants
+  // "subgroups" on lavapipe without listing it in adapter.features, so it is asked for whenever
+  // the adapter does not refuse it; a refusal rejects before the adapter is used up.
+  let device: GPUDevice;
+  try {
+    device = await request(["subgroups" as GPUFeatureName]);
+  } catch {
+    device = await request([]);
+  }
   if (options.verbose) {
     console.error(
       `ltkit: adapter "${summary.description}" (vendor ${summary.vendor || "?"}, ` +
-        `architecture ${summary.architecture || "?"})${
+        `architecture ${summary.architecture || "?"}, driver ${summary.driver || "?"})${
           summary.isFallbackAdapter ? ", software fallback" : ""
         }`,
     );
@@ -407,12 +430,16 @@ function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
   const record = (info ?? {}) as unknown as Record<string, unknown>;
   const fallback = record.isFallbackAdapter ??
     (adapter as unknown as Record<string, unknown>).isFallbackAdapter ?? false;
+  const description = String(record.description || record.device || "unknown adapter");
+  const vendor = String(record.vendor ?? "");
   return {
-    description: String(record.description || record.device || "unknown adapter"),
-    vendor: String(record.vendor ?? ""),
+    description,
+    vendor,
     architecture: String(record.architecture ?? ""),
     device: String(record.device ?? ""),
     isFallbackAdapter: Boolean(fallback),
+    subgroupMinSize: Number(record.subgroupMinSize ?? 0) || 0,
+    driver: driverVersion({ description, vendor }),
   };
 }
 

@@ -39,6 +39,8 @@ import {
 import { applyOverrides, changedSettings, type TrainArgs } from "./flags.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.ts";
+import { type TuningRecord, tuningRecord, useTuningRecord } from "../ops/tune.ts";
+import { findRecordedTuning } from "./tuning.ts";
 
 /**
  * What a run leaves besides its files.
@@ -112,6 +114,8 @@ export interface RunRecord {
   stage1History: EpochRecord[];
   /** Test accuracy of the joint classifier, once stage 2 has run. */
   jointTestAccuracy: number | null;
+  /** The kernel variants the run used; `--resume` and `--config` use them again. */
+  tuning?: TuningRecord;
 }
 
 /**
@@ -359,6 +363,11 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       );
     }
     log.info(`ltkit: preset ${config.preset} (${reason}); run folder ${dir}`);
+    const reused = await findRecordedTuning(args, dir);
+    if (reused) {
+      useTuningRecord(gpu, reused.record);
+      log.info(`ltkit: kernel variants as recorded in ${reused.from}`);
+    }
 
     let jointAccuracy: number | null = null;
     const featureDir = args.stage2Only ? args.features! : `${dir}/features`;
@@ -435,6 +444,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       timings,
       stage1History: history,
       jointTestAccuracy: jointAccuracy ?? featuresRun?.jointTestAccuracy ?? null,
+      tuning: tuningRecord(gpu),
     };
     if (metrics) await writeRunReport(dir, config, record, metrics, classNames);
     // run.json comes last: its presence marks the run as finished.

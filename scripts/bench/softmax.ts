@@ -20,7 +20,7 @@ import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import { softmaxRef } from "../../lib/ops/reference_softmax.ts";
 import { rowStrategy } from "../../lib/ops/reduce.ts";
-import { prepareLogSoftmax, prepareSoftmax } from "../../lib/ops/softmax.ts";
+import { prepareLogSoftmax, prepareSoftmax, softmaxRowRule } from "../../lib/ops/softmax.ts";
 
 /** One figure of the benchmark. */
 export interface BenchFigure {
@@ -155,7 +155,7 @@ export async function benchSoftmax(
   const batch = options.batch ?? 4;
   const shape = `${rows}x${cols}`;
   const gbps = (ms: number) => (rows * cols * 4 * 2) / ms / 1e6;
-  const strategy = rowStrategy(gpu, rows, cols);
+  const strategy = rowStrategy(gpu, rows, cols, (await softmaxRowRule(gpu)).config);
   const ours = await timeLtkit(gpu, false, rows, cols, reps, batch);
   const ourLog = await timeLtkit(gpu, true, rows, cols, reps, batch);
   const launch = `wg ${strategy.workgroupSize}, ${strategy.threadsPerRow} thread/row`;
