@@ -10,7 +10,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { rowSumRef, softmaxRef } from "../../lib/ops/reference_softmax.ts";
-import { assertClose, noGpu, randomArray } from "../_gpu.ts";
+import { assertClose, checkExpectedAdapter, expectedAdapter, noGpu, randomArray } from "../_gpu.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -135,6 +135,7 @@ Deno.test({
       const err = new TextDecoder().decode(stderr);
       equal(code, 0, `the child failed:\n${err}`);
       const result = JSON.parse(new TextDecoder().decode(stdout));
+      checkExpectedAdapter(result.adapter, expectedAdapter);
       const s = X.map((v, i) => v + 0.5 * Y[i]);
       assertClose(result.softmax, softmaxRef(s, ROWS, COLS), 5e-6, "softmax over HTTP");
       assertClose(result.sums, rowSumRef(s, ROWS, COLS), 1e-5, "row sums over HTTP");
