@@ -12,7 +12,7 @@
 
 import type { Rng } from "../data/rng.ts";
 import type { Gpu } from "../gpu/device.ts";
-import { type Recordable, Sequence } from "../gpu/kernel.ts";
+import { describeWork, type Recordable, Sequence } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import {
   prepareBatchNormBackward,
@@ -139,6 +139,12 @@ interface ConvBn {
 }
 
 const SHAPE = (t: Tensor) => t.shape as number[];
+
+/** The layer's name for timing tables: `stage1.block1.1` of `stage1.block1.1.conv.weight`. */
+const layerName = (l: ConvBn) => l.conv.name.replace(/\.conv\.weight$/, "");
+
+/** FLOPs of the convolution (each of its three passes): 2 per multiply-add. */
+const convFlops = (l: ConvBn) => 2 * l.pre.size * (l.conv.value.size / l.conv.value.shape[0]);
 
 /**
  * ResNet with prepared forward (train and eval), loss, backward and parameter lists.
@@ -355,6 +361,9 @@ export class ResNet {
       }),
     );
     forwardEval.push(conv, await prepareBatchNormEvalForward(gpu, common));
+    describeWork(conv, { layer: layerName(l), flops: convFlops(l) });
+    describeWork(forwardTrain.at(-1)!, { layer: layerName(l) });
+    describeWork(forwardEval.at(-1)!, { layer: layerName(l) });
   }
 
   /**
@@ -404,6 +413,10 @@ export class ResNet {
         }),
       );
     }
+    // BN backward first, then the convolution's passes.
+    for (const [i, w] of work.entries()) {
+      describeWork(w, { layer: layerName(l), flops: i === 0 ? 0 : convFlops(l) });
+    }
     return work;
   }
 
@@ -436,6 +449,7 @@ export class ResNet {
         await convBn(c2, c1.out, false);
         if (short) await convBn(short, x, false);
         const residual = await prepareAddRelu(gpu, c2.out, short ? short.out : x, out);
+        describeWork(residual, { layer: name });
         forwardTrain.push(residual);
         forwardEval.push(residual);
         blocks.push({ x, c1, c2, short, out });
@@ -462,6 +476,9 @@ export class ResNet {
       bias: bias.value,
       transB: true,
     });
+    const linearFlops = 2 * this.batch * f * spec.classes;
+    describeWork(pool, { layer: "head" });
+    describeWork(linear, { layer: "head", flops: linearFlops });
     forwardTrain.push(pool, linear);
     forwardEval.push(pool, linear);
     const loss = await prepareCrossEntropyForward(gpu, this.logits, this.labels, {
@@ -494,9 +511,14 @@ export class ResNet {
       await prepareGemm(gpu, { a: dLogits, b: weight.value, c: dFeatures }),
       await prepareGlobalAvgPoolBackward(gpu, { dy: dFeatures, dx: dOut }),
     ];
+    describeWork(loss, { layer: "head" });
+    for (const [i, w] of backward.entries()) {
+      describeWork(w, { layer: "head", flops: i === 1 || i === 3 ? linearFlops : 0 });
+    }
     for (const { x, c1, c2, short, out } of blocks.reverse()) {
       const dSum = scratch(out, [dOut]);
       backward.push(await prepareReluBackward(gpu, out, dOut, dSum));
+      describeWork(backward.at(-1)!, { layer: out.label.replace(/\.out$/, "") });
       const dPre = scratch(out, [dSum]);
       const dA1 = scratch(c1.out, [dSum, dPre]);
       backward.push(...(await this.#convBnBackward(c2, c1.out, dSum, dPre, dA1, false)));

@@ -32,6 +32,7 @@ import {
 import { applyOverrides, type TrainArgs } from "./flags.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { type EpochRecord, restore, trainStage1 } from "./stage1.ts";
+import { timeTrainingStep } from "./step_timings.ts";
 
 /**
  * What a run leaves besides its files.
@@ -275,6 +276,9 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       classNames = set.classNames;
       const spec = modelSpec(config, set.classCount, [set.channels, set.height, set.width]);
       backbone = describeResNet(spec);
+      if (args.timings) {
+        console.log((await timeTrainingStep(gpu, spec, stage1Settings(config))).text);
+      }
       const checkpointPath = args.fromCheckpoint ?? `${dir}/checkpoint.bin`;
       let net: ResNet;
       if (args.fromCheckpoint) {

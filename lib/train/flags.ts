@@ -133,8 +133,25 @@ export const RUN_FLAGS = {
   features: "feature folder for --stage2-only",
   verbose: "print the adapter and more",
   quiet: "no progress output",
+  timings: "print the time of each kernel family and layer for one training step first",
   help: "show this help",
 } as const;
+
+/**
+ * Run flags that change only what is printed, never a result (so `--resume` may take them).
+ *
+ * @example
+ * ```ts
+ * import { OUTPUT_ONLY_FLAGS } from "./flags.ts";
+ * console.log(OUTPUT_ONLY_FLAGS.includes("timings")); // true
+ * ```
+ */
+export const OUTPUT_ONLY_FLAGS: readonly (keyof typeof RUN_FLAGS)[] = [
+  "verbose",
+  "quiet",
+  "timings",
+  "help",
+];
 
 /**
  * Parsed command line.
@@ -167,6 +184,8 @@ export interface TrainArgs {
   verbose: boolean;
   /** `--quiet`. */
   quiet: boolean;
+  /** `--timings`: per-kernel times of one training step (on a network of its own). */
+  timings: boolean;
   /** `--help`. */
   help: boolean;
   /** Config overrides by field path. */
@@ -193,7 +212,9 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   for (const name of ["preset", "config", "out", "from-checkpoint", "features"]) {
     options[name] = { type: "string" };
   }
-  for (const name of ["stage1-only", "resume", "stage2-only", "verbose", "quiet", "help"]) {
+  for (
+    const name of ["stage1-only", "resume", "stage2-only", "verbose", "quiet", "timings", "help"]
+  ) {
     options[name] = { type: "boolean" };
   }
   let values: Record<string, string | boolean | undefined>;
@@ -227,6 +248,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     features: (values.features as string) ?? null,
     verbose: Boolean(values.verbose),
     quiet: Boolean(values.quiet),
+    timings: Boolean(values.timings),
     help: Boolean(values.help),
     overrides,
   };
