@@ -298,8 +298,11 @@ part paper "$(budget 240 35)" "$DENO" run --cached-only --lock="$WORK/deno.lock"
 {
   tr '\r' '\n' <"$OUTDIR/paper.log" | grep -E 'stage 1 epoch [0-9]+/[0-9]+:|ltkit: done in' | tail -n 3
   grep -E '^(method|Joint|NCM|cRT|LWS|tau-norm|Logit)' "$OUTDIR/paper.out"
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("stage timings: " + ", ".join(f"{t[\"stage\"]} {t[\"seconds\"]:.1f} s" for t in r["timings"]))' \
-    "$OUTDIR/paper/run.json"
+  python3 - "$OUTDIR/paper/run.json" <<'PY'
+import json, sys
+run = json.load(open(sys.argv[1]))
+print("stage timings: " + ", ".join(f"{t['stage']} {t['seconds']:.1f} s" for t in run["timings"]))
+PY
 } 2>/dev/null | sed 's/^/paper: /' | tee -a "$SUMMARY" >&2 || true
 
 # 4. PyTorch eager on CUDA, the same ResNet-8 step, where present.
@@ -343,8 +346,12 @@ print(json.dumps({"device": torch.cuda.get_device_name(), "torch": torch.__versi
                   "ms_per_step": ms, "images_per_s": 128 / ms * 1000}))
 EOF
   part torch "$(budget 30 0)" python3 "$WORK/torch_step.py"
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(f"torch: ResNet-8 step, batch 128, {r[\"images_per_s\"]:.0f} images/s ({r[\"ms_per_step\"]:.2f} ms) on {r[\"device\"]}, torch {r[\"torch\"]}")' \
-    "$OUTDIR/torch.out" 2>/dev/null | tee -a "$SUMMARY" >&2 || true
+  python3 - "$OUTDIR/torch.out" 2>/dev/null <<'PY' | tee -a "$SUMMARY" >&2 || true
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"torch: ResNet-8 step, batch 128, {r['images_per_s']:.0f} images/s "
+      f"({r['ms_per_step']:.2f} ms) on {r['device']}, torch {r['torch']}")
+PY
 else
   note "torch: no PyTorch with CUDA here; no baseline"
 fi
