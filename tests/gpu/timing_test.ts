@@ -9,10 +9,9 @@ import {
   timeDispatches,
 } from "../../lib/gpu/timing.ts";
 import { ResNet } from "../../lib/nn/resnet.ts";
-import { prepareSgd } from "../../lib/ops/optim.ts";
 import { modelSpec, presetConfig, stage1Settings } from "../../lib/train/config.ts";
 import { parseTrainArgs } from "../../lib/train/flags.ts";
-import { timeTrainingStep } from "../../lib/train/step_timings.ts";
+import { prepareNetSgd, timeTrainingStep } from "../../lib/train/step_timings.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 
 const FAKE: DispatchTiming[] = [
@@ -115,10 +114,7 @@ Deno.test({
     const s = stage1Settings(config);
     const build = async () => {
       const net = await ResNet.create(gpu, spec, { batch: 6 });
-      const sgd = await prepareSgd(gpu, {
-        params: net.params.map((p) => p.value),
-        grads: net.params.map((p) => p.grad),
-        velocities: net.params.map((p) => p.velocity),
+      const sgd = await prepareNetSgd(gpu, net, {
         momentum: s.momentum,
         weightDecay: s.weightDecay,
         lr: 0.1,
