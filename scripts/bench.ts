@@ -10,6 +10,7 @@
 
 import { parseArgs } from "node:util";
 import { requestGpu } from "../lib/gpu/device.ts";
+import { writeFileAtomic } from "../lib/io/atomic.ts";
 import type { BenchContext, BenchRow } from "./bench/common.ts";
 import { SECTIONS } from "./bench/registry.ts";
 
@@ -105,8 +106,8 @@ async function main(): Promise<number> {
     console.log(table(rows));
   }
   try {
-    Deno.mkdirSync("bench", { recursive: true });
-    Deno.writeTextFileSync("bench/latest.json", json + "\n");
+    await Deno.mkdir("bench", { recursive: true });
+    await writeFileAtomic("bench/latest.json", json + "\n", "benchmark results");
   } catch (error) {
     ctx.log(`not saved to bench/latest.json: ${(error as Error).message}`);
   }

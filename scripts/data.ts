@@ -1,8 +1,8 @@
 /**
- * `deno task data`: download Fashion-MNIST, or inspect a long-tailed profile.
+ * `deno task data`: download a profile's data set, or inspect a long-tailed profile.
  *
  * ```text
- * deno task data [--dir DIR] [--base-url URL]
+ * deno task data [--profile NAME] [--dir DIR] [--base-url URL]
  * deno task data --info [--profile NAME|FILE.json] [--data-dir DIR] [--out FILE.png] [--samples N]
  * ```
  *
@@ -11,11 +11,10 @@
 
 import { parseArgs } from "node:util";
 import {
-  DEFAULT_DOWNLOAD_DIR,
+  DATASET_DOWNLOADS,
   describeSplits,
-  downloadFashionMnist,
   type DownloadProgress,
-  FASHION_MNIST_BASE_URL,
+  downloadSource,
   getProfile,
   loadLongTail,
   type LongTailProfile,
@@ -23,18 +22,28 @@ import {
   sampleGridPng,
   validateProfile,
 } from "../lib/data/mod.ts";
+import { writeFileAtomic } from "../lib/io/atomic.ts";
+
+const DOWNLOADS = Object.entries(DATASET_DOWNLOADS).map(([source, d]) =>
+  `        ${source}: ${d.files.length > 1 ? `${d.files.length} files` : d.files[0].name} from ` +
+  `${d.baseUrl} into ${d.dir}/`
+).join("\n");
 
 const USAGE = `Usage:
-  deno task data [--dir DIR] [--base-url URL]
-      Download the four Fashion-MNIST files (SHA-256 verified, resumable) into DIR
-      (default ${DEFAULT_DOWNLOAD_DIR}) from URL (default ${FASHION_MNIST_BASE_URL}).
+  deno task data [--profile NAME|FILE.json] [--dir DIR] [--base-url URL]
+      Download the files of the profile's source (default fashion-mnist-lt-100), checksum
+      verified and resumable, into DIR from URL (defaults by source):
+${DOWNLOADS}
   deno task data --info [--profile NAME|FILE.json] [--data-dir DIR] [--out FILE.png] [--samples N]
       Print counts per class and split and the shot groups of a profile (default
       fashion-mnist-lt-100), and write a PNG grid of N sample training images per class
       (default 10) to FILE.png (default runs/data-info/<profile>.png).
 
 Profiles: ${Object.keys(PROFILES).join(", ")}, or a JSON file holding a profile.
-Data: --data-dir, then LTKIT_DATA, then data/fashion-mnist/, then /usr/share/datasets/fashion-mnist/.`;
+Data: --data-dir, then LTKIT_DATA, then data/<source>/ (data/fashion-mnist/, data/cifar-10/,
+data/cifar-100/), then for Fashion-MNIST /usr/share/datasets/fashion-mnist/. CIFAR is read from
+the official binary archive (cifar-10-binary.tar.gz, cifar-100-binary.tar.gz) or its extracted
+folder.`;
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
@@ -104,15 +113,27 @@ function progressPrinter(): (p: DownloadProgress) => void {
 }
 
 async function download(values: ReturnType<typeof parse>): Promise<void> {
-  const dir = values.dir ?? DEFAULT_DOWNLOAD_DIR;
-  const baseUrl = values["base-url"] ?? FASHION_MNIST_BASE_URL;
+  const profile = await readProfile(values.profile ?? "fashion-mnist-lt-100");
+  const table = DATASET_DOWNLOADS[profile.source];
+  if (!table) {
+    throw new UsageError(
+      `Cannot download the data of profile ${profile.name}: its source ${profile.source} is not ` +
+        `downloadable (downloadable: ${Object.keys(DATASET_DOWNLOADS).join(", ")})`,
+    );
+  }
+  const dir = values.dir ?? table.dir;
+  const baseUrl = values["base-url"] ?? table.baseUrl;
   if (!/^https?:\/\//.test(baseUrl)) {
     throw new UsageError(
       `Cannot use --base-url ${baseUrl}: it must start with http:// or https://`,
     );
   }
-  console.log(`Downloading Fashion-MNIST from ${baseUrl} into ${dir}/`);
-  const results = await downloadFashionMnist({ dir, baseUrl, onProgress: progressPrinter() });
+  console.log(`Downloading ${table.title} from ${baseUrl} into ${dir}/`);
+  const results = await downloadSource(profile.source, {
+    dir,
+    baseUrl,
+    onProgress: progressPrinter(),
+  });
   for (const r of results) {
     const how = r.cached ? "already there, verified" : r.resumed ? "resumed, verified" : "verified";
     console.log(`${r.path} (${r.bytes} bytes, ${how})`);
@@ -139,7 +160,7 @@ async function info(values: ReturnType<typeof parse>): Promise<void> {
   });
   const slash = out.lastIndexOf("/");
   if (slash > 0) await Deno.mkdir(out.slice(0, slash), { recursive: true });
-  await Deno.writeFile(out, png);
+  await writeFileAtomic(out, png, "sample grid");
   console.log(
     `\nSample grid: ${out} (rows are classes in rank order, head first; ${samples} training ` +
       "images each; bars show training counts)",
@@ -172,7 +193,7 @@ export async function main(args: string[]): Promise<number> {
       }
       await info(values);
     } else {
-      for (const flag of ["profile", "data-dir", "out", "samples"] as const) {
+      for (const flag of ["data-dir", "out", "samples"] as const) {
         if (values[flag] !== undefined) {
           throw new UsageError(`Cannot use --${flag} without --info: it applies to --info only`);
         }

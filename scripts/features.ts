@@ -1,7 +1,7 @@
 /**
  * `deno task features PATH`: inspect a feature dump (one `.arrow` file or a features folder):
  * schema and metadata, rows per class, feature norm statistics, the first rows, and whether the
- * files pass the reader's checks.
+ * files pass the reader's checks and hold usable features (not non-finite, all zero or constant).
  *
  * ```text
  * deno task features PATH [--rows N]
@@ -11,14 +11,17 @@
  */
 
 import { parseArgs } from "node:util";
-import { arrow } from "../lib/deps.ts";
+import { checkPaths } from "../lib/train/permissions.ts";
+import type { arrow } from "../lib/deps.ts";
 import { shotGroups } from "../lib/data/shot_groups.ts";
 import { thresholdsFromProfile } from "../lib/eval/metrics.ts";
+import { checkFeatures, DEGENERATE_ADVICE } from "../lib/features/check.ts";
 import {
   type ClassifierData,
   decodeClassifier,
   decodeFeatures,
   type FeatureSplitData,
+  parseIpcFile,
   readFeatureDir,
 } from "../lib/features/reader.ts";
 import { describeType, FEATURE_SPLITS, META_KEYS } from "../lib/features/schema.ts";
@@ -28,7 +31,9 @@ const USAGE = `Usage:
 
 PATH is a feature file (train.arrow, val.arrow, test.arrow, classifier.arrow) or a features
 folder holding them. Prints the schema and metadata, rows per class, feature norm statistics and
-the first N rows (default 5), and checks the files as stage 2 would.`;
+the first N rows (default 5), and checks the files as stage 2 would and that their features are
+usable (finite, not all zero, not the same in every row). Files written by any tool without
+ltkit.* metadata are read in the minimal layout (README, "Features from any model").`;
 
 function stats(values: number[]): string {
   if (values.length === 0) return "n/a (no rows)";
@@ -60,14 +65,7 @@ function vectorHead(values: Float32Array, at: number, dim: number, shown = 6): s
   return `[${head.join(", ")}${dim > shown ? `, ... (${dim})` : ""}]`;
 }
 
-function printSchema(bytes: Uint8Array): void {
-  let table: arrow.Table;
-  try {
-    table = arrow.tableFromIPC(bytes);
-  } catch (error) {
-    console.log(`  (not readable as Arrow: ${(error as Error).message})`);
-    return;
-  }
+function printSchema(table: arrow.Table): void {
   console.log(`  ${table.numRows} rows in ${table.batches.length} record batch(es)`);
   console.log("  schema:");
   for (const f of table.schema.fields) {
@@ -86,6 +84,12 @@ function printSplit(data: FeatureSplitData, rowsShown: number): void {
   const counts = new Array<number>(classCount).fill(0);
   for (const l of label) counts[l]++;
   const groups = shotGroups(metadata.trainClassCounts, thresholdsFromProfile(metadata.profile));
+  if (metadata.minimal) {
+    console.log(
+      "  layout: minimal (no ltkit.* metadata): classes 0..max label, training counts from " +
+        "this file's labels (from train.arrow when a folder is read)",
+    );
+  }
   const norms = rowNorms(features, rows, dim);
   console.log("  rows per class (class: rows, training count, shot group, mean feature norm):");
   for (let c = 0; c < classCount; c++) {
@@ -133,13 +137,17 @@ async function inspectFile(path: string, rowsShown: number): Promise<boolean> {
     return false;
   }
   console.log(`  ${bytes.length} bytes`);
-  printSchema(bytes);
   try {
+    // The reader's parse tells a truncated or foreign file apart, once, in the check line.
+    printSchema(parseIpcFile(bytes, path));
     const name = path.split("/").pop() ?? path;
     if (name.startsWith("classifier")) {
       printClassifier(decodeClassifier(bytes, path));
     } else {
-      printSplit(decodeFeatures(bytes, path), rowsShown);
+      const data = decodeFeatures(bytes, path);
+      printSplit(data, rowsShown);
+      const defect = checkFeatures(data.features, data.rows, data.dim);
+      if (defect) throw new Error(`Cannot use ${path}: ${defect.detail}; ${DEGENERATE_ADVICE}`);
     }
     console.log("  check: ok");
     return true;
@@ -176,6 +184,7 @@ export async function main(argv: string[]): Promise<number> {
   const path = positionals[0].replace(/(.)\/+$/, "$1");
   let isDir = false;
   try {
+    await checkPaths("features", argv, { read: [path] });
     isDir = (await Deno.stat(path)).isDirectory;
   } catch (error) {
     console.error(`error: Cannot inspect ${path}: ${(error as Error).message}`);
@@ -184,12 +193,21 @@ export async function main(argv: string[]): Promise<number> {
   if (!isDir) return (await inspectFile(path, rowsShown)) ? 0 : 1;
   let ok = true;
   for (const name of [...FEATURE_SPLITS, "classifier"]) {
-    ok = (await inspectFile(`${path}/${name}.arrow`, rowsShown)) && ok;
+    const file = `${path}/${name}.arrow`;
+    // A dump from another model may have no classifier; readFeatureDir says whether that is fine.
+    const absent = name === "classifier" && !(await Deno.stat(file).catch(() => null));
+    if (absent) console.log(`${file}: absent`);
+    else ok = (await inspectFile(file, rowsShown)) && ok;
     console.log();
   }
   try {
-    await readFeatureDir(path);
-    console.log(`${path}: the four files belong together (dimension, checkpoint, class counts)`);
+    const { classifier } = await readFeatureDir(path);
+    console.log(
+      classifier
+        ? `${path}: the four files belong together (dimension, checkpoint, class counts)`
+        : `${path}: the three splits belong together; without a classifier stage 2 skips ` +
+          "the methods built on it",
+    );
   } catch (error) {
     console.log(`${path}: FAILED: ${(error as Error).message}`);
     ok = false;

@@ -70,3 +70,41 @@ if [ "${#need[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
+
+# --test: a Python virtual environment at .venv/ with pyarrow, polars and DuckDB, in which
+# tests/features/interop_test.ts runs the README's snippets on a real feature dump. A venv
+# because Debian's system Python refuses `pip install` outside one; pinned so that reruns skip.
+if [ "$WITH_TEST_TOOLS" = 1 ]; then
+  VENV="$(cd "$(dirname "$0")/.." && pwd)/.venv"
+  PY_PINS=(pyarrow==25.0.1 polars==1.44.2 duckdb==1.5.6 numpy==2.4.6)
+  venv_has_pins() {
+    [ -x "$VENV/bin/python" ] || return 1
+    local frozen
+    frozen="$("$VENV/bin/python" -m pip freeze 2>/dev/null)" || return 1
+    for pin in "${PY_PINS[@]}"; do grep -qix "$pin" <<<"$frozen" || return 1; done
+  }
+  if venv_has_pins; then
+    echo "setup: $VENV already has ${PY_PINS[*]}"
+  else
+    if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+      if ! command -v python3 >/dev/null 2>&1; then
+        echo "setup: installing python3 with apt"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3
+      fi
+      echo "setup: creating a Python virtual environment at $VENV"
+      rm -rf "$VENV"
+      if ! python3 -m venv "$VENV"; then
+        # Debian's python3 makes venvs only with python3-venv (ensurepip and its wheels).
+        echo "setup: installing python3-venv with apt, for python3 -m venv"
+        rm -rf "$VENV"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
+        python3 -m venv "$VENV"
+      fi
+    fi
+    echo "setup: installing ${PY_PINS[*]} with pip into $VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PY_PINS[@]}"
+    venv_has_pins || { echo "setup: $VENV still lacks one of ${PY_PINS[*]}" >&2; exit 1; }
+  fi
+fi

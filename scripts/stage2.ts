@@ -1,9 +1,10 @@
 /**
- * `deno task stage2`: stage 2 from a features folder alone; writes metrics.json beside it and
- * prints the table.
+ * `deno task stage2`: stage 2 from a features folder alone; writes metrics.json into a new folder
+ * `runs/stage2-<time>/` (or `--out FILE`, which must not exist yet) and prints the table. It never
+ * writes into the features' folder or overwrites a result.
  *
  * ```text
- * deno task stage2 --features DIR [--methods joint,ncm,ncm_l2,crt,tau,lws,la,bsm] [--seed N]
+ * deno task stage2 --features DIR [--methods LIST] [--seed N] [--classifier FILE]
  *                  [--out FILE] [--epochs N] [--batch N] [--lr X] [--quiet]
  * ```
  *
@@ -12,25 +13,43 @@
 
 import { parseArgs } from "node:util";
 import { formatMetricsTable, writeMetricsFile } from "../lib/eval/metrics.ts";
+import { writeStage2Predictions } from "../lib/eval/predictions.ts";
 import { readFeatureDir } from "../lib/features/reader.ts";
-import { METHOD_NAMES, parseMethods } from "../lib/stage2/method.ts";
+import { MINIMAL_LAYOUT } from "../lib/features/schema.ts";
+import { DEFAULT_TRAIN_SETTINGS } from "../lib/stage2/method.ts";
+import { METHOD_NAMES, methodHelpLines, METHODS, parseMethods } from "../lib/stage2/registry.ts";
 import { runStage2 } from "../lib/stage2/run.ts";
+import { exists, parentDir } from "../lib/io/paths.ts";
+import { checkPaths } from "../lib/train/permissions.ts";
 
-const USAGE = `Usage:
+/** The usage text, built from the method table when asked, so registered methods show too. */
+function usage(): string {
+  const trained = METHODS.filter((m) => m.trains).map((m) => m.label).join(" / ");
+  const d = DEFAULT_TRAIN_SETTINGS;
+  return `Usage:
   deno task stage2 --features DIR [--methods LIST] [--seed N] [--out FILE]
-                   [--epochs N] [--batch N] [--lr X] [--quiet]
+                   [--classifier FILE] [--epochs N] [--batch N] [--lr X] [--quiet]
 
 Runs stage 2 (classifiers on frozen features) on the GPU from DIR/train.arrow, val.arrow,
-test.arrow and classifier.arrow, writes the metrics to FILE (default DIR/metrics.json) and prints
-the table.
+test.arrow and classifier.arrow, writes the metrics to FILE (default runs/stage2-<time>/
+metrics.json) and each method's test predictions to predictions/<method>.arrow beside it, and
+prints the table. An existing FILE or predictions folder is never overwritten.
 
   --methods LIST  comma-separated, default all: ${METHOD_NAMES.join(",")}
-                  (joint: stage-1 classifier; ncm / ncm_l2: nearest class mean, cosine / centred
-                  L2; crt: classifier re-training; tau: tau-normalisation; lws: learnable weight
-                  scaling; la: post-hoc logit adjustment; bsm: cRT with balanced softmax)
+${methodHelpLines(18).join("\n")}
   --seed N        seed of every random choice (default 0)
+  --classifier FILE
+                  the model's linear classifier (default DIR/classifier.arrow; a dump from
+                  another tool may have none: ${
+    METHODS.filter((m) => m.needsClassifier).map((m) => m.name).join(", ")
+  } are then skipped)
   --epochs N, --batch N, --lr X
-                  cRT / LWS / balanced-softmax training (default 10, 512, 0.1)`;
+                  ${trained} training (default ${d.epochs}, ${d.batch}, ${d.lr})
+
+DIR may hold features of any model: files without ltkit.* metadata are read in the minimal
+layout (${MINIMAL_LAYOUT}); the class counts come from train.arrow's labels. See the README,
+"Features from any model".`;
+}
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
@@ -38,6 +57,7 @@ const OPTIONS = {
   methods: { type: "string" },
   seed: { type: "string" },
   out: { type: "string" },
+  classifier: { type: "string" },
   epochs: { type: "string" },
   batch: { type: "string" },
   lr: { type: "string" },
@@ -60,11 +80,11 @@ export async function main(argv: string[]): Promise<number> {
     values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false })
       .values;
   } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
+    console.error(`error: ${(error as Error).message}\n\n${usage()}`);
     return 2;
   }
   if (values.help) {
-    console.log(USAGE);
+    console.log(usage());
     return 0;
   }
   let methods, seed, epochs, batch, lr;
@@ -79,14 +99,36 @@ export async function main(argv: string[]): Promise<number> {
       throw new RangeError(`Cannot parse --lr ${values.lr}: expected a number > 0`);
     }
   } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
+    console.error(`error: ${(error as Error).message}\n\n${usage()}`);
     return 2;
   }
   const dir = values.features.replace(/\/+$/, "") || "/";
-  const out = values.out ?? `${dir}/metrics.json`;
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  const out = values.out ?? `runs/stage2-${stamp}/metrics.json`;
+  const outDir = parentDir(out);
   try {
-    const features = await readFeatureDir(dir);
-    const { metrics } = await runStage2(features, {
+    // The folder of `out` is read too: whether `out` exists, and the rename of the atomic write.
+    const read = [dir, outDir, ...(values.classifier ? [values.classifier] : [])];
+    await checkPaths("stage2", argv, { read, write: [outDir] });
+    if (await exists(out)) {
+      throw new RangeError(
+        `Cannot write the metrics to ${out}: the file exists and holds a finished result; ` +
+          `choose another --out`,
+      );
+    }
+    if (await exists(`${outDir}/predictions`)) {
+      throw new RangeError(
+        `Cannot write predictions to ${outDir}/predictions: it holds the predictions of another ` +
+          `run; choose an --out in another folder`,
+      );
+    }
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 2;
+  }
+  try {
+    const features = await readFeatureDir(dir, { classifier: values.classifier });
+    const { metrics, results } = await runStage2(features, {
       methods,
       seed,
       epochs,
@@ -95,9 +137,13 @@ export async function main(argv: string[]): Promise<number> {
       source: dir,
       log: values.quiet ? undefined : (line) => console.error(`stage 2: ${line}`),
     });
+    await Deno.mkdir(outDir, { recursive: true });
     await writeMetricsFile(out, metrics);
+    await writeStage2Predictions(outDir, features.test, results, metrics);
     console.log(formatMetricsTable(metrics));
-    if (!values.quiet) console.error(`stage 2: metrics written to ${out}`);
+    if (!values.quiet) {
+      console.error(`stage 2: metrics written to ${out}, predictions to ${outDir}/predictions/`);
+    }
     return 0;
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);

@@ -7,6 +7,7 @@
 import { presetConfig } from "../lib/train/config.ts";
 import { runExperiment } from "../lib/train/experiment.ts";
 import { parseTrainArgs, trainHelp } from "../lib/train/flags.ts";
+import { checkPaths } from "../lib/train/permissions.ts";
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage error). */
 export async function main(argv: string[]): Promise<number> {
@@ -22,13 +23,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    await checkPaths("train", argv, { write: [args.out ?? "runs"] });
     await runExperiment(args);
     return 0;
   } catch (error) {
     const e = error as Error;
     console.error(`\nerror: ${e.message}`);
     if (args.verbose && e.stack) console.error(e.stack);
-    return error instanceof RangeError ? 2 : 1;
+    return error instanceof RangeError || error instanceof Deno.errors.PermissionDenied ? 2 : 1;
   }
 }
 

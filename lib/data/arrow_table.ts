@@ -31,6 +31,7 @@ import {
   Type,
   Uint8,
 } from "./_deps.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { type ImageSet, validateImageSet } from "./image_set.ts";
 
 const LAYOUT_HINT = "expected columns image: fixed_size_list<uint8>[C*H*W] and label: int32, " +
@@ -242,7 +243,7 @@ export async function readImageTable(path: string): Promise<ImageSet> {
 }
 
 /**
- * Write an image set to an Arrow IPC file (written to `path.tmp`, then renamed).
+ * Write an image set to an Arrow IPC file, atomically ({@link writeFileAtomic}).
  *
  * @param path The file path.
  * @param set The images and labels.
@@ -264,6 +265,5 @@ export async function writeImageTable(
   metadata: Record<string, string> = {},
 ): Promise<void> {
   const bytes = imageTableToIPC(set, metadata);
-  await Deno.writeFile(`${path}.tmp`, bytes);
-  await Deno.rename(`${path}.tmp`, path);
+  await writeFileAtomic(path, bytes, "image table");
 }

@@ -1,14 +1,17 @@
 /**
- * Downloads with SHA-256 verification, progress, resume of a partial file over HTTP Range, and an
- * atomic rename: bytes go to `FILE.part`; only a complete file whose hash matches is renamed to
- * `FILE`. A dropped connection keeps the `.part` file, and the next attempt (automatic, up to
- * `retries`, or the next run) continues from where it stopped.
+ * Downloads with SHA-256 (or, where only that is published, MD5) verification, progress, resume
+ * of a partial file over HTTP Range, and an atomic rename: bytes go to `FILE.part`; only a
+ * complete file whose hash matches is renamed to `FILE`. A dropped connection keeps the `.part`
+ * file, and the next attempt (automatic, up to `retries`, or the next run) continues from where
+ * it stopped.
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
+import { writeAll, writeError } from "../io/atomic.ts";
 import { DEFAULT_DOWNLOAD_DIR, FASHION_MNIST_FILES } from "./fashion_mnist.ts";
+import { md5File } from "./md5.ts";
 
 /**
  * The official Fashion-MNIST address (zalandoresearch/fashion-mnist README).
@@ -40,6 +43,80 @@ export const FASHION_MNIST_SHA256: Readonly<Record<string, string>> = Object.fre
   "t10k-images-idx3-ubyte.gz": "78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
   "t10k-labels-idx1-ubyte.gz": "42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf",
 });
+
+/**
+ * One file of a {@link DatasetDownload}, with its published checksum.
+ *
+ * @example
+ * ```ts
+ * import type { DownloadEntry } from "./download.ts";
+ * const entry: DownloadEntry = { name: "a.tar.gz", md5: "0".repeat(32) };
+ * ```
+ */
+export interface DownloadEntry {
+  /** The file name, appended to the base URL and to the folder. */
+  name: string;
+  /** SHA-256, lowercase hex, when known. */
+  sha256?: string;
+  /** MD5, lowercase hex, where that is all the publisher gives. */
+  md5?: string;
+}
+
+/**
+ * How to download one source: where from, where to, which files.
+ *
+ * @example
+ * ```ts
+ * import { DATASET_DOWNLOADS, type DatasetDownload } from "./download.ts";
+ * const cifar: DatasetDownload = DATASET_DOWNLOADS["cifar-10"];
+ * console.log(cifar.baseUrl + cifar.files[0].name);
+ * ```
+ */
+export interface DatasetDownload {
+  /** The data set's name in messages. */
+  title: string;
+  /** The default destination folder, relative to the repository root. */
+  dir: string;
+  /** The official address the file names are appended to. */
+  baseUrl: string;
+  /** The files and their checksums. */
+  files: readonly DownloadEntry[];
+}
+
+/**
+ * The downloadable sources, keyed by source name. CIFAR's address and MD5 sums are the ones
+ * published on www.cs.toronto.edu/~kriz/cifar.html for the binary versions.
+ *
+ * @example
+ * ```ts
+ * import { DATASET_DOWNLOADS } from "./download.ts";
+ * console.log(Object.keys(DATASET_DOWNLOADS)); // ["fashion-mnist", "cifar-10", "cifar-100"]
+ * ```
+ */
+export const DATASET_DOWNLOADS: Readonly<Record<string, Readonly<DatasetDownload>>> = Object
+  .freeze({
+    "fashion-mnist": {
+      title: "Fashion-MNIST",
+      dir: DEFAULT_DOWNLOAD_DIR,
+      baseUrl: FASHION_MNIST_BASE_URL,
+      files: Object.values(FASHION_MNIST_FILES).map((name) => ({
+        name,
+        sha256: FASHION_MNIST_SHA256[name],
+      })),
+    },
+    "cifar-10": {
+      title: "CIFAR-10",
+      dir: "data/cifar-10",
+      baseUrl: "https://www.cs.toronto.edu/~kriz/",
+      files: [{ name: "cifar-10-binary.tar.gz", md5: "c32a1d4ab5d03f1284b67883e8d87530" }],
+    },
+    "cifar-100": {
+      title: "CIFAR-100",
+      dir: "data/cifar-100",
+      baseUrl: "https://www.cs.toronto.edu/~kriz/",
+      files: [{ name: "cifar-100-binary.tar.gz", md5: "03b5dce01913d631647c71ecec9e9cb8" }],
+    },
+  });
 
 /**
  * A progress report.
@@ -74,8 +151,10 @@ export interface DownloadProgress {
  * ```
  */
 export interface DownloadFileOptions {
-  /** The expected SHA-256, lowercase hex. */
-  sha256: string;
+  /** The expected SHA-256, lowercase hex (give this or `md5`). */
+  sha256?: string;
+  /** The expected MD5, lowercase hex, for files whose publisher gives only that. */
+  md5?: string;
   /** Called after every chunk written. */
   onProgress?: (progress: DownloadProgress) => void;
   /** Extra attempts after a dropped connection or a 5xx (default 3); each one resumes. */
@@ -194,13 +273,21 @@ async function attemptOnce(
     create: true,
     append: offset > 0,
     truncate: offset === 0,
+  }).catch(async (error) => {
+    await response.body?.cancel();
+    throw writeError("download", part, error);
   });
   let received = offset;
   options.onProgress?.({ file: name, received, total, resumedFrom, attempt });
+  let failed: Error | null = null;
   try {
     for await (const chunk of response.body ?? []) {
-      let written = 0;
-      while (written < chunk.length) written += await file.write(chunk.subarray(written));
+      try {
+        await writeAll(file, chunk, part);
+      } catch (error) {
+        failed = writeError("download", part, error);
+        break;
+      }
       received += chunk.length;
       options.onProgress?.({ file: name, received, total, resumedFrom, attempt });
     }
@@ -209,6 +296,11 @@ async function attemptOnce(
       `connection dropped after ${received}${total ? ` of ${total}` : ""} bytes ` +
         `(${(error as Error).message.split("\n")[0]})`,
     );
+  }
+  if (failed) {
+    // A local failure (a full disk) is not retried, and its bytes are not kept to fill the disk.
+    await Deno.remove(part).catch(() => {});
+    throw failed;
   }
   if (total !== undefined && received < total) {
     throw new RetryableError(`connection closed after ${received} of ${total} bytes`);
@@ -250,13 +342,18 @@ export async function downloadFile(
   dest: string,
   options: DownloadFileOptions,
 ): Promise<DownloadResult> {
-  const expected = options.sha256.toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(expected)) {
-    throw new TypeError(`Cannot download ${url}: sha256 "${options.sha256}" is not 64 hex digits`);
+  const md5 = options.sha256 === undefined && options.md5 !== undefined;
+  const [label, given, digits] = md5 ? ["MD5", options.md5!, 32] : ["SHA-256", options.sha256, 64];
+  const hashFile = md5 ? md5File : sha256File;
+  const expected = String(given).toLowerCase();
+  if (!new RegExp(`^[0-9a-f]{${digits}}$`).test(expected)) {
+    throw new TypeError(
+      `Cannot download ${url}: ${md5 ? "md5" : "sha256"} "${given}" is not ${digits} hex digits`,
+    );
   }
   const name = dest.split("/").pop()!;
   const existing = await fileSize(dest);
-  if (existing >= 0 && await sha256File(dest) === expected) {
+  if (existing >= 0 && await hashFile(dest) === expected) {
     return { path: dest, bytes: existing, cached: true, resumed: false };
   }
   const part = `${dest}.part`;
@@ -280,21 +377,25 @@ export async function downloadFile(
       if (delay > 0) await new Promise((r) => setTimeout(r, delay * (attempt + 1)));
     }
   }
-  const actual = await sha256File(part);
+  const actual = await hashFile(part);
   if (actual !== expected) {
     await Deno.remove(part);
     throw new Error(
-      `Cannot download ${url}: SHA-256 mismatch, got ${actual} but expected ${expected}; the ` +
+      `Cannot download ${url}: ${label} mismatch, got ${actual} but expected ${expected}; the ` +
         "partial file was deleted. Run again; if it persists the server's file is not the " +
         "official one (check --base-url)",
     );
   }
-  await Deno.rename(part, dest);
+  try {
+    await Deno.rename(part, dest);
+  } catch (error) {
+    throw writeError("download", dest, error);
+  }
   return { path: dest, bytes: await fileSize(dest), cached: false, resumed };
 }
 
 /**
- * Options for {@link downloadFashionMnist}.
+ * Options for {@link downloadSource} and {@link downloadFashionMnist}.
  *
  * @example
  * ```ts
@@ -303,18 +404,85 @@ export async function downloadFile(
  * ```
  */
 export interface DownloadFashionMnistOptions {
-  /** The destination folder (default `data/fashion-mnist`), created when missing. */
+  /** The destination folder (default: the source's, e.g. `data/fashion-mnist`); made if missing. */
   dir?: string;
-  /** The address the four file names are appended to (default {@link FASHION_MNIST_BASE_URL}). */
+  /** The address the file names are appended to (default the official one). */
   baseUrl?: string;
   /** Progress of each file. */
   onProgress?: (progress: DownloadProgress) => void;
-  /** Expected hashes by file name (default {@link FASHION_MNIST_SHA256}). */
+  /** Expected SHA-256 by file name (default: the table's checksums). */
   sha256?: Readonly<Record<string, string>>;
+  /** Expected MD5 by file name (default: the table's checksums). */
+  md5?: Readonly<Record<string, string>>;
   /** Extra attempts per file (default 3). */
   retries?: number;
   /** Wait before a retry, times the attempt number (default 500 ms). */
   retryDelayMs?: number;
+}
+
+/**
+ * Download a source's files (a key of {@link DATASET_DOWNLOADS}) into a folder, verified.
+ *
+ * @param source `fashion-mnist`, `cifar-10` or `cifar-100`.
+ * @param options Folder, address, progress callback, checksums to use instead of the table's.
+ * @returns The result per file name, in download order.
+ * @throws {RangeError} For a source that cannot be downloaded; as {@link downloadFile} otherwise.
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { downloadSource } from "./download.ts";
+ * import { md5Hex } from "./md5.ts";
+ * // A local stand-in for the official server; by default the official address and sums are used.
+ * const body = new TextEncoder().encode("not really an archive");
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+ *   new Response(body));
+ * const dir = await Deno.makeTempDir();
+ * const [result] = await downloadSource("cifar-100", {
+ *   dir,
+ *   baseUrl: `http://127.0.0.1:${server.addr.port}/`,
+ *   md5: { "cifar-100-binary.tar.gz": md5Hex(body) },
+ * });
+ * equal(result.path, `${dir}/cifar-100-binary.tar.gz`);
+ * await server.shutdown();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function downloadSource(
+  source: string,
+  options: DownloadFashionMnistOptions = {},
+): Promise<DownloadResult[]> {
+  const table = DATASET_DOWNLOADS[source];
+  if (!table) {
+    throw new RangeError(
+      `Cannot download source "${source}": downloadable sources are ` +
+        `${Object.keys(DATASET_DOWNLOADS).join(", ")}`,
+    );
+  }
+  const dir = options.dir ?? table.dir;
+  let base = options.baseUrl ?? table.baseUrl;
+  if (!base.endsWith("/")) base += "/";
+  try {
+    new URL(base);
+  } catch {
+    throw new TypeError(`Cannot download ${table.title}: base URL "${base}" is not a valid URL`);
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  const results: DownloadResult[] = [];
+  for (const entry of table.files) {
+    const name = entry.name;
+    const sha256 = options.sha256 ? options.sha256[name] : entry.sha256;
+    const md5 = options.md5 ? options.md5[name] : entry.md5;
+    if (!sha256 && !md5) throw new TypeError(`Cannot download ${name}: no checksum given for it`);
+    results.push(
+      await downloadFile(base + name, `${dir.replace(/\/$/, "")}/${name}`, {
+        ...(sha256 ? { sha256 } : { md5 }),
+        onProgress: options.onProgress,
+        retries: options.retries,
+        retryDelayMs: options.retryDelayMs,
+      }),
+    );
+  }
+  return results;
 }
 
 /**
@@ -353,31 +521,8 @@ export interface DownloadFashionMnistOptions {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function downloadFashionMnist(
+export function downloadFashionMnist(
   options: DownloadFashionMnistOptions = {},
 ): Promise<DownloadResult[]> {
-  const dir = options.dir ?? DEFAULT_DOWNLOAD_DIR;
-  let base = options.baseUrl ?? FASHION_MNIST_BASE_URL;
-  if (!base.endsWith("/")) base += "/";
-  try {
-    new URL(base);
-  } catch {
-    throw new TypeError(`Cannot download Fashion-MNIST: base URL "${base}" is not a valid URL`);
-  }
-  await Deno.mkdir(dir, { recursive: true });
-  const hashes = options.sha256 ?? FASHION_MNIST_SHA256;
-  const results: DownloadResult[] = [];
-  for (const name of Object.values(FASHION_MNIST_FILES)) {
-    const sha256 = hashes[name];
-    if (!sha256) throw new TypeError(`Cannot download ${name}: no SHA-256 given for it`);
-    results.push(
-      await downloadFile(base + name, `${dir.replace(/\/$/, "")}/${name}`, {
-        sha256,
-        onProgress: options.onProgress,
-        retries: options.retries,
-        retryDelayMs: options.retryDelayMs,
-      }),
-    );
-  }
-  return results;
+  return downloadSource("fashion-mnist", options);
 }

@@ -12,6 +12,7 @@
 
 import { FASHION_MNIST_CLASSES, type ImageSet } from "./image_set.ts";
 import { idxToImageSet, readIdx } from "./idx.ts";
+import { envDataDir, fileExists, joinPath, repositoryDataDirs } from "./_find.ts";
 
 /**
  * The four Fashion-MNIST files by role, with their official (gzipped) names.
@@ -121,43 +122,16 @@ function candidateNames(gzName: string): string[] {
   return [gzName, raw, raw.replace(/-(idx\d)/, ".$1")];
 }
 
-function fileExists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
-function join(dir: string, name: string): string {
-  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
-}
-
 /** The files in `dir`, or the names that are missing. */
 function probe(dir: string): Record<FashionMnistFile, string> | string[] {
   const found: Partial<Record<FashionMnistFile, string>> = {};
   const missing: string[] = [];
   for (const [role, name] of Object.entries(FASHION_MNIST_FILES)) {
-    const hit = candidateNames(name).map((n) => join(dir, n)).find(fileExists);
+    const hit = candidateNames(name).map((n) => joinPath(dir, n)).find(fileExists);
     if (hit) found[role as FashionMnistFile] = hit;
     else missing.push(name);
   }
   return missing.length ? missing : found as Record<FashionMnistFile, string>;
-}
-
-function envDataDir(): string | undefined {
-  try {
-    return Deno.env.get("LTKIT_DATA") || undefined;
-  } catch {
-    return undefined; // no --allow-env: treat as unset
-  }
-}
-
-function repositoryDirs(): string[] {
-  const dirs = [DEFAULT_DOWNLOAD_DIR];
-  const url = new URL("../../data/fashion-mnist", import.meta.url);
-  if (url.protocol === "file:") dirs.unshift(decodeURIComponent(url.pathname));
-  return dirs;
 }
 
 /**
@@ -188,7 +162,7 @@ export function findFashionMnist(options: FashionMnistOptions = {}): FashionMnis
   for (const [via, dir] of explicit) {
     if (dir === undefined) continue;
     const tried: string[] = [];
-    for (const d of [dir, join(dir, "fashion-mnist")]) {
+    for (const d of [dir, joinPath(dir, "fashion-mnist")]) {
       const files = probe(d);
       if (!Array.isArray(files)) return { dir: d, via, files };
       tried.push(`${d} (missing ${files.join(", ")})`);
@@ -201,7 +175,9 @@ export function findFashionMnist(options: FashionMnistOptions = {}): FashionMnis
   }
   const tried: string[] = [];
   const auto: [FashionMnistLocation["via"], string][] = [
-    ...repositoryDirs().map((d) => ["repository", d] as [FashionMnistLocation["via"], string]),
+    ...repositoryDataDirs("fashion-mnist").map((d) =>
+      ["repository", d] as [FashionMnistLocation["via"], string]
+    ),
     ["debian", DEBIAN_FASHION_MNIST_DIR],
   ];
   for (const [via, dir] of auto) {

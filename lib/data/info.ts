@@ -41,6 +41,7 @@ export function describeSplits(splits: LongTailSplits, from?: string): string {
     `head size ${profile.headSize}, imbalance ratio ${profile.imbalanceRatio}, seed ` +
     `${profile.seed}, validation ${profile.valPerClass} per class`,
     `shot groups: many > ${t.many}, medium ${t.few}..${t.many}, few < ${t.few} training images`,
+    ...(profile.notes ? [`notes: ${profile.notes}`] : []),
     "",
     "rank  class                 target   train    val   test  group",
   ];

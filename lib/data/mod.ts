@@ -1,7 +1,7 @@
 /**
- * Data: IDX and Arrow image sources, Fashion-MNIST discovery and download, long-tailed profiles
- * and splits, shot groups, samplers, normalised and augmented batches, a seeded PRNG, and sample
- * grids as PNG.
+ * Data: IDX, CIFAR binary, tar and Arrow image sources and their discovery and download
+ * (Fashion-MNIST, CIFAR), long-tailed profiles and splits, shot groups, samplers, normalised and
+ * augmented batches, a seeded PRNG, and sample grids as PNG.
  *
  * @example
  * ```ts ignore
@@ -21,6 +21,7 @@
 
 export * from "./arrow_table.ts";
 export * from "./augment.ts";
+export * from "./cifar.ts";
 export * from "./batch.ts";
 export * from "./download.ts";
 export * from "./fashion_mnist.ts";
@@ -29,9 +30,11 @@ export * from "./idx.ts";
 export * from "./image_set.ts";
 export * from "./info.ts";
 export * from "./long_tail.ts";
+export * from "./md5.ts";
 export * from "./png.ts";
 export * from "./profiles.ts";
 export * from "./rng.ts";
 export * from "./sampler.ts";
 export * from "./shot_groups.ts";
 export * from "./source.ts";
+export * from "./tar.ts";

@@ -68,6 +68,27 @@ export interface LongTailProfile {
   shotThresholds: ShotThresholds;
   /** Per-channel pixel mean and std after x/255, for normalisation. */
   normalization: { mean: number[]; std: number[] };
+  /** Zero padding on each side before the random crop of stage-1 augmentation (default 2). */
+  augmentPad?: number;
+  /** Where the constants come from, when they are taken from elsewhere. */
+  notes?: string;
+}
+
+/**
+ * The augmentation padding of a profile: its `augmentPad`, else the recipe's 2.
+ *
+ * @param profile The profile.
+ * @returns P, the zero padding on each side.
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { augmentPad, getProfile } from "./profiles.ts";
+ * equal(augmentPad(getProfile("fashion-mnist-lt-100")), 2);
+ * equal(augmentPad(getProfile("cifar10-lt-100")), 4);
+ * ```
+ */
+export function augmentPad(profile: Readonly<LongTailProfile>): number {
+  return profile.augmentPad ?? 2;
 }
 
 const IDENTITY_10 = Object.freeze([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -83,6 +104,35 @@ function fashion(ratio: number): LongTailProfile {
     seed: 0,
     shotThresholds: { many: 1000, few: 200 },
     normalization: { mean: [0.2860], std: [0.3530] },
+    augmentPad: 2,
+  };
+}
+
+/**
+ * The per-channel constants of the CIFAR long-tail reference code: LDAM-DRW (Cao et al., 2019,
+ * github.com/kaidic/LDAM-DRW, `cifar_train.py`) normalises CIFAR-10-LT and CIFAR-100-LT alike with
+ * mean (0.4914, 0.4822, 0.4465) and std (0.2023, 0.1994, 0.2010), and the long-tail papers built on
+ * it keep them; ltkit uses them for both so its numbers are comparable.
+ */
+const CIFAR_NORMALIZATION = { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.2010] };
+
+/** CIFAR-10-LT and CIFAR-100-LT as in the literature, with a validation set taken first. */
+function cifar(classes: 10 | 100, ratio: number): LongTailProfile {
+  return {
+    name: `cifar${classes}-lt-${ratio}`,
+    source: `cifar-${classes}`,
+    headSize: classes === 10 ? 5000 : 500,
+    imbalanceRatio: ratio,
+    classOrder: Array.from({ length: classes }, (_, c) => c),
+    valPerClass: 20,
+    seed: 0,
+    shotThresholds: { ...PAPER_SHOT_THRESHOLDS },
+    normalization: structuredClone(CIFAR_NORMALIZATION),
+    augmentPad: 4,
+    notes: "normalisation constants from LDAM-DRW (github.com/kaidic/LDAM-DRW, cifar_train.py); " +
+      "pad 4, random 32x32 crop, horizontal flip as there; the 20 validation images per class " +
+      `are drawn first, so the head keeps ${classes === 10 ? 4980 : 480} instead of ` +
+      `${classes === 10 ? 5000 : 500}`,
   };
 }
 
@@ -96,7 +146,9 @@ function deepFreeze<T>(value: T): T {
 
 /**
  * The registered profiles. `fashion-mnist-lt-100` is RECIPE.md's data set; `-10` and `-200` are
- * the same construction with other imbalance ratios. Frozen: copy with `structuredClone` to edit.
+ * the same construction with other imbalance ratios. `cifar10-lt-*` and `cifar100-lt-*` are the
+ * literature's CIFAR-10-LT and CIFAR-100-LT (n_max 5000 and 500, ratios 100, 50 and 10), with the
+ * paper's shot groups (Many > 100, Few < 20). Frozen: copy with `structuredClone` to edit.
  *
  * @example
  * ```ts
@@ -108,6 +160,12 @@ export const PROFILES: Readonly<Record<string, Readonly<LongTailProfile>>> = dee
   "fashion-mnist-lt-100": fashion(100),
   "fashion-mnist-lt-10": fashion(10),
   "fashion-mnist-lt-200": fashion(200),
+  "cifar10-lt-100": cifar(10, 100),
+  "cifar10-lt-50": cifar(10, 50),
+  "cifar10-lt-10": cifar(10, 10),
+  "cifar100-lt-100": cifar(100, 100),
+  "cifar100-lt-50": cifar(100, 50),
+  "cifar100-lt-10": cifar(100, 10),
 });
 
 /**
@@ -216,6 +274,12 @@ export function validateProfile(value: unknown, classCount?: number): LongTailPr
   }
   if (n.std.some((s) => !(s > 0)) || n.mean.some((m) => !isFinite(m))) {
     fail("normalization", `has mean [${n.mean}] std [${n.std}]; std must be > 0`);
+  }
+  if (p.augmentPad !== undefined && (!Number.isInteger(p.augmentPad) || p.augmentPad < 0)) {
+    fail("augmentPad", `is ${p.augmentPad} but must be an integer >= 0 (4 for 32x32 CIFAR)`);
+  }
+  if (p.notes !== undefined && typeof p.notes !== "string") {
+    fail("notes", "must be a string", TypeError);
   }
   return p;
 }

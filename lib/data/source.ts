@@ -1,13 +1,16 @@
 /**
  * Loading a profile's source and building its splits in one call.
  *
- * Sources: `fashion-mnist` (IDX files, found as {@link loadFashionMnist} describes) or `arrow:DIR`,
- * a folder with `train.arrow` and `test.arrow` image tables ({@link readImageTable}).
+ * Sources: the named ones of {@link NAMED_SOURCES} (`fashion-mnist`, IDX files found as
+ * {@link loadFashionMnist} describes; `cifar-10` and `cifar-100`, the binary releases found as
+ * {@link loadCifar} describes) or `arrow:DIR`, a folder with `train.arrow` and `test.arrow` image
+ * tables ({@link readImageTable}).
  *
  * @module
  */
 
 import { readImageTable } from "./arrow_table.ts";
+import { CIFAR_LAYOUTS, loadCifar } from "./cifar.ts";
 import { loadFashionMnist } from "./fashion_mnist.ts";
 import type { ImageSet } from "./image_set.ts";
 import { buildLongTail, type LongTailSplits } from "./long_tail.ts";
@@ -23,14 +26,49 @@ import { getProfile, type LongTailProfile } from "./profiles.ts";
  * ```
  */
 export interface SourceOptions {
-  /** The folder for a `fashion-mnist` source (see {@link loadFashionMnist}). */
+  /** The folder for a named source (see {@link loadFashionMnist}, {@link loadCifar}). */
   dataDir?: string;
 }
 
 /**
+ * A named source's loader: the balanced train and test sets and where they came from.
+ *
+ * @example
+ * ```ts
+ * import type { SourceLoader } from "./source.ts";
+ * const empty: SourceLoader = () => Promise.reject(new Error("not here"));
+ * ```
+ */
+export type SourceLoader = (
+  options: SourceOptions,
+) => Promise<{ train: ImageSet; test: ImageSet; from: string }>;
+
+const cifarLoader = (source: string): SourceLoader => async (options) => {
+  const { train, test, location } = await loadCifar(source, options);
+  return { train, test, from: `${location.path} (via ${location.via})` };
+};
+
+/**
+ * The named sources a profile's `source` may give, besides `arrow:DIR`.
+ *
+ * @example
+ * ```ts
+ * import { NAMED_SOURCES } from "./source.ts";
+ * console.log(Object.keys(NAMED_SOURCES)); // ["fashion-mnist", "cifar-10", "cifar-100"]
+ * ```
+ */
+export const NAMED_SOURCES: Readonly<Record<string, SourceLoader>> = Object.freeze({
+  "fashion-mnist": async (options: SourceOptions) => {
+    const { train, test, location } = await loadFashionMnist(options);
+    return { train, test, from: `${location.dir} (via ${location.via})` };
+  },
+  ...Object.fromEntries(Object.keys(CIFAR_LAYOUTS).map((s) => [s, cifarLoader(s)])),
+});
+
+/**
  * Load the balanced train and test sets a source names.
  *
- * @param source `fashion-mnist` or `arrow:DIR`.
+ * @param source A key of {@link NAMED_SOURCES} or `arrow:DIR`.
  * @param options Where to look.
  * @returns The two sets and a description of where they came from.
  * @throws {RangeError} For an unknown source.
@@ -61,10 +99,7 @@ export async function loadSource(
   source: string,
   options: SourceOptions = {},
 ): Promise<{ train: ImageSet; test: ImageSet; from: string }> {
-  if (source === "fashion-mnist") {
-    const { train, test, location } = await loadFashionMnist(options);
-    return { train, test, from: `${location.dir} (via ${location.via})` };
-  }
+  if (Object.hasOwn(NAMED_SOURCES, source)) return await NAMED_SOURCES[source](options);
   if (source.startsWith("arrow:")) {
     const dir = source.slice("arrow:".length).replace(/\/$/, "");
     const [train, test] = await Promise.all([
@@ -74,8 +109,8 @@ export async function loadSource(
     return { train, test, from: dir };
   }
   throw new RangeError(
-    `Cannot load source "${source}": use fashion-mnist or arrow:DIR (DIR/train.arrow and ` +
-      "DIR/test.arrow image tables)",
+    `Cannot load source "${source}": use ${Object.keys(NAMED_SOURCES).join(", ")} or arrow:DIR ` +
+      "(DIR/train.arrow and DIR/test.arrow image tables)",
   );
 }
 

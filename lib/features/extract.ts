@@ -9,6 +9,7 @@ import { BatchMaker } from "../data/batch.ts";
 import type { Split } from "../data/long_tail.ts";
 import { readAll } from "../gpu/tensor.ts";
 import type { ResNet } from "../nn/resnet.ts";
+import { DEGENERATE_ADVICE, type FeatureDefect, FeatureScan } from "./check.ts";
 import type { FeatureMetadataInput, FeatureSplit } from "./schema.ts";
 import { FeatureWriter, writeClassifier } from "./writer.ts";
 
@@ -55,6 +56,10 @@ export interface ExtractResult {
 
 /**
  * Writes `path` (an Arrow IPC file) with the features of `split` computed by `net`.
+ *
+ * Features that are non-finite, all zero or all equal ({@link FeatureScan}) are refused with an
+ * error naming the split, and nothing is left at `path`: a diverged network's dump would
+ * otherwise put every stage-2 method at chance without a word.
  *
  * @example
  * ```ts
@@ -129,6 +134,14 @@ export async function extractFeatures(
     const indices = Int32Array.from(rows, (r) => split.indices[r]);
     let correct = 0;
     const dim = net.features.shape[1];
+    // The features are on the host for the writer anyway, so checking them costs no readback.
+    const scan = new FeatureScan(dim);
+    const refuse = (defect: FeatureDefect) =>
+      new Error(
+        `Cannot extract the ${name} features to ${path}: ${defect.detail}` +
+          `${scan.rows < total ? ` (stopped after ${scan.rows} of ${total} rows)` : ""}; ` +
+          DEGENERATE_ADVICE,
+      );
     const classes = net.spec.classes;
     // Several batches share one readback: each batch's features and logits are copied into a
     // staging buffer, which is mapped once per group, so the queue is not drained every batch.
@@ -168,10 +181,13 @@ export async function extractFeatures(
             }
             if (best === labels[start + r]) correct++;
           }
+          const features = new Float32Array(mapped, j * slot, n * dim).slice();
+          scan.add(features);
+          if (scan.nonFinite > 0) throw refuse(scan.defect()!);
           await writer.append(
             indices.slice(start, start + n),
             labels.slice(start, start + n),
-            new Float32Array(mapped, j * slot, n * dim).slice(),
+            features,
           );
           options.onProgress?.(start + n, total);
         }
@@ -179,6 +195,8 @@ export async function extractFeatures(
     } finally {
       staging.destroy();
     }
+    const defect = scan.defect();
+    if (defect) throw refuse(defect);
     await writer.close();
     return { rows: total, correct };
   } catch (error) {

@@ -8,5 +8,6 @@
 
 export * from "./schema.ts";
 export * from "./writer.ts";
+export * from "./check.ts";
 export * from "./reader.ts";
 export * from "./synthetic.ts";

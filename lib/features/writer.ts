@@ -1,13 +1,15 @@
 /**
  * Writes feature dumps as Arrow IPC files, one record batch per {@link FeatureWriter.append}, to a
- * temporary name that is renamed into place by {@link FeatureWriter.close}. A reader never sees a
- * half-written file, and a split is never held in memory twice: each batch goes to disk as soon as
- * it is appended.
+ * temporary name that is renamed into place by {@link FeatureWriter.close} (see
+ * `lib/io/atomic.ts`). A reader never sees a half-written file, a failed write leaves no temporary
+ * and names the file, and a split is never held in memory twice: each batch goes to disk as soon
+ * as it is appended. Opening a file first removes its temporaries left by killed writers.
  *
  * @module
  */
 
 import { arrow } from "../deps.ts";
+import { AtomicFile, removeStaleTemporaries } from "../io/atomic.ts";
 import {
   classifierSchema,
   encodeMetadata,
@@ -39,15 +41,11 @@ class DrainingFileWriter extends arrow.RecordBatchFileWriter {
 
 /** An Arrow IPC file being written under a temporary name. */
 class IpcFile {
-  readonly path: string;
-  readonly tempPath: string;
   readonly schema: arrow.Schema;
-  #file: Deno.FsFile | null;
+  #file: AtomicFile;
   #writer: DrainingFileWriter;
 
-  private constructor(path: string, tempPath: string, file: Deno.FsFile, schema: arrow.Schema) {
-    this.path = path;
-    this.tempPath = tempPath;
+  private constructor(file: AtomicFile, schema: arrow.Schema) {
     this.schema = schema;
     this.#file = file;
     this.#writer = new DrainingFileWriter();
@@ -55,18 +53,23 @@ class IpcFile {
     this.#writer.reset(undefined, schema);
   }
 
-  static async open(path: string, schema: arrow.Schema): Promise<IpcFile> {
+  static async open(path: string, schema: arrow.Schema, what: string): Promise<IpcFile> {
     const slash = path.lastIndexOf("/");
-    const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
-    const tempPath = `${dir}.${path.slice(slash + 1)}.${Deno.pid}.partial`;
-    const file = await Deno.open(tempPath, { write: true, create: true, truncate: true });
-    const ipc = new IpcFile(path, tempPath, file, schema);
+    // Temporaries of a killed earlier writer would stay beside the new file forever.
+    await removeStaleTemporaries(slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".", {
+      of: path.slice(slash + 1),
+    });
+    const ipc = new IpcFile(await AtomicFile.open(path, what), schema);
     await ipc.#flush();
     return ipc;
   }
 
+  get path(): string {
+    return this.#file.path;
+  }
+
   get open(): boolean {
-    return this.#file !== null;
+    return this.#file.open;
   }
 
   async write(batch: arrow.RecordBatch): Promise<void> {
@@ -77,26 +80,17 @@ class IpcFile {
   async close(): Promise<void> {
     this.#writer.close();
     await this.#flush();
-    this.#file!.close();
-    this.#file = null;
-    await Deno.rename(this.tempPath, this.path);
+    await this.#file.commit();
   }
 
   async abort(): Promise<void> {
-    if (this.#file === null) return;
-    this.#file.close();
-    this.#file = null;
-    await Deno.remove(this.tempPath).catch(() => {});
+    await this.#file.abort();
   }
 
   async #flush(): Promise<void> {
-    const file = this.#file!;
     const chunks = this.#writer.pending;
     this.#writer.pending = [];
-    for (const chunk of chunks) {
-      let done = 0;
-      while (done < chunk.byteLength) done += await file.write(chunk.subarray(done));
-    }
+    if (chunks.length > 0) await this.#file.write(chunks);
   }
 }
 
@@ -195,7 +189,11 @@ export class FeatureWriter {
         `Cannot write features to ${path}: split "${options.split}" is not train, val or test`,
       );
     }
-    const ipc = await IpcFile.open(path, splitSchema(options.featureDim, meta));
+    const ipc = await IpcFile.open(
+      path,
+      splitSchema(options.featureDim, meta),
+      `${options.split} feature dump`,
+    );
     return new FeatureWriter(ipc, options);
   }
 
@@ -268,7 +266,17 @@ export class FeatureWriter {
   }
 }
 
-function vectorData(dim: number, rows: number, values: Float32Array): arrow.Data {
+/**
+ * Arrow data of `rows` fixed-size float32 vectors of `dim` items, from one row-major array.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { vectorData } from "./writer.ts";
+ * equal(vectorData(3, 2, new Float32Array(6)).length, 2);
+ * ```
+ */
+export function vectorData(dim: number, rows: number, values: Float32Array): arrow.Data {
   return arrow.makeData({
     type: vectorType(dim),
     length: rows,
@@ -347,9 +355,35 @@ export async function writeClassifier(
       arrow.makeData({ type: new arrow.Float32(), length: c, nullCount: 0, data: classifier.bias }),
     ],
   });
-  const ipc = await IpcFile.open(path, schema);
+  await writeArrowFile(path, new arrow.RecordBatch(schema, data), "classifier dump");
+}
+
+/**
+ * Writes one record batch as an Arrow IPC file under a temporary name renamed into place, so a
+ * reader never sees a half-written file (the classifier and the per-sample prediction files).
+ *
+ * @param path The final file name.
+ * @param batch The rows, with their schema.
+ * @param what What the file holds, for error messages.
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { arrow } from "../deps.ts";
+ * import { writeArrowFile } from "./writer.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".arrow" });
+ * await writeArrowFile(path, arrow.tableFromArrays({ x: Int32Array.of(4, 5) }).batches[0]);
+ * equal(arrow.tableFromIPC(await Deno.readFile(path)).numRows, 2);
+ * await Deno.remove(path);
+ * ```
+ */
+export async function writeArrowFile(
+  path: string,
+  batch: arrow.RecordBatch,
+  what = "Arrow file",
+): Promise<void> {
+  const ipc = await IpcFile.open(path, batch.schema, what);
   try {
-    await ipc.write(new arrow.RecordBatch(schema, data));
+    await ipc.write(batch);
     await ipc.close();
   } catch (error) {
     await ipc.abort();

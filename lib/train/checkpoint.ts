@@ -8,6 +8,8 @@
  * @module
  */
 
+import { writeFileAtomic } from "../io/atomic.ts";
+
 const MAGIC = "LTKITCK1";
 const VERSION = 1;
 
@@ -178,33 +180,8 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
 }
 
 /**
- * Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed, so a
- * crash leaves either the old file or the new one.
- *
- * @example
- * ```ts
- * import { writeFileAtomic } from "./checkpoint.ts";
- * const dir = await Deno.makeTempDir();
- * await writeFileAtomic(`${dir}/checkpoint.bin`, new Uint8Array([1, 2, 3]));
- * console.log(await Deno.readFile(`${dir}/checkpoint.bin`)); // Uint8Array(3) [1, 2, 3]
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(tmp, path);
-}
-
-/**
- * Saves a checkpoint atomically.
+ * Saves a checkpoint atomically ({@link writeFileAtomic}): a failed save keeps the previous
+ * checkpoint and leaves no temporary, and its error names the file.
  *
  * @example
  * ```ts
@@ -224,7 +201,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  * ```
  */
 export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
-  await writeFileAtomic(path, encodeCheckpoint(checkpoint));
+  await writeFileAtomic(path, encodeCheckpoint(checkpoint), "checkpoint");
 }
 
 /**

@@ -7,7 +7,8 @@
 
 import { SAMPLER_KINDS, type SamplerKind } from "../data/sampler.ts";
 import { resnet, type ResNetSpec } from "../nn/spec.ts";
-import { METHOD_NAMES, type MethodName } from "../stage2/method.ts";
+import type { MethodName } from "../stage2/method.ts";
+import { METHOD_NAMES } from "../stage2/registry.ts";
 
 /**
  * Stage-1 hyper-parameters (RECIPE.md defaults in the `paper` preset).
@@ -97,7 +98,8 @@ export const ARCHITECTURES = ["resnet8", "resnet20", "resnet32"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
 /**
- * Stage-2 methods, in the order they run.
+ * Stage-2 methods, in the order they run: the keys of the table in lib/stage2/registry.ts (a live
+ * list, so a registered method is accepted too).
  *
  * @example
  * ```ts
@@ -271,6 +273,28 @@ export function stage1Settings(config: ExperimentConfig): Stage1Settings {
 }
 
 /**
+ * Bounds of the numeric settings that size allocations or loops. They are checked before anything
+ * is created, so an absurd value (`--epochs 1e12`) is refused with its name instead of failing
+ * later in an allocation. Flags ({@link validateConfig} and `--help`) read the same table.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SETTING_LIMITS } from "./config.ts";
+ * assert.deepEqual(SETTING_LIMITS["stage1.epochs"], { min: 1, max: 10000 });
+ * ```
+ */
+export const SETTING_LIMITS: Readonly<Record<string, { min: number; max: number }>> = {
+  "model.width": { min: 1, max: 512 },
+  "stage1.epochs": { min: 1, max: 10000 },
+  "stage1.batch": { min: 2, max: 4096 },
+  "stage1.stepsPerEpoch": { min: 1, max: 1_000_000 },
+  evalLimit: { min: 1, max: 100_000_000 },
+  "stage2.epochs": { min: 1, max: 10000 },
+  "stage2.batch": { min: 1, max: 65536 },
+};
+
+/**
  * Checks every field and returns the config typed; the error names the field, the value and what
  * is allowed.
  *
@@ -292,8 +316,13 @@ export function validateConfig(value: unknown, source = "config"): ExperimentCon
   if (typeof value !== "object" || value === null) fail("the config", value, "expected an object");
   const c = value as ExperimentConfig;
   const int = (field: string, v: unknown, min: number) => {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-      fail(field, v, `expected an integer >= ${min}`);
+    const max = SETTING_LIMITS[field]?.max ?? Infinity;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      fail(
+        field,
+        v,
+        max === Infinity ? `expected an integer >= ${min}` : `expected an integer ${min}..${max}`,
+      );
     }
   };
   const num = (field: string, v: unknown, min: number, max: number, openMin = false) => {

@@ -4,23 +4,28 @@
  * `--from-checkpoint`, `--resume`, `--stage2-only`).
  *
  * Run folder: `config.json`, `checkpoint.bin`, `features/{train,val,test,classifier}.arrow`,
- * `metrics.json`, `report.md`, `report.html`, `figures/*.svg`, `run.json` (timings, history).
+ * `metrics.json`, `predictions/<method>.arrow`, `report.md`, `report.html`, `figures/*.svg`,
+ * `run.json` (timings, history).
  *
  * @module
  */
 
 import type { LongTailSplits } from "../data/long_tail.ts";
+import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
+import { exists, parentDir } from "../io/paths.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
 import { dumpClassifier, extractFeatures } from "../features/extract.ts";
-import { readFeatureDir } from "../features/reader.ts";
+import { type FeatureDir, readFeatureDir } from "../features/reader.ts";
 import type { FeatureMetadataInput } from "../features/schema.ts";
 import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";
+import { writeStage2Predictions } from "../eval/predictions.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
-import { loadCheckpoint, sha256Hex, writeFileAtomic } from "./checkpoint.ts";
+import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
+import { loadCheckpoint, sha256Hex } from "./checkpoint.ts";
 import {
   type ExperimentConfig,
   modelSpec,
@@ -29,9 +34,9 @@ import {
   stage1Settings,
   validateConfig,
 } from "./config.ts";
-import { applyOverrides, type TrainArgs } from "./flags.ts";
+import { applyOverrides, changedSettings, type TrainArgs } from "./flags.ts";
 import { formatDuration, Progress } from "./progress.ts";
-import { type EpochRecord, restore, trainStage1 } from "./stage1.ts";
+import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.ts";
 import { timeTrainingStep } from "./step_timings.ts";
 
 /**
@@ -77,6 +82,7 @@ export interface ExperimentResult {
  *   fallbackAdapter: true,
  *   presetReason: "chosen with --preset",
  *   backbone: "resnet8: 1x28x28 -> 16 -> [16x1, 32x1/2, 64x1/2] -> 10",
+ *   features: null,
  *   timings: [],
  *   stage1History: [],
  *   jointTestAccuracy: null,
@@ -97,6 +103,8 @@ export interface RunRecord {
   presetReason: string;
   /** One line describing the network ({@link describeResNet}). */
   backbone: string;
+  /** The feature folder a `--stage2-only` run used (null when the run made its own). */
+  features?: string | null;
   /** Wall time of each part of the run. */
   timings: { stage: string; seconds: number }[];
   /** Stage-1 history. */
@@ -134,16 +142,6 @@ function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
 async function readJson(path: string, what: string): Promise<unknown> {
   let text: string;
   try {
@@ -164,17 +162,21 @@ async function readJson(path: string, what: string): Promise<unknown> {
 }
 
 /**
- * Resolves the run's config from a saved file, a preset and flag overrides.
+ * Resolves the run's config from a saved file, a preset and flag overrides. A resumed run keeps
+ * its own config: a flag that would change a result is refused, naming the flag, the stored value
+ * and the given one.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resolveConfig } from "./experiment.ts";
  * import { parseTrainArgs } from "./flags.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const args = parseTrainArgs(["--preset", "smoke", "--epochs", "3"]);
  * const { config, reason } = await resolveConfig(args, gpu);
- * console.log(config.stage1.epochs, reason); // 3 "chosen with --preset"
+ * assert.equal(config.stage1.epochs, 3);
+ * assert.equal(reason, "chosen with --preset");
  * gpu.destroy();
  * ```
  */
@@ -182,15 +184,32 @@ export async function resolveConfig(
   args: TrainArgs,
   gpu: Gpu,
 ): Promise<{ config: ExperimentConfig; reason: string }> {
+  if (args.preset && (args.config || args.resume)) {
+    throw new RangeError(
+      "Invalid flags: --preset cannot be combined with --config or --resume, which fix the preset",
+    );
+  }
   let config: ExperimentConfig;
   let reason: string;
   if (args.resume) {
-    config = validateConfig(
-      await readJson(`${args.out}/config.json`, "config"),
-      `${args.out}/config.json`,
-    );
-    reason = `resumed from ${args.out}/config.json`;
-  } else if (args.config) {
+    const path = `${args.out}/config.json`;
+    config = validateConfig(await readJson(path, "config"), path);
+    const changed = changedSettings(config, args.overrides);
+    if (changed.length > 0) {
+      const list = changed.map((c) => `${c.flag} (the run has ${c.field} ${c.stored})`);
+      throw new RangeError(
+        `Cannot resume ${args.out} with new settings: ${list.join(", ")}. A resumed run keeps ` +
+          `the settings in ${path}; drop ${changed.length === 1 ? "that flag" : "those flags"}, ` +
+          `or start a new run from its config: --config ${path} ${
+            changed.map((c) => c.flag).join(" ")
+          } --out NEW_DIR`,
+      );
+    }
+    // Flags that change no result (where the data lives) still apply to this process.
+    applyOverrides(config, args.overrides);
+    return { config: validateConfig(config, "settings"), reason: `resumed from ${path}` };
+  }
+  if (args.config) {
     config = validateConfig(await readJson(args.config, "config"), args.config);
     reason = `loaded from ${args.config}`;
   } else if (
@@ -208,17 +227,61 @@ export async function resolveConfig(
     config = presetConfig(chosen.preset);
     reason = chosen.reason;
   }
-  if (args.preset && (args.config || args.resume)) {
-    throw new RangeError(
-      "Invalid flags: --preset cannot be combined with --config or --resume, which fix the preset",
-    );
-  }
   applyOverrides(config, args.overrides);
   return { config: validateConfig(config, "settings"), reason };
 }
 
 /**
- * Runs the experiment a command line asks for.
+ * The run folder a command line writes to: `--out`, else a new `runs/<preset>-<time>` (or
+ * `runs/stage2-<time>` for `--stage2-only`, which never writes into the features' run).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { presetConfig } from "./config.ts";
+ * import { runFolder } from "./experiment.ts";
+ * import { parseTrainArgs } from "./flags.ts";
+ * const args = parseTrainArgs(["--stage2-only", "--features", "runs/a/features"]);
+ * assert.match(runFolder(args, presetConfig("cpu")), /^runs\/stage2-\d{8}-\d{6}$/);
+ * ```
+ */
+export function runFolder(args: TrainArgs, config: ExperimentConfig): string {
+  if (args.out) return args.out.replace(/\/+$/, "") || "/";
+  return `runs/${args.stage2Only ? "stage2" : config.preset}-${timestamp()}`;
+}
+
+/**
+ * Refuses, before anything is written, a command that would overwrite a finished result: a new
+ * run in a folder that holds one, or `--resume` of a run that already finished (its `run.json`
+ * is written last).
+ */
+async function refuseOverwrite(dir: string, args: TrainArgs): Promise<void> {
+  if (args.resume) {
+    if (await exists(`${dir}/run.json`)) {
+      throw new RangeError(
+        `Cannot resume ${dir}: the run has finished (${dir}/run.json is written) and its ` +
+          `results stay as they are; run stage 2 again into a new folder with --stage2-only ` +
+          `--features ${dir}/features, or start a new run with --config ${dir}/config.json --out ` +
+          `NEW_DIR`,
+      );
+    }
+    return;
+  }
+  if (await exists(`${dir}/config.json`)) {
+    throw new RangeError(
+      `Cannot start a run in ${dir}: it already holds a run; continue it with --resume ` +
+        `--out ${dir}, or choose another --out`,
+    );
+  }
+}
+
+/** The schedule of every step lives in one GPU buffer; this many steps fill 64 MiB. */
+const MAX_TOTAL_STEPS = 1 << 24;
+
+/**
+ * Runs the experiment a command line asks for. Everything that can be checked (flags, config,
+ * data, feature files, sizes) is checked before the run folder is created, and a run that fails
+ * before its first checkpoint leaves no folder behind.
  *
  * The example is not run by `deno test --doc`: it needs the Fashion-MNIST files and trains a
  * network for minutes; tests/train/experiment_test.ts runs it end to end.
@@ -241,41 +304,68 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
     timings.push({ stage, seconds: (performance.now() - t0) / 1000 });
     return value;
   };
+  let dir = "";
+  let createdDir = false;
   try {
     const { config, reason } = await resolveConfig(args, gpu);
-    const dir = args.out ??
-      (args.stage2Only ? parentDir(args.features!) : `runs/${config.preset}-${timestamp()}`);
-    if (!args.resume && !args.stage2Only && await exists(`${dir}/config.json`)) {
-      throw new RangeError(
-        `Cannot start a run in ${dir}: it already holds a run; continue it with --resume ` +
-          `--out ${dir}, or choose another --out`,
-      );
-    }
-    await Deno.mkdir(`${dir}/features`, { recursive: true });
-    await writeFileAtomic(
-      `${dir}/config.json`,
-      new TextEncoder().encode(JSON.stringify(config, null, 2) + "\n"),
-    );
-    log.info(`ltkit: preset ${config.preset} (${reason}); run folder ${dir}`);
+    dir = runFolder(args, config);
+    // Two runs started in the same second get their own default folders.
+    for (let n = 2; !args.out && await exists(dir); n++) dir = `${runFolder(args, config)}-${n}`;
+    await refuseOverwrite(dir, args);
 
-    let history: EpochRecord[] = [];
-    let jointAccuracy: number | null = null;
+    // Inputs are read and sizes checked before the run folder exists.
+    let splits: (LongTailSplits & { from: string }) | null = null;
+    let spec: ResNetSpec | null = null;
     let backbone = "";
+    let history: EpochRecord[] = [];
     let classNames: readonly string[] | undefined;
-    const featureDir = args.stage2Only ? args.features! : `${dir}/features`;
-    if (!args.stage2Only) {
-      const splits = await timed(
+    let features: FeatureDir | null = null;
+    let featuresRun: RunRecord | null = null;
+    if (args.stage2Only) {
+      features = await readFeatureDir(args.features!);
+      featuresRun = await readRunRecord(parentDir(args.features!));
+      backbone = featuresRun?.backbone ?? "";
+      history = featuresRun?.stage1History ?? [];
+    } else {
+      splits = await timed(
         "data",
         () => loadLongTail(config.profile, { dataDir: config.dataDir ?? undefined }),
       );
+      const set = splits.train.set;
+      classNames = set.classNames;
+      spec = modelSpec(config, set.classCount, [set.channels, set.height, set.width]);
+      backbone = describeResNet(spec);
+      if (!args.fromCheckpoint) {
+        const total = stepsPerEpoch(set.count, stage1Settings(config)) * config.stage1.epochs;
+        if (total > MAX_TOTAL_STEPS) {
+          throw new RangeError(
+            `Cannot train stage 1: ${config.stage1.epochs} epochs make ${total} steps, more ` +
+              `than the ${MAX_TOTAL_STEPS} a schedule holds; lower --epochs or --steps-per-epoch`,
+          );
+        }
+      }
+    }
+
+    createdDir = !(await exists(dir));
+    await Deno.mkdir(args.stage2Only ? dir : `${dir}/features`, { recursive: true });
+    // A resumed or reused folder may hold temporaries of a killed run; they would stay forever.
+    for (const d of [dir, `${dir}/features`, `${dir}/figures`]) await removeStaleTemporaries(d);
+    if (!args.resume) {
+      await writeFileAtomic(
+        `${dir}/config.json`,
+        new TextEncoder().encode(JSON.stringify(config, null, 2) + "\n"),
+        "config",
+      );
+    }
+    log.info(`ltkit: preset ${config.preset} (${reason}); run folder ${dir}`);
+
+    let jointAccuracy: number | null = null;
+    const featureDir = args.stage2Only ? args.features! : `${dir}/features`;
+    if (splits && spec) {
       log.info(
         `data: ${splits.profile.name}, ${splits.train.set.count} train / ` +
           `${splits.val.set.count} val / ${splits.test.set.count} test images from ${splits.from}`,
       );
-      const set = splits.train.set;
-      classNames = set.classNames;
-      const spec = modelSpec(config, set.classCount, [set.channels, set.height, set.width]);
-      backbone = describeResNet(spec);
       if (args.timings) {
         console.log((await timeTrainingStep(gpu, spec, stage1Settings(config))).text);
       }
@@ -284,15 +374,16 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       if (args.fromCheckpoint) {
         ({ net, history } = await timed(
           "load checkpoint",
-          () => loadNet(gpu, spec, config, args.fromCheckpoint!),
+          () => loadNet(gpu, spec!, config, args.fromCheckpoint!),
         ));
       } else {
         log.info(`stage 1: ${backbone}, ${config.stage1.epochs} epochs`);
         const result = await timed("stage 1", () =>
-          trainStage1(gpu, set, {
+          trainStage1(gpu, splits!.train.set, {
             settings: stage1Settings(config),
-            spec,
-            normalization: splits.profile.normalization,
+            spec: spec!,
+            normalization: splits!.profile.normalization,
+            augmentPad: augmentPad(splits!.profile),
             checkpointPath,
             resume: args.resume,
             config,
@@ -304,7 +395,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       try {
         jointAccuracy = await timed(
           "features",
-          () => dumpAll(net, splits, featureDir, checkpointPath, config, backbone, log),
+          () => dumpAll(net, splits!, featureDir, checkpointPath, config, backbone, log),
         );
       } finally {
         net.destroy();
@@ -314,8 +405,8 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
     let metrics: MetricsFile | null = null;
     if (!args.stage1Only) {
       metrics = await timed("stage 2", async () => {
-        const features = await readFeatureDir(featureDir);
-        const { metrics } = await runStage2(features, {
+        const input = features ?? await readFeatureDir(featureDir);
+        const { metrics, results } = await runStage2(input, {
           methods: config.stage2.methods,
           seed: config.seed,
           epochs: config.stage2.epochs,
@@ -325,6 +416,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           source: featureDir,
           log: args.quiet ? undefined : (line) => log.info(`stage 2: ${line}`),
         });
+        await writeStage2Predictions(dir, input.test, results, metrics);
         return metrics;
       });
       await writeMetricsFile(`${dir}/metrics.json`, metrics);
@@ -338,28 +430,45 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       fallbackAdapter: gpu.isFallback,
       presetReason: reason,
       backbone,
+      features: args.stage2Only ? args.features : null,
       timings,
       stage1History: history,
-      jointTestAccuracy: jointAccuracy,
+      jointTestAccuracy: jointAccuracy ?? featuresRun?.jointTestAccuracy ?? null,
     };
+    if (metrics) await writeRunReport(dir, config, record, metrics, classNames);
+    // run.json comes last: its presence marks the run as finished.
     await writeFileAtomic(
       `${dir}/run.json`,
       new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n"),
+      "run record",
     );
-    if (metrics) await writeRunReport(dir, config, record, metrics, classNames);
     log.info(
       `ltkit: done in ${formatDuration(timings[timings.length - 1].seconds)}; results in ${dir}`,
     );
     return { dir, config, metrics, timings, history };
+  } catch (error) {
+    // Nothing worth keeping exists before the first checkpoint: leave no folder that blocks --out.
+    if (createdDir && !(await exists(`${dir}/checkpoint.bin`))) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+    throw error;
   } finally {
     gpu.destroy();
   }
 }
 
-function parentDir(path: string): string {
-  const parts = path.replace(/\/+$/, "").split("/");
-  parts.pop();
-  return parts.length === 0 ? "." : parts.join("/");
+/** The `run.json` of a run folder, or null when it has none (features from elsewhere). */
+async function readRunRecord(dir: string): Promise<RunRecord | null> {
+  const path = `${dir}/run.json`;
+  if (!(await exists(path))) return null;
+  const value = await readJson(path, "run record");
+  if (
+    typeof value !== "object" || value === null ||
+    !Array.isArray((value as RunRecord).stage1History)
+  ) {
+    throw new SyntaxError(`Cannot read run record ${path}: it has no stage1History list`);
+  }
+  return value as RunRecord;
 }
 
 async function loadNet(

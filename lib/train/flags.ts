@@ -12,6 +12,7 @@ import {
   type ExperimentConfig,
   PRESET_NAMES,
   type PresetName,
+  SETTING_LIMITS,
   STAGE2_METHODS,
 } from "./config.ts";
 
@@ -38,6 +39,8 @@ export interface ConfigFlag {
   min?: number;
   /** Largest number accepted. */
   max?: number;
+  /** True when the value changes no result (where files live), so `--resume` may take it. */
+  resultNeutral?: boolean;
 }
 
 /**
@@ -54,19 +57,29 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
   "data-dir": {
     field: "dataDir",
     kind: "string-or-null",
-    help: "folder holding the Fashion-MNIST files (default: LTKIT_DATA, data/, Debian's)",
+    help: "folder holding the profile's data (default: LTKIT_DATA, data/<source>/, Debian's)",
+    resultNeutral: true,
   },
   seed: { field: "seed", kind: "int", min: 0, help: "seed of everything random" },
   arch: { field: "model.arch", kind: "string", allowed: ARCHITECTURES, help: "backbone" },
   width: {
     field: "model.width",
     kind: "int",
-    min: 1,
-    max: 512,
+    ...SETTING_LIMITS["model.width"],
     help: "stem and first-stage channels",
   },
-  epochs: { field: "stage1.epochs", kind: "int", min: 1, help: "stage-1 epochs" },
-  batch: { field: "stage1.batch", kind: "int", min: 2, max: 4096, help: "stage-1 batch size" },
+  epochs: {
+    field: "stage1.epochs",
+    kind: "int",
+    ...SETTING_LIMITS["stage1.epochs"],
+    help: "stage-1 epochs",
+  },
+  batch: {
+    field: "stage1.batch",
+    kind: "int",
+    ...SETTING_LIMITS["stage1.batch"],
+    help: "stage-1 batch size",
+  },
   lr: { field: "stage1.lr", kind: "number", min: 0, max: 10, help: "stage-1 peak learning rate" },
   momentum: { field: "stage1.momentum", kind: "number", min: 0, max: 0.999, help: "SGD momentum" },
   "weight-decay": {
@@ -86,13 +99,13 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
   "steps-per-epoch": {
     field: "stage1.stepsPerEpoch",
     kind: "int-or-null",
-    min: 1,
+    ...SETTING_LIMITS["stage1.stepsPerEpoch"],
     help: "cap on stage-1 steps per epoch (null: whole set)",
   },
   "eval-limit": {
     field: "evalLimit",
     kind: "int-or-null",
-    min: 1,
+    ...SETTING_LIMITS.evalLimit,
     help: "cap on val and test images for features, evenly spaced (null: all)",
   },
   methods: {
@@ -101,8 +114,18 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
     allowed: STAGE2_METHODS,
     help: "stage-2 methods, comma-separated",
   },
-  "stage2-epochs": { field: "stage2.epochs", kind: "int", min: 1, help: "cRT and LWS epochs" },
-  "stage2-batch": { field: "stage2.batch", kind: "int", min: 1, help: "cRT and LWS batch size" },
+  "stage2-epochs": {
+    field: "stage2.epochs",
+    kind: "int",
+    ...SETTING_LIMITS["stage2.epochs"],
+    help: "cRT and LWS epochs",
+  },
+  "stage2-batch": {
+    field: "stage2.batch",
+    kind: "int",
+    ...SETTING_LIMITS["stage2.batch"],
+    help: "cRT and LWS batch size",
+  },
   "stage2-lr": {
     field: "stage2.lr",
     kind: "number",
@@ -133,25 +156,10 @@ export const RUN_FLAGS = {
   features: "feature folder for --stage2-only",
   verbose: "print the adapter and more",
   quiet: "no progress output",
+  // Output only, as --verbose and --quiet: a run flag, so --resume takes it (changedSettings).
   timings: "print the time of each kernel family and layer for one training step first",
   help: "show this help",
 } as const;
-
-/**
- * Run flags that change only what is printed, never a result (so `--resume` may take them).
- *
- * @example
- * ```ts
- * import { OUTPUT_ONLY_FLAGS } from "./flags.ts";
- * console.log(OUTPUT_ONLY_FLAGS.includes("timings")); // true
- * ```
- */
-export const OUTPUT_ONLY_FLAGS: readonly (keyof typeof RUN_FLAGS)[] = [
-  "verbose",
-  "quiet",
-  "timings",
-  "help",
-];
 
 /**
  * Parsed command line.
@@ -345,6 +353,62 @@ export function applyOverrides(config: ExperimentConfig, overrides: Map<string, 
     for (const key of path.slice(0, -1)) target = target[key];
     target[path[path.length - 1]] = value;
   }
+}
+
+/**
+ * A flag whose value differs from a stored config: what `--resume` refuses.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SettingChange } from "./flags.ts";
+ * const change: SettingChange = { flag: "--lr 0.5", field: "stage1.lr", stored: "0.1" };
+ * assert.equal(change.field, "stage1.lr");
+ * ```
+ */
+export interface SettingChange {
+  /** The flag as given, with its value, e.g. `--lr 0.5`. */
+  flag: string;
+  /** The config field it sets. */
+  field: string;
+  /** The stored value, as JSON. */
+  stored: string;
+}
+
+/**
+ * The overrides that would change a result of a run made with `config`: every config flag whose
+ * value differs from the stored one, except those that change no result (`--data-dir`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { presetConfig } from "./config.ts";
+ * import { changedSettings, parseTrainArgs } from "./flags.ts";
+ * const config = presetConfig("paper");
+ * const args = parseTrainArgs(["--lr", "0.1", "--seed", "3", "--data-dir", "/data"]);
+ * assert.deepEqual(changedSettings(config, args.overrides), [
+ *   { flag: "--seed 3", field: "seed", stored: "0" },
+ * ]);
+ * ```
+ */
+export function changedSettings(
+  config: ExperimentConfig,
+  overrides: Map<string, unknown>,
+): SettingChange[] {
+  const changes: SettingChange[] = [];
+  for (const [field, value] of overrides) {
+    const [name, flag] = Object.entries(CONFIG_FLAGS).find(([, f]) => f.field === field) ??
+      [field, undefined];
+    if (flag?.resultNeutral) continue;
+    // deno-lint-ignore no-explicit-any
+    const stored = field.split(".").reduce((o: any, k) => o?.[k], config);
+    if (JSON.stringify(stored) === JSON.stringify(value)) continue;
+    const given = flag?.kind === "bool"
+      ? (value ? `--${name}` : `--no-${name}`)
+      : `--${name} ${Array.isArray(value) ? value.join(",") : JSON.stringify(value)}`;
+    changes.push({ flag: given, field, stored: JSON.stringify(stored) });
+  }
+  return changes;
 }
 
 /**

@@ -84,6 +84,8 @@ export interface Stage1Options {
   spec: ResNetSpec;
   /** Normalisation of x/255 (per channel). */
   normalization: { mean: readonly number[]; std: readonly number[] };
+  /** Zero padding of the random crop when augmenting: the profile's (default 2). */
+  augmentPad?: number;
   /** Where the checkpoint goes (written at the end of every epoch). */
   checkpointPath?: string;
   /** Continue from `checkpointPath` when it exists. */
@@ -101,25 +103,142 @@ export interface Stage1Options {
 }
 
 /**
- * Thrown when the loss stops being finite.
+ * Thrown when stage 1 diverges: the training loss is non-finite, or too large after the first
+ * epoch ({@link checkLoss}). The checkpoint of the last epoch that passed is kept.
  *
  * @example
  * ```ts
- * import { NonFiniteLossError } from "./stage1.ts";
- * const error = new NonFiniteLossError("Cannot continue stage 1: the loss became NaN");
- * console.log(error.name, error instanceof Error); // "NonFiniteLossError" true
+ * import { DivergenceError } from "./stage1.ts";
+ * const error = new DivergenceError("Cannot continue stage 1: the loss became NaN", 2, 0);
+ * console.log(error.name, error.epoch, error.keptEpoch); // "DivergenceError" 2 0
  * ```
  */
-export class NonFiniteLossError extends Error {
+export class DivergenceError extends Error {
+  /** The epoch (from 1) where the loss failed the check. */
+  readonly epoch: number;
+  /** The epoch of the checkpoint left on disk (0: none was written). */
+  readonly keptEpoch: number;
+
   /**
    * Creates the error.
    *
-   * @param message Where the loss became non-finite and which checkpoint is kept.
+   * @param message What was seen, where, which checkpoint is kept and what to change.
+   * @param epoch The epoch (from 1) where the loss failed the check.
+   * @param keptEpoch The epoch of the checkpoint left on disk (0: none).
    */
-  constructor(message: string) {
+  constructor(message: string, epoch: number, keptEpoch: number) {
     super(message);
-    this.name = "NonFiniteLossError";
+    this.name = "DivergenceError";
+    this.epoch = epoch;
+    this.keptEpoch = keptEpoch;
   }
+}
+
+/**
+ * The largest training loss stage 1 accepts after its first epoch: ten times the loss of a
+ * uniform guess over `classes`. A healthy run is far below a uniform guess by then; the first
+ * epoch is exempt because a high learning rate may briefly overshoot while it warms up.
+ *
+ * @example
+ * ```ts
+ * import { lossLimit } from "./stage1.ts";
+ * console.log(lossLimit(10).toFixed(2)); // "23.03"
+ * ```
+ */
+export function lossLimit(classes: number): number {
+  return 10 * Math.log(classes);
+}
+
+/**
+ * Checks a training loss read back in stage 1: it must be finite, and at most {@link lossLimit}
+ * from the end of the first epoch on (windows inside the first epoch may overshoot while the
+ * network starts; the first epoch's mean may not).
+ *
+ * @param loss The mean loss of `window` steps.
+ * @param epoch The epoch, from 1.
+ * @param step The last of those steps in the epoch, from 1.
+ * @param classes Classes of the task.
+ * @param window How many steps `loss` is the mean of (default 1).
+ * @param wholeEpoch True when `loss` is the mean of the whole epoch.
+ * @returns Null when the loss passes, else what was seen and where, in words.
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { checkLoss } from "./stage1.ts";
+ * equal(checkLoss(1.9, 2, 40, 10), null);
+ * equal(checkLoss(1e9, 1, 20, 10), null); // steps of the first epoch may overshoot
+ * equal(
+ *   checkLoss(1e9, 1, 20, 10, 20, true),
+ *   "the mean training loss is 1.000e+9 at epoch 1, steps 1..20, above 23.03 = 10 x ln(10 " +
+ *     "classes)",
+ * );
+ * equal(checkLoss(NaN, 1, 20, 10), "the training loss is NaN at epoch 1, step 20");
+ * equal(
+ *   checkLoss(4.2e23, 2, 20, 10, 20),
+ *   "the mean training loss is 4.200e+23 at epoch 2, steps 1..20, above 23.03 = 10 x ln(10 " +
+ *     "classes)",
+ * );
+ * ```
+ */
+export function checkLoss(
+  loss: number,
+  epoch: number,
+  step: number,
+  classes: number,
+  window = 1,
+  wholeEpoch = false,
+): string | null {
+  const value = Number.isFinite(loss) ? loss.toPrecision(4) : String(loss);
+  const seen = window > 1
+    ? `the mean training loss is ${value} at epoch ${epoch}, steps ${step - window + 1}..${step}`
+    : `the training loss is ${value} at epoch ${epoch}, step ${step}`;
+  if (!Number.isFinite(loss)) return seen;
+  const limit = lossLimit(classes);
+  if ((epoch > 1 || wholeEpoch) && loss > limit) {
+    return `${seen}, above ${limit.toFixed(2)} = 10 x ln(${classes} classes)`;
+  }
+  return null;
+}
+
+/**
+ * The error for a loss that failed {@link checkLoss}: what was seen, which checkpoint is kept,
+ * and what to change.
+ *
+ * @param seen What {@link checkLoss} returned.
+ * @param epoch The epoch (from 1) where the loss failed.
+ * @param s The run's settings (their values are quoted).
+ * @param checkpointPath Where the checkpoints go, if anywhere.
+ * @param keptEpoch The epoch of the checkpoint on disk (0: none).
+ * @example
+ * ```ts
+ * import { presetConfig, stage1Settings } from "./config.ts";
+ * import { divergenceError } from "./stage1.ts";
+ * const settings = stage1Settings(presetConfig("smoke"));
+ * const error = divergenceError("the training loss is NaN", 3, settings, "runs/x/c.bin", 2);
+ * console.log(error.message.includes("the checkpoint of epoch 2")); // true
+ * ```
+ */
+export function divergenceError(
+  seen: string,
+  epoch: number,
+  s: Stage1Settings,
+  checkpointPath: string | undefined,
+  keptEpoch: number,
+): DivergenceError {
+  const kept = !checkpointPath
+    ? "no checkpoint is written (no checkpoint path was given)"
+    : keptEpoch === 0
+    ? `no checkpoint was written to ${checkpointPath} (no epoch passed)`
+    : `the checkpoint of epoch ${keptEpoch}, the last that passed, is kept in ` +
+      `${checkpointPath}. --resume would repeat the divergence (and refuses changed settings): ` +
+      `start a new run with other settings and another --out, or use epoch ${keptEpoch}'s ` +
+      `network as it is with --from-checkpoint ${checkpointPath} and another --out`;
+  return new DivergenceError(
+    `Cannot continue stage 1: ${seen}, so training diverged. Lower --lr (now ${s.lr}), ` +
+      `--momentum (now ${s.momentum}) or --weight-decay (now ${s.weightDecay}); ${kept}`,
+    epoch,
+    keptEpoch,
+  );
 }
 
 /**
@@ -349,7 +468,7 @@ export async function trainStage1(
         batchSize: s.batch,
         mean: options.normalization.mean,
         std: options.normalization.std,
-        augment: s.augment,
+        augment: s.augment && { pad: options.augmentPad ?? 2 },
         rng: new Rng(s.seed, augmentStream(epoch)),
       });
       if (batch.images.length === 0) Object.assign(batch, maker.allocate());
@@ -367,14 +486,8 @@ export async function trainStage1(
         await w.mapped;
         const [lossSum, correct] = w.read();
         const meanLoss = lossSum / w.steps;
-        if (!Number.isFinite(meanLoss)) {
-          throw new NonFiniteLossError(
-            `Cannot continue stage 1: the loss became ${meanLoss} at epoch ${epoch + 1}, ` +
-              `step ${w.last + 1} or shortly before (global step ${epoch * steps + w.last + 1}); ` +
-              `the last good checkpoint ${options.checkpointPath ?? "(none)"} is kept. Lower ` +
-              `--lr or check the data`,
-          );
-        }
+        const seen = checkLoss(meanLoss, epoch + 1, w.last + 1, train.classCount, w.steps);
+        if (seen) throw divergenceError(seen, epoch + 1, s, options.checkpointPath, epoch);
         epochLoss += lossSum;
         epochCorrect += correct;
         const elapsed = (performance.now() - started) / 1000;
@@ -419,6 +532,10 @@ export async function trainStage1(
         seconds,
         imagesPerSecond: (steps * s.batch) / seconds,
       };
+      // The windows have passed; the epoch mean is checked again right before the write, so
+      // that nothing replaces the last good checkpoint without passing.
+      const seen = checkLoss(record.loss, epoch + 1, steps, train.classCount, steps, true);
+      if (seen) throw divergenceError(seen, epoch + 1, s, options.checkpointPath, epoch);
       history.push(record);
       if (options.checkpointPath) {
         await saveCheckpoint(options.checkpointPath, {
@@ -473,6 +590,8 @@ function readMetricsLater(
   gpu.copy(net.correct.buffer, 0, staging, 4, 4);
   net.resetMetrics();
   const mapped = staging.mapAsync(GPUMapMode.READ);
+  // A run that stops on a bad loss destroys the buffer before this window is read.
+  mapped.catch(() => {});
   return {
     steps,
     last,

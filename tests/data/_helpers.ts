@@ -155,3 +155,74 @@ export async function withEnv<T>(
     else Deno.env.set(name, before);
   }
 }
+
+/** The synthetic CIFAR pixel of image `i` (counted over a whole split) at channel c, row y, x. */
+export function cifarPixel(i: number, c: number, y: number, x: number): number {
+  return (i * 7 + c * 85 + y * 3 + x * 5) & 0xff;
+}
+
+/**
+ * CIFAR binary records in the official layout: the label byte(s), then 1024 red, 1024 green and
+ * 1024 blue bytes, each plane row-major. `labels` holds one label (CIFAR-10) or [coarse, fine]
+ * (CIFAR-100) per record; pixels follow {@link cifarPixel} with image numbers from `first`.
+ */
+export function cifarRecords(labels: (number | number[])[], first = 0): Uint8Array {
+  const labelBytes = Array.isArray(labels[0]) ? (labels[0] as number[]).length : 1;
+  const record = labelBytes + 3072;
+  const out = new Uint8Array(labels.length * record);
+  labels.forEach((label, k) => {
+    const o = k * record;
+    out.set(Array.isArray(label) ? label : [label], o);
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < 32; y++) {
+        for (let x = 0; x < 32; x++) {
+          out[o + labelBytes + c * 1024 + y * 32 + x] = cifarPixel(first + k, c, y, x);
+        }
+      }
+    }
+  });
+  return out;
+}
+
+/**
+ * Write a CIFAR release's extracted folder (`cifar-10-batches-bin/` or `cifar-100-binary/`) into
+ * `dir`: CIFAR-10 gets five training batches of `train[b]` labels each, CIFAR-100 one train.bin
+ * with [coarse, fine] labels; pixel numbering runs on across a split's files. Returns the folder.
+ */
+export async function writeCifarFolder(
+  dir: string,
+  source: "cifar-10" | "cifar-100",
+  train: (number | number[])[][],
+  test: (number | number[])[],
+): Promise<string> {
+  const ten = source === "cifar-10";
+  const folder = `${dir}/${ten ? "cifar-10-batches-bin" : "cifar-100-binary"}`;
+  await Deno.mkdir(folder, { recursive: true });
+  const trainNames = ten ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ["train.bin"];
+  let first = 0;
+  for (const [b, labels] of train.entries()) {
+    await Deno.writeFile(`${folder}/${trainNames[b]}`, cifarRecords(labels, first));
+    first += labels.length;
+  }
+  await Deno.writeFile(`${folder}/${ten ? "test_batch.bin" : "test.bin"}`, cifarRecords(test));
+  const classes = ten ? 10 : 100;
+  const names = Array.from({ length: classes }, (_, c) => `class_${c}`).join("\n") + "\n\n";
+  await Deno.writeTextFile(`${folder}/${ten ? "batches.meta.txt" : "fine_label_names.txt"}`, names);
+  return folder;
+}
+
+/** Pack `dir/member` into `archive` with the system's tar (gzip when the name ends in .gz). */
+export async function systemTar(
+  dir: string,
+  member: string,
+  archive: string,
+  extra: string[] = [],
+) {
+  const z = archive.endsWith(".gz") ? ["-z"] : [];
+  const out = await new Deno.Command("tar", {
+    args: ["-c", ...z, ...extra, "-f", archive, "-C", dir, member],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`tar failed: ${new TextDecoder().decode(out.stderr)}`);
+}

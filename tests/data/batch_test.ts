@@ -1,7 +1,10 @@
 import { deepEqual, equal, notDeepEqual, ok, throws } from "node:assert/strict";
+import { createHash } from "node:crypto";
 import {
   augmentImage,
+  augmentPad,
   BatchMaker,
+  getProfile,
   type ImageSet,
   normalizationTable,
   Rng,
@@ -125,6 +128,58 @@ Deno.test("BatchMaker with augmentation: matches the reference through lastParam
   const other = new BatchMaker(set, { batchSize: 4, ...FASHION, augment: true, rng: new Rng(78) });
   other.fill(order, 0, batch);
   notDeepEqual(batch.images.slice(0, 120), seen[0]);
+});
+
+Deno.test("Fashion-MNIST batches stay bit-identical with the padding taken from the profile", () => {
+  const set = syntheticSet([7, 5, 3], { height: 28, width: 28 });
+  const order = new Rng(1).permutation(set.count);
+  const digest = (augment: boolean | { pad: number }) => {
+    const maker = new BatchMaker(set, { batchSize: 6, ...FASHION, augment, rng: new Rng(5, 2) });
+    const batch = maker.allocate();
+    const hash = createHash("sha256");
+    for (let start = 0; start < order.length; start += 6) {
+      const n = maker.fill(order, start, batch);
+      hash.update(new Uint8Array(batch.images.buffer, 0, n * 784 * 4));
+      hash.update(new Uint8Array(maker.lastParams.buffer));
+    }
+    return hash.digest("hex");
+  };
+  // pinned before the padding became a profile parameter
+  const pinned = "a4867a8ab527f40cf78e4e1dcd64d8234ad20941b43a58cd438e962b2696d1e7";
+  equal(digest(true), pinned);
+  equal(digest({ pad: augmentPad(getProfile("fashion-mnist-lt-100")) }), pinned);
+});
+
+Deno.test("CIFAR augmentation: pad 4, random 32x32 crop, flip, per channel, as the reference", () => {
+  const profile = getProfile("cifar100-lt-100");
+  const pad = augmentPad(profile);
+  equal(pad, 4);
+  const set = syntheticSet([5, 4, 3], { channels: 3, height: 32, width: 32 });
+  const { mean, std } = profile.normalization;
+  const maker = new BatchMaker(set, {
+    batchSize: 5,
+    mean,
+    std,
+    augment: { pad },
+    rng: new Rng(11, 2),
+  });
+  equal(maker.pad, 4);
+  const batch = maker.allocate();
+  const order = new Rng(2).permutation(set.count);
+  const seen = new Set<string>();
+  let flips = 0;
+  for (let start = 0; start < order.length; start += 5) {
+    const n = maker.fill(order, start, batch);
+    for (let k = 0; k < n; k++) {
+      const [dy, dx, flip] = maker.lastParams.subarray(3 * k, 3 * k + 3);
+      ok(dy <= 8 && dx <= 8, `crop offsets ${dy}, ${dx} within 0..2P`);
+      seen.add(`${dy},${dx}`);
+      flips += flip;
+      const want = referenceAugment(set, order[start + k], mean, std, pad, dy, dx, flip === 1);
+      deepEqual(batch.images.subarray(k * 3072, (k + 1) * 3072), want);
+    }
+  }
+  ok(seen.size > 6 && flips > 0 && flips < set.count, "crops and flips vary");
 });
 
 Deno.test("augmentation parameters: crops uniform over 0..2P, flips with probability 1/2", () => {

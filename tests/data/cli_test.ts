@@ -1,7 +1,15 @@
 import { equal, ok } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { FASHION_MNIST_FILES, getProfile, writeImageTable } from "../../lib/data/mod.ts";
-import { gzip, ignoreRealData, makeIdx, syntheticSet, withTempDir } from "./_helpers.ts";
+import { FASHION_MNIST_FILES, getProfile, md5Hex, writeImageTable } from "../../lib/data/mod.ts";
+import {
+  gzip,
+  ignoreRealData,
+  makeIdx,
+  syntheticSet,
+  systemTar,
+  withTempDir,
+  writeCifarFolder,
+} from "./_helpers.ts";
 
 const SCRIPT = new URL("../../scripts/data.ts", import.meta.url).pathname;
 
@@ -26,6 +34,19 @@ async function cli(args: string[], writeDir = "/tmp", net = false) {
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
 
+/** Serve `body` for every path on 127.0.0.1 while `fn` runs with the address and a temp folder. */
+async function serving(body: Uint8Array, fn: (base: string, dir: string) => Promise<void>) {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response(body.slice()),
+  );
+  try {
+    await withTempDir((dir) => fn(`http://127.0.0.1:${server.addr.port}/`, dir));
+  } finally {
+    await server.shutdown();
+  }
+}
+
 Deno.test("--help prints the usage; bad flags and values exit 2 naming the flag", async () => {
   const help = await cli(["--help"]);
   equal(help.code, 0);
@@ -38,7 +59,7 @@ Deno.test("--help prints the usage; bad flags and values exit 2 naming the flag"
   equal(profile.code, 2);
   ok(profile.stderr.includes(
     "Cannot use --profile imagenet-lt: allowed values are fashion-mnist-lt-100, " +
-      "fashion-mnist-lt-10, fashion-mnist-lt-200, or a path ending in .json",
+      "fashion-mnist-lt-10, fashion-mnist-lt-200, cifar10-lt-100,",
   ));
   const samples = await cli(["--info", "--samples", "0"]);
   equal(samples.code, 2);
@@ -46,9 +67,9 @@ Deno.test("--help prints the usage; bad flags and values exit 2 naming the flag"
   const mixed = await cli(["--info", "--dir", "x"]);
   equal(mixed.code, 2);
   ok(mixed.stderr.includes("Cannot use --dir with --info"));
-  const noInfo = await cli(["--profile", "fashion-mnist-lt-10"]);
+  const noInfo = await cli(["--samples", "3"]);
   equal(noInfo.code, 2);
-  ok(noInfo.stderr.includes("Cannot use --profile without --info"));
+  ok(noInfo.stderr.includes("Cannot use --samples without --info"));
   const url = await cli(["--base-url", "ftp://x"]);
   equal(url.code, 2);
   ok(url.stderr.includes("--base-url ftp://x: it must start with http:// or https://"));
@@ -103,28 +124,79 @@ Deno.test("--info with a --data-dir lacking the files exits 1 and says how to ge
 
 Deno.test("download mode fetches from --base-url and rejects files whose SHA-256 is not official", async () => {
   const fixture = gzip(makeIdx(8, [1], [0]));
-  const listener = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    () => new Response(fixture.slice()),
-  );
-  try {
-    await withTempDir(async (dir) => {
-      const base = `http://127.0.0.1:${listener.addr.port}/`;
-      const r = await cli(["--dir", `${dir}/fm`, "--base-url", base], dir, true);
-      equal(r.code, 1);
-      ok(r.stdout.includes(`Downloading Fashion-MNIST from ${base} into ${dir}/fm/`), r.stdout);
-      const sha = createHash("sha256").update(fixture).digest("hex");
-      ok(
-        r.stderr.includes(
-          `error: Cannot download ${base}${FASHION_MNIST_FILES.trainImages}: SHA-256 mismatch, ` +
-            `got ${sha} but expected 08dc20ab`,
-        ),
-        r.stderr,
-      );
-    });
-  } finally {
-    await listener.shutdown();
-  }
+  await serving(fixture, async (base, dir) => {
+    const r = await cli(["--dir", `${dir}/fm`, "--base-url", base], dir, true);
+    equal(r.code, 1);
+    ok(r.stdout.includes(`Downloading Fashion-MNIST from ${base} into ${dir}/fm/`), r.stdout);
+    const sha = createHash("sha256").update(fixture).digest("hex");
+    ok(
+      r.stderr.includes(
+        `error: Cannot download ${base}${FASHION_MNIST_FILES.trainImages}: SHA-256 mismatch, ` +
+          `got ${sha} but expected 08dc20ab`,
+      ),
+      r.stderr,
+    );
+  });
+});
+
+Deno.test("--info on a CIFAR-100 profile reads the archive from --data-dir and draws RGB", async () => {
+  await withTempDir(async (dir) => {
+    const train = Array.from({ length: 100 * 14 }, (_, i) => [i % 20, i % 100]);
+    await writeCifarFolder(`${dir}/src`, "cifar-100", [train], train.slice(0, 300));
+    await Deno.mkdir(`${dir}/data`);
+    await systemTar(`${dir}/src`, "cifar-100-binary", `${dir}/data/cifar-100-binary.tar.gz`);
+    const profile = {
+      ...structuredClone(getProfile("cifar100-lt-100")),
+      name: "cifar100-small",
+      headSize: 12,
+      imbalanceRatio: 12,
+      valPerClass: 2,
+      shotThresholds: { many: 6, few: 2 },
+    };
+    await Deno.writeTextFile(`${dir}/p.json`, JSON.stringify(profile));
+    const out = `${dir}/grid.png`;
+    const r = await cli(
+      ["--info", "--profile", `${dir}/p.json`, "--data-dir", `${dir}/data`, "--out", out],
+      dir,
+    );
+    equal(r.code, 0, r.stderr);
+    ok(
+      r.stdout.includes(
+        `profile cifar100-small: source cifar-100 from ${dir}/data/cifar-100-binary.tar.gz ` +
+          "(via dataDir)",
+      ),
+      r.stdout,
+    );
+    ok(/ {3}0 {2}0 class_0 +12 +12 +2 +3 {2}many/.test(r.stdout), r.stdout);
+    ok(/ {2}99 {2}99 class_99 +1 +1 +2 +3 {2}few/.test(r.stdout), r.stdout);
+    ok(r.stdout.includes("validation 2 per class"), r.stdout);
+    const png = await Deno.readFile(out);
+    equal(png[25], 2, "PNG colour type 2: RGB");
+  });
+});
+
+Deno.test("download mode takes the profile's source: CIFAR is MD5-checked, arrow is refused", async () => {
+  const fixture = new TextEncoder().encode("not the archive");
+  await serving(fixture, async (base, dir) => {
+    const r = await cli(
+      ["--profile", "cifar10-lt-50", "--dir", `${dir}/c`, "--base-url", base],
+      dir,
+      true,
+    );
+    equal(r.code, 1);
+    ok(r.stdout.includes(`Downloading CIFAR-10 from ${base} into ${dir}/c/`), r.stdout);
+    ok(
+      r.stderr.includes(
+        `Cannot download ${base}cifar-10-binary.tar.gz: MD5 mismatch, got ${md5Hex(fixture)}`,
+      ) && r.stderr.includes("but expected c32a1d4ab5d03f1284b67883e8d87530"),
+      r.stderr,
+    );
+    const profile = { ...structuredClone(getProfile("fashion-mnist-lt-10")), source: "arrow:x" };
+    await Deno.writeTextFile(`${dir}/p.json`, JSON.stringify(profile));
+    const arrow = await cli(["--profile", `${dir}/p.json`], dir, true);
+    equal(arrow.code, 2);
+    ok(arrow.stderr.includes("its source arrow:x is not downloadable"), arrow.stderr);
+  });
 });
 
 Deno.test({

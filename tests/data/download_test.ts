@@ -1,16 +1,27 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
+  DATASET_DOWNLOADS,
   downloadFashionMnist,
   downloadFile,
   type DownloadProgress,
+  downloadSource,
   FASHION_MNIST_BASE_URL,
   FASHION_MNIST_FILES,
   FASHION_MNIST_SHA256,
+  loadCifar,
   loadFashionMnist,
+  md5Hex,
   sha256File,
 } from "../../lib/data/mod.ts";
-import { gzip, makeIdx, syntheticSet, withTempDir } from "./_helpers.ts";
+import {
+  gzip,
+  makeIdx,
+  syntheticSet,
+  systemTar,
+  withTempDir,
+  writeCifarFolder,
+} from "./_helpers.ts";
 
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
@@ -305,4 +316,46 @@ Deno.test("downloadFashionMnist fetches the four files from a base URL; loading 
     downloadFashionMnist({ baseUrl: "not a url" }),
     /base URL "not a url\/" is not a valid URL/,
   );
+});
+
+Deno.test("CIFAR archives download with resume, are checked against MD5 and then load", async () => {
+  equal(DATASET_DOWNLOADS["cifar-10"].files[0].md5, "c32a1d4ab5d03f1284b67883e8d87530");
+  equal(DATASET_DOWNLOADS["cifar-100"].files[0].md5, "03b5dce01913d631647c71ecec9e9cb8");
+  equal(DATASET_DOWNLOADS["cifar-10"].baseUrl, "https://www.cs.toronto.edu/~kriz/");
+  await withTempDir(async (dir) => {
+    const labels = (b: number) => Array.from({ length: 20 }, (_, i) => (i + b) % 10);
+    await writeCifarFolder(`${dir}/src`, "cifar-10", [0, 1, 2, 3, 4].map(labels), labels(7));
+    await systemTar(`${dir}/src`, "cifar-10-batches-bin", `${dir}/cifar-10-binary.tar.gz`);
+    const archive = await Deno.readFile(`${dir}/cifar-10-binary.tar.gz`);
+    const half = archive.length >> 1;
+    const server = serve({ "cifar-10-binary.tar.gz": archive }, { dropAfter: half });
+    try {
+      const md5 = { "cifar-10-binary.tar.gz": md5Hex(archive) };
+      const options = { dir: `${dir}/data`, baseUrl: server.base, md5, retryDelayMs: 0 };
+      const [result] = await downloadSource("cifar-10", options);
+      equal(result.resumed, true, "the dropped connection was resumed");
+      deepEqual(server.requests.map((r) => r.range), [null, `bytes=${half}-`]);
+      deepEqual(await Deno.readFile(`${dir}/data/cifar-10-binary.tar.gz`), archive);
+      const loaded = await loadCifar("cifar-10", { dataDir: `${dir}/data` });
+      equal(loaded.train.count, 100);
+      equal((await downloadSource("cifar-10", options))[0].cached, true);
+      // with the published sum the fixture is rejected and nothing is left behind
+      await rejects(
+        downloadSource("cifar-10", { dir: `${dir}/official`, baseUrl: server.base }),
+        (e: Error) =>
+          e.message.startsWith(
+            `Cannot download ${server.base}cifar-10-binary.tar.gz: MD5 mismatch, got ` +
+              `${md5Hex(archive)} but expected c32a1d4ab5d03f1284b67883e8d87530`,
+          ),
+      );
+      deepEqual([...Deno.readDirSync(`${dir}/official`)], []);
+    } finally {
+      await server.close();
+    }
+  });
+  await rejects(
+    downloadFile("http://127.0.0.1:9/x", "/tmp/never", { md5: "abc" }),
+    /md5 "abc" is not 32 hex digits/,
+  );
+  await rejects(downloadSource("imagenet-lt"), /Cannot download source "imagenet-lt"/);
 });

@@ -44,7 +44,7 @@ Deno.test("longTailSizes follows n_i = floor(n_max * ratio^(-i/(C-1)))", () => {
 });
 
 Deno.test("the registry holds the recipe's profile and its ratio 10 and 200 variants", () => {
-  deepEqual(Object.keys(PROFILES).sort(), [
+  deepEqual(Object.keys(PROFILES).filter((n) => n.startsWith("fashion")).sort(), [
     "fashion-mnist-lt-10",
     "fashion-mnist-lt-100",
     "fashion-mnist-lt-200",

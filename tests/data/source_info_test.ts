@@ -44,7 +44,7 @@ Deno.test("arrow:DIR sources load train.arrow and test.arrow and build the long 
   });
   await rejects(
     loadSource("cifar10"),
-    /Cannot load source "cifar10": use fashion-mnist or arrow:DIR/,
+    /Cannot load source "cifar10": use fashion-mnist, cifar-10, cifar-100 or arrow:DIR/,
   );
   await rejects(loadSource("arrow:/nonexistent"), Deno.errors.NotFound);
 });

@@ -16,6 +16,7 @@ import {
   writeClassifier,
   writeFeatureDir,
 } from "../../lib/features/mod.ts";
+import { injectWriteFault, resetWriteFault } from "../../lib/io/atomic.ts";
 
 const DIM = 6;
 const SMALL = { trainCounts: [40, 12, 5], featureDim: DIM, valPerClass: 3, testPerClass: 7 };
@@ -86,9 +87,9 @@ Deno.test("feature folder round trip: every file, every column, the metadata", a
       equal(back[split].dim, DIM);
       deepEqual(back[split].metadata, set[split].metadata);
     }
-    deepEqual(back.classifier.weight, set.classifier.weight);
-    deepEqual(back.classifier.bias, set.classifier.bias);
-    deepEqual(back.classifier.metadata, set.classifier.metadata);
+    deepEqual(back.classifier!.weight, set.classifier.weight);
+    deepEqual(back.classifier!.bias, set.classifier.bias);
+    deepEqual(back.classifier!.metadata, set.classifier.metadata);
     equal(back.train.metadata.split, "train");
     deepEqual(back.train.metadata.trainClassCounts, [40, 12, 5]);
     const entries = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
@@ -414,5 +415,85 @@ Deno.test("files of one folder must agree: dimension, checkpoint, split, class c
     equal(vectorType(3).listSize, 3);
   } finally {
     await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("a failed feature write names the file and leaves no temporary", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/train.arrow`;
+    // Write 1 is the schema, 2 the first batch, 3 the second.
+    injectWriteFault({ failAt: 3, path: /train\.arrow$/ });
+    const w = await FeatureWriter.create(path, {
+      split: "train",
+      featureDim: 2,
+      classCount: 3,
+      metadata: meta(),
+    });
+    await w.append(Int32Array.of(0, 1), Int32Array.of(0, 1), Float32Array.of(1, 2, 3, 4));
+    await rejects(
+      w.append(Int32Array.of(2), Int32Array.of(2), Float32Array.of(5, 6)),
+      { message: `Cannot write train feature dump ${path}: No space left on device (os error 28)` },
+    );
+    deepEqual([...Deno.readDirSync(dir)], []);
+    await w.abort();
+    await rejects(w.close(), /already closed/);
+  } finally {
+    resetWriteFault();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("opening a feature file removes its temporaries left by killed writers", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const dead = 2 ** 22 + 17; // above Linux's largest pid_max: no such process
+    const stale = `.train.arrow.${dead}.partial`;
+    const other = `.val.arrow.${dead}.partial`; // another file's: not this writer's business
+    for (const name of [stale, other]) {
+      await Deno.writeTextFile(`${dir}/${name}`, "x");
+      await Deno.utime(`${dir}/${name}`, 0, 0); // older than this process, as after a kill
+    }
+    const w = await FeatureWriter.create(`${dir}/train.arrow`, {
+      split: "train",
+      featureDim: 2,
+      classCount: 3,
+      metadata: meta(),
+    });
+    await w.close();
+    deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [other, "train.arrow"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task features on a truncated dump prints only the reader's message", async () => {
+  const root = new URL("../../", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeFeatureDir(dir, makeSyntheticFeatures(SMALL));
+    const path = `${dir}/train.arrow`;
+    const bytes = await Deno.readFile(path);
+    for (const size of [bytes.length - 40, 100]) {
+      await Deno.writeFile(path, bytes.subarray(0, size));
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: ["run", `--allow-read=${dir}`, `${root}scripts/features.ts`, path],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const out = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+      equal(code, 1, out);
+      ok(
+        out.includes(
+          `check: FAILED: Cannot read ${path}: the Arrow IPC file is truncated (${size} bytes, ` +
+            "no footer); it was not closed properly, write it again",
+        ),
+        out,
+      );
+      ok(!out.includes("Cannot read properties"), out);
+      equal(out.match(/Cannot read/g)?.length, 1, out);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

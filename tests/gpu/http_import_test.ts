@@ -6,21 +6,13 @@
  * prints JSON that is checked against a CPU computation.
  */
 
-import { deepEqual, equal, ok } from "node:assert/strict";
-import { extname, join, normalize, sep } from "node:path";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { rowSumRef, softmaxRef } from "../../lib/ops/reference_softmax.ts";
+import { CONTENT_TYPES, main as serveMain, serveFolder } from "../../scripts/serve.ts";
 import { assertClose, checkExpectedAdapter, expectedAdapter, noGpu, randomArray } from "../_gpu.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-const CONTENT_TYPES: Record<string, string> = {
-  ".ts": "application/typescript; charset=utf-8",
-  ".js": "application/javascript; charset=utf-8",
-  ".json": "application/json",
-  // Deno's text imports take any type; a WGSL file is plain text to everyone else.
-  ".wgsl": "text/plain; charset=utf-8",
-};
 
 const ROWS = 3;
 const COLS = 8;
@@ -57,27 +49,55 @@ gpu.destroy();
 function serveRepository(
   requested: string[],
   missing: string[] = [],
+  contentTypes: Record<string, string> = {},
 ): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    const path = decodeURIComponent(new URL(request.url).pathname);
-    requested.push(path);
-    if (path === "/_probe.ts") {
-      return new Response(PROBE, { headers: { "content-type": CONTENT_TYPES[".ts"] } });
-    }
-    const file = normalize(join(ROOT, path));
-    if (!file.startsWith(ROOT) || file.split(sep).includes(".git")) {
-      missing.push(path);
-      return new Response("not found", { status: 404 });
-    }
-    try {
-      const body = await Deno.readFile(file);
-      const type = CONTENT_TYPES[extname(file)] ?? "application/octet-stream";
-      return new Response(body, { headers: { "content-type": type } });
-    } catch {
-      missing.push(path);
-      return new Response("not found", { status: 404 });
-    }
+  return serveFolder({
+    root: ROOT,
+    modules: { "/_probe.ts": PROBE },
+    contentTypes,
+    onRequest(path, found) {
+      requested.push(path);
+      if (!found) missing.push(path);
+    },
   });
+}
+
+/**
+ * Runs a local program that imports `/_probe.ts` from `host`, as a user's program would, in a
+ * child `deno run` with only the given permission flags. (A remote main module may import from
+ * its own host without --allow-import; a local one needs it.)
+ */
+async function runChild(
+  host: string,
+  flags: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cwd = await Deno.makeTempDir({ prefix: "ltkit_http_" });
+  try {
+    await Deno.writeTextFile(`${cwd}/main.ts`, `import "http://${host}/_probe.ts";\n`);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        // Nothing from this checkout's deno.json or lock file: only what the URL gives.
+        "--no-config",
+        "--no-lock",
+        // Ports are reused now and then; never run a stale cached copy of the kit.
+        `--reload=http://${host}/`,
+        ...flags,
+        "main.ts",
+      ],
+      cwd,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    });
+    const { code, stdout, stderr } = await child.output();
+    const text = new TextDecoder();
+    return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
 }
 
 Deno.test({
@@ -112,29 +132,10 @@ Deno.test({
     const missing: string[] = [];
     const server = serveRepository(requested, missing);
     const host = `127.0.0.1:${server.addr.port}`;
-    const cwd = await Deno.makeTempDir({ prefix: "ltkit_http_" });
     try {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--quiet",
-          // Nothing from this checkout's deno.json or lock file: only what the URL gives.
-          "--no-config",
-          "--no-lock",
-          // Ports are reused now and then; never run a stale cached copy of the kit.
-          `--reload=http://${host}/`,
-          `--allow-import=${host}`,
-          `http://${host}/_probe.ts`,
-        ],
-        cwd,
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(120_000),
-      });
-      const { code, stdout, stderr } = await child.output();
-      const err = new TextDecoder().decode(stderr);
-      equal(code, 0, `the child failed:\n${err}`);
-      const result = JSON.parse(new TextDecoder().decode(stdout));
+      const { code, stdout, stderr } = await runChild(host, [`--allow-import=${host}`]);
+      equal(code, 0, `the child failed:\n${stderr}`);
+      const result = JSON.parse(stdout);
       checkExpectedAdapter(result.adapter, expectedAdapter);
       const s = X.map((v, i) => v + 0.5 * Y[i]);
       assertClose(result.softmax, softmaxRef(s, ROWS, COLS), 5e-6, "softmax over HTTP");
@@ -154,7 +155,50 @@ Deno.test({
       deepEqual(missing, []);
     } finally {
       await server.shutdown();
-      await Deno.remove(cwd, { recursive: true });
     }
   },
+});
+
+// The README's two warnings, checked against Deno itself; neither child gets as far as a GPU.
+
+Deno.test("a child without --allow-import=HOST is refused, and told the flag", async () => {
+  const server = serveRepository([]);
+  const host = `127.0.0.1:${server.addr.port}`;
+  try {
+    const { code, stderr } = await runChild(host, []);
+    ok(code !== 0, "the child ran without import permission");
+    ok(stderr.includes(`Requires import access to "${host}"`), stderr);
+    ok(stderr.includes("--allow-import"), stderr);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("a server that sends .ts as another type (python3 -m http.server) is refused", async () => {
+  // The first is what `python3 -m http.server` sends for .ts with Debian's /etc/mime.types.
+  // (Deno would take video/mp2t, text/plain or application/octet-stream as TypeScript.)
+  for (const type of ["text/vnd.trolltech.linguist", "text/html"]) {
+    const server = serveRepository([], [], { ".ts": type });
+    const host = `127.0.0.1:${server.addr.port}`;
+    try {
+      const { code, stderr } = await runChild(host, [`--allow-import=${host}`]);
+      ok(code !== 0, `the child imported TypeScript sent as ${type}`);
+      ok(stderr.includes("Expected a JavaScript or TypeScript module"), stderr);
+    } finally {
+      await server.shutdown();
+    }
+  }
+});
+
+Deno.test("scripts/serve.ts refuses bad flags and a missing folder before listening", async () => {
+  await rejects(
+    serveMain(["--port", "99999"]),
+    /^RangeError: Cannot serve: --port must be .*"99999"/,
+  );
+  await rejects(serveMain(["--bogus"]), /^TypeError: Cannot serve: Unknown option '--bogus'/);
+  await rejects(serveMain(["a", "b"]), /Cannot serve: give one folder, got 2/);
+  await rejects(
+    serveMain([`${ROOT}no-such-folder`]),
+    /Cannot serve .*no-such-folder: no such folder/,
+  );
 });

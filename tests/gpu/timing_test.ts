@@ -10,7 +10,7 @@ import {
 } from "../../lib/gpu/timing.ts";
 import { ResNet } from "../../lib/nn/resnet.ts";
 import { modelSpec, presetConfig, stage1Settings } from "../../lib/train/config.ts";
-import { parseTrainArgs } from "../../lib/train/flags.ts";
+import { changedSettings, parseTrainArgs } from "../../lib/train/flags.ts";
 import { prepareNetSgd, timeTrainingStep } from "../../lib/train/step_timings.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 
@@ -54,9 +54,11 @@ Deno.test("summarizeTimings folds fake dispatch times per family and per layer",
   ok(lines.some((l) => /^layer\s+dispatches/.test(l)), text);
 });
 
-Deno.test("--timings is an output-only train flag", () => {
+Deno.test("--timings is an output-only train flag that --resume takes", () => {
   equal(parseTrainArgs(["--timings"]).timings, true);
   equal(parseTrainArgs([]).timings, false);
+  const args = parseTrainArgs(["--resume", "--out", "runs/x", "--timings"]);
+  deepEqual(changedSettings(presetConfig("cpu"), args.overrides), []);
 });
 
 const FAMILIES = [

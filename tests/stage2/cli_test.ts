@@ -3,21 +3,8 @@ import { validateMetricsFile } from "../../lib/eval/metrics.ts";
 import { makeSyntheticFeatures, writeFeatureDir } from "../../lib/features/mod.ts";
 import { main as featuresMain } from "../../scripts/features.ts";
 import { main as stage2Main } from "../../scripts/stage2.ts";
+import { quietly } from "../_console.ts";
 import { noGpu } from "../_gpu.ts";
-
-/** Runs `fn` with console output captured, so the test log stays readable. */
-async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; out: string }> {
-  const lines: string[] = [];
-  const { log, error } = console;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  console.error = (...args: unknown[]) => lines.push(args.join(" "));
-  try {
-    return { value: await fn(), out: lines.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 const SET = { trainCounts: [80, 20, 6], featureDim: 8, valPerClass: 4, testPerClass: 10, seed: 4 };
 

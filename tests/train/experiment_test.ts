@@ -13,24 +13,60 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const RUNS = `runs/_test-${Deno.pid}`;
 const SMOKE = ["--preset", "smoke", "--epochs", "6", "--quiet"];
 
-/** The train task's own command line (its permissions), run directly so a kill reaches it. */
-const TASK: string[] = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks.train
-  .split(/\s+/).slice(1);
+/** A task's own command line (its permissions), run directly so a kill reaches it. */
+const TASKS: Record<string, string> = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`))
+  .tasks;
 
-function train(args: string[]): Deno.ChildProcess {
+function spawn(command: string[], cwd = ROOT): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: [...TASK, ...args],
-    cwd: ROOT,
+    args: command,
+    cwd,
     stdout: "piped",
     stderr: "piped",
     env: { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
   }).spawn();
 }
 
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  const { code, stdout, stderr } = await train(args).output();
+function train(args: string[]): Deno.ChildProcess {
+  return spawn([...TASKS.train.split(/\s+/).slice(1), ...args]);
+}
+
+async function output(child: Deno.ChildProcess): Promise<{ code: number; out: string }> {
+  const { code, stdout, stderr } = await child.output();
   const out = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
   return { code, out };
+}
+
+function run(args: string[]): Promise<{ code: number; out: string }> {
+  return output(train(args));
+}
+
+/** `deno task NAME ARGS` with the task's permissions, from `cwd`. */
+function task(name: string, args: string[], cwd = ROOT) {
+  const [, ...flags] = TASKS[name].split(/\s+/);
+  const script = flags.pop()!;
+  return output(spawn([...flags, `${ROOT}${script}`, ...args], cwd));
+}
+
+/** SHA-256 of every file below `dir`, by relative path. */
+async function hashTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (sub: string) => {
+    for await (const entry of Deno.readDir(`${dir}/${sub}`)) {
+      const rel = sub ? `${sub}/${entry.name}` : entry.name;
+      if (entry.isDirectory) await walk(rel);
+      else {
+        const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(`${dir}/${rel}`));
+        out[rel] = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      }
+    }
+  };
+  await walk("");
+  return out;
+}
+
+async function missing(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => false, () => true);
 }
 
 async function metricsOf(dir: string) {
@@ -66,6 +102,8 @@ Deno.test({
             "figures/weight_norms.svg",
             "figures/stage1.svg",
             "figures/tau_curves.svg",
+            "figures/reliability.svg",
+            "predictions/crt.arrow",
           ]
         ) {
           ok((await Deno.stat(`${dir}/${file}`)).size > 0, `${file} is empty`);
@@ -75,7 +113,7 @@ Deno.test({
         equal(features.val.rows, 200);
         equal(features.test.rows, 256);
         equal(features.train.dim, 16);
-        equal(features.classifier.classCount, 10);
+        equal(features.classifier?.classCount, 10);
         const checkpoint = await loadCheckpoint(`${dir}/checkpoint.bin`);
         equal(checkpoint.epoch, 6);
         const metrics = validateMetricsFile(
@@ -172,15 +210,161 @@ Deno.test({
           await child.stderr.cancel();
           const epoch = (await loadCheckpoint(checkpoint)).epoch;
           ok(epoch >= 1 && epoch < 6, `killed after epoch ${epoch}`);
-          const { code, out } = await run(["--resume", "--out", killed, "--quiet"]);
+          // A resumed run keeps its own settings: flags that would change a result are refused.
+          const config = await Deno.readTextFile(`${ROOT}${killed}/config.json`);
+          let { code, out } = await run([
+            "--resume",
+            "--out",
+            killed,
+            "--seed",
+            "3",
+            "--lr",
+            "0.5",
+          ]);
+          equal(code, 2, out);
+          match(
+            out,
+            /Cannot resume .*killed with new settings: --seed 3 \(the run has seed 0\), --lr 0\.5 \(the run has stage1\.lr 0\.1\)/,
+          );
+          equal(await Deno.readTextFile(`${ROOT}${killed}/config.json`), config);
+          // The same values and output-only flags pass.
+          ({ code, out } = await run(["--resume", "--out", killed, "--quiet", "--lr", "0.1"]));
           equal(code, 0, out);
+          equal(await Deno.readTextFile(`${ROOT}${killed}/config.json`), config);
           deepEqual(await metricsOf(killed), await metricsOf(first));
         },
       );
 
+      await t.step("no command changes a finished run", async () => {
+        const dir = `${ROOT}${first}`;
+        const before = await hashTree(dir);
+        // --stage2-only writes a folder of its own, by default runs/stage2-<time>.
+        let { code, out } = await run(["--stage2-only", "--features", `${first}/features`]);
+        equal(code, 0, out);
+        const made = /run folder (runs\/stage2-[\d-]+)/.exec(out)?.[1];
+        ok(made, out);
+        try {
+          const record = JSON.parse(await Deno.readTextFile(`${ROOT}${made}/run.json`));
+          equal(record.features, `${first}/features`);
+          equal(record.stage1History.length, 6, "the features' stage-1 history is carried over");
+          match(await Deno.readTextFile(`${ROOT}${made}/report.md`), /figures\/stage1\.svg/);
+          deepEqual(await metricsOf(made), await metricsOf(first));
+        } finally {
+          await Deno.remove(`${ROOT}${made}`, { recursive: true });
+        }
+        // --resume of a finished run and a new run in its folder are refused.
+        ({ code, out } = await run(["--resume", "--out", first, "--quiet"]));
+        equal(code, 2, out);
+        match(out, /Cannot resume .*first: the run has finished/);
+        ({ code, out } = await run([...SMOKE, "--out", first]));
+        equal(code, 2, out);
+        match(out, /already holds a run/);
+        // deno task stage2 writes into a new folder runs/stage2-<time>...
+        ({ code, out } = await task("stage2", ["--features", `${first}/features`]));
+        equal(code, 0, out);
+        const written = /metrics written to (runs\/stage2-[\d-]+\/metrics\.json)/.exec(out)?.[1];
+        ok(written, out);
+        try {
+          // ...and refuses to overwrite the file it wrote.
+          const again = ["--features", `${first}/features`, "--out", written];
+          ({ code, out } = await task("stage2", again));
+          equal(code, 2, out);
+          match(out, /Cannot write the metrics to .*: the file exists/);
+        } finally {
+          await Deno.remove(`${ROOT}${written.replace(/\/metrics\.json$/, "")}`, {
+            recursive: true,
+          });
+        }
+        ({ code, out } = await task("features", [`${first}/features`]));
+        equal(code, 0, out);
+        deepEqual(await hashTree(dir), before);
+      });
+
+      await t.step("a failed --stage2-only writes nothing", async () => {
+        const runsBefore = [...Deno.readDirSync(`${ROOT}runs`)].map((e) => e.name).sort();
+        for (const extra of [[], ["--out", `${RUNS}/stage2-failed`]]) {
+          const { code, out } = await run([
+            "--stage2-only",
+            "--features",
+            `${RUNS}/nothing/features`,
+            "--quiet",
+            ...extra,
+          ]);
+          equal(code, 1, out);
+          match(out, /nothing\/features\/\w+\.arrow: no such file/);
+        }
+        ok(await missing(`${ROOT}${RUNS}/stage2-failed`));
+        ok(await missing(`${ROOT}${RUNS}/nothing`));
+        deepEqual([...Deno.readDirSync(`${ROOT}runs`)].map((e) => e.name).sort(), runsBefore);
+      });
+
+      await t.step(
+        "paths outside a task's sandbox are refused with the command that works",
+        async () => {
+          const outside = await Deno.makeTempDir();
+          try {
+            let { code, out } = await run([...SMOKE, "--out", `${outside}/run`]);
+            equal(code, 2, out);
+            const command =
+              `deno run --allow-read --allow-write=${outside}/run --allow-env=LTKIT_DATA,` +
+              `LTKIT_TUNE,XDG_RUNTIME_DIR,DENO_WEBGPU_BACKEND scripts/train.ts ${
+                SMOKE.join(" ")
+              } --out ${outside}/run`;
+            ok(out.includes(command), out);
+            ok(await missing(`${outside}/run`));
+            // Stage 2 refuses before computing anything, and the command it gives works.
+            const metrics = `${outside}/m.json`;
+            ({ code, out } = await task("stage2", [
+              "--features",
+              `${first}/features`,
+              "--out",
+              metrics,
+            ]));
+            equal(code, 2, out);
+            ok(!out.includes("stage 2: "), `stage 2 ran before refusing:\n${out}`);
+            const given = /\n\s+(deno run .*)/.exec(out)?.[1];
+            equal(
+              given,
+              `deno run --allow-read=${first}/features,${outside} --allow-write=${outside} ` +
+                `scripts/stage2.ts --features ${first}/features --out ${metrics}`,
+            );
+            ({ code, out } = await output(spawn(given!.split(" ").slice(1))));
+            equal(code, 0, out);
+            await Deno.stat(metrics);
+          } finally {
+            await Deno.remove(outside, { recursive: true });
+          }
+        },
+      );
+
+      await t.step("absurd sizes are refused before anything is created", async () => {
+        const absurd = `${RUNS}/absurd`;
+        const cases: [string[], RegExp][] = [
+          [["--epochs", "1e12"], /Invalid --epochs "1e12": expected an integer 1\.\.10000/],
+          [
+            ["--batch", "2", "--steps-per-epoch", "null", "--epochs", "10000"],
+            /Cannot train stage 1: 10000 epochs make 74330000 steps, more than the 16777216/,
+          ],
+          [["--width", "512", "--batch", "4096"], /Cannot/],
+        ];
+        for (const [args, pattern] of cases) {
+          const { code, out } = await run([...SMOKE, ...args, "--out", absurd]);
+          ok(code === 1 || code === 2, `${args.join(" ")}: exit ${code}\n${out}`);
+          match(out, pattern);
+          ok(await missing(`${ROOT}${absurd}`), `${args.join(" ")} left ${absurd}`);
+        }
+        const config = JSON.parse(await Deno.readTextFile(`${ROOT}${first}/config.json`));
+        config.stage1.epochs = 1e12;
+        await Deno.writeTextFile(`${ROOT}${RUNS}/absurd.json`, JSON.stringify(config));
+        const { code, out } = await run(["--config", `${RUNS}/absurd.json`, "--out", absurd]);
+        equal(code, 2, out);
+        match(out, /stage1\.epochs is 1000000000000; expected an integer 1\.\.10000/);
+        ok(await missing(`${ROOT}${absurd}`));
+      });
+
       await t.step("bad flags and bad folders get clear errors", async () => {
         const cases: [string[], RegExp][] = [
-          [["--epochs=-1"], /Invalid --epochs "-1": expected an integer >= 1/],
+          [["--epochs=-1"], /Invalid --epochs "-1": expected an integer 1\.\.10000/],
           [["--epochs", "-1"], /--epochs.*argument is ambiguous.*--epochs=-XYZ/],
           [["--frobnicate"], /Unknown option '--frobnicate'/],
           [["--sampler", "random"], /use one of instance, class, sqrt, progressive/],

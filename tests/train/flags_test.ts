@@ -1,6 +1,11 @@
 import { deepEqual, equal, match, throws } from "node:assert/strict";
 import { presetConfig, validateConfig } from "../../lib/train/config.ts";
-import { applyOverrides, parseTrainArgs, trainHelp } from "../../lib/train/flags.ts";
+import {
+  applyOverrides,
+  changedSettings,
+  parseTrainArgs,
+  trainHelp,
+} from "../../lib/train/flags.ts";
 
 Deno.test("flags set config fields and keep run switches apart", () => {
   const args = parseTrainArgs([
@@ -31,7 +36,7 @@ Deno.test("flags set config fields and keep run switches apart", () => {
 
 Deno.test("every bad flag names the flag, the value and what is allowed", () => {
   const cases: [string[], RegExp][] = [
-    [["--epochs", "0"], /Invalid --epochs "0": expected an integer >= 1/],
+    [["--epochs", "0"], /Invalid --epochs "0": expected an integer 1\.\.10000/],
     [["--epochs", "2.5"], /Invalid --epochs "2.5": expected an integer/],
     [["--lr", "abc"], /Invalid --lr "abc": expected a number 0\.\.10/],
     [["--lr", "0"], /Invalid --lr "0": expected a learning rate > 0/],
@@ -68,4 +73,21 @@ Deno.test("help lists every flag with its default", () => {
   match(text, /--epochs\s+stage-1 epochs \[default: 30\]/);
   match(text, /--methods .*\[default: joint,ncm,ncm_l2,crt,tau,lws,la,bsm\]/);
   match(text, /--resume/);
+});
+
+Deno.test("changed settings name the flag as given and the stored value", () => {
+  const config = presetConfig("smoke");
+  const args = parseTrainArgs([
+    ...["--seed", "3", "--lr", "0.1", "--no-augment", "--methods", "crt,lws"],
+    ...["--data-dir", "/elsewhere", "--epochs", "2"],
+  ]);
+  deepEqual(changedSettings(config, args.overrides), [
+    { flag: "--seed 3", field: "seed", stored: "0" },
+    {
+      flag: "--methods crt,lws",
+      field: "stage2.methods",
+      stored: JSON.stringify(config.stage2.methods),
+    },
+    { flag: "--no-augment", field: "stage1.augment", stored: "true" },
+  ]);
 });

@@ -1,11 +1,11 @@
-import { deepEqual, equal, rejects } from "node:assert/strict";
+import { deepEqual, equal, match, rejects } from "node:assert/strict";
 import type { ImageSet } from "../../lib/data/image_set.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { readAll } from "../../lib/gpu/tensor.ts";
 import { resnet } from "../../lib/nn/spec.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.ts";
 import type { Stage1Settings } from "../../lib/train/config.ts";
-import { NonFiniteLossError, trainStage1 } from "../../lib/train/stage1.ts";
+import { DivergenceError, trainStage1 } from "../../lib/train/stage1.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 
 const SPEC = resnet("tiny", [1, 8, 8], 4, [4, 6, 8], 1, 4);
@@ -96,36 +96,72 @@ Deno.test({
   },
 });
 
+/**
+ * Trains one epoch of `data` to a checkpoint, rewrites the tensor `name` in it with `poison`,
+ * resumes, and checks that the run fails as `expected` says and leaves the checkpoint as it was.
+ */
+async function resumePoisoned(
+  data: ImageSet,
+  logEvery: number,
+  name: string,
+  poison: (data: Float32Array) => Float32Array,
+  expected: (error: DivergenceError) => void,
+): Promise<void> {
+  const gpu = (await testGpu())!;
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/c.bin`;
+  const base = {
+    settings: { ...SETTINGS, epochs: 3 },
+    spec: SPEC,
+    normalization: NORMALIZATION,
+    quiet: true,
+    checkpointPath: path,
+    logEvery,
+  };
+  try {
+    (await trainStage1(gpu, data, { ...base, stopAfterEpochs: 1 })).net.destroy();
+    const good = await loadCheckpoint(path);
+    const tensors = good.tensors.map((t) => t.name === name ? { ...t, data: poison(t.data) } : t);
+    await saveCheckpoint(path, { ...good, tensors });
+    const poisoned = await Deno.readFile(path);
+    await rejects(trainStage1(gpu, data, { ...base, resume: true }), (error: Error) => {
+      equal(error instanceof DivergenceError, true, error.message);
+      match(
+        error.message,
+        new RegExp(`the checkpoint of epoch 1, the last that passed, is kept in ${path}`),
+      );
+      equal((error as DivergenceError).keptEpoch, 1);
+      expected(error as DivergenceError);
+      return true;
+    });
+    deepEqual(await Deno.readFile(path), poisoned);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name: "a non-finite loss stops the run with its epoch and step and keeps the checkpoint",
   ignore: noGpu,
   async fn() {
-    const gpu = (await testGpu())!;
-    const dir = await Deno.makeTempDir();
-    const path = `${dir}/c.bin`;
-    const data = quadrants(64, 3);
-    const base = {
-      settings: { ...SETTINGS, epochs: 3 },
-      spec: SPEC,
-      normalization: NORMALIZATION,
-      quiet: true,
-      checkpointPath: path,
-    };
-    (await trainStage1(gpu, data, { ...base, stopAfterEpochs: 1 })).net.destroy();
-    const good = await loadCheckpoint(path);
-    // Poison the classifier: the next epoch's first loss is NaN.
-    const tensors = good.tensors.map((t) =>
-      t.name === "fc.weight" ? { ...t, data: t.data.map(() => NaN) } : t
-    );
-    await saveCheckpoint(path, { ...good, tensors });
-    const poisoned = await Deno.readFile(path);
-    await rejects(
-      trainStage1(gpu, data, { ...base, resume: true }),
-      (error: Error) =>
-        error instanceof NonFiniteLossError && /NaN at epoch 2, step \d+/.test(error.message) &&
-        error.message.includes(path),
-    );
-    deepEqual(await Deno.readFile(path), poisoned);
-    await Deno.remove(dir, { recursive: true });
+    // A NaN classifier: the next epoch's first loss is NaN.
+    await resumePoisoned(quadrants(64, 3), 20, "fc.weight", (w) => w.map(() => NaN), (error) => {
+      match(error.message, /loss is NaN at epoch 2, steps 1\.\.2, so training diverged/);
+    });
+  },
+});
+
+Deno.test({
+  name: "a finite loss above 10 x ln(classes) after epoch 1 stops the run at its window",
+  ignore: noGpu,
+  async fn() {
+    // 8 steps of 32 read back every 2. A bias of 1e4 for class 0 gives a loss near 7500 for
+    // three images in four, far above the limit 13.86 for 4 classes, yet finite; a few SGD steps
+    // cannot bring it down.
+    const poison = (b: Float32Array) => b.map((_, i) => (i === 0 ? 1e4 : 0));
+    await resumePoisoned(quadrants(256, 4), 2, "fc.bias", poison, (error) => {
+      // The first window of epoch 2, caught before the epoch's end.
+      match(error.message, /loss is \d+(\.\d+)? at epoch 2, steps 1\.\.2, above 13\.86 = /);
+    });
   },
 });

@@ -1,0 +1,44 @@
+/**
+ * Path helpers shared by the commands: whether a path exists, and a path's folder.
+ *
+ * @module
+ */
+
+/**
+ * Whether anything (file, folder or link) exists at `path`; other errors (permissions) throw.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exists } from "./paths.ts";
+ * assert.equal(await exists("/no/such/path/anywhere"), false);
+ * ```
+ */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * The folder holding `path` (trailing slashes ignored; `.` for a bare name).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parentDir } from "./paths.ts";
+ * assert.equal(parentDir("runs/a/features/"), "runs/a");
+ * assert.equal(parentDir("metrics.json"), ".");
+ * assert.equal(parentDir("/m.json"), "/");
+ * ```
+ */
+export function parentDir(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  const slash = trimmed.lastIndexOf("/");
+  if (slash < 0) return ".";
+  return slash === 0 ? "/" : trimmed.slice(0, slash);
+}
