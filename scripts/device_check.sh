@@ -59,14 +59,17 @@ pack() {
     mv "$PACK/deno.xz.part" "$PACK/deno.xz"
   fi
 
-  # tfjs is the bench's peer, loaded lazily; it stays behind (the check runs without it). Deno
-  # installs every package a lock file lists, so the check gets a lock file without tfjs.
-  say "writing .deno/deno.lock: deno.lock without tfjs and what only tfjs needs"
+  # Only the kit's own npm dependencies (those lib/ imports) go: tfjs, the bench's lazily loaded
+  # peer, and the JPEG decoders of the JPEG bench stay behind. Deno installs every package a
+  # lock file lists, so the check gets a lock file with only those and what they need.
+  say "writing .deno/deno.lock: deno.lock with only the npm packages lib/ imports"
   python3 - deno.lock "$PACK/deno.lock" <<'PY'
-import json, sys
+import json, pathlib, re, sys
 lock = json.load(open(sys.argv[1]))
-lock["specifiers"] = {k: v for k, v in lock["specifiers"].items() if "@tensorflow/" not in k}
 name = lambda key: key[: key.index("@", 1)]
+used = {m for f in pathlib.Path("lib").rglob("*.ts")
+        for m in re.findall(r'npm:((?:@[^/@"]+/)?[^/@"]+)@', f.read_text())}
+lock["specifiers"] = {k: v for k, v in lock["specifiers"].items() if name(k[len("npm:"):]) in used}
 by_name = {name(key): key for key in lock["npm"]}
 todo = [by_name[name(k[len("npm:"):])] for k in lock["specifiers"] if k.startswith("npm:")]
 kept = set()
@@ -74,7 +77,8 @@ while todo:
     key = todo.pop()
     if key not in kept:
         kept.add(key)
-        todo += [by_name[d] for d in lock["npm"][key].get("dependencies", [])]
+        entry = lock["npm"][key]
+        todo += [by_name[d] for d in entry.get("dependencies", []) + entry.get("optionalDependencies", [])]
 lock["npm"] = {k: v for k, v in lock["npm"].items() if k in kept}
 json.dump(lock, open(sys.argv[2], "w"), indent=2)
 PY
@@ -246,7 +250,8 @@ if [ "$ADAPTER" = none ]; then
 fi
 
 FAILED=0
-# Runs a part under its timeout; logs to OUTDIR/<name>.log; notes how it ended.
+# Runs a part under its timeout; logs to OUTDIR/<name>.log; notes how it ended. A time-out fails
+# the check unless SLOW_OK=1 (the paper preset: what it printed until then are its figures).
 part() { # name seconds command...
   local name="$1" seconds="$2" t0 rc
   shift 2
@@ -260,7 +265,7 @@ part() { # name seconds command...
     note "$name: ok in ${took}s"
   elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
     note "$name: TIMED OUT after ${took}s (limit ${seconds}s)"
-    FAILED=1
+    [ "${SLOW_OK:-0}" = 1 ] || FAILED=1
   else
     note "$name: FAILED (exit $rc) in ${took}s; see $name.log"
     FAILED=1
@@ -293,7 +298,7 @@ if [ "$FALLBACK" = 1 ]; then
   note "paper: software adapter, so capped to 1 epoch of 20 steps and 1000 evaluation images"
 fi
 rm -rf "$OUTDIR/paper"
-part paper "$(budget 240 35)" "$DENO" run --cached-only --lock="$WORK/deno.lock" --allow-all scripts/train.ts \
+SLOW_OK=1 part paper "$(budget 240 35)" "$DENO" run --cached-only --lock="$WORK/deno.lock" --allow-all scripts/train.ts \
   "${PAPER_FLAGS[@]}" --data-dir "$DATA_DIR" --out "$OUTDIR/paper"
 {
   tr '\r' '\n' <"$OUTDIR/paper.log" | grep -E 'stage 1 epoch [0-9]+/[0-9]+:|ltkit: done in' | tail -n 3
