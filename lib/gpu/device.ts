@@ -130,7 +130,19 @@ export class GpuLostError extends Error {
   }
 }
 
-/** What a dispatch says about itself to timers: its kernel's name and its cost. */
+/**
+ * What a dispatch says about itself to timers: its kernel's name and its cost.
+ *
+ * @example
+ * ```ts
+ * import type { DispatchSource } from "./device.ts";
+ * const source: DispatchSource = {
+ *   pipeline: { name: "kernels/gemm.wgsl:gemm_main" },
+ *   cost: { flops: 2e6, bytes: 1.2e4 },
+ * };
+ * console.log(source.pipeline.name.split(":")[1]); // "gemm_main"
+ * ```
+ */
 export interface DispatchSource {
   /** The pipeline, named `file:entry`. */
   readonly pipeline: { readonly name: string };
@@ -138,7 +150,27 @@ export interface DispatchSource {
   readonly cost: { readonly flops: number; readonly bytes: number };
 }
 
-/** A dispatch taken by {@link Gpu.capture} instead of being recorded. */
+/**
+ * A dispatch taken by {@link Gpu.capture} instead of being recorded.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "./mod.ts";
+ * import { prepareFill } from "../ops/elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const t = Tensor.empty(gpu, [8]);
+ * const fill = await prepareFill(gpu, t, 3);
+ * const [captured] = gpu.capture(() => fill.record()); // recorded nowhere yet
+ * const encoder = gpu.device.createCommandEncoder();
+ * const pass = encoder.beginComputePass();
+ * gpu.encodeDispatch(captured, pass);
+ * pass.end();
+ * gpu.device.queue.submit([encoder.finish()]);
+ * console.log(captured.source?.pipeline.name); // "kernels/elementwise.wgsl:fill"
+ * console.log((await t.read())[7]); // 3
+ * gpu.destroy();
+ * ```
+ */
 export interface CapturedDispatch {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
