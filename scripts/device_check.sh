@@ -232,17 +232,21 @@ command -v nvidia-smi >/dev/null 2>&1 &&
 cat >"$WORK/adapter.ts" <<'EOF'
 const adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
 const info = adapter?.info;
-console.log(JSON.stringify({
+const summary = {
   description: info?.description || info?.device || null,
   vendor: info?.vendor ?? null,
   architecture: info?.architecture ?? null,
   fallback: Boolean(info?.isFallbackAdapter),
   features: adapter ? [...adapter.features].sort() : [],
-}));
+};
+Deno.writeTextFileSync(Deno.args[0], JSON.stringify(summary, null, 2) + "\n");
+// For the shell: the fallback flag, then the description.
+console.log(`${summary.fallback ? 1 : 0} ${summary.description ?? "none"}`);
 EOF
-"$DENO" run --quiet --cached-only --lock="$WORK/deno.lock" "$WORK/adapter.ts" >"$OUTDIR/adapter.json" 2>"$OUTDIR/adapter.log" || true
-ADAPTER="$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(a["description"] or "none")' "$OUTDIR/adapter.json" 2>/dev/null || echo none)"
-FALLBACK="$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["fallback"]))' "$OUTDIR/adapter.json" 2>/dev/null || echo 1)"
+line="$("$DENO" run --quiet --cached-only --lock="$WORK/deno.lock" --allow-write="$OUTDIR" \
+  "$WORK/adapter.ts" "$OUTDIR/adapter.json" 2>"$OUTDIR/adapter.log" || echo "1 none")"
+FALLBACK="${line%% *}"
+ADAPTER="${line#* }"
 note "adapter: $ADAPTER$([ "$FALLBACK" = 1 ] && echo ' (software fallback)')"
 if [ "$ADAPTER" = none ]; then
   note "FAILED: WebGPU found no adapter (see adapter.log)"
