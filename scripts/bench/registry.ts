@@ -15,6 +15,7 @@ import { benchConv } from "./conv.ts";
 import { gemmSection } from "./gemm.ts";
 import { benchSoftmax } from "./softmax.ts";
 import { stage2Section } from "./stage2.ts";
+import { timingsSection } from "./timings.ts";
 import { trainSection } from "./train.ts";
 
 // softmax.ts, conv.ts and stage2.ts predate BenchSection: these adapt their figures to rows.
@@ -74,4 +75,5 @@ export const SECTIONS: readonly BenchSection[] = [
   batchnorm,
   trainSection,
   stage2,
+  timingsSection,
 ];
