@@ -87,7 +87,7 @@ async function readProfile(value: string): Promise<LongTailProfile> {
     if (!(value in PROFILES)) {
       throw new UsageError(
         `Cannot use --profile ${value}: allowed values are ${
-          Object.keys(PROFILES).join(", ")
+          [...Object.keys(PROFILES), ...Object.keys(IMAGE_LIST_PROFILES)].join(", ")
         }, or a path ending in .json`,
       );
     }

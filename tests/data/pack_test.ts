@@ -394,3 +394,45 @@ Deno.test("deno task pack: killed after its first shard, a rerun gives the same 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task data --info --profile imagenet-lt: counts per split, shot groups, an RGB sample grid", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const lines = await makeFolder(dir, 12);
+    await Deno.mkdir(`${dir}/ImageNet_LT`);
+    // 1000 classes as the profile says: class c >= 3 reuses image c % 12 (lists only name paths).
+    const train = Array.from({ length: 1000 }, (_, c) => `${lines[c % 12].split(" ")[0]} ${c}`);
+    await Deno.writeTextFile(`${dir}/ImageNet_LT/ImageNet_LT_train.txt`, train.join("\n"));
+    await Deno.writeTextFile(
+      `${dir}/ImageNet_LT/ImageNet_LT_val.txt`,
+      train.slice(0, 500).join("\n"),
+    );
+    await Deno.writeTextFile(`${dir}/ImageNet_LT/ImageNet_LT_test.txt`, train.join("\n"));
+    const out = `${dir}/grid.png`;
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        `${ROOT}scripts/data.ts`,
+        "--info",
+        "--profile",
+        "imagenet-lt",
+        "--data-dir",
+        dir,
+        "--out",
+        out,
+        "--samples",
+        "2",
+      ],
+    }).output();
+    const text = new TextDecoder().decode(r.stdout);
+    equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    match(text, /train\s+1000 images\s+1000 classes/);
+    match(text, /val\s+500 images\s+500 classes/);
+    match(text, /few\s+1000 classes, 1000 training images/);
+    const png = decodePng(await Deno.readFile(out), out);
+    ok(png.width > 48 && png.height > 20 * 48, `${png.width}x${png.height}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
