@@ -32,6 +32,7 @@ export * from "./image_list.ts";
 export * from "./image_list_grid.ts";
 export * from "./image_list_profiles.ts";
 export * from "./image_set.ts";
+export * from "./imagenet_augment.ts";
 export * from "./info.ts";
 export * from "./long_tail.ts";
 export * from "./md5.ts";
