@@ -9,6 +9,7 @@
 import type { BenchSection } from "./common.ts";
 import { benchConv } from "./conv.ts";
 import { gemmSection } from "./gemm.ts";
+import { inputSection } from "./input.ts";
 import { benchSoftmax } from "./softmax.ts";
 import { stage2Section } from "./stage2.ts";
 import { trainSection } from "./train.ts";
@@ -44,4 +45,5 @@ export const SECTIONS: readonly BenchSection[] = [
   conv,
   trainSection,
   stage2,
+  inputSection,
 ];
