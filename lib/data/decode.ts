@@ -10,12 +10,36 @@
 
 import { decodePng, type RgbImage } from "./png.ts";
 
-type Turbo = (jpeg: Uint8Array, name: string) => RgbImage;
+/**
+ * A JPEG decoder: bytes and a name for messages in, RGB out.
+ *
+ * @example
+ * ```ts
+ * import type { JpegDecoder } from "./decode.ts";
+ * const none: JpegDecoder = (_jpeg, name) => {
+ *   throw new SyntaxError(`Cannot decode JPEG ${name}: no decoder`);
+ * };
+ * ```
+ */
+export type JpegDecoder = (jpeg: Uint8Array, name: string) => RgbImage;
+type Turbo = JpegDecoder;
 
 const TJPF_RGB = 0;
 
-/** libturbojpeg through FFI, or why it could not be loaded. */
-function openTurbo(): Turbo | string {
+/**
+ * libjpeg-turbo's TurboJPEG API through Deno's FFI (the accurate integer IDCT, as djpeg), or
+ * why `libturbojpeg.so.0` could not be loaded. Each call opens its own decompressor.
+ *
+ * @returns The decoder, or the reason with the fix.
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { openTurboJpeg } from "./decode.ts";
+ * const turbo = openTurboJpeg();
+ * ok(typeof turbo === "function" || turbo.includes("libturbojpeg0"));
+ * ```
+ */
+export function openTurboJpeg(): JpegDecoder | string {
   let lib;
   try {
     lib = Deno.dlopen("libturbojpeg.so.0", {
@@ -81,7 +105,7 @@ export function forceWasmJpeg(on: boolean): void {
 
 function turboDecoder(): Turbo | string {
   if (forceWasm) return "forced by forceWasmJpeg(true)";
-  turbo ??= openTurbo();
+  turbo ??= openTurboJpeg();
   return turbo;
 }
 

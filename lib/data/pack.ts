@@ -312,11 +312,25 @@ export async function packImageList(options: PackOptions): Promise<PackManifest>
     if (rows.length > 0 || skipped.length > 0) await flush(entries.length);
     manifest.done = true;
     await writeManifest();
+    await removeLeftTemporaries(out);
     report(entries.length);
   } finally {
     pool.close();
   }
   return manifest;
+}
+
+/**
+ * Removes the temporaries of pack files (shards, manifest) that other processes left. At start,
+ * {@link removeStaleTemporaries} keeps one written just before this process started (it cannot
+ * tell a killed writer from a live one without /proc); once the pack is done every such file is
+ * final, so any other writer's temporary of one is garbage.
+ */
+async function removeLeftTemporaries(out: string): Promise<void> {
+  for await (const e of Deno.readDir(out)) {
+    const m = /^\.(shard-\d{5}\.arrow|manifest\.json)\.(\d+)\.partial$/.exec(e.name);
+    if (m && Number(m[2]) !== Deno.pid) await Deno.remove(joinPath(out, e.name)).catch(() => {});
+  }
 }
 
 /** Web Workers that decode and resize; replies are matched to requests by id. */

@@ -128,7 +128,7 @@ export class ShardStream {
     return new ShardStream(dir, manifest);
   }
 
-  /** Shards read and not yet passed by the consumer (the current one and prefetched ones). */
+  /** Shards being read or read and not yet passed by the consumer (current and prefetched). */
   get held(): number {
     return this.#held;
   }
@@ -140,9 +140,10 @@ export class ShardStream {
 
   async #read(k: number): Promise<PackedImage[]> {
     const file = this.manifest.shards[k].file;
-    const bytes = await Deno.readFile(joinPath(this.dir, file));
+    // Counted from the start of the read: its buffer is memory from then on.
     this.#held++;
     this.#maxHeld = Math.max(this.#maxHeld, this.#held);
+    const bytes = await Deno.readFile(joinPath(this.dir, file));
     const rows = decodeShard(bytes, file);
     if (rows.length !== this.manifest.shards[k].rows) {
       throw new RangeError(

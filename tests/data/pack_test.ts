@@ -271,6 +271,12 @@ Deno.test("pack: bad lines and missing files are named; --skip-bad lists them; s
       deepEqual(row.pixels, expected.pixels);
       equal(Math.min(row.width, row.height), 16);
     }
+    // A damaged finished shard fails its SHA-256 check on a rerun and is redone, with the rest.
+    const victim = `${dir}/p/${m.shards[1].file}`;
+    const good = await Deno.readFile(victim);
+    await Deno.writeFile(victim, good.map((v, i) => (i === 100 ? v ^ 1 : v)));
+    deepEqual(await packImageList({ ...options, skipBad: true, shardMiB: 4096 / 1048576 }), m);
+    deepEqual(await Deno.readFile(victim), good);
     // A finished pack is returned as it is, and another folder's settings are refused.
     deepEqual(await packImageList({ ...options, skipBad: true, shardMiB: 4096 / 1048576 }), m);
     await rejects(
