@@ -442,3 +442,39 @@ Deno.test("deno task data --info --profile imagenet-lt: counts per split, shot g
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task pack: missing flags are usage errors; a path outside data/ is refused with the command that works", async () => {
+  const cli = async (
+    args: string[],
+    flags = ["--allow-read", "--allow-write=data", "--allow-ffi"],
+  ) => {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...flags, `${ROOT}scripts/pack.ts`, ...args],
+      cwd: ROOT,
+    }).output();
+    return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
+  };
+  const missing = await cli(["--list", "l.txt", "--root", "."]);
+  equal(missing.code, 2);
+  match(missing.stderr, /Cannot pack: --size is required/);
+  const outside = await cli([
+    "--list",
+    "l.txt",
+    "--root",
+    ".",
+    "--size",
+    "8",
+    "--out",
+    "/tmp/ltkit-pack-x",
+  ]);
+  equal(outside.code, 1);
+  match(
+    outside.stderr,
+    /Cannot write \/tmp\/ltkit-pack-x: deno task pack runs with --allow-read --allow-write=data/,
+  );
+  match(
+    outside.stderr,
+    /deno run --allow-read --allow-write=\/tmp\/ltkit-pack-x --allow-ffi scripts\/pack\.ts/,
+  );
+  await rejects(() => Deno.stat("/tmp/ltkit-pack-x"), Deno.errors.NotFound);
+});
