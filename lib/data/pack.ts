@@ -13,7 +13,7 @@
 
 import { sha256Hex } from "../train/checkpoint.ts";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
-import { joinPath } from "./_find.ts";
+import { dirExists, joinPath } from "./_find.ts";
 import { jpegDecoderName } from "./decode.ts";
 import {
   checkListFiles,
@@ -170,6 +170,12 @@ export async function packImageList(options: PackOptions): Promise<PackManifest>
       ? new Deno.errors.NotFound(`Cannot read list ${options.list}: the file does not exist`)
       : error;
   });
+  if (!dirExists(root)) {
+    throw new Deno.errors.NotFound(
+      `Cannot pack ${options.list}: --root ${root} is not a folder; give the folder the list's ` +
+        "paths are relative to",
+    );
+  }
   const list = parseImageList(new TextDecoder().decode(listBytes), options.list, skip);
   await checkListFiles(list, root, skip);
   const entries = list.entries;

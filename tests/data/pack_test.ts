@@ -4,7 +4,7 @@
  * lines, missing and broken files; shards read back by the kit (and pyarrow when .venv has it);
  * resume after a kill equals an uninterrupted pack.
  */
-import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import { deflateSync } from "node:zlib";
 import {
   crc32,
@@ -91,24 +91,36 @@ function filteredPng(im: RgbImage, alpha: boolean): Uint8Array {
       raw[y * (stride + 1) + 1 + i] = (x - pred) & 0xff;
     }
   }
-  const chunk = (type: string, data: Uint8Array) => {
+  return pngFile(alpha ? 6 : 2, 8, im.width, im.height, raw);
+}
+
+/** A PNG file from filtered rows (one IDAT), with CRCs (test encoder). */
+function pngFile(
+  type: number,
+  depth: number,
+  width: number,
+  height: number,
+  raw: Uint8Array,
+  plte?: Uint8Array,
+): Uint8Array {
+  const chunk = (kind: string, data: Uint8Array) => {
     const out = new Uint8Array(12 + data.length);
     const v = new DataView(out.buffer);
     v.setUint32(0, data.length);
-    for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+    for (let i = 0; i < 4; i++) out[4 + i] = kind.charCodeAt(i);
     out.set(data, 8);
     v.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
     return out;
   };
   const ihdr = new Uint8Array(13);
-  const hv = new DataView(ihdr.buffer);
-  hv.setUint32(0, im.width);
-  hv.setUint32(4, im.height);
-  ihdr[8] = 8;
-  ihdr[9] = alpha ? 6 : 2;
+  new DataView(ihdr.buffer).setUint32(0, width);
+  new DataView(ihdr.buffer).setUint32(4, height);
+  ihdr[8] = depth;
+  ihdr[9] = type;
   const parts = [
     Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk("IHDR", ihdr),
+    ...(plte ? [chunk("PLTE", plte)] : []),
     chunk("IDAT", new Uint8Array(deflateSync(raw))),
     chunk("IEND", new Uint8Array(0)),
   ];
@@ -126,6 +138,47 @@ Deno.test("decodePng: every row filter, RGB and RGBA (alpha dropped), gray", () 
   const gray = Uint8Array.from({ length: 15 }, (_, i) => i * 10);
   const rgb = decodePng(encodePng(gray, 5, 3, 1), "g.png").pixels;
   deepEqual([...rgb.subarray(0, 6)], [0, 0, 0, 10, 10, 10]);
+});
+
+/** A PNG of one IDAT, filter 0 on every row, of any colour type and depth (test encoder). */
+function plainPng(
+  type: number,
+  depth: number,
+  width: number,
+  height: number,
+  rows: Uint8Array,
+  plte?: Uint8Array,
+) {
+  const stride = rows.length / height;
+  const raw = new Uint8Array(height * (stride + 1)); // filter 0 (None) on every row
+  for (let y = 0; y < height; y++) {
+    raw.set(rows.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+  }
+  return pngFile(type, depth, width, height, raw, plte);
+}
+
+Deno.test("decodePng: palette, 16-bit RGB (high byte), gray+alpha; interlaced and bad files refused", () => {
+  const plte = Uint8Array.from([10, 20, 30, 40, 50, 60, 70, 80, 90]);
+  const pal = decodePng(plainPng(3, 8, 3, 1, Uint8Array.from([2, 0, 1]), plte), "p.png");
+  deepEqual([...pal.pixels], [70, 80, 90, 10, 20, 30, 40, 50, 60]);
+  const deep = decodePng(plainPng(2, 16, 1, 1, Uint8Array.from([1, 2, 3, 4, 5, 6])), "d.png");
+  deepEqual([...deep.pixels], [1, 3, 5]);
+  const ga = decodePng(plainPng(4, 8, 2, 1, Uint8Array.from([7, 255, 9, 0])), "ga.png");
+  deepEqual([...ga.pixels], [7, 7, 7, 9, 9, 9]);
+  const interlaced = plainPng(2, 8, 1, 1, Uint8Array.from([1, 2, 3]));
+  interlaced[8 + 8 + 12] = 1; // IHDR interlace byte
+  throws(
+    () => decodePng(interlaced, "i.png"),
+    /Cannot decode PNG i\.png: interlaced PNGs are not supported/,
+  );
+  throws(
+    () => decodePng(plainPng(3, 8, 1, 1, Uint8Array.of(5), plte), "x.png"),
+    /palette index 5 outside PLTE/,
+  );
+  throws(
+    () => decodePng(plainPng(2, 4, 1, 1, Uint8Array.of(0, 0)), "y.png"),
+    /colour type 2 with 4 bits/,
+  );
 });
 
 Deno.test("decodeImage: JPEG from cjpeg equals djpeg exactly, through FFI and the WebAssembly fallback", async () => {
@@ -235,6 +288,10 @@ Deno.test("pack: bad lines and missing files are named; --skip-bad lists them; s
     await rejects(
       () => packImageList({ ...options, list: `${dir}/list2.txt` }),
       /line 25: img\/a\/gone\.JPEG: file not found/,
+    );
+    await rejects(
+      () => packImageList({ ...options, root: `${dir}/nope` }),
+      /--root .*\/nope is not a folder/,
     );
     // Nothing was created by the refused runs.
     await rejects(() => Deno.stat(`${dir}/p`), Deno.errors.NotFound);
