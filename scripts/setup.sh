@@ -62,8 +62,10 @@ fi
 need=()
 dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
 dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || need+=(dataset-fashion-mnist)
+dpkg -s libturbojpeg0 >/dev/null 2>&1 || need+=(libturbojpeg0) # JPEG decoding for deno task pack
 if [ "$WITH_TEST_TOOLS" = 1 ]; then
   dpkg -s chromium >/dev/null 2>&1 || need+=(chromium)
+  dpkg -s libjpeg-turbo-progs >/dev/null 2>&1 || need+=(libjpeg-turbo-progs) # cjpeg/djpeg for tests
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup: installing ${need[*]} with apt"

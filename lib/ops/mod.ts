@@ -38,3 +38,4 @@ export * from "./shortcut.ts";
 export * from "./optim.ts";
 export * from "./gemm.ts";
 export * from "./tune.ts";
+export * from "./augment.ts";

@@ -13,6 +13,7 @@ import { softmaxRowRule } from "../../lib/ops/softmax.ts";
 import { type BenchRow, type BenchSection, tuningRows } from "./common.ts";
 import { benchConv } from "./conv.ts";
 import { gemmSection } from "./gemm.ts";
+import { inputSection } from "./input.ts";
 import { benchSoftmax } from "./softmax.ts";
 import { stage2Section } from "./stage2.ts";
 import { timingsSection } from "./timings.ts";
@@ -76,4 +77,5 @@ export const SECTIONS: readonly BenchSection[] = [
   trainSection,
   stage2,
   timingsSection,
+  inputSection,
 ];
