@@ -47,6 +47,7 @@ export async function runBrowserSuite(
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     const path = new URL(request.url).pathname;
     if (path === "/") return new Response(PAGE, { headers: { "content-type": "text/html" } });
+    if (path === "/favicon.ico") return new Response(null, { status: 204 });
     if (path === "/suite.js") {
       return new Response(script, { headers: { "content-type": "text/javascript" } });
     }
@@ -57,6 +58,9 @@ export async function runBrowserSuite(
     const page = await browser.newPage();
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
+    page.on("console", (m) => {
+      if (m.type() === "error") pageErrors.push(`console: ${m.text()}`);
+    });
     await page.exposeFunction("ltkitReport", (r: ShimResult) => {
       const ms = `${r.ms.toFixed(0)} ms`;
       if (r.status === "failed") print(`FAILED ${r.name} (${ms})\n${r.error}`);
@@ -65,10 +69,9 @@ export async function runBrowserSuite(
     await page.goto(`http://127.0.0.1:${server.addr.port}/`);
     await page.waitForFunction(() => "ltkitRunTests" in globalThis || "ltkitFailed" in globalThis, {
       timeout: 120_000,
-    }).catch(() => {
-      throw new Error(
-        `Cannot load the test suite in Chromium: ${pageErrors.join("; ") || "timed out"}`,
-      );
+    }).catch((error) => {
+      const why = pageErrors.join("; ") || (error instanceof Error ? error.message : `${error}`);
+      throw new Error(`Cannot load the test suite in Chromium: ${why}`);
     });
     if (pageErrors.length > 0) {
       throw new Error(`Cannot load the test suite in Chromium: ${pageErrors.join("; ")}`);

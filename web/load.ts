@@ -115,7 +115,7 @@ export function checkLimits(
   taus: number,
 ): void {
   const dp = Math.ceil(features.train.dim / 4) * 4;
-  const c = features.classifier.classCount;
+  const c = features.train.classCount;
   const evalRows = features.val.rows + features.test.rows;
   const buffers: [string, number][] = [
     ["train.arrow's features", features.train.rows * dp * 4],

@@ -5,6 +5,7 @@
  */
 
 export {
+  Binary,
   Field,
   FixedSizeList,
   Int32,
@@ -18,5 +19,6 @@ export {
   tableToIPC,
   Type,
   Uint8,
+  Utf8,
 } from "npm:apache-arrow@21.2.0";
 export type { Data, DataType } from "npm:apache-arrow@21.2.0";

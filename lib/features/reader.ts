@@ -15,9 +15,16 @@ import {
   type FeatureFileKind,
   type FeatureMetadata,
   type FeatureSplit,
+  hasKitMetadata,
   isFloat32,
+  isFloat32or16,
+  isFloat32or16Vector,
   isFloat32Vector,
   isInt32,
+  isInt32or64,
+  MINIMAL_CLASSIFIER_LAYOUT,
+  MINIMAL_LAYOUT,
+  minimalMetadata,
   SPLIT_LAYOUT,
 } from "./schema.ts";
 import type { ClassifierWeights } from "./writer.ts";
@@ -90,8 +97,11 @@ export interface FeatureDir {
   val: FeatureSplitData;
   /** `test.arrow`. */
   test: FeatureSplitData;
-  /** `classifier.arrow`. */
-  classifier: ClassifierData;
+  /**
+   * `classifier.arrow`, the model's linear classifier; null for a minimal-layout dump without one
+   * (stage 2 then skips the methods that need it).
+   */
+  classifier: ClassifierData | null;
 }
 
 const MAGIC = new TextEncoder().encode("ARROW1");
@@ -200,17 +210,70 @@ function flatScalars<T extends Int32Array | Float32Array>(
   return out;
 }
 
-/** Concatenates a fixed_size_list<float32>[dim] column into (rows, dim) row-major. */
+/** Copies float32 values, or float16 ones (raw halves) widened, into `out` at `at`. */
+function putFloats(
+  out: Float32Array,
+  at: number,
+  values: Float32Array | Uint16Array,
+  half: boolean,
+) {
+  if (!half) {
+    out.set(values as Float32Array, at);
+    return;
+  }
+  for (let i = 0; i < values.length; i++) out[at + i] = arrow.util.uint16ToFloat64(values[i]);
+}
+
+function isHalf(type: arrow.DataType): boolean {
+  return arrow.DataType.isFloat(type) && type.precision === arrow.Precision.HALF;
+}
+
+/**
+ * Concatenates a fixed_size_list<float32 or float16>[dim] column into (rows, dim) row-major
+ * float32.
+ */
 function flatVectors(vector: arrow.Vector, dim: number): Float32Array {
   const out = new Float32Array(vector.length * dim);
   let at = 0;
   for (const data of vector.data) {
     const child = data.children[0];
     if (child.nullCount > 0) throw new TypeError("null values inside a feature vector");
-    const values = child.values as Float32Array;
+    const values = child.values as Float32Array | Uint16Array;
     const start = child.offset + data.offset * dim;
-    out.set(values.subarray(start, start + data.length * dim), at);
+    putFloats(out, at, values.subarray(start, start + data.length * dim), isHalf(child.type));
     at += data.length * dim;
+  }
+  return out;
+}
+
+/** Concatenates a float32 or float16 column into float32. */
+function flatFloats(vector: arrow.Vector): Float32Array {
+  const out = new Float32Array(vector.length);
+  let at = 0;
+  for (const data of vector.data) {
+    const values = data.values as Float32Array | Uint16Array;
+    putFloats(out, at, values.subarray(data.offset, data.offset + data.length), isHalf(data.type));
+    at += data.length;
+  }
+  return out;
+}
+
+/** Concatenates an int32 or int64 column into int32; a value beyond int32 is an error. */
+function flatInts(vector: arrow.Vector, file: string, name: string): Int32Array {
+  const out = new Int32Array(vector.length);
+  let at = 0;
+  for (const data of vector.data) {
+    const values = data.values as Int32Array | BigInt64Array;
+    for (let i = 0; i < data.length; i++) {
+      const v = Number(values[data.offset + i]);
+      if (!(v >= -(2 ** 31) && v < 2 ** 31)) {
+        throw new RangeError(
+          `Cannot read ${file}: column "${name}" has ${values[data.offset + i]} at row ${at}, ` +
+            `beyond the int32 range`,
+        );
+      }
+      out[at++] = v;
+    }
   }
   return out;
 }
@@ -265,6 +328,7 @@ export function decodeFeatures(
   expected?: FeatureSplit,
 ): FeatureSplitData {
   const table = parseIpcFile(bytes, name);
+  if (!hasKitMetadata(table.schema.metadata)) return decodeMinimal(table, name, expected);
   const layout = SPLIT_LAYOUT;
   const index = column(table, "index", name, layout, isInt32, "int32");
   const label = column(table, "label", name, layout, isInt32, "int32");
@@ -307,6 +371,80 @@ export function decodeFeatures(
     dim,
     classCount: c,
     metadata,
+  };
+}
+
+/** A fixed_size_list<float32 or float16>[D] column of a minimal-layout file. */
+function minimalVectors(table: arrow.Table, col: string, name: string, layout: string) {
+  return column(
+    table,
+    col,
+    name,
+    layout,
+    isFloat32or16Vector,
+    "fixed_size_list<float32 or float16>[D]",
+  );
+}
+
+/** A classifier's `class` column must be 0..C-1 in order: one row per class. */
+function checkClassOrder(classes: Int32Array, c: number, name: string): void {
+  if (classes.length !== c || classes.some((v, i) => v !== i)) {
+    throw new RangeError(
+      `Cannot read ${name}: column "class" must list 0..${c - 1} in order (one row per class) ` +
+        `but has [${[...classes.slice(0, 12)].join(", ")}${classes.length > 12 ? ", ..." : ""}]`,
+    );
+  }
+}
+
+/** The split a file name says (`.../val.arrow` is val), else train. */
+function splitOfName(name: string): FeatureSplit {
+  const base = name.split("/").pop()?.replace(/\.arrow$/, "") ?? "";
+  return (FEATURE_SPLITS as readonly string[]).includes(base) ? base as FeatureSplit : "train";
+}
+
+/**
+ * A split in the minimal layout (no `ltkit.*` metadata): `label` int32/int64, `feature`
+ * fixed_size_list<float32/float16>[D], optional `index` (default: the row number). The class
+ * count is the largest label + 1 and the training counts are this file's own label counts until
+ * readFeatureDir aligns the files of a folder.
+ */
+function decodeMinimal(
+  table: arrow.Table,
+  name: string,
+  expected: FeatureSplit | undefined,
+): FeatureSplitData {
+  const layout = MINIMAL_LAYOUT;
+  const label = column(table, "label", name, layout, isInt32or64, "int32 or int64");
+  const feature = minimalVectors(table, "feature", name, layout);
+  const rows = table.numRows;
+  const index = table.schema.fields.some((f) => f.name === "index")
+    ? flatInts(column(table, "index", name, layout, isInt32or64, "int32 or int64"), name, "index")
+    : Int32Array.from({ length: rows }, (_, r) => r);
+  const labels = flatInts(label, name, "label");
+  let top = -1;
+  for (let i = 0; i < rows; i++) {
+    if (labels[i] < 0) {
+      throw new RangeError(
+        `Cannot read ${name}: label ${labels[i]} at row ${i} is negative; labels are class ` +
+          `numbers 0..C-1`,
+      );
+    }
+    top = Math.max(top, labels[i]);
+  }
+  const classCount = Math.max(top + 1, 1);
+  const counts = new Array<number>(classCount).fill(0);
+  for (const l of labels) counts[l]++;
+  const dim = (feature.type as arrow.FixedSizeList).listSize;
+  const split = expected ?? splitOfName(name);
+  return {
+    split,
+    index,
+    label: labels,
+    features: flatVectors(feature, dim),
+    rows,
+    dim,
+    classCount,
+    metadata: minimalMetadata(split, classCount, counts, dim, table.schema.metadata),
   };
 }
 
@@ -360,6 +498,7 @@ export async function readFeatures(
  */
 export function decodeClassifier(bytes: Uint8Array, name: string): ClassifierData {
   const table = parseIpcFile(bytes, name);
+  if (!hasKitMetadata(table.schema.metadata)) return decodeMinimalClassifier(table, name);
   const layout = CLASSIFIER_LAYOUT;
   const cls = column(table, "class", name, layout, isInt32, "int32");
   const weight = column(
@@ -381,19 +520,41 @@ export function decodeClassifier(bytes: Uint8Array, name: string): ClassifierDat
     );
   }
   const c = metadata.classCount;
-  const classes = flatScalars(cls, Int32Array);
-  if (classes.length !== c || classes.some((v, i) => v !== i)) {
-    throw new RangeError(
-      `Cannot read ${name}: column "class" must list 0..${c - 1} in order (one row per class) ` +
-        `but has [${[...classes.slice(0, 12)].join(", ")}${classes.length > 12 ? ", ..." : ""}]`,
-    );
-  }
+  checkClassOrder(flatScalars(cls, Int32Array), c, name);
   return {
     weight: flatVectors(weight, dim),
     bias: flatScalars(bias, Float32Array),
     classCount: c,
     featureDim: dim,
     metadata,
+  };
+}
+
+/**
+ * A classifier in the minimal layout: one row per class with `weight`
+ * fixed_size_list<float32/float16>[D], optional `bias` (default 0) and optional `class` (must be
+ * 0..C-1 in order).
+ */
+function decodeMinimalClassifier(table: arrow.Table, name: string): ClassifierData {
+  const layout = MINIMAL_CLASSIFIER_LAYOUT;
+  const weight = minimalVectors(table, "weight", name, layout);
+  const has = (col: string) => table.schema.fields.some((f) => f.name === col);
+  const c = table.numRows;
+  const dim = (weight.type as arrow.FixedSizeList).listSize;
+  if (c === 0) throw new RangeError(`Cannot read ${name}: the classifier has no rows (classes)`);
+  if (has("class")) {
+    const cls = column(table, "class", name, layout, isInt32or64, "int32 or int64");
+    checkClassOrder(flatInts(cls, name, "class"), c, name);
+  }
+  const bias = has("bias")
+    ? flatFloats(column(table, "bias", name, layout, isFloat32or16, "float32 or float16"))
+    : new Float32Array(c);
+  return {
+    weight: flatVectors(weight, dim),
+    bias,
+    classCount: c,
+    featureDim: dim,
+    metadata: minimalMetadata("classifier", c, new Array(c).fill(0), dim, table.schema.metadata),
   };
 }
 
@@ -418,12 +579,37 @@ export async function readClassifier(path: string): Promise<ClassifierData> {
 }
 
 /**
+ * Options of {@link readFeatureDir}.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import type { FeatureDirOptions } from "./reader.ts";
+ * const options: FeatureDirOptions = { classifier: "models/head.arrow" };
+ * equal(options.classifier, "models/head.arrow");
+ * ```
+ */
+export interface FeatureDirOptions {
+  /**
+   * The classifier file (default `DIR/classifier.arrow`). A minimal-layout folder may have none;
+   * an ltkit dump must.
+   */
+  classifier?: string;
+}
+
+/**
  * Reads a features folder (`train.arrow`, `val.arrow`, `test.arrow`, `classifier.arrow`) and
  * checks that the files belong together: the same feature dimension, class count, training class
  * counts and stage-1 checkpoint, and training labels that match the recorded class counts.
  *
+ * A folder written by another tool in the minimal layout (no `ltkit.*` metadata, see
+ * {@link MINIMAL_LAYOUT}) needs the same dimension in every file; its class count is the largest
+ * label (or the classifier's row count) + 1, its training class counts come from `train.arrow`,
+ * and `classifier.arrow` is optional.
+ *
  * @param dir The folder.
- * @returns All four files, decoded.
+ * @param options Another classifier file.
+ * @returns All four files, decoded (the classifier null when a minimal folder has none).
  * @throws {RangeError} Naming both files when they disagree.
  * @example
  * ```ts
@@ -432,27 +618,60 @@ export async function readClassifier(path: string): Promise<ClassifierData> {
  * const dir = await Deno.makeTempDir();
  * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4, testPerClass: 5 });
  * const { train, val, test, classifier } = await readFeatureDir(dir);
- * console.log(train.rows, val.rows, test.rows, classifier.classCount); // 8 40 10 2
+ * console.log(train.rows, val.rows, test.rows, classifier?.classCount); // 8 40 10 2
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function readFeatureDir(dir: string): Promise<FeatureDir> {
+export async function readFeatureDir(
+  dir: string,
+  options: FeatureDirOptions = {},
+): Promise<FeatureDir> {
   const base = dir.replace(/\/+$/, "");
   const [train, val, test] = await Promise.all(
     FEATURE_SPLITS.map((s) => readFeatures(`${base}/${s}.arrow`, s)),
   );
-  const classifier = await readClassifier(`${base}/classifier.arrow`);
-  return checkFeatureDir({ train, val, test, classifier }, base);
+  const minimal = allMinimal(`Cannot use features in ${base}`, [train, val, test]);
+  const classifierPath = options.classifier ?? `${base}/classifier.arrow`;
+  let classifier: ClassifierData | null;
+  try {
+    classifier = await readClassifier(classifierPath);
+  } catch (error) {
+    // A model from elsewhere may come without its classifier; an ltkit dump always has one.
+    const optional = minimal && options.classifier === undefined;
+    if (!(optional && error instanceof Deno.errors.NotFound)) throw error;
+    classifier = null;
+  }
+  return checkFeatureDir(
+    { train, val, test, classifier },
+    base,
+    options.classifier ?? "classifier.arrow",
+  );
+}
+
+/** Whether all three splits are minimal-layout files; a mix of layouts is refused. */
+function allMinimal(where: string, splits: FeatureSplitData[]): boolean {
+  const minimal = splits.filter((s) => s.metadata.minimal);
+  if (minimal.length > 0 && minimal.length < splits.length) {
+    const names = (m: boolean) =>
+      splits.filter((s) => Boolean(s.metadata.minimal) === m).map((s) => `${s.split}.arrow`);
+    throw new RangeError(
+      `${where}: ${names(false).join(" and ")} carry ltkit.* metadata but ` +
+        `${names(true).join(" and ")} do not; write all three splits the same way`,
+    );
+  }
+  return minimal.length === splits.length;
 }
 
 /**
- * Checks that four decoded files belong together (one dump: the same feature dimension,
- * checkpoint, classes and training counts) and returns them as a folder. {@link readFeatureDir}
- * runs it on the files it read; a page runs it on files it was given.
+ * Checks that decoded files belong together (one dump: the same feature dimension, checkpoint,
+ * classes and training counts; a minimal-layout dump gets one class count) and returns them as a
+ * folder. {@link readFeatureDir} runs it on the files it read; a page runs it on files it was
+ * given.
  *
- * @param files The decoded train, val, test and classifier files.
+ * @param dir The decoded train, val, test and classifier files.
  * @param base The folder (or "the chosen files"), for messages.
- * @returns The same files, as a folder.
+ * @param classifierName The classifier file's name, for messages.
+ * @returns The folder.
  * @throws {RangeError} `Cannot use features in <base>: ...` when they do not match.
  * @example
  * ```ts
@@ -461,20 +680,39 @@ export async function readFeatureDir(dir: string): Promise<FeatureDir> {
  * import { makeSyntheticFeatures } from "./synthetic.ts";
  * const a = makeSyntheticFeatures({ trainCounts: [8, 2], featureDim: 2 });
  * const b = makeSyntheticFeatures({ trainCounts: [8, 2], featureDim: 3 });
- * assert.equal(checkFeatureDir(a, "memory"), a);
+ * assert.deepEqual(checkFeatureDir(a, "memory"), a);
  * assert.throws(() => checkFeatureDir({ ...a, test: b.test }, "memory"), /dimension differs/);
  * ```
  */
-export function checkFeatureDir(dir: FeatureDir, base: string): FeatureDir {
+export function checkFeatureDir(
+  dir: FeatureDir,
+  base: string,
+  classifierName = "classifier.arrow",
+): FeatureDir {
   const { train, val, test, classifier } = dir;
+  const where = `Cannot use features in ${base}`;
+  const minimal = allMinimal(where, [train, val, test]);
+  if (classifier && classifier.featureDim !== train.dim) {
+    throw new RangeError(
+      `${where}: the feature dimension differs between files: train.arrow has ${train.dim}, ` +
+        `${classifierName} has ${classifier.featureDim}`,
+    );
+  }
+  if (minimal) return alignMinimal(where, train, val, test, classifier);
   const files: [string, FeatureMetadata][] = [
     ["train.arrow", train.metadata],
     ["val.arrow", val.metadata],
     ["test.arrow", test.metadata],
-    ["classifier.arrow", classifier.metadata],
   ];
+  if (classifier && !classifier.metadata.minimal) {
+    files.push([classifierName, classifier.metadata]);
+  } else if (classifier && classifier.classCount !== train.classCount) {
+    throw new RangeError(
+      `${where}: the class count differs between files: train.arrow has ${train.classCount}, ` +
+        `${classifierName} has ${classifier.classCount} rows (classes)`,
+    );
+  }
   const [refName, ref] = files[0];
-  const where = `Cannot use features in ${base}`;
   for (const [name, meta] of files.slice(1)) {
     if (meta.featureDim !== ref.featureDim) {
       throw new RangeError(
@@ -511,5 +749,48 @@ export function checkFeatureDir(dir: FeatureDir, base: string): FeatureDir {
         `says [${ref.trainClassCounts}]`,
     );
   }
-  return dir;
+  return { train, val, test, classifier };
+}
+
+/**
+ * Gives the files of a minimal-layout folder one class count (the largest over the files and
+ * the classifier's rows) and the training counts of `train.arrow`.
+ */
+function alignMinimal(
+  where: string,
+  train: FeatureSplitData,
+  val: FeatureSplitData,
+  test: FeatureSplitData,
+  classifier: ClassifierData | null,
+): FeatureDir {
+  for (const s of [val, test]) {
+    if (s.dim !== train.dim) {
+      throw new RangeError(
+        `${where}: the feature dimension differs between files: train.arrow has ${train.dim}, ` +
+          `${s.split}.arrow has ${s.dim}`,
+      );
+    }
+  }
+  const classes = Math.max(train.classCount, val.classCount, test.classCount);
+  if (classifier && classifier.classCount < classes) {
+    const top = [train, val, test].find((s) => s.classCount === classes)!;
+    throw new RangeError(
+      `${where}: the classifier has ${classifier.classCount} rows (classes) but ` +
+        `${top.split}.arrow has label ${classes - 1}; it needs one row per class`,
+    );
+  }
+  const c = classifier?.classCount ?? classes;
+  const counts = new Array<number>(c).fill(0);
+  for (const l of train.label) counts[l]++;
+  const align = <T extends { classCount: number; metadata: FeatureMetadata }>(x: T): T => ({
+    ...x,
+    classCount: c,
+    metadata: { ...x.metadata, classCount: c, trainClassCounts: [...counts] },
+  });
+  return {
+    train: align(train),
+    val: align(val),
+    test: align(test),
+    classifier: classifier ? align(classifier) : null,
+  };
 }

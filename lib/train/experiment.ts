@@ -4,7 +4,8 @@
  * `--from-checkpoint`, `--resume`, `--stage2-only`).
  *
  * Run folder: `config.json`, `checkpoint.bin`, `features/{train,val,test,classifier}.arrow`,
- * `metrics.json`, `report.md`, `report.html`, `figures/*.svg`, `run.json` (timings, history).
+ * `metrics.json`, `predictions/<method>.arrow`, `report.md`, `report.html`, `figures/*.svg`,
+ * `run.json` (timings, history).
  *
  * @module
  */
@@ -14,12 +15,15 @@ import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { exists, parentDir } from "../io/paths.ts";
+import { describeStepMemory } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
 import { dumpClassifier, extractFeatures } from "../features/extract.ts";
 import { type FeatureDir, readFeatureDir } from "../features/reader.ts";
 import type { FeatureMetadataInput } from "../features/schema.ts";
 import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";
+import { writeStage2Predictions } from "../eval/predictions.ts";
+import { publishedFor } from "../eval/published.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
@@ -35,6 +39,9 @@ import {
 import { applyOverrides, changedSettings, type TrainArgs } from "./flags.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.ts";
+import { type TuningRecord, tuningRecord, useTuningRecord } from "../ops/tune.ts";
+import { findRecordedTuning } from "./tuning.ts";
+import { timeTrainingStep } from "./step_timings.ts";
 
 /**
  * What a run leaves besides its files.
@@ -108,6 +115,8 @@ export interface RunRecord {
   stage1History: EpochRecord[];
   /** Test accuracy of the joint classifier, once stage 2 has run. */
   jointTestAccuracy: number | null;
+  /** The kernel variants the run used; `--resume` and `--config` use them again. */
+  tuning?: TuningRecord;
 }
 
 /**
@@ -355,6 +364,11 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       );
     }
     log.info(`ltkit: preset ${config.preset} (${reason}); run folder ${dir}`);
+    const reused = await findRecordedTuning(args, dir);
+    if (reused) {
+      useTuningRecord(gpu, reused.record);
+      log.info(`ltkit: kernel variants as recorded in ${reused.from}`);
+    }
 
     let jointAccuracy: number | null = null;
     const featureDir = args.stage2Only ? args.features! : `${dir}/features`;
@@ -363,6 +377,9 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
         `data: ${splits.profile.name}, ${splits.train.set.count} train / ` +
           `${splits.val.set.count} val / ${splits.test.set.count} test images from ${splits.from}`,
       );
+      if (args.timings) {
+        console.log((await timeTrainingStep(gpu, spec, stage1Settings(config))).text);
+      }
       const checkpointPath = args.fromCheckpoint ?? `${dir}/checkpoint.bin`;
       let net: ResNet;
       if (args.fromCheckpoint) {
@@ -371,7 +388,10 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           () => loadNet(gpu, spec!, config, args.fromCheckpoint!),
         ));
       } else {
-        log.info(`stage 1: ${backbone}, ${config.stage1.epochs} epochs`);
+        log.info(
+          `stage 1: ${backbone}, ${config.stage1.epochs} epochs; ` +
+            describeStepMemory(spec, config.stage1.batch),
+        );
         const result = await timed("stage 1", () =>
           trainStage1(gpu, splits!.train.set, {
             settings: stage1Settings(config),
@@ -399,7 +419,8 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
     let metrics: MetricsFile | null = null;
     if (!args.stage1Only) {
       metrics = await timed("stage 2", async () => {
-        const { metrics } = await runStage2(features ?? await readFeatureDir(featureDir), {
+        const input = features ?? await readFeatureDir(featureDir);
+        const { metrics, results } = await runStage2(input, {
           methods: config.stage2.methods,
           seed: config.seed,
           epochs: config.stage2.epochs,
@@ -409,6 +430,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           source: featureDir,
           log: args.quiet ? undefined : (line) => log.info(`stage 2: ${line}`),
         });
+        await writeStage2Predictions(dir, input.test, results, metrics);
         return metrics;
       });
       await writeMetricsFile(`${dir}/metrics.json`, metrics);
@@ -426,6 +448,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       timings,
       stage1History: history,
       jointTestAccuracy: jointAccuracy ?? featuresRun?.jointTestAccuracy ?? null,
+      tuning: tuningRecord(gpu),
     };
     if (metrics) await writeRunReport(dir, config, record, metrics, classNames);
     // run.json comes last: its presence marks the run as finished.
@@ -492,7 +515,7 @@ async function dumpAll(
   const metadata: FeatureMetadataInput = {
     profile: splits.profile as unknown as Record<string, unknown>,
     trainClassCounts: [...splits.classCounts],
-    backbone: { description: backbone, arch: config.model.arch, width: config.model.width },
+    backbone: { description: backbone, ...config.model },
     checkpointSha256: await sha256Hex(await Deno.readFile(checkpointPath)),
   };
   let jointAccuracy = 0;
@@ -542,6 +565,7 @@ async function writeRunReport(
       stage1History: record.stage1History,
       classes,
       notes,
+      published: publishedFor(config.profile, config.model.arch, config.model.shortcut),
     }),
   );
 }

@@ -7,6 +7,8 @@
 
 import { parseArgs } from "node:util";
 import { SAMPLER_KINDS } from "../data/sampler.ts";
+import { BACKBONES } from "../nn/backbones.ts";
+import { INITS, SHORTCUTS } from "../nn/spec.ts";
 import {
   ARCHITECTURES,
   type ExperimentConfig,
@@ -61,7 +63,19 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
     resultNeutral: true,
   },
   seed: { field: "seed", kind: "int", min: 0, help: "seed of everything random" },
-  arch: { field: "model.arch", kind: "string", allowed: ARCHITECTURES, help: "backbone" },
+  arch: { field: "model.arch", kind: "string", allowed: ARCHITECTURES, help: "backbone (below)" },
+  shortcut: {
+    field: "model.shortcut",
+    kind: "string",
+    allowed: SHORTCUTS,
+    help: "shortcut of blocks that change shape: A zero-pads, B is a 1x1 conv",
+  },
+  init: {
+    field: "model.init",
+    kind: "string",
+    allowed: INITS,
+    help: "weight init: Kaiming-normal fan-out (the recipe) or fan-in (LDAM-DRW)",
+  },
   width: {
     field: "model.width",
     kind: "int",
@@ -154,8 +168,11 @@ export const RUN_FLAGS = {
   resume: "continue the interrupted run in --out from its last checkpoint",
   "stage2-only": "run only stage 2 on --features DIR",
   features: "feature folder for --stage2-only",
+  seeds: "run once per seed (e.g. 0,1,2) into --out/seed-<n>/ and summarise mean and std",
   verbose: "print the adapter and more",
   quiet: "no progress output",
+  // Output only, as --verbose and --quiet: a run flag, so --resume takes it (changedSettings).
+  timings: "print the time of each kernel family and layer for one training step first",
   help: "show this help",
 } as const;
 
@@ -190,8 +207,12 @@ export interface TrainArgs {
   verbose: boolean;
   /** `--quiet`. */
   quiet: boolean;
+  /** `--timings`: per-kernel times of one training step (on a network of its own). */
+  timings: boolean;
   /** `--help`. */
   help: boolean;
+  /** `--seeds`: run once per seed and summarise (null: one run with the config's seed). */
+  seeds: number[] | null;
   /** Config overrides by field path. */
   overrides: Map<string, unknown>;
 }
@@ -213,10 +234,12 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     options[name] = { type: CONFIG_FLAGS[name].kind === "bool" ? "boolean" : "string" };
   }
   options["no-augment"] = { type: "boolean" };
-  for (const name of ["preset", "config", "out", "from-checkpoint", "features"]) {
+  for (const name of ["preset", "config", "out", "from-checkpoint", "features", "seeds"]) {
     options[name] = { type: "string" };
   }
-  for (const name of ["stage1-only", "resume", "stage2-only", "verbose", "quiet", "help"]) {
+  for (
+    const name of ["stage1-only", "resume", "stage2-only", "verbose", "quiet", "timings", "help"]
+  ) {
     options[name] = { type: "boolean" };
   }
   let values: Record<string, string | boolean | undefined>;
@@ -250,7 +273,9 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     features: (values.features as string) ?? null,
     verbose: Boolean(values.verbose),
     quiet: Boolean(values.quiet),
+    timings: Boolean(values.timings),
     help: Boolean(values.help),
+    seeds: values.seeds === undefined ? null : parseSeeds(values.seeds as string),
     overrides,
   };
   if (args.stage2Only && !args.features) {
@@ -264,6 +289,15 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   }
   if (args.resume && args.fromCheckpoint) {
     throw new RangeError("Invalid flags: --resume and --from-checkpoint exclude each other");
+  }
+  if (args.seeds && (args.resume || args.stage2Only || args.fromCheckpoint)) {
+    throw new RangeError(
+      "Invalid flags: --seeds excludes --resume (rerun the same --seeds command to continue), " +
+        "--stage2-only (use deno task stage2 --seeds) and --from-checkpoint",
+    );
+  }
+  if (args.seeds && overrides.has("seed")) {
+    throw new RangeError("Invalid flags: --seeds and --seed exclude each other");
   }
   if (args.stage2Only && (args.stage1Only || args.fromCheckpoint || args.resume)) {
     throw new RangeError(
@@ -324,6 +358,37 @@ function parseValue(name: string, flag: ConfigFlag, raw: string | boolean): unkn
       return value;
     }
   }
+}
+
+/**
+ * Parses a seed list such as `0,1,2`: distinct integers >= 0, at least one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSeeds } from "./flags.ts";
+ * assert.deepEqual(parseSeeds("0, 1,2"), [0, 1, 2]);
+ * assert.throws(() => parseSeeds("0,0"), /seed 0 is given twice/);
+ * assert.throws(() => parseSeeds("a"), /"a" is not an integer >= 0/);
+ * ```
+ */
+export function parseSeeds(text: string): number[] {
+  const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (items.length === 0) {
+    throw new RangeError(`Invalid --seeds "${text}": expected a comma-separated list like 0,1,2`);
+  }
+  const seeds: number[] = [];
+  for (const item of items) {
+    if (!/^\d+$/.test(item) || !Number.isSafeInteger(Number(item))) {
+      throw new RangeError(`Invalid --seeds "${text}": "${item}" is not an integer >= 0`);
+    }
+    const seed = Number(item);
+    if (seeds.includes(seed)) {
+      throw new RangeError(`Invalid --seeds "${text}": seed ${seed} is given twice`);
+    }
+    seeds.push(seed);
+  }
+  return seeds;
 }
 
 /**
@@ -437,5 +502,14 @@ export function trainHelp(defaults: ExperimentConfig): string {
     lines.push(`  --${name.padEnd(18)} ${flag.help}${allowed} [default: ${shown}]`);
   }
   lines.push(`  --${"no-augment".padEnd(18)} turn stage-1 augmentation off`);
+  lines.push("", "Backbones (--arch; its papers' --width, --shortcut and --init, the preset):");
+  for (const [name, row] of Object.entries(BACKBONES)) {
+    const preset = row.defaultPreset ? `, --preset ${row.defaultPreset}` : "";
+    lines.push(`  ${name.padEnd(20)} ${row.description}`);
+    lines.push(
+      `  ${"".padEnd(20)} input ${row.input.join("x")}, width ${row.width}, shortcut ` +
+        `${row.shortcut}, init ${row.init}${preset}`,
+    );
+  }
   return lines.join("\n");
 }

@@ -9,6 +9,7 @@ export * from "./checkpoint.ts";
 export * from "./config.ts";
 export * from "./experiment.ts";
 export * from "./flags.ts";
+export * from "./image_loader.ts";
 export * from "./progress.ts";
 export * from "./schedule.ts";
 export * from "./stage1.ts";
