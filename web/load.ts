@@ -59,16 +59,22 @@ export function missing(dump: PartialDump): string[] {
 }
 
 /**
- * The whole dump, checked across files, once all four are there.
+ * The whole dump, checked across files, once all four are there (or the three splits, when the
+ * user runs without a classifier: the methods built on it are then skipped).
  *
  * @param dump Files so far.
  * @param where Where they came from, for messages.
+ * @param withoutClassifier Accept a dump without classifier.arrow.
  * @returns The folder, or null while a file is missing.
  */
-export function complete(dump: PartialDump, where: string): FeatureDir | null {
+export function complete(
+  dump: PartialDump,
+  where: string,
+  withoutClassifier = false,
+): FeatureDir | null {
   const { train, val, test, classifier } = dump;
-  if (!train || !val || !test || !classifier) return null;
-  return checkFeatureDir({ train, val, test, classifier }, where);
+  if (!train || !val || !test || (!classifier && !withoutClassifier)) return null;
+  return checkFeatureDir({ train, val, test, classifier: classifier ?? null }, where);
 }
 
 /** Fetches the view server's folder; null when the page has no server (a static file). */

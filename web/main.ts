@@ -14,29 +14,24 @@
 import { groupsFor, type MethodMetrics, type MetricsFile } from "../lib/eval/metrics.ts";
 import type { FeatureDir } from "../lib/features/reader.ts";
 import { type Gpu, requestGpu } from "../lib/gpu/device.ts";
-import { Stage2Context } from "../lib/stage2/context.ts";
-import { runCrt } from "../lib/stage2/crt.ts";
-import { runLogitAdjust } from "../lib/stage2/logit_adjust.ts";
-import { runLws } from "../lib/stage2/lws.ts";
 import { DEFAULT_TAU_GRID, DEFAULT_TRAIN_SETTINGS, tauValues } from "../lib/stage2/method.ts";
-import { buildMetrics, runStage2 } from "../lib/stage2/run.ts";
-import { runTauNorm } from "../lib/stage2/tau_norm.ts";
+import { methodRow } from "../lib/stage2/registry.ts";
+import { runStage2, type Stage2Options } from "../lib/stage2/run.ts";
 import type { SamplerKind } from "../lib/data/sampler.ts";
 import { accuracyScatter, classBars, confusionCanvas, GROUP_COLOURS, tauCurves } from "./charts.ts";
 import { el, pct, replace } from "./dom.ts";
 import { addFile, checkLimits, complete, fetchServed, missing, type PartialDump } from "./load.ts";
 
-/** What each method reads, shown beside it (tau-norm and logit adjustment choose tau on val). */
-const NEEDS: Readonly<Record<string, string>> = Object.freeze({
-  joint: "classifier",
-  ncm: "train",
-  ncm_l2: "train",
-  crt: "train",
-  tau: "classifier; tau on val",
-  lws: "train, classifier",
-  la: "classifier, train prior; tau on val",
-  bsm: "train",
-});
+/** What a method reads, from its row in the method registry. */
+function needs(name: string): string {
+  const row = methodRow(name);
+  if (!row) return "";
+  const files = [
+    row.needsClassifier ? "classifier" : "",
+    row.trains || !row.needsClassifier ? "train" : "",
+  ].filter(Boolean).join(", ");
+  return row.tauCurve ? `${files}; tau on val` : files;
+}
 
 const NO_WEBGPU = "Cannot run stage 2: this browser has no WebGPU (navigator.gpu is missing). " +
   "Open the page in Chrome or Edge 113+ (on Linux start it with --enable-unsafe-webgpu), or " +
@@ -71,7 +66,6 @@ const view: View = {
 (globalThis as unknown as { ltkitView: View }).ltkitView = view;
 
 let gpu: Gpu | null = null;
-let ctx: Stage2Context | null = null;
 let pending: PartialDump = {};
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -100,12 +94,18 @@ async function onFiles(files: Iterable<File>): Promise<void> {
     return;
   }
   const left = missing(pending);
+  $("no-classifier").hidden = left.join() !== "classifier.arrow";
   if (left.length > 0) {
     setState("waiting", `Loaded ${4 - left.length} of 4 files; still needed: ${left.join(", ")}`);
     return;
   }
+  await startChosen(false);
+}
+
+async function startChosen(withoutClassifier: boolean): Promise<void> {
+  $("no-classifier").hidden = true;
   try {
-    const features = complete(pending, "the chosen files")!;
+    const features = complete(pending, "the chosen files", withoutClassifier)!;
     pending = {};
     await start(features, "the chosen files");
   } catch (error) {
@@ -117,6 +117,7 @@ async function onFiles(files: Iterable<File>): Promise<void> {
 function wireDrop(): void {
   const input = $("files") as HTMLInputElement;
   input.addEventListener("change", () => onFiles([...(input.files ?? [])]));
+  $("no-classifier").addEventListener("click", () => void startChosen(true));
   document.addEventListener("dragover", (e) => e.preventDefault());
   document.addEventListener("drop", (e) => {
     e.preventDefault();
@@ -203,8 +204,6 @@ function methodEntries(): [string, MethodMetrics][] {
 }
 
 async function start(features: FeatureDir, where: string): Promise<void> {
-  ctx?.destroy();
-  ctx = null;
   view.features = features;
   view.where = where;
   view.metrics = null;
@@ -228,10 +227,7 @@ async function start(features: FeatureDir, where: string): Promise<void> {
   progress.max = 8;
   progress.value = 0;
   const begin = performance.now();
-  const { metrics } = await runStage2(features, {
-    gpu,
-    seed: 0,
-    source: where,
+  const { metrics } = await stage2({
     log: (line) => {
       progress.value++;
       $("status").textContent = line;
@@ -239,8 +235,8 @@ async function start(features: FeatureDir, where: string): Promise<void> {
   });
   progress.hidden = true;
   view.metrics = metrics;
-  ctx = await Stage2Context.create(gpu, features);
-  const chosen = metrics.methods.tau?.tau ?? 1;
+  const chosen = metrics.methods.tau?.tau ?? metrics.methods.la?.tau ?? 1;
+  ($("tau") as HTMLInputElement).disabled = !metrics.methods.tau && !metrics.methods.la;
   view.sliderTau = view.shownTau = chosen;
   ($("tau") as HTMLInputElement).value = String(chosen);
   view.selected = metrics.methods[view.selected] ? view.selected : Object.keys(metrics.methods)[0];
@@ -265,7 +261,7 @@ function renderResults(): void {
       "tr",
       { "data-method": name, class: name === view.selected ? "selected" : "", tabindex: 0 },
       el("td", {}, m.label),
-      el("td", { class: "needs" }, NEEDS[name] ?? ""),
+      el("td", { class: "needs" }, needs(name)),
       ...[m.test.all, m.test.many, m.test.medium, m.test.few, m.val.all].map((v) =>
         el("td", { class: "num" }, pct(v))
       ),
@@ -278,6 +274,14 @@ function renderResults(): void {
     });
     return row;
   });
+  for (const [name, why] of Object.entries(metrics.skipped ?? {})) {
+    body.push(el(
+      "tr",
+      { "data-method": name, class: "skipped" },
+      el("td", {}, methodRow(name)?.label ?? name),
+      el("td", { class: "needs", colspan: head.length - 1 }, `skipped: ${why}`),
+    ));
+  }
   replace(
     $("methods"),
     el(
@@ -332,6 +336,11 @@ function renderSelected(features: FeatureDir): void {
   );
 }
 
+/** runStage2 on the page's dump and device, seed 0, as `deno task stage2` runs it. */
+function stage2(options: Stage2Options): ReturnType<typeof runStage2> {
+  return runStage2(view.features!, { gpu: gpu!, seed: 0, source: view.where, ...options });
+}
+
 // --- Tau slider --------------------------------------------------------------------------------
 
 let tauBusy = false;
@@ -339,22 +348,16 @@ let tauBusy = false;
 async function onTau(): Promise<void> {
   view.sliderTau = Number(($("tau") as HTMLInputElement).value);
   $("tau-value").textContent = view.sliderTau.toFixed(1);
-  if (tauBusy || !ctx || !view.features) return;
+  if (tauBusy || !view.metrics) return;
   tauBusy = true;
   document.body.dataset.tau = "busy";
   try {
     // The latest position wins: positions passed over while a sweep ran are skipped.
-    while (view.shownTau !== view.sliderTau || !view.tauMetrics.tau) {
+    while (view.shownTau !== view.sliderTau || Object.keys(view.tauMetrics).length === 0) {
       const t = view.sliderTau;
-      const grid = { start: t, stop: t, step: 1 };
-      const tau = await runTauNorm(ctx, grid);
-      const la = await runLogitAdjust(ctx, grid);
-      const m = buildMetrics(view.features, { tau, la }, {
-        seed: 0,
-        source: view.where,
-        settings: {},
-      });
-      view.tauMetrics = { tau: m.methods.tau, la: m.methods.la };
+      const methods = ["tau", "la"].filter((n) => view.metrics!.methods[n]);
+      const m = (await stage2({ methods, tauGrid: { start: t, stop: t, step: 1 } })).metrics;
+      view.tauMetrics = Object.fromEntries(methods.map((n) => [n, m.methods[n]]));
       view.shownTau = t;
       renderResults();
     }
@@ -370,7 +373,7 @@ async function onTau(): Promise<void> {
 
 async function onRerun(event: Event): Promise<void> {
   event.preventDefault();
-  if (!ctx || !view.features || !view.metrics || view.state === "training" || tauBusy) return;
+  if (!view.metrics || view.state === "training" || tauBusy) return;
   const epochs = Number(($("epochs") as HTMLInputElement).value);
   const lr = Number(($("lr") as HTMLInputElement).value);
   const sampler = ($("sampler") as HTMLSelectElement).value as SamplerKind;
@@ -395,16 +398,10 @@ async function onRerun(event: Event): Promise<void> {
   const slider = $("tau") as HTMLInputElement;
   slider.disabled = true;
   try {
-    const settings = { ...DEFAULT_TRAIN_SETTINGS, epochs, lr, seed: 0, sampler };
-    const crt = await runCrt(ctx, settings);
-    const lws = await runLws(ctx, { ...settings, weightDecay: 0 });
-    const m = buildMetrics(view.features, { crt, lws }, {
-      seed: 0,
-      source: view.where,
-      settings: {},
-    });
-    view.metrics.methods.crt = m.methods.crt;
-    view.metrics.methods.lws = m.methods.lws;
+    const methods = ["crt", "lws"].filter((n) => view.metrics!.methods[n]);
+    const samplers = Object.fromEntries(methods.map((n) => [n, sampler]));
+    const m = (await stage2({ methods, epochs, lr, samplers })).metrics;
+    for (const n of methods) view.metrics.methods[n] = m.methods[n];
     renderResults();
     setState(
       "done",
@@ -415,7 +412,7 @@ async function onRerun(event: Event): Promise<void> {
   } finally {
     clearInterval(timer);
     progress.hidden = true;
-    slider.disabled = false;
+    slider.disabled = !view.metrics.methods.tau && !view.metrics.methods.la;
   }
 }
 

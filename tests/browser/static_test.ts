@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 /**
  * The built page as one static file opened from disk (file://, no server): dropped files run
- * every method (All equal to runStage2's in Deno within 0.05 points for Joint and NCM); files from
- * two dumps get the reader's mismatch message; without WebGPU the page shows the dump and says
+ * every method (All equal to runStage2's in Deno within 0.05 points for Joint and NCM); without
+ * classifier.arrow the methods built on it are skipped on request; files from two dumps get the
+ * reader's mismatch message; without WebGPU the page shows the dump and says
  * what to do. Nothing is requested beyond the file itself.
  *
  * Without -A (the main test task) it runs again under `deno test -A` (see _page.ts).
@@ -84,6 +85,28 @@ Deno.test({
       }
       assert.deepEqual(good.requests, [url], "the page requested something beyond itself");
       assert.deepEqual(good.problems, []);
+
+      // Without classifier.arrow: on request, the methods built on it are skipped and say so.
+      const headless = await open(false);
+      await headless.page.setInputFiles(
+        "#files",
+        FILES.filter((f) => f !== "classifier.arrow").map((f) => `${root}/a/${f}`),
+      );
+      await headless.page.click("#no-classifier");
+      await settle(headless.page);
+      assert.equal((await view(headless.page)).state, "done", (await view(headless.page)).message);
+      const run = await headless.page.evaluate(() => {
+        const m = (globalThis as unknown as {
+          ltkitView: { metrics: { methods: object; skipped?: Record<string, string> } };
+        }).ltkitView.metrics;
+        return { methods: Object.keys(m.methods), skipped: Object.keys(m.skipped ?? {}) };
+      });
+      assert.deepEqual(run.methods, ["ncm", "ncm_l2", "crt", "bsm"]);
+      assert.deepEqual(run.skipped, ["joint", "tau", "lws", "la"]);
+      assert.match(
+        await headless.page.locator('tr[data-method="joint"]').innerText(),
+        /skipped: needs the model's linear classifier/,
+      );
 
       // Files of two dumps: the reader's message.
       const mixed = await open(false);
