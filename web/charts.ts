@@ -120,6 +120,14 @@ export function accuracyScatter(
   const logs = counts.map((n) => Math.log10(Math.max(1, n)));
   const lo = Math.min(...logs), hi = Math.max(...logs, lo + 1e-9);
   const xOf = (v: number) => L + 10 + ((W - R - L - 20) * (v - lo)) / (hi - lo || 1);
+  for (const v of [lo, hi]) {
+    root.append(svg("text", {
+      x: xOf(v),
+      y: H - B + 12,
+      "text-anchor": "middle",
+      class: "tick",
+    }, String(Math.round(10 ** v))));
+  }
   accuracy.forEach((a, c) => {
     if (a === null) return;
     root.append(hoverable(

@@ -15,7 +15,7 @@ import { groupsFor, type MethodMetrics, type MetricsFile } from "../lib/eval/met
 import type { FeatureDir } from "../lib/features/reader.ts";
 import { type Gpu, requestGpu } from "../lib/gpu/device.ts";
 import { DEFAULT_TAU_GRID, DEFAULT_TRAIN_SETTINGS, tauValues } from "../lib/stage2/method.ts";
-import { methodRow } from "../lib/stage2/registry.ts";
+import { METHOD_NAMES, methodRow } from "../lib/stage2/registry.ts";
 import { runStage2, type Stage2Options } from "../lib/stage2/run.ts";
 import type { SamplerKind } from "../lib/data/sampler.ts";
 import { accuracyScatter, classBars, confusionCanvas, GROUP_COLOURS, tauCurves } from "./charts.ts";
@@ -425,6 +425,8 @@ async function main(): Promise<void> {
   ($("epochs") as HTMLInputElement).value = String(DEFAULT_TRAIN_SETTINGS.epochs);
   ($("lr") as HTMLInputElement).value = String(DEFAULT_TRAIN_SETTINGS.lr);
   for (const [id, colour] of Object.entries(GROUP_COLOURS)) $(`key-${id}`).style.color = colour;
+  $("needs").textContent = "What each method reads (every one is scored on test.arrow): " +
+    METHOD_NAMES.map((n) => `${methodRow(n)!.label}: ${needs(n)}`).join("; ");
   const served = await fetchServed();
   if (served === null) {
     setState("waiting", "Drop the four .arrow files of a features folder here, or choose them");
