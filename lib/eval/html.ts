@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ReportBlock, ReportCell, ReportDocument } from "./report.ts";
+import type { ReportBlock, ReportCell, ReportDocument } from "./report_document.ts";
 
 /**
  * Escapes text for HTML content and attribute values.
@@ -101,7 +101,7 @@ function block(b: ReportBlock): string {
  * @example
  * ```ts
  * import { renderHtml } from "./html.ts";
- * import { buildReportDocument, type RunReport } from "./report.ts";
+ * import { buildReportDocument, type RunReport } from "./report_document.ts";
  * const report: RunReport = {
  *   name: "example",
  *   createdAt: "2025-01-01T12:00:00Z",

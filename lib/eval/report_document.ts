@@ -30,7 +30,7 @@ import { methodRow } from "../stage2/registry.ts";
  *
  * @example
  * ```ts
- * import { formatSeconds, type StageTiming } from "./report.ts";
+ * import { formatSeconds, type StageTiming } from "./report_document.ts";
  * const timing: StageTiming = { stage: "stage 1", seconds: 612 };
  * console.log(`${timing.stage}: ${formatSeconds(timing.seconds)}`); // "stage 1: 10 min 12 s"
  * ```
@@ -47,7 +47,7 @@ export interface StageTiming {
  *
  * @example
  * ```ts
- * import type { Stage1EpochRecord } from "./report.ts";
+ * import type { Stage1EpochRecord } from "./report_document.ts";
  * const epoch: Stage1EpochRecord = {
  *   epoch: 1,
  *   loss: 1.02,
@@ -79,7 +79,7 @@ export interface Stage1EpochRecord {
  *
  * @example
  * ```ts
- * import type { TauCurve } from "./report.ts";
+ * import type { TauCurve } from "./report_document.ts";
  * const curve: TauCurve = { tau: [0, 0.5, 1], valAccuracy: [0.6, 0.66, 0.64] };
  * console.log(curve.tau[curve.valAccuracy.indexOf(Math.max(...curve.valAccuracy))]); // 0.5
  * ```
@@ -96,7 +96,7 @@ export interface TauCurve {
  *
  * @example
  * ```ts
- * import { formatPercent, type MethodReport } from "./report.ts";
+ * import { formatPercent, type MethodReport } from "./report_document.ts";
  * const crt: MethodReport = {
  *   name: "crt",
  *   label: "cRT",
@@ -145,7 +145,7 @@ export interface MethodReport {
  *
  * @example
  * ```ts
- * import { buildReportDocument, type RunReport } from "./report.ts";
+ * import { buildReportDocument, type RunReport } from "./report_document.ts";
  * const report: RunReport = {
  *   name: "example",
  *   createdAt: "2025-01-01T12:00:00Z",
@@ -221,7 +221,7 @@ export interface RunReport {
  *
  * @example
  * ```ts
- * import type { ReportCell } from "./report.ts";
+ * import type { ReportCell } from "./report_document.ts";
  * const best: ReportCell = { text: "75.12", bold: true };
  * console.log(best.bold ? `**${best.text}**` : best.text); // "**75.12**"
  * ```
@@ -238,7 +238,7 @@ export interface ReportCell {
  *
  * @example
  * ```ts
- * import { renderMarkdown, type ReportTable } from "./report.ts";
+ * import { renderMarkdown, type ReportTable } from "./report_document.ts";
  * const table: ReportTable = {
  *   header: ["method", "All"],
  *   align: ["left", "right"],
@@ -269,7 +269,7 @@ export interface ReportTable {
  *
  * @example
  * ```ts
- * import { type ReportFigure, reportFigures, type RunReport } from "./report.ts";
+ * import { type ReportFigure, reportFigures, type RunReport } from "./report_document.ts";
  * const report: RunReport = {
  *   name: "example",
  *   createdAt: "2025-01-01T12:00:00Z",
@@ -329,7 +329,7 @@ export interface ReportFigure {
  *
  * @example
  * ```ts
- * import { type ReportBlock, renderMarkdown } from "./report.ts";
+ * import { type ReportBlock, renderMarkdown } from "./report_document.ts";
  * const blocks: ReportBlock[] = [
  *   { kind: "paragraph", text: "Stage 2 ran every method." },
  *   { kind: "facts", items: [["adapter", "llvmpipe"], ["preset", "cpu"]] },
@@ -357,7 +357,7 @@ export type ReportBlock =
  *
  * @example
  * ```ts
- * import { renderMarkdown, type ReportSection } from "./report.ts";
+ * import { renderMarkdown, type ReportSection } from "./report_document.ts";
  * const section: ReportSection = {
  *   id: "notes",
  *   heading: "Notes",
@@ -382,7 +382,7 @@ export interface ReportSection {
  *
  * @example
  * ```ts
- * import { buildReportDocument, type ReportDocument, type RunReport } from "./report.ts";
+ * import { buildReportDocument, type ReportDocument, type RunReport } from "./report_document.ts";
  * const report: RunReport = {
  *   name: "example",
  *   createdAt: "2025-01-01T12:00:00Z",
@@ -438,7 +438,7 @@ export interface ReportDocument {
  *
  * @example
  * ```ts
- * import { type ReportFiles, type RunReport, writeReport } from "./report.ts";
+ * import { type ReportFiles, type RunReport, writeReport } from "./report_document.ts";
  * const report: RunReport = {
  *   name: "example",
  *   createdAt: "2025-01-01T12:00:00Z",
@@ -493,7 +493,7 @@ export interface ReportFiles {
  *
  * @example
  * ```ts
- * import { FIGURE_IDS } from "./report.ts";
+ * import { FIGURE_IDS } from "./report_document.ts";
  * console.log(FIGURE_IDS.map((id) => `figures/${id}.svg`)[0]); // "figures/accuracy_by_group.svg"
  * ```
  */
@@ -526,7 +526,7 @@ const GROUP_TITLES: Record<ShotGroup, string> = { many: "Many", medium: "Medium"
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkRunReport, type RunReport } from "./report.ts";
+ * import { checkRunReport, type RunReport } from "./report_document.ts";
  * const report: RunReport = {
  *   name: "example",
  *   createdAt: "2025-01-01T12:00:00Z",
@@ -592,7 +592,7 @@ export function checkRunReport(report: RunReport): void {
  *
  * @example
  * ```ts
- * import { formatTau } from "./report.ts";
+ * import { formatTau } from "./report_document.ts";
  * console.log(formatTau(1), formatTau(0.25)); // 1.0 0.25
  * ```
  */
@@ -605,7 +605,7 @@ export function formatTau(tau: number): string {
  *
  * @example
  * ```ts
- * import { formatPercent } from "./report.ts";
+ * import { formatPercent } from "./report_document.ts";
  * console.log(formatPercent(0.8512), formatPercent(null), formatPercent(NaN)); // 85.12 – –
  * ```
  */
@@ -618,7 +618,7 @@ export function formatPercent(v: number | null | undefined): string {
  *
  * @example
  * ```ts
- * import { formatSeconds } from "./report.ts";
+ * import { formatSeconds } from "./report_document.ts";
  * console.log(formatSeconds(3.25), formatSeconds(125)); // 3.3 s 2 min 05 s
  * ```
  */
@@ -690,7 +690,7 @@ function tauAt(curve: TauCurve, tau: number): number | null {
  * @returns The figures, numbered in report order.
  * @example
  * ```ts
- * import { reportFigures, type RunReport } from "./report.ts";
+ * import { reportFigures, type RunReport } from "./report_document.ts";
  * const report: RunReport = {
  *   name: "example",
  *   createdAt: "2025-01-01T12:00:00Z",
@@ -938,7 +938,7 @@ function fixed(v: number, digits: number): string {
  * @returns The document that {@link renderMarkdown} and renderHtml (html.ts) render.
  * @example
  * ```ts
- * import { buildReportDocument, type RunReport } from "./report.ts";
+ * import { buildReportDocument, type RunReport } from "./report_document.ts";
  * const report: RunReport = {
  *   name: "example",
  *   createdAt: "2025-01-01T12:00:00Z",
@@ -1183,7 +1183,7 @@ function md(text: string): string {
  * @returns The Markdown text.
  * @example
  * ```ts
- * import { buildReportDocument, renderMarkdown, type RunReport } from "./report.ts";
+ * import { buildReportDocument, renderMarkdown, type RunReport } from "./report_document.ts";
  * const report: RunReport = {
  *   name: "example",
  *   createdAt: "2025-01-01T12:00:00Z",
@@ -1272,7 +1272,7 @@ export function renderMarkdown(doc: ReportDocument): string {
  * @returns The paths written.
  * @example
  * ```ts
- * import { type RunReport, writeReport } from "./report.ts";
+ * import { type RunReport, writeReport } from "./report_document.ts";
  * const report: RunReport = {
  *   name: "example",
  *   createdAt: "2025-01-01T12:00:00Z",
@@ -1341,7 +1341,7 @@ export async function writeReport(dir: string, report: RunReport): Promise<Repor
  *
  * @example
  * ```ts
- * import type { RunInfo } from "./report.ts";
+ * import type { RunInfo } from "./report_document.ts";
  * const run: RunInfo = {
  *   name: "cpu-20250101-120000",
  *   adapter: "llvmpipe (software fallback)",
@@ -1395,7 +1395,7 @@ export interface RunInfo {
  *   type MetricsFile,
  *   splitMetrics,
  * } from "./metrics.ts";
- * import { fromMetrics } from "./report.ts";
+ * import { fromMetrics } from "./report_document.ts";
  * const { thresholds, groups } = groupsFor([500, 50, 5]);
  * const test = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), groups);
  * const file: MetricsFile = {
