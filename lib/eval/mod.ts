@@ -7,6 +7,6 @@
 
 export * from "./metrics.ts";
 export * from "./predictions.ts";
-export * from "./report_document.ts";
+export * from "./report.ts";
 export * from "./figures.ts";
 export * from "./html.ts";

@@ -24,7 +24,7 @@ import type { FeatureMetadataInput } from "../features/schema.ts";
 import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";
 import { writeStage2Predictions } from "../eval/predictions.ts";
 import { publishedFor } from "../eval/published.ts";
-import { fromMetrics, writeReport } from "../eval/report_document.ts";
+import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
 import { loadCheckpoint, sha256Hex } from "./checkpoint.ts";

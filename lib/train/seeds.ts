@@ -13,7 +13,7 @@
 import { renderHtml } from "../eval/html.ts";
 import { type MetricsFile, validateMetricsFile } from "../eval/metrics.ts";
 import { publishedFor, type PublishedProtocol } from "../eval/published.ts";
-import { renderMarkdown } from "../eval/report_document.ts";
+import { renderMarkdown } from "../eval/report.ts";
 import {
   formatSeedTable,
   type SeedSummary,

@@ -14,7 +14,7 @@ import {
   splitMetrics,
 } from "../../lib/eval/metrics.ts";
 import { shotGroups } from "../../lib/data/shot_groups.ts";
-import { fromMetrics, writeReport } from "../../lib/eval/report_document.ts";
+import { fromMetrics, writeReport } from "../../lib/eval/report.ts";
 
 const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PUBLISHED, publishedFor } from "../../lib/eval/published.ts";
-import { buildReportDocument, renderMarkdown, type RunReport } from "../../lib/eval/report_document.ts";
+import { buildReportDocument, renderMarkdown, type RunReport } from "../../lib/eval/report.ts";
 import { seedSummaryDocument, summarizeSeeds } from "../../lib/eval/seeds.ts";
 import type { MetricsFile } from "../../lib/eval/metrics.ts";
 import { METHOD_NAMES } from "../../lib/stage2/registry.ts";

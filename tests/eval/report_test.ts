@@ -17,7 +17,7 @@ import {
   type MethodReport,
   type RunReport,
   writeReport,
-} from "../../lib/eval/report_document.ts";
+} from "../../lib/eval/report.ts";
 
 const CONFIG = { preset: "cpu", seed: 0, stage1: { epochs: 3, lr: 0.1 }, note: "a<b" };
 

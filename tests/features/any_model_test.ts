@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { arrow } from "../../lib/deps.ts";
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
-import { fromMetrics } from "../../lib/eval/report_document.ts";
+import { fromMetrics } from "../../lib/eval/report.ts";
 import { makeSyntheticFeatures, readFeatureDir, writeFeatureDir } from "../../lib/features/mod.ts";
 import { METHOD_NAMES, METHODS } from "../../lib/stage2/registry.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";

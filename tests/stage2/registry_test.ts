@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
-import { fromMetrics, writeReport } from "../../lib/eval/report_document.ts";
+import { fromMetrics, writeReport } from "../../lib/eval/report.ts";
 import { makeSyntheticFeatures, writeFeatureDir } from "../../lib/features/mod.ts";
 import type { Stage2Context } from "../../lib/stage2/context.ts";
 import type { MethodResult } from "../../lib/stage2/method.ts";
