@@ -13,8 +13,9 @@ import type { ReportBlock, ReportCell, ReportDocument } from "./report_model.ts"
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeHtml } from "./html.ts";
- * console.log(escapeHtml(`<b> & "x"`)); // &lt;b&gt; &amp; &quot;x&quot;
+ * assert.equal(escapeHtml(`<b> & "x"`), "&lt;b&gt; &amp; &quot;x&quot;");
  * ```
  */
 export function escapeHtml(text: string): string {
