@@ -53,3 +53,26 @@ export interface PageView {
   /** The status line. */
   message: string;
 }
+
+/**
+ * Registers a page test: ignored without Chromium (outside CI) or a GPU; without -A it runs its
+ * file again under `deno test -A` for this one test (see {@link ranWithAll}). The sanitizers are
+ * off: playwright-core keeps its pipes and timers past the test.
+ *
+ * @param file The test file's import.meta.url.
+ * @param name The test's name.
+ * @param fn The body, run with -A and a Chromium path.
+ */
+export function browserTest(file: string, name: string, fn: (chromium: string) => Promise<void>) {
+  Deno.test({
+    name,
+    ignore: noBrowser,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      if (await ranWithAll(file, name)) return;
+      assert.ok(chromium, "CI=true needs chromium");
+      await fn(chromium);
+    },
+  });
+}
