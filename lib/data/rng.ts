@@ -278,3 +278,48 @@ export class Rng {
     return this.shuffle(out);
   }
 }
+
+/** Options of {@link lcgUniform}. */
+export interface LcgOptions {
+  /**
+   * Scramble the seed with Knuth's multiplicative hash (times 2654435761) so that nearby seeds
+   * give unrelated arrays (default true); false starts the generator at the seed itself.
+   */
+  hashSeed?: boolean;
+}
+
+/**
+ * `n` seeded uniform values in [lo, hi) from a 32-bit linear congruential generator (constants
+ * 1664525 and 1013904223 of Numerical Recipes; each value takes the state's top 24 bits). It is
+ * stateless and cheap, for test data, benchmarks and self-checks; every random choice of a run
+ * comes from {@link Rng} instead.
+ *
+ * @param n How many values.
+ * @param seed An integer; 0 acts as 1.
+ * @param lo Lower bound, included (default -1).
+ * @param hi Upper bound, excluded (default 1).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lcgUniform } from "./rng.ts";
+ * const x = lcgUniform(1000, 7, 0, 4);
+ * assert.ok(x.every((v) => v >= 0 && v < 4));
+ * assert.deepEqual(lcgUniform(3, 7, 0, 4), x.subarray(0, 3));
+ * assert.notDeepEqual(lcgUniform(3, 8, 0, 4), x.subarray(0, 3));
+ * ```
+ */
+export function lcgUniform(
+  n: number,
+  seed: number,
+  lo = -1,
+  hi = 1,
+  options: LcgOptions = {},
+): Float32Array {
+  const out = new Float32Array(n);
+  let s = ((options.hashSeed ?? true) ? seed * 2654435761 : seed) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
+  }
+  return out;
+}

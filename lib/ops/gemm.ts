@@ -13,6 +13,7 @@
  */
 
 import source from "../../kernels/gemm.wgsl" with { type: "text" };
+import { lcgUniform } from "../data/rng.ts";
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
@@ -918,13 +919,7 @@ export async function matmul(
 
 /** Seeded values in [-1, 1) for the tuner's self-check. */
 function lcg(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s >>> 8) / 8388608 - 1;
-  }
-  return out;
+  return lcgUniform(n, seed, -1, 1, { hashSeed: false });
 }
 
 /**

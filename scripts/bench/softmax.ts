@@ -16,6 +16,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { lcgUniform } from "../../lib/data/rng.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import { softmaxRef } from "../../lib/ops/reference_softmax.ts";
@@ -41,13 +42,7 @@ export interface SoftmaxBenchOptions {
 
 /** Deterministic logits in [-4, 4) for repetition `seed`. */
 function logits(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s >>> 8) / 16777216) * 8 - 4;
-  }
-  return out;
+  return lcgUniform(n, seed, -4, 4);
 }
 
 function median(xs: number[]): number {
