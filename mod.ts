@@ -27,5 +27,3 @@ export * from "./lib/stage2/mod.ts";
 export * from "./lib/eval/mod.ts";
 export * from "./lib/nn/mod.ts";
 export * from "./lib/train/mod.ts";
-export { dumpClassifier, extractFeatures } from "./lib/features/extract.ts";
-export type { ExtractOptions, ExtractResult } from "./lib/features/extract.ts";

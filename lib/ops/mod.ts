@@ -28,3 +28,4 @@ export * from "./pool.ts";
 export * from "./optim.ts";
 export * from "./gemm.ts";
 export * from "./tune.ts";
+export * from "./classifier.ts";

@@ -10,7 +10,7 @@ import type { Rng } from "../data/rng.ts";
 import { createSampler, type SamplerKind } from "../data/sampler.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import { cosineSchedule } from "../train/schedule.ts";
-import { type LinearModel, modelSize, prepareTrainStep, workSize } from "./classifier_ops.ts";
+import { type LinearModel, modelSize, prepareTrainStep, workSize } from "../ops/classifier.ts";
 import type { Stage2Context } from "./context.ts";
 import type { TrainSettings } from "./method.ts";
 

@@ -16,7 +16,7 @@ import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { exists, parentDir } from "../io/paths.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
-import { dumpClassifier, extractFeatures } from "../features/extract.ts";
+import { dumpClassifier, extractFeatures } from "./extract.ts";
 import { type FeatureDir, readFeatureDir } from "../features/reader.ts";
 import type { FeatureMetadataInput } from "../features/schema.ts";
 import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";

@@ -28,7 +28,7 @@ const WG = 64;
  *
  * @example
  * ```ts
- * import { paddedDim } from "./classifier_ops.ts";
+ * import { paddedDim } from "./classifier.ts";
  * console.log(paddedDim(6), paddedDim(64)); // 8 64
  * ```
  */
@@ -41,7 +41,7 @@ export function paddedDim(dim: number): number {
  *
  * @example
  * ```ts
- * import { paddedClasses } from "./classifier_ops.ts";
+ * import { paddedClasses } from "./classifier.ts";
  * console.log(paddedClasses(10)); // 12
  * ```
  */
@@ -54,7 +54,7 @@ export function paddedClasses(classes: number): number {
  *
  * @example
  * ```ts
- * import { modelSize, paddedDim } from "./classifier_ops.ts";
+ * import { modelSize, paddedDim } from "./classifier.ts";
  * console.log(modelSize(10, paddedDim(64))); // 664
  * ```
  */
@@ -67,7 +67,7 @@ export function modelSize(classes: number, dim: number): number {
  *
  * @example
  * ```ts
- * import { workSize } from "./classifier_ops.ts";
+ * import { workSize } from "./classifier.ts";
  * console.log(workSize(512, 10)); // 10752
  * ```
  */
@@ -81,7 +81,7 @@ export function workSize(batch: number, classes: number): number {
  *
  * @example
  * ```ts
- * import { padColumns } from "./classifier_ops.ts";
+ * import { padColumns } from "./classifier.ts";
  * console.log([...padColumns(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3)]);
  * // [1, 2, 3, 0, 4, 5, 6, 0]
  * ```
@@ -106,7 +106,7 @@ export function padColumns(data: ArrayLike<number>, rows: number, dim: number): 
  *
  * @example
  * ```ts
- * import { type LinearModel, packModel } from "./classifier_ops.ts";
+ * import { type LinearModel, packModel } from "./classifier.ts";
  * const model: LinearModel = {
  *   weight: Float32Array.of(1, 0, 0, 1), // (C=2, D=2)
  *   bias: Float32Array.of(0, 0),
@@ -129,7 +129,7 @@ export interface LinearModel {
  *
  * @example
  * ```ts
- * import { packModel } from "./classifier_ops.ts";
+ * import { packModel } from "./classifier.ts";
  * const m = packModel({ weight: new Float32Array(6), bias: Float32Array.of(1, 2),
  *   scale: Float32Array.of(1, 1) }, 2, 3);
  * console.log(m.length); // 16 (2 * 4 + 2 * 4)
@@ -160,7 +160,7 @@ export function packModel(model: LinearModel, classes: number, dim: number): Flo
  *
  * @example
  * ```ts
- * import { packModel, unpackModel } from "./classifier_ops.ts";
+ * import { packModel, unpackModel } from "./classifier.ts";
  * const m = {
  *   weight: Float32Array.of(1, 2, 3),
  *   bias: Float32Array.of(4),
@@ -281,7 +281,7 @@ function positive(op: string, what: string, value: number): void {
  * @example
  * ```ts
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { packModel, prepareLogits } from "./classifier_ops.ts";
+ * import { packModel, prepareLogits } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const model = Tensor.from(gpu, packModel({
  *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
@@ -326,7 +326,7 @@ export async function prepareLogits(
  *
  * @example
  * ```ts
- * import type { SweepMode } from "./classifier_ops.ts";
+ * import type { SweepMode } from "./classifier.ts";
  * const modes: SweepMode[] = ["tau-norm", "logit-adjust"];
  * console.log(modes.length); // 2
  * ```
@@ -351,7 +351,7 @@ export type SweepMode = "tau-norm" | "logit-adjust";
  * @example
  * ```ts
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { packModel, prepareSweep } from "./classifier_ops.ts";
+ * import { packModel, prepareSweep } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const model = Tensor.from(gpu, packModel({
  *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
@@ -421,7 +421,7 @@ export async function prepareSweep(
  * @example
  * ```ts
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { modelSize, packModel, prepareTauWeights, unpackModel } from "./classifier_ops.ts";
+ * import { modelSize, packModel, prepareTauWeights, unpackModel } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const model = Tensor.from(gpu, packModel({
  *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
@@ -474,7 +474,7 @@ export async function prepareTauWeights(
  * @example
  * ```ts
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { prepareNormalizeRows } from "./classifier_ops.ts";
+ * import { prepareNormalizeRows } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [3, 4, 0, 0], [1, 4]);
  * const centre = Tensor.zeros(gpu, [4]);
@@ -518,7 +518,7 @@ export async function prepareNormalizeRows(
  * @example
  * ```ts
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { prepareColumnMean } from "./classifier_ops.ts";
+ * import { prepareColumnMean } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4, 3, 4, 5, 6], [2, 4]);
  * const mean = Tensor.empty(gpu, [4]);
@@ -553,7 +553,7 @@ export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promi
  * @example
  * ```ts
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { prepareClassMean } from "./classifier_ops.ts";
+ * import { prepareClassMean } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0], [3, 4]);
  * const labels = Tensor.from(gpu, new Int32Array([0, 0, 1]));
@@ -591,7 +591,7 @@ export async function prepareClassMean(
  *
  * @example
  * ```ts
- * import type { NcmMode } from "./classifier_ops.ts";
+ * import type { NcmMode } from "./classifier.ts";
  * const mode: NcmMode = "l2";
  * console.log(mode === "l2" ? "ncm_l2" : "ncm"); // "ncm_l2"
  * ```
@@ -611,7 +611,7 @@ export type NcmMode = "cosine" | "l2";
  * @example
  * ```ts
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { modelSize, prepareNcmWeights, unpackModel } from "./classifier_ops.ts";
+ * import { modelSize, prepareNcmWeights, unpackModel } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const means = Tensor.from(gpu, [2, 0, 0, 0, 0, 2, 0, 0], [2, 4]);
  * const model = Tensor.empty(gpu, [modelSize(2, 4)]);
@@ -659,7 +659,7 @@ export async function prepareNcmWeights(
  *   prepareTrainStep,
  *   type TrainStepSpec,
  *   workSize,
- * } from "./classifier_ops.ts";
+ * } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * // Two training rows (N = 2, Dp = 4), C = 2, one epoch of one step with batch 2.
  * const x = Tensor.from(gpu, [1, 0, 0, 0, 0, 1, 0, 0], [2, 4]);
@@ -735,7 +735,7 @@ export interface TrainStepSpec {
  *   prepareTrainStep,
  *   type TrainStepSpec,
  *   workSize,
- * } from "./classifier_ops.ts";
+ * } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * // Two training rows (N = 2, Dp = 4), C = 2, three epochs of one step with batch 2.
  * const x = Tensor.from(gpu, [1, 0, 0, 0, 0, 1, 0, 0], [2, 4]);

@@ -9,9 +9,9 @@ import { BatchMaker } from "../data/batch.ts";
 import type { Split } from "../data/long_tail.ts";
 import { readAll } from "../gpu/tensor.ts";
 import type { ResNet } from "../nn/resnet.ts";
-import { DEGENERATE_ADVICE, type FeatureDefect, FeatureScan } from "./check.ts";
-import type { FeatureMetadataInput, FeatureSplit } from "./schema.ts";
-import { FeatureWriter, writeClassifier } from "./writer.ts";
+import { DEGENERATE_ADVICE, type FeatureDefect, FeatureScan } from "../features/check.ts";
+import type { FeatureMetadataInput, FeatureSplit } from "../features/schema.ts";
+import { FeatureWriter, writeClassifier } from "../features/writer.ts";
 
 /**
  * Options of {@link extractFeatures}.
@@ -68,7 +68,7 @@ export interface ExtractResult {
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "../nn/mod.ts";
  * import { extractFeatures } from "./extract.ts";
- * import { readFeatures } from "./reader.ts";
+ * import { readFeatures } from "../features/reader.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const net = await ResNet.create(gpu, resnet("tiny", [1, 8, 8], 4, [4], 1, 2), { batch: 4 });
  * net.initialize(new Rng(0));
@@ -215,7 +215,7 @@ export async function extractFeatures(
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "../nn/mod.ts";
  * import { dumpClassifier } from "./extract.ts";
- * import { readClassifier } from "./reader.ts";
+ * import { readClassifier } from "../features/reader.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const net = await ResNet.create(gpu, resnet("tiny", [1, 8, 8], 4, [4], 1, 2), { batch: 4 });
  * net.initialize(new Rng(0));
