@@ -22,8 +22,8 @@ import {
   decodeFeatures,
   type FeatureSplitData,
   parseIpcFile,
-  readFeatureDir,
 } from "../lib/features/reader.ts";
+import { readFeatureDir } from "../lib/features/load.ts";
 import { describeType, FEATURE_SPLITS, META_KEYS } from "../lib/features/schema.ts";
 
 const USAGE = `Usage:

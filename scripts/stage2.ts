@@ -12,8 +12,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatMetricsTable, writeMetricsFile } from "../lib/eval/metrics.ts";
-import { readFeatureDir } from "../lib/features/reader.ts";
+import { formatMetricsTable } from "../lib/eval/metrics.ts";
+import { writeMetricsFile } from "../lib/eval/write_metrics.ts";
+import { readFeatureDir } from "../lib/features/load.ts";
 import { METHOD_NAMES, parseMethods } from "../lib/stage2/method.ts";
 import { runStage2 } from "../lib/stage2/run.ts";
 import { exists, parentDir } from "../lib/io/paths.ts";

@@ -215,17 +215,6 @@ function flatVectors(vector: arrow.Vector, dim: number): Float32Array {
   return out;
 }
 
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Deno.errors.NotFound(`Cannot read ${path}: no such file`);
-    }
-    throw error;
-  }
-}
-
 function checkKind(meta: FeatureMetadata, expected: FeatureFileKind | undefined, name: string) {
   if (expected !== undefined && meta.split !== expected) {
     throw new RangeError(
@@ -311,31 +300,6 @@ export function decodeFeatures(
 }
 
 /**
- * Reads and checks one split file.
- *
- * @param path The file, e.g. `run/features/train.arrow`.
- * @param expected The split it must hold, when known.
- * @returns The split's columns and metadata.
- * @throws See {@link decodeFeatures}; `Deno.errors.NotFound` when the file is absent.
- * @example
- * ```ts
- * import { readFeatures } from "./reader.ts";
- * import { writeSyntheticFeatureDir } from "./synthetic.ts";
- * const dir = await Deno.makeTempDir();
- * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4 });
- * const train = await readFeatures(`${dir}/train.arrow`, "train");
- * console.log(train.rows, train.dim); // 8 4
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function readFeatures(
-  path: string,
-  expected?: FeatureSplit,
-): Promise<FeatureSplitData> {
-  return decodeFeatures(await readBytes(path), path, expected);
-}
-
-/**
  * Decodes `classifier.arrow` from IPC bytes and checks it: one row per class, in class order.
  *
  * @param bytes Arrow IPC file bytes.
@@ -398,50 +362,27 @@ export function decodeClassifier(bytes: Uint8Array, name: string): ClassifierDat
 }
 
 /**
- * Reads and checks `classifier.arrow`.
+ * Checks that the four decoded files of a features folder belong together: the same feature
+ * dimension, class count, training class counts and stage-1 checkpoint, and training labels that
+ * match the recorded class counts.
  *
- * @param path The file.
- * @returns W (C, D), b (C) and the metadata.
- * @example
- * ```ts
- * import { readClassifier } from "./reader.ts";
- * import { writeSyntheticFeatureDir } from "./synthetic.ts";
- * const dir = await Deno.makeTempDir();
- * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2, 1], featureDim: 4 });
- * const { weight, bias } = await readClassifier(`${dir}/classifier.arrow`);
- * console.log(weight.length, bias.length); // 12 3
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function readClassifier(path: string): Promise<ClassifierData> {
-  return decodeClassifier(await readBytes(path), path);
-}
-
-/**
- * Reads a features folder (`train.arrow`, `val.arrow`, `test.arrow`, `classifier.arrow`) and
- * checks that the files belong together: the same feature dimension, class count, training class
- * counts and stage-1 checkpoint, and training labels that match the recorded class counts.
- *
- * @param dir The folder.
- * @returns All four files, decoded.
+ * @param dir The decoded files.
+ * @param base The folder, for messages.
+ * @returns `dir` itself.
  * @throws {RangeError} Naming both files when they disagree.
  * @example
  * ```ts
- * import { readFeatureDir } from "./reader.ts";
- * import { writeSyntheticFeatureDir } from "./synthetic.ts";
- * const dir = await Deno.makeTempDir();
- * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4, testPerClass: 5 });
- * const { train, val, test, classifier } = await readFeatureDir(dir);
- * console.log(train.rows, val.rows, test.rows, classifier.classCount); // 8 40 10 2
- * await Deno.remove(dir, { recursive: true });
+ * import assert from "node:assert/strict";
+ * import { checkFeatureDir } from "./reader.ts";
+ * import { makeSyntheticFeatures } from "./synthetic.ts";
+ * const dir = makeSyntheticFeatures({ trainCounts: [6, 2], featureDim: 4 });
+ * assert.equal(checkFeatureDir(dir, "synthetic"), dir);
+ * const other = makeSyntheticFeatures({ trainCounts: [6, 2], featureDim: 5 });
+ * assert.throws(() => checkFeatureDir({ ...dir, test: other.test }, "mixed"), /feature dimension/);
  * ```
  */
-export async function readFeatureDir(dir: string): Promise<FeatureDir> {
-  const base = dir.replace(/\/+$/, "");
-  const [train, val, test] = await Promise.all(
-    FEATURE_SPLITS.map((s) => readFeatures(`${base}/${s}.arrow`, s)),
-  );
-  const classifier = await readClassifier(`${base}/classifier.arrow`);
+export function checkFeatureDir(dir: FeatureDir, base: string): FeatureDir {
+  const { train, val, test, classifier } = dir;
   const files: [string, FeatureMetadata][] = [
     ["train.arrow", train.metadata],
     ["val.arrow", val.metadata],
@@ -486,5 +427,5 @@ export async function readFeatureDir(dir: string): Promise<FeatureDir> {
         `says [${ref.trainClassCounts}]`,
     );
   }
-  return { train, val, test, classifier };
+  return dir;
 }

@@ -36,7 +36,27 @@ export interface GpuOptions {
    * for a missing API, no adapter or a too-small adapter.
    */
   navigator?: { gpu?: GPU };
+  /**
+   * How kernel families choose their configurations (default `"auto"`); see {@link Gpu.tune}.
+   * The command-line tools read it from `LTKIT_TUNE` (lib/ops/tune.ts `tuneMode`).
+   */
+  tune?: TuneMode;
 }
+
+/**
+ * How kernel families choose their configurations (tile shapes, workgroup sizes): `auto` times
+ * the candidates once per adapter and keeps the winner, `off` uses each family's default
+ * without timing, `force` ignores stored results and times again.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TuneMode } from "./device.ts";
+ * const modes: TuneMode[] = ["auto", "off", "force"];
+ * assert.equal(modes.length, 3);
+ * ```
+ */
+export type TuneMode = "auto" | "off" | "force";
 
 /**
  * Summary of the adapter, for reports and logs.
@@ -158,6 +178,11 @@ export class Gpu {
   readonly pool: BufferPool;
   /** Free-form per-device cache, used by ops for tuned tile shapes and the like. */
   readonly cache: Map<string, unknown> = new Map();
+  /**
+   * How kernel families choose their configurations ({@link TuneMode}); set from
+   * {@link GpuOptions.tune}, and settable so that a test can switch it.
+   */
+  tune: TuneMode = "auto";
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #afterSubmit: (() => void)[] = [];
@@ -350,9 +375,9 @@ export class Gpu {
 export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   const nav = options.navigator ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (!nav?.gpu) {
-    const runtime = "Deno" in globalThis
-      ? `Deno ${(globalThis as unknown as { Deno: typeof Deno }).Deno.version.deno}`
-      : "this runtime";
+    // A capability probe, for the message only: a browser has no Deno global.
+    const deno = globalThis.Deno?.version?.deno;
+    const runtime = deno ? `Deno ${deno}` : "this runtime";
     throw new GpuUnavailableError(
       `Cannot get a GPU: navigator.gpu is missing in ${runtime}. ltkit needs WebGPU: use ` +
         `Deno 2.x (WebGPU is built in; on Deno 1.x pass --unstable-webgpu)`,
@@ -399,7 +424,9 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
         `runs on the CPU and is far slower than on a GPU`,
     );
   }
-  return new Gpu(device, summary);
+  const gpu = new Gpu(device, summary);
+  gpu.tune = options.tune ?? "auto";
+  return gpu;
 }
 
 function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {

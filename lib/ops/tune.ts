@@ -4,13 +4,14 @@
  * The shapes that suit a CPU adapter such as lavapipe are wrong for a real GPU and vice versa,
  * so a kernel family can time a few candidate configurations once, on the adapter it runs on,
  * and keep the fastest: in `gpu.cache` for the process and in `localStorage` under the adapter's
- * description so that later runs skip the timing. `LTKIT_TUNE=0` skips tuning (the family's
- * default is used), `LTKIT_TUNE=force` ignores stored results and tunes again.
+ * description so that later runs skip the timing. {@link Gpu.tune} says how: `off` skips tuning
+ * (the family's default is used), `force` ignores stored results and tunes again; the command-line
+ * tools set it from `LTKIT_TUNE` with {@link tuneMode}, so that this module reads no environment.
  *
  * @module
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu, TuneMode } from "../gpu/device.ts";
 
 /**
  * What {@link tuned} needs from a kernel family.
@@ -30,7 +31,7 @@ import type { Gpu } from "../gpu/device.ts";
  *   accept: (stored) => typeof stored === "number" && stored % 2 === 0 ? stored : undefined,
  * };
  * forgetTuning(gpu, spec.key); // ignore a result stored by an earlier run
- * console.log((await tuned(gpu, spec)).config); // 4 (8, the fallback, with LTKIT_TUNE=0)
+ * console.log((await tuned(gpu, spec)).config); // 4 (8, the fallback, with tuning off)
  * forgetTuning(gpu, spec.key); // leave nothing in localStorage
  * gpu.destroy();
  * ```
@@ -82,17 +83,20 @@ export interface TuneResult<C> {
 }
 
 /**
- * Tuning mode from `LTKIT_TUNE`: `off` for `0`/`false`/`off`/`no`, `force`, else `auto` (also
- * when the environment cannot be read).
+ * The tuning mode a value of `LTKIT_TUNE` asks for: `off` for `0`/`false`/`off`/`no`, `force`,
+ * else `auto` (also when unset or unreadable).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tuneMode } from "./tune.ts";
- * console.log(tuneMode()); // "auto" unless LTKIT_TUNE is set
+ * assert.equal(tuneMode("0"), "off");
+ * assert.equal(tuneMode(" Force "), "force");
+ * assert.equal(tuneMode(undefined), "auto");
  * ```
  */
-export function tuneMode(): "auto" | "off" | "force" {
-  const value = readEnv("LTKIT_TUNE")?.trim().toLowerCase();
+export function tuneMode(setting: string | undefined): TuneMode {
+  const value = setting?.trim().toLowerCase();
   if (value === "0" || value === "false" || value === "off" || value === "no") return "off";
   if (value === "force") return "force";
   return "auto";
@@ -148,7 +152,7 @@ export function adapterKey(gpu: Gpu): string {
  * forgetTuning(gpu, key); // time again even if an earlier run stored a result
  * const result = await tuned(gpu, { key, fallback: candidates[0], candidates, measure });
  * console.log(formatGemmConfig(result.config), result.source); // e.g. "rb 8x8 wg64" "tuned"
- * console.log(result.timings?.length); // 2 (undefined with LTKIT_TUNE=0)
+ * console.log(result.timings?.length); // 2 (undefined with tuning off)
  * forgetTuning(gpu, key);
  * gpu.destroy();
  * ```
@@ -202,7 +206,7 @@ export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
  * presetTuning(gpu, spec.key, 2);
  * console.log((await tuned(gpu, spec)).source); // "preset"
  * forgetTuning(gpu, spec.key);
- * console.log((await tuned(gpu, spec)).config); // 1 (2, the fallback, with LTKIT_TUNE=0)
+ * console.log((await tuned(gpu, spec)).config); // 1 (2, the fallback, with tuning off)
  * forgetTuning(gpu, spec.key); // leave nothing in localStorage
  * gpu.destroy();
  * ```
@@ -217,7 +221,7 @@ export function forgetTuning(gpu: Gpu, key: string): void {
 }
 
 async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
-  const mode = tuneMode();
+  const mode = gpu.tune;
   if (mode === "off") return { config: spec.fallback, source: "default" };
   const accept = spec.accept ?? ((v: unknown) => matchCandidate(spec.candidates, v));
   if (mode === "auto") {
@@ -278,19 +282,5 @@ function writeStored(gpu: Gpu, key: string, config: unknown): void {
     globalThis.localStorage?.setItem(storageKey(gpu, key), JSON.stringify(config));
   } catch {
     // No persistent storage here: the result still lives in gpu.cache for this process.
-  }
-}
-
-function readEnv(name: string): string | undefined {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (!deno) return undefined;
-  try {
-    // Ask first so that a run without --allow-env neither prompts nor throws.
-    if (deno.permissions.querySync?.({ name: "env", variable: name }).state !== "granted") {
-      return undefined;
-    }
-    return deno.env.get(name);
-  } catch {
-    return undefined;
   }
 }

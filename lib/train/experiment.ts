@@ -13,13 +13,16 @@ import type { LongTailSplits } from "../data/long_tail.ts";
 import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
+import { tuneModeFromEnv } from "../io/env.ts";
 import { exists, parentDir } from "../io/paths.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
 import { dumpClassifier, extractFeatures } from "./extract.ts";
-import { type FeatureDir, readFeatureDir } from "../features/reader.ts";
+import { readFeatureDir } from "../features/load.ts";
+import type { FeatureDir } from "../features/reader.ts";
 import type { FeatureMetadataInput } from "../features/schema.ts";
-import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";
+import { formatMetricsTable, type MetricsFile } from "../eval/metrics.ts";
+import { writeMetricsFile } from "../eval/write_metrics.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
@@ -292,7 +295,11 @@ const MAX_TOTAL_STEPS = 1 << 24;
  */
 export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> {
   const started = performance.now();
-  const gpu = await requestGpu({ verbose: args.verbose, warnFallback: !args.quiet });
+  const gpu = await requestGpu({
+    verbose: args.verbose,
+    warnFallback: !args.quiet,
+    tune: tuneModeFromEnv(),
+  });
   const log = new Progress("ltkit", { quiet: args.quiet });
   const timings: { stage: string; seconds: number }[] = [];
   const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {

@@ -68,7 +68,7 @@ export interface ExtractResult {
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "../nn/mod.ts";
  * import { extractFeatures } from "./extract.ts";
- * import { readFeatures } from "../features/reader.ts";
+ * import { readFeatures } from "../features/load.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const net = await ResNet.create(gpu, resnet("tiny", [1, 8, 8], 4, [4], 1, 2), { batch: 4 });
  * net.initialize(new Rng(0));
@@ -215,7 +215,7 @@ export async function extractFeatures(
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "../nn/mod.ts";
  * import { dumpClassifier } from "./extract.ts";
- * import { readClassifier } from "../features/reader.ts";
+ * import { readClassifier } from "../features/load.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const net = await ResNet.create(gpu, resnet("tiny", [1, 8, 8], 4, [4], 1, 2), { batch: 4 });
  * net.initialize(new Rng(0));

@@ -15,6 +15,7 @@
 
 import { parseArgs } from "node:util";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
+import { tuneModeFromEnv } from "../../lib/io/env.ts";
 import type { Recordable } from "../../lib/gpu/kernel.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
@@ -163,7 +164,7 @@ if (import.meta.main) {
       "tile-wg": { type: "string", default: "16" },
     },
   });
-  const gpu = await requestGpu({ warnFallback: false });
+  const gpu = await requestGpu({ warnFallback: false, tune: tuneModeFromEnv() });
   const rows = await benchConv(gpu, {
     n: Number(values.n),
     reps: Number(values.reps),

@@ -18,6 +18,7 @@
 import { parseArgs } from "node:util";
 import { lcgUniform } from "../../lib/data/rng.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
+import { tuneModeFromEnv } from "../../lib/io/env.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import { softmaxRef } from "../../lib/ops/reference_softmax.ts";
 import { rowStrategy } from "../../lib/ops/reduce.ts";
@@ -190,7 +191,7 @@ if (import.meta.main) {
       "no-tfjs": { type: "boolean", default: false },
     },
   });
-  const gpu = await requestGpu({ warnFallback: false });
+  const gpu = await requestGpu({ warnFallback: false, tune: tuneModeFromEnv() });
   console.log(`adapter: ${gpu.adapter.description}`);
   const figures = await benchSoftmax(gpu, {
     rows: Number(values.rows),

@@ -11,6 +11,7 @@
 
 import { makeSyntheticFeatures } from "../../lib/features/synthetic.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
+import { tuneModeFromEnv } from "../../lib/io/env.ts";
 import { METHOD_LABELS, METHOD_NAMES, type MethodName } from "../../lib/stage2/method.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
 
@@ -48,7 +49,7 @@ export async function benchStage2(
 ): Promise<Stage2Bench> {
   const seed = options.seed ?? 0;
   const set = makeSyntheticFeatures({ seed });
-  const gpu = options.gpu ?? (await requestGpu({ warnFallback: false }));
+  const gpu = options.gpu ?? (await requestGpu({ warnFallback: false, tune: tuneModeFromEnv() }));
   try {
     const cold = await runStage2(set, { gpu, seed });
     const warm = await runStage2(set, { gpu, seed });

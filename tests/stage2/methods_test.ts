@@ -5,8 +5,8 @@ import {
   chooseTau,
   formatMetricsTable,
   validateMetricsFile,
-  writeMetricsFile,
 } from "../../lib/eval/metrics.ts";
+import { writeMetricsFile } from "../../lib/eval/write_metrics.ts";
 import {
   FASHION_LT100_COUNTS,
   type FeatureSet,
