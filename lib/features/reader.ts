@@ -11,7 +11,6 @@ import {
   CLASSIFIER_LAYOUT,
   decodeMetadata,
   describeType,
-  FEATURE_SPLITS,
   type FeatureFileKind,
   type FeatureMetadata,
   type FeatureSplit,
