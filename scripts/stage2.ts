@@ -18,7 +18,7 @@ import { readFeatureDir } from "../lib/features/load.ts";
 import { METHOD_NAMES, parseMethods } from "../lib/stage2/method.ts";
 import { runStage2 } from "../lib/stage2/run.ts";
 import { exists, parentDir } from "../lib/io/paths.ts";
-import { checkPaths } from "../lib/train/permissions.ts";
+import { checkPaths } from "../lib/train/_permissions.ts";
 
 const USAGE = `Usage:
   deno task stage2 --features DIR [--methods LIST] [--seed N] [--out FILE]

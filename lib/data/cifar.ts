@@ -20,7 +20,7 @@
 
 import { dirExists, envDataDir, fileExists, joinPath, repositoryDataDirs } from "./_find.ts";
 import type { ImageSet } from "./image_set.ts";
-import { readTarFile } from "./tar.ts";
+import { readTarFile } from "./_tar.ts";
 
 /**
  * How one CIFAR release is laid out: a row of {@link CIFAR_LAYOUTS}.

@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { writeAll, writeError } from "../io/atomic.ts";
 import { DEFAULT_DOWNLOAD_DIR, FASHION_MNIST_FILES } from "./fashion_mnist.ts";
-import { md5File } from "./md5.ts";
+import { md5File } from "./_md5.ts";
 
 /**
  * The official Fashion-MNIST address (zalandoresearch/fashion-mnist README).
@@ -431,7 +431,7 @@ export interface DownloadFashionMnistOptions {
  * ```ts
  * import { equal } from "node:assert/strict";
  * import { downloadSource } from "./download.ts";
- * import { md5Hex } from "./md5.ts";
+ * import { md5Hex } from "./_md5.ts";
  * // A local stand-in for the official server; by default the official address and sums are used.
  * const body = new TextEncoder().encode("not really an archive");
  * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>

@@ -6,7 +6,7 @@
  */
 
 import type { ImageSet } from "./image_set.ts";
-import { encodePng } from "./png.ts";
+import { encodePng } from "./_png.ts";
 
 /**
  * Options for {@link sampleGrid}.

@@ -36,7 +36,7 @@ import {
   validateConfig,
 } from "./config.ts";
 import { applyOverrides, changedSettings, type TrainArgs } from "./flags.ts";
-import { formatDuration, Progress } from "./progress.ts";
+import { formatDuration, Progress } from "./_progress.ts";
 import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.ts";
 
 /**

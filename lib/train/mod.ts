@@ -1,6 +1,6 @@
 /**
  * Stage 1 and the whole experiment: training loop, feature extraction, schedule, checkpoints,
- * config and presets, command-line flags, progress.
+ * config and presets, command-line flags.
  *
  * @module
  */
@@ -10,6 +10,6 @@ export * from "./config.ts";
 export * from "./experiment.ts";
 export * from "./extract.ts";
 export * from "./flags.ts";
-export * from "./progress.ts";
+export * from "./_progress.ts";
 export * from "./schedule.ts";
 export * from "./stage1.ts";

@@ -20,7 +20,7 @@ import { ResNet } from "../nn/resnet.ts";
 import type { ResNetSpec } from "../nn/spec.ts";
 import { type CheckpointTensor, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { Stage1Settings } from "./config.ts";
-import { Progress } from "./progress.ts";
+import { Progress } from "./_progress.ts";
 import { cosineSchedule } from "./schedule.ts";
 import { prepareSgd } from "../ops/optim.ts";
 

@@ -25,7 +25,7 @@ const CRC_TABLE = (() => {
  * @returns The CRC as an unsigned 32-bit integer.
  * @example
  * ```ts
- * import { crc32 } from "./png.ts";
+ * import { crc32 } from "./_png.ts";
  * console.log(crc32(new TextEncoder().encode("123456789")).toString(16)); // cbf43926
  * ```
  */
@@ -55,7 +55,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
  * @returns The PNG bytes.
  * @example
  * ```ts
- * import { encodePng } from "./png.ts";
+ * import { encodePng } from "./_png.ts";
  * const png = encodePng(Uint8Array.from([0, 255, 255, 0]), 2, 2);
  * console.log(png.length > 8 && png[1] === 0x50); // true ("PNG")
  * ```
