@@ -25,8 +25,9 @@ const CRC_TABLE = (() => {
  * @returns The CRC as an unsigned 32-bit integer.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { crc32 } from "./_png.ts";
- * console.log(crc32(new TextEncoder().encode("123456789")).toString(16)); // cbf43926
+ * assert.equal(crc32(new TextEncoder().encode("123456789")).toString(16), "cbf43926");
  * ```
  */
 export function crc32(bytes: Uint8Array, crc = 0): number {
@@ -55,9 +56,10 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
  * @returns The PNG bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodePng } from "./_png.ts";
  * const png = encodePng(Uint8Array.from([0, 255, 255, 0]), 2, 2);
- * console.log(png.length > 8 && png[1] === 0x50); // true ("PNG")
+ * assert.ok(png.length > 8 && png[1] === 0x50); // "PNG"
  * ```
  */
 export function encodePng(

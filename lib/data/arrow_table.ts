@@ -30,13 +30,14 @@ const LAYOUT_HINT = "expected columns image: fixed_size_list<uint8>[C*H*W] and l
  * @returns The IPC bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { imageTableFromIPC, imageTableToIPC } from "./arrow_table.ts";
  * const set = {
  *   images: Uint8Array.from([1, 2, 3, 4]), labels: Int32Array.from([0, 1]),
  *   count: 2, channels: 1, height: 1, width: 2, classCount: 2,
  * };
  * const back = imageTableFromIPC(imageTableToIPC(set), "memory");
- * console.log([...back.images], [...back.labels]); // [1, 2, 3, 4] [0, 1]
+ * assert.deepEqual([[...back.images], [...back.labels]], [[1, 2, 3, 4], [0, 1]]);
  * ```
  */
 export function imageTableToIPC(set: ImageSet, metadata: Record<string, string> = {}): Uint8Array {
@@ -103,12 +104,13 @@ function isUint8(type: arrow.DataType): boolean {
  *   {@link RangeError} when sizes disagree or a label is out of range.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { imageTableFromIPC, imageTableToIPC } from "./arrow_table.ts";
  * const set = {
  *   images: new Uint8Array(12), labels: Int32Array.from([2, 0, 1]),
  *   count: 3, channels: 1, height: 2, width: 2, classCount: 3,
  * };
- * console.log(imageTableFromIPC(imageTableToIPC(set), "memory").count); // 3
+ * assert.equal(imageTableFromIPC(imageTableToIPC(set), "memory").count, 3);
  * ```
  */
 export function imageTableFromIPC(bytes: Uint8Array, name: string): ImageSet {
@@ -218,13 +220,14 @@ export function imageTableFromIPC(bytes: Uint8Array, name: string): ImageSet {
  * @returns The image set.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readImageTable, writeImageTable } from "./arrow_table.ts";
  * const path = await Deno.makeTempFile({ suffix: ".arrow" });
  * await writeImageTable(path, {
  *   images: new Uint8Array(4), labels: Int32Array.from([1]),
  *   count: 1, channels: 1, height: 2, width: 2, classCount: 2,
  * });
- * console.log((await readImageTable(path)).classCount); // 2
+ * assert.equal((await readImageTable(path)).classCount, 2);
  * await Deno.remove(path);
  * ```
  */
