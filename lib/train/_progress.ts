@@ -48,9 +48,13 @@ export interface StepReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatDuration } from "./_progress.ts";
- * console.log(formatDuration(3725), formatDuration(185), formatDuration(12.4));
- * // "1h02m" "3m05s" "12s"
+ * assert.deepEqual([formatDuration(3725), formatDuration(185), formatDuration(12.4)], [
+ *   "1h02m",
+ *   "3m05s",
+ *   "12s",
+ * ]);
  * ```
  */
 export function formatDuration(seconds: number): string {

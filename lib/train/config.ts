@@ -14,6 +14,7 @@ import { METHOD_NAMES, type MethodName } from "../stage2/method.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Stage1Settings } from "./config.ts";
  * const settings: Stage1Settings = {
  *   epochs: 30,
@@ -26,7 +27,7 @@ import { METHOD_NAMES, type MethodName } from "../stage2/method.ts";
  *   seed: 0,
  *   stepsPerEpoch: null,
  * };
- * console.log(settings.sampler); // "instance"
+ * assert.equal(settings.sampler, "instance");
  * ```
  */
 export interface Stage1Settings {
@@ -55,9 +56,10 @@ export interface Stage1Settings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type PresetName, presetConfig } from "./config.ts";
  * const name: PresetName = "smoke";
- * console.log(presetConfig(name).stage1.epochs); // 2
+ * assert.equal(presetConfig(name).stage1.epochs, 2);
  * ```
  */
 export type PresetName = "smoke" | "cpu" | "paper";
@@ -67,8 +69,9 @@ export type PresetName = "smoke" | "cpu" | "paper";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PRESET_NAMES } from "./config.ts";
- * console.log(PRESET_NAMES.join(", ")); // "smoke, cpu, paper"
+ * assert.equal(PRESET_NAMES.join(", "), "smoke, cpu, paper");
  * ```
  */
 export const PRESET_NAMES: readonly PresetName[] = ["smoke", "cpu", "paper"];
@@ -78,8 +81,9 @@ export const PRESET_NAMES: readonly PresetName[] = ["smoke", "cpu", "paper"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ARCHITECTURES } from "./config.ts";
- * console.log(ARCHITECTURES.includes("resnet20")); // true
+ * assert.ok(ARCHITECTURES.includes("resnet20"));
  * ```
  */
 export const ARCHITECTURES = ["resnet8", "resnet20", "resnet32"] as const;
@@ -89,9 +93,10 @@ export const ARCHITECTURES = ["resnet8", "resnet20", "resnet32"] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Architecture } from "./config.ts";
  * const arch: Architecture = "resnet8";
- * console.log(arch); // "resnet8"
+ * assert.equal(arch, "resnet8");
  * ```
  */
 export type Architecture = (typeof ARCHITECTURES)[number];
@@ -101,8 +106,9 @@ export type Architecture = (typeof ARCHITECTURES)[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { STAGE2_METHODS } from "./config.ts";
- * console.log(STAGE2_METHODS.join(" ")); // "joint ncm ncm_l2 crt tau lws la bsm"
+ * assert.equal(STAGE2_METHODS.join(" "), "joint ncm ncm_l2 crt tau lws la bsm");
  * ```
  */
 export const STAGE2_METHODS: readonly MethodName[] = METHOD_NAMES;
@@ -112,11 +118,12 @@ export const STAGE2_METHODS: readonly MethodName[] = METHOD_NAMES;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, type Stage2Method } from "./config.ts";
  * const methods: Stage2Method[] = ["joint", "crt", "tau"];
  * const config = presetConfig("smoke");
  * config.stage2.methods = methods;
- * console.log(config.stage2.methods.length); // 3
+ * assert.equal(config.stage2.methods.length, 3);
  * ```
  */
 export type Stage2Method = MethodName;
@@ -126,11 +133,12 @@ export type Stage2Method = MethodName;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ExperimentConfig, presetConfig, validateConfig } from "./config.ts";
  * const config: ExperimentConfig = presetConfig("cpu");
  * config.model.width = 8;
  * config.stage2.methods = ["joint", "crt"];
- * console.log(validateConfig(config).model); // { arch: "resnet8", width: 8 }
+ * assert.deepEqual(validateConfig(config).model, { arch: "resnet8", width: 8 });
  * ```
  */
 export interface ExperimentConfig {
@@ -193,8 +201,9 @@ const PAPER: ExperimentConfig = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PRESETS } from "./config.ts";
- * console.log(PRESETS.paper.stage1.epochs, PRESETS.cpu.stage1.epochs); // 30 6
+ * assert.deepEqual([PRESETS.paper.stage1.epochs, PRESETS.cpu.stage1.epochs], [30, 6]);
  * ```
  */
 export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
@@ -219,10 +228,11 @@ export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, PRESETS } from "./config.ts";
  * const config = presetConfig("paper");
  * config.seed = 1; // the preset itself is untouched
- * console.log(PRESETS.paper.seed); // 0
+ * assert.equal(PRESETS.paper.seed, 0);
  * ```
  */
 export function presetConfig(name: PresetName): ExperimentConfig {
@@ -238,10 +248,11 @@ export function presetConfig(name: PresetName): ExperimentConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeResNet } from "../nn/spec.ts";
  * import { modelSpec, presetConfig } from "./config.ts";
  * const spec = modelSpec(presetConfig("smoke"), 10, [1, 28, 28]);
- * console.log(describeResNet(spec)); // "resnet8: 1x28x28 -> 4 -> [4x1, 8x1/2, 16x1/2] -> 10"
+ * assert.equal(describeResNet(spec), "resnet8: 1x28x28 -> 4 -> [4x1, 8x1/2, 16x1/2] -> 10");
  * ```
  */
 export function modelSpec(
@@ -259,11 +270,12 @@ export function modelSpec(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, stage1Settings } from "./config.ts";
  * const config = presetConfig("paper");
  * config.seed = 7;
  * const settings = stage1Settings(config);
- * console.log(settings.seed, settings.batch); // 7 128
+ * assert.deepEqual([settings.seed, settings.batch], [7, 128]);
  * ```
  */
 export function stage1Settings(config: ExperimentConfig): Stage1Settings {

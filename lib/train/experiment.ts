@@ -44,6 +44,7 @@ import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig } from "./config.ts";
  * import type { ExperimentResult } from "./experiment.ts";
  * const result: ExperimentResult = {
@@ -53,7 +54,7 @@ import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.
  *   timings: [{ stage: "stage 1", seconds: 42 }],
  *   history: [],
  * };
- * console.log(result.timings[0].stage); // "stage 1"
+ * assert.equal(result.timings[0].stage, "stage 1");
  * ```
  */
 export interface ExperimentResult {
@@ -74,6 +75,7 @@ export interface ExperimentResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RunRecord } from "./experiment.ts";
  * const record: RunRecord = {
  *   name: "cpu-20250101-120000",
@@ -87,7 +89,7 @@ export interface ExperimentResult {
  *   stage1History: [],
  *   jointTestAccuracy: null,
  * };
- * console.log(JSON.parse(JSON.stringify(record)).fallbackAdapter); // true
+ * assert.ok(JSON.parse(JSON.stringify(record)).fallbackAdapter);
  * ```
  */
 export interface RunRecord {
@@ -118,10 +120,12 @@ export interface RunRecord {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { choosePreset } from "./experiment.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(choosePreset(gpu).preset); // "cpu" on lavapipe, "paper" on a GPU
+ * // "cpu" on lavapipe, "paper" on a GPU.
+ * assert.equal(choosePreset(gpu).preset, gpu.isFallback ? "cpu" : "paper");
  * gpu.destroy();
  * ```
  */
@@ -288,9 +292,10 @@ const MAX_TOTAL_STEPS = 1 << 24;
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { parseTrainArgs } from "./flags.ts";
  * const result = await runExperiment(parseTrainArgs(["--preset", "smoke", "--out", "runs/s"]));
- * console.log(result.dir);
+ * assert.equal(result.dir, "runs/s");
  * ```
  */
 export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> {
