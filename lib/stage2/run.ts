@@ -121,7 +121,7 @@ export interface Stage2Result {
  * @example
  * ```ts
  * import { formatMetricsTable } from "../eval/metrics.ts";
- * import { readFeatureDir } from "../features/reader.ts";
+ * import { readFeatureDir } from "../features/load.ts";
  * import { writeSyntheticFeatureDir } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { runStage2 } from "./run.ts";
