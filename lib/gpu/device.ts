@@ -63,10 +63,13 @@ export type TuneMode = "auto" | "off" | "force";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const { description, isFallbackAdapter } = gpu.adapter;
- * console.log(description, isFallbackAdapter); // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" true
+ * // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" true: both depend on the adapter.
+ * assert.ok(description.length > 0);
+ * assert.equal(typeof isFallbackAdapter, "boolean");
  * gpu.destroy();
  * ```
  */
@@ -156,13 +159,14 @@ export class GpuLostError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { Tensor } from "./tensor.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const t = Tensor.from(gpu, [1, 2, 3]);
  * gpu.submit(); // runs everything recorded so far (here: nothing but the upload)
  * await gpu.sync(); // and waits for it
- * console.log(gpu.hasPending, gpu.dispatchCount); // false 0
+ * assert.deepEqual([gpu.hasPending, gpu.dispatchCount], [false, 0]);
  * t.destroy();
  * gpu.destroy();
  * ```
@@ -366,9 +370,10 @@ export class Gpu {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(gpu.limits.maxStorageBuffersPerShaderStage >= 8); // true
+ * assert.ok(gpu.limits.maxStorageBuffersPerShaderStage >= 8);
  * gpu.destroy();
  * ```
  */
@@ -451,9 +456,10 @@ function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBytes } from "./device.ts";
- * console.log(formatBytes(134217728)); // "128 MiB"
- * console.log(formatBytes(1536)); // "1.5 KiB"
+ * assert.equal(formatBytes(134217728), "128 MiB");
+ * assert.equal(formatBytes(1536), "1.5 KiB");
  * ```
  */
 export function formatBytes(bytes: number): string {

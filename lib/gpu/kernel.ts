@@ -19,6 +19,7 @@ import { type DType, formatShape, Tensor } from "./tensor.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { KernelSource } from "./kernel.ts";
  * const SCALE: KernelSource = {
  *   file: "example/scale.wgsl",
@@ -32,7 +33,7 @@ import { type DType, formatShape, Tensor } from "./tensor.ts";
  *   if (gid.x < p.n) { y[gid.x] = p.alpha * x[gid.x]; }
  * }`,
  * };
- * console.log(SCALE.file); // "example/scale.wgsl"
+ * assert.equal(SCALE.file, "example/scale.wgsl");
  * ```
  */
 export interface KernelSource {
@@ -47,6 +48,7 @@ export interface KernelSource {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { type BindingInfo, getPipeline, type KernelSource } from "./kernel.ts";
  * const SCALE: KernelSource = {
@@ -64,7 +66,7 @@ export interface KernelSource {
  * const gpu = await requestGpu({ warnFallback: false });
  * const pipeline = await getPipeline(gpu, SCALE, "scale");
  * const y: BindingInfo = pipeline.bindings[1];
- * console.log(y.name, y.binding, y.kind, y.scalar); // "y" 1 "read_write" "f32"
+ * assert.deepEqual([y.name, y.binding, y.kind, y.scalar], ["y", 1, "read_write", "f32"]);
  * gpu.destroy();
  * ```
  */
@@ -88,6 +90,7 @@ export interface BindingInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { getPipeline, type KernelSource, type UniformMember } from "./kernel.ts";
  * const SCALE: KernelSource = {
@@ -105,7 +108,7 @@ export interface BindingInfo {
  * const gpu = await requestGpu({ warnFallback: false });
  * const pipeline = await getPipeline(gpu, SCALE, "scale");
  * const members: readonly UniformMember[] = pipeline.uniform!.members;
- * console.log(members.map((m) => `${m.name}@${m.offset}:${m.type}`)); // ["n@0:u32", "alpha@4:f32"]
+ * assert.deepEqual(members.map((m) => `${m.name}@${m.offset}:${m.type}`), ["n@0:u32", "alpha@4:f32"]);
  * gpu.destroy();
  * ```
  */
@@ -123,9 +126,10 @@ export interface UniformMember {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Constants } from "./kernel.ts";
  * const tiles: Constants = { WG: 64, PER: 4 };
- * console.log(Object.keys(tiles)); // ["WG", "PER"]
+ * assert.deepEqual(Object.keys(tiles), ["WG", "PER"]);
  * ```
  */
 export type Constants = Readonly<Record<string, number>>;
@@ -135,12 +139,13 @@ export type Constants = Readonly<Record<string, number>>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import type { Resources } from "./kernel.ts";
  * import { Tensor } from "./tensor.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const resources: Resources = { x: Tensor.from(gpu, [1, 2]), y: Tensor.zeros(gpu, [2]) };
- * console.log(Object.keys(resources)); // ["x", "y"]
+ * assert.deepEqual(Object.keys(resources), ["x", "y"]);
  * gpu.destroy();
  * ```
  */
@@ -174,6 +179,7 @@ function reflectSource(src: KernelSource): Reflected {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { getPipeline, type KernelSource } from "./kernel.ts";
  * const SCALE: KernelSource = {
@@ -190,9 +196,9 @@ function reflectSource(src: KernelSource): Reflected {
  * };
  * const gpu = await requestGpu({ warnFallback: false });
  * const pipeline = await getPipeline(gpu, SCALE, "scale");
- * console.log(pipeline.name); // "example/scale.wgsl:scale"
- * console.log(pipeline.bindings.map((b) => b.name)); // ["x", "y", "p"]
- * console.log(pipeline.uniform?.name); // "p"
+ * assert.equal(pipeline.name, "example/scale.wgsl:scale");
+ * assert.deepEqual(pipeline.bindings.map((b) => b.name), ["x", "y", "p"]);
+ * assert.equal(pipeline.uniform?.name, "p");
  * gpu.destroy();
  * ```
  */
@@ -251,6 +257,7 @@ export class Pipeline {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { getPipeline, type KernelSource } from "./kernel.ts";
  * const SCALE: KernelSource = {
@@ -270,7 +277,7 @@ export class Pipeline {
  *   getPipeline(gpu, SCALE, "scale"),
  *   getPipeline(gpu, SCALE, "scale"),
  * ]);
- * console.log(a === b); // true: compiled once
+ * assert.equal(a, b); // compiled once
  * gpu.destroy();
  * ```
  */
@@ -455,6 +462,7 @@ function scalarOf(type: any): DType | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { Dispatch, getPipeline, groups, type KernelSource } from "./kernel.ts";
  * import { Tensor } from "./tensor.ts";
@@ -476,10 +484,10 @@ function scalarOf(type: any): DType | null {
  * const pipeline = await getPipeline(gpu, SCALE, "scale");
  * const d = new Dispatch(gpu, pipeline, { x, y }, { n: x.size, alpha: 2 }, [groups(3, 64), 1, 1]);
  * d.record();
- * console.log(await y.read()); // Float32Array(3) [2, 4, 6]
+ * assert.deepEqual(await y.read(), Float32Array.of(2, 4, 6));
  * d.setUniforms({ alpha: -1 });
  * d.record();
- * console.log(await y.read()); // Float32Array(3) [-1, -2, -3]
+ * assert.deepEqual(await y.read(), Float32Array.of(-1, -2, -3));
  * d.destroy();
  * gpu.destroy();
  * ```
@@ -653,6 +661,7 @@ export class Dispatch implements Recordable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { Dispatch, getPipeline, type KernelSource, recordOnce } from "./kernel.ts";
  * import { Tensor } from "./tensor.ts";
@@ -673,7 +682,7 @@ export class Dispatch implements Recordable {
  * const y = Tensor.zeros(gpu, [2]);
  * const pipeline = await getPipeline(gpu, SCALE, "scale");
  * recordOnce(new Dispatch(gpu, pipeline, { x, y }, { n: 2, alpha: 10 }));
- * console.log(await y.read()); // Float32Array(2) [10, 20]
+ * assert.deepEqual(await y.read(), Float32Array.of(10, 20));
  * gpu.destroy();
  * ```
  */
@@ -691,8 +700,9 @@ export function recordOnce(work: Recordable): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { groups } from "./kernel.ts";
- * console.log(groups(100, 64)); // 2
+ * assert.equal(groups(100, 64), 2);
  * ```
  */
 export function groups(n: number, size: number): number {
@@ -710,12 +720,13 @@ export function groups(n: number, size: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { grid1d } from "./kernel.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(grid1d(gpu, 1000, 64)); // { workgroups: [16, 1, 1], row: 1024 }
+ * assert.deepEqual(grid1d(gpu, 1000, 64), { workgroups: [16, 1, 1], row: 1024 });
  * const max = gpu.limits.maxComputeWorkgroupsPerDimension;
- * console.log(grid1d(gpu, 64 * max + 1, 64).workgroups[1]); // 2
+ * assert.equal(grid1d(gpu, 64 * max + 1, 64).workgroups[1], 2);
  * gpu.destroy();
  * ```
  */
@@ -735,11 +746,12 @@ export function grid1d(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Recordable, Sequence } from "./kernel.ts";
  * const log: string[] = [];
  * const step: Recordable = { record: () => log.push("step"), destroy: () => log.push("free") };
  * new Sequence([step, step]).record();
- * console.log(log); // ["step", "step"]
+ * assert.deepEqual(log, ["step", "step"]);
  * ```
  */
 export interface Recordable {
@@ -755,6 +767,7 @@ export interface Recordable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { Dispatch, getPipeline, type KernelSource, Sequence } from "./kernel.ts";
  * import { Tensor } from "./tensor.ts";
@@ -778,7 +791,7 @@ export interface Recordable {
  * const step = new Sequence([new Dispatch(gpu, pipeline, { x, y }, { n: 2, alpha: 3 })]);
  * step.push(new Dispatch(gpu, pipeline, { x: y, y: z }, { n: 2, alpha: 3 }));
  * step.record(); // y = 3x, then z = 3y, in one submit
- * console.log(await z.read()); // Float32Array(2) [9, 18]
+ * assert.deepEqual(await z.read(), Float32Array.of(9, 18));
  * step.destroy();
  * gpu.destroy();
  * ```

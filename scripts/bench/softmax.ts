@@ -138,7 +138,9 @@ async function timeTfjs(
  *
  * @example
  * ```ts ignore
- * for (const f of await benchSoftmax(gpu)) console.log(f.name, f.value, f.unit);
+ * import assert from "node:assert/strict";
+ * const figures = await benchSoftmax(gpu);
+ * assert.ok(figures.every((f) => f.name.length > 0 && Number.isFinite(f.value)));
  * ```
  */
 export async function benchSoftmax(

@@ -41,7 +41,8 @@ export interface Stage2Bench {
  * @returns The figures.
  * @example
  * ```ts ignore
- * console.log(formatStage2Bench(await benchStage2()));
+ * import assert from "node:assert/strict";
+ * assert.match(formatStage2Bench(await benchStage2()), /^stage 2 on \d+ x \d+ train/);
  * ```
  */
 export async function benchStage2(
