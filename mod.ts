@@ -227,6 +227,7 @@ export {
   type ExtractOptions,
   type ExtractResult,
 } from "./lib/train/extract.ts";
+export { runSeeds, type SeedsResult } from "./lib/train/seeds.ts";
 
 // Features: Arrow feature dumps.
 export {
@@ -235,9 +236,15 @@ export {
   type FeatureWriterOptions,
   writeClassifier,
 } from "./lib/features/writer.ts";
-export { readClassifier, readFeatureDir, readFeatures } from "./lib/features/load.ts";
+export {
+  type FeatureDirOptions,
+  readClassifier,
+  readFeatureDir,
+  readFeatures,
+} from "./lib/features/load.ts";
 export {
   checkFeatureDir,
+  checkSplitLayouts,
   type ClassifierData,
   decodeClassifier,
   decodeFeatures,
@@ -250,6 +257,7 @@ export {
   type FeatureMetadataInput,
   type FeatureSplit,
   KIT_VERSION,
+  MINIMAL_LAYOUT,
 } from "./lib/features/schema.ts";
 export { checkFeatures, type FeatureDefect } from "./lib/features/check.ts";
 export {
@@ -263,13 +271,21 @@ export {
 // Stage 2: classifiers re-balanced on frozen features.
 export { runStage2, type Stage2Options, type Stage2Result } from "./lib/stage2/run.ts";
 export {
+  METHOD_NAMES,
+  type MethodRow,
+  methodRow,
+  type MethodRunSettings,
+  METHODS,
+  type MethodStyle,
+  type MethodTrainSettings,
+  parseMethods,
+  registerMethod,
+} from "./lib/stage2/registry.ts";
+export {
   DEFAULT_TAU_GRID,
   DEFAULT_TRAIN_SETTINGS,
-  METHOD_LABELS,
-  METHOD_NAMES,
   type MethodName,
   type MethodResult,
-  parseMethods,
   type TauGrid,
   type TrainSettings,
 } from "./lib/stage2/method.ts";
@@ -286,9 +302,12 @@ export { trainLinear, type TrainLinearResult, type TrainLinearSpec } from "./lib
 export {
   argmaxRows,
   balancedAccuracy,
+  type CalibrationMetrics,
+  calibrationMetrics,
   chooseTau,
   classWeightNorms,
   confusionMatrix,
+  ECE_BINS,
   formatMetricsTable,
   groupsFor,
   type MethodMetrics,
@@ -302,4 +321,7 @@ export {
   validateMetricsFile,
 } from "./lib/eval/metrics.ts";
 export { writeMetricsFile } from "./lib/eval/write_metrics.ts";
+export { writeStage2Predictions } from "./lib/eval/predictions.ts";
+export { PUBLISHED, publishedFor, type PublishedProtocol } from "./lib/eval/published.ts";
+export { formatSeedTable, type SeedSummary, summarizeSeeds } from "./lib/eval/seeds.ts";
 export { type ReportFiles, type RunReport, writeReport } from "./lib/eval/report.ts";

@@ -32,7 +32,8 @@ const USAGE = `Usage:
 PATH is a feature file (train.arrow, val.arrow, test.arrow, classifier.arrow) or a features
 folder holding them. Prints the schema and metadata, rows per class, feature norm statistics and
 the first N rows (default 5), and checks the files as stage 2 would and that their features are
-usable (finite, not all zero, not the same in every row).`;
+usable (finite, not all zero, not the same in every row). Files written by any tool without
+ltkit.* metadata are read in the minimal layout (README, "Features from any model").`;
 
 function stats(values: number[]): string {
   if (values.length === 0) return "n/a (no rows)";
@@ -83,6 +84,12 @@ function printSplit(data: FeatureSplitData, rowsShown: number): void {
   const counts = new Array<number>(classCount).fill(0);
   for (const l of label) counts[l]++;
   const groups = shotGroups(metadata.trainClassCounts, thresholdsFromProfile(metadata.profile));
+  if (metadata.minimal) {
+    console.log(
+      "  layout: minimal (no ltkit.* metadata): classes 0..max label, training counts from " +
+        "this file's labels (from train.arrow when a folder is read)",
+    );
+  }
   const norms = rowNorms(features, rows, dim);
   console.log("  rows per class (class: rows, training count, shot group, mean feature norm):");
   for (let c = 0; c < classCount; c++) {
@@ -186,12 +193,21 @@ export async function main(argv: string[]): Promise<number> {
   if (!isDir) return (await inspectFile(path, rowsShown)) ? 0 : 1;
   let ok = true;
   for (const name of [...FEATURE_SPLITS, "classifier"]) {
-    ok = (await inspectFile(`${path}/${name}.arrow`, rowsShown)) && ok;
+    const file = `${path}/${name}.arrow`;
+    // A dump from another model may have no classifier; readFeatureDir says whether that is fine.
+    const absent = name === "classifier" && !(await Deno.stat(file).catch(() => null));
+    if (absent) console.log(`${file}: absent`);
+    else ok = (await inspectFile(file, rowsShown)) && ok;
     console.log();
   }
   try {
-    await readFeatureDir(path);
-    console.log(`${path}: the four files belong together (dimension, checkpoint, class counts)`);
+    const { classifier } = await readFeatureDir(path);
+    console.log(
+      classifier
+        ? `${path}: the four files belong together (dimension, checkpoint, class counts)`
+        : `${path}: the three splits belong together; without a classifier stage 2 skips ` +
+          "the methods built on it",
+    );
   } catch (error) {
     console.log(`${path}: FAILED: ${(error as Error).message}`);
     ok = false;

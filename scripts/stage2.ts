@@ -4,7 +4,7 @@
  * writes into the features' folder or overwrites a result.
  *
  * ```text
- * deno task stage2 --features DIR [--methods joint,ncm,ncm_l2,crt,tau,lws,la,bsm] [--seed N]
+ * deno task stage2 --features DIR [--methods LIST] [--seed N | --seeds LIST] [--classifier FILE]
  *                  [--out FILE] [--epochs N] [--batch N] [--lr X] [--quiet]
  * ```
  *
@@ -12,36 +12,62 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatMetricsTable } from "../lib/eval/metrics.ts";
+import { formatMetricsTable, type MetricsFile } from "../lib/eval/metrics.ts";
 import { writeMetricsFile } from "../lib/eval/write_metrics.ts";
+import { formatSeedTable, summarizeSeeds } from "../lib/eval/seeds.ts";
+import { requestGpu } from "../lib/gpu/device.ts";
+import { writeStage2Predictions } from "../lib/eval/predictions.ts";
 import { readFeatureDir } from "../lib/features/load.ts";
-import { METHOD_NAMES, parseMethods } from "../lib/stage2/method.ts";
-import { runStage2 } from "../lib/stage2/run.ts";
+import type { FeatureDir } from "../lib/features/reader.ts";
+import { MINIMAL_LAYOUT } from "../lib/features/schema.ts";
+import { DEFAULT_TRAIN_SETTINGS } from "../lib/stage2/method.ts";
+import { METHOD_NAMES, methodHelpLines, METHODS, parseMethods } from "../lib/stage2/registry.ts";
+import { runStage2, type Stage2Options } from "../lib/stage2/run.ts";
+import { parseSeeds } from "../lib/train/flags.ts";
+import { openSeedGroup, readMetrics, writeSeedSummary } from "../lib/train/seeds.ts";
 import { exists, parentDir } from "../lib/io/paths.ts";
 import { checkPaths } from "../lib/train/_permissions.ts";
 
-const USAGE = `Usage:
-  deno task stage2 --features DIR [--methods LIST] [--seed N] [--out FILE]
-                   [--epochs N] [--batch N] [--lr X] [--quiet]
+/** The usage text, built from the method table when asked, so registered methods show too. */
+function usage(): string {
+  const trained = METHODS.filter((m) => m.trains).map((m) => m.label).join(" / ");
+  const d = DEFAULT_TRAIN_SETTINGS;
+  return `Usage:
+  deno task stage2 --features DIR [--methods LIST] [--seed N | --seeds LIST] [--out FILE]
+                   [--classifier FILE] [--epochs N] [--batch N] [--lr X] [--quiet]
 
 Runs stage 2 (classifiers on frozen features) on the GPU from DIR/train.arrow, val.arrow,
 test.arrow and classifier.arrow, writes the metrics to FILE (default runs/stage2-<time>/
-metrics.json; an existing FILE is never overwritten) and prints the table.
+metrics.json) and each method's test predictions to predictions/<method>.arrow beside it, and
+prints the table. An existing FILE or predictions folder is never overwritten.
 
   --methods LIST  comma-separated, default all: ${METHOD_NAMES.join(",")}
-                  (joint: stage-1 classifier; ncm / ncm_l2: nearest class mean, cosine / centred
-                  L2; crt: classifier re-training; tau: tau-normalisation; lws: learnable weight
-                  scaling; la: post-hoc logit adjustment; bsm: cRT with balanced softmax)
+${methodHelpLines(18).join("\n")}
   --seed N        seed of every random choice (default 0)
+  --seeds LIST    run once per seed (e.g. 0,1,2) into --out DIR/seed-<n>/ (default
+                  runs/stage2-seeds-<time>/) and write DIR/summary/ with mean and std; rerun the
+                  same command to continue an interrupted group
+  --classifier FILE
+                  the model's linear classifier (default DIR/classifier.arrow; a dump from
+                  another tool may have none: ${
+    METHODS.filter((m) => m.needsClassifier).map((m) => m.name).join(", ")
+  } are then skipped)
   --epochs N, --batch N, --lr X
-                  cRT / LWS / balanced-softmax training (default 10, 512, 0.1)`;
+                  ${trained} training (default ${d.epochs}, ${d.batch}, ${d.lr})
+
+DIR may hold features of any model: files without ltkit.* metadata are read in the minimal
+layout (${MINIMAL_LAYOUT}); the class counts come from train.arrow's labels. See the README,
+"Features from any model".`;
+}
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
   features: { type: "string" },
   methods: { type: "string" },
   seed: { type: "string" },
+  seeds: { type: "string" },
   out: { type: "string" },
+  classifier: { type: "string" },
   epochs: { type: "string" },
   batch: { type: "string" },
   lr: { type: "string" },
@@ -64,18 +90,22 @@ export async function main(argv: string[]): Promise<number> {
     values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false })
       .values;
   } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
+    console.error(`error: ${(error as Error).message}\n\n${usage()}`);
     return 2;
   }
   if (values.help) {
-    console.log(USAGE);
+    console.log(usage());
     return 0;
   }
-  let methods, seed, epochs, batch, lr;
+  let methods, seed, seeds, epochs, batch, lr;
   try {
     if (!values.features) throw new RangeError("Cannot run stage 2: --features DIR is required");
     methods = parseMethods(values.methods ?? "all");
     seed = integer("seed", values.seed, 0) ?? 0;
+    seeds = values.seeds === undefined ? null : parseSeeds(values.seeds);
+    if (seeds && values.seed !== undefined) {
+      throw new RangeError("Cannot run stage 2: --seeds and --seed exclude each other");
+    }
     epochs = integer("epochs", values.epochs, 1);
     batch = integer("batch", values.batch, 1);
     lr = values.lr === undefined ? undefined : Number(values.lr);
@@ -83,46 +113,102 @@ export async function main(argv: string[]): Promise<number> {
       throw new RangeError(`Cannot parse --lr ${values.lr}: expected a number > 0`);
     }
   } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
+    console.error(`error: ${(error as Error).message}\n\n${usage()}`);
     return 2;
   }
   const dir = values.features.replace(/\/+$/, "") || "/";
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  const out = values.out ?? `runs/stage2-${stamp}/metrics.json`;
-  const outDir = parentDir(out);
+  const group = seeds ? (values.out ?? `runs/stage2-seeds-${stamp}`).replace(/\/+$/, "") : null;
+  const out = group ? `${group}/seed-${seeds![0]}/metrics.json` : values.out ??
+    `runs/stage2-${stamp}/metrics.json`;
+  const outDir = group ?? parentDir(out);
+  const settings = { methods, epochs, batch, lr };
   try {
     // The folder of `out` is read too: whether `out` exists, and the rename of the atomic write.
-    await checkPaths("stage2", argv, { read: [dir, outDir], write: [outDir] });
-    if (await exists(out)) {
-      throw new RangeError(
-        `Cannot write the metrics to ${out}: the file exists and holds a finished result; ` +
-          `choose another --out`,
-      );
-    }
+    const read = [dir, outDir, ...(values.classifier ? [values.classifier] : [])];
+    await checkPaths("stage2", argv, { read, write: [outDir] });
+    if (group) {
+      const config = { features: dir, classifier: values.classifier ?? null, ...settings };
+      await openSeedGroup(group, { seeds: seeds!, config }, "deno task stage2");
+    } else await refuseOverwrite(out);
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 2;
   }
   try {
-    const features = await readFeatureDir(dir);
-    const { metrics } = await runStage2(features, {
-      methods,
-      seed,
-      epochs,
-      batch,
-      lr,
-      source: dir,
-      log: values.quiet ? undefined : (line) => console.error(`stage 2: ${line}`),
-    });
-    await Deno.mkdir(outDir, { recursive: true });
-    await writeMetricsFile(out, metrics);
-    console.log(formatMetricsTable(metrics));
-    if (!values.quiet) console.error(`stage 2: metrics written to ${out}`);
-    return 0;
+    const features = await readFeatureDir(dir, { classifier: values.classifier });
+    const log = values.quiet ? undefined : (line: string) => console.error(`stage 2: ${line}`);
+    if (!group) {
+      const metrics = await runOnce(features, { ...settings, seed, source: dir, log }, out);
+      console.log(formatMetricsTable(metrics));
+      log?.(`metrics written to ${out}, predictions to ${outDir}/predictions/`);
+      return 0;
+    }
+    const gpu = await requestGpu({ warnFallback: false });
+    try {
+      const runs: { metrics: MetricsFile; from: string }[] = [];
+      for (const s of seeds!) {
+        const file = `${group}/seed-${s}/metrics.json`;
+        if (await exists(file)) {
+          log?.(`seed ${s} finished before; kept`);
+          runs.push({ metrics: await readMetrics(file), from: parentDir(file) });
+          continue;
+        }
+        // An interrupted seed left no metrics.json (written last): its predictions are redone.
+        await Deno.remove(`${group}/seed-${s}`, { recursive: true }).catch(() => {});
+        log?.(`seed ${s}`);
+        const metrics = await runOnce(
+          features,
+          { ...settings, seed: s, source: dir, log, gpu },
+          file,
+        );
+        runs.push({ metrics, from: parentDir(file) });
+      }
+      const summary = summarizeSeeds(runs);
+      await writeSeedSummary(
+        `${group}/summary`,
+        summary,
+        `stage 2 on ${dir}, ${seeds!.length} seeds`,
+      );
+      console.log(formatSeedTable(summary));
+      log?.(`summary written to ${group}/summary/`);
+      return 0;
+    } finally {
+      gpu.destroy();
+    }
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 1;
   }
+}
+
+/** Refuses an --out whose metrics file or predictions folder exists: no result is overwritten. */
+async function refuseOverwrite(out: string): Promise<void> {
+  if (await exists(out)) {
+    throw new RangeError(
+      `Cannot write the metrics to ${out}: the file exists and holds a finished result; ` +
+        `choose another --out`,
+    );
+  }
+  if (await exists(`${parentDir(out)}/predictions`)) {
+    throw new RangeError(
+      `Cannot write predictions to ${parentDir(out)}/predictions: it holds the predictions of ` +
+        `another run; choose an --out in another folder`,
+    );
+  }
+}
+
+/** One stage-2 run: the predictions, then metrics.json (its presence marks the run finished). */
+async function runOnce(
+  features: FeatureDir,
+  options: Stage2Options,
+  out: string,
+): Promise<MetricsFile> {
+  const { metrics, results } = await runStage2(features, options);
+  await Deno.mkdir(parentDir(out), { recursive: true });
+  await writeStage2Predictions(parentDir(out), features.test, results, metrics);
+  await writeMetricsFile(out, metrics);
+  return metrics;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

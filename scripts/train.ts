@@ -8,6 +8,7 @@ import { presetConfig } from "../lib/train/config.ts";
 import { runExperiment } from "../lib/train/experiment.ts";
 import { parseTrainArgs, trainHelp } from "../lib/train/flags.ts";
 import { checkPaths } from "../lib/train/_permissions.ts";
+import { runSeeds } from "../lib/train/seeds.ts";
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage error). */
 export async function main(argv: string[]): Promise<number> {
@@ -24,7 +25,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     await checkPaths("train", argv, { write: [args.out ?? "runs"] });
-    await runExperiment(args);
+    if (args.seeds) await runSeeds(args, args.seeds);
+    else await runExperiment(args);
     return 0;
   } catch (error) {
     const e = error as Error;

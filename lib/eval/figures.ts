@@ -179,6 +179,8 @@ export interface BarSeries {
   label: string;
   /** Value of each category; null or non-finite draws no bar. */
   values: readonly (number | null)[];
+  /** Half-length of an error bar per category (e.g. one standard deviation); null draws none. */
+  errors?: readonly (number | null)[];
   /** Fill colour (default: PALETTE by position). */
   color?: string;
 }
@@ -583,6 +585,77 @@ export function lineChart(spec: LineChartSpec): string {
 }
 
 /**
+ * One method's reliability curve: per confidence bin, the mean top-1 confidence and the accuracy
+ * of its rows, in [0, 1]; null for an empty bin.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import type { ReliabilitySeries } from "./figures.ts";
+ * const crt: ReliabilitySeries = {
+ *   label: "cRT",
+ *   confidence: [0.4, null, 0.95],
+ *   accuracy: [0.3, null, 0.9],
+ * };
+ * equal(crt.confidence.length, crt.accuracy.length);
+ * ```
+ */
+export interface ReliabilitySeries {
+  /** Legend text. */
+  label: string;
+  /** Mean confidence of each bin. */
+  confidence: readonly (number | null)[];
+  /** Accuracy of each bin. */
+  accuracy: readonly (number | null)[];
+  /** Colour (default: {@link PALETTE} by position). */
+  color?: string;
+  /** Dash of the line. */
+  dash?: string;
+}
+
+/**
+ * A reliability diagram as a standalone SVG document: accuracy against mean confidence of each
+ * confidence bin, both in percent, for every method, with the diagonal of perfect calibration.
+ * Points below the diagonal are over-confident; empty bins are gaps.
+ *
+ * @param title Title of the chart.
+ * @param series One curve per method.
+ * @returns The SVG text.
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { reliabilityDiagram, xmlProblem } from "./figures.ts";
+ * const svg = reliabilityDiagram("Reliability", [
+ *   { label: "cRT", confidence: [0.4, null, 0.95], accuracy: [0.3, null, 0.9] },
+ * ]);
+ * ok(svg.includes("perfect calibration"));
+ * ok(xmlProblem(svg) === null);
+ * ```
+ */
+export function reliabilityDiagram(title: string, series: readonly ReliabilitySeries[]): string {
+  const pct = (v: number | null) => (v === null ? null : 100 * v);
+  return lineChart({
+    title,
+    xLabel: "mean top-1 confidence of the bin (%)",
+    yLabel: "accuracy of the bin (%)",
+    xInclude: [0, 100],
+    yInclude: [0, 100],
+    yCap: 100,
+    series: [
+      { label: "perfect calibration", x: [0, 100], y: [0, 100], color: "#bbbbbb", style: "line" },
+      ...series.map((s): Series => ({
+        label: s.label,
+        color: s.color,
+        dash: s.dash,
+        // Bins without rows have no confidence: their points are gaps.
+        x: s.confidence.map((c) => (c === null ? NaN : 100 * c)),
+        y: s.accuracy.map(pct),
+      })),
+    ],
+  });
+}
+
+/**
  * A grouped bar chart as a standalone SVG document; the y axis always includes 0. Long category
  * labels are drawn slanted.
  *
@@ -610,7 +683,18 @@ export function barChart(spec: BarChartSpec): string {
     }
   }
   const values = spec.series.flatMap((s) => s.values.filter(finite));
-  const yAx = capped(linearAxis([0, ...(spec.yInclude ?? []), ...values]), values, spec.yCap);
+  // Whisker ends belong to the domain too, so no error bar is clipped.
+  const whiskers = spec.series.flatMap((s) =>
+    s.values.flatMap((v, k) => {
+      const e = s.errors?.[k];
+      return finite(v) && finite(e) ? [v - Math.abs(e), v + Math.abs(e)] : [];
+    })
+  );
+  const yAx = capped(
+    linearAxis([0, ...(spec.yInclude ?? []), ...values, ...whiskers]),
+    values,
+    spec.yCap,
+  );
   const entries: LegendEntry[] = spec.series.map((s, i) => ({
     label: s.label,
     color: s.color ?? PALETTE[i % PALETTE.length],
@@ -658,6 +742,19 @@ export function barChart(spec: BarChartSpec): string {
         }</title></rect>`;
     });
     out += `<g fill="${entries[i].color}">${g}</g>`;
+    let w = "";
+    s.values.forEach((v, k) => {
+      const e = s.errors?.[k];
+      if (!finite(v) || !finite(e)) return;
+      const cx = left + slot * k + (slot - inner) / 2 + bar * i + bar / 2;
+      const [lo, hi] = [y(v - Math.abs(e)), y(v + Math.abs(e))];
+      const cap = Math.min(4, bar / 3);
+      w += `<path d="M${px(cx)} ${px(lo)}V${px(hi)}M${px(cx - cap)} ${px(hi)}H${px(cx + cap)}` +
+        `M${px(cx - cap)} ${px(lo)}H${px(cx + cap)}"><title>${
+          escapeXml(`${s.label}, ${spec.categories[k]}: ${formatTick(v)} ± ${formatTick(e)}`)
+        }</title></path>`;
+    });
+    if (w) out += `<g class="error-bars" stroke="${AXIS}" fill="none">${w}</g>`;
   });
   out += axesBox(spec, l, height - 10);
   if (values.length === 0) out += noData(l);

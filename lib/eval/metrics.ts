@@ -85,6 +85,231 @@ export interface TauPoint {
 }
 
 /**
+ * Bins of the expected calibration error: 15 of equal width over the top-1 confidence.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { ECE_BINS } from "./metrics.ts";
+ * equal(ECE_BINS, 15);
+ * ```
+ */
+export const ECE_BINS = 15;
+
+/**
+ * Calibration of a set of rows: expected calibration error and negative log-likelihood of the
+ * softmax probabilities.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { type CalibrationFigures, calibrationMetrics } from "./metrics.ts";
+ * const c: CalibrationFigures = calibrationMetrics(Float32Array.of(0, 0), Int32Array.of(0), [
+ *   "many",
+ *   "few",
+ * ]);
+ * equal(c.rows, 1);
+ * equal(c.ece, 0.5); // confidence 0.5, right: |1 - 0.5|
+ * ```
+ */
+export interface CalibrationFigures {
+  /** Rows evaluated. */
+  rows: number;
+  /** Expected calibration error in [0, 1] ({@link ECE_BINS} bins); 0 when there is no row. */
+  ece: number;
+  /** Mean of -ln p(true class) over the rows; 0 when there is no row. */
+  nll: number;
+}
+
+/**
+ * Calibration of one method on one split: overall, per shot group of the true class, and the
+ * bins of the reliability diagram.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { calibrationMetrics, type CalibrationMetrics } from "./metrics.ts";
+ * const m: CalibrationMetrics = calibrationMetrics(
+ *   Float32Array.of(2, 0, 0, 2),
+ *   Int32Array.of(0, 0),
+ *   ["many", "few"],
+ * );
+ * equal(m.few, null); // no row of a Few class
+ * equal(m.bins.count.reduce((a, b) => a + b), 2);
+ * ```
+ */
+export interface CalibrationMetrics extends CalibrationFigures {
+  /** Rows whose true class is Many-shot; null when there is none. */
+  many: CalibrationFigures | null;
+  /** The same for Medium. */
+  medium: CalibrationFigures | null;
+  /** The same for Few. */
+  few: CalibrationFigures | null;
+  /** Reliability bins over all rows: bin b holds confidences in (b / 15, (b + 1) / 15]. */
+  bins: {
+    /** Rows in each bin. */
+    count: number[];
+    /** Mean top-1 confidence of each bin; null for an empty bin. */
+    confidence: (number | null)[];
+    /** Accuracy of each bin; null for an empty bin. */
+    accuracy: (number | null)[];
+  };
+}
+
+/**
+ * Top-1 confidence (the largest softmax probability), the top-1 class and -ln p(label) of each
+ * row of (N, C) logits, in float64 with the maximum subtracted first. The top-1 class is
+ * {@link argmaxRows}'s.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { softmaxTop1 } from "./metrics.ts";
+ * const t = softmaxTop1(Float32Array.of(0, Math.log(3)), Int32Array.of(0), 2);
+ * equal(t.confidence[0].toFixed(6), "0.750000");
+ * equal(t.predicted[0], 1);
+ * equal(t.nll[0].toFixed(6), Math.log(4).toFixed(6)); // -ln(1/4)
+ * ```
+ */
+export function softmaxTop1(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classes: number,
+): { confidence: Float64Array; predicted: Int32Array; nll: Float64Array } {
+  const predicted = argmaxRows(logits, classes);
+  const n = predicted.length;
+  if (labels.length !== n) {
+    throw new RangeError(
+      `Cannot compute calibration: ${n} rows of logits for ${labels.length} labels`,
+    );
+  }
+  const confidence = new Float64Array(n);
+  const nll = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    const row = r * classes;
+    const top = logits[row + predicted[r]];
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(logits[row + c] - top);
+    const y = labels[r];
+    if (!(y >= 0 && y < classes)) {
+      throw new RangeError(
+        `Cannot compute calibration: row ${r} has label ${y}, outside 0..${classes - 1}`,
+      );
+    }
+    confidence[r] = 1 / sum;
+    nll[r] = Math.log(sum) - (logits[row + y] - top);
+  }
+  return { confidence, predicted, nll };
+}
+
+/**
+ * The reliability bin of a confidence: bin b holds (b / bins, (b + 1) / bins], so 1 is in the
+ * last bin and a confidence of 0 (impossible for a softmax) in the first.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { confidenceBin } from "./metrics.ts";
+ * equal(confidenceBin(1 / 3, 15), 4); // 5/15 is the top of bin 4
+ * equal(confidenceBin(0.34, 15), 5);
+ * equal(confidenceBin(1, 15), 14);
+ * ```
+ */
+export function confidenceBin(confidence: number, bins: number): number {
+  return Math.min(bins - 1, Math.max(0, Math.ceil(confidence * bins) - 1));
+}
+
+function binned(
+  confidence: Float64Array,
+  correct: Uint8Array,
+  nll: Float64Array,
+  rows: readonly number[],
+  bins: number,
+): CalibrationFigures & { count: number[]; confSum: number[]; hits: number[] } {
+  const count = new Array<number>(bins).fill(0);
+  const confSum = new Array<number>(bins).fill(0);
+  const hits = new Array<number>(bins).fill(0);
+  let nllSum = 0;
+  for (const r of rows) {
+    const b = confidenceBin(confidence[r], bins);
+    count[b]++;
+    confSum[b] += confidence[r];
+    hits[b] += correct[r];
+    nllSum += nll[r];
+  }
+  let ece = 0;
+  for (let b = 0; b < bins; b++) {
+    if (count[b] > 0) ece += Math.abs(hits[b] - confSum[b]) / rows.length;
+  }
+  const n = rows.length;
+  return { rows: n, ece: n === 0 ? 0 : ece, nll: n === 0 ? 0 : nllSum / n, count, confSum, hits };
+}
+
+/**
+ * Expected calibration error and NLL of (N, C) logits, over all rows and per shot group of the
+ * true class, with the reliability bins. ECE = sum over bins of (rows in bin / N) *
+ * |accuracy of bin - mean confidence of bin|, with {@link ECE_BINS} equal-width bins over the
+ * top-1 softmax probability, bin b holding (b / 15, (b + 1) / 15]. Averages are over rows (not
+ * classes). NCM's scores are cosines or negative distances, so its probabilities are a softmax
+ * of those at temperature 1.
+ *
+ * @param logits (N, C) logits.
+ * @param labels True class of each row, (N).
+ * @param groups Shot group of each class, (C).
+ * @param bins Number of bins (default {@link ECE_BINS}).
+ * @returns The calibration figures.
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { calibrationMetrics } from "./metrics.ts";
+ * // Two rows with confidence 0.5 (one right) and one with e^2 / (1 + e^2) = 0.881 (right).
+ * const m = calibrationMetrics(
+ *   Float32Array.of(0, 0, 0, 0, 2, 0),
+ *   Int32Array.of(0, 1, 0),
+ *   ["many", "few"],
+ * );
+ * const high = Math.exp(2) / (1 + Math.exp(2));
+ * equal(m.ece.toFixed(6), ((2 / 3) * 0 + (1 / 3) * (1 - high)).toFixed(6));
+ * equal(m.many!.rows, 2);
+ * equal(m.few!.ece, 0.5); // one row, confidence 0.5, wrong
+ * ```
+ */
+export function calibrationMetrics(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  groups: readonly ShotGroup[],
+  bins = ECE_BINS,
+): CalibrationMetrics {
+  if (!Number.isInteger(bins) || bins < 1) {
+    throw new RangeError(`Cannot compute calibration: ${bins} bins; expected an integer >= 1`);
+  }
+  const classes = groups.length;
+  const { confidence, predicted, nll } = softmaxTop1(logits, labels, classes);
+  const correct = Uint8Array.from(predicted, (p, r) => (p === labels[r] ? 1 : 0));
+  const all = Array.from({ length: labels.length }, (_, r) => r);
+  const total = binned(confidence, correct, nll, all, bins);
+  const group = (g: ShotGroup): CalibrationFigures | null => {
+    const rows = all.filter((r) => groups[labels[r]] === g);
+    if (rows.length === 0) return null;
+    const { ece, nll: mean } = binned(confidence, correct, nll, rows, bins);
+    return { rows: rows.length, ece, nll: mean };
+  };
+  return {
+    rows: total.rows,
+    ece: total.ece,
+    nll: total.nll,
+    many: group("many"),
+    medium: group("medium"),
+    few: group("few"),
+    bins: {
+      count: total.count,
+      confidence: total.count.map((n, b) => (n === 0 ? null : total.confSum[b] / n)),
+      accuracy: total.count.map((n, b) => (n === 0 ? null : total.hits[b] / n)),
+    },
+  };
+}
+
+/**
  * Everything reported for one stage-2 method.
  *
  * @example
@@ -120,6 +345,8 @@ export interface MethodMetrics {
   tau_curve?: TauPoint[];
   /** Mean training loss of each epoch (cRT, LWS, balanced softmax). */
   train_loss?: number[];
+  /** Test-split calibration: ECE, NLL, per shot group, reliability bins. */
+  calibration?: CalibrationMetrics;
 }
 
 /**
@@ -197,6 +424,8 @@ export interface MetricsFile {
   settings: Record<string, unknown>;
   /** Results by method key (joint, ncm, ncm_l2, crt, tau, lws, la, bsm), in run order. */
   methods: Record<string, MethodMetrics>;
+  /** Methods asked for but not run, with the reason (e.g. the features have no classifier). */
+  skipped?: Record<string, string>;
 }
 
 /**
@@ -501,6 +730,7 @@ export function formatMetricsTable(file: MetricsFile): string {
     line(header),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
+    ...Object.entries(file.skipped ?? {}).map(([m, why]) => `skipped ${m}: ${why}`),
   ].join("\n");
 }
 

@@ -13,9 +13,18 @@ import type { ShotThresholds } from "../data/profiles.ts";
 import type { ShotGroup } from "../data/shot_groups.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { EpochRecord } from "../train/stage1.ts";
-import { barChart, lineChart, type Marker, panelRow, type Series } from "./figures.ts";
+import {
+  barChart,
+  lineChart,
+  type Marker,
+  panelRow,
+  reliabilityDiagram,
+  type Series,
+} from "./figures.ts";
 import { renderHtml } from "./html.ts";
-import type { MetricsFile } from "./metrics.ts";
+import { publishedBlocks, type PublishedProtocol } from "./published.ts";
+import { type CalibrationMetrics, ECE_BINS, type MetricsFile } from "./metrics.ts";
+import { methodRow } from "../stage2/registry.ts";
 
 /**
  * Time spent in one stage of the run.
@@ -74,7 +83,7 @@ export interface TauCurve {
  * ```
  */
 export interface MethodReport {
-  /** Key: joint, ncm, ncm_l2, crt, tau, lws, la, bsm (others are drawn in spare colours). */
+  /** Key of the stage-2 method table (lib/stage2/registry.ts); others get spare colours. */
   name: string;
   /** Display name, e.g. "cRT" or "τ-norm (τ=0.9)". */
   label: string;
@@ -96,6 +105,8 @@ export interface MethodReport {
   tauCurve: TauCurve | null;
   /** Wall time of the method. */
   seconds: number;
+  /** Test-split calibration (ECE, NLL, per shot group, reliability bins); absent when unknown. */
+  calibration?: CalibrationMetrics | null;
 }
 
 /**
@@ -170,6 +181,8 @@ export interface RunReport {
   methods: MethodReport[];
   /** Free-form remarks, one list item each. */
   notes?: string[];
+  /** The published protocol the run follows, shown beside its figures; absent when none. */
+  published?: PublishedProtocol | null;
 }
 
 /**
@@ -458,24 +471,19 @@ export const FIGURE_IDS: readonly string[] = Object.freeze([
   "tau_curves",
   "accuracy_vs_count",
   "weight_norms",
+  "reliability",
   "stage1",
 ]);
 
-/** Colour and dash of each method, the same in every figure (Okabe-Ito colours). */
-const METHOD_STYLE: Record<string, { color: string; dash?: string }> = {
-  joint: { color: "#000000" },
-  ncm: { color: "#E69F00", dash: "5 3" },
-  ncm_l2: { color: "#999999", dash: "1 3" },
-  crt: { color: "#0072B2" },
-  tau: { color: "#009E73", dash: "8 3" },
-  lws: { color: "#D55E00" },
-  la: { color: "#CC79A7", dash: "8 3 2 3" },
-  bsm: { color: "#56B4E9", dash: "2 2" },
-};
+// A method's colour and dash come from its row in the stage-2 method table, so they are the same
+// in every figure; a method outside the table gets a spare colour.
 const SPARE = ["#882255", "#117733", "#332288", "#AA4499"];
 
 function styleOf(name: string, index: number): { color: string; dash?: string } {
-  return METHOD_STYLE[name] ?? { color: SPARE[index % SPARE.length], dash: "4 2" };
+  const style = methodRow(name)?.style;
+  return style
+    ? { color: style.color, dash: style.dash }
+    : { color: SPARE[index % SPARE.length], dash: "4 2" };
 }
 
 const GROUP_TITLES: Record<ShotGroup, string> = { many: "Many", medium: "Medium", few: "Few" };
@@ -597,9 +605,13 @@ function percentOrNull(v: number | null | undefined): number | null {
 
 /** Cells of a column of percentages, the best (at the shown precision) in bold. */
 function percentColumn(values: (number | null)[]): ReportCell[] {
-  const shown = values.map(formatPercent);
+  return boldBest(values.map(formatPercent), false);
+}
+
+/** Cells of shown numbers ("–" for none), the highest (or lowest) in bold. */
+function boldBest(shown: string[], lowest: boolean): ReportCell[] {
   const numbers = shown.filter((t) => t !== "–").map(Number);
-  const best = numbers.length > 0 ? Math.max(...numbers) : NaN;
+  const best = numbers.length === 0 ? NaN : lowest ? Math.min(...numbers) : Math.max(...numbers);
   return shown.map((text) => ({ text, bold: text !== "–" && Number(text) === best }));
 }
 
@@ -776,7 +788,7 @@ export function reportFigures(report: RunReport): ReportFigure[] {
     });
   }
   const normed = styled.filter(({ m }) =>
-    ["joint", "crt", "tau", "lws"].includes(m.name) && m.weightNorms !== null
+    methodRow(m.name)?.weightNorms === true && m.weightNorms !== null
   );
   if (normed.length > 0) {
     const order = headToTail(report);
@@ -815,6 +827,26 @@ export function reportFigures(report: RunReport): ReportFigure[] {
         "classes from head to tail. In the paper, joint training's norms follow the class " +
         "sizes and cRT, τ-norm and LWS make them more even.",
       svg,
+    });
+  }
+  const calibrated = styled.filter(({ m }) => m.calibration);
+  if (calibrated.length > 0) {
+    const title = "Reliability diagram (test set)";
+    figures.push({
+      id: "reliability",
+      title,
+      caption: `Accuracy against mean top-1 confidence in each of ${ECE_BINS} equal-width ` +
+        "confidence bins (empty bins are gaps). Points under the diagonal are over-confident.",
+      svg: reliabilityDiagram(
+        title,
+        calibrated.map(({ m, style }) => ({
+          label: m.label,
+          color: style.color,
+          dash: style.dash,
+          confidence: m.calibration!.bins.confidence,
+          accuracy: m.calibration!.bins.accuracy,
+        })),
+      ),
     });
   }
   const h = report.stage1History;
@@ -964,6 +996,13 @@ export function buildReportDocument(report: RunReport): ReportDocument {
   }
   results.push(...figureBlock(figures, "accuracy_by_group"), ...figureBlock(figures, "tau_curves"));
   sections.push({ id: "results", heading: "Results", blocks: results });
+  if (report.published) {
+    sections.push({
+      id: "published",
+      heading: "Published figures",
+      blocks: publishedBlocks(report.published, methods, "this run"),
+    });
+  }
 
   sections.push({
     id: "per-class",
@@ -986,6 +1025,60 @@ export function buildReportDocument(report: RunReport): ReportDocument {
       ...figureBlock(figures, "weight_norms"),
     ],
   });
+
+  const calibrated = methods.filter((m) => m.calibration);
+  if (calibrated.length > 0) {
+    const groups = (["many", "medium", "few"] as const).filter((g) =>
+      calibrated.some((m) => m.calibration![g] !== null)
+    );
+    const ece = (g: "all" | ShotGroup) =>
+      boldBest(
+        calibrated.map((m) => {
+          const c = g === "all" ? m.calibration! : m.calibration![g];
+          return c ? formatPercent(c.ece) : "–";
+        }),
+        true,
+      );
+    const nll = (g: "all" | ShotGroup) =>
+      boldBest(
+        calibrated.map((m) => {
+          const c = g === "all" ? m.calibration! : m.calibration![g];
+          return c ? fixed(c.nll, 3) : "–";
+        }),
+        true,
+      );
+    const keys = ["all", ...groups] as const;
+    const columns = [...keys.map(ece), ...keys.map(nll)];
+    const titles = keys.map((g) => (g === "all" ? "All" : GROUP_TITLES[g]));
+    sections.push({
+      id: "calibration",
+      heading: "Calibration",
+      blocks: [
+        {
+          kind: "paragraph",
+          text: `Expected calibration error (ECE, %) and negative log-likelihood (NLL, nats per ` +
+            `image) of the softmax of each method's test logits, over all test images and over ` +
+            `the images of each shot group's classes. ECE uses ${ECE_BINS} equal-width bins of ` +
+            `the top-1 confidence, bin b holding (b/${ECE_BINS}, (b+1)/${ECE_BINS}]; NCM's ` +
+            "scores (cosines, negative distances) enter the softmax as they are. Lower is " +
+            "better; the best of each column is in bold.",
+        },
+        {
+          kind: "table",
+          table: {
+            header: [
+              "Method",
+              ...titles.map((t) => `ECE ${t}`),
+              ...titles.map((t) => `NLL ${t}`),
+            ],
+            align: ["left", ...columns.map(() => "right" as const)],
+            rows: calibrated.map((m, i) => [{ text: m.label }, ...columns.map((col) => col[i])]),
+          },
+        },
+        ...figureBlock(figures, "reliability"),
+      ],
+    });
+  }
 
   const h = report.stage1History;
   sections.push({
@@ -1250,12 +1343,14 @@ export interface RunInfo {
   classes?: readonly string[];
   /** Free-form remarks. */
   notes?: string[];
+  /** The published protocol the run follows (lib/eval/published.ts), if any. */
+  published?: PublishedProtocol | null;
 }
 
 /**
  * Maps stage 2's `metrics.json` (lib/eval/metrics.ts) and what the run knows into a
- * {@link RunReport}. Methods keep the file's order; tau-norm and logit adjustment get the
- * chosen tau in their label.
+ * {@link RunReport}. Methods keep the file's order; a method whose row in the stage-2 table has
+ * a tau curve (tau-norm, logit adjustment) gets the chosen tau in its label.
  *
  * @param metrics The parsed metrics file.
  * @param run Name, adapter, preset, config, timings and stage-1 history of the run.
@@ -1316,9 +1411,9 @@ export function fromMetrics(metrics: MetricsFile, run: RunInfo): RunReport {
     : counts.map((_, c) => `class ${c}`);
   const methods = Object.entries(metrics.methods).map(([name, m]): MethodReport => {
     const tau = m.tau ?? null;
-    let label = m.label;
-    if (name === "tau") label = tau === null ? "τ-norm" : `τ-norm (τ=${formatTau(tau)})`;
-    else if (name === "la" && tau !== null) label = `${m.label} (τ=${formatTau(tau)})`;
+    const row = methodRow(name);
+    let label = row?.style.label ?? m.label;
+    if (row?.tauCurve && tau !== null) label = `${label} (τ=${formatTau(tau)})`;
     return {
       name,
       label,
@@ -1333,6 +1428,7 @@ export function fromMetrics(metrics: MetricsFile, run: RunInfo): RunReport {
         ? { tau: m.tau_curve.map((p) => p.tau), valAccuracy: m.tau_curve.map((p) => p.val_all) }
         : null,
       seconds: m.wall_ms / 1000,
+      calibration: m.calibration ?? null,
     };
   });
   return {
@@ -1349,6 +1445,12 @@ export function fromMetrics(metrics: MetricsFile, run: RunInfo): RunReport {
     groups: [...metrics.shot_groups],
     thresholds: { ...metrics.shot_thresholds },
     methods,
-    notes: run.notes,
+    published: run.published ?? null,
+    notes: metrics.skipped
+      ? [
+        ...(run.notes ?? []),
+        ...Object.entries(metrics.skipped).map(([m, why]) => `Skipped ${m}: ${why}.`),
+      ]
+      : run.notes,
   };
 }

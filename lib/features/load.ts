@@ -8,6 +8,7 @@
 
 import {
   checkFeatureDir,
+  checkSplitLayouts,
   type ClassifierData,
   decodeClassifier,
   decodeFeatures,
@@ -36,13 +37,12 @@ async function readBytes(path: string): Promise<Uint8Array> {
  * @throws See {@link decodeFeatures}; `Deno.errors.NotFound` when the file is absent.
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { readFeatures } from "./load.ts";
  * import { writeSyntheticFeatureDir } from "./synthetic.ts";
  * const dir = await Deno.makeTempDir();
  * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4 });
  * const train = await readFeatures(`${dir}/train.arrow`, "train");
- * assert.deepEqual([train.rows, train.dim], [8, 4]);
+ * console.log(train.rows, train.dim); // 8 4
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -60,13 +60,12 @@ export async function readFeatures(
  * @returns W (C, D), b (C) and the metadata.
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { readClassifier } from "./load.ts";
  * import { writeSyntheticFeatureDir } from "./synthetic.ts";
  * const dir = await Deno.makeTempDir();
  * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2, 1], featureDim: 4 });
  * const { weight, bias } = await readClassifier(`${dir}/classifier.arrow`);
- * assert.deepEqual([weight.length, bias.length], [12, 3]);
+ * console.log(weight.length, bias.length); // 12 3
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -75,30 +74,71 @@ export async function readClassifier(path: string): Promise<ClassifierData> {
 }
 
 /**
+ * Options of {@link readFeatureDir}.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import type { FeatureDirOptions } from "./load.ts";
+ * const options: FeatureDirOptions = { classifier: "models/head.arrow" };
+ * equal(options.classifier, "models/head.arrow");
+ * ```
+ */
+export interface FeatureDirOptions {
+  /**
+   * The classifier file (default `DIR/classifier.arrow`). A minimal-layout folder may have none;
+   * an ltkit dump must.
+   */
+  classifier?: string;
+}
+
+/**
  * Reads a features folder (`train.arrow`, `val.arrow`, `test.arrow`, `classifier.arrow`) and
  * checks that the files belong together: the same feature dimension, class count, training class
  * counts and stage-1 checkpoint, and training labels that match the recorded class counts.
  *
+ * A folder written by another tool in the minimal layout (no `ltkit.*` metadata, see
+ * {@link MINIMAL_LAYOUT}) needs the same dimension in every file; its class count is the largest
+ * label (or the classifier's row count) + 1, its training class counts come from `train.arrow`,
+ * and `classifier.arrow` is optional.
+ *
  * @param dir The folder.
- * @returns All four files, decoded.
+ * @param options Another classifier file.
+ * @returns All four files, decoded (the classifier null when a minimal folder has none).
  * @throws {RangeError} Naming both files when they disagree.
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { readFeatureDir } from "./load.ts";
  * import { writeSyntheticFeatureDir } from "./synthetic.ts";
  * const dir = await Deno.makeTempDir();
  * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4, testPerClass: 5 });
  * const { train, val, test, classifier } = await readFeatureDir(dir);
- * assert.deepEqual([train.rows, val.rows, test.rows, classifier.classCount], [8, 40, 10, 2]);
+ * console.log(train.rows, val.rows, test.rows, classifier?.classCount); // 8 40 10 2
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function readFeatureDir(dir: string): Promise<FeatureDir> {
+export async function readFeatureDir(
+  dir: string,
+  options: FeatureDirOptions = {},
+): Promise<FeatureDir> {
   const base = dir.replace(/\/+$/, "");
   const [train, val, test] = await Promise.all(
     FEATURE_SPLITS.map((s) => readFeatures(`${base}/${s}.arrow`, s)),
   );
-  const classifier = await readClassifier(`${base}/classifier.arrow`);
-  return checkFeatureDir({ train, val, test, classifier }, base);
+  const minimal = checkSplitLayouts(`Cannot use features in ${base}`, [train, val, test]);
+  const classifierPath = options.classifier ?? `${base}/classifier.arrow`;
+  let classifier: ClassifierData | null;
+  try {
+    classifier = await readClassifier(classifierPath);
+  } catch (error) {
+    // A model from elsewhere may come without its classifier; an ltkit dump always has one.
+    const optional = minimal && options.classifier === undefined;
+    if (!(optional && error instanceof Deno.errors.NotFound)) throw error;
+    classifier = null;
+  }
+  return checkFeatureDir(
+    { train, val, test, classifier },
+    base,
+    options.classifier ?? "classifier.arrow",
+  );
 }

@@ -153,6 +153,12 @@ export interface FeatureMetadata {
   checkpointSha256: string;
   /** Any other schema-metadata entries, as stored. */
   extra: Record<string, string>;
+  /**
+   * True for a dump written by another tool in the minimal layout ({@link MINIMAL_LAYOUT}),
+   * without `ltkit.*` metadata: the class count and training counts are derived from the labels
+   * and there is no checkpoint (`checkpointSha256` is "").
+   */
+  minimal?: boolean;
 }
 
 /**
@@ -209,6 +215,86 @@ export const SPLIT_LAYOUT = "index: int32, label: int32, feature: fixed_size_lis
  * ```
  */
 export const CLASSIFIER_LAYOUT = "class: int32, weight: fixed_size_list<float32>[D], bias: float32";
+
+/**
+ * The least a split file written by any tool must hold, for messages: a file without `ltkit.*`
+ * schema metadata is read in this layout (see the README's "Features from any model").
+ *
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { MINIMAL_LAYOUT } from "./schema.ts";
+ * ok(MINIMAL_LAYOUT.startsWith("label: int32 or int64"));
+ * ```
+ */
+export const MINIMAL_LAYOUT = "label: int32 or int64, feature: fixed_size_list<float32 or " +
+  "float16>[D], optionally index: int32 or int64";
+
+/**
+ * The least a classifier file written by any tool must hold: one row per class, in class order.
+ *
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { MINIMAL_CLASSIFIER_LAYOUT } from "./schema.ts";
+ * ok(MINIMAL_CLASSIFIER_LAYOUT.startsWith("weight:"));
+ * ```
+ */
+export const MINIMAL_CLASSIFIER_LAYOUT = "weight: fixed_size_list<float32 or float16>[D], " +
+  "optionally bias: float32 or float16 and class: int32 or int64 (0..C-1 in order)";
+
+/**
+ * Whether schema metadata carries any `ltkit.*` key: such a file is an ltkit dump and all its
+ * keys are required; a file without any is read in {@link MINIMAL_LAYOUT}.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { hasKitMetadata } from "./schema.ts";
+ * equal(hasKitMetadata(new Map([["ltkit.split", "train"]])), true);
+ * equal(hasKitMetadata(new Map([["producer", "pyarrow"]])), false);
+ * ```
+ */
+export function hasKitMetadata(meta: ReadonlyMap<string, string>): boolean {
+  for (const key of meta.keys()) if (key.startsWith("ltkit.")) return true;
+  return false;
+}
+
+/**
+ * The metadata of a minimal-layout file: the given split, class count, training counts and
+ * dimension, an empty profile (so the paper's shot thresholds apply), no backbone, no
+ * checkpoint, and every schema-metadata entry under `extra`.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { minimalMetadata } from "./schema.ts";
+ * const meta = minimalMetadata("train", 3, [5, 2, 1], 8, new Map([["producer", "numpy"]]));
+ * equal(meta.minimal, true);
+ * equal(meta.checkpointSha256, "");
+ * equal(meta.extra.producer, "numpy");
+ * ```
+ */
+export function minimalMetadata(
+  kind: FeatureFileKind,
+  classCount: number,
+  trainClassCounts: readonly number[],
+  featureDim: number,
+  meta: ReadonlyMap<string, string>,
+): FeatureMetadata {
+  return {
+    version: "",
+    profile: {},
+    split: kind,
+    classCount,
+    trainClassCounts: [...trainClassCounts],
+    featureDim,
+    backbone: null,
+    checkpointSha256: "",
+    extra: Object.fromEntries(meta),
+    minimal: true,
+  };
+}
 
 /**
  * The Arrow type of a D-dimensional feature (or weight) row.
@@ -540,4 +626,54 @@ export function isFloat32(type: ArrowDataType): boolean {
 export function isFloat32Vector(type: ArrowDataType, dim?: number): boolean {
   return arrow.DataType.isFixedSizeList(type) && isFloat32(type.children[0].type) &&
     (dim === undefined || type.listSize === dim);
+}
+
+/**
+ * True for a signed 32- or 64-bit integer type (labels and indices of a minimal-layout file).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { arrow } from "../deps.ts";
+ * import { isInt32or64 } from "./schema.ts";
+ * equal(isInt32or64(new arrow.Int64()), true);
+ * equal(isInt32or64(new arrow.Uint8()), false);
+ * ```
+ */
+export function isInt32or64(type: ArrowDataType): boolean {
+  return arrow.DataType.isInt(type) && type.isSigned &&
+    (type.bitWidth === 32 || type.bitWidth === 64);
+}
+
+/**
+ * True for a 32- or 16-bit float type.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { arrow } from "../deps.ts";
+ * import { isFloat32or16 } from "./schema.ts";
+ * equal(isFloat32or16(new arrow.Float16()), true);
+ * equal(isFloat32or16(new arrow.Float64()), false);
+ * ```
+ */
+export function isFloat32or16(type: ArrowDataType): boolean {
+  return arrow.DataType.isFloat(type) &&
+    (type.precision === arrow.Precision.SINGLE || type.precision === arrow.Precision.HALF);
+}
+
+/**
+ * True for fixed_size_list<float32> or fixed_size_list<float16> of any size.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { arrow } from "../deps.ts";
+ * import { isFloat32or16Vector, vectorType } from "./schema.ts";
+ * const half = new arrow.FixedSizeList(4, new arrow.Field("item", new arrow.Float16()));
+ * equal(isFloat32or16Vector(half) && isFloat32or16Vector(vectorType(4)), true);
+ * ```
+ */
+export function isFloat32or16Vector(type: ArrowDataType): boolean {
+  return arrow.DataType.isFixedSizeList(type) && isFloat32or16(type.children[0].type);
 }

@@ -8,7 +8,7 @@
  */
 
 import { Rng } from "../data/rng.ts";
-import type { FeatureDir, FeatureSplitData } from "./reader.ts";
+import type { ClassifierData, FeatureDir, FeatureSplitData } from "./reader.ts";
 import {
   FEATURE_SPLITS,
   type FeatureMetadata,
@@ -95,7 +95,7 @@ export const FASHION_LT100_COUNTS: readonly number[] = Object.freeze([
 export const SYNTHETIC_SHA256: string = "5e".repeat(32);
 
 /**
- * A whole feature folder in memory, as {@link writeFeatureDir} takes it.
+ * A whole feature folder in memory, with its classifier (as the synthetic sets make it).
  *
  * @example
  * ```ts
@@ -105,7 +105,7 @@ export const SYNTHETIC_SHA256: string = "5e".repeat(32);
  * assert.deepEqual(Object.keys(set), ["train", "val", "test", "classifier"]);
  * ```
  */
-export type FeatureSet = FeatureDir;
+export type FeatureSet = FeatureDir & { classifier: ClassifierData };
 
 /**
  * Makes a synthetic long-tailed feature set in memory. Deterministic for a seed.
@@ -310,7 +310,7 @@ export function metadataInput(meta: FeatureMetadata): FeatureMetadataInput {
  */
 export async function writeFeatureDir(
   dir: string,
-  set: FeatureSet,
+  set: FeatureDir,
   batchRows = 4096,
 ): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
@@ -338,11 +338,13 @@ export async function writeFeatureDir(
       throw error;
     }
   }
-  await writeClassifier(
-    `${base}/classifier.arrow`,
-    set.classifier,
-    metadataInput(set.classifier.metadata),
-  );
+  if (set.classifier) {
+    await writeClassifier(
+      `${base}/classifier.arrow`,
+      set.classifier,
+      metadataInput(set.classifier.metadata),
+    );
+  }
 }
 
 /**

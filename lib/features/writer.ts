@@ -267,7 +267,17 @@ export class FeatureWriter {
   }
 }
 
-function vectorData(dim: number, rows: number, values: Float32Array): arrow.Data {
+/**
+ * Arrow data of `rows` fixed-size float32 vectors of `dim` items, from one row-major array.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { vectorData } from "./writer.ts";
+ * equal(vectorData(3, 2, new Float32Array(6)).length, 2);
+ * ```
+ */
+export function vectorData(dim: number, rows: number, values: Float32Array): arrow.Data {
   return arrow.makeData({
     type: vectorType(dim),
     length: rows,
@@ -347,9 +357,35 @@ export async function writeClassifier(
       arrow.makeData({ type: new arrow.Float32(), length: c, nullCount: 0, data: classifier.bias }),
     ],
   });
-  const ipc = await IpcFile.open(path, schema, "classifier dump");
+  await writeArrowFile(path, new arrow.RecordBatch(schema, data), "classifier dump");
+}
+
+/**
+ * Writes one record batch as an Arrow IPC file under a temporary name renamed into place, so a
+ * reader never sees a half-written file (the classifier and the per-sample prediction files).
+ *
+ * @param path The final file name.
+ * @param batch The rows, with their schema.
+ * @param what What the file holds, for error messages.
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { arrow } from "../deps.ts";
+ * import { writeArrowFile } from "./writer.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".arrow" });
+ * await writeArrowFile(path, arrow.tableFromArrays({ x: Int32Array.of(4, 5) }).batches[0]);
+ * equal(arrow.tableFromIPC(await Deno.readFile(path)).numRows, 2);
+ * await Deno.remove(path);
+ * ```
+ */
+export async function writeArrowFile(
+  path: string,
+  batch: arrow.RecordBatch,
+  what = "Arrow file",
+): Promise<void> {
+  const ipc = await IpcFile.open(path, batch.schema, what);
   try {
-    await ipc.write(new arrow.RecordBatch(schema, data));
+    await ipc.write(batch);
     await ipc.close();
   } catch (error) {
     await ipc.abort();

@@ -9,7 +9,8 @@
 import type { Gpu } from "../gpu/device.ts";
 import { recordOnce } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
-import type { FeatureDir } from "../features/reader.ts";
+import type { ClassifierData, FeatureDir } from "../features/reader.ts";
+import { MINIMAL_CLASSIFIER_LAYOUT } from "../features/schema.ts";
 import {
   type LinearModel,
   modelSize,
@@ -92,7 +93,7 @@ export class Stage2Context {
   readonly valX: Tensor;
   /** Validation then test features, (N_val + N_test, Dp): one evaluation covers both. */
   readonly evalX: Tensor;
-  /** The stage-1 classifier in the kernels' model layout. */
+  /** The stage-1 classifier in the kernels' model layout (zeros when the dump has none). */
   readonly joint: Tensor;
   /** Zeros, (C): the "no offset" logit offset. */
   readonly zeros: Tensor;
@@ -107,7 +108,7 @@ export class Stage2Context {
     const { train, val, test, classifier } = features;
     this.gpu = gpu;
     this.features = features;
-    this.classes = classifier.classCount;
+    this.classes = classifier?.classCount ?? train.classCount;
     this.dim = train.dim;
     this.dimPadded = paddedDim(train.dim);
     const dp = this.dimPadded;
@@ -124,7 +125,11 @@ export class Stage2Context {
     this.evalX = upload(evalData, evalRows, "val+test features");
     const ones = new Float32Array(c).fill(1);
     this.joint = this.modelTensor(
-      { weight: classifier.weight, bias: classifier.bias, scale: ones },
+      {
+        weight: classifier?.weight ?? new Float32Array(c * this.dim),
+        bias: classifier?.bias ?? new Float32Array(c),
+        scale: ones,
+      },
       "joint classifier",
     );
     this.zeros = Tensor.zeros(gpu, [c], "f32", "zero offset");
@@ -156,6 +161,23 @@ export class Stage2Context {
     gpu.assertAlive("start stage 2");
     const ctx = new Stage2Context(gpu, features);
     return Promise.resolve(ctx);
+  }
+
+  /**
+   * The model's own linear classifier, for the methods built on it.
+   *
+   * @param method The method that needs it, for the message.
+   * @throws {TypeError} When the feature dump has no classifier.
+   */
+  requireClassifier(method: string): ClassifierData {
+    const classifier = this.features.classifier;
+    if (!classifier) {
+      throw new TypeError(
+        `Cannot run ${method}: the features have no classifier; give the model's linear ` +
+          `classifier as classifier.arrow (${MINIMAL_CLASSIFIER_LAYOUT})`,
+      );
+    }
+    return classifier;
   }
 
   /** A new model tensor for this context's (C, Dp), holding `model`. */

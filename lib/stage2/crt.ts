@@ -40,6 +40,33 @@ export const STREAMS: Readonly<
 });
 
 /**
+ * What cRT runs with beyond the shared SGD settings: class-balanced sampling.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { CRT_DEFAULTS } from "./crt.ts";
+ * deepEqual(CRT_DEFAULTS, { sampler: "class" });
+ * ```
+ */
+export const CRT_DEFAULTS: Readonly<{ sampler: SamplerKind }> = Object.freeze({ sampler: "class" });
+
+/**
+ * What balanced softmax runs with beyond the shared SGD settings: instance-balanced sampling,
+ * since the loss itself compensates for the label prior.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { BSM_DEFAULTS } from "./crt.ts";
+ * deepEqual(BSM_DEFAULTS, { sampler: "instance" });
+ * ```
+ */
+export const BSM_DEFAULTS: Readonly<{ sampler: SamplerKind }> = Object.freeze({
+  sampler: "instance",
+});
+
+/**
  * Options of {@link runCrt}.
  *
  * @example
@@ -123,7 +150,7 @@ export async function runCrt(ctx: Stage2Context, options: CrtOptions = {}): Prom
   const seed = options.seed ?? 0;
   const loss = options.loss ?? "ce";
   const settings = { ...DEFAULT_TRAIN_SETTINGS, ...definedOnly(options) };
-  const sampler = options.sampler ?? (loss === "ce" ? "class" : "instance");
+  const sampler = options.sampler ?? (loss === "ce" ? CRT_DEFAULTS : BSM_DEFAULTS).sampler;
   const init = initLinear(ctx.classes, ctx.dim, new Rng(seed, STREAMS.crtInit));
   const run = await trainLinear(ctx, {
     ...settings,

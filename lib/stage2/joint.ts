@@ -34,7 +34,7 @@ import { type MethodResult, since } from "./method.ts";
 export async function runJoint(ctx: Stage2Context): Promise<MethodResult> {
   const start = performance.now();
   const logits = await ctx.evaluate(ctx.joint);
-  const { weight, bias } = ctx.features.classifier;
+  const { weight, bias } = ctx.requireClassifier("joint");
   return {
     name: "joint",
     logits,

@@ -42,13 +42,13 @@ export async function runLogitAdjust(
   grid: TauGrid = DEFAULT_TAU_GRID,
 ): Promise<MethodResult> {
   const start = performance.now();
+  const { weight, bias } = ctx.requireClassifier("logit adjustment");
   const curve = await tauCurve(ctx, "logit-adjust", grid);
   const tau = chooseTau(curve);
   const offset = Float32Array.from(ctx.logPrior, (v) => -tau * v);
   const offsetTensor = Tensor.from(ctx.gpu, offset, [ctx.classes], "f32", "logit adjustment");
   try {
     const logits = await ctx.evaluate(ctx.joint, offsetTensor);
-    const { weight, bias } = ctx.features.classifier;
     return {
       name: "la",
       logits,

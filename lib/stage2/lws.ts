@@ -15,6 +15,20 @@ import { DEFAULT_TRAIN_SETTINGS, type MethodResult, since, type TrainSettings } 
 import { trainLinear } from "./train.ts";
 
 /**
+ * What LWS runs with beyond the shared SGD settings: class-balanced sampling and no weight decay
+ * on the scales.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { LWS_DEFAULTS } from "./lws.ts";
+ * deepEqual(LWS_DEFAULTS, { sampler: "class", weightDecay: 0 });
+ * ```
+ */
+export const LWS_DEFAULTS: Readonly<{ sampler: SamplerKind; weightDecay: number }> = Object
+  .freeze({ sampler: "class", weightDecay: 0 });
+
+/**
  * Options of {@link runLws}.
  *
  * @example
@@ -74,14 +88,14 @@ export interface LwsOptions extends Partial<Omit<TrainSettings, "weightDecay">> 
 export async function runLws(ctx: Stage2Context, options: LwsOptions = {}): Promise<MethodResult> {
   const start = performance.now();
   const seed = options.seed ?? 0;
-  const { weight, bias } = ctx.features.classifier;
+  const { weight, bias } = ctx.requireClassifier("LWS");
   const run = await trainLinear(ctx, {
     ...DEFAULT_TRAIN_SETTINGS,
     ...definedOnly(options),
-    weightDecay: options.weightDecay ?? 0,
+    weightDecay: options.weightDecay ?? LWS_DEFAULTS.weightDecay,
     mode: "lws",
     init: { weight, bias, scale: new Float32Array(ctx.classes).fill(1) },
-    sampler: options.sampler ?? "class",
+    sampler: options.sampler ?? LWS_DEFAULTS.sampler,
     rng: new Rng(seed, STREAMS.lwsSampler),
     loss: "ce",
   });

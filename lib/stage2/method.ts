@@ -1,5 +1,6 @@
 /**
- * What every stage-2 method returns, the method names and the training settings they share.
+ * What every stage-2 method returns and the training settings they share; the methods
+ * themselves are the rows of `registry.ts`.
  *
  * @module
  */
@@ -9,81 +10,18 @@ import type { LinearModel } from "../ops/classifier.ts";
 import type { EvalLogits } from "./context.ts";
 
 /**
- * Stage-2 methods: `joint` (stage-1 classifier), `ncm` (cosine NCM), `ncm_l2` (centred L2 NCM),
- * `crt`, `tau` (tau-normalisation), `lws`, `la` (post-hoc logit adjustment), `bsm` (cRT with
- * the balanced-softmax loss).
+ * A stage-2 method key, one of the rows of `METHODS` in `registry.ts` (`joint`, `ncm`, `ncm_l2`,
+ * `crt`, `tau`, `lws`, `la`, `bsm` and any registered one).
  *
  * @example
  * ```ts
- * import { METHOD_LABELS, type MethodName } from "./method.ts";
+ * import { equal } from "node:assert/strict";
+ * import type { MethodName } from "./method.ts";
  * const name: MethodName = "tau";
- * console.log(METHOD_LABELS[name]); // "tau-norm"
+ * equal(name, "tau");
  * ```
  */
-export type MethodName = "joint" | "ncm" | "ncm_l2" | "crt" | "tau" | "lws" | "la" | "bsm";
-
-/**
- * Every method, in the order they run and are reported.
- *
- * @example
- * ```ts
- * import { METHOD_NAMES } from "./method.ts";
- * console.log(METHOD_NAMES.indexOf("crt") < METHOD_NAMES.indexOf("tau")); // true
- * ```
- */
-export const METHOD_NAMES: readonly MethodName[] = Object.freeze([
-  "joint",
-  "ncm",
-  "ncm_l2",
-  "crt",
-  "tau",
-  "lws",
-  "la",
-  "bsm",
-]);
-
-/**
- * Display names.
- *
- * @example
- * ```ts
- * import { METHOD_LABELS } from "./method.ts";
- * console.log(METHOD_LABELS.bsm); // "cRT + balanced softmax"
- * ```
- */
-export const METHOD_LABELS: Readonly<Record<MethodName, string>> = Object.freeze({
-  joint: "Joint",
-  ncm: "NCM (cosine)",
-  ncm_l2: "NCM (centred L2)",
-  crt: "cRT",
-  tau: "tau-norm",
-  lws: "LWS",
-  la: "Logit adjustment",
-  bsm: "cRT + balanced softmax",
-});
-
-/**
- * Parses a comma-separated method list (`joint,ncm,crt`); `all` means every method.
- *
- * @example
- * ```ts
- * import { parseMethods } from "./method.ts";
- * console.log(parseMethods("crt, tau")); // ["crt", "tau"]
- * ```
- */
-export function parseMethods(text: string): MethodName[] {
-  const names = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (names.length === 0 || (names.length === 1 && names[0] === "all")) return [...METHOD_NAMES];
-  for (const name of names) {
-    if (!METHOD_NAMES.includes(name as MethodName)) {
-      throw new RangeError(
-        `Cannot run stage 2: unknown method "${name}"; use any of ${METHOD_NAMES.join(", ")} ` +
-          `or all`,
-      );
-    }
-  }
-  return METHOD_NAMES.filter((m) => names.includes(m));
-}
+export type MethodName = string;
 
 /**
  * The result of one method, before metrics.

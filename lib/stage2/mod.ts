@@ -13,6 +13,7 @@ export * from "./logit_adjust.ts";
 export * from "./lws.ts";
 export * from "./method.ts";
 export * from "./ncm.ts";
+export * from "./registry.ts";
 export * from "./run.ts";
 export * from "./tau_norm.ts";
 export * from "./train.ts";

@@ -4,9 +4,11 @@
  * @module
  */
 
+import { checkFeatures, DEGENERATE_ADVICE } from "../features/check.ts";
 import type { SamplerKind } from "../data/sampler.ts";
 import {
   argmaxRows,
+  calibrationMetrics,
   classWeightNorms,
   groupsFor,
   type MethodMetrics,
@@ -19,23 +21,16 @@ import type { FeatureDir } from "../features/reader.ts";
 import { KIT_VERSION } from "../features/schema.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { Stage2Context } from "./context.ts";
-import { runCrt } from "./crt.ts";
-import { runJoint } from "./joint.ts";
-import { runLogitAdjust } from "./logit_adjust.ts";
-import { runLws } from "./lws.ts";
 import {
   DEFAULT_TAU_GRID,
   DEFAULT_TRAIN_SETTINGS,
-  METHOD_LABELS,
-  METHOD_NAMES,
   type MethodName,
   type MethodResult,
   type TauGrid,
   tauValues,
   type TrainSettings,
 } from "./method.ts";
-import { runNcm } from "./ncm.ts";
-import { runTauNorm } from "./tau_norm.ts";
+import { METHOD_NAMES, type MethodRow, methodRow, type MethodTrainSettings } from "./registry.ts";
 
 /**
  * Options of {@link runStage2}.
@@ -67,14 +62,17 @@ import { runTauNorm } from "./tau_norm.ts";
  * ```
  */
 export interface Stage2Options extends Partial<TrainSettings> {
-  /** Methods to run (default all), reported in {@link METHOD_NAMES} order. */
+  /**
+   * Methods to run (default all), reported in {@link METHOD_NAMES} order. Without a classifier
+   * in the features, the methods that need one are skipped (listed in `metrics.skipped`).
+   */
   methods?: readonly MethodName[];
   /** Seed of every random choice (default 0). */
   seed?: number;
   /** Tau grid of tau-norm and logit adjustment (default 0.0..2.0 step 0.1). */
   tauGrid?: TauGrid;
-  /** Sampler of balanced softmax (default instance-balanced). */
-  bsmSampler?: SamplerKind;
+  /** Sampler of a trained method instead of its row's default, e.g. `{ bsm: "class" }`. */
+  samplers?: Readonly<Record<MethodName, SamplerKind>>;
   /** A device to use; by default one is requested and destroyed at the end. */
   gpu?: Gpu;
   /** The features folder, recorded in the metrics. */
@@ -150,13 +148,40 @@ export async function runStage2(
   features: FeatureDir,
   options: Stage2Options = {},
 ): Promise<Stage2Result> {
-  const methods = METHOD_NAMES.filter((m) => (options.methods ?? METHOD_NAMES).includes(m));
+  const asked = METHOD_NAMES.filter((m) => (options.methods ?? METHOD_NAMES).includes(m));
   const unknown = (options.methods ?? []).filter((m) => !METHOD_NAMES.includes(m));
-  if (unknown.length > 0 || methods.length === 0) {
+  if (unknown.length > 0 || asked.length === 0) {
     throw new RangeError(
       `Cannot run stage 2: ${unknown.length > 0 ? `unknown method "${unknown[0]}"` : "no method"}` +
         `; use any of ${METHOD_NAMES.join(", ")}`,
     );
+  }
+  // A dump from another model may come without its linear classifier: the methods built on it
+  // are skipped, and metrics.json says so.
+  const skipped: Record<string, string> = {};
+  if (!features.classifier) {
+    for (const m of asked.filter((m) => methodRow(m)!.needsClassifier)) {
+      skipped[m] = NO_CLASSIFIER;
+    }
+  }
+  const methods = asked.filter((m) => !(m in skipped));
+  if (methods.length === 0) {
+    throw new RangeError(
+      `Cannot run stage 2: every method asked for (${asked.join(", ")}) ${NO_CLASSIFIER}; ` +
+        `add it or choose others (${METHOD_NAMES.filter((m) => !methodRow(m)!.needsClassifier)})`,
+    );
+  }
+  // Degenerate features (a diverged backbone, a broken export) would give every method chance
+  // accuracy with nothing said.
+  for (const split of ["train", "val", "test"] as const) {
+    const { features: x, rows, dim } = features[split];
+    const defect = checkFeatures(x, rows, dim);
+    if (defect) {
+      throw new RangeError(
+        `Cannot run stage 2: the ${split} features ${defect.detail}; re-export them (when they ` +
+          `come from ltkit, ${DEGENERATE_ADVICE})`,
+      );
+    }
   }
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) {
@@ -171,8 +196,21 @@ export async function runStage2(
     momentum: options.momentum ?? DEFAULT_TRAIN_SETTINGS.momentum,
     weightDecay: options.weightDecay ?? DEFAULT_TRAIN_SETTINGS.weightDecay,
   };
-  const bsmSampler = options.bsmSampler ?? "instance";
+  for (const name of Object.keys(options.samplers ?? {})) {
+    if (!methodRow(name)?.trains) {
+      throw new RangeError(
+        `Cannot run stage 2: a sampler is given for "${name}", which is not a trained method`,
+      );
+    }
+  }
+  const trainOf = (row: MethodRow): MethodTrainSettings => ({
+    sampler: "instance",
+    ...settings,
+    ...row.defaults,
+    ...(options.samplers?.[row.name] ? { sampler: options.samplers[row.name] } : {}),
+  });
   const log = options.log ?? (() => {});
+  for (const m of Object.keys(skipped)) log(`${methodRow(m)!.label} skipped: ${skipped[m]}`);
   const gpu = options.gpu ?? (await requestGpu());
   const start = performance.now();
   const ctx = await Stage2Context.create(gpu, features);
@@ -182,56 +220,41 @@ export async function runStage2(
     await gpu.sync();
     setupMs = performance.now() - start;
     for (const method of methods) {
-      const result = await runMethod(ctx, method, seed, settings, grid, bsmSampler);
-      results[method] = result;
-      log(`${METHOD_LABELS[method]} done in ${result.wallMs.toFixed(0)} ms`);
+      const row = methodRow(method)!;
+      const result = await row.run(ctx, { seed, train: trainOf(row), tauGrid: grid });
+      results[method] = { ...result, name: method };
+      log(`${row.label} done in ${result.wallMs.toFixed(0)} ms`);
     }
   } finally {
     ctx.destroy();
     if (!options.gpu) gpu.destroy();
   }
+  // What each trained method ran with where it differs from the shared settings, e.g.
+  // crt_sampler, lws_weight_decay; recorded for every method of the table, run or not.
+  const own: Record<string, unknown> = {};
+  for (const name of METHOD_NAMES) {
+    const row = methodRow(name)!;
+    if (!row.trains) continue;
+    const train = trainOf(row);
+    for (const key of Object.keys(row.defaults) as (keyof MethodTrainSettings)[]) {
+      if (key !== "sampler") own[`${name}_${snakeKey(key)}`] = train[key];
+    }
+    own[`${name}_sampler`] = train.sampler;
+  }
   const metrics = buildMetrics(features, results, {
     seed,
     source: options.source ?? "",
-    settings: {
-      ...snake(settings),
-      lws_weight_decay: 0,
-      tau_grid: tauValues(grid),
-      crt_sampler: "class",
-      lws_sampler: "class",
-      bsm_sampler: bsmSampler,
-      setup_ms: setupMs,
-    },
+    settings: { ...snake(settings), tau_grid: tauValues(grid), ...own, setup_ms: setupMs },
   });
+  if (Object.keys(skipped).length > 0) metrics.skipped = skipped;
   return { results, metrics, setupMs };
 }
 
-function runMethod(
-  ctx: Stage2Context,
-  method: MethodName,
-  seed: number,
-  settings: TrainSettings,
-  grid: TauGrid,
-  bsmSampler: SamplerKind,
-): Promise<MethodResult> {
-  switch (method) {
-    case "joint":
-      return runJoint(ctx);
-    case "ncm":
-      return runNcm(ctx, "cosine");
-    case "ncm_l2":
-      return runNcm(ctx, "l2");
-    case "crt":
-      return runCrt(ctx, { ...settings, seed });
-    case "tau":
-      return runTauNorm(ctx, grid);
-    case "lws":
-      return runLws(ctx, { ...settings, weightDecay: 0, seed });
-    case "la":
-      return runLogitAdjust(ctx, grid);
-    case "bsm":
-      return runCrt(ctx, { ...settings, seed, loss: "balanced-softmax", sampler: bsmSampler });
-  }
+const NO_CLASSIFIER = "needs the model's linear classifier, and the features have none " +
+  "(classifier.arrow beside them, or --classifier FILE)";
+
+function snakeKey(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 function snake(settings: TrainSettings): Record<string, number> {
@@ -296,7 +319,7 @@ export function buildMetrics(
     const r = results[name];
     if (!r) continue;
     const entry: MethodMetrics = {
-      label: METHOD_LABELS[name],
+      label: methodRow(name)!.label,
       wall_ms: r.wallMs,
       val: splitMetrics(argmaxRows(r.logits.val, classes), features.val.label, groups),
       test: splitMetrics(argmaxRows(r.logits.test, classes), features.test.label, groups),
@@ -305,6 +328,7 @@ export function buildMetrics(
     if (r.tau !== undefined) entry.tau = r.tau;
     if (r.tauCurve) entry.tau_curve = r.tauCurve;
     if (r.stepLoss && r.stepsPerEpoch) entry.train_loss = epochLoss(r.stepLoss, r.stepsPerEpoch);
+    entry.calibration = calibrationMetrics(r.logits.test, features.test.label, groups);
     methods[name] = entry;
   }
   return {

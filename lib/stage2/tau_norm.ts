@@ -102,6 +102,7 @@ export async function runTauNorm(
   grid: TauGrid = DEFAULT_TAU_GRID,
 ): Promise<MethodResult> {
   const start = performance.now();
+  ctx.requireClassifier("tau-norm");
   const curve = await tauCurve(ctx, "tau-norm", grid);
   const tau = chooseTau(curve);
   const model = ctx.emptyModel("tau-norm model");

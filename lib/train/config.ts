@@ -7,7 +7,8 @@
 
 import { SAMPLER_KINDS, type SamplerKind } from "../data/sampler.ts";
 import { resnet, type ResNetSpec } from "../nn/spec.ts";
-import { METHOD_NAMES, type MethodName } from "../stage2/method.ts";
+import type { MethodName } from "../stage2/method.ts";
+import { METHOD_NAMES } from "../stage2/registry.ts";
 
 /**
  * Stage-1 hyper-parameters (RECIPE.md defaults in the `paper` preset).
@@ -102,7 +103,8 @@ export const ARCHITECTURES = ["resnet8", "resnet20", "resnet32"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
 /**
- * Stage-2 methods, in the order they run.
+ * Stage-2 methods, in the order they run: the keys of the table in lib/stage2/registry.ts (a live
+ * list, so a registered method is accepted too).
  *
  * @example
  * ```ts

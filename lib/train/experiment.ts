@@ -4,7 +4,8 @@
  * `--from-checkpoint`, `--resume`, `--stage2-only`).
  *
  * Run folder: `config.json`, `checkpoint.bin`, `features/{train,val,test,classifier}.arrow`,
- * `metrics.json`, `report.md`, `report.html`, `figures/*.svg`, `run.json` (timings, history).
+ * `metrics.json`, `predictions/<method>.arrow`, `report.md`, `report.html`, `figures/*.svg`,
+ * `run.json` (timings, history).
  *
  * @module
  */
@@ -23,6 +24,8 @@ import type { FeatureDir } from "../features/reader.ts";
 import type { FeatureMetadataInput } from "../features/schema.ts";
 import { formatMetricsTable, type MetricsFile } from "../eval/metrics.ts";
 import { writeMetricsFile } from "../eval/write_metrics.ts";
+import { writeStage2Predictions } from "../eval/predictions.ts";
+import { publishedFor } from "../eval/published.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
@@ -411,7 +414,8 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
     let metrics: MetricsFile | null = null;
     if (!args.stage1Only) {
       metrics = await timed("stage 2", async () => {
-        const { metrics } = await runStage2(features ?? await readFeatureDir(featureDir), {
+        const input = features ?? await readFeatureDir(featureDir);
+        const { metrics, results } = await runStage2(input, {
           methods: config.stage2.methods,
           seed: config.seed,
           epochs: config.stage2.epochs,
@@ -421,6 +425,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           source: featureDir,
           log: args.quiet ? undefined : (line) => log.info(`stage 2: ${line}`),
         });
+        await writeStage2Predictions(dir, input.test, results, metrics);
         return metrics;
       });
       await writeMetricsFile(`${dir}/metrics.json`, metrics);
@@ -554,6 +559,7 @@ async function writeRunReport(
       stage1History: record.stage1History,
       classes,
       notes,
+      published: publishedFor(config.profile, config.model.arch),
     }),
   );
 }

@@ -156,6 +156,7 @@ export const RUN_FLAGS = {
   resume: "continue the interrupted run in --out from its last checkpoint",
   "stage2-only": "run only stage 2 on --features DIR",
   features: "feature folder for --stage2-only",
+  seeds: "run once per seed (e.g. 0,1,2) into --out/seed-<n>/ and summarise mean and std",
   verbose: "print the adapter and more",
   quiet: "no progress output",
   help: "show this help",
@@ -195,6 +196,8 @@ export interface TrainArgs {
   quiet: boolean;
   /** `--help`. */
   help: boolean;
+  /** `--seeds`: run once per seed and summarise (null: one run with the config's seed). */
+  seeds: number[] | null;
   /** Config overrides by field path. */
   overrides: Map<string, unknown>;
 }
@@ -217,7 +220,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     options[name] = { type: CONFIG_FLAGS[name].kind === "bool" ? "boolean" : "string" };
   }
   options["no-augment"] = { type: "boolean" };
-  for (const name of ["preset", "config", "out", "from-checkpoint", "features"]) {
+  for (const name of ["preset", "config", "out", "from-checkpoint", "features", "seeds"]) {
     options[name] = { type: "string" };
   }
   for (const name of ["stage1-only", "resume", "stage2-only", "verbose", "quiet", "help"]) {
@@ -255,6 +258,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     verbose: Boolean(values.verbose),
     quiet: Boolean(values.quiet),
     help: Boolean(values.help),
+    seeds: values.seeds === undefined ? null : parseSeeds(values.seeds as string),
     overrides,
   };
   if (args.stage2Only && !args.features) {
@@ -268,6 +272,15 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   }
   if (args.resume && args.fromCheckpoint) {
     throw new RangeError("Invalid flags: --resume and --from-checkpoint exclude each other");
+  }
+  if (args.seeds && (args.resume || args.stage2Only || args.fromCheckpoint)) {
+    throw new RangeError(
+      "Invalid flags: --seeds excludes --resume (rerun the same --seeds command to continue), " +
+        "--stage2-only (use deno task stage2 --seeds) and --from-checkpoint",
+    );
+  }
+  if (args.seeds && overrides.has("seed")) {
+    throw new RangeError("Invalid flags: --seeds and --seed exclude each other");
   }
   if (args.stage2Only && (args.stage1Only || args.fromCheckpoint || args.resume)) {
     throw new RangeError(
@@ -328,6 +341,37 @@ function parseValue(name: string, flag: ConfigFlag, raw: string | boolean): unkn
       return value;
     }
   }
+}
+
+/**
+ * Parses a seed list such as `0,1,2`: distinct integers >= 0, at least one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSeeds } from "./flags.ts";
+ * assert.deepEqual(parseSeeds("0, 1,2"), [0, 1, 2]);
+ * assert.throws(() => parseSeeds("0,0"), /seed 0 is given twice/);
+ * assert.throws(() => parseSeeds("a"), /"a" is not an integer >= 0/);
+ * ```
+ */
+export function parseSeeds(text: string): number[] {
+  const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (items.length === 0) {
+    throw new RangeError(`Invalid --seeds "${text}": expected a comma-separated list like 0,1,2`);
+  }
+  const seeds: number[] = [];
+  for (const item of items) {
+    if (!/^\d+$/.test(item) || !Number.isSafeInteger(Number(item))) {
+      throw new RangeError(`Invalid --seeds "${text}": "${item}" is not an integer >= 0`);
+    }
+    const seed = Number(item);
+    if (seeds.includes(seed)) {
+      throw new RangeError(`Invalid --seeds "${text}": seed ${seed} is given twice`);
+    }
+    seeds.push(seed);
+  }
+  return seeds;
 }
 
 /**

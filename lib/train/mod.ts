@@ -10,6 +10,5 @@ export * from "./config.ts";
 export * from "./experiment.ts";
 export * from "./extract.ts";
 export * from "./flags.ts";
-export * from "./_progress.ts";
 export * from "./schedule.ts";
 export * from "./stage1.ts";

@@ -12,7 +12,8 @@
 import { makeSyntheticFeatures } from "../../lib/features/synthetic.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
 import { tuneModeFromEnv } from "../../lib/io/env.ts";
-import { METHOD_LABELS, METHOD_NAMES, type MethodName } from "../../lib/stage2/method.ts";
+import type { MethodName } from "../../lib/stage2/method.ts";
+import { METHOD_NAMES, methodRow } from "../../lib/stage2/registry.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
 
 /** Targets of issue 5, in milliseconds. */
@@ -91,7 +92,7 @@ export function formatStage2Bench(b: Stage2Bench): string {
   ];
   for (const m of METHOD_NAMES) {
     lines.push(
-      `  ${METHOD_LABELS[m].padEnd(24)} ${b.methods[m].toFixed(0).padStart(8)} ` +
+      `  ${methodRow(m)!.label.padEnd(24)} ${b.methods[m].toFixed(0).padStart(8)} ` +
         `${(100 * b.testAll[m]).toFixed(2).padStart(11)}`,
     );
   }

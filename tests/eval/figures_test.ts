@@ -7,6 +7,7 @@ import {
   lineChart,
   logAxis,
   panelRow,
+  reliabilityDiagram,
   xmlProblem,
 } from "../../lib/eval/figures.ts";
 
@@ -264,4 +265,22 @@ Deno.test("panelRow puts panels side by side in one document", () => {
   assert.equal(count(svg, "<svg"), 3);
   assert.ok(svg.includes('<svg x="300"'));
   assert.throws(() => panelRow("bad", ["<g/>"]), TypeError);
+});
+
+Deno.test("reliabilityDiagram: the diagonal, one curve per method, empty bins as gaps", () => {
+  const svg = reliabilityDiagram("Reliability", [
+    { label: "cRT", color: "#0072B2", confidence: [0.3, null, 0.9], accuracy: [0.2, null, 0.95] },
+    { label: "Joint", confidence: [null, null, 0.8], accuracy: [null, null, 0.6] },
+  ]);
+  assert.equal(xmlProblem(svg), null);
+  for (
+    const text of ["perfect calibration", "cRT", "Joint", "#0072B2", "accuracy of the bin (%)"]
+  ) {
+    assert.ok(svg.includes(text), text);
+  }
+  assert.ok(!svg.includes("NaN"), "no NaN coordinates");
+  // cRT: two points split by a gap (two lone circles, no path); Joint: one lone point.
+  const crt = svg.split("<title>cRT</title>")[1].split("</g>")[0];
+  assert.equal((crt.match(/<circle/g) ?? []).length, 2);
+  assert.equal(crt.includes("<path"), false);
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { xmlProblem } from "../../lib/eval/figures.ts";
 import { injectWriteFault, resetWriteFault } from "../../lib/io/atomic.ts";
 import {
+  calibrationMetrics,
   METRICS_SCHEMA,
   METRICS_VERSION,
   type MetricsFile,
@@ -44,6 +45,17 @@ function method(
   };
 }
 
+/** Calibration of 10 test rows (two per class) whose logits favour the label by `margin`. */
+function calibration(margin: number) {
+  const labels = Int32Array.of(0, 0, 1, 1, 2, 2, 3, 3, 4, 4);
+  const logits = new Float32Array(50);
+  labels.forEach((y, r) => {
+    logits[r * 5 + y] = margin * (r % 2 ? 1 : 0.5);
+    logits[r * 5 + ((y + 1) % 5)] = 1;
+  });
+  return calibrationMetrics(logits, labels, ["many", "many", "medium", "few", "few"]);
+}
+
 /** Five classes, Fashion-MNIST-LT-100's thresholds: Many, Many, Medium, Few, Few. */
 function fixture(): RunReport {
   return {
@@ -71,11 +83,13 @@ function fixture(): RunReport {
       method("joint", "Joint", [0.96, 0.9, 0.8, 0.7, 0.6], [0.792, 0.93, 0.8, 0.65], {
         weightNorms: [2, 1.8, 1.5, 1.2, 1],
         seconds: 0.5,
+        calibration: calibration(1.5),
       }),
       method("ncm", "NCM (cosine)", [0.9, 0.88, null, 0.77, 0.7], [0.8125, 0.89, null, 0.735]),
       method("crt", "cRT", [0.94, 0.9, 0.85, 0.8, 0.75], [0.848, 0.92, 0.85, 0.775], {
         weightNorms: [1.4, 1.4, 1.5, 1.5, 1.6],
         seconds: 12.2,
+        calibration: calibration(4),
       }),
       method("tau", "τ-norm (τ=0.9)", [0.95, 0.89, 0.84, 0.79, 0.72], [0.838, 0.92, 0.84, 0.755], {
         weightNorms: [1.07, 1.06, 1.04, 1.02, 1],
@@ -189,7 +203,7 @@ Deno.test("report.md: per-class, stage-1 and timing tables, figures, config", as
     ) assert.ok(md.includes(`\n${row}\n`), `missing row ${row}`);
     // Every figure linked by a relative path that exists.
     const links = [...md.matchAll(/!\[Figure (\d+): [^\]]+\]\(([^)]+)\)/g)];
-    assert.deepEqual(links.map((m) => Number(m[1])), [1, 2, 3, 4, 5]);
+    assert.deepEqual(links.map((m) => Number(m[1])), [1, 2, 3, 4, 5, 6]);
     for (const [, , path] of links) {
       assert.ok(!path.startsWith("/") && path.startsWith("figures/"));
       await Deno.stat(`${dir}/${path}`);
@@ -260,7 +274,13 @@ Deno.test("edge cases: one epoch, no tau sweep, NaN values, equal values; stale 
     r.timings.push({ stage: "broken", seconds: NaN });
     const files = await writeReport(dir, r);
     const ids = files.figures.map((f) => f.replace(/^.*\/figures\/|\.svg$/g, ""));
-    assert.deepEqual(ids, ["accuracy_by_group", "accuracy_vs_count", "weight_norms", "stage1"]);
+    assert.deepEqual(ids, [
+      "accuracy_by_group",
+      "accuracy_vs_count",
+      "weight_norms",
+      "reliability",
+      "stage1",
+    ]);
     await assert.rejects(Deno.stat(`${dir}/figures/tau_curves.svg`), Deno.errors.NotFound);
     for (const f of files.figures) {
       const svg = await Deno.readTextFile(f);
@@ -435,6 +455,41 @@ Deno.test("a failed report write names the file and leaves no temporary", async 
     }
   } finally {
     resetWriteFault();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report: calibration table (ECE and NLL, lowest in bold) and the reliability diagram", async () => {
+  const dir = await tempDir();
+  try {
+    const report = fixture();
+    await writeReport(dir, report);
+    const md = await Deno.readTextFile(`${dir}/report.md`);
+    assert.ok(md.includes("## Calibration"), md);
+    assert.ok(md.includes("(b/15, (b+1)/15\\]"), "bin convention stated");
+    const header = md.split("\n").find((l) => l.startsWith("| Method") && l.includes("ECE All"));
+    assert.equal(
+      header?.replace(/\s+/g, " "),
+      "| Method | ECE All | ECE Many | ECE Medium | ECE Few | NLL All | NLL Many | NLL Medium | " +
+        "NLL Few |",
+    );
+    const row = (label: string) =>
+      md.split("\n").find((l) => l.startsWith(`| ${label} `) && l.split("|").length === 11)!
+        .split("|").slice(2, 10).map((c) => c.trim());
+    const joint = report.methods[0].calibration!;
+    const crt = report.methods[2].calibration!;
+    const cells = [joint.ece, joint.many!.ece, joint.medium!.ece, joint.few!.ece].map((v) =>
+      (100 * v).toFixed(2)
+    );
+    assert.deepEqual(row("Joint").slice(0, 4).map((c) => c.replace(/\*/g, "")), cells);
+    // cRT's larger margin is more confident and right: lower NLL, in bold.
+    assert.ok(crt.nll < joint.nll);
+    assert.equal(row("cRT")[4], `**${crt.nll.toFixed(3)}**`);
+    const svg = await Deno.readTextFile(`${dir}/figures/reliability.svg`);
+    assert.equal(xmlProblem(svg), null);
+    assert.ok(svg.includes("perfect calibration") && svg.includes("cRT"));
+    assert.ok(!svg.includes("NCM"), "methods without calibration are not drawn");
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

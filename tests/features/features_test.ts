@@ -87,9 +87,9 @@ Deno.test("feature folder round trip: every file, every column, the metadata", a
       equal(back[split].dim, DIM);
       deepEqual(back[split].metadata, set[split].metadata);
     }
-    deepEqual(back.classifier.weight, set.classifier.weight);
-    deepEqual(back.classifier.bias, set.classifier.bias);
-    deepEqual(back.classifier.metadata, set.classifier.metadata);
+    deepEqual(back.classifier!.weight, set.classifier.weight);
+    deepEqual(back.classifier!.bias, set.classifier.bias);
+    deepEqual(back.classifier!.metadata, set.classifier.metadata);
     equal(back.train.metadata.split, "train");
     deepEqual(back.train.metadata.trainClassCounts, [40, 12, 5]);
     const entries = [...Deno.readDirSync(dir)].map((e) => e.name).sort();

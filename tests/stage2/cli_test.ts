@@ -9,18 +9,21 @@ import { noGpu } from "../_gpu.ts";
 const SET = { trainCounts: [80, 20, 6], featureDim: 8, valPerClass: 4, testPerClass: 10, seed: 4 };
 
 Deno.test({
-  name: "deno task stage2 writes metrics.json beside the features and prints the table",
+  name: "deno task stage2 writes metrics.json where --out says and prints the table",
   ignore: noGpu,
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
       await writeFeatureDir(dir, makeSyntheticFeatures(SET));
       const run = await quietly(() =>
-        stage2Main(["--features", `${dir}/`, "--methods", "la,joint", "--seed", "3", "--quiet"])
+        stage2Main([
+          ...["--features", `${dir}/`, "--methods", "la,joint", "--seed", "3", "--quiet"],
+          ...["--out", `${dir}/first/metrics.json`],
+        ])
       );
       equal(run.value, 0, run.out);
       const metrics = validateMetricsFile(
-        JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`)),
+        JSON.parse(await Deno.readTextFile(`${dir}/first/metrics.json`)),
       );
       deepEqual(Object.keys(metrics.methods), ["joint", "la"]);
       equal(metrics.seed, 3);

@@ -102,6 +102,8 @@ Deno.test({
             "figures/weight_norms.svg",
             "figures/stage1.svg",
             "figures/tau_curves.svg",
+            "figures/reliability.svg",
+            "predictions/crt.arrow",
           ]
         ) {
           ok((await Deno.stat(`${dir}/${file}`)).size > 0, `${file} is empty`);
@@ -111,7 +113,7 @@ Deno.test({
         equal(features.val.rows, 200);
         equal(features.test.rows, 256);
         equal(features.train.dim, 16);
-        equal(features.classifier.classCount, 10);
+        equal(features.classifier?.classCount, 10);
         const checkpoint = await loadCheckpoint(`${dir}/checkpoint.bin`);
         equal(checkpoint.epoch, 6);
         const metrics = validateMetricsFile(
