@@ -76,6 +76,8 @@ fn merge_stats(lid: u32, other: u32) {
   red_n[lid] = n;
 }
 
+// BEGIN workgroup reductions (kernels/batchnorm_subgroup.wgsl replaces this part for the
+// subgroup variant)
 // Tree reduction of (n, mean, M2) over the workgroup; the result lands in slot 0.
 fn reduce_stats(lid: u32) {
   for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
@@ -96,6 +98,7 @@ fn reduce_sums(lid: u32) {
   }
   workgroupBarrier();
 }
+// END workgroup reductions
 
 // Walks the values of channel c: value e lives in plane (n, c) = (e / V, c) at column e mod V.
 // Steps are whole values, so no division happens inside the loops.

@@ -240,19 +240,18 @@ fn gemm_rb(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// gemm_tiled's staging: ta[kk * TM + m] = op(A)[m0 + m, k0 + kk], tb[kk * TN + n] likewise.
-var<workgroup> ta: array<f32, TK * TM>;
-var<workgroup> tb: array<f32, TK * TN>;
+// gemm_tiled's staging, as vec4 so the inner loop reads whole vectors of workgroup memory:
+// ta[kk * TM / 4 + m / 4][m % 4] = op(A)[m0 + m, k0 + kk], tb[kk * TN / 4 + n / 4][n % 4] likewise.
+var<workgroup> ta: array<vec4<f32>, TK * TM / 4u>;
+var<workgroup> tb: array<vec4<f32>, TK * TN / 4u>;
 
-// Four consecutive rows (ta) or columns (tb) of a staged tile at depth kk.
+// Four consecutive rows (ta) or columns (tb) of a staged tile at depth kk (m, n multiples of 4).
 fn tile_a(m: u32, kk: u32) -> vec4<f32> {
-  let o = kk * TM + m;
-  return vec4(ta[o], ta[o + 1u], ta[o + 2u], ta[o + 3u]);
+  return ta[(kk * TM + m) / 4u];
 }
 
 fn tile_b(n: u32, kk: u32) -> vec4<f32> {
-  let o = kk * TN + n;
-  return vec4(tb[o], tb[o + 1u], tb[o + 2u], tb[o + 3u]);
+  return tb[(kk * TN + n) / 4u];
 }
 
 fn fma4x4(av: vec4<f32>, bv: vec4<f32>, acc: mat4x4<f32>) -> mat4x4<f32> {
@@ -290,21 +289,19 @@ fn gemm_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       if (A_T) {
         let kk = e / (TM / 4u);
         let m4 = e % (TM / 4u);
-        let v = select(vec4<f32>(), a[abase + (k0 + kk) * p.lda4 + (blk.m0 / 4u) + m4], k0 + kk < kend);
-        let o = kk * TM + 4u * m4;
-        ta[o] = v.x;
-        ta[o + 1u] = v.y;
-        ta[o + 2u] = v.z;
-        ta[o + 3u] = v.w;
+        ta[kk * (TM / 4u) + m4] =
+          select(vec4<f32>(), a[abase + (k0 + kk) * p.lda4 + (blk.m0 / 4u) + m4], k0 + kk < kend);
       } else {
         let m = e / (TK / 4u);
         let kq = e % (TK / 4u);
         let kb = k0 + 4u * kq;
         let v = a[abase + (blk.m0 + m) * p.lda4 + kb / 4u];
-        ta[(4u * kq) * TM + m] = select(0.0, v.x, kb < kend);
-        ta[(4u * kq + 1u) * TM + m] = select(0.0, v.y, kb + 1u < kend);
-        ta[(4u * kq + 2u) * TM + m] = select(0.0, v.z, kb + 2u < kend);
-        ta[(4u * kq + 3u) * TM + m] = select(0.0, v.w, kb + 3u < kend);
+        let o = (4u * kq * TM + m) / 4u;
+        let lane = m % 4u;
+        ta[o][lane] = select(0.0, v.x, kb < kend);
+        ta[o + TM / 4u][lane] = select(0.0, v.y, kb + 1u < kend);
+        ta[o + TM / 2u][lane] = select(0.0, v.z, kb + 2u < kend);
+        ta[o + 3u * TM / 4u][lane] = select(0.0, v.w, kb + 3u < kend);
       }
     }
     for (var e = li; e < TN * TK / 4u; e += TG) {
@@ -313,19 +310,17 @@ fn gemm_tiled(@builtin(workgroup_id) wid: vec3<u32>,
         let kq = e % (TK / 4u);
         let kb = k0 + 4u * kq;
         let v = b[bbase + (blk.n0 + n) * p.ldb4 + kb / 4u];
-        tb[(4u * kq) * TN + n] = select(0.0, v.x, kb < kend);
-        tb[(4u * kq + 1u) * TN + n] = select(0.0, v.y, kb + 1u < kend);
-        tb[(4u * kq + 2u) * TN + n] = select(0.0, v.z, kb + 2u < kend);
-        tb[(4u * kq + 3u) * TN + n] = select(0.0, v.w, kb + 3u < kend);
+        let o = (4u * kq * TN + n) / 4u;
+        let lane = n % 4u;
+        tb[o][lane] = select(0.0, v.x, kb < kend);
+        tb[o + TN / 4u][lane] = select(0.0, v.y, kb + 1u < kend);
+        tb[o + TN / 2u][lane] = select(0.0, v.z, kb + 2u < kend);
+        tb[o + 3u * TN / 4u][lane] = select(0.0, v.w, kb + 3u < kend);
       } else {
         let kk = e / (TN / 4u);
         let n4 = e % (TN / 4u);
-        let v = select(vec4<f32>(), b[bbase + (k0 + kk) * p.ldb4 + (blk.n0 / 4u) + n4], k0 + kk < kend);
-        let o = kk * TN + 4u * n4;
-        tb[o] = v.x;
-        tb[o + 1u] = v.y;
-        tb[o + 2u] = v.z;
-        tb[o + 3u] = v.w;
+        tb[kk * (TN / 4u) + n4] =
+          select(vec4<f32>(), b[bbase + (k0 + kk) * p.ldb4 + (blk.n0 / 4u) + n4], k0 + kk < kend);
       }
     }
     workgroupBarrier();

@@ -67,6 +67,33 @@ fn tree_sum(lid: u32, lane: u32, width: u32, stride: u32, v: f32) -> f32 {
   return r;
 }
 
+// BEGIN row reductions (kernels/reduce_subgroup.wgsl replaces this part for the subgroup variant)
+// The sum of a row's TPR partial sums, to every lane of the row (TPR > 1; uniform control flow).
+fn row_total(lid: u32, lane: u32, v: f32) -> f32 {
+  return tree_sum(lid, lane, TPR, 1u, v);
+}
+
+// The row's first argmax from each lane's (max, first column): ties go to the smaller column.
+fn row_best(lid: u32, lane: u32, m: f32, best: i32) -> i32 {
+  red_v[lid] = m;
+  red_i[lid] = best;
+  workgroupBarrier();
+  for (var k = TPR / 2u; k > 0u; k >>= 1u) {
+    if (lane < k) {
+      let ov = red_v[lid + k];
+      let oi = red_i[lid + k];
+      let mine = red_v[lid];
+      if (ov > mine || (ov == mine && oi < red_i[lid])) {
+        red_v[lid] = ov;
+        red_i[lid] = oi;
+      }
+    }
+    workgroupBarrier();
+  }
+  return red_i[lid];
+}
+// END row reductions
+
 // out[r] = alpha * sum_c x[r, c] (+ out[r] when accumulating).
 @compute @workgroup_size(WG)
 fn row_sum(
@@ -83,7 +110,7 @@ fn row_sum(
     acc += x[base + c];
   }
   if (TPR > 1u) {
-    acc = tree_sum(lid, lane, TPR, 1u, acc);
+    acc = row_total(lid, lane, acc);
   }
   if (lane == 0u && row < p.rows) {
     store(row, acc);
@@ -112,22 +139,7 @@ fn argmax_rows(
     }
   }
   if (TPR > 1u) {
-    red_v[lid] = m;
-    red_i[lid] = best;
-    workgroupBarrier();
-    for (var k = TPR / 2u; k > 0u; k >>= 1u) {
-      if (lane < k) {
-        let ov = red_v[lid + k];
-        let oi = red_i[lid + k];
-        let mine = red_v[lid];
-        if (ov > mine || (ov == mine && oi < red_i[lid])) {
-          red_v[lid] = ov;
-          red_i[lid] = oi;
-        }
-      }
-      workgroupBarrier();
-    }
-    best = red_i[lid];
+    best = row_best(lid, lane, m, best);
   }
   if (lane == 0u && row < p.rows) {
     index[row] = best;

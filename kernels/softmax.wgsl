@@ -17,6 +17,10 @@
 // softmax_forward and log_softmax_forward have *_vec4 twins that bind the same buffers as vec4
 // arrays (x4, offset4, out4) for C a multiple of 4.
 //
+// Row reductions (row_max, row_sum, row_argmax) go through workgroup memory here; the subgroup
+// variant (lib/ops/softmax.ts builds it for devices with the `subgroups` feature) swaps the part
+// between the BEGIN and END markers for kernels/softmax_subgroup.wgsl, which needs no barriers.
+//
 // HAS_OFFSET (override): when true a per-class offset (C) is added to every row of logits before
 // anything else (logit adjustment, balanced softmax); when false `offset` is bound to a dummy
 // buffer and never read.
@@ -98,6 +102,12 @@ fn logit4(base: u32, c: u32) -> vec4<f32> {
   return x4[base + c];
 }
 
+struct Top {
+  value: f32,
+  index: i32,
+}
+
+// BEGIN row reductions (kernels/softmax_subgroup.wgsl replaces this part for the subgroup variant)
 // Reductions over the TPR threads of a row. Barriers are reached by every invocation of the
 // workgroup (TPR is an override, so the branch is uniform); TPR = 1 needs none.
 fn row_max(s: Slot, lid: u32, v: f32) -> f32 {
@@ -134,11 +144,6 @@ fn row_sum(s: Slot, lid: u32, v: f32) -> f32 {
   return r;
 }
 
-struct Top {
-  value: f32,
-  index: i32,
-}
-
 // Max and the first column holding it (ties go to the smaller column, as in the CPU reference).
 fn row_argmax(s: Slot, lid: u32, v: f32, i: i32) -> Top {
   if (TPR == 1u) {
@@ -163,6 +168,7 @@ fn row_argmax(s: Slot, lid: u32, v: f32, i: i32) -> Top {
   workgroupBarrier();
   return r;
 }
+// END row reductions
 
 fn max_of_row(s: Slot, lid: u32) -> f32 {
   var m = LOWEST;

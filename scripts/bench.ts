@@ -10,7 +10,7 @@
 
 import { parseArgs } from "node:util";
 import { requestGpu } from "../lib/gpu/device.ts";
-import { tuneModeFromEnv } from "../lib/io/env.ts";
+import { hostGpuOptions } from "../lib/io/gpu_host.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
 import type { BenchContext, BenchRow } from "./bench/common.ts";
 import { SECTIONS } from "./bench/registry.ts";
@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const sections = SECTIONS.filter((s) => !wanted || wanted.includes(s.name));
-  const gpu = await requestGpu({ warnFallback: false, tune: tuneModeFromEnv() });
+  const gpu = await requestGpu({ warnFallback: false, ...hostGpuOptions() });
   const adapter = gpu.adapter;
   const started = performance.now();
   const ctx: BenchContext = {

@@ -5,13 +5,13 @@
 
 import { lcgUniform } from "../lib/data/rng.ts";
 import { type Gpu, GpuUnavailableError, requestGpu } from "../lib/gpu/device.ts";
-import { tuneModeFromEnv } from "../lib/io/env.ts";
+import { hostGpuOptions } from "../lib/io/gpu_host.ts";
 
 let shared: Promise<Gpu | null> | null = null;
 
 /** The test GPU, or null (with a loud message) when WebGPU has no adapter at all. */
 export function testGpu(): Promise<Gpu | null> {
-  shared ??= requestGpu({ warnFallback: false, tune: tuneModeFromEnv() }).catch((error) => {
+  shared ??= requestGpu({ warnFallback: false, ...hostGpuOptions() }).catch((error) => {
     if (error instanceof GpuUnavailableError && Deno.env.get("CI") !== "true") {
       console.error(`\n!!! SKIPPING GPU TESTS: ${error.message} !!!\n`);
       return null;

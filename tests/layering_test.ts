@@ -30,8 +30,11 @@ function layerRoots(root: string): string[] {
   return files.sort();
 }
 
-/** The source with comments blanked out (newlines kept, so line numbers stay right). */
-function stripComments(source: string): string {
+/**
+ * The source with comments blanked out (newlines kept, so line numbers stay right), and with
+ * `strings` the text of string and template literals too (a template's `${...}` code stays).
+ */
+function stripComments(source: string, strings = false): string {
   const out = source.split("");
   // A stack of open contexts: "`" a template literal, "{" a code block (inside `${...}` or not).
   const stack: string[] = [];
@@ -43,14 +46,19 @@ function stripComments(source: string): string {
     const c = source[i];
     const inTemplate = stack.at(-1) === "`";
     if (inTemplate) {
-      if (c === "\\") i += 2;
-      else if (c === "`") {
+      if (c === "\\") {
+        if (strings) blank(i, i + 2);
+        i += 2;
+      } else if (c === "`") {
         stack.pop();
         i++;
       } else if (c === "$" && source[i + 1] === "{") {
         stack.push("${");
         i += 2;
-      } else i++;
+      } else {
+        if (strings) blank(i, i + 1);
+        i++;
+      }
       continue;
     }
     if (c === "/" && source[i + 1] === "/") {
@@ -64,10 +72,11 @@ function stripComments(source: string): string {
       blank(i, stop);
       i = stop;
     } else if (c === '"' || c === "'") {
-      i++;
+      const start = ++i;
       while (i < source.length && source[i] !== c && source[i] !== "\n") {
         i += source[i] === "\\" ? 2 : 1;
       }
+      if (strings) blank(start, i);
       i++;
     } else if (c === "`") {
       stack.push("`");
@@ -128,11 +137,15 @@ function layeringViolations(root: string, roots: string[]): string[] {
   while (queue.length > 0) {
     const file = queue.shift()!;
     if (!file.endsWith(".ts")) continue;
-    const code = stripComments(Deno.readTextFileSync(file));
-    code.split("\n").forEach((text, index) => {
-      const use = /\bDeno\s*[.[]\s*(\w*)/.exec(text);
+    const source = Deno.readTextFileSync(file);
+    const code = stripComments(source);
+    stripComments(source, true).split("\n").forEach((text, index) => {
+      // The Deno global appears only as a type or behind a capability probe, `globalThis.Deno?.`.
+      const uses = text.replaceAll(/\btypeof\s+Deno\b|\bglobalThis\.Deno\?\./g, "");
+      const use = /\bDeno\b\s*(?:[.[]\s*(\w*))?/.exec(uses);
       if (use) {
-        found.push(`${rel(file)}:${index + 1}: uses Deno.${use[1]} (via ${chain(file)})`);
+        const what = use[1] === undefined ? "the Deno global" : `Deno.${use[1]}`;
+        found.push(`${rel(file)}:${index + 1}: uses ${what} (via ${chain(file)})`);
       }
     });
     for (const { specifier, line } of runtimeImports(code)) {
@@ -192,13 +205,19 @@ Deno.test("the layering check names each planted breach with its file, line and 
         "export const c = [readFileSync, x];\n",
     );
     write("lib/core/d.ts", "export const d = await import('./e.ts');\n");
-    write("lib/core/e.ts", "export const e = Deno.env.get('HOME');\n");
+    write(
+      "lib/core/e.ts",
+      "export const e = Deno.env.get('HOME');\n" +
+        "const alias = (globalThis as { Deno?: typeof Deno }).Deno;\n" +
+        'export const f = [alias, "Deno.exit in a string is text", `Deno 2.x ${e}`];\n',
+    );
     const found = layeringViolations(dir, [join(dir, "lib/core/a.ts"), join(dir, "lib/core/d.ts")]);
     deepEqual(found, [
       "lib/core/b.ts:3: uses Deno.pid (via lib/core/a.ts -> lib/core/b.ts)",
       "lib/core/c.ts:1: imports node:fs (via lib/core/a.ts -> lib/core/c.ts)",
       "lib/core/c.ts:2: reaches lib/io/atomic.ts (via lib/core/a.ts -> lib/core/c.ts)",
       "lib/core/e.ts:1: uses Deno.env (via lib/core/d.ts -> lib/core/e.ts)",
+      "lib/core/e.ts:2: uses the Deno global (via lib/core/d.ts -> lib/core/e.ts)",
     ]);
   } finally {
     Deno.removeSync(dir, { recursive: true });

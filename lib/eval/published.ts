@@ -29,8 +29,8 @@ export interface PublishedProtocol {
   protocol: string;
   /** Where the figures come from. */
   source: string;
-  /** Runs of this data profile and one of these backbones follow the protocol. */
-  match: { profile: string; arch: readonly string[] };
+  /** Runs of this data profile and one of these backbones (with this shortcut) follow it. */
+  match: { profile: string; arch: readonly string[]; shortcut?: "A" | "B" };
   /** All (%) by stage-2 method key (lib/stage2/registry.ts). */
   figures: Readonly<Record<string, number>>;
   /** True when the source gives rounded or relative figures ("about"). */
@@ -62,7 +62,7 @@ export const PUBLISHED: readonly PublishedProtocol[] = [
     protocol: "CIFAR-10-LT, imbalance 100, ResNet-32, 200 epochs (LDAM-DRW schedule)",
     source: "LDAM-DRW (Cao et al., NeurIPS 2019), BagofTricks-LT (Zhang et al., AAAI 2021) and " +
       "logit adjustment (Menon et al., ICLR 2021), papers and repositories",
-    match: { profile: "cifar10-lt-100", arch: ["resnet32"] },
+    match: { profile: "cifar10-lt-100", arch: ["resnet32"], shortcut: "A" },
     figures: { joint: 70.4, crt: 75.0, lws: 72.6, tau: 72.7, la: 77.3 },
   },
   {
@@ -70,7 +70,7 @@ export const PUBLISHED: readonly PublishedProtocol[] = [
     protocol: "CIFAR-100-LT, imbalance 100, ResNet-32, 200 epochs (LDAM-DRW schedule)",
     source: "LDAM-DRW (Cao et al., NeurIPS 2019), BagofTricks-LT (Zhang et al., AAAI 2021) and " +
       "logit adjustment (Menon et al., ICLR 2021), papers and repositories",
-    match: { profile: "cifar100-lt-100", arch: ["resnet32"] },
+    match: { profile: "cifar100-lt-100", arch: ["resnet32"], shortcut: "A" },
     figures: { joint: 38.3, crt: 40.3, lws: 40.2, tau: 41.0, la: 44.1 },
   },
   {
@@ -90,19 +90,27 @@ export const PUBLISHED: readonly PublishedProtocol[] = [
 ];
 
 /**
- * The protocol a run follows, found by its data profile and backbone; null when none matches.
+ * The protocol a run follows, found by its data profile, backbone and shortcut; null when none
+ * matches.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { publishedFor } from "./published.ts";
- * assert.equal(publishedFor("cifar100-lt-100", "resnet32")?.figures.la, 44.1);
- * assert.equal(publishedFor("cifar100-lt-10", "resnet32"), null);
+ * assert.equal(publishedFor("cifar100-lt-100", "resnet32", "A")?.figures.la, 44.1);
+ * assert.equal(publishedFor("cifar100-lt-100", "resnet32", "B"), null); // not the paper's net
+ * assert.equal(publishedFor("cifar100-lt-10", "resnet32", "A"), null);
  * ```
  */
-export function publishedFor(profile: string, arch: string): PublishedProtocol | null {
-  return PUBLISHED.find((p) => p.match.profile === profile && p.match.arch.includes(arch)) ??
-    null;
+export function publishedFor(
+  profile: string,
+  arch: string,
+  shortcut?: "A" | "B",
+): PublishedProtocol | null {
+  return PUBLISHED.find((p) =>
+    p.match.profile === profile && p.match.arch.includes(arch) &&
+    (p.match.shortcut === undefined || p.match.shortcut === shortcut)
+  ) ?? null;
 }
 
 /**
@@ -116,7 +124,7 @@ export function publishedFor(profile: string, arch: string): PublishedProtocol |
  * ```ts
  * import assert from "node:assert/strict";
  * import { publishedBlocks, publishedFor } from "./published.ts";
- * const blocks = publishedBlocks(publishedFor("cifar10-lt-100", "resnet32")!, [
+ * const blocks = publishedBlocks(publishedFor("cifar10-lt-100", "resnet32", "A")!, [
  *   { name: "crt", label: "cRT", all: 0.7412 },
  *   { name: "ncm", label: "NCM (cosine)", all: 0.7 },
  * ], "this run");

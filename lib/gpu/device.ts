@@ -41,6 +41,13 @@ export interface GpuOptions {
    * The command-line tools read it from `LTKIT_TUNE` (lib/ops/tune.ts `tuneMode`).
    */
   tune?: TuneMode;
+  /**
+   * Names the driver behind the adapter ({@link AdapterSummary.driver}, part of the key under
+   * which tuning choices are stored), since WebGPU reports no driver version. Finding it means
+   * reading the host's Vulkan ICD files, which this module does not do: the command-line tools
+   * and the tests pass lib/io/driver.ts's `driverVersion` (lib/io/gpu_host.ts). Default: none.
+   */
+  driver?: (adapter: { description: string; vendor: string }) => string;
 }
 
 /**
@@ -84,6 +91,13 @@ export interface AdapterSummary {
   device: string;
   /** True for software (CPU) adapters such as lavapipe. */
   isFallbackAdapter: boolean;
+  /** The smallest subgroup size the adapter may use (0 when it does not say). */
+  subgroupMinSize: number;
+  /**
+   * The driver behind the adapter, e.g. "Mesa 25.0.7-2~bpo12+1", as {@link GpuOptions.driver}
+   * names it (WebGPU reports no driver version); "" when unknown.
+   */
+  driver: string;
 }
 
 /** Limits the kit asks for: the adapter's maximum for each, so big tensors fit where they can. */
@@ -224,6 +238,14 @@ export class Gpu {
   /** True when the adapter is a software (CPU) implementation such as lavapipe. */
   get isFallback(): boolean {
     return this.adapter.isFallbackAdapter;
+  }
+
+  /**
+   * True when the device has subgroup operations (the `subgroups` feature), which the subgroup
+   * variants of row reductions need.
+   */
+  get hasSubgroups(): boolean {
+    return this.device.features.has("subgroups");
   }
 
   /** Number of dispatches recorded since the device was created (for tests and profiling). */
@@ -398,7 +420,7 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
         "DENO_WEBGPU_BACKEND=vulkan|gl selects the backend",
     );
   }
-  const summary = summarizeAdapter(adapter);
+  const summary = summarizeAdapter(adapter, options.driver);
   const requiredLimits: Record<string, number> = {};
   for (const name of REQUESTED_LIMITS) {
     const have = adapter.limits[name] as number;
@@ -411,14 +433,21 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
     }
     requiredLimits[name] = have;
   }
-  const device = await adapter.requestDevice({
-    label: options.label ?? "ltkit",
-    requiredLimits,
-  });
+  const request = (requiredFeatures: GPUFeatureName[]) =>
+    adapter.requestDevice({ label: options.label ?? "ltkit", requiredLimits, requiredFeatures });
+  // Subgroup operations feed the subgroup variants of row reductions. Deno 2.9.6 grants
+  // "subgroups" on lavapipe without listing it in adapter.features, so it is asked for whenever
+  // the adapter does not refuse it; a refusal rejects before the adapter is used up.
+  let device: GPUDevice;
+  try {
+    device = await request(["subgroups" as GPUFeatureName]);
+  } catch {
+    device = await request([]);
+  }
   if (options.verbose) {
     console.error(
       `ltkit: adapter "${summary.description}" (vendor ${summary.vendor || "?"}, ` +
-        `architecture ${summary.architecture || "?"})${
+        `architecture ${summary.architecture || "?"}, driver ${summary.driver || "?"})${
           summary.isFallbackAdapter ? ", software fallback" : ""
         }`,
     );
@@ -434,17 +463,24 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   return gpu;
 }
 
-function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
+function summarizeAdapter(
+  adapter: GPUAdapter,
+  driver: GpuOptions["driver"],
+): AdapterSummary {
   const info = (adapter as { info?: GPUAdapterInfo }).info;
   const record = (info ?? {}) as unknown as Record<string, unknown>;
   const fallback = record.isFallbackAdapter ??
     (adapter as unknown as Record<string, unknown>).isFallbackAdapter ?? false;
+  const description = String(record.description || record.device || "unknown adapter");
+  const vendor = String(record.vendor ?? "");
   return {
-    description: String(record.description || record.device || "unknown adapter"),
-    vendor: String(record.vendor ?? ""),
+    description,
+    vendor,
     architecture: String(record.architecture ?? ""),
     device: String(record.device ?? ""),
     isFallbackAdapter: Boolean(fallback),
+    subgroupMinSize: Number(record.subgroupMinSize ?? 0) || 0,
+    driver: driver?.({ description, vendor }) ?? "",
   };
 }
 

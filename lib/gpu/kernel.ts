@@ -44,6 +44,43 @@ export interface KernelSource {
 }
 
 /**
+ * A kernel variant made from a base source by swapping its marked region (the lines from
+ * `// BEGIN <region>` to `// END <region>`) for another file: the subgroup variants replace the
+ * reductions of softmax.wgsl and batchnorm.wgsl this way, since a module that so much as names
+ * a subgroup builtin fails to compile on a device without the feature.
+ *
+ * @param base The source with the marked region.
+ * @param region The marker name, e.g. `row reductions`.
+ * @param part What goes in its place.
+ * @returns The combined source, named `base.file with part.file`.
+ * @throws {SyntaxError} When `base` lacks the markers.
+ *
+ * @example
+ * ```ts
+ * import { spliceKernel } from "./kernel.ts";
+ * const base = { file: "a.wgsl", source: "x\n// BEGIN r (note)\nold\n// END r\ny\n" };
+ * const part = { file: "b.wgsl", source: "new\n" };
+ * const v = spliceKernel(base, "r", part);
+ * console.log(v.file, JSON.stringify(v.source)); // "a.wgsl with b.wgsl" "x\nnew\ny\n"
+ * ```
+ */
+export function spliceKernel(base: KernelSource, region: string, part: KernelSource): KernelSource {
+  const begin = base.source.indexOf(`// BEGIN ${region}`);
+  const endMarker = `// END ${region}\n`;
+  const end = base.source.indexOf(endMarker, begin);
+  if (begin < 0 || end < 0) {
+    throw new SyntaxError(
+      `Cannot build a variant of ${base.file}: it has no "// BEGIN ${region}" ... ` +
+        `"// END ${region}" markers`,
+    );
+  }
+  return {
+    file: `${base.file} with ${part.file}`,
+    source: base.source.slice(0, begin) + part.source + base.source.slice(end + endMarker.length),
+  };
+}
+
+/**
  * How an entry point uses one binding, from reflection.
  *
  * @example

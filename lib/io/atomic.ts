@@ -441,12 +441,13 @@ function procAvailable(): boolean {
   }
 }
 
-function processGone(pid: number): boolean {
+/** True when `/proc` says the process is gone, false when alive, null when it cannot tell. */
+function processGone(pid: number): boolean | null {
   try {
     Deno.statSync(`/proc/${pid}`);
     return false;
   } catch (error) {
-    return error instanceof Deno.errors.NotFound;
+    return error instanceof Deno.errors.NotFound ? true : null;
   }
 }
 
@@ -522,7 +523,8 @@ export async function removeStaleTemporaries(
       continue; // gone meanwhile
     }
     const older = mtime < startedBefore;
-    const stale = pid === Deno.pid || !useProc ? older : processGone(pid);
+    // Where /proc cannot tell (no permission), the age test decides.
+    const stale = pid === Deno.pid || !useProc ? older : processGone(pid) ?? older;
     if (!stale) continue;
     try {
       await Deno.remove(path);

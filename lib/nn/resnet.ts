@@ -1,10 +1,13 @@
 /**
  * A ResNet on the GPU with an explicit per-layer backward. Every parameter, activation, gradient
  * and optimizer buffer is allocated once, at construction, for a fixed batch size; a training
- * step is a {@link Sequence} of prepared dispatches that is recorded again each step.
+ * step is a {@link Sequence} of prepared dispatches that is recorded again each step. The layers
+ * come from the description's plan ({@link planResNet}): 3x3 or 7x7 stems with an optional max
+ * pool, basic or (grouped) bottleneck blocks, option-A (zero-pad) or option-B (1x1 conv)
+ * shortcuts.
  *
  * Shapes, with B the batch: input (B,C,H,W) f32, labels (B) i32, features (B,F) f32,
- * logits (B,K) f32. Parameters: conv weights (Cout,Cin,KH,KW), BN gamma/beta (C), linear
+ * logits (B,K) f32. Parameters: conv weights (Cout,Cin/groups,KH,KW), BN gamma/beta (C), linear
  * weight (K,F) and bias (K).
  *
  * @module
@@ -20,16 +23,23 @@ import {
   prepareBatchNormTrainForward,
 } from "../ops/batchnorm.ts";
 import {
-  prepareConv2dBackwardInput,
-  prepareConv2dBackwardWeight,
-  prepareConv2dForward,
-} from "../ops/conv2d.ts";
+  prepareGroupedConv2dBackwardInput,
+  prepareGroupedConv2dBackwardWeight,
+  prepareGroupedConv2dForward,
+} from "../ops/conv2d_grouped.ts";
 import { prepareAddRelu, prepareReluBackward } from "../ops/elementwise.ts";
 import { prepareGemm } from "../ops/gemm.ts";
-import { prepareGlobalAvgPoolBackward, prepareGlobalAvgPoolForward } from "../ops/pool.ts";
+import {
+  prepareGlobalAvgPoolBackward,
+  prepareGlobalAvgPoolForward,
+  prepareMaxPool2dBackward,
+  prepareMaxPool2dForward,
+} from "../ops/pool.ts";
 import { prepareColSum } from "../ops/reduce.ts";
+import { prepareShortcutPadBackward, prepareShortcutPadForward } from "../ops/shortcut.ts";
 import { prepareCrossEntropyBackward, prepareCrossEntropyForward } from "../ops/softmax.ts";
-import { featureDim, type ResNetSpec, validateResNetSpec } from "./spec.ts";
+import { assertBatchFits } from "./memory.ts";
+import { type ConvPlan, featureDim, planResNet, type ResNetSpec } from "./spec.ts";
 
 /**
  * A trainable parameter with its gradient and SGD velocity.
@@ -61,7 +71,7 @@ export interface Param {
 }
 
 /**
- * Initialisation rules from the recipe.
+ * Initialisation rules: the recipe's, and Kaiming-normal with fan_in for `init: "fan-in"` specs.
  *
  * @example
  * ```ts
@@ -76,6 +86,7 @@ export interface Param {
  */
 export type ParamInit =
   | { kind: "kaiming-normal-fan-out"; fanOut: number }
+  | { kind: "kaiming-normal-fan-in"; fanIn: number }
   | { kind: "constant"; value: number }
   | { kind: "uniform"; bound: number };
 
@@ -123,6 +134,7 @@ export interface ResNetOptions {
 }
 
 interface ConvBn {
+  plan: ConvPlan;
   conv: Param;
   gamma: Param;
   beta: Param;
@@ -130,8 +142,6 @@ interface ConvBn {
   runningVar: StateBuffer;
   mean: Tensor;
   invStd: Tensor;
-  stride: number;
-  padding: number;
   /** Conv output (B,Cout,Ho,Wo), kept for BN backward. */
   pre: Tensor;
   /** BN output (B,Cout,Ho,Wo), after the ReLU where one is fused. */
@@ -198,10 +208,14 @@ export class ResNet {
   readonly #options: Required<ResNetOptions>;
 
   private constructor(gpu: Gpu, spec: ResNetSpec, options: ResNetOptions) {
-    validateResNetSpec(spec);
+    planResNet(spec); // validates
     if (!Number.isInteger(options.batch) || options.batch < 1) {
       throw new RangeError(`Cannot build ${spec.name}: batch is ${options.batch}; it must be >= 1`);
     }
+    // Refuse a batch whose tensors cannot be allocated before allocating any of them.
+    assertBatchFits(spec, options.batch, {
+      maxTensorBytes: Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize),
+    });
     this.gpu = gpu;
     this.spec = spec;
     this.batch = options.batch;
@@ -238,8 +252,10 @@ export class ResNet {
     for (const p of this.params) {
       const data = new Float32Array(p.value.size);
       const init = p.init;
-      if (init.kind === "kaiming-normal-fan-out") {
-        const std = Math.sqrt(2 / init.fanOut);
+      if (init.kind === "kaiming-normal-fan-out" || init.kind === "kaiming-normal-fan-in") {
+        const std = Math.sqrt(
+          2 / (init.kind === "kaiming-normal-fan-in" ? init.fanIn : init.fanOut),
+        );
         for (let i = 0; i < data.length; i++) data[i] = rng.normal(0, std);
       } else if (init.kind === "uniform") {
         for (let i = 0; i < data.length; i++) {
@@ -292,26 +308,26 @@ export class ResNet {
     return s;
   }
 
-  #convBn(name: string, x: Tensor, cout: number, k: number, stride: number): ConvBn {
-    const [b, cin, h, w] = SHAPE(x);
-    const padding = Math.floor(k / 2);
-    const ho = Math.floor((h + 2 * padding - k) / stride) + 1;
-    const wo = Math.floor((w + 2 * padding - k) / stride) + 1;
+  #convBn(plan: ConvPlan): ConvBn {
+    const { name, cin, cout, kernel, groups } = plan;
+    const shape = [this.batch, cout, ...plan.output];
     return {
-      conv: this.#param(`${name}.conv.weight`, [cout, cin, k, k], {
-        kind: "kaiming-normal-fan-out",
-        fanOut: cout * k * k,
-      }),
+      plan,
+      conv: this.#param(
+        `${name}.conv.weight`,
+        [cout, cin / groups, kernel, kernel],
+        this.spec.init === "fan-in"
+          ? { kind: "kaiming-normal-fan-in", fanIn: (cin / groups) * kernel * kernel }
+          : { kind: "kaiming-normal-fan-out", fanOut: cout * kernel * kernel },
+      ),
       gamma: this.#param(`${name}.bn.weight`, [cout], { kind: "constant", value: 1 }),
       beta: this.#param(`${name}.bn.bias`, [cout], { kind: "constant", value: 0 }),
       runningMean: this.#stateBuffer(`${name}.bn.running_mean`, cout, 0),
       runningVar: this.#stateBuffer(`${name}.bn.running_var`, cout, 1),
       mean: this.#tensor([cout], `${name}.bn.mean`),
       invStd: this.#tensor([cout], `${name}.bn.inv_std`),
-      stride,
-      padding,
-      pre: this.#tensor([b, cout, ho, wo], `${name}.conv.out`),
-      out: this.#tensor([b, cout, ho, wo], `${name}.bn.out`),
+      pre: this.#tensor(shape, `${name}.conv.out`),
+      out: this.#tensor(shape, `${name}.bn.out`),
     };
   }
 
@@ -328,12 +344,14 @@ export class ResNet {
   ): Promise<void> {
     const gpu = this.gpu;
     const { bnMomentum: momentum, bnEps: eps } = this.#options;
-    const conv = await prepareConv2dForward(gpu, {
+    const { stride, padding, groups } = l.plan;
+    const conv = await prepareGroupedConv2dForward(gpu, {
       x,
       w: l.conv.value,
       y: l.pre,
-      stride: l.stride,
-      padding: l.padding,
+      stride,
+      padding,
+      groups,
     });
     const common = {
       x: l.pre,
@@ -372,6 +390,7 @@ export class ResNet {
     accumulate = false,
   ): Promise<Recordable[]> {
     const gpu = this.gpu;
+    const { stride, padding, groups } = l.plan;
     const work: Recordable[] = [
       await prepareBatchNormBackward(gpu, {
         x: l.pre,
@@ -384,22 +403,24 @@ export class ResNet {
         dbeta: l.beta.grad,
         reluOutput: relu ? l.out : undefined,
       }),
-      await prepareConv2dBackwardWeight(gpu, {
+      await prepareGroupedConv2dBackwardWeight(gpu, {
         x,
         dy: dPre,
         dw: l.conv.grad,
-        stride: l.stride,
-        padding: l.padding,
+        stride,
+        padding,
+        groups,
       }),
     ];
     if (dx !== null) {
       work.push(
-        await prepareConv2dBackwardInput(gpu, {
+        await prepareGroupedConv2dBackwardInput(gpu, {
           dy: dPre,
           w: l.conv.value,
           dx,
-          stride: l.stride,
-          padding: l.padding,
+          stride,
+          padding,
+          groups,
           accumulate,
         }),
       );
@@ -415,41 +436,56 @@ export class ResNet {
     const convBn = (l: ConvBn, x: Tensor, relu: boolean) =>
       this.#convBnForward(l, x, relu, forwardTrain, forwardEval);
 
-    // Forward. The stem and each block's first conv fuse their ReLU into BN.
-    const stem = this.#convBn("stem", this.input, spec.stem, 3, 1);
+    // Forward. The stem and every conv of a block but the last fuse their ReLU into BN.
+    const plan = planResNet(spec);
+    const both = (op: Recordable) => {
+      forwardTrain.push(op);
+      forwardEval.push(op);
+    };
+    const stem = this.#convBn(plan.stem);
     await convBn(stem, this.input, true);
-    const blocks: Block[] = [];
     let x = stem.out;
-    let cin = spec.stem;
-    for (const [si, stage] of spec.stages.entries()) {
-      for (let bi = 0; bi < stage.blocks; bi++) {
-        const name = `stage${si + 1}.block${bi + 1}`;
-        const stride = bi === 0 ? stage.stride : 1;
-        const cout = stage.channels;
-        const c1 = this.#convBn(`${name}.1`, x, cout, 3, stride);
-        const c2 = this.#convBn(`${name}.2`, c1.out, cout, 3, 1);
-        const short = stride !== 1 || cin !== cout
-          ? this.#convBn(`${name}.shortcut`, x, cout, 1, stride)
-          : null;
-        const out = this.#tensor(SHAPE(c2.out), `${name}.out`);
-        await convBn(c1, x, true);
-        await convBn(c2, c1.out, false);
-        if (short) await convBn(short, x, false);
-        const residual = await prepareAddRelu(gpu, c2.out, short ? short.out : x, out);
-        forwardTrain.push(residual);
-        forwardEval.push(residual);
-        blocks.push({ x, c1, c2, short, out });
-        x = out;
-        cin = cout;
+    let maxPool: { argmax: Tensor } | null = null;
+    if (plan.pool) {
+      const shape = [this.batch, spec.stem, ...plan.pool.output];
+      const pooled = this.#tensor(shape, "stem.pool.out");
+      maxPool = { argmax: this.#tensor(shape, "stem.pool.argmax", "u32") };
+      both(await prepareMaxPool2dForward(gpu, { x, y: pooled, argmax: maxPool.argmax }));
+      x = pooled;
+    }
+    const blocks: Block[] = [];
+    for (const bp of plan.blocks) {
+      const main = bp.main.map((c) => this.#convBn(c));
+      const short = typeof bp.shortcut === "string" ? null : this.#convBn(bp.shortcut);
+      const last = main[main.length - 1];
+      const out = this.#tensor(SHAPE(last.out), `${bp.name}.out`);
+      let input = x;
+      for (const l of main) {
+        await convBn(l, input, l.plan.relu);
+        input = l.out;
       }
+      let carried = x;
+      if (short) {
+        await convBn(short, x, false);
+        carried = short.out;
+      } else if (bp.shortcut === "pad") {
+        carried = this.#tensor(SHAPE(out), `${bp.name}.shortcut.out`);
+        both(await prepareShortcutPadForward(gpu, { x, y: carried, stride: bp.stride }));
+      }
+      both(await prepareAddRelu(gpu, last.out, carried, out));
+      blocks.push({ x, main, short, pad: bp.shortcut === "pad", stride: bp.stride, out });
+      x = out;
     }
 
     // Head: global average pool, linear, cross-entropy.
     const f = featureDim(spec);
-    const weight = this.#param("fc.weight", [spec.classes, f], {
-      kind: "uniform",
-      bound: 1 / Math.sqrt(f),
-    });
+    const weight = this.#param(
+      "fc.weight",
+      [spec.classes, f],
+      spec.init === "fan-in"
+        ? { kind: "kaiming-normal-fan-in", fanIn: f }
+        : { kind: "uniform", bound: 1 / Math.sqrt(f) },
+    );
     const bias = this.#param("fc.bias", [spec.classes], {
       kind: "uniform",
       bound: 1 / Math.sqrt(f),
@@ -494,25 +530,45 @@ export class ResNet {
       await prepareGemm(gpu, { a: dLogits, b: weight.value, c: dFeatures }),
       await prepareGlobalAvgPoolBackward(gpu, { dy: dFeatures, dx: dOut }),
     ];
-    for (const { x, c1, c2, short, out } of blocks.reverse()) {
+    for (const { x, main, short, pad, stride, out } of blocks.reverse()) {
       const dSum = scratch(out, [dOut]);
       backward.push(await prepareReluBackward(gpu, out, dOut, dSum));
-      const dPre = scratch(out, [dSum]);
-      const dA1 = scratch(c1.out, [dSum, dPre]);
-      backward.push(...(await this.#convBnBackward(c2, c1.out, dSum, dPre, dA1, false)));
-      const dPre1 = scratch(c1.out, [dSum, dA1]);
-      if (short) {
+      // Main path, last conv first; dA is the gradient at the output of conv i.
+      let dA = dSum;
+      for (let i = main.length - 1; i >= 1; i--) {
+        const l = main[i];
+        const dPre = scratch(l.out, [dSum, dA]);
+        const dPrev = scratch(main[i - 1].out, [dSum, dA, dPre]);
+        backward.push(
+          ...(await this.#convBnBackward(l, main[i - 1].out, dA, dPre, dPrev, l.plan.relu)),
+        );
+        dA = dPrev;
+      }
+      const first = main[0];
+      const dPre0 = scratch(first.out, [dSum, dA]);
+      if (short || pad) {
         // The shortcut's input gradient lands in dx; the main path adds to it.
-        const dx = scratch(x, [dSum, dA1, dPre1]);
-        const dPreShort = scratch(out, [dSum, dA1, dPre1]);
-        backward.push(...(await this.#convBnBackward(short, x, dSum, dPreShort, dx, false)));
-        backward.push(...(await this.#convBnBackward(c1, x, dA1, dPre1, dx, true, true)));
+        const dx = scratch(x, [dSum, dA, dPre0]);
+        if (short) {
+          const dPreShort = scratch(out, [dSum, dA, dPre0]);
+          backward.push(...(await this.#convBnBackward(short, x, dSum, dPreShort, dx, false)));
+        } else {
+          backward.push(await prepareShortcutPadBackward(gpu, { dy: dSum, dx, stride }));
+        }
+        backward.push(...(await this.#convBnBackward(first, x, dA, dPre0, dx, true, true)));
         dOut = dx;
       } else {
         // Identity shortcut: dx = dSum + the main path, accumulated into dSum once BN is done.
-        backward.push(...(await this.#convBnBackward(c1, x, dA1, dPre1, dSum, true, true)));
+        backward.push(...(await this.#convBnBackward(first, x, dA, dPre0, dSum, true, true)));
         dOut = dSum;
       }
+    }
+    if (maxPool) {
+      const dStem = scratch(stem.out, [dOut]);
+      backward.push(
+        await prepareMaxPool2dBackward(gpu, { dy: dOut, argmax: maxPool.argmax, dx: dStem }),
+      );
+      dOut = dStem;
     }
     backward.push(
       ...(await this.#convBnBackward(
@@ -531,9 +587,16 @@ export class ResNet {
 }
 
 interface Block {
+  /** Block input (B,C,H,W). */
   x: Tensor;
-  c1: ConvBn;
-  c2: ConvBn;
+  /** The main path's conv + BN layers, in forward order. */
+  main: ConvBn[];
+  /** The option-B shortcut's conv + BN, if the block has one. */
   short: ConvBn | null;
+  /** Whether the shortcut is option A (subsample and zero-pad). */
+  pad: boolean;
+  /** The block's stride. */
+  stride: number;
+  /** Block output (B,F,Ho,Wo), after the ReLU. */
   out: Tensor;
 }

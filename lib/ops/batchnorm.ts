@@ -17,18 +17,28 @@
  */
 
 import source from "../../kernels/batchnorm.wgsl" with { type: "text" };
+import subgroupSource from "../../kernels/batchnorm_subgroup.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
   getPipeline,
   type KernelSource,
+  type Pipeline,
   type Recordable,
   recordOnce,
   Sequence,
+  spliceKernel,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
+import * as reference from "./reference_nn.ts";
+import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 
 const BATCHNORM: KernelSource = { file: "kernels/batchnorm.wgsl", source };
+/** batchnorm.wgsl with its workgroup reductions swapped for the subgroup ones. */
+const BATCHNORM_SUBGROUP: KernelSource = spliceKernel(BATCHNORM, "workgroup reductions", {
+  file: "kernels/batchnorm_subgroup.wgsl",
+  source: subgroupSource,
+});
 /** Reduction workgroup (one per channel); a power of two. */
 const REDUCE_WG = 64;
 const APPLY_WG = 64;
@@ -85,6 +95,8 @@ export interface BatchNormTrainForwardArgs {
   eps?: number;
   /** Apply ReLU to the output (default false). */
   relu?: boolean;
+  /** Forces the reduction variant instead of the tuned one (tests, benchmarks). */
+  variant?: BatchNormVariant;
 }
 
 /**
@@ -173,6 +185,183 @@ export interface BatchNormBackwardArgs {
   dbeta: Tensor;
   /** The forward output y when the forward pass fused a ReLU: dy counts only where y > 0. */
   reluOutput?: Tensor;
+  /** Forces the reduction variant instead of the tuned one (tests, benchmarks). */
+  variant?: BatchNormVariant;
+}
+
+/**
+ * How the per-channel reductions combine their partial sums: through workgroup memory
+ * (`workgroup`, kernels/batchnorm.wgsl) or with subgroup shuffles first (`subgroups`,
+ * kernels/batchnorm_subgroup.wgsl; needs the `subgroups` feature).
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { batchNormCandidates, type BatchNormVariant } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const variants: readonly BatchNormVariant[] = batchNormCandidates(gpu);
+ * console.log(variants[0]); // "workgroup"
+ * gpu.destroy();
+ * ```
+ */
+export type BatchNormVariant = "workgroup" | "subgroups";
+
+/**
+ * Storage key of the tuned batch-norm variant; bump it when the candidates change.
+ *
+ * @example
+ * ```ts
+ * import { BATCHNORM_TUNE_KEY } from "./batchnorm.ts";
+ * console.log(BATCHNORM_TUNE_KEY); // "batchnorm.v1"
+ * ```
+ */
+export const BATCHNORM_TUNE_KEY = "batchnorm.v1";
+
+/**
+ * The variants this device can run, default first.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { batchNormCandidates } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(batchNormCandidates(gpu).length === (gpu.hasSubgroups ? 2 : 1)); // true
+ * gpu.destroy();
+ * ```
+ */
+export function batchNormCandidates(gpu: Gpu): readonly BatchNormVariant[] {
+  return gpu.hasSubgroups ? ["workgroup", "subgroups"] : ["workgroup"];
+}
+
+/**
+ * The batch-norm variant for this adapter: tuned on first use (each candidate's training
+ * forward and backward checked against the CPU reference, then timed round-robin).
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { BATCHNORM_TUNE_KEY, batchNormVariant } from "./batchnorm.ts";
+ * import { presetTuning } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * presetTuning(gpu, BATCHNORM_TUNE_KEY, "workgroup");
+ * console.log((await batchNormVariant(gpu)).config); // "workgroup"
+ * gpu.destroy();
+ * ```
+ */
+export function batchNormVariant(
+  gpu: Gpu,
+  options: { force?: boolean } = {},
+): Promise<TuneResult<BatchNormVariant>> {
+  const candidates = batchNormCandidates(gpu);
+  return tuned(gpu, {
+    key: BATCHNORM_TUNE_KEY,
+    fallback: candidates[0],
+    candidates,
+    measure: (v) => timeBatchNormVariant(gpu, v),
+    force: options.force,
+  });
+}
+
+/**
+ * Runs the training forward and backward of variant `v` on a backbone-like shape, checks one
+ * result of each against the CPU reference, and returns ms per forward + backward.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { timeBatchNormVariant } from "./batchnorm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log((await timeBatchNormVariant(gpu, "workgroup")) > 0); // true
+ * gpu.destroy();
+ * ```
+ */
+export async function timeBatchNormVariant(gpu: Gpu, v: BatchNormVariant): Promise<number> {
+  const shape = gpu.isFallback ? [16, 16, 27, 27] : [128, 64, 27, 27];
+  const c = shape[1];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const xs = tuneData(size, 41).map((value) => 3 + 2 * value);
+  const dys = tuneData(size, 42);
+  const gs = tuneData(c, 43).map((value) => 1 + value / 2);
+  const t = (data: Float32Array, dims: number[]) =>
+    Tensor.from(gpu, data, dims, "f32", "batchnorm tune");
+  const [x, dy, gamma, beta] = [t(xs, shape), t(dys, shape), t(gs, [c]), t(gs, [c])];
+  const vectors = Array.from({ length: 6 }, () => Tensor.zeros(gpu, [c], "f32", "bn tune"));
+  const [mean, invStd, runningMean, runningVar, dgamma, dbeta] = vectors;
+  const y = Tensor.empty(gpu, shape, "f32", "batchnorm tune");
+  const dx = Tensor.empty(gpu, shape, "f32", "batchnorm tune");
+  const forward = await prepareBatchNormTrainForward(gpu, {
+    x,
+    gamma,
+    beta,
+    y,
+    mean,
+    invStd,
+    runningMean,
+    runningVar,
+    variant: v,
+  });
+  const backward = await prepareBatchNormBackward(gpu, {
+    x,
+    dy,
+    gamma,
+    mean,
+    invStd,
+    dx,
+    dgamma,
+    dbeta,
+    variant: v,
+  });
+  try {
+    forward.record();
+    backward.record();
+    const want = reference.batchNormTrainForward(xs, shape, gs, gs);
+    const grads = reference.batchNormBackward(xs, dys, shape, gs, want.mean, want.invStd);
+    for (
+      const [name, got, expected] of [
+        ["y", await y.read(), want.y],
+        ["dx", await dx.read(), grads.dx],
+        ["dgamma", await dgamma.read(), grads.dgamma],
+      ] as const
+    ) {
+      for (let i = 0; i < expected.length; i++) {
+        if (!(Math.abs(got[i] - expected[i]) <= 1e-3 * Math.max(1, Math.abs(expected[i])))) {
+          throw new Error(`batchnorm ${v} gives ${name}[${i}] = ${got[i]}, not ${expected[i]}`);
+        }
+      }
+    }
+    return await timeRecorded(gpu, () => {
+      forward.record();
+      backward.record();
+    }, 10 * size);
+  } finally {
+    forward.destroy();
+    backward.destroy();
+    for (const tensor of [x, dy, gamma, beta, y, dx, ...vectors]) tensor.destroy();
+    gpu.submit();
+  }
+}
+
+/** The reduction pipeline of the variant asked for (checked), else of the tuned one. */
+async function reductionPipeline(
+  gpu: Gpu,
+  op: string,
+  entry: string,
+  forced: BatchNormVariant | undefined,
+): Promise<Pipeline> {
+  if (forced !== undefined && !batchNormCandidates(gpu).includes(forced)) {
+    throw new RangeError(
+      `Cannot run ${op} with variant "${forced}": ` +
+        (forced === "subgroups"
+          ? `the device lacks the "subgroups" feature`
+          : `use "workgroup" or "subgroups"`),
+    );
+  }
+  const variant = forced ?? (await batchNormVariant(gpu)).config;
+  if (variant === "subgroups") {
+    const lanes = Math.min(REDUCE_WG, gpu.adapter.subgroupMinSize || 4);
+    return getPipeline(gpu, BATCHNORM_SUBGROUP, entry, { WG: REDUCE_WG, LANES: lanes });
+  }
+  return getPipeline(gpu, BATCHNORM, entry, { WG: REDUCE_WG });
 }
 
 interface BnShape {
@@ -335,7 +524,7 @@ export async function prepareBatchNormTrainForward(
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
   try {
     const [stats, apply] = await Promise.all([
-      getPipeline(gpu, BATCHNORM, `bn_stats${suffix}`, { WG: REDUCE_WG }),
+      reductionPipeline(gpu, op, `bn_stats${suffix}`, args.variant),
       getPipeline(gpu, BATCHNORM, `bn_apply${suffix}`, { WG: APPLY_WG }),
     ]);
     const xs = bind(vec4, "x", x);
@@ -537,7 +726,7 @@ export async function prepareBatchNormBackward(
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
   try {
     const [reduce, apply] = await Promise.all([
-      getPipeline(gpu, BATCHNORM, `bn_backward_reduce${suffix}`, { WG: REDUCE_WG }),
+      reductionPipeline(gpu, op, `bn_backward_reduce${suffix}`, args.variant),
       getPipeline(gpu, BATCHNORM, `bn_backward_apply${suffix}`, { WG: APPLY_WG }),
     ]);
     // Without a fused ReLU the mask binding is unused by the shader's logic; dy stands in.

@@ -11,13 +11,19 @@
  * ```
  *
  * Each `prepare*` validates shapes, allocates its scratch (packed weights, partial sums) once
- * and returns a {@link Recordable} to record every step; the one-shot forms record once. The
- * kernels are direct convolutions with 16x16 register tiles (see kernels/conv2d.wgsl).
+ * and returns a {@link Recordable} to record every step; the one-shot forms record once.
+ *
+ * Two kernel variants share that contract: `direct`, convolutions with 16x16 register tiles and
+ * no workgroup memory (kernels/conv2d.wgsl; fast on lavapipe), and `tiled`, an implicit GEMM
+ * staged through workgroup memory with 64..256 invocations per workgroup
+ * (kernels/conv2d_tiled.wgsl; for GPUs). Each pass picks its variant by tuning on the adapter
+ * ({@link conv2dVariant}); `variant` on any call forces one.
  *
  * @module
  */
 
 import source from "../../kernels/conv2d.wgsl" with { type: "text" };
+import tiledSource from "../../kernels/conv2d_tiled.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
@@ -28,8 +34,11 @@ import {
   Sequence,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
+import * as reference from "./reference_nn.ts";
+import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 
 const CONV2D: KernelSource = { file: "kernels/conv2d.wgsl", source };
+const CONV2D_TILED: KernelSource = { file: "kernels/conv2d_tiled.wgsl", source: tiledSource };
 
 /**
  * Workgroup sizes: conv tiles (heavy, few) and packing/reduction (light, many).
@@ -85,8 +94,236 @@ export interface Conv2dGeometry {
   stride?: number;
   /** Zeros added on every side of the input (default 0). */
   padding?: number;
-  /** Workgroup sizes, for benchmarks. */
+  /** Workgroup sizes of the direct kernels, for benchmarks. */
   tuning?: Conv2dTuning;
+  /**
+   * Forces a kernel variant instead of the tuned one: a full {@link Conv2dVariant}, or
+   * `"direct"` / `"tiled"` for that kind's default shape (tests, benchmarks).
+   */
+  variant?: Conv2dVariant | "direct" | "tiled";
+}
+
+/**
+ * A convolution kernel variant: `direct` (kernels/conv2d.wgsl, 16x16 register tiles, `wg`
+ * invocations per workgroup) or `tiled` (kernels/conv2d_tiled.wgsl, an implicit GEMM with a
+ * `tm x tn` output tile per workgroup staged `tk` deep in workgroup memory, 4x4 per invocation).
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type Conv2dVariant, conv2dForward } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const variant: Conv2dVariant = { kernel: "tiled", tm: 32, tn: 32, tk: 16 }; // 64 invocations
+ * const x = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
+ * const y = Tensor.empty(gpu, [1, 1, 3, 3]);
+ * await conv2dForward(gpu, { x, w, y, padding: 1, variant });
+ * console.log(Array.from(await y.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * gpu.destroy();
+ * ```
+ */
+export type Conv2dVariant =
+  | { readonly kernel: "direct"; readonly wg: number }
+  | { readonly kernel: "tiled"; readonly tm: number; readonly tn: number; readonly tk: number };
+
+/**
+ * The three passes, each tuned on its own.
+ *
+ * @example
+ * ```ts
+ * import { CONV2D_TUNE_KEYS, type Conv2dPass } from "./conv2d.ts";
+ * const pass: Conv2dPass = "backward_weight";
+ * console.log(CONV2D_TUNE_KEYS[pass]); // "conv2d.backward_weight.v1"
+ * ```
+ */
+export type Conv2dPass = "forward" | "backward_input" | "backward_weight";
+
+/**
+ * Storage keys of the tuned variant per pass; bump the version when candidates change.
+ *
+ * @example
+ * ```ts
+ * import { CONV2D_TUNE_KEYS } from "./conv2d.ts";
+ * console.log(CONV2D_TUNE_KEYS.forward); // "conv2d.forward.v1"
+ * ```
+ */
+export const CONV2D_TUNE_KEYS: Readonly<Record<Conv2dPass, string>> = {
+  forward: "conv2d.forward.v1",
+  backward_input: "conv2d.backward_input.v1",
+  backward_weight: "conv2d.backward_weight.v1",
+};
+
+/**
+ * Candidates on CPU (fallback) adapters, default first: lavapipe likes the direct kernels'
+ * 16-wide workgroups (Mesa 25's lavapipe runs the tiled variant 15-30x slower, and compiling
+ * the direct kernels for 64 invocations takes it 5-20 s); the tiled one is timed too, for
+ * drivers where it wins.
+ *
+ * @example
+ * ```ts
+ * import { FALLBACK_CONV2D_CANDIDATES, formatConv2dVariant } from "./conv2d.ts";
+ * console.log(formatConv2dVariant(FALLBACK_CONV2D_CANDIDATES[0])); // "direct wg16"
+ * ```
+ */
+export const FALLBACK_CONV2D_CANDIDATES: readonly Conv2dVariant[] = [
+  { kernel: "direct", wg: 16 },
+  { kernel: "tiled", tm: 32, tn: 32, tk: 16 },
+];
+
+/**
+ * Candidates on real GPUs, default first: workgroup-memory tiles of 64..256 invocations.
+ *
+ * @example
+ * ```ts
+ * import { formatConv2dVariant, GPU_CONV2D_CANDIDATES } from "./conv2d.ts";
+ * console.log(formatConv2dVariant(GPU_CONV2D_CANDIDATES[0])); // "tiled 64x64x16"
+ * ```
+ */
+export const GPU_CONV2D_CANDIDATES: readonly Conv2dVariant[] = [
+  { kernel: "tiled", tm: 64, tn: 64, tk: 16 },
+  { kernel: "tiled", tm: 64, tn: 32, tk: 16 },
+  { kernel: "tiled", tm: 32, tn: 32, tk: 16 },
+  { kernel: "tiled", tm: 64, tn: 64, tk: 8 },
+  { kernel: "direct", wg: 16 },
+];
+
+/** The shapes `"direct"` and `"tiled"` stand for. */
+const NAMED_VARIANTS: Readonly<Record<"direct" | "tiled", Conv2dVariant>> = {
+  direct: { kernel: "direct", wg: 16 },
+  tiled: { kernel: "tiled", tm: 64, tn: 64, tk: 16 },
+};
+
+/**
+ * A short name for tables: `direct wg16`, `tiled 64x64x16`.
+ *
+ * @example
+ * ```ts
+ * import { formatConv2dVariant } from "./conv2d.ts";
+ * console.log(formatConv2dVariant({ kernel: "tiled", tm: 64, tn: 32, tk: 16 })); // "tiled 64x32x16"
+ * ```
+ */
+export function formatConv2dVariant(v: Conv2dVariant): string {
+  return v.kernel === "direct" ? `direct wg${v.wg}` : `tiled ${v.tm}x${v.tn}x${v.tk}`;
+}
+
+/**
+ * The candidates that suit this adapter; the first is the default.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { conv2dCandidates, formatConv2dVariant } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(conv2dCandidates(gpu).map(formatConv2dVariant)); // on lavapipe: ["direct wg16", ...]
+ * gpu.destroy();
+ * ```
+ */
+export function conv2dCandidates(gpu: Gpu): readonly Conv2dVariant[] {
+  return gpu.isFallback ? FALLBACK_CONV2D_CANDIDATES : GPU_CONV2D_CANDIDATES;
+}
+
+/**
+ * Why `v` cannot run on this device, or null.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { conv2dVariantProblem } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(conv2dVariantProblem(gpu, { kernel: "tiled", tm: 30, tn: 32, tk: 16 }));
+ * // "tile 30x32 is not a multiple of 4x4"
+ * console.log(conv2dVariantProblem(gpu, { kernel: "direct", wg: 16 })); // null
+ * gpu.destroy();
+ * ```
+ */
+export function conv2dVariantProblem(gpu: Gpu, v: Conv2dVariant): string | null {
+  const max = Math.min(
+    gpu.limits.maxComputeInvocationsPerWorkgroup,
+    gpu.limits.maxComputeWorkgroupSizeX,
+  );
+  if (v.kernel === "direct") {
+    return Number.isInteger(v.wg) && v.wg >= 1 && v.wg <= max
+      ? null
+      : `wg is ${v.wg}, not 1..${max}`;
+  }
+  const { tm, tn, tk } = v;
+  if (![tm, tn, tk].every((d) => Number.isInteger(d) && d >= 4) || tm % 4 || tn % 4) {
+    return `tile ${tm}x${tn} is not a multiple of 4x4`;
+  }
+  const threads = (tm / 4) * (tn / 4);
+  if (threads > max) return `${threads} invocations per workgroup exceed the device limit ${max}`;
+  const bytes = 4 * tk * (tm + tn);
+  if (bytes > gpu.limits.maxComputeWorkgroupStorageSize) {
+    return `${bytes} bytes of workgroup memory exceed the device limit`;
+  }
+  return null;
+}
+
+/**
+ * The variant for one pass on this adapter. The first call per pass tunes (unless
+ * `LTKIT_TUNE=0`, a stored result for this adapter and driver, or a recorded run's choice):
+ * each candidate is checked against the CPU reference on an odd shape, then timed round-robin
+ * on a backbone-like layer; the median wins.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { CONV2D_TUNE_KEYS, conv2dVariant, formatConv2dVariant } from "./conv2d.ts";
+ * import { presetTuning } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // Without the preset, this first call would tune (seconds on lavapipe).
+ * presetTuning(gpu, CONV2D_TUNE_KEYS.forward, { kernel: "direct", wg: 16 });
+ * const { config, source } = await conv2dVariant(gpu, "forward");
+ * console.log(formatConv2dVariant(config), source); // "direct wg16" "preset"
+ * gpu.destroy();
+ * ```
+ */
+export function conv2dVariant(
+  gpu: Gpu,
+  pass: Conv2dPass,
+  options: { force?: boolean } = {},
+): Promise<TuneResult<Conv2dVariant>> {
+  const candidates = conv2dCandidates(gpu).filter((v) => conv2dVariantProblem(gpu, v) === null);
+  const checked = new Set<Conv2dVariant>();
+  return tuned(gpu, {
+    force: options.force,
+    key: CONV2D_TUNE_KEYS[pass],
+    fallback: candidates[0] ?? NAMED_VARIANTS.direct,
+    candidates,
+    async measure(v) {
+      if (!checked.has(v)) {
+        await checkConv2dVariant(gpu, pass, v);
+        checked.add(v);
+      }
+      return timeConv2dVariant(gpu, pass, v);
+    },
+  });
+}
+
+/** The variant a call asked for (validated), else the tuned one for its pass. */
+async function chooseVariant(
+  gpu: Gpu,
+  op: string,
+  pass: Conv2dPass,
+  g: Conv2dGeometry,
+): Promise<Conv2dVariant> {
+  let v = typeof g.variant === "string" ? NAMED_VARIANTS[g.variant] : g.variant;
+  if (g.variant !== undefined && v === undefined) {
+    throw new RangeError(
+      `Cannot run ${op}: variant "${g.variant}" is unknown; use "direct", "tiled" or an object`,
+    );
+  }
+  if (v === undefined && g.tuning?.tileWorkgroup !== undefined) {
+    v = { kernel: "direct", wg: g.tuning.tileWorkgroup };
+  }
+  if (v === undefined) return (await conv2dVariant(gpu, pass)).config;
+  const problem = conv2dVariantProblem(gpu, v);
+  if (problem) {
+    throw new RangeError(
+      `Cannot run ${op}: variant ${formatConv2dVariant(v)} is not usable here: ${problem}`,
+    );
+  }
+  return v;
 }
 
 /**
@@ -294,8 +531,8 @@ function checkDistinct(op: string, tensors: Record<string, Tensor>): void {
 
 const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
 
-/** Uniforms common to every entry point; each dispatch then sets its own count and extras. */
-function uniforms(s: Conv2dShape): Record<string, number> {
+/** The sizes every kernel of both convolution files takes as uniforms. */
+function geometryUniforms(s: Conv2dShape): Record<string, number> {
   return {
     n: s.n,
     c: s.c,
@@ -308,6 +545,13 @@ function uniforms(s: Conv2dShape): Record<string, number> {
     kw: s.kw,
     stride: s.stride,
     pad: s.padding,
+  };
+}
+
+/** Uniforms common to every entry point; each dispatch then sets its own count and extras. */
+function uniforms(s: Conv2dShape): Record<string, number> {
+  return {
+    ...geometryUniforms(s),
     c4: roundUp(s.c, 16) / 4,
     f4: roundUp(s.f, 16) / 4,
     count: 0,
@@ -361,7 +605,11 @@ export async function prepareConv2dForward(
   checkShape(op, "output y", y, [s.n, s.f, s.ho, s.wo]);
   checkDistinct(op, { x, w, y });
   gpu.assertAlive(`run ${op}`);
-  const tileWg = args.tuning?.tileWorkgroup ?? 16;
+  const variant = await chooseVariant(gpu, op, "forward", args);
+  if (variant.kernel === "tiled") {
+    return prepareTiled(gpu, op, 0, s, variant, { src0: w, src1: x, dst: y }, false);
+  }
+  const tileWg = variant.wg;
   const wg = args.tuning?.workgroup ?? 64;
   const u = uniforms(s);
   const kdim = s.c * s.kh * s.kw;
@@ -442,7 +690,12 @@ export async function prepareConv2dBackwardInput(
   checkShape(op, "gradient dy", dy, [s.n, s.f, s.ho, s.wo]);
   checkDistinct(op, { dy, w, dx });
   gpu.assertAlive(`run ${op}`);
-  const tileWg = args.tuning?.tileWorkgroup ?? 16;
+  const variant = await chooseVariant(gpu, op, "backward_input", args);
+  if (variant.kernel === "tiled") {
+    const dst = { src0: w, src1: dy, dst: dx };
+    return prepareTiled(gpu, op, 1, s, variant, dst, args.accumulate ?? false);
+  }
+  const tileWg = variant.wg;
   const wg = args.tuning?.workgroup ?? 64;
   const u = uniforms(s);
   const kk = s.kh * s.kw;
@@ -530,7 +783,12 @@ export async function prepareConv2dBackwardWeight(
   checkShape(op, "gradient dy", dy, [s.n, s.f, s.ho, s.wo]);
   checkDistinct(op, { x, dy, dw });
   gpu.assertAlive(`run ${op}`);
-  const tileWg = args.tuning?.tileWorkgroup ?? 16;
+  const variant = await chooseVariant(gpu, op, "backward_weight", args);
+  if (variant.kernel === "tiled") {
+    const dst = { src0: dy, src1: x, dst: dw };
+    return prepareTiled(gpu, op, 2, s, variant, dst, args.accumulate ?? false);
+  }
+  const tileWg = variant.wg;
   const wg = args.tuning?.workgroup ?? 64;
   const target = args.tuning?.targetInvocations ?? 512;
   const u = uniforms(s);
@@ -599,4 +857,213 @@ export async function conv2dBackwardWeight(
   args: Conv2dBackwardWeightArgs,
 ): Promise<void> {
   recordOnce(await prepareConv2dBackwardWeight(gpu, args));
+}
+
+/**
+ * Prepares one pass as the tiled implicit GEMM (kernels/conv2d_tiled.wgsl). The weight pass
+ * splits its long depth (N*P) into slices so that enough workgroups run, writes per-slice
+ * partials and sums them with conv2d.wgsl's reduction, which also accumulates.
+ */
+async function prepareTiled(
+  gpu: Gpu,
+  op: string,
+  mode: 0 | 1 | 2,
+  s: Conv2dShape,
+  v: Extract<Conv2dVariant, { kernel: "tiled" }>,
+  io: { src0: Tensor; src1: Tensor; dst: Tensor },
+  accumulate: boolean,
+): Promise<Recordable> {
+  const kk = s.kh * s.kw;
+  const pixels = s.ho * s.wo;
+  const [m, cols, depth] = mode === 0
+    ? [s.f, s.n * pixels, s.c * kk]
+    : mode === 1
+    ? [s.c, s.n * s.h * s.w, s.f * kk]
+    : [s.f, s.c * kk, s.n * pixels];
+  const mtiles = Math.ceil(m / v.tm);
+  const ntiles = Math.ceil(cols / v.tn);
+  let splits = 1;
+  if (mode === 2) {
+    // About 4 workgroups per invocation-group the device can hold (256 on a software adapter,
+    // 2048 on a GPU); every slice keeps at least 8 steps of TK.
+    const target = gpu.isFallback ? 64 : 2048;
+    splits = Math.max(
+      1,
+      Math.min(Math.ceil(target / (mtiles * ntiles)), Math.floor(depth / (8 * v.tk))),
+    );
+  }
+  const kps = roundUp(Math.ceil(depth / splits), v.tk);
+  splits = Math.ceil(depth / kps);
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  const gx = Math.min(ntiles, max);
+  const gy = Math.ceil(ntiles / gx);
+  if (gy > max || mtiles * splits > max) {
+    throw new RangeError(
+      `Cannot run ${op}: ${ntiles}x${mtiles * splits} tiles exceed the device limit of ${max} ` +
+        `workgroups per dimension; use a smaller batch`,
+    );
+  }
+  const part = mode === 2
+    ? Tensor.empty(gpu, [splits, s.f, s.c * kk], "f32", "conv2d weight partials")
+    : null;
+  try {
+    const [tile, reduce] = await Promise.all([
+      getPipeline(gpu, CONV2D_TILED, "conv2d_tiled", { MODE: mode, TM: v.tm, TN: v.tn, TK: v.tk }),
+      part ? getPipeline(gpu, CONV2D, "conv2d_reduce_weight", { WG: 64 }) : null,
+    ]);
+    const steps = [
+      new Dispatch(gpu, tile, { src0: io.src0, src1: io.src1, dst: part ?? io.dst }, {
+        ...geometryUniforms(s),
+        m,
+        cols,
+        depth,
+        kps,
+        gx,
+        mtiles,
+        accumulate: accumulate ? 1 : 0,
+      }, [gx, gy, mtiles * splits]),
+    ];
+    if (part && reduce) {
+      const count = s.f * s.c * kk;
+      steps.push(
+        new Dispatch(gpu, reduce, { part, dw: io.dst }, {
+          ...uniforms(s),
+          splits,
+          count,
+          accumulate: accumulate ? 1 : 0,
+        }, [tileGroups(gpu, op, count, 64), 1, 1]),
+      );
+    }
+    return new Sequence(steps, part ? [part] : []);
+  } catch (error) {
+    part?.destroy();
+    throw error;
+  }
+}
+
+/** The odd shape every candidate is checked on: stride 2, padding, nothing a tile multiple. */
+const CHECK_SHAPE = { x: [3, 5, 9, 11], w: [7, 5, 3, 3], stride: 2, padding: 1 } as const;
+
+/**
+ * Runs variant `v` of `pass` on an odd shape (with accumulation for the backward passes) and
+ * throws when it differs from the CPU reference: the tuner's self-check.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { checkConv2dVariant } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * await checkConv2dVariant(gpu, "forward", { kernel: "tiled", tm: 32, tn: 32, tk: 16 });
+ * console.log("tiled 32x32x16 matches the CPU reference"); // throws otherwise
+ * gpu.destroy();
+ * ```
+ */
+export async function checkConv2dVariant(
+  gpu: Gpu,
+  pass: Conv2dPass,
+  v: Conv2dVariant,
+): Promise<void> {
+  const { stride, padding } = CHECK_SHAPE;
+  const xShape = [...CHECK_SHAPE.x];
+  const wShape = [...CHECK_SHAPE.w];
+  const yShape = conv2dOutputShape(xShape, wShape, stride, padding);
+  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+  const [xs, ws, dys] = [
+    tuneData(size(xShape), 11),
+    tuneData(size(wShape), 12),
+    tuneData(size(yShape), 13),
+  ];
+  const start = tuneData(Math.max(size(xShape), size(wShape)), 14);
+  const t = (data: Float32Array, shape: number[]) =>
+    Tensor.from(gpu, data.subarray(0, size(shape)), shape, "f32", "conv2d check");
+  const [x, w, dy] = [t(xs, xShape), t(ws, wShape), t(dys, yShape)];
+  const g = { stride, padding, variant: v };
+  let out: Tensor;
+  let want: Float64Array;
+  if (pass === "forward") {
+    out = Tensor.empty(gpu, yShape, "f32", "conv2d check");
+    await conv2dForward(gpu, { x, w, y: out, ...g });
+    want = reference.conv2dForward(xs, xShape, ws, wShape, g);
+  } else if (pass === "backward_input") {
+    out = t(start, xShape);
+    await conv2dBackwardInput(gpu, { dy, w, dx: out, accumulate: true, ...g });
+    want = reference.conv2dBackwardInput(dys, ws, wShape, xShape, g).map((d, i) => d + start[i]);
+  } else {
+    out = t(start, wShape);
+    await conv2dBackwardWeight(gpu, { x, dy, dw: out, accumulate: true, ...g });
+    want = reference.conv2dBackwardWeight(xs, xShape, dys, wShape, g).map((d, i) => d + start[i]);
+  }
+  try {
+    const got = await out.read();
+    for (let i = 0; i < want.length; i++) {
+      if (!(Math.abs(got[i] - want[i]) <= 1e-4 * Math.max(1, Math.abs(want[i])))) {
+        throw new Error(
+          `${formatConv2dVariant(v)} ${pass} computes ${got[i]} instead of ${want[i]} at ${i}`,
+        );
+      }
+    }
+  } finally {
+    for (const tensor of [x, w, dy, out]) tensor.destroy();
+    gpu.submit();
+  }
+}
+
+/**
+ * The layer {@link timeConv2dVariant} times: N images of C channels at HW x HW through a 3x3
+ * convolution to C channels (stride 1, padding 1), and its multiply-adds times 2.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { conv2dTuneShape } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(conv2dTuneShape(gpu).c); // 16 on lavapipe
+ * gpu.destroy();
+ * ```
+ */
+export function conv2dTuneShape(gpu: Gpu): { n: number; c: number; hw: number; flop: number } {
+  const [n, c, hw] = gpu.isFallback ? [8, 16, 28] : [64, 64, 28];
+  return { n, c, hw, flop: 2 * n * c * c * 9 * hw * hw };
+}
+
+/**
+ * Times variant `v` of `pass` on a backbone-like layer (3x3, stride 1, padding 1: 16 channels
+ * at 28x28 and batch 8 on software adapters, 64 channels at 28x28 and batch 64 on GPUs);
+ * returns ms per call (submits and waits).
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { timeConv2dVariant } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const ms = await timeConv2dVariant(gpu, "forward", { kernel: "direct", wg: 16 });
+ * console.log(ms > 0); // true
+ * gpu.destroy();
+ * ```
+ */
+export async function timeConv2dVariant(
+  gpu: Gpu,
+  pass: Conv2dPass,
+  v: Conv2dVariant,
+): Promise<number> {
+  const { n, c, hw } = conv2dTuneShape(gpu);
+  const xShape = [n, c, hw, hw];
+  const wShape = [c, c, 3, 3];
+  const g = { stride: 1, padding: 1, variant: v };
+  const x = Tensor.from(gpu, tuneData(n * c * hw * hw, 21), xShape, "f32", "conv2d tune");
+  const dy = Tensor.from(gpu, tuneData(n * c * hw * hw, 22), xShape, "f32", "conv2d tune");
+  const w = Tensor.from(gpu, tuneData(c * c * 9, 23), wShape, "f32", "conv2d tune");
+  const out = Tensor.empty(gpu, pass === "backward_weight" ? wShape : xShape, "f32", "conv2d tune");
+  const op = pass === "forward"
+    ? await prepareConv2dForward(gpu, { x, w, y: out, ...g })
+    : pass === "backward_input"
+    ? await prepareConv2dBackwardInput(gpu, { dy, w, dx: out, ...g })
+    : await prepareConv2dBackwardWeight(gpu, { x, dy, dw: out, ...g });
+  try {
+    return await timeRecorded(gpu, () => op.record(), conv2dTuneShape(gpu).flop);
+  } finally {
+    op.destroy();
+    for (const t of [x, dy, w, out]) t.destroy();
+    gpu.submit();
+  }
 }

@@ -13,7 +13,6 @@
  */
 
 import source from "../../kernels/gemm.wgsl" with { type: "text" };
-import { lcgUniform } from "../data/rng.ts";
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
@@ -25,7 +24,7 @@ import {
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { referenceGemm } from "./reference_gemm.ts";
-import { tuned, type TuneResult } from "./tune.ts";
+import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 
 const GEMM: KernelSource = { file: "kernels/gemm.wgsl", source };
 /** Workgroup size of the padding and epilogue kernels (one element per invocation). */
@@ -120,10 +119,12 @@ export type GemmConfig = RegisterBlockedConfig | TiledConfig;
  * gpu.destroy();
  * ```
  */
-export const GEMM_TUNE_KEY = "gemm.v1";
+export const GEMM_TUNE_KEY = "gemm.v2";
 
 /**
- * Candidates for CPU (fallback) adapters, default first.
+ * Candidates for CPU (fallback) adapters, default first. Two workgroup-memory tiles are timed
+ * too: lavapipe on Mesa 22 and 25 prefers registers, but other software drivers (SwiftShader)
+ * need not.
  *
  * @example
  * ```ts
@@ -136,6 +137,8 @@ export const FALLBACK_GEMM_CANDIDATES: readonly GemmConfig[] = [
   { kernel: "rb", bm: 32, bn: 16, wg: 32 },
   { kernel: "rb", bm: 16, bn: 16, wg: 64 },
   { kernel: "rb", bm: 32, bn: 16, wg: 16 },
+  { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 8, tc: 8 },
+  { kernel: "tiled", tm: 32, tn: 32, tk: 16, tr: 4, tc: 4 },
 ];
 
 /**
@@ -152,6 +155,8 @@ export const GPU_GEMM_CANDIDATES: readonly GemmConfig[] = [
   { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 8, tc: 8 },
   { kernel: "tiled", tm: 128, tn: 64, tk: 16, tr: 8, tc: 4 },
   { kernel: "tiled", tm: 32, tn: 32, tk: 16, tr: 4, tc: 4 },
+  { kernel: "tiled", tm: 128, tn: 128, tk: 16, tr: 8, tc: 8 },
+  { kernel: "tiled", tm: 64, tn: 64, tk: 32, tr: 4, tc: 4 },
   { kernel: "rb", bm: 8, bn: 8, wg: 64 },
 ];
 
@@ -243,10 +248,14 @@ export function formatGemmConfig(config: GemmConfig): string {
  * gpu.destroy();
  * ```
  */
-export function gemmConfig(gpu: Gpu): Promise<TuneResult<GemmConfig>> {
+export function gemmConfig(
+  gpu: Gpu,
+  options: { force?: boolean } = {},
+): Promise<TuneResult<GemmConfig>> {
   const candidates = gemmCandidates(gpu).filter((c) => configProblem(gpu, c) === null);
   const checked = new Set<GemmConfig>();
   return tuned(gpu, {
+    force: options.force,
     key: GEMM_TUNE_KEY,
     fallback: defaultGemmConfig(gpu),
     candidates,
@@ -917,11 +926,6 @@ export async function matmul(
   return c;
 }
 
-/** Seeded values in [-1, 1) for the tuner's self-check. */
-function lcg(n: number, seed: number): Float32Array {
-  return lcgUniform(n, seed, -1, 1, { hashSeed: false });
-}
-
 /**
  * Runs `config` on an odd-shaped problem that exercises padding, both transposes, alpha, beta
  * and bias, and throws when the result differs from the CPU reference.
@@ -938,7 +942,7 @@ function lcg(n: number, seed: number): Float32Array {
  */
 export async function checkGemmConfig(gpu: Gpu, config: GemmConfig): Promise<void> {
   const [m, n, k] = [37, 29, 19];
-  const data = [lcg(k * m, 1), lcg(n * k, 2), lcg(m * n, 3), lcg(n, 4)];
+  const data = [tuneData(k * m, 1), tuneData(n * k, 2), tuneData(m * n, 3), tuneData(n, 4)];
   const [a, b, c, bias] = data.map((d, i) =>
     Tensor.from(gpu, d, [[k, m], [n, k], [m, n], [n]][i], "f32", "gemm check")
   );
@@ -970,6 +974,24 @@ export async function checkGemmConfig(gpu: Gpu, config: GemmConfig): Promise<voi
 }
 
 /**
+ * The (M, N, K) problems {@link timeGemmConfig} times: a square one and a tall, thin one.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { gemmTuneProblems } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(gemmTuneProblems(gpu)[0]); // [512, 512, 512] on lavapipe
+ * gpu.destroy();
+ * ```
+ */
+export function gemmTuneProblems(gpu: Gpu): [number, number, number][] {
+  return gpu.isFallback
+    ? [[512, 512, 512], [6272, 32, 144]]
+    : [[1024, 1024, 1024], [25088, 64, 576]];
+}
+
+/**
  * Times `config` on a square problem and a tall, thin one like the backbone's convolutions;
  * returns the geometric mean of ms per GEMM (submits and waits).
  *
@@ -984,27 +1006,15 @@ export async function checkGemmConfig(gpu: Gpu, config: GemmConfig): Promise<voi
  * ```
  */
 export async function timeGemmConfig(gpu: Gpu, config: GemmConfig): Promise<number> {
-  const problems = gpu.isFallback
-    ? [[512, 512, 512], [6272, 32, 144]]
-    : [[1024, 1024, 1024], [25088, 64, 576]];
+  const problems = gemmTuneProblems(gpu);
   let logSum = 0;
   for (const [index, [m, n, k]] of problems.entries()) {
-    const a = Tensor.from(gpu, lcg(m * k, 5 + index), [m, k], "f32", "gemm tune");
-    const b = Tensor.from(gpu, lcg(k * n, 7 + index), [k, n], "f32", "gemm tune");
+    const a = Tensor.from(gpu, tuneData(m * k, 5 + index), [m, k], "f32", "gemm tune");
+    const b = Tensor.from(gpu, tuneData(k * n, 7 + index), [k, n], "f32", "gemm tune");
     const c = Tensor.empty(gpu, [m, n], "f32", "gemm tune");
     const plan = await prepareGemm(gpu, { a, b, c, config });
     try {
-      plan.record();
-      await gpu.sync();
-      // Enough work per wait that the wait's fixed cost (~11 ms on lavapipe) hardly counts.
-      const reps = Math.max(
-        1,
-        Math.min(100, Math.round((gpu.isFallback ? 5e8 : 5e10) / (2 * m * n * k))),
-      );
-      const start = performance.now();
-      for (let r = 0; r < reps; r++) plan.record();
-      await gpu.sync();
-      logSum += Math.log((performance.now() - start) / reps);
+      logSum += Math.log(await timeRecorded(gpu, () => plan.record(), 2 * m * n * k));
     } finally {
       plan.destroy();
       for (const t of [a, b, c]) t.destroy();

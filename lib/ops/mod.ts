@@ -10,21 +10,31 @@ export {
   argmax,
   channelSum,
   colSum,
+  FALLBACK_ROW_RULES,
+  formatRowRule,
+  GPU_ROW_RULES,
   prepareArgmax,
   prepareChannelSum,
   prepareColSum,
   prepareRowSum,
   prepareSumAll,
+  reduceRowRule,
+  ROW_RULE_TUNE_KEYS,
   type RowOptions,
+  type RowRule,
+  rowRuleCandidates,
   type RowStrategy,
   rowStrategy,
   rowSum,
+  SUBGROUP_ROW_RULES,
   sumAll,
   type SumOptions,
 } from "./reduce.ts";
 export * from "./conv2d.ts";
+export * from "./conv2d_grouped.ts";
 export * from "./batchnorm.ts";
 export * from "./pool.ts";
+export * from "./shortcut.ts";
 export * from "./optim.ts";
 export * from "./gemm.ts";
 export * from "./tune.ts";

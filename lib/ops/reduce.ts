@@ -11,6 +11,7 @@
  */
 
 import source from "../../kernels/reduce.wgsl" with { type: "text" };
+import subgroupSource from "../../kernels/reduce_subgroup.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
@@ -20,10 +21,18 @@ import {
   type Recordable,
   recordOnce,
   Sequence,
+  spliceKernel,
 } from "../gpu/kernel.ts";
 import { type DType, formatShape, Tensor } from "../gpu/tensor.ts";
+import { rowSumRef } from "./reference_softmax.ts";
+import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 
 const REDUCE: KernelSource = { file: "kernels/reduce.wgsl", source };
+/** reduce.wgsl with its row reductions swapped for the subgroup ones (see both files). */
+const REDUCE_SUBGROUP: KernelSource = spliceKernel(REDUCE, "row reductions", {
+  file: "kernels/reduce_subgroup.wgsl",
+  source: subgroupSource,
+});
 
 /**
  * How a row-wise kernel is launched: `threadsPerRow` invocations cooperate on one row.
@@ -41,6 +50,11 @@ export interface RowStrategy {
   workgroupSize: number;
   /** Invocations per row (a power of two dividing `workgroupSize`). 1 = one row per invocation. */
   threadsPerRow: number;
+  /**
+   * Reduce a row with subgroup operations instead of workgroup memory (needs the `subgroups`
+   * feature and `threadsPerRow` at most the adapter's smallest subgroup).
+   */
+  subgroups?: boolean;
 }
 
 /**
@@ -92,15 +106,264 @@ function nextPow2(n: number): number {
 }
 
 /**
- * Picks the launch shape for `rows` rows of `cols` values. On a CPU adapter (lavapipe) one row
- * per invocation wins: invocations run as SIMD lanes of one thread, so barriers cost a context
- * switch and a row streams through one core's cache; only when there are too few rows to fill
- * the cores do several threads share a row. On a GPU, a row gets about one thread per 16 values
- * (up to a whole workgroup of 256) so long rows are read coalesced and reduced in shared memory.
+ * How row-wise kernels (row sums, argmax, softmax) pick a launch shape for a row length: a
+ * tuned variant. `colsPerThread` > 0 gives each row `cols / colsPerThread` threads (a power of
+ * two, up to `workgroupSize`) that reduce in workgroup memory; 0 is one row per invocation
+ * unless there are too few rows to fill the cores (the rule that suits lavapipe).
  *
- * @param gpu The device (software adapters get another shape).
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { type RowRule, rowStrategy } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const rule: RowRule = { workgroupSize: 256, colsPerThread: 32 };
+ * console.log(rowStrategy(gpu, 4096, 1000, rule)); // { workgroupSize: 256, threadsPerRow: 32 }
+ * gpu.destroy();
+ * ```
+ */
+export interface RowRule {
+  /** Invocations per workgroup (a power of two, at most 256). */
+  readonly workgroupSize: number;
+  /** Values per thread of a row; 0 for one row per invocation. */
+  readonly colsPerThread: number;
+  /** Reduce rows with subgroup operations, threads per row capped at the subgroup size. */
+  readonly subgroups?: boolean;
+}
+
+/**
+ * Row rules timed on CPU (fallback) adapters, default first.
+ *
+ * @example
+ * ```ts
+ * import { FALLBACK_ROW_RULES } from "./reduce.ts";
+ * console.log(FALLBACK_ROW_RULES[0]); // { workgroupSize: 64, colsPerThread: 0 }
+ * ```
+ */
+export const FALLBACK_ROW_RULES: readonly RowRule[] = [
+  { workgroupSize: 64, colsPerThread: 0 },
+  { workgroupSize: 64, colsPerThread: 256 },
+  { workgroupSize: 256, colsPerThread: 64 },
+];
+
+/**
+ * Row rules timed on real GPUs, default first: a row gets one thread per few values so long
+ * rows are read coalesced and reduced in workgroup memory.
+ *
+ * @example
+ * ```ts
+ * import { GPU_ROW_RULES } from "./reduce.ts";
+ * console.log(GPU_ROW_RULES[0]); // { workgroupSize: 256, colsPerThread: 32 }
+ * ```
+ */
+export const GPU_ROW_RULES: readonly RowRule[] = [
+  { workgroupSize: 256, colsPerThread: 32 },
+  { workgroupSize: 256, colsPerThread: 8 },
+  { workgroupSize: 256, colsPerThread: 128 },
+  { workgroupSize: 64, colsPerThread: 16 },
+  { workgroupSize: 64, colsPerThread: 0 },
+];
+
+/**
+ * The row rules that suit this adapter; the first is the default.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { FALLBACK_ROW_RULES, rowRuleCandidates } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(rowRuleCandidates(gpu)[0] === FALLBACK_ROW_RULES[0]); // true on lavapipe
+ * // Subgroup reductions are timed too where the device has them.
+ * console.log(rowRuleCandidates(gpu).some((r) => r.subgroups) === gpu.hasSubgroups); // true
+ * gpu.destroy();
+ * ```
+ */
+export function rowRuleCandidates(gpu: Gpu): readonly RowRule[] {
+  const rules = gpu.isFallback ? FALLBACK_ROW_RULES : GPU_ROW_RULES;
+  return gpu.hasSubgroups ? [...rules, ...SUBGROUP_ROW_RULES] : rules;
+}
+
+/**
+ * Row rules with subgroup reductions, timed where the device has the `subgroups` feature.
+ *
+ * @example
+ * ```ts
+ * import { formatRowRule, SUBGROUP_ROW_RULES } from "./reduce.ts";
+ * console.log(formatRowRule(SUBGROUP_ROW_RULES[0])); // "wg64 256/thread subgroups"
+ * ```
+ */
+export const SUBGROUP_ROW_RULES: readonly RowRule[] = [
+  { workgroupSize: 64, colsPerThread: 256, subgroups: true },
+  { workgroupSize: 256, colsPerThread: 32, subgroups: true },
+];
+
+/**
+ * A short name for tables: `wg256 32/thread`, `wg64 row/thread`.
+ *
+ * @example
+ * ```ts
+ * import { formatRowRule } from "./reduce.ts";
+ * console.log(formatRowRule({ workgroupSize: 64, colsPerThread: 0 })); // "wg64 row/thread"
+ * ```
+ */
+export function formatRowRule(rule: RowRule): string {
+  const per = rule.colsPerThread ? `${rule.colsPerThread}/thread` : "row/thread";
+  return `wg${rule.workgroupSize} ${per}${rule.subgroups ? " subgroups" : ""}`;
+}
+
+/**
+ * Storage keys of the tuned row rule per kernel family.
+ *
+ * @example
+ * ```ts
+ * import { ROW_RULE_TUNE_KEYS } from "./reduce.ts";
+ * console.log(ROW_RULE_TUNE_KEYS.softmax); // "rows.softmax.v1"
+ * ```
+ */
+export const ROW_RULE_TUNE_KEYS = { reduce: "rows.reduce.v2", softmax: "rows.softmax.v1" } as const;
+
+/**
+ * The tuned row rule of a kernel family: each candidate rule is timed round-robin by `time`
+ * (which also checks its results), the median wins. Without tuning, the adapter's default.
+ *
+ * @param gpu The device.
+ * @param family Which family's rule (`reduce`: row sums and argmax; `softmax`).
+ * @param time Runs the family's kernel under one rule, checks it, returns ms.
+ * @param options `force` retimes even when a result is stored or recorded.
+ * @returns The chosen rule and how.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { reduceRowRule } from "./reduce.ts";
+ * import { presetTuning } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * presetTuning(gpu, "rows.reduce.v2", { workgroupSize: 64, colsPerThread: 0 });
+ * console.log((await reduceRowRule(gpu)).source); // "preset"
+ * gpu.destroy();
+ * ```
+ */
+export function tunedRowRule(
+  gpu: Gpu,
+  family: keyof typeof ROW_RULE_TUNE_KEYS,
+  time: (rule: RowRule) => Promise<number>,
+  options: { force?: boolean } = {},
+): Promise<TuneResult<RowRule>> {
+  const candidates = rowRuleCandidates(gpu);
+  return tuned(gpu, {
+    key: ROW_RULE_TUNE_KEYS[family],
+    fallback: candidates[0],
+    candidates,
+    measure: time,
+    force: options.force,
+  });
+}
+
+/**
+ * The problems a row rule is timed on: many long rows and a few very long ones.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { rowTuneProblems } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(rowTuneProblems(gpu)); // [[512, 1000], [16, 4096]] on lavapipe
+ * gpu.destroy();
+ * ```
+ */
+export function rowTuneProblems(gpu: Gpu): [number, number][] {
+  return gpu.isFallback ? [[512, 1000], [16, 4096]] : [[4096, 1000], [64, 16384]];
+}
+
+/**
+ * Times a row-wise kernel family under `rule` on {@link rowTuneProblems}, checking the first
+ * result of each problem with `check`; the geometric mean of ms per call.
+ *
+ * @param gpu The device.
+ * @param rule The rule under test.
+ * @param prepare Prepares the kernel on (rows, cols) input x with a forced strategy.
+ * @param check Throws when the output for input data `x` is wrong.
+ * @returns ms per call.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { reduceRowRule, timeRowRule } from "./reduce.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * console.log(typeof timeRowRule, typeof reduceRowRule); // "function" "function"
+ * gpu.destroy();
+ * ```
+ */
+export async function timeRowRule(
+  gpu: Gpu,
+  rule: RowRule,
+  prepare: (x: Tensor, strategy: RowStrategy) => Promise<{ work: Recordable; out: Tensor }>,
+  check: (out: Float32Array | Int32Array, x: Float32Array, rows: number, cols: number) => void,
+): Promise<number> {
+  let logSum = 0;
+  const problems = rowTuneProblems(gpu);
+  for (const [index, [rows, cols]] of problems.entries()) {
+    const data = tuneData(rows * cols, 31 + index);
+    const x = Tensor.from(gpu, data, [rows, cols], "f32", "row tune");
+    const { work, out } = await prepare(x, rowStrategy(gpu, rows, cols, rule));
+    try {
+      work.record();
+      check(await out.read() as Float32Array | Int32Array, data, rows, cols);
+      logSum += Math.log(await timeRecorded(gpu, () => work.record(), rows * cols * 4));
+    } finally {
+      work.destroy();
+      x.destroy();
+      out.destroy();
+      gpu.submit();
+    }
+  }
+  return Math.exp(logSum / problems.length);
+}
+
+/**
+ * The tuned row rule of row sums and argmax (timed on row sums).
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { formatRowRule, reduceRowRule } from "./reduce.ts";
+ * import { presetTuning } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * presetTuning(gpu, "rows.reduce.v2", { workgroupSize: 64, colsPerThread: 0 });
+ * console.log(formatRowRule((await reduceRowRule(gpu)).config)); // "wg64 row/thread"
+ * gpu.destroy();
+ * ```
+ */
+export function reduceRowRule(
+  gpu: Gpu,
+  options: { force?: boolean } = {},
+): Promise<TuneResult<RowRule>> {
+  return tunedRowRule(gpu, "reduce", (rule) =>
+    timeRowRule(gpu, rule, async (x, strategy) => {
+      const { rows } = asMatrix(x);
+      const out = Tensor.empty(gpu, [rows], "f32", "row tune");
+      return { work: await prepareRowSum(gpu, x, out, { strategy }), out };
+    }, (out, x, rows, cols) => {
+      const want = rowSumRef(x, rows, cols);
+      for (let r = 0; r < rows; r++) {
+        if (!(Math.abs(out[r] - want[r]) <= 1e-4 * Math.max(1, Math.abs(want[r])))) {
+          throw new Error(`${formatRowRule(rule)} sums row ${r} to ${out[r]}, not ${want[r]}`);
+        }
+      }
+    }), options);
+}
+
+/**
+ * Picks the launch shape for `rows` rows of `cols` values under a {@link RowRule} (default: the
+ * adapter's first candidate). On a CPU adapter (lavapipe) one row per invocation wins:
+ * invocations run as SIMD lanes of one thread, so barriers cost a context switch and a row
+ * streams through one core's cache; only when there are too few rows to fill the cores do
+ * several threads share a row. On a GPU, a row gets about one thread per 32 values (up to a
+ * whole workgroup of 256) so long rows are read coalesced and reduced in shared memory.
+ *
+ * @param gpu The device (software adapters get another default rule).
  * @param rows Number of rows.
  * @param cols Values per row.
+ * @param rule The rule (tuned per family; see {@link tunedRowRule}).
  * @returns The launch shape.
  *
  * @example
@@ -112,15 +375,41 @@ function nextPow2(n: number): number {
  * gpu.destroy();
  * ```
  */
-export function rowStrategy(gpu: Gpu, rows: number, cols: number): RowStrategy {
-  if (gpu.isFallback) {
+export function rowStrategy(
+  gpu: Gpu,
+  rows: number,
+  cols: number,
+  rule: RowRule = rowRuleCandidates(gpu)[0],
+): RowStrategy {
+  const wg = rule.workgroupSize;
+  if (rule.subgroups) {
+    // WebGPU guarantees subgroups of at least 4 lanes where the adapter does not say.
+    const lanes = gpu.adapter.subgroupMinSize || 4;
+    const wanted = rule.colsPerThread ? nextPow2(cols / rule.colsPerThread) : 1;
+    return { workgroupSize: wg, threadsPerRow: Math.min(wg, lanes, wanted), subgroups: true };
+  }
+  if (rule.colsPerThread === 0) {
     if (rows >= 64 || cols <= 256) {
       // Small batches still get several workgroups, so that every core has one.
-      return { workgroupSize: Math.min(64, Math.max(8, nextPow2(rows / 8))), threadsPerRow: 1 };
+      return { workgroupSize: Math.min(wg, Math.max(8, nextPow2(rows / 8))), threadsPerRow: 1 };
     }
-    return { workgroupSize: 64, threadsPerRow: Math.min(64, nextPow2(cols / 256)) };
+    return { workgroupSize: wg, threadsPerRow: Math.min(wg, nextPow2(cols / 256)) };
   }
-  return { workgroupSize: 256, threadsPerRow: Math.min(256, nextPow2(cols / 32)) };
+  return { workgroupSize: wg, threadsPerRow: Math.min(wg, nextPow2(cols / rule.colsPerThread)) };
+}
+
+/**
+ * The tuned rule of a family, unless `options` forces the whole launch shape (tuning runs
+ * kernels with forced shapes, so it never waits on itself).
+ */
+export async function ruleUnlessForced(
+  gpu: Gpu,
+  options: RowOptions,
+  rule: (gpu: Gpu) => Promise<TuneResult<RowRule>>,
+): Promise<RowRule | undefined> {
+  const forced = options.strategy;
+  if (forced?.workgroupSize !== undefined && forced.threadsPerRow !== undefined) return undefined;
+  return (await rule(gpu)).config;
 }
 
 /** Resolves a (possibly partial) forced strategy against the default and checks it. */
@@ -130,8 +419,9 @@ export function resolveStrategy(
   rows: number,
   cols: number,
   forced: Partial<RowStrategy> = {},
+  rule?: RowRule,
 ): RowStrategy {
-  const auto = rowStrategy(gpu, rows, cols);
+  const auto = rowStrategy(gpu, rows, cols, rule);
   const workgroupSize = forced.workgroupSize ??
     Math.max(auto.workgroupSize, forced.threadsPerRow ?? 1);
   const threadsPerRow = forced.threadsPerRow ?? Math.min(auto.threadsPerRow, workgroupSize);
@@ -146,6 +436,23 @@ export function resolveStrategy(
       `Cannot run ${op}: ${threadsPerRow} threads per row must be a power of two up to the ` +
         `workgroup size ${workgroupSize}`,
     );
+  }
+  const subgroups = forced.subgroups ?? (forced.threadsPerRow === undefined && auto.subgroups);
+  if (subgroups) {
+    const lanes = gpu.adapter.subgroupMinSize || 4;
+    if (!gpu.hasSubgroups) {
+      throw new RangeError(
+        `Cannot run ${op} with subgroups: the device lacks the "subgroups" feature; leave ` +
+          `subgroups unset`,
+      );
+    }
+    if (threadsPerRow > lanes) {
+      throw new RangeError(
+        `Cannot run ${op} with subgroups: ${threadsPerRow} threads per row exceed the ` +
+          `adapter's smallest subgroup of ${lanes}`,
+      );
+    }
+    return { workgroupSize, threadsPerRow, subgroups: true };
   }
   return { workgroupSize, threadsPerRow };
 }
@@ -197,7 +504,7 @@ async function prepareRowwise(
   rows: number,
   strategy: RowStrategy,
 ): Promise<Dispatch> {
-  const pipeline = await getPipeline(gpu, REDUCE, entry, {
+  const pipeline = await getPipeline(gpu, strategy.subgroups ? REDUCE_SUBGROUP : REDUCE, entry, {
     WG: strategy.workgroupSize,
     TPR: strategy.threadsPerRow,
   });
@@ -224,7 +531,7 @@ async function prepareRowwise(
  * gpu.destroy();
  * ```
  */
-export function prepareRowSum(
+export async function prepareRowSum(
   gpu: Gpu,
   x: Tensor,
   out: Tensor,
@@ -234,8 +541,16 @@ export function prepareRowSum(
   checkDType("row_sum", "x", x, "f32");
   checkDType("row_sum", "out", out, "f32");
   checkSize("row_sum", "out", out, rows, `x ${formatShape(x.shape)}`);
-  const strategy = resolveStrategy(gpu, "row_sum", rows, cols, options.strategy);
+  resolveStrategy(gpu, "row_sum", rows, cols, options.strategy);
   const uniforms = sumUniforms(rows, cols, 0, options);
+  const strategy = resolveStrategy(
+    gpu,
+    "row_sum",
+    rows,
+    cols,
+    options.strategy,
+    await ruleUnlessForced(gpu, options, reduceRowRule),
+  );
   return prepareRowwise(gpu, "row_sum", x, out, "out", uniforms, rows, strategy);
 }
 
@@ -280,7 +595,7 @@ export async function rowSum(
  * gpu.destroy();
  * ```
  */
-export function prepareArgmax(
+export async function prepareArgmax(
   gpu: Gpu,
   x: Tensor,
   out: Tensor,
@@ -293,8 +608,16 @@ export function prepareArgmax(
   if (cols === 0) {
     throw new RangeError(`Cannot run argmax: x ${formatShape(x.shape)} has empty rows`);
   }
-  const strategy = resolveStrategy(gpu, "argmax", rows, cols, options.strategy);
+  resolveStrategy(gpu, "argmax", rows, cols, options.strategy);
   const uniforms = { rows, cols, inner: 0, alpha: 1, accumulate: 0 };
+  const strategy = resolveStrategy(
+    gpu,
+    "argmax",
+    rows,
+    cols,
+    options.strategy,
+    await ruleUnlessForced(gpu, options, reduceRowRule),
+  );
   return prepareRowwise(gpu, "argmax_rows", x, out, "index", uniforms, rows, strategy);
 }
 

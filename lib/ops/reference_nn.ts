@@ -18,6 +18,20 @@ export interface ConvGeometry {
   stride?: number;
   /** Zeros added on every side of the input (default 0). */
   padding?: number;
+  /**
+   * Channel groups (default 1): input and output channels split into `groups` equal parts,
+   * output group g sees only input group g, and the weight is (F, C / groups, KH, KW).
+   */
+  groups?: number;
+}
+
+/** Channel groups of a geometry, checked against C and F. */
+function groupsOf(geometry: ConvGeometry, c: number, f: number): number {
+  const g = geometry.groups ?? 1;
+  if (!Number.isInteger(g) || g < 1 || c % g !== 0 || f % g !== 0) {
+    throw new RangeError(`Cannot run the reference: ${g} groups do not divide C ${c} and F ${f}`);
+  }
+  return g;
 }
 
 /**
@@ -41,12 +55,13 @@ function dims4(shape: readonly number[], what: string): [number, number, number,
 }
 
 /**
- * Convolution forward, no bias: `y[n,f,oh,ow] = sum w[f,c,kh,kw] x[n,c,oh*s-p+kh, ow*s-p+kw]`.
+ * Convolution forward, no bias: `y[n,f,oh,ow] = sum w[f,c,kh,kw] x[n,c,oh*s-p+kh, ow*s-p+kw]`,
+ * the sum over the input channels of f's group (all of them when `groups` is 1).
  *
  * @param x input (N,C,H,W)
  * @param xShape [N,C,H,W]
- * @param w weight (F,C,KH,KW)
- * @param wShape [F,C,KH,KW]
+ * @param w weight (F,C/groups,KH,KW)
+ * @param wShape [F,C/groups,KH,KW]
  * @returns y (N,F,Ho,Wo) in float64
  *
  * @example
@@ -65,7 +80,8 @@ export function conv2dForward(
 ): Float64Array {
   const [n, c, h, wd] = dims4(xShape, "x");
   const [f, wc, kh, kw] = dims4(wShape, "w");
-  if (wc !== c) {
+  const groups = groupsOf(geometry, c, f);
+  if (wc * groups !== c) {
     throw new RangeError(`Cannot run the reference: w has ${wc} input channels, x ${c}`);
   }
   const s = geometry.stride ?? 1;
@@ -78,14 +94,16 @@ export function conv2dForward(
       for (let oh = 0; oh < ho; oh++) {
         for (let ow = 0; ow < wo; ow++) {
           let sum = 0;
-          for (let ci = 0; ci < c; ci++) {
+          const first = Math.floor(o / (f / groups)) * wc; // first input channel of o's group
+          for (let k = 0; k < wc; k++) {
+            const ci = first + k;
             for (let i = 0; i < kh; i++) {
               const ih = oh * s - p + i;
               if (ih < 0 || ih >= h) continue;
               for (let j = 0; j < kw; j++) {
                 const iw = ow * s - p + j;
                 if (iw < 0 || iw >= wd) continue;
-                sum += w[((o * c + ci) * kh + i) * kw + j] * x[((b * c + ci) * h + ih) * wd + iw];
+                sum += w[((o * wc + k) * kh + i) * kw + j] * x[((b * c + ci) * h + ih) * wd + iw];
               }
             }
           }
@@ -113,7 +131,8 @@ export function conv2dBackwardInput(
   geometry: ConvGeometry = {},
 ): Float64Array {
   const [n, c, h, wd] = dims4(xShape, "x");
-  const [f, , kh, kw] = dims4(wShape, "w");
+  const [f, wc, kh, kw] = dims4(wShape, "w");
+  const groups = groupsOf(geometry, c, f);
   const s = geometry.stride ?? 1;
   const p = geometry.padding ?? 0;
   const ho = convOutputSize(h, kh, s, p);
@@ -124,14 +143,16 @@ export function conv2dBackwardInput(
       for (let oh = 0; oh < ho; oh++) {
         for (let ow = 0; ow < wo; ow++) {
           const g = dy[((b * f + o) * ho + oh) * wo + ow];
-          for (let ci = 0; ci < c; ci++) {
+          const first = Math.floor(o / (f / groups)) * wc;
+          for (let k = 0; k < wc; k++) {
+            const ci = first + k;
             for (let i = 0; i < kh; i++) {
               const ih = oh * s - p + i;
               if (ih < 0 || ih >= h) continue;
               for (let j = 0; j < kw; j++) {
                 const iw = ow * s - p + j;
                 if (iw < 0 || iw >= wd) continue;
-                dx[((b * c + ci) * h + ih) * wd + iw] += g * w[((o * c + ci) * kh + i) * kw + j];
+                dx[((b * c + ci) * h + ih) * wd + iw] += g * w[((o * wc + k) * kh + i) * kw + j];
               }
             }
           }
@@ -158,25 +179,28 @@ export function conv2dBackwardWeight(
   geometry: ConvGeometry = {},
 ): Float64Array {
   const [n, c, h, wd] = dims4(xShape, "x");
-  const [f, , kh, kw] = dims4(wShape, "w");
+  const [f, wc, kh, kw] = dims4(wShape, "w");
+  const groups = groupsOf(geometry, c, f);
   const s = geometry.stride ?? 1;
   const p = geometry.padding ?? 0;
   const ho = convOutputSize(h, kh, s, p);
   const wo = convOutputSize(wd, kw, s, p);
-  const dw = new Float64Array(f * c * kh * kw);
+  const dw = new Float64Array(f * wc * kh * kw);
   for (let b = 0; b < n; b++) {
     for (let o = 0; o < f; o++) {
       for (let oh = 0; oh < ho; oh++) {
         for (let ow = 0; ow < wo; ow++) {
           const g = dy[((b * f + o) * ho + oh) * wo + ow];
-          for (let ci = 0; ci < c; ci++) {
+          const first = Math.floor(o / (f / groups)) * wc;
+          for (let k = 0; k < wc; k++) {
+            const ci = first + k;
             for (let i = 0; i < kh; i++) {
               const ih = oh * s - p + i;
               if (ih < 0 || ih >= h) continue;
               for (let j = 0; j < kw; j++) {
                 const iw = ow * s - p + j;
                 if (iw < 0 || iw >= wd) continue;
-                dw[((o * c + ci) * kh + i) * kw + j] += g * x[((b * c + ci) * h + ih) * wd + iw];
+                dw[((o * wc + k) * kh + i) * kw + j] += g * x[((b * c + ci) * h + ih) * wd + iw];
               }
             }
           }
@@ -433,4 +457,180 @@ export function sgdUpdate(
     velocity[i] = v;
     params[i] -= step.lr * v;
   }
+}
+
+/**
+ * Option-A shortcut: `y[n,f,i,j] = x[n, f - B, i s, j s]` for `0 <= f - B < C`, else 0, with
+ * `B = floor((F - C) / 2)` zero channels in front.
+ *
+ * @param x input (N,C,H,W)
+ * @param xShape [N,C,H,W]
+ * @param channels F
+ * @param stride s
+ * @returns y (N,F,ceil(H/s),ceil(W/s))
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shortcutPadForward } from "./reference_nn.ts";
+ * assert.deepEqual(Array.from(shortcutPadForward([1, 2, 3, 4], [1, 1, 2, 2], 3, 2)), [0, 1, 0]);
+ * ```
+ */
+export function shortcutPadForward(
+  x: Values,
+  xShape: readonly number[],
+  channels: number,
+  stride: number,
+): Float64Array {
+  const [n, c, h, w] = dims4(xShape, "x");
+  const ho = Math.ceil(h / stride);
+  const wo = Math.ceil(w / stride);
+  const before = Math.floor((channels - c) / 2);
+  const y = new Float64Array(n * channels * ho * wo);
+  for (let b = 0; b < n; b++) {
+    for (let ci = 0; ci < c; ci++) {
+      for (let i = 0; i < ho; i++) {
+        for (let j = 0; j < wo; j++) {
+          y[((b * channels + ci + before) * ho + i) * wo + j] =
+            x[((b * c + ci) * h + i * stride) * w + j * stride];
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/**
+ * Option-A shortcut backward: the transpose of {@link shortcutPadForward}.
+ *
+ * @param dy gradient of the output (N,F,ceil(H/s),ceil(W/s))
+ * @param xShape [N,C,H,W] of the forward input
+ * @param channels F
+ * @param stride s
+ * @returns dx (N,C,H,W)
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shortcutPadBackward } from "./reference_nn.ts";
+ * assert.deepEqual(Array.from(shortcutPadBackward([5, 6, 7], [1, 1, 2, 2], 3, 2)), [6, 0, 0, 0]);
+ * ```
+ */
+export function shortcutPadBackward(
+  dy: Values,
+  xShape: readonly number[],
+  channels: number,
+  stride: number,
+): Float64Array {
+  const [n, c, h, w] = dims4(xShape, "x");
+  const ho = Math.ceil(h / stride);
+  const wo = Math.ceil(w / stride);
+  const before = Math.floor((channels - c) / 2);
+  const dx = new Float64Array(n * c * h * w);
+  for (let b = 0; b < n; b++) {
+    for (let ci = 0; ci < c; ci++) {
+      for (let i = 0; i < ho; i++) {
+        for (let j = 0; j < wo; j++) {
+          dx[((b * c + ci) * h + i * stride) * w + j * stride] =
+            dy[((b * channels + ci + before) * ho + i) * wo + j];
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/** Window of a max pool: square kernel, stride and padding (padded cells never win). */
+export interface PoolGeometry {
+  /** Window size (default 3). */
+  kernel?: number;
+  /** Step between windows (default 2). */
+  stride?: number;
+  /** Cells outside the input on every side (default 1). */
+  padding?: number;
+}
+
+/**
+ * Max pool forward. Ties go to the first maximum in row-major window order, as PyTorch.
+ *
+ * @param x input (N,C,H,W)
+ * @param shape [N,C,H,W]
+ * @returns y (N,C,Ho,Wo) and `argmax`, the winning input index within each (H,W) plane
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maxPool2dForward } from "./reference_nn.ts";
+ * const { y, argmax } = maxPool2dForward([1, 5, 3, 2], [1, 1, 2, 2], { kernel: 2, padding: 0 });
+ * assert.deepEqual([Array.from(y), Array.from(argmax)], [[5], [1]]);
+ * ```
+ */
+export function maxPool2dForward(
+  x: Values,
+  shape: readonly number[],
+  geometry: PoolGeometry = {},
+): { y: Float64Array; argmax: Int32Array } {
+  const [n, c, h, w] = dims4(shape, "x");
+  const k = geometry.kernel ?? 3;
+  const s = geometry.stride ?? 2;
+  const p = geometry.padding ?? 1;
+  const ho = convOutputSize(h, k, s, p);
+  const wo = convOutputSize(w, k, s, p);
+  const y = new Float64Array(n * c * ho * wo);
+  const argmax = new Int32Array(n * c * ho * wo);
+  for (let plane = 0; plane < n * c; plane++) {
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) {
+        let best = -Infinity;
+        let at = -1;
+        for (let a = 0; a < k; a++) {
+          const r = i * s - p + a;
+          if (r < 0 || r >= h) continue;
+          for (let b = 0; b < k; b++) {
+            const col = j * s - p + b;
+            if (col < 0 || col >= w) continue;
+            const v = x[plane * h * w + r * w + col];
+            if (v > best) {
+              best = v;
+              at = r * w + col;
+            }
+          }
+        }
+        y[(plane * ho + i) * wo + j] = best;
+        argmax[(plane * ho + i) * wo + j] = at;
+      }
+    }
+  }
+  return { y, argmax };
+}
+
+/**
+ * Max pool backward: each output's gradient goes to the input that won its window (summed where
+ * windows overlap).
+ *
+ * @param dy gradient of the output (N,C,Ho,Wo)
+ * @param argmax winners from {@link maxPool2dForward}
+ * @param xShape [N,C,H,W] of the forward input
+ * @returns dx (N,C,H,W)
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maxPool2dBackward } from "./reference_nn.ts";
+ * assert.deepEqual(Array.from(maxPool2dBackward([7], [1], [1, 1, 2, 2])), [0, 7, 0, 0]);
+ * ```
+ */
+export function maxPool2dBackward(
+  dy: Values,
+  argmax: ArrayLike<number>,
+  xShape: readonly number[],
+): Float64Array {
+  const [n, c, h, w] = dims4(xShape, "x");
+  const perPlane = dy.length / (n * c);
+  const dx = new Float64Array(n * c * h * w);
+  for (let i = 0; i < dy.length; i++) {
+    const plane = Math.floor(i / perPlane);
+    dx[plane * h * w + argmax[i]] += dy[i];
+  }
+  return dx;
 }

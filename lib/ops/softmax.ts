@@ -12,6 +12,7 @@
  */
 
 import source from "../../kernels/softmax.wgsl" with { type: "text" };
+import subgroupSource from "../../kernels/softmax_subgroup.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import {
   type Constants,
@@ -22,6 +23,7 @@ import {
   type Recordable,
   recordOnce,
   Sequence,
+  spliceKernel,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import {
@@ -30,10 +32,21 @@ import {
   checkSize,
   resolveStrategy,
   type RowOptions,
+  type RowRule,
   type RowStrategy,
+  ruleUnlessForced,
+  timeRowRule,
+  tunedRowRule,
 } from "./reduce.ts";
+import { softmaxRef } from "./reference_softmax.ts";
+import type { TuneResult } from "./tune.ts";
 
 const SOFTMAX: KernelSource = { file: "kernels/softmax.wgsl", source };
+/** softmax.wgsl with its row reductions swapped for the subgroup ones (see both files). */
+const SOFTMAX_SUBGROUP: KernelSource = spliceKernel(SOFTMAX, "row reductions", {
+  file: "kernels/softmax_subgroup.wgsl",
+  source: subgroupSource,
+});
 
 /**
  * Options of the softmax ops.
@@ -179,6 +192,8 @@ interface Checked {
   strategy: RowStrategy;
   offset: Tensor;
   constants: Constants;
+  /** softmax.wgsl, or its subgroup variant. */
+  kernel: KernelSource;
 }
 
 function checkLogits(
@@ -186,6 +201,7 @@ function checkLogits(
   op: string,
   x: Tensor,
   options: SoftmaxOptions,
+  rule?: RowRule,
 ): Checked {
   const { rows, cols } = asMatrix(x);
   checkDType(op, "logits", x, "f32");
@@ -198,18 +214,53 @@ function checkLogits(
       );
     }
   }
-  const strategy = resolveStrategy(gpu, op, rows, cols, options.strategy);
+  const strategy = resolveStrategy(gpu, op, rows, cols, options.strategy, rule);
   return {
     rows,
     cols,
     strategy,
     offset: options.offset ?? noOffset(gpu),
+    kernel: strategy.subgroups ? SOFTMAX_SUBGROUP : SOFTMAX,
     constants: {
       WG: strategy.workgroupSize,
       TPR: strategy.threadsPerRow,
       HAS_OFFSET: options.offset ? 1 : 0,
     },
   };
+}
+
+/**
+ * The tuned row rule of softmax, log-softmax and cross-entropy (timed on softmax, each result
+ * checked against the CPU reference).
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { formatRowRule } from "./reduce.ts";
+ * import { softmaxRowRule } from "./softmax.ts";
+ * import { presetTuning } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * presetTuning(gpu, "rows.softmax.v1", { workgroupSize: 256, colsPerThread: 32 });
+ * console.log(formatRowRule((await softmaxRowRule(gpu)).config)); // "wg256 32/thread"
+ * gpu.destroy();
+ * ```
+ */
+export function softmaxRowRule(
+  gpu: Gpu,
+  options: { force?: boolean } = {},
+): Promise<TuneResult<RowRule>> {
+  return tunedRowRule(gpu, "softmax", (rule) =>
+    timeRowRule(gpu, rule, async (x, strategy) => {
+      const out = Tensor.empty(gpu, x.shape, "f32", "row tune");
+      return { work: await prepareSoftmax(gpu, x, out, { strategy }), out };
+    }, (out, x, rows, cols) => {
+      const want = softmaxRef(x, rows, cols);
+      for (let i = 0; i < want.length; i++) {
+        if (!(Math.abs(out[i] - want[i]) <= 1e-5)) {
+          throw new Error(`softmax under this rule gives ${out[i]}, not ${want[i]}, at ${i}`);
+        }
+      }
+    }), options);
 }
 
 function checkLabelTensor(op: string, labels: Tensor, rows: number, x: Tensor): void {
@@ -228,7 +279,7 @@ async function prepareRows(
   out: Tensor,
   options: SoftmaxRowsOptions,
 ): Promise<Dispatch> {
-  const c = checkLogits(gpu, entry, x, options);
+  let c = checkLogits(gpu, entry, x, options);
   checkDType(entry, "out", out, "f32");
   checkSize(entry, "out", out, x.size, `logits ${formatShape(x.shape)}`);
   const vec4 = options.vec4 ?? (c.cols > 0 && c.cols % 4 === 0);
@@ -238,7 +289,8 @@ async function prepareRows(
         `not a multiple of 4`,
     );
   }
-  const pipeline = await getPipeline(gpu, SOFTMAX, vec4 ? `${entry}_vec4` : entry, c.constants);
+  c = checkLogits(gpu, entry, x, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
+  const pipeline = await getPipeline(gpu, c.kernel, vec4 ? `${entry}_vec4` : entry, c.constants);
   return new Dispatch(
     gpu,
     pipeline,
@@ -384,7 +436,7 @@ export async function prepareCrossEntropyForward(
   options: CrossEntropyOptions = {},
 ): Promise<Recordable> {
   const op = "cross_entropy_forward";
-  const c = checkLogits(gpu, op, logits, options);
+  let c = checkLogits(gpu, op, logits, options);
   if (c.rows === 0 || c.cols === 0) {
     throw new RangeError(
       `Cannot run ${op}: logits ${formatShape(logits.shape)} need at least one row and one class`,
@@ -404,8 +456,9 @@ export async function prepareCrossEntropyForward(
     checkDType(op, "correct", outputs.correct, "u32");
     checkSize(op, "correct", outputs.correct, 1, "the correct count");
   }
+  c = checkLogits(gpu, op, logits, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
   const [forward, finalize] = await Promise.all([
-    getPipeline(gpu, SOFTMAX, op, c.constants),
+    getPipeline(gpu, c.kernel, op, c.constants),
     getPipeline(gpu, SOFTMAX, "cross_entropy_finalize", { WG: 256 }),
   ]);
   const scratch: Tensor[] = [];
@@ -565,7 +618,7 @@ export async function prepareCrossEntropyBackward(
   options: CrossEntropyBackwardOptions = {},
 ): Promise<CrossEntropyBackward> {
   const op = "cross_entropy_backward";
-  const c = checkLogits(gpu, op, logits, options);
+  let c = checkLogits(gpu, op, logits, options);
   if (c.rows === 0 || c.cols === 0) {
     throw new RangeError(
       `Cannot run ${op}: logits ${formatShape(logits.shape)} need at least one row and one class`,
@@ -575,7 +628,8 @@ export async function prepareCrossEntropyBackward(
   checkDType(op, "dlogits", dlogits, "f32");
   checkSize(op, "dlogits", dlogits, logits.size, `logits ${formatShape(logits.shape)}`);
   const scale = checkScale(options.scale ?? 1);
-  const pipeline = await getPipeline(gpu, SOFTMAX, op, c.constants);
+  c = checkLogits(gpu, op, logits, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
+  const pipeline = await getPipeline(gpu, c.kernel, op, c.constants);
   const dispatch = new Dispatch(
     gpu,
     pipeline,

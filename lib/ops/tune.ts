@@ -3,14 +3,23 @@
  *
  * The shapes that suit a CPU adapter such as lavapipe are wrong for a real GPU and vice versa,
  * so a kernel family can time a few candidate configurations once, on the adapter it runs on,
- * and keep the fastest: in `gpu.cache` for the process and in `localStorage` under the adapter's
- * description so that later runs skip the timing. {@link Gpu.tune} says how: `off` skips tuning
- * (the family's default is used), `force` ignores stored results and tunes again; the command-line
- * tools set it from `LTKIT_TUNE` with {@link tuneMode}, so that this module reads no environment.
+ * and keep the fastest: in `gpu.cache` for the process and in `localStorage` under the adapter
+ * and driver (see {@link adapterKey}) so that later runs skip the timing. Candidates are timed
+ * round-robin for several rounds and ranked by their median, so a burst of load from another
+ * process slows every candidate alike instead of crowning whichever ran in a quiet moment.
+ * {@link Gpu.tune} says how: `off` skips tuning (the family's default is used), `force` ignores
+ * stored results and tunes again; the command-line tools set it from `LTKIT_TUNE` with
+ * {@link tuneMode}, so that this module reads no environment.
+ *
+ * Every choice made in a process is kept: {@link tuningRecord} returns them (a run writes them
+ * to run.json and the checkpoint) and {@link useTuningRecord} makes a later process use the
+ * same ones (`--resume`, `--config`), so the same seed, adapter and driver give the same numbers
+ * even if timing would now pick differently.
  *
  * @module
  */
 
+import { lcgUniform } from "../data/rng.ts";
 import type { Gpu, TuneMode } from "../gpu/device.ts";
 
 /**
@@ -46,12 +55,18 @@ export interface TuneSpec<C> {
   /** Runs one candidate and returns its time in ms (lower is better); throw to reject it. */
   measure(candidate: C): Promise<number>;
   /**
-   * Passes over the candidates (default 2); each keeps its best time. Interleaving the passes
-   * spreads out load from other processes, which a software adapter feels directly.
+   * Round-robin passes over the candidates (default 3), each starting one candidate later; a
+   * candidate's time is the median of its passes. Interleaving spreads load from other
+   * processes over every candidate, which a software adapter feels directly.
    */
   readonly rounds?: number;
   /** Turns a stored value back into a candidate, or undefined if it is no longer one. */
   accept?(stored: unknown): C | undefined;
+  /**
+   * Time the candidates even if a result is stored, recorded or already chosen in this process
+   * (benchmarks; `LTKIT_TUNE=force` retimes every family once per process).
+   */
+  readonly force?: boolean;
 }
 
 /**
@@ -75,11 +90,35 @@ export interface TuneResult<C> {
   readonly config: C;
   /**
    * `default`: the spec's fallback (tuning off, or no candidate ran); `stored`: read from
-   * `localStorage`; `tuned`: timed in this process; `preset`: set by {@link presetTuning}.
+   * `localStorage`; `tuned`: timed in this process; `preset`: set by {@link presetTuning};
+   * `recorded`: from a run's record, via {@link useTuningRecord}.
    */
-  readonly source: "default" | "stored" | "tuned" | "preset";
-  /** Per-candidate time in ms (or the error) when tuned in this process. */
-  readonly timings?: readonly { config: C; ms: number | null; error?: string }[];
+  readonly source: "default" | "stored" | "tuned" | "preset" | "recorded";
+  /**
+   * Per-candidate median time in ms, every round's time, or the error, when tuned in this
+   * process.
+   */
+  readonly timings?: readonly { config: C; ms: number | null; samples: number[]; error?: string }[];
+}
+
+/**
+ * The tuned choices of one process, as a run records them (run.json, the checkpoint).
+ *
+ * @example
+ * ```ts
+ * import type { TuningRecord } from "./tune.ts";
+ * const record: TuningRecord = {
+ *   adapter: "llvmpipe (LLVM 15.0.6, 256 bits)|65541||0|Mesa 25.0.7|deno 2.9.6",
+ *   choices: { "gemm.v2": { kernel: "rb", bm: 32, bn: 16, wg: 64 } },
+ * };
+ * console.log(Object.keys(record.choices)); // ["gemm.v2"]
+ * ```
+ */
+export interface TuningRecord {
+  /** {@link adapterKey} of the adapter the choices were made on. */
+  readonly adapter: string;
+  /** Tune key (e.g. `gemm.v2`) to the chosen configuration. */
+  readonly choices: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -103,20 +142,26 @@ export function tuneMode(setting: string | undefined): TuneMode {
 }
 
 /**
- * The storage key part that names the adapter: description, vendor, architecture, device.
+ * The storage key part that names the adapter and what compiles for it: description, vendor,
+ * architecture, device, the driver (see {@link AdapterSummary.driver}) and the WebGPU runtime, whose shader
+ * compiler shapes the code as much as the driver does.
  *
  * @example
  * ```ts
  * import { requestGpu } from "../gpu/mod.ts";
  * import { adapterKey } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(adapterKey(gpu)); // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)|65541||0"
+ * console.log(adapterKey(gpu));
+ * // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)|65541||0|Mesa 25.0.7-2~bpo12+1|deno 2.9.6"
  * gpu.destroy();
  * ```
  */
 export function adapterKey(gpu: Gpu): string {
   const a = gpu.adapter;
-  return [a.description, a.vendor, a.architecture, a.device].join("|");
+  // A capability probe: in a browser there is no Deno global and the user agent names the runtime.
+  const deno = globalThis.Deno?.version?.deno;
+  const runtime = deno ? `deno ${deno}` : (globalThis.navigator?.userAgent ?? "");
+  return [a.description, a.vendor, a.architecture, a.device, a.driver, runtime].join("|");
 }
 
 /**
@@ -160,12 +205,75 @@ export function adapterKey(gpu: Gpu): string {
 export function tuned<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   const cacheKey = `tune:${spec.key}`;
   let pending = gpu.cache.get(cacheKey) as Promise<TuneResult<C>> | undefined;
-  if (!pending) {
-    pending = choose(gpu, spec);
+  if (!pending || spec.force) {
+    pending = choose(gpu, spec).then((result) => {
+      choices(gpu).set(spec.key, result.config);
+      return result;
+    });
     gpu.cache.set(cacheKey, pending);
     pending.catch(() => gpu.cache.delete(cacheKey));
   }
   return pending;
+}
+
+/**
+ * Every configuration chosen in this process so far (tuned, stored, preset or recorded), with
+ * the adapter it was chosen on: what a run writes to run.json and the checkpoint.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { adapterKey, presetTuning, tuned, tuningRecord } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * presetTuning(gpu, "example.record.v1", 4);
+ * const record = tuningRecord(gpu);
+ * console.log(record.choices["example.record.v1"], record.adapter === adapterKey(gpu)); // 4 true
+ * gpu.destroy();
+ * ```
+ */
+export function tuningRecord(gpu: Gpu): TuningRecord {
+  const sorted = [...choices(gpu)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { adapter: adapterKey(gpu), choices: Object.fromEntries(sorted) };
+}
+
+/**
+ * Makes this process use a recorded run's choices instead of tuning: each recorded key is used
+ * when its family next asks ({@link tuned}) if it is still one of the family's candidates on
+ * this device; otherwise the family tunes as usual and a warning says so. Call it before the
+ * first op is prepared. On a different adapter or driver the recorded choices are still used
+ * (the numbers then stay those of the recorded variants), and a note says so.
+ *
+ * @param gpu The device.
+ * @param record A record from {@link tuningRecord}, e.g. read back from run.json.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { forgetTuning, tuned, tuningRecord, useTuningRecord } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const spec = {
+ *   key: "example.reuse.v1",
+ *   fallback: 1,
+ *   candidates: [1, 2, 3],
+ *   measure: (c: number) => Promise.resolve(c), // 1 would win a tuning pass
+ * };
+ * useTuningRecord(gpu, { adapter: tuningRecord(gpu).adapter, choices: { [spec.key]: 3 } });
+ * const result = await tuned(gpu, spec);
+ * console.log(result.config, result.source); // 3 "recorded"
+ * forgetTuning(gpu, spec.key);
+ * gpu.destroy();
+ * ```
+ */
+export function useTuningRecord(gpu: Gpu, record: TuningRecord): void {
+  if (record.adapter !== adapterKey(gpu)) {
+    console.error(
+      `ltkit: note: reusing kernel choices recorded on "${record.adapter}" on ` +
+        `"${adapterKey(gpu)}"`,
+    );
+  }
+  for (const [key, value] of Object.entries(record.choices)) {
+    gpu.cache.set(`tune-recorded:${key}`, value);
+  }
 }
 
 /**
@@ -186,6 +294,7 @@ export function tuned<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
  */
 export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
   gpu.cache.set(`tune:${key}`, Promise.resolve({ config, source: "preset" } as TuneResult<C>));
+  choices(gpu).set(key, config);
 }
 
 /**
@@ -213,6 +322,8 @@ export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
  */
 export function forgetTuning(gpu: Gpu, key: string): void {
   gpu.cache.delete(`tune:${key}`);
+  gpu.cache.delete(`tune-recorded:${key}`);
+  choices(gpu).delete(key);
   try {
     globalThis.localStorage?.removeItem(storageKey(gpu, key));
   } catch {
@@ -221,9 +332,19 @@ export function forgetTuning(gpu: Gpu, key: string): void {
 }
 
 async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
-  const mode = gpu.tune;
-  if (mode === "off") return { config: spec.fallback, source: "default" };
   const accept = spec.accept ?? ((v: unknown) => matchCandidate(spec.candidates, v));
+  const recordedKey = `tune-recorded:${spec.key}`;
+  if (gpu.cache.has(recordedKey) && !spec.force) {
+    const value = gpu.cache.get(recordedKey);
+    const config = accept(value);
+    if (config !== undefined) return { config, source: "recorded" };
+    console.error(
+      `ltkit: warning: the recorded ${spec.key} choice ${JSON.stringify(value)} is not a ` +
+        `candidate on this device; choosing again, so results may differ from the recorded run`,
+    );
+  }
+  const mode = spec.force ? "force" : gpu.tune;
+  if (mode === "off") return { config: spec.fallback, source: "default" };
   if (mode === "auto") {
     const stored = readStored(gpu, spec.key);
     const config = stored === undefined ? undefined : accept(stored);
@@ -232,16 +353,22 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   const timings = spec.candidates.map((config) => ({
     config,
     ms: null as number | null,
+    samples: [] as number[],
     error: undefined as string | undefined,
   }));
-  for (let round = 0; round < (spec.rounds ?? 2); round++) {
-    for (const entry of timings) {
+  const rounds = spec.rounds ?? 3;
+  for (let round = 0; round < rounds; round++) {
+    // After two rounds, a candidate whose best time is over PRUNE times the best of all cannot
+    // win on any plausible noise; it is not timed again (two rounds, so that one burst of load
+    // from another process cannot drop a good candidate).
+    const best = Math.min(...timings.map((t) => Math.min(...t.samples)));
+    for (let i = 0; i < timings.length; i++) {
+      const entry = timings[(i + round) % timings.length];
       if (entry.error !== undefined) continue;
+      if (round > 1 && Math.min(...entry.samples) > PRUNE * best) continue;
       try {
-        const ms = await spec.measure(entry.config);
-        entry.ms = Math.min(entry.ms ?? Infinity, ms);
+        entry.samples.push(await spec.measure(entry.config));
       } catch (error) {
-        entry.ms = null;
         entry.error = (error as Error).message;
       }
     }
@@ -249,6 +376,7 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   let best: C | undefined;
   let bestMs = Infinity;
   for (const entry of timings) {
+    entry.ms = entry.error === undefined && entry.samples.length > 0 ? median(entry.samples) : null;
     if (entry.ms !== null && entry.ms < bestMs) {
       bestMs = entry.ms;
       best = entry.config;
@@ -257,6 +385,24 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   if (best === undefined) return { config: spec.fallback, source: "default", timings };
   writeStored(gpu, spec.key, best);
   return { config: best, source: "tuned", timings };
+}
+
+/** A candidate this many times slower than the best, in both of its first two rounds, stops. */
+const PRUNE = 3;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function choices(gpu: Gpu): Map<string, unknown> {
+  let map = gpu.cache.get("tune-choices") as Map<string, unknown> | undefined;
+  if (!map) {
+    map = new Map();
+    gpu.cache.set("tune-choices", map);
+  }
+  return map;
 }
 
 function matchCandidate<C>(candidates: readonly C[], value: unknown): C | undefined {
@@ -283,4 +429,64 @@ function writeStored(gpu: Gpu, key: string, config: unknown): void {
   } catch {
     // No persistent storage here: the result still lives in gpu.cache for this process.
   }
+}
+
+/**
+ * Seeded values in [-1, 1) for a kernel family's tuning self-check and timing problems.
+ *
+ * @param n How many values.
+ * @param seed Any integer; 0 acts as 1.
+ * @returns The values; the same seed gives the same values.
+ *
+ * @example
+ * ```ts
+ * import { tuneData } from "./tune.ts";
+ * const v = tuneData(4, 1);
+ * console.log(v.length, v.every((x) => x >= -1 && x < 1)); // 4 true
+ * ```
+ */
+export function tuneData(n: number, seed: number): Float32Array {
+  return lcgUniform(n, seed, -1, 1, { hashSeed: false });
+}
+
+/**
+ * Times recorded GPU work for tuning: one warm-up recording, one timed alone, then enough
+ * recordings in one submit that the wait's fixed cost (about 11 ms on lavapipe) hardly counts,
+ * but fewer for slow work so that a poor candidate costs little time.
+ *
+ * @param gpu The device (pending work is submitted first).
+ * @param record Records the work once.
+ * @param flop Floating-point operations (or another work measure) of one recording.
+ * @returns Milliseconds per recording.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { defaultGemmConfig, prepareGemm } from "./gemm.ts";
+ * import { timeRecorded } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const a = Tensor.zeros(gpu, [64, 64]);
+ * const c = Tensor.empty(gpu, [64, 64]);
+ * const plan = await prepareGemm(gpu, { a, b: a, c, config: defaultGemmConfig(gpu) });
+ * const ms = await timeRecorded(gpu, () => plan.record(), 2 * 64 ** 3);
+ * console.log(ms > 0); // true
+ * plan.destroy();
+ * gpu.destroy();
+ * ```
+ */
+export async function timeRecorded(gpu: Gpu, record: () => void, flop: number): Promise<number> {
+  record();
+  await gpu.sync();
+  // A slow candidate gets fewer repetitions: about 200 ms (20 ms on a GPU) of work at most.
+  let start = performance.now();
+  record();
+  await gpu.sync();
+  const once = performance.now() - start;
+  const byWork = Math.round((gpu.isFallback ? 5e8 : 5e10) / flop);
+  const byTime = Math.round((gpu.isFallback ? 200 : 20) / once);
+  const reps = Math.max(1, Math.min(100, byWork, byTime));
+  start = performance.now();
+  for (let r = 0; r < reps; r++) record();
+  await gpu.sync();
+  return (performance.now() - start) / reps;
 }

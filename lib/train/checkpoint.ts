@@ -9,6 +9,7 @@
  */
 
 import { writeFileAtomic } from "../io/atomic.ts";
+import type { TuningRecord } from "../ops/tune.ts";
 
 const MAGIC = "LTKITCK1";
 const VERSION = 1;
@@ -65,6 +66,11 @@ export interface Checkpoint {
   readonly history: readonly Record<string, number>[];
   /** Parameters (`name`), velocities (`name.velocity`) and state buffers. */
   readonly tensors: readonly CheckpointTensor[];
+  /**
+   * The kernel variants the run used ({@link TuningRecord}); `--resume` and `--from-checkpoint`
+   * use them again so that the numbers stay the same. Null in checkpoints that predate it.
+   */
+  readonly tuning?: TuningRecord | null;
 }
 
 /**
@@ -94,6 +100,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
     rngState: checkpoint.rngState,
     config: checkpoint.config,
     history: checkpoint.history,
+    tuning: checkpoint.tuning ?? null,
     tensors: checkpoint.tensors.map((t) => ({
       name: t.name,
       shape: t.shape,
@@ -179,6 +186,7 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
     config: header.config,
     history: header.history ?? [],
     tensors,
+    tuning: header.tuning ?? null,
   };
 }
 

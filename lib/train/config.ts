@@ -6,7 +6,8 @@
  */
 
 import { SAMPLER_KINDS, type SamplerKind } from "../data/sampler.ts";
-import { resnet, type ResNetSpec } from "../nn/spec.ts";
+import { BACKBONE_NAMES, type BackboneName, BACKBONES } from "../nn/backbones.ts";
+import { INITS, type ResNetSpec, type Shortcut, SHORTCUTS, type WeightInit } from "../nn/spec.ts";
 import type { MethodName } from "../stage2/method.ts";
 import { METHOD_NAMES } from "../stage2/registry.ts";
 
@@ -78,16 +79,16 @@ export type PresetName = "smoke" | "cpu" | "paper";
 export const PRESET_NAMES: readonly PresetName[] = ["smoke", "cpu", "paper"];
 
 /**
- * Backbone architectures (CIFAR-style ResNets; depth = 6 * blocks + 2).
+ * Backbone architectures: the names of the backbone table (lib/nn/backbones.ts).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { ARCHITECTURES } from "./config.ts";
- * assert.ok(ARCHITECTURES.includes("resnet20"));
+ * assert.ok(ARCHITECTURES.includes("resnext50"));
  * ```
  */
-export const ARCHITECTURES = ["resnet8", "resnet20", "resnet32"] as const;
+export const ARCHITECTURES: readonly BackboneName[] = BACKBONE_NAMES;
 
 /**
  * One of {@link ARCHITECTURES}.
@@ -100,7 +101,7 @@ export const ARCHITECTURES = ["resnet8", "resnet20", "resnet32"] as const;
  * assert.equal(arch, "resnet8");
  * ```
  */
-export type Architecture = (typeof ARCHITECTURES)[number];
+export type Architecture = BackboneName;
 
 /**
  * Stage-2 methods, in the order they run: the keys of the table in lib/stage2/registry.ts (a live
@@ -140,7 +141,12 @@ export type Stage2Method = MethodName;
  * const config: ExperimentConfig = presetConfig("cpu");
  * config.model.width = 8;
  * config.stage2.methods = ["joint", "crt"];
- * assert.deepEqual(validateConfig(config).model, { arch: "resnet8", width: 8 });
+ * assert.deepEqual(validateConfig(config).model, {
+ *   arch: "resnet8",
+ *   width: 8,
+ *   shortcut: "B",
+ *   init: "fan-out",
+ * });
  * ```
  */
 export interface ExperimentConfig {
@@ -158,6 +164,18 @@ export interface ExperimentConfig {
     arch: Architecture;
     /** Channels of the stem and first stage; later stages double it. */
     width: number;
+    /**
+     * Shortcut of blocks that change shape: `"B"` a 1x1 convolution + BN, `"A"` subsampling and
+     * zero channels (LDAM-DRW's CIFAR ResNet-32). A config.json written before this field existed
+     * has none and means `"B"`, what every network was then; {@link validateConfig} fills it in.
+     */
+    shortcut: Shortcut;
+    /**
+     * How weights start: `"fan-out"` (the recipe: Kaiming-normal fan_out convolutions, uniform
+     * linear layer) or `"fan-in"` (Kaiming-normal fan_in, as LDAM-DRW's CIFAR ResNet-32). Absent
+     * in a config.json written before this field existed, which means `"fan-out"`.
+     */
+    init: WeightInit;
   };
   /** Stage-1 settings (the seed is the config's). */
   stage1: Omit<Stage1Settings, "seed">;
@@ -181,7 +199,7 @@ const PAPER: ExperimentConfig = {
   profile: "fashion-mnist-lt-100",
   dataDir: null,
   seed: 0,
-  model: { arch: "resnet8", width: 16 },
+  model: { arch: "resnet8", width: 16, shortcut: "B", init: "fan-out" },
   stage1: {
     epochs: 30,
     batch: 128,
@@ -218,7 +236,7 @@ export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
   smoke: {
     ...PAPER,
     preset: "smoke",
-    model: { arch: "resnet8", width: 4 },
+    model: { arch: "resnet8", width: 4, shortcut: "B", init: "fan-out" },
     stage1: { ...PAPER.stage1, epochs: 2, batch: 32, stepsPerEpoch: 4 },
     evalLimit: 256,
     stage2: { ...PAPER.stage2, epochs: 2 },
@@ -246,7 +264,7 @@ export function presetConfig(name: PresetName): ExperimentConfig {
 }
 
 /**
- * The network a config describes.
+ * The network a config describes, built by its row of the backbone table.
  *
  * @example
  * ```ts
@@ -254,7 +272,10 @@ export function presetConfig(name: PresetName): ExperimentConfig {
  * import { describeResNet } from "../nn/spec.ts";
  * import { modelSpec, presetConfig } from "./config.ts";
  * const spec = modelSpec(presetConfig("smoke"), 10, [1, 28, 28]);
- * assert.equal(describeResNet(spec), "resnet8: 1x28x28 -> 4 -> [4x1, 8x1/2, 16x1/2] -> 10");
+ * assert.equal(
+ *   describeResNet(spec),
+ *   "resnet8: 1x28x28 -> 4 -> [4x1, 8x1/2, 16x1/2] -> 10, shortcut B, 5142 parameters",
+ * );
  * ```
  */
 export function modelSpec(
@@ -262,9 +283,14 @@ export function modelSpec(
   classes: number,
   input: [number, number, number],
 ): ResNetSpec {
-  const blocks = { resnet8: 1, resnet20: 3, resnet32: 5 }[config.model.arch];
-  const w = config.model.width;
-  return resnet(config.model.arch, input, w, [w, 2 * w, 4 * w], blocks, classes);
+  const { arch, width, shortcut, init } = config.model;
+  return BACKBONES[arch].build({
+    width,
+    shortcut: shortcut ?? "B",
+    init: init ?? "fan-out",
+    classes,
+    input,
+  });
 }
 
 /**
@@ -308,7 +334,8 @@ export const SETTING_LIMITS: Readonly<Record<string, { min: number; max: number 
 
 /**
  * Checks every field and returns the config typed; the error names the field, the value and what
- * is allowed.
+ * is allowed. Fields added since a config.json could be written are filled in with what they
+ * meant before they existed (`model.shortcut`: `"B"`, `model.init`: `"fan-out"`).
  *
  * @example
  * ```ts
@@ -355,6 +382,15 @@ export function validateConfig(value: unknown, source = "config"): ExperimentCon
     fail("model.arch", c.model.arch, `use ${ARCHITECTURES.join(", ")}`);
   }
   int("model.width", c.model.width, 1);
+  // Written before shortcuts were configurable: every network then used option B.
+  if (c.model.shortcut === undefined) c.model.shortcut = "B";
+  if (!SHORTCUTS.includes(c.model.shortcut)) {
+    fail("model.shortcut", c.model.shortcut, `use ${SHORTCUTS.join(" or ")}`);
+  }
+  if (c.model.init === undefined) c.model.init = "fan-out";
+  if (!INITS.includes(c.model.init)) {
+    fail("model.init", c.model.init, `use ${INITS.join(" or ")}`);
+  }
   const s = c.stage1;
   if (typeof s !== "object" || s === null) fail("stage1", s, "expected an object");
   int("stage1.epochs", s.epochs, 1);

@@ -14,8 +14,9 @@ import type { LongTailSplits } from "../data/long_tail.ts";
 import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
-import { tuneModeFromEnv } from "../io/env.ts";
+import { hostGpuOptions } from "../io/gpu_host.ts";
 import { exists, parentDir } from "../io/paths.ts";
+import { describeStepMemory } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
 import { dumpClassifier, extractFeatures } from "./extract.ts";
@@ -41,6 +42,8 @@ import {
 import { applyOverrides, changedSettings, type TrainArgs } from "./flags.ts";
 import { formatDuration, Progress } from "./_progress.ts";
 import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.ts";
+import { type TuningRecord, tuningRecord, useTuningRecord } from "../ops/tune.ts";
+import { findRecordedTuning } from "./tuning.ts";
 
 /**
  * What a run leaves besides its files.
@@ -116,6 +119,8 @@ export interface RunRecord {
   stage1History: EpochRecord[];
   /** Test accuracy of the joint classifier, once stage 2 has run. */
   jointTestAccuracy: number | null;
+  /** The kernel variants the run used; `--resume` and `--config` use them again. */
+  tuning?: TuningRecord;
 }
 
 /**
@@ -306,7 +311,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
   const gpu = await requestGpu({
     verbose: args.verbose,
     warnFallback: !args.quiet,
-    tune: tuneModeFromEnv(),
+    ...hostGpuOptions(),
   });
   const log = new Progress("ltkit", { quiet: args.quiet });
   const timings: { stage: string; seconds: number }[] = [];
@@ -370,6 +375,11 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       );
     }
     log.info(`ltkit: preset ${config.preset} (${reason}); run folder ${dir}`);
+    const reused = await findRecordedTuning(args, dir);
+    if (reused) {
+      useTuningRecord(gpu, reused.record);
+      log.info(`ltkit: kernel variants as recorded in ${reused.from}`);
+    }
 
     let jointAccuracy: number | null = null;
     const featureDir = args.stage2Only ? args.features! : `${dir}/features`;
@@ -386,7 +396,10 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           () => loadNet(gpu, spec!, config, args.fromCheckpoint!),
         ));
       } else {
-        log.info(`stage 1: ${backbone}, ${config.stage1.epochs} epochs`);
+        log.info(
+          `stage 1: ${backbone}, ${config.stage1.epochs} epochs; ` +
+            describeStepMemory(spec, config.stage1.batch),
+        );
         const result = await timed("stage 1", () =>
           trainStage1(gpu, splits!.train.set, {
             settings: stage1Settings(config),
@@ -443,6 +456,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       timings,
       stage1History: history,
       jointTestAccuracy: jointAccuracy ?? featuresRun?.jointTestAccuracy ?? null,
+      tuning: tuningRecord(gpu),
     };
     if (metrics) await writeRunReport(dir, config, record, metrics, classNames);
     // run.json comes last: its presence marks the run as finished.
@@ -509,7 +523,7 @@ async function dumpAll(
   const metadata: FeatureMetadataInput = {
     profile: splits.profile as unknown as Record<string, unknown>,
     trainClassCounts: [...splits.classCounts],
-    backbone: { description: backbone, arch: config.model.arch, width: config.model.width },
+    backbone: { description: backbone, ...config.model },
     checkpointSha256: await sha256Hex(await Deno.readFile(checkpointPath)),
   };
   let jointAccuracy = 0;
@@ -559,7 +573,7 @@ async function writeRunReport(
       stage1History: record.stage1History,
       classes,
       notes,
-      published: publishedFor(config.profile, config.model.arch),
+      published: publishedFor(config.profile, config.model.arch, config.model.shortcut),
     }),
   );
 }

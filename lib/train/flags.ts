@@ -7,6 +7,8 @@
 
 import { parseArgs } from "node:util";
 import { SAMPLER_KINDS } from "../data/sampler.ts";
+import { BACKBONES } from "../nn/backbones.ts";
+import { INITS, SHORTCUTS } from "../nn/spec.ts";
 import {
   ARCHITECTURES,
   type ExperimentConfig,
@@ -63,7 +65,19 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
     resultNeutral: true,
   },
   seed: { field: "seed", kind: "int", min: 0, help: "seed of everything random" },
-  arch: { field: "model.arch", kind: "string", allowed: ARCHITECTURES, help: "backbone" },
+  arch: { field: "model.arch", kind: "string", allowed: ARCHITECTURES, help: "backbone (below)" },
+  shortcut: {
+    field: "model.shortcut",
+    kind: "string",
+    allowed: SHORTCUTS,
+    help: "shortcut of blocks that change shape: A zero-pads, B is a 1x1 conv",
+  },
+  init: {
+    field: "model.init",
+    kind: "string",
+    allowed: INITS,
+    help: "weight init: Kaiming-normal fan-out (the recipe) or fan-in (LDAM-DRW)",
+  },
   width: {
     field: "model.width",
     kind: "int",
@@ -487,5 +501,14 @@ export function trainHelp(defaults: ExperimentConfig): string {
     lines.push(`  --${name.padEnd(18)} ${flag.help}${allowed} [default: ${shown}]`);
   }
   lines.push(`  --${"no-augment".padEnd(18)} turn stage-1 augmentation off`);
+  lines.push("", "Backbones (--arch; its papers' --width, --shortcut and --init, the preset):");
+  for (const [name, row] of Object.entries(BACKBONES)) {
+    const preset = row.defaultPreset ? `, --preset ${row.defaultPreset}` : "";
+    lines.push(`  ${name.padEnd(20)} ${row.description}`);
+    lines.push(
+      `  ${"".padEnd(20)} input ${row.input.join("x")}, width ${row.width}, shortcut ` +
+        `${row.shortcut}, init ${row.init}${preset}`,
+    );
+  }
   return lines.join("\n");
 }

@@ -284,7 +284,7 @@ export async function runSeeds(args: TrainArgs, seeds: readonly number[]): Promi
     `${dir}/summary`,
     summary,
     `${config.preset} preset, ${config.profile}, ${seeds.length} seeds`,
-    publishedFor(config.profile, config.model.arch),
+    publishedFor(config.profile, config.model.arch, config.model.shortcut),
   );
   if (!args.quiet) console.log(formatSeedTable(summary));
   log.info(

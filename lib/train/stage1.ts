@@ -23,6 +23,7 @@ import type { Stage1Settings } from "./config.ts";
 import { Progress } from "./_progress.ts";
 import { cosineSchedule } from "./schedule.ts";
 import { prepareSgd } from "../ops/optim.ts";
+import { tuningRecord } from "../ops/tune.ts";
 
 /**
  * Per-epoch record of training.
@@ -553,6 +554,7 @@ export async function trainStage1(
           config: options.config ?? null,
           history,
           tensors: await snapshot(net),
+          tuning: tuningRecord(gpu),
         });
       }
       progress.epoch({

@@ -9,6 +9,7 @@
 
 import { lcgUniform } from "../../lib/data/rng.ts";
 import type { Gpu } from "../../lib/gpu/device.ts";
+import type { TuneResult } from "../../lib/ops/tune.ts";
 
 /** One measured figure. */
 export interface BenchRow {
@@ -117,4 +118,44 @@ export function maxRelativeDifference(x: ArrayLike<number>, y: ArrayLike<number>
     if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
   }
   return worst;
+}
+
+/**
+ * One row per tuning candidate of `op`: its median time over the interleaved rounds, GFLOP/s
+ * when the work per call is known, and which candidate won.
+ */
+export function tuningRows<C>(
+  op: string,
+  result: TuneResult<C>,
+  format: (config: C) => string,
+  flop?: number,
+): BenchRow[] {
+  const winner = format(result.config);
+  if (!result.timings) {
+    return [{
+      name: `${op} variant ${winner}`,
+      value: NaN,
+      unit: "ms",
+      note: `winner (${result.source}; not timed in this run)`,
+    }];
+  }
+  const best = Math.min(...result.timings.map((t) => t.ms ?? Infinity));
+  return result.timings.map((t) => {
+    const name = format(t.config);
+    const won = name === winner;
+    const gflops = flop !== undefined && t.ms !== null
+      ? `${(flop / t.ms / 1e6).toFixed(2)} GFLOP/s, `
+      : "";
+    return {
+      name: `${op} variant ${name}`,
+      value: t.ms ?? NaN,
+      unit: "ms",
+      note: t.error !== undefined
+        ? `rejected: ${t.error}`
+        : `${won ? "WINNER, " : ""}${gflops}${(t.ms! / best).toFixed(2)}x the best, rounds ${
+          t.samples.map((s) => s.toFixed(2)).join("/")
+        }`,
+      ok: won || t.error === undefined,
+    };
+  });
 }

@@ -8,19 +8,24 @@
  * time per call divided by the number of cores lavapipe uses, which is steadier than wall time
  * when other programs share the cores.
  *
- * Usage: `deno run -A scripts/bench/conv.ts [--reps 5] [--batch 4] [--n 128] [--tile-wg 16]`
+ * Usage: `deno run -A scripts/bench/conv.ts [--reps 5] [--batch 4] [--n 128] [--tile-wg 16]
+ * [--variant direct|tiled]` (by default each pass runs its tuned variant).
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
-import { tuneModeFromEnv } from "../../lib/io/env.ts";
+import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
 import type { Recordable } from "../../lib/gpu/kernel.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
   conv2dOutputShape,
+  type Conv2dPass,
   type Conv2dTuning,
+  type Conv2dVariant,
+  conv2dVariant,
+  formatConv2dVariant,
   prepareConv2dBackwardInput,
   prepareConv2dBackwardWeight,
   prepareConv2dForward,
@@ -56,6 +61,8 @@ export interface ConvTiming {
   wallMs: number;
   cpuMs: number;
   gflops: number;
+  /** The kernel variant that ran (the tuned one unless forced). */
+  variant: string;
 }
 
 function cpuMs(): number | null {
@@ -106,6 +113,7 @@ export async function benchConv(
     batch?: number;
     cores?: number;
     tuning?: Conv2dTuning;
+    variant?: Conv2dVariant | "direct" | "tiled";
     cases?: readonly ConvCase[];
   } = {},
 ): Promise<ConvTiming[]> {
@@ -130,7 +138,12 @@ export async function benchConv(
     const y = Tensor.empty(gpu, yShape),
       dx = Tensor.empty(gpu, xShape),
       dw = Tensor.empty(gpu, wShape);
-    const geometry = { stride: cs.stride, padding: cs.padding, tuning: options.tuning };
+    const geometry = {
+      stride: cs.stride,
+      padding: cs.padding,
+      tuning: options.tuning,
+      variant: options.variant,
+    };
     const flops = 2 * yShape.reduce((a, b) => a * b, 1) * cs.c * cs.k * cs.k;
     const ops = [
       ["forward", await prepareConv2dForward(gpu, { x, w, y, ...geometry })],
@@ -139,12 +152,18 @@ export async function benchConv(
     ] as const;
     for (const [pass, op] of ops) {
       const t = await time(gpu, op, reps, batch, cores);
+      const forced = options.variant ??
+        (options.tuning?.tileWorkgroup ? `direct wg${options.tuning.tileWorkgroup}` : undefined);
+      const tunedPass = pass.replace(" ", "_") as Conv2dPass;
       rows.push({
         name: cs.name,
         pass,
         wallMs: t.wall,
         cpuMs: t.cpu,
         gflops: flops / t.wall / 1e6,
+        variant: typeof forced === "object"
+          ? formatConv2dVariant(forced)
+          : forced ?? formatConv2dVariant((await conv2dVariant(gpu, tunedPass)).config),
       });
       op.destroy();
     }
@@ -161,18 +180,26 @@ if (import.meta.main) {
       reps: { type: "string", default: "5" },
       batch: { type: "string", default: "4" },
       n: { type: "string", default: "128" },
-      "tile-wg": { type: "string", default: "16" },
+      "tile-wg": { type: "string" },
+      variant: { type: "string" },
     },
   });
-  const gpu = await requestGpu({ warnFallback: false, tune: tuneModeFromEnv() });
+  const gpu = await requestGpu({ warnFallback: false, ...hostGpuOptions() });
+  const variant = values.variant;
+  if (variant !== undefined && variant !== "direct" && variant !== "tiled") {
+    throw new RangeError(`Invalid --variant "${variant}": use direct or tiled`);
+  }
   const rows = await benchConv(gpu, {
     n: Number(values.n),
     reps: Number(values.reps),
     batch: Number(values.batch),
-    tuning: { tileWorkgroup: Number(values["tile-wg"]) },
+    tuning: values["tile-wg"] ? { tileWorkgroup: Number(values["tile-wg"]) } : undefined,
+    variant,
   });
   console.log(`adapter: ${gpu.adapter.description}; batch ${values.n}`);
-  console.log("case                 pass              wall ms   cpu ms/core   GFLOP/s(wall)");
+  console.log(
+    "case                 pass              wall ms   cpu ms/core   GFLOP/s(wall)  variant",
+  );
   let wall = 0;
   for (const r of rows) {
     // Stage 1 has two 16->16 convolutions; the stem needs no input gradient.
@@ -181,7 +208,7 @@ if (import.meta.main) {
     }
     console.log(
       `${r.name.padEnd(20)} ${r.pass.padEnd(16)} ${r.wallMs.toFixed(1).padStart(8)} ` +
-        `${r.cpuMs.toFixed(1).padStart(12)} ${r.gflops.toFixed(2).padStart(14)}`,
+        `${r.cpuMs.toFixed(1).padStart(12)} ${r.gflops.toFixed(2).padStart(14)}  ${r.variant}`,
     );
   }
   console.log(`sum over ResNet-8's convolutions per training step: ${wall.toFixed(0)} ms`);

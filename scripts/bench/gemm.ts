@@ -6,7 +6,7 @@
  */
 
 import { Tensor } from "../../lib/gpu/tensor.ts";
-import { formatGemmConfig, gemmConfig, prepareGemm } from "../../lib/ops/gemm.ts";
+import { formatGemmConfig, gemmConfig, gemmTuneProblems, prepareGemm } from "../../lib/ops/gemm.ts";
 import {
   type BenchContext,
   type BenchRow,
@@ -15,6 +15,7 @@ import {
   seeded,
   timeGpu,
   timeRuns,
+  tuningRows,
 } from "./common.ts";
 import { loadTfjs, type Tfjs } from "./tfjs.ts";
 
@@ -95,14 +96,17 @@ async function timeTfjs(
 
 async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const { gpu } = ctx;
-  const tuning = await gemmConfig(gpu);
+  // Every candidate is timed afresh (interleaved rounds, median), so the table shows them all.
+  const tuning = await gemmConfig(gpu, { force: true });
   ctx.log(`gemm config: ${formatGemmConfig(tuning.config)} (${tuning.source})`);
-  for (const t of tuning.timings ?? []) {
-    ctx.log(`  candidate ${formatGemmConfig(t.config)}: ${t.ms?.toFixed(2) ?? t.error} ms`);
-  }
+  // The tuning time is the geometric mean over its problems, so is the work.
+  const problems = gemmTuneProblems(gpu);
+  const flop = Math.exp(
+    problems.reduce((sum, [m, n, k]) => sum + Math.log(2 * m * n * k), 0) / problems.length,
+  );
+  const rows: BenchRow[] = tuningRows("gemm", tuning, formatGemmConfig, flop);
   const tfjs = await loadTfjs(ctx.log);
   const runs = ctx.quick ? 3 : 5;
-  const rows: BenchRow[] = [];
   for (const [index, x] of CASES.entries()) {
     if (ctx.quick && x.slow) continue;
     const label = `${x.name} ${x.m}x${x.n}x${x.k}`;

@@ -6,7 +6,11 @@
  * @module
  */
 
-import type { BenchSection } from "./common.ts";
+import { conv2dTuneShape, conv2dVariant, formatConv2dVariant } from "../../lib/ops/conv2d.ts";
+import { batchNormVariant } from "../../lib/ops/batchnorm.ts";
+import { formatRowRule } from "../../lib/ops/reduce.ts";
+import { softmaxRowRule } from "../../lib/ops/softmax.ts";
+import { type BenchRow, type BenchSection, tuningRows } from "./common.ts";
 import { benchConv } from "./conv.ts";
 import { gemmSection } from "./gemm.ts";
 import { benchSoftmax } from "./softmax.ts";
@@ -17,19 +21,37 @@ import { trainSection } from "./train.ts";
 const softmax: BenchSection = {
   name: "softmax",
   description: "row softmax and log-softmax 4096x1000 GB/s, against tfjs-webgpu tf.softmax",
-  run: (ctx) => benchSoftmax(ctx.gpu, { reps: ctx.quick ? 3 : 5 }),
+  run: async (ctx) => {
+    // Every row rule is timed afresh (interleaved rounds, median), so the table shows them.
+    const rule = await softmaxRowRule(ctx.gpu, { force: true });
+    return [
+      ...tuningRows("softmax", rule, formatRowRule),
+      ...await benchSoftmax(ctx.gpu, { reps: ctx.quick ? 3 : 5 }),
+    ];
+  },
 };
 const conv: BenchSection = {
   name: "conv",
-  description: "ResNet-8 convolutions at batch 128: forward and backward GFLOP/s",
-  run: async (ctx) =>
-    (await benchConv(ctx.gpu, { reps: ctx.quick ? 2 : 5 })).map((r) => ({
-      name: `conv ${r.name} ${r.pass}`,
-      value: r.gflops,
-      unit: "GFLOP/s",
-      note: `${r.wallMs.toFixed(1)} ms/call` +
-        (Number.isFinite(r.cpuMs) ? `, ${r.cpuMs.toFixed(1)} CPU ms/core` : ""),
-    })),
+  description: "ResNet-8 convolutions at batch 128: tuned variants, forward and backward GFLOP/s",
+  run: async (ctx) => {
+    const rows: BenchRow[] = [];
+    const { flop } = conv2dTuneShape(ctx.gpu);
+    for (const pass of ["forward", "backward_input", "backward_weight"] as const) {
+      // Every candidate is timed afresh (interleaved rounds, median), so the table shows them.
+      const result = await conv2dVariant(ctx.gpu, pass, { force: true });
+      rows.push(...tuningRows(`conv ${pass}`, result, formatConv2dVariant, flop));
+    }
+    for (const r of await benchConv(ctx.gpu, { reps: ctx.quick ? 2 : 5 })) {
+      rows.push({
+        name: `conv ${r.name} ${r.pass}`,
+        value: r.gflops,
+        unit: "GFLOP/s",
+        note: `${r.variant}, ${r.wallMs.toFixed(1)} ms/call` +
+          (Number.isFinite(r.cpuMs) ? `, ${r.cpuMs.toFixed(1)} CPU ms/core` : ""),
+      });
+    }
+    return rows;
+  },
 };
 const stage2: BenchSection = {
   name: stage2Section.name,
@@ -37,11 +59,19 @@ const stage2: BenchSection = {
   run: async (ctx) => (await stage2Section.run(ctx.gpu)).figures,
 };
 
+const batchnorm: BenchSection = {
+  name: "batchnorm",
+  description: "batch-norm reduction variants: training forward + backward, candidates and winner",
+  run: async (ctx) =>
+    tuningRows("batchnorm", await batchNormVariant(ctx.gpu, { force: true }), String),
+};
+
 /** Every section `scripts/bench.ts` knows; `--only a,b` picks some by name. */
 export const SECTIONS: readonly BenchSection[] = [
   gemmSection,
   softmax,
   conv,
+  batchnorm,
   trainSection,
   stage2,
 ];

@@ -18,11 +18,11 @@
 import { parseArgs } from "node:util";
 import { lcgUniform } from "../../lib/data/rng.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
-import { tuneModeFromEnv } from "../../lib/io/env.ts";
+import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import { softmaxRef } from "../../lib/ops/reference_softmax.ts";
 import { rowStrategy } from "../../lib/ops/reduce.ts";
-import { prepareLogSoftmax, prepareSoftmax } from "../../lib/ops/softmax.ts";
+import { prepareLogSoftmax, prepareSoftmax, softmaxRowRule } from "../../lib/ops/softmax.ts";
 
 /** One figure of the benchmark. */
 export interface BenchFigure {
@@ -153,7 +153,7 @@ export async function benchSoftmax(
   const batch = options.batch ?? 4;
   const shape = `${rows}x${cols}`;
   const gbps = (ms: number) => (rows * cols * 4 * 2) / ms / 1e6;
-  const strategy = rowStrategy(gpu, rows, cols);
+  const strategy = rowStrategy(gpu, rows, cols, (await softmaxRowRule(gpu)).config);
   const ours = await timeLtkit(gpu, false, rows, cols, reps, batch);
   const ourLog = await timeLtkit(gpu, true, rows, cols, reps, batch);
   const launch = `wg ${strategy.workgroupSize}, ${strategy.threadsPerRow} thread/row`;
@@ -193,7 +193,7 @@ if (import.meta.main) {
       "no-tfjs": { type: "boolean", default: false },
     },
   });
-  const gpu = await requestGpu({ warnFallback: false, tune: tuneModeFromEnv() });
+  const gpu = await requestGpu({ warnFallback: false, ...hostGpuOptions() });
   console.log(`adapter: ${gpu.adapter.description}`);
   const figures = await benchSoftmax(gpu, {
     rows: Number(values.rows),

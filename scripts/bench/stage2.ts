@@ -11,7 +11,7 @@
 
 import { makeSyntheticFeatures } from "../../lib/features/synthetic.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
-import { tuneModeFromEnv } from "../../lib/io/env.ts";
+import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
 import type { MethodName } from "../../lib/stage2/method.ts";
 import { METHOD_NAMES, methodRow } from "../../lib/stage2/registry.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
@@ -51,7 +51,7 @@ export async function benchStage2(
 ): Promise<Stage2Bench> {
   const seed = options.seed ?? 0;
   const set = makeSyntheticFeatures({ seed });
-  const gpu = options.gpu ?? (await requestGpu({ warnFallback: false, tune: tuneModeFromEnv() }));
+  const gpu = options.gpu ?? (await requestGpu({ warnFallback: false, ...hostGpuOptions() }));
   try {
     const cold = await runStage2(set, { gpu, seed });
     const warm = await runStage2(set, { gpu, seed });

@@ -53,7 +53,7 @@ function report(published: RunReport["published"]): RunReport {
 
 Deno.test("a run of a known protocol shows the published figures and the difference", () => {
   const md = renderMarkdown(
-    buildReportDocument(report(publishedFor("cifar10-lt-100", "resnet32"))),
+    buildReportDocument(report(publishedFor("cifar10-lt-100", "resnet32", "A"))),
   );
   assert.match(md, /## Published figures/);
   assert.match(md, /\| Joint +\| +70\.4 \| +83\.12 \| +\+12\.72 \|/);

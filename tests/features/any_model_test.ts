@@ -235,10 +235,12 @@ Deno.test({
       }
 
       await Deno.rename(`${dir}/classifier.arrow`, `${dir}/head.arrow`);
-      const run = await quietly(() => stage2Main(["--features", dir]));
+      const run = await quietly(() =>
+        stage2Main(["--features", dir, "--out", `${dir}/a/metrics.json`])
+      );
       equal(run.value, 0, run.out);
       const metrics = validateMetricsFile(
-        JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`)),
+        JSON.parse(await Deno.readTextFile(`${dir}/a/metrics.json`)),
       );
       deepEqual(
         Object.keys(metrics.methods),
@@ -257,7 +259,7 @@ Deno.test({
         report.notes?.map((n) => n.split(":")[0]),
         NEEDS_CLASSIFIER.map((m) => `Skipped ${m}`),
       );
-      const files = [...Deno.readDirSync(`${dir}/predictions`)].map((e) => e.name).sort();
+      const files = [...Deno.readDirSync(`${dir}/a/predictions`)].map((e) => e.name).sort();
       deepEqual(files, ["bsm.arrow", "crt.arrow", "ncm.arrow", "ncm_l2.arrow"]);
 
       const given = await quietly(() =>
@@ -328,11 +330,14 @@ Deno.test({
         const inspect = await quietly(() => featuresMain([out]));
         equal(inspect.value, 0, inspect.out);
         const run = await quietly(() =>
-          stage2Main(["--features", out, "--epochs", "5", "--batch", "16"])
+          stage2Main([
+            ...["--features", out, "--epochs", "5", "--batch", "16"],
+            ...["--out", `${out}/res/metrics.json`],
+          ])
         );
         equal(run.value, 0, run.out);
         const metrics = validateMetricsFile(
-          JSON.parse(await Deno.readTextFile(`${out}/metrics.json`)),
+          JSON.parse(await Deno.readTextFile(`${out}/res/metrics.json`)),
         );
         deepEqual(metrics.train_class_counts, [40, 16, 7, 3]);
         const expected = variant === "with"
@@ -341,7 +346,7 @@ Deno.test({
         deepEqual(Object.keys(metrics.methods), expected);
         for (const m of expected) {
           ok(metrics.methods[m].test.all > 0.5, `${variant} ${m}: ${metrics.methods[m].test.all}`);
-          await Deno.stat(`${out}/predictions/${m}.arrow`);
+          await Deno.stat(`${out}/res/predictions/${m}.arrow`);
         }
       }
     } finally {

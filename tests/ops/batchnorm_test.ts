@@ -1,9 +1,11 @@
 import { equal, ok, rejects } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
+import type { Gpu } from "../../lib/gpu/device.ts";
 import {
   batchNormBackward,
   batchNormEvalForward,
   batchNormTrainForward,
+  type BatchNormVariant,
   prepareBatchNormTrainForward,
 } from "../../lib/ops/batchnorm.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";
@@ -26,6 +28,27 @@ const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
  * stay exact. Channels with fewer than 8 values get no offset: two f32 values near 100 can be
  * closer than their rounding error allows to normalise in any f32 implementation.
  */
+/** Both reduction variants, each forced; the subgroup one where the device has subgroups. */
+const VARIANTS = ["workgroup", "subgroups"] as const;
+
+/**
+ * Without the `subgroups` feature the subgroup variant must be refused up front, never
+ * replaced silently: checks that, and says so, for the caller to stop there.
+ */
+async function refusedWithoutSubgroups(gpu: Gpu, variant: BatchNormVariant): Promise<boolean> {
+  if (variant !== "subgroups" || gpu.hasSubgroups) return false;
+  const pair = () => Tensor.zeros(gpu, [2, 1]);
+  const one = () => Tensor.zeros(gpu, [1]);
+  const [x, dy, dx] = [pair(), pair(), pair()];
+  const [gamma, mean, invStd, dgamma, dbeta] = [one(), one(), one(), one(), one()];
+  await rejects(
+    batchNormBackward(gpu, { x, dy, gamma, mean, invStd, dx, dgamma, dbeta, variant }),
+    /with variant "subgroups": the device lacks the "subgroups" feature/,
+  );
+  console.log("  no subgroups on this device: the subgroup variant is refused");
+  return true;
+}
+
 function offsetInput(shape: readonly number[], seed: number): Float32Array {
   const x = randomArray(product(shape), seed, -1, 1);
   const c = shape[1];
@@ -69,74 +92,79 @@ Deno.test("batchnorm reference backward matches central finite differences (floa
   }
 });
 
-Deno.test({
-  name: "batchnorm train forward: output, saved stats and running stats match the reference",
-  ignore: noGpu,
-  async fn() {
-    const gpu = (await testGpu())!;
-    for (const shape of SHAPES) {
-      for (const relu of [false, true]) {
-        const c = shape[1];
-        const xs = offsetInput(shape, product(shape));
-        const gs = randomArray(c, 2, 0.5, 1.5);
-        const bs = randomArray(c, 3);
-        const rm0 = randomArray(c, 4);
-        const rv0 = randomArray(c, 5, 0.5, 2);
-        const x = Tensor.from(gpu, xs, shape);
-        const gamma = Tensor.from(gpu, gs);
-        const beta = Tensor.from(gpu, bs);
-        const y = Tensor.empty(gpu, shape);
-        const mean = Tensor.empty(gpu, [c]);
-        const invStd = Tensor.empty(gpu, [c]);
-        const runningMean = Tensor.from(gpu, rm0);
-        const runningVar = Tensor.from(gpu, rv0);
-        const momentum = 0.3;
-        await batchNormTrainForward(gpu, {
-          x,
-          gamma,
-          beta,
-          y,
-          mean,
-          invStd,
-          runningMean,
-          runningVar,
-          momentum,
-          relu,
-        });
-        const e = ref.batchNormTrainForward(xs, shape, gs, bs, {
-          momentum,
-          runningMean: rm0,
-          runningVar: rv0,
-        });
-        const ey = relu ? e.y.map((v) => Math.max(v, 0)) : e.y;
-        const label = `${shape}${relu ? " relu" : ""}`;
-        const got = {
-          y: await y.read(),
-          mean: await mean.read(),
-          invStd: await invStd.read(),
-          rm: await runningMean.read(),
-          rv: await runningVar.read(),
-        };
-        console.log(
-          `  ${label}: y ${maxRelativeError(got.y, ey).toExponential(2)}, invStd ` +
-            `${maxRelativeError(got.invStd, e.invStd).toExponential(2)}, runningVar ` +
-            `${maxRelativeError(got.rv, e.runningVar).toExponential(2)}`,
-        );
-        // Centering costs one f32 rounding of the mean (at the scale of |x|), which invStd *
-        // gamma amplifies: with two close values per channel that exceeds TOL in any f32 code.
-        const maxAbs = xs.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-        const gain = e.invStd.reduce((m, v, i) => Math.max(m, v * Math.abs(gs[i])), 0);
-        const yTol = Math.max(TOL, 4 * 2 ** -24 * maxAbs * gain);
-        assertClose(got.y, ey, yTol, `y ${label}`);
-        assertClose(got.mean, e.mean, TOL, `mean ${label}`);
-        assertClose(got.invStd, e.invStd, TOL, `invStd ${label}`);
-        assertClose(got.rm, e.runningMean, TOL, `runningMean ${label}`);
-        assertClose(got.rv, e.runningVar, TOL, `runningVar ${label}`);
-        for (const t of [x, gamma, beta, y, mean, invStd, runningMean, runningVar]) t.destroy();
+for (const variant of VARIANTS) {
+  Deno.test({
+    name:
+      `batchnorm ${variant}: train forward output, saved stats and running stats match the reference`,
+    ignore: noGpu,
+    async fn() {
+      const gpu = (await testGpu())!;
+      if (await refusedWithoutSubgroups(gpu, variant)) return;
+      for (const shape of SHAPES) {
+        for (const relu of [false, true]) {
+          const c = shape[1];
+          const xs = offsetInput(shape, product(shape));
+          const gs = randomArray(c, 2, 0.5, 1.5);
+          const bs = randomArray(c, 3);
+          const rm0 = randomArray(c, 4);
+          const rv0 = randomArray(c, 5, 0.5, 2);
+          const x = Tensor.from(gpu, xs, shape);
+          const gamma = Tensor.from(gpu, gs);
+          const beta = Tensor.from(gpu, bs);
+          const y = Tensor.empty(gpu, shape);
+          const mean = Tensor.empty(gpu, [c]);
+          const invStd = Tensor.empty(gpu, [c]);
+          const runningMean = Tensor.from(gpu, rm0);
+          const runningVar = Tensor.from(gpu, rv0);
+          const momentum = 0.3;
+          await batchNormTrainForward(gpu, {
+            x,
+            gamma,
+            beta,
+            y,
+            mean,
+            invStd,
+            runningMean,
+            runningVar,
+            momentum,
+            relu,
+            variant,
+          });
+          const e = ref.batchNormTrainForward(xs, shape, gs, bs, {
+            momentum,
+            runningMean: rm0,
+            runningVar: rv0,
+          });
+          const ey = relu ? e.y.map((v) => Math.max(v, 0)) : e.y;
+          const label = `${shape}${relu ? " relu" : ""}`;
+          const got = {
+            y: await y.read(),
+            mean: await mean.read(),
+            invStd: await invStd.read(),
+            rm: await runningMean.read(),
+            rv: await runningVar.read(),
+          };
+          console.log(
+            `  ${label}: y ${maxRelativeError(got.y, ey).toExponential(2)}, invStd ` +
+              `${maxRelativeError(got.invStd, e.invStd).toExponential(2)}, runningVar ` +
+              `${maxRelativeError(got.rv, e.runningVar).toExponential(2)}`,
+          );
+          // Centering costs one f32 rounding of the mean (at the scale of |x|), which invStd *
+          // gamma amplifies: with two close values per channel that exceeds TOL in any f32 code.
+          const maxAbs = xs.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          const gain = e.invStd.reduce((m, v, i) => Math.max(m, v * Math.abs(gs[i])), 0);
+          const yTol = Math.max(TOL, 4 * 2 ** -24 * maxAbs * gain);
+          assertClose(got.y, ey, yTol, `y ${label}`);
+          assertClose(got.mean, e.mean, TOL, `mean ${label}`);
+          assertClose(got.invStd, e.invStd, TOL, `invStd ${label}`);
+          assertClose(got.rm, e.runningMean, TOL, `runningMean ${label}`);
+          assertClose(got.rv, e.runningVar, TOL, `runningVar ${label}`);
+          for (const t of [x, gamma, beta, y, mean, invStd, runningMean, runningVar]) t.destroy();
+        }
       }
-    }
-  },
-});
+    },
+  });
+}
 
 Deno.test({
   name: "batchnorm re-recorded train forward updates the running stats every step",
@@ -230,48 +258,53 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "batchnorm backward (plain and with the fused ReLU mask) matches the reference",
-  ignore: noGpu,
-  async fn() {
-    const gpu = (await testGpu())!;
-    for (const shape of SHAPES) {
-      for (const relu of [false, true]) {
-        const c = shape[1];
-        const xs = offsetInput(shape, 11);
-        const gs = randomArray(c, 2, 0.5, 1.5);
-        const bs = randomArray(c, 3);
-        const dys = randomArray(product(shape), 12);
-        const fwd = ref.batchNormTrainForward(xs, shape, gs, bs);
-        const yRelu = Float32Array.from(fwd.y, (v) => Math.max(v, 0));
-        const dyEff = relu ? dys.map((g, i) => (yRelu[i] > 0 ? g : 0)) : dys;
-        const e = ref.batchNormBackward(xs, dyEff, shape, gs, fwd.mean, fwd.invStd);
-        const x = Tensor.from(gpu, xs, shape);
-        const dy = Tensor.from(gpu, dys, shape);
-        const gamma = Tensor.from(gpu, gs);
-        const mean = Tensor.from(gpu, Float32Array.from(fwd.mean));
-        const invStd = Tensor.from(gpu, Float32Array.from(fwd.invStd));
-        const dx = Tensor.empty(gpu, shape);
-        const dgamma = Tensor.empty(gpu, [c]);
-        const dbeta = Tensor.empty(gpu, [c]);
-        const reluOutput = relu ? Tensor.from(gpu, yRelu, shape) : undefined;
-        await batchNormBackward(gpu, { x, dy, gamma, mean, invStd, dx, dgamma, dbeta, reluOutput });
-        const got = { dx: await dx.read(), dg: await dgamma.read(), db: await dbeta.read() };
-        const label = `${shape}${relu ? " relu" : ""}`;
-        console.log(
-          `  backward ${label}: dx ${maxRelativeError(got.dx, e.dx).toExponential(2)}, dgamma ` +
-            `${maxRelativeError(got.dg, e.dgamma).toExponential(2)}, dbeta ` +
-            `${maxRelativeError(got.db, e.dbeta).toExponential(2)}`,
-        );
-        assertClose(got.dx, e.dx, TOL, `dx ${label}`);
-        assertClose(got.dg, e.dgamma, TOL, `dgamma ${label}`);
-        assertClose(got.db, e.dbeta, TOL, `dbeta ${label}`);
-        for (const t of [x, dy, gamma, mean, invStd, dx, dgamma, dbeta]) t.destroy();
-        reluOutput?.destroy();
+for (const variant of VARIANTS) {
+  Deno.test({
+    name:
+      `batchnorm ${variant}: backward (plain and with the fused ReLU mask) matches the reference`,
+    ignore: noGpu,
+    async fn() {
+      const gpu = (await testGpu())!;
+      if (await refusedWithoutSubgroups(gpu, variant)) return;
+      for (const shape of SHAPES) {
+        for (const relu of [false, true]) {
+          const c = shape[1];
+          const xs = offsetInput(shape, 11);
+          const gs = randomArray(c, 2, 0.5, 1.5);
+          const bs = randomArray(c, 3);
+          const dys = randomArray(product(shape), 12);
+          const fwd = ref.batchNormTrainForward(xs, shape, gs, bs);
+          const yRelu = Float32Array.from(fwd.y, (v) => Math.max(v, 0));
+          const dyEff = relu ? dys.map((g, i) => (yRelu[i] > 0 ? g : 0)) : dys;
+          const e = ref.batchNormBackward(xs, dyEff, shape, gs, fwd.mean, fwd.invStd);
+          const x = Tensor.from(gpu, xs, shape);
+          const dy = Tensor.from(gpu, dys, shape);
+          const gamma = Tensor.from(gpu, gs);
+          const mean = Tensor.from(gpu, Float32Array.from(fwd.mean));
+          const invStd = Tensor.from(gpu, Float32Array.from(fwd.invStd));
+          const dx = Tensor.empty(gpu, shape);
+          const dgamma = Tensor.empty(gpu, [c]);
+          const dbeta = Tensor.empty(gpu, [c]);
+          const reluOutput = relu ? Tensor.from(gpu, yRelu, shape) : undefined;
+          const grads = { dx, dgamma, dbeta, reluOutput, variant };
+          await batchNormBackward(gpu, { x, dy, gamma, mean, invStd, ...grads });
+          const got = { dx: await dx.read(), dg: await dgamma.read(), db: await dbeta.read() };
+          const label = `${shape}${relu ? " relu" : ""}`;
+          console.log(
+            `  backward ${label}: dx ${maxRelativeError(got.dx, e.dx).toExponential(2)}, dgamma ` +
+              `${maxRelativeError(got.dg, e.dgamma).toExponential(2)}, dbeta ` +
+              `${maxRelativeError(got.db, e.dbeta).toExponential(2)}`,
+          );
+          assertClose(got.dx, e.dx, TOL, `dx ${label}`);
+          assertClose(got.dg, e.dgamma, TOL, `dgamma ${label}`);
+          assertClose(got.db, e.dbeta, TOL, `dbeta ${label}`);
+          for (const t of [x, dy, gamma, mean, invStd, dx, dgamma, dbeta]) t.destroy();
+          reluOutput?.destroy();
+        }
       }
-    }
-  },
-});
+    },
+  });
+}
 
 Deno.test({
   name: "batchnorm rejects bad shapes and dtypes before any dispatch",

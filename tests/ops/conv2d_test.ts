@@ -5,6 +5,11 @@ import {
   conv2dBackwardWeight,
   conv2dForward,
   conv2dOutputShape,
+  type Conv2dVariant,
+  conv2dVariant,
+  FALLBACK_CONV2D_CANDIDATES,
+  formatConv2dVariant,
+  GPU_CONV2D_CANDIDATES,
   prepareConv2dBackwardInput,
   prepareConv2dBackwardWeight,
   prepareConv2dForward,
@@ -29,6 +34,11 @@ const CASES: readonly number[][] = [
 // f32 sums of up to ~250 products of values in [-1, 1]: errors of a few 1e-6 are rounding.
 const FORWARD_TOL = 1e-5;
 const GRAD_TOL = 1e-5;
+/** Every variant any adapter may tune to, each once: all are tested here, forced. */
+const VARIANTS: readonly Conv2dVariant[] = [...FALLBACK_CONV2D_CANDIDATES, ...GPU_CONV2D_CANDIDATES]
+  .filter((v, i, all) =>
+    all.findIndex((o) => formatConv2dVariant(o) === formatConv2dVariant(v)) === i
+  );
 
 function product(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -71,99 +81,153 @@ Deno.test("conv2d reference gradients match central finite differences (float64)
   }
 });
 
+for (const variant of VARIANTS) {
+  const name = formatConv2dVariant(variant);
+  Deno.test({
+    name: `conv2d ${name}: forward and both backward passes match the CPU reference on odd shapes`,
+    ignore: noGpu,
+    async fn() {
+      const gpu = (await testGpu())!;
+      for (const [n, c, h, w, f, kh, kw, stride, padding] of CASES) {
+        const xShape = [n, c, h, w];
+        const wShape = [f, c, kh, kw];
+        const yShape = conv2dOutputShape(xShape, wShape, stride, padding);
+        const g = { stride, padding, variant };
+        const xs = randomArray(product(xShape), n * 31 + c);
+        const ws = randomArray(product(wShape), f * 7 + kh);
+        const dys = randomArray(product(yShape), 5);
+        const x = Tensor.from(gpu, xs, xShape);
+        const wt = Tensor.from(gpu, ws, wShape);
+        const dy = Tensor.from(gpu, dys, yShape);
+        const y = Tensor.empty(gpu, yShape);
+        const dx = Tensor.empty(gpu, xShape);
+        const dw = Tensor.empty(gpu, wShape);
+        await conv2dForward(gpu, { x, w: wt, y, ...g });
+        await conv2dBackwardInput(gpu, { dy, w: wt, dx, ...g });
+        await conv2dBackwardWeight(gpu, { x, dy, dw, ...g, tuning: { weightTile: "taps" } });
+        const dwTaps = await dw.read();
+        await conv2dBackwardWeight(gpu, { x, dy, dw, ...g, tuning: { weightTile: "channels" } });
+        const label = `${name} x${xShape} w${wShape} s${stride} p${padding}`;
+        const ey = ref.conv2dForward(xs, xShape, ws, wShape, g);
+        const edx = ref.conv2dBackwardInput(dys, ws, wShape, xShape, g);
+        const edw = ref.conv2dBackwardWeight(xs, xShape, dys, wShape, g);
+        const [gy, gdx, gdw] = [await y.read(), await dx.read(), await dw.read()];
+        console.log(
+          `  ${label}: y ${maxRelativeError(gy, ey).toExponential(2)}, dx ` +
+            `${maxRelativeError(gdx, edx).toExponential(2)}, dw ` +
+            `${maxRelativeError(gdw, edw).toExponential(2)} / ${
+              maxRelativeError(dwTaps, edw).toExponential(2)
+            }`,
+        );
+        assertClose(gy, ey, FORWARD_TOL, `forward ${label}`);
+        assertClose(gdx, edx, GRAD_TOL, `backward input ${label}`);
+        assertClose(gdw, edw, GRAD_TOL, `backward weight (channel tiles) ${label}`);
+        assertClose(dwTaps, edw, GRAD_TOL, `backward weight (tap tiles) ${label}`);
+        for (const t of [x, wt, dy, y, dx, dw]) t.destroy();
+      }
+    },
+  });
+}
+
 Deno.test({
-  name: "conv2d forward and both backward passes match the CPU reference on odd shapes",
+  name: "conv2d tuning checks and times every candidate per pass; calls without a variant use it",
   ignore: noGpu,
   async fn() {
     const gpu = (await testGpu())!;
-    for (const [n, c, h, w, f, kh, kw, stride, padding] of CASES) {
-      const xShape = [n, c, h, w];
-      const wShape = [f, c, kh, kw];
-      const yShape = conv2dOutputShape(xShape, wShape, stride, padding);
-      const g = { stride, padding };
-      const xs = randomArray(product(xShape), n * 31 + c);
-      const ws = randomArray(product(wShape), f * 7 + kh);
-      const dys = randomArray(product(yShape), 5);
-      const x = Tensor.from(gpu, xs, xShape);
-      const wt = Tensor.from(gpu, ws, wShape);
-      const dy = Tensor.from(gpu, dys, yShape);
-      const y = Tensor.empty(gpu, yShape);
-      const dx = Tensor.empty(gpu, xShape);
-      const dw = Tensor.empty(gpu, wShape);
-      await conv2dForward(gpu, { x, w: wt, y, ...g });
-      await conv2dBackwardInput(gpu, { dy, w: wt, dx, ...g });
-      await conv2dBackwardWeight(gpu, { x, dy, dw, ...g, tuning: { weightTile: "taps" } });
-      const dwTaps = await dw.read();
-      await conv2dBackwardWeight(gpu, { x, dy, dw, ...g, tuning: { weightTile: "channels" } });
-      const label = `x${xShape} w${wShape} s${stride} p${padding}`;
-      const ey = ref.conv2dForward(xs, xShape, ws, wShape, g);
-      const edx = ref.conv2dBackwardInput(dys, ws, wShape, xShape, g);
-      const edw = ref.conv2dBackwardWeight(xs, xShape, dys, wShape, g);
-      const [gy, gdx, gdw] = [await y.read(), await dx.read(), await dw.read()];
-      console.log(
-        `  ${label}: y ${maxRelativeError(gy, ey).toExponential(2)}, dx ` +
-          `${maxRelativeError(gdx, edx).toExponential(2)}, dw ` +
-          `${maxRelativeError(gdw, edw).toExponential(2)} / ${
-            maxRelativeError(dwTaps, edw).toExponential(2)
-          }`,
-      );
-      assertClose(gy, ey, FORWARD_TOL, `forward ${label}`);
-      assertClose(gdx, edx, GRAD_TOL, `backward input ${label}`);
-      assertClose(gdw, edw, GRAD_TOL, `backward weight (channel tiles) ${label}`);
-      assertClose(dwTaps, edw, GRAD_TOL, `backward weight (tap tiles) ${label}`);
-      for (const t of [x, wt, dy, y, dx, dw]) t.destroy();
+    const saved = gpu.tune;
+    gpu.tune = "force";
+    try {
+      for (const pass of ["forward", "backward_input", "backward_weight"] as const) {
+        const result = await conv2dVariant(gpu, pass);
+        equal(result.source, "tuned");
+        for (const t of result.timings ?? []) {
+          console.log(`  ${pass} ${formatConv2dVariant(t.config)}: ${t.ms?.toFixed(2)} ms`);
+          ok(t.ms !== null && t.ms > 0, `${formatConv2dVariant(t.config)} failed: ${t.error}`);
+        }
+        console.log(`  ${pass}: ${formatConv2dVariant(result.config)} wins`);
+      }
+    } finally {
+      gpu.tune = saved;
     }
+    const xShape = [2, 3, 5, 6];
+    const wShape = [4, 3, 3, 3];
+    const xs = randomArray(product(xShape), 70);
+    const ws = randomArray(product(wShape), 71);
+    const x = Tensor.from(gpu, xs, xShape);
+    const w = Tensor.from(gpu, ws, wShape);
+    const y = Tensor.empty(gpu, [2, 4, 5, 6]);
+    await conv2dForward(gpu, { x, w, y, padding: 1 });
+    assertClose(
+      await y.read(),
+      ref.conv2dForward(xs, xShape, ws, wShape, { padding: 1 }),
+      1e-5,
+      "tuned",
+    );
+    await rejects(
+      conv2dForward(gpu, {
+        x,
+        w,
+        y,
+        padding: 1,
+        variant: { kernel: "tiled", tm: 30, tn: 32, tk: 16 },
+      }),
+      /Cannot run conv2d: variant tiled 30x32x16 is not usable here: tile 30x32 is not a multiple/,
+    );
+    for (const t of [x, w, y]) t.destroy();
   },
 });
 
-Deno.test({
-  name: "conv2d prepared ops re-record with new data; both backward passes accumulate",
-  ignore: noGpu,
-  async fn() {
-    const gpu = (await testGpu())!;
-    const xShape = [3, 5, 7, 9];
-    const wShape = [6, 5, 3, 3];
-    const g = { stride: 2, padding: 1 };
-    const yShape = conv2dOutputShape(xShape, wShape, g.stride, g.padding);
-    const x = Tensor.from(gpu, randomArray(product(xShape), 1), xShape);
-    const w = Tensor.from(gpu, randomArray(product(wShape), 2), wShape);
-    const dy = Tensor.from(gpu, randomArray(product(yShape), 3), yShape);
-    const y = Tensor.empty(gpu, yShape);
-    const dx = Tensor.empty(gpu, xShape);
-    const dw = Tensor.empty(gpu, wShape);
-    const fwd = await prepareConv2dForward(gpu, { x, w, y, ...g });
-    const bin = await prepareConv2dBackwardInput(gpu, { dy, w, dx, ...g, accumulate: true });
-    const bw = await prepareConv2dBackwardWeight(gpu, { x, dy, dw, ...g, accumulate: true });
-    dw.write(new Float32Array(product(wShape)).fill(0.25));
-    dx.write(new Float32Array(product(xShape)).fill(-0.5));
-    for (let step = 0; step < 2; step++) {
-      const xs = randomArray(product(xShape), 10 + step);
-      const ws = randomArray(product(wShape), 20 + step);
-      const dys = randomArray(product(yShape), 30 + step);
-      x.write(xs);
-      w.write(ws);
-      dy.write(dys);
-      const before = Float64Array.from(await dw.read());
-      const dxBefore = Float64Array.from(await dx.read());
-      fwd.record();
-      bin.record();
-      bw.record();
-      gpu.submit();
-      assertClose(
-        await y.read(),
-        ref.conv2dForward(xs, xShape, ws, wShape, g),
-        1e-5,
-        "re-record y",
-      );
-      const gradX = ref.conv2dBackwardInput(dys, ws, wShape, xShape, g);
-      assertClose(await dx.read(), gradX.map((v, i) => v + dxBefore[i]), 1e-5, "accumulated dx");
-      const grad = ref.conv2dBackwardWeight(xs, xShape, dys, wShape, g);
-      assertClose(await dw.read(), grad.map((v, i) => v + before[i]), 1e-5, "accumulated dw");
-    }
-    for (const op of [fwd, bin, bw]) op.destroy();
-    for (const t of [x, w, dy, y, dx, dw]) t.destroy();
-  },
-});
+for (const variant of ["direct", "tiled"] as const) {
+  Deno.test({
+    name:
+      `conv2d ${variant}: prepared ops re-record with new data; both backward passes accumulate`,
+    ignore: noGpu,
+    async fn() {
+      const gpu = (await testGpu())!;
+      const xShape = [3, 5, 7, 9];
+      const wShape = [6, 5, 3, 3];
+      const g = { stride: 2, padding: 1, variant };
+      const yShape = conv2dOutputShape(xShape, wShape, g.stride, g.padding);
+      const x = Tensor.from(gpu, randomArray(product(xShape), 1), xShape);
+      const w = Tensor.from(gpu, randomArray(product(wShape), 2), wShape);
+      const dy = Tensor.from(gpu, randomArray(product(yShape), 3), yShape);
+      const y = Tensor.empty(gpu, yShape);
+      const dx = Tensor.empty(gpu, xShape);
+      const dw = Tensor.empty(gpu, wShape);
+      const fwd = await prepareConv2dForward(gpu, { x, w, y, ...g });
+      const bin = await prepareConv2dBackwardInput(gpu, { dy, w, dx, ...g, accumulate: true });
+      const bw = await prepareConv2dBackwardWeight(gpu, { x, dy, dw, ...g, accumulate: true });
+      dw.write(new Float32Array(product(wShape)).fill(0.25));
+      dx.write(new Float32Array(product(xShape)).fill(-0.5));
+      for (let step = 0; step < 2; step++) {
+        const xs = randomArray(product(xShape), 10 + step);
+        const ws = randomArray(product(wShape), 20 + step);
+        const dys = randomArray(product(yShape), 30 + step);
+        x.write(xs);
+        w.write(ws);
+        dy.write(dys);
+        const before = Float64Array.from(await dw.read());
+        const dxBefore = Float64Array.from(await dx.read());
+        fwd.record();
+        bin.record();
+        bw.record();
+        gpu.submit();
+        assertClose(
+          await y.read(),
+          ref.conv2dForward(xs, xShape, ws, wShape, g),
+          1e-5,
+          "re-record y",
+        );
+        const gradX = ref.conv2dBackwardInput(dys, ws, wShape, xShape, g);
+        assertClose(await dx.read(), gradX.map((v, i) => v + dxBefore[i]), 1e-5, "accumulated dx");
+        const grad = ref.conv2dBackwardWeight(xs, xShape, dys, wShape, g);
+        assertClose(await dw.read(), grad.map((v, i) => v + before[i]), 1e-5, "accumulated dw");
+      }
+      for (const op of [fwd, bin, bw]) op.destroy();
+      for (const t of [x, w, dy, y, dx, dw]) t.destroy();
+    },
+  });
+}
 
 Deno.test({
   name: "conv2d rejects bad shapes, dtypes and geometry before any dispatch",

@@ -354,7 +354,7 @@ Deno.test({
       measure(c: number) {
         seen.push(c);
         if (c === 4) return Promise.reject(new Error("wrong result"));
-        return Promise.resolve(c === 2 ? 1 : 5);
+        return Promise.resolve(c === 2 ? 2 : 5);
       },
     };
     try {
@@ -362,9 +362,10 @@ Deno.test({
       equal(first.config, 2);
       equal(first.source, "tuned");
       equal(first.timings?.find((t) => t.config === 4)?.error, "wrong result");
-      // Two interleaved rounds; the failed candidate is not timed again. Then cached.
+      // Three round-robin rounds, each starting one candidate later; the failed candidate is
+      // not timed again. Then cached.
       equal((await tuned(gpu, spec)).config, 2);
-      deepEqual(seen, [1, 2, 3, 4, 1, 2, 3]);
+      deepEqual(seen, [1, 2, 3, 4, 2, 3, 1, 3, 1, 2]);
       // A new process (empty gpu.cache) finds the stored result.
       gpu.cache.delete(`tune:${key}`);
       const stored = await tuned(gpu, { ...spec, measure: () => Promise.reject(new Error("no")) });
@@ -389,7 +390,7 @@ Deno.test({
     try {
       const off = await tuned(gpu, { ...spec, key: `${key}.off`, fallback: 7 });
       deepEqual([off.config, off.source], [7, "default"]);
-      equal(seen.length, 7);
+      equal(seen.length, 10);
     } finally {
       gpu.tune = saved;
     }

@@ -4,16 +4,23 @@ import {
   argmax,
   channelSum,
   colSum,
+  FALLBACK_ROW_RULES,
+  formatRowRule,
+  GPU_ROW_RULES,
   prepareColSum,
+  reduceRowRule,
   rowStrategy,
   rowSum,
+  SUBGROUP_ROW_RULES,
   sumAll,
 } from "../../lib/ops/reduce.ts";
+import { softmax, softmaxRowRule } from "../../lib/ops/softmax.ts";
 import {
   argmaxRef,
   channelSumRef,
   colSumRef,
   rowSumRef,
+  softmaxRef,
   sumRef,
 } from "../../lib/ops/reference_softmax.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
@@ -207,12 +214,60 @@ Deno.test({
     const gpu = (await testGpu())!;
     for (const rows of [1, 7, 128, 4096]) {
       for (const cols of [1, 10, 1000, 100_000]) {
-        const { workgroupSize: wg, threadsPerRow: tpr } = rowStrategy(gpu, rows, cols);
-        ok(wg >= 1 && wg <= 256 && (wg & (wg - 1)) === 0, `workgroup ${wg}`);
-        ok(tpr >= 1 && tpr <= wg && (tpr & (tpr - 1)) === 0, `threads per row ${tpr}`);
+        for (const rule of [...FALLBACK_ROW_RULES, ...GPU_ROW_RULES]) {
+          const { workgroupSize: wg, threadsPerRow: tpr } = rowStrategy(gpu, rows, cols, rule);
+          ok(wg >= 1 && wg <= 256 && (wg & (wg - 1)) === 0, `workgroup ${wg}`);
+          ok(tpr >= 1 && tpr <= wg && (tpr & (tpr - 1)) === 0, `threads per row ${tpr}`);
+        }
       }
     }
     if (gpu.isFallback) equal(rowStrategy(gpu, 4096, 1000).threadsPerRow, 1);
+  },
+});
+
+Deno.test({
+  name: "every row rule's launch shapes give correct row sums, argmax and softmax on odd shapes",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    // Subgroup rules where the device has subgroups (else forcing them is refused).
+    const subgroups = gpu.hasSubgroups ? SUBGROUP_ROW_RULES : [];
+    for (const rule of [...FALLBACK_ROW_RULES, ...GPU_ROW_RULES, ...subgroups]) {
+      for (const [rows, cols] of [[3, 1000], [70, 37], [5, 4099]]) {
+        const strategy = rowStrategy(gpu, rows, cols, rule);
+        const data = randomArray(rows * cols, rows + cols, -4, 4);
+        const x = Tensor.from(gpu, data, [rows, cols]);
+        const sums = Tensor.empty(gpu, [rows]);
+        const index = Tensor.empty(gpu, [rows], "i32");
+        const p = Tensor.empty(gpu, [rows, cols]);
+        await rowSum(gpu, x, sums, { strategy });
+        await argmax(gpu, x, index, { strategy });
+        await softmax(gpu, x, p, { strategy });
+        const label = `${formatRowRule(rule)} ${rows}x${cols}`;
+        assertClose(await sums.read(), rowSumRef(data, rows, cols), 1e-4, `row sums ${label}`);
+        equal((await index.read()).join(), argmaxRef(data, rows, cols).join(), `argmax ${label}`);
+        assertClose(await p.read(), softmaxRef(data, rows, cols), 1e-6, `softmax ${label}`);
+        for (const t of [x, sums, index, p]) t.destroy();
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "row rules are tuned per family and adapter: each candidate checked and timed",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    for (
+      const [family, rule] of [["reduce", reduceRowRule], ["softmax", softmaxRowRule]] as const
+    ) {
+      const result = await rule(gpu, { force: true });
+      equal(result.source, "tuned");
+      for (const t of result.timings ?? []) {
+        console.log(`  ${family} ${formatRowRule(t.config)}: ${t.ms?.toFixed(2)} ms`);
+        ok(t.ms !== null && t.ms > 0, `${formatRowRule(t.config)} failed: ${t.error}`);
+      }
+    }
   },
 });
 

@@ -53,40 +53,83 @@ Deno.test({
   name: "softmax and log-softmax match the CPU reference on odd shapes, every launch shape",
   ignore: noGpu,
   async fn() {
-    const gpu = (await testGpu())!;
-    for (const [rows, cols] of SHAPES) {
-      // Logits around +-40: exp would overflow float32 at 89 without subtracting the row max.
-      const xs = randomArray(rows * cols, rows * 31 + cols, -40, 40);
-      const offs = randomArray(cols, cols, -50, 50);
-      const x = Tensor.from(gpu, xs, [rows, cols]);
-      const offset = Tensor.from(gpu, offs);
-      const out = Tensor.empty(gpu, [rows, cols]);
-      const vecs = cols % 4 === 0 ? [false, true] : [false];
-      for (const strategy of STRATEGIES) {
-        for (const vec4 of vecs) {
-          for (const withOffset of [false, true]) {
-            const tag = `(${rows},${cols}) tpr=${strategy.threadsPerRow} vec4=${vec4} ` +
-              `offset=${withOffset}`;
-            const o = withOffset ? { offset } : {};
-            await softmax(gpu, x, out, { strategy, vec4, ...o });
-            const p = softmaxRef(xs, rows, cols, withOffset ? offs : undefined);
-            const got = await out.read();
-            assertClose(got, p, FORWARD_TOL, `softmax ${tag}`);
-            await logSoftmax(gpu, x, out, { strategy, vec4, ...o });
-            const lp = softmaxRef(xs, rows, cols, withOffset ? offs : undefined, true);
-            const gotLog = await out.read();
-            assertClose(gotLog, lp, LOG_TOL, `log-softmax ${tag}`);
-            if (strategy.threadsPerRow === 4 && withOffset) {
-              logMax(`softmax ${tag}`, maxRelativeError(got, p));
-              logMax(`log-softmax ${tag}`, maxRelativeError(gotLog, lp));
-            }
+    await checkSoftmaxShapes((await testGpu())!, STRATEGIES);
+  },
+});
+
+/** Softmax and log-softmax under each strategy, every shape, vec4 and offset, vs the CPU. */
+async function checkSoftmaxShapes(gpu: Gpu, strategies: readonly Partial<RowStrategy>[]) {
+  for (const [rows, cols] of SHAPES) {
+    // Logits around +-40: exp would overflow float32 at 89 without subtracting the row max.
+    const xs = randomArray(rows * cols, rows * 31 + cols, -40, 40);
+    const offs = randomArray(cols, cols, -50, 50);
+    const x = Tensor.from(gpu, xs, [rows, cols]);
+    const offset = Tensor.from(gpu, offs);
+    const out = Tensor.empty(gpu, [rows, cols]);
+    const vecs = cols % 4 === 0 ? [false, true] : [false];
+    for (const strategy of strategies) {
+      for (const vec4 of vecs) {
+        for (const withOffset of [false, true]) {
+          const tag = `(${rows},${cols}) tpr=${strategy.threadsPerRow} vec4=${vec4} ` +
+            `offset=${withOffset}`;
+          const o = withOffset ? { offset } : {};
+          await softmax(gpu, x, out, { strategy, vec4, ...o });
+          const p = softmaxRef(xs, rows, cols, withOffset ? offs : undefined);
+          const got = await out.read();
+          assertClose(got, p, FORWARD_TOL, `softmax ${tag}`);
+          await logSoftmax(gpu, x, out, { strategy, vec4, ...o });
+          const lp = softmaxRef(xs, rows, cols, withOffset ? offs : undefined, true);
+          const gotLog = await out.read();
+          assertClose(gotLog, lp, LOG_TOL, `log-softmax ${tag}`);
+          if (strategy.threadsPerRow === 4 && withOffset) {
+            logMax(`softmax ${tag}`, maxRelativeError(got, p));
+            logMax(`log-softmax ${tag}`, maxRelativeError(gotLog, lp));
           }
         }
       }
-      x.destroy();
-      offset.destroy();
-      out.destroy();
     }
+    x.destroy();
+    offset.destroy();
+    out.destroy();
+  }
+}
+
+Deno.test({
+  name: "subgroup reductions: softmax, log-softmax and cross-entropy match the reference",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    const lanes = gpu.adapter.subgroupMinSize || 4;
+    const strategies = [1, 2, lanes].map((threadsPerRow) => ({
+      workgroupSize: 64,
+      threadsPerRow,
+      subgroups: true,
+    }));
+    if (!gpu.hasSubgroups) {
+      // Without the feature the variant is refused up front, never silently replaced.
+      const x = Tensor.zeros(gpu, [2, 3]);
+      await rejects(
+        softmax(gpu, x, Tensor.empty(gpu, [2, 3]), { strategy: strategies[1] }),
+        /Cannot run softmax_forward with subgroups: the device lacks the "subgroups" feature/,
+      );
+      console.log("  no subgroups on this device: the subgroup variant is refused");
+      return;
+    }
+    console.log(`  subgroups on this device, smallest ${lanes} lanes`);
+    await checkSoftmaxShapes(gpu, strategies);
+    for (const [rows, cols] of [[1, 7], [130, 10], [37, 1000], [3, 3001]]) {
+      for (const strategy of strategies) {
+        for (const withOffset of [false, true]) {
+          await checkCrossEntropy(gpu, rows, cols, strategy, withOffset);
+        }
+      }
+    }
+    await rejects(
+      softmax(gpu, Tensor.zeros(gpu, [2, 3]), Tensor.empty(gpu, [2, 3]), {
+        strategy: { workgroupSize: 64, threadsPerRow: 2 * lanes, subgroups: true },
+      }),
+      /threads per row exceed the adapter's smallest subgroup/,
+    );
   },
 });
 

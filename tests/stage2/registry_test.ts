@@ -90,7 +90,10 @@ Deno.test({
         makeSyntheticFeatures({ trainCounts: [50, 12, 4], featureDim: 5, testPerClass: 6 }),
       );
       const run = await quietly(() =>
-        stage2Main(["--features", features, "--methods", "prior,joint"])
+        stage2Main([
+          ...["--features", features, "--methods", "prior,joint"],
+          ...["--out", `${features}/metrics.json`],
+        ])
       );
       equal(run.value, 0, run.out);
       ok(run.out.includes("Class prior done in"), run.out);

@@ -116,6 +116,12 @@ Deno.test({
         equal(features.classifier?.classCount, 10);
         const checkpoint = await loadCheckpoint(`${dir}/checkpoint.bin`);
         equal(checkpoint.epoch, 6);
+        // The kernel variants used are recorded, per family and pass, in both places.
+        const tuning = JSON.parse(await Deno.readTextFile(`${dir}/run.json`)).tuning;
+        for (const key of ["gemm.v2", "conv2d.forward.v1", "conv2d.backward_weight.v1"]) {
+          ok(key in tuning.choices, `run.json records no ${key}`);
+          deepEqual(checkpoint.tuning?.choices[key], tuning.choices[key]);
+        }
         const metrics = validateMetricsFile(
           JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`)),
         );
@@ -147,6 +153,9 @@ Deno.test({
         ]);
         equal(code, 0, out);
         deepEqual(await metricsOf(again), await metricsOf(first));
+        const tuning = async (d: string) =>
+          JSON.parse(await Deno.readTextFile(`${ROOT}${d}/run.json`)).tuning.choices;
+        deepEqual(await tuning(again), await tuning(first));
       });
 
       await t.step("--from-checkpoint and --stage2-only redo the later stages alike", async () => {
