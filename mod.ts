@@ -112,7 +112,13 @@ export {
 } from "./lib/ops/pool.ts";
 export { gemm, type GemmOptions, type GemmShape, matmul, prepareGemm } from "./lib/ops/gemm.ts";
 export { prepareSgd, prepareSgdFlat, sgdFlat, type SgdOptions } from "./lib/ops/optim.ts";
-export { forgetTuning, tuneMode } from "./lib/ops/tune.ts";
+export {
+  forgetTuning,
+  tuneMode,
+  type TuningRecord,
+  tuningRecord,
+  useTuningRecord,
+} from "./lib/ops/tune.ts";
 
 // Classifier kernels of stage 2 (padded model layout).
 export {
@@ -130,13 +136,20 @@ export {
   describeResNet,
   featureDim,
   forwardMacs,
+  imagenetResNet,
+  type ImageNetResNetOptions,
+  INITS,
+  parameterCount,
   resnet,
   resnet20,
   resnet32,
   resnet8,
   type ResNetSpec,
+  type Shortcut,
+  SHORTCUTS,
   type StageSpec,
   validateResNetSpec,
+  type WeightInit,
 } from "./lib/nn/spec.ts";
 
 // Data: image sets, long-tailed profiles and splits, samplers, batches, a seeded PRNG.

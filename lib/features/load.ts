@@ -37,12 +37,13 @@ async function readBytes(path: string): Promise<Uint8Array> {
  * @throws See {@link decodeFeatures}; `Deno.errors.NotFound` when the file is absent.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readFeatures } from "./load.ts";
  * import { writeSyntheticFeatureDir } from "./synthetic.ts";
  * const dir = await Deno.makeTempDir();
  * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4 });
  * const train = await readFeatures(`${dir}/train.arrow`, "train");
- * console.log(train.rows, train.dim); // 8 4
+ * assert.deepEqual([train.rows, train.dim], [8, 4]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -60,12 +61,13 @@ export async function readFeatures(
  * @returns W (C, D), b (C) and the metadata.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readClassifier } from "./load.ts";
  * import { writeSyntheticFeatureDir } from "./synthetic.ts";
  * const dir = await Deno.makeTempDir();
  * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2, 1], featureDim: 4 });
  * const { weight, bias } = await readClassifier(`${dir}/classifier.arrow`);
- * console.log(weight.length, bias.length); // 12 3
+ * assert.deepEqual([weight.length, bias.length], [12, 3]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -108,12 +110,13 @@ export interface FeatureDirOptions {
  * @throws {RangeError} Naming both files when they disagree.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readFeatureDir } from "./load.ts";
  * import { writeSyntheticFeatureDir } from "./synthetic.ts";
  * const dir = await Deno.makeTempDir();
  * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4, testPerClass: 5 });
  * const { train, val, test, classifier } = await readFeatureDir(dir);
- * console.log(train.rows, val.rows, test.rows, classifier?.classCount); // 8 40 10 2
+ * assert.deepEqual([train.rows, val.rows, test.rows, classifier?.classCount], [8, 40, 10, 2]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

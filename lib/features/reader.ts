@@ -34,12 +34,13 @@ import type { ClassifierWeights } from "./writer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FeatureSplitData } from "./reader.ts";
  * import { makeSyntheticFeatures } from "./synthetic.ts";
  * const test: FeatureSplitData =
  *   makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 3 }).test;
  * const firstRow = test.features.subarray(0, test.dim);
- * console.log(test.split, firstRow.length, test.label.length === test.rows); // "test" 3 true
+ * assert.deepEqual([test.split, firstRow.length, test.label.length === test.rows], ["test", 3, true]);
  * ```
  */
 export interface FeatureSplitData {
@@ -66,12 +67,15 @@ export interface FeatureSplitData {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ClassifierData } from "./reader.ts";
  * import { makeSyntheticFeatures } from "./synthetic.ts";
  * const classifier: ClassifierData = makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 3 })
  *   .classifier;
- * console.log(classifier.weight.length, classifier.bias.length, classifier.metadata.split);
- * // 6 2 "classifier"
+ * assert.deepEqual(
+ *   [classifier.weight.length, classifier.bias.length, classifier.metadata.split],
+ *   [6, 2, "classifier"],
+ * );
  * ```
  */
 export interface ClassifierData extends ClassifierWeights {
@@ -84,10 +88,11 @@ export interface ClassifierData extends ClassifierWeights {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FeatureDir } from "./reader.ts";
  * import { makeSyntheticFeatures } from "./synthetic.ts";
  * const features: FeatureDir = makeSyntheticFeatures({ trainCounts: [8, 2], featureDim: 2 });
- * console.log(features.train.metadata.trainClassCounts); // [8, 2]
+ * assert.deepEqual(features.train.metadata.trainClassCounts, [8, 2]);
  * ```
  */
 export interface FeatureDir {
@@ -306,7 +311,7 @@ function checkKind(meta: FeatureMetadata, expected: FeatureFileKind | undefined,
  * const dir = await Deno.makeTempDir();
  * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4, testPerClass: 3 });
  * const bytes = await Deno.readFile(`${dir}/test.arrow`);
- * console.log(decodeFeatures(bytes, "test.arrow", "test").rows); // 6
+ * assert.equal(decodeFeatures(bytes, "test.arrow", "test").rows, 6);
  * assert.throws(() => decodeFeatures(bytes.subarray(0, 100), "test.arrow"), SyntaxError);
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -446,6 +451,7 @@ function decodeMinimal(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeClassifier } from "./reader.ts";
  * import { writeClassifier } from "./writer.ts";
  * const dir = await Deno.makeTempDir();
@@ -456,7 +462,7 @@ function decodeMinimal(
  *   featureDim: 2,
  * }, { profile: {}, trainClassCounts: [3, 1], backbone: "toy", checkpointSha256: "0".repeat(64) });
  * const bytes = await Deno.readFile(`${dir}/classifier.arrow`);
- * console.log(decodeClassifier(bytes, "classifier.arrow").bias); // Float32Array(2) [0.5, -0.5]
+ * assert.deepEqual(decodeClassifier(bytes, "classifier.arrow").bias, Float32Array.of(0.5, -0.5));
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
