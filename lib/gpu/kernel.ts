@@ -62,7 +62,7 @@ export interface KernelSource {
  * const base = { file: "a.wgsl", source: "x\n// BEGIN r (note)\nold\n// END r\ny\n" };
  * const part = { file: "b.wgsl", source: "new\n" };
  * const v = spliceKernel(base, "r", part);
- * assert.deepEqual([v.file, JSON.stringify(v.source)], ["a.wgsl with b.wgsl", "x\nnew\ny\n"]);
+ * assert.deepEqual([v.file, v.source], ["a.wgsl with b.wgsl", "x\nnew\ny\n"]);
  * ```
  */
 export function spliceKernel(base: KernelSource, region: string, part: KernelSource): KernelSource {
