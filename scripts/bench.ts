@@ -15,12 +15,13 @@ import { writeFileAtomic } from "../lib/io/atomic.ts";
 import type { BenchContext, BenchRow } from "./bench/common.ts";
 import { SECTIONS } from "./bench/registry.ts";
 
-const USAGE = `usage: deno task bench [--quick] [--json] [--only ${
+const USAGE = `usage: deno task bench [--quick] [--json] [--timings] [--only ${
   SECTIONS.map((s) => s.name).join(",")
 }]
   --quick   fewer sizes and runs
   --json    print JSON instead of a table
-  --only    comma-separated sections (default: all)`;
+  --timings also time one training step kernel by kernel (the timings section)
+  --only    comma-separated sections (default: all but timings)`;
 
 function formatNumber(x: number | undefined): string {
   if (x === undefined) return "";
@@ -54,6 +55,7 @@ async function main(): Promise<number> {
     options: {
       json: { type: "boolean", default: false },
       quick: { type: "boolean", default: false },
+      timings: { type: "boolean", default: false },
       only: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -68,7 +70,10 @@ async function main(): Promise<number> {
     console.error(`Cannot run bench: no section ${unknown.join(", ")}\n${USAGE}`);
     return 2;
   }
-  const sections = SECTIONS.filter((s) => !wanted || wanted.includes(s.name));
+  const sections = SECTIONS.filter((s) =>
+    wanted ? wanted.includes(s.name) || (values.timings && s.name === "timings") : !s.optional ||
+      (values.timings && s.name === "timings")
+  );
   const gpu = await requestGpu({ warnFallback: false, ...hostGpuOptions() });
   const adapter = gpu.adapter;
   const started = performance.now();

@@ -24,7 +24,7 @@ import jpegJs from "npm:jpeg-js@0.4.4";
 import jsquashDecode from "npm:@jsquash/jpeg@1.6.0/decode.js";
 // deno-lint-ignore no-import-prefix
 import sharp from "npm:sharp@0.35.5";
-import { loadFashionMnist } from "../lib/data/mod.ts";
+import { loadFashionMnist, openTurboJpeg } from "../lib/data/mod.ts";
 
 const WIDTH = 500, HEIGHT = 375;
 
@@ -48,40 +48,10 @@ function rgbaToRgb(rgba: ArrayLike<number>): Uint8Array {
   return out;
 }
 
-/** libjpeg-turbo's TurboJPEG API through Deno's FFI; undefined when the library is missing. */
+/** libjpeg-turbo's TurboJPEG API through Deno's FFI (the kit's decoder), or why it is missing. */
 function turboJpeg(): Decoder["decode"] | string {
-  let lib;
-  try {
-    lib = Deno.dlopen("libturbojpeg.so.0", {
-      tjInitDecompress: { parameters: [], result: "pointer" },
-      tjDecompressHeader3: {
-        parameters: ["pointer", "buffer", "u64", "buffer", "buffer", "buffer", "buffer"],
-        result: "i32",
-      },
-      tjDecompress2: {
-        parameters: ["pointer", "buffer", "u64", "buffer", "i32", "i32", "i32", "i32", "i32"],
-        result: "i32",
-      },
-    });
-  } catch (error) {
-    return `libturbojpeg.so.0 not loadable (${(error as Error).message.split("\n")[0]}); ` +
-      "apt-get install libturbojpeg0";
-  }
-  const handle = lib.symbols.tjInitDecompress();
-  const dims = new Int32Array(4); // width, height, subsampling, colour space
-  const view = (i: number) => new Uint8Array(dims.buffer, 4 * i, 4);
-  return (jpeg) => {
-    const size = BigInt(jpeg.length);
-    if (lib.symbols.tjDecompressHeader3(handle, jpeg, size, view(0), view(1), view(2), view(3))) {
-      throw new Error("Cannot decode JPEG: tjDecompressHeader3 failed");
-    }
-    const out = new Uint8Array(dims[0] * dims[1] * 3);
-    // pixel format TJPF_RGB (0), default flags: the accurate integer IDCT, as djpeg
-    if (lib.symbols.tjDecompress2(handle, jpeg, size, out, dims[0], 0, dims[1], 0, 0)) {
-      throw new Error("Cannot decode JPEG: tjDecompress2 failed");
-    }
-    return out;
-  };
+  const turbo = openTurboJpeg();
+  return typeof turbo === "string" ? turbo : (jpeg) => turbo(jpeg, "photo").pixels;
 }
 
 async function djpeg(jpeg: Uint8Array): Promise<Uint8Array> {

@@ -12,10 +12,15 @@
 import { parseArgs } from "node:util";
 import {
   DATASET_DOWNLOADS,
+  describeImageListSplits,
   describeSplits,
   type DownloadProgress,
   downloadSource,
+  findImageListProfile,
   getProfile,
+  IMAGE_LIST_PROFILES,
+  imageListGridPng,
+  loadImageListSplits,
   loadLongTail,
   type LongTailProfile,
   PROFILES,
@@ -40,6 +45,11 @@ ${DOWNLOADS}
       (default 10) to FILE.png (default runs/data-info/<profile>.png).
 
 Profiles: ${Object.keys(PROFILES).join(", ")}, or a JSON file holding a profile.
+Image-list profiles (--info only; --data-dir is the image root, the lists are in it or in its
+${
+  Object.values(IMAGE_LIST_PROFILES).map((p) => p.listFolder).join("/, ")
+}/ folder; --skip-bad skips and lists bad lines):
+  ${Object.keys(IMAGE_LIST_PROFILES).join(", ")}
 Data: --data-dir, then LTKIT_DATA, then data/<source>/ (data/fashion-mnist/, data/cifar-10/,
 data/cifar-100/), then for Fashion-MNIST /usr/share/datasets/fashion-mnist/. CIFAR is read from
 the official binary archive (cifar-10-binary.tar.gz, cifar-100-binary.tar.gz) or its extracted
@@ -54,6 +64,7 @@ const OPTIONS = {
   samples: { type: "string" },
   dir: { type: "string" },
   "base-url": { type: "string" },
+  "skip-bad": { type: "boolean" },
 } as const;
 
 class UsageError extends Error {}
@@ -76,7 +87,7 @@ async function readProfile(value: string): Promise<LongTailProfile> {
     if (!(value in PROFILES)) {
       throw new UsageError(
         `Cannot use --profile ${value}: allowed values are ${
-          Object.keys(PROFILES).join(", ")
+          [...Object.keys(PROFILES), ...Object.keys(IMAGE_LIST_PROFILES)].join(", ")
         }, or a path ending in .json`,
       );
     }
@@ -140,31 +151,64 @@ async function download(values: ReturnType<typeof parse>): Promise<void> {
   }
 }
 
-async function info(values: ReturnType<typeof parse>): Promise<void> {
-  const profile = await readProfile(values.profile ?? "fashion-mnist-lt-100");
-  const samples = Number(values.samples ?? "10");
-  if (!Number.isInteger(samples) || samples < 1 || samples > 100) {
-    throw new UsageError(`Cannot use --samples ${values.samples}: use an integer in 1..100`);
+async function imageListInfo(
+  values: ReturnType<typeof parse>,
+  name: string,
+  samples: number,
+): Promise<void> {
+  const profile = findImageListProfile(name)!;
+  const dir = values["data-dir"];
+  if (dir === undefined) {
+    throw new UsageError(
+      `Cannot show profile ${name}: give the image root with --data-dir (the lists go in it or ` +
+        `in its ${profile.listFolder}/ folder)`,
+    );
   }
-  const splits = await loadLongTail(profile, { dataDir: values["data-dir"] });
-  console.log(describeSplits(splits, splits.from));
-  const safe = profile.name.replace(/[^A-Za-z0-9._-]/g, "_");
+  const splits = await loadImageListSplits(profile, dir, { skipBad: values["skip-bad"] });
+  console.log(describeImageListSplits(splits));
+  await writeGrid(values, name, await imageListGridPng(splits, samples));
+}
+
+async function writeGrid(
+  values: ReturnType<typeof parse>,
+  name: string,
+  png: Uint8Array,
+): Promise<void> {
+  const safe = name.replace(/[^A-Za-z0-9._-]/g, "_");
   const out = values.out ?? `runs/data-info/${safe}.png`;
   if (!out.endsWith(".png")) {
     throw new UsageError(`Cannot use --out ${out}: the grid is a PNG, give a path ending in .png`);
   }
+  const slash = out.lastIndexOf("/");
+  if (slash > 0) await Deno.mkdir(out.slice(0, slash), { recursive: true });
+  await writeFileAtomic(out, png, "sample grid");
+  console.log(
+    `\nSample grid: ${out} (rows are classes in rank order, head first; up to ${
+      values.samples ?? 10
+    } ` +
+      "training images each; bars show training counts)",
+  );
+}
+
+async function info(values: ReturnType<typeof parse>): Promise<void> {
+  const samples = Number(values.samples ?? "10");
+  if (!Number.isInteger(samples) || samples < 1 || samples > 100) {
+    throw new UsageError(`Cannot use --samples ${values.samples}: use an integer in 1..100`);
+  }
+  const name = values.profile ?? "fashion-mnist-lt-100";
+  if (findImageListProfile(name)) return await imageListInfo(values, name, samples);
+  if (values["skip-bad"]) {
+    throw new UsageError("Cannot use --skip-bad: it applies to image-list profiles only");
+  }
+  const profile = await readProfile(name);
+  const splits = await loadLongTail(profile, { dataDir: values["data-dir"] });
+  console.log(describeSplits(splits, splits.from));
   const png = sampleGridPng(splits.train.set, {
     perClass: samples,
     rows: profile.classOrder,
     counts: splits.classCounts,
   });
-  const slash = out.lastIndexOf("/");
-  if (slash > 0) await Deno.mkdir(out.slice(0, slash), { recursive: true });
-  await writeFileAtomic(out, png, "sample grid");
-  console.log(
-    `\nSample grid: ${out} (rows are classes in rank order, head first; ${samples} training ` +
-      "images each; bars show training counts)",
-  );
+  await writeGrid(values, profile.name, png);
 }
 
 /**
@@ -193,7 +237,7 @@ export async function main(args: string[]): Promise<number> {
       }
       await info(values);
     } else {
-      for (const flag of ["data-dir", "out", "samples"] as const) {
+      for (const flag of ["data-dir", "out", "samples", "skip-bad"] as const) {
         if (values[flag] !== undefined) {
           throw new UsageError(`Cannot use --${flag} without --info: it applies to --info only`);
         }

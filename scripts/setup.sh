@@ -21,11 +21,51 @@ if ! command -v deno >/dev/null 2>&1 || [ "$(deno --version | head -n1 | cut -d'
   $SUDO npm install -g --no-audit --no-fund "deno@$DENO_VERSION"
 fi
 
+# Mesa 25 from bookworm-backports on Debian 12 when no GPU driver is present: its lavapipe runs
+# ltkit's training about twice as fast as Debian 12's Mesa 22.3. "No GPU driver" means: no
+# /dev/nvidia[0-9]* device, no /dev/dri/renderD* node bound to a real GPU's kernel driver (the
+# virtual vgem/vkms nodes do not count), and no Vulkan ICD outside Mesa's libvulkan_*.so in
+# /usr/share/vulkan/icd.d or /etc/vulkan/icd.d. A machine with a GPU keeps its drivers as they are.
+MESA_MIN=25
+gpu_driver=""
+for dev in /dev/nvidia[0-9]*; do [ -e "$dev" ] && gpu_driver="$dev"; done
+for node in /sys/class/drm/renderD*; do
+  [ -e "$node/device/driver" ] || continue
+  drv="$(basename "$(readlink -f "$node/device/driver")")"
+  case "$drv" in vgem | vkms) ;; *) gpu_driver="$(basename "$node") ($drv)" ;; esac
+done
+for icd in /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json; do
+  [ -e "$icd" ] || continue
+  grep -Eq '"library_path"[^,]*libvulkan_[a-z0-9_]+\.so' "$icd" || gpu_driver="$icd"
+done
+os_id="$(. /etc/os-release && echo "${ID:-}:${VERSION_ID:-}")"
+mesa_now="$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)"
+if [ "$os_id" != "debian:12" ]; then
+  echo "setup: Mesa upgrade skipped: not Debian 12 ($os_id)"
+elif [ -n "$gpu_driver" ]; then
+  echo "setup: Mesa upgrade skipped: a GPU driver is present ($gpu_driver)"
+elif [ -n "$mesa_now" ] && dpkg --compare-versions "$mesa_now" ge "$MESA_MIN"; then
+  echo "setup: mesa-vulkan-drivers $mesa_now is already >= $MESA_MIN"
+else
+  if ! grep -Eqs '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+    /etc/apt/sources.list.d/*.sources; then
+    echo "setup: adding bookworm-backports to /etc/apt/sources.list.d/bookworm-backports.list"
+    echo "deb http://deb.debian.org/debian bookworm-backports main" |
+      $SUDO tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+  fi
+  echo "setup: installing mesa-vulkan-drivers from bookworm-backports (was ${mesa_now:-not installed})"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers
+  echo "setup: mesa-vulkan-drivers is now $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
+fi
+
 need=()
 dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
 dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || need+=(dataset-fashion-mnist)
+dpkg -s libturbojpeg0 >/dev/null 2>&1 || need+=(libturbojpeg0) # JPEG decoding for deno task pack
 if [ "$WITH_TEST_TOOLS" = 1 ]; then
   dpkg -s chromium >/dev/null 2>&1 || need+=(chromium)
+  dpkg -s libjpeg-turbo-progs >/dev/null 2>&1 || need+=(libjpeg-turbo-progs) # cjpeg/djpeg for tests
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup: installing ${need[*]} with apt"

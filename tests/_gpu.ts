@@ -9,10 +9,43 @@ import { hostGpuOptions } from "../lib/io/gpu_host.ts";
 
 let shared: Promise<Gpu | null> | null = null;
 
-/** The test GPU, or null (with a loud message) when WebGPU has no adapter at all. */
+/**
+ * The adapter a run of the tests must be on (`LTKIT_EXPECT_ADAPTER`, e.g. `swiftshader`), so that a
+ * CI job meant for a second driver cannot silently run the first one again; undefined when unset.
+ */
+export const expectedAdapter: string | undefined = Deno.env.get("LTKIT_EXPECT_ADAPTER")?.trim() ||
+  undefined;
+
+/** Throws unless `description` contains `expected` (case-insensitively); no-op when it is undefined. */
+export function checkExpectedAdapter(
+  description: string,
+  expected: string | undefined,
+): void {
+  if (expected && !description.toLowerCase().includes(expected.toLowerCase())) {
+    throw new Error(
+      `Cannot run the GPU tests on adapter "${description}": LTKIT_EXPECT_ADAPTER asks for ` +
+        `"${expected}"; point VK_ICD_FILENAMES at that driver's ICD file or unset the variable`,
+    );
+  }
+}
+
+/**
+ * The test GPU, or null (with a loud message) when WebGPU has no adapter at all. When
+ * {@link expectedAdapter} is set, any other adapter (or none) fails the test file.
+ */
 export function testGpu(): Promise<Gpu | null> {
-  shared ??= requestGpu({ warnFallback: false, ...hostGpuOptions() }).catch((error) => {
-    if (error instanceof GpuUnavailableError && Deno.env.get("CI") !== "true") {
+  shared ??= requestGpu({ warnFallback: false, ...hostGpuOptions() }).then((gpu) => {
+    try {
+      checkExpectedAdapter(gpu.adapter.description, expectedAdapter);
+    } catch (error) {
+      gpu.destroy();
+      throw error;
+    }
+    return gpu;
+  }, (error) => {
+    if (
+      error instanceof GpuUnavailableError && Deno.env.get("CI") !== "true" && !expectedAdapter
+    ) {
       console.error(`\n!!! SKIPPING GPU TESTS: ${error.message} !!!\n`);
       return null;
     }

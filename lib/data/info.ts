@@ -1,10 +1,13 @@
 /**
- * A plain-text report of a profile's splits: counts per class and split, and shot groups.
+ * A plain-text report of a profile's splits: counts per class and split, and shot groups; for
+ * image-list profiles a summary (thousands of classes do not fit one line each).
  *
  * @module
  */
 
 import { countPerClass } from "./image_set.ts";
+import { formatProblems } from "./image_list.ts";
+import type { ImageListSplits } from "./image_list_profiles.ts";
 import type { LongTailSplits } from "./long_tail.ts";
 import { classesByGroup, SHOT_GROUPS, shotGroups } from "./shot_groups.ts";
 
@@ -66,6 +69,78 @@ export function describeSplits(splits: LongTailSplits, from?: string): string {
   for (const g of SHOT_GROUPS) {
     const members = by[g].map((c) => names?.[c] ? `${c} ${names[c]}` : String(c));
     lines.push(`${g.padEnd(6)} ${pad(by[g].length, 2)} classes: ${members.join(", ") || "-"}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Describe the splits of an image-list profile: images and classes per split, the shot groups,
+ * the largest and smallest classes, classes missing from the tuning set, skipped lines.
+ *
+ * @param splits From {@link loadImageListSplits}.
+ * @returns Lines of text, without a trailing newline.
+ * @example
+ * ```ts
+ * import { match } from "node:assert/strict";
+ * import { describeImageListSplits } from "./info.ts";
+ * import { IMAGE_LIST_PROFILES } from "./image_list_profiles.ts";
+ * const e = (label: number, line: number) => ({ path: `${line}.jpg`, label, line });
+ * const text = describeImageListSplits({
+ *   profile: { ...IMAGE_LIST_PROFILES["places-lt"], classCount: 2 }, root: "/data",
+ *   files: { train: "tr.txt", val: "va.txt", test: "te.txt" },
+ *   train: [e(0, 1), e(0, 2), e(1, 3)], val: [e(0, 1)], test: [e(0, 1), e(1, 2)],
+ *   classCounts: Int32Array.from([2, 1]), groups: ["few", "few"], tooSmall: [],
+ *   problems: { train: [], val: [], test: [] },
+ * });
+ * match(text, /train\s+3 images\s+2 classes/);
+ * ```
+ */
+export function describeImageListSplits(splits: ImageListSplits): string {
+  const { profile, classCounts } = splits;
+  const C = classCounts.length;
+  const t = profile.shotThresholds;
+  const classesIn = (entries: readonly { label: number }[]) =>
+    new Set(entries.map((e) => e.label)).size;
+  const lines = [
+    `profile ${profile.name} (${profile.title}): ${C} classes, images under ${splits.root}`,
+    `shot groups: many > ${t.many}, medium ${t.few}..${t.many}, few < ${t.few} training images`,
+    ...(profile.notes ? [`notes: ${profile.notes}`] : []),
+    "",
+  ];
+  for (const split of ["train", "val", "test"] as const) {
+    const entries = splits[split];
+    lines.push(
+      `${split.padEnd(5)} ${String(entries.length).padStart(8)} images ` +
+        `${String(classesIn(entries)).padStart(6)} classes  ${splits.files[split]}` +
+        (split === "val" && splits.files.val === splits.files.train ? " (drawn from train)" : ""),
+    );
+  }
+  const order = Array.from({ length: C }, (_, c) => c).sort((a, b) =>
+    classCounts[b] - classCounts[a] || a - b
+  );
+  const max = classCounts[order[0]], min = classCounts[order[C - 1]];
+  lines.push(
+    "",
+    `training images per class: largest ${max} (class ${order[0]}), smallest ${min} (class ${
+      order[C - 1]
+    }), imbalance ratio ${(max / Math.max(1, min)).toFixed(1)}`,
+  );
+  const by = classesByGroup(splits.groups);
+  for (const g of SHOT_GROUPS) {
+    const n = by[g].reduce((s, c) => s + classCounts[c], 0);
+    lines.push(`${g.padEnd(6)} ${String(by[g].length).padStart(5)} classes, ${n} training images`);
+  }
+  if (splits.tooSmall.length > 0) {
+    lines.push(
+      `${splits.tooSmall.length} classes have too few training images to give a tuning image ` +
+        `and are missing from val: ${splits.tooSmall.slice(0, 20).join(", ")}${
+          splits.tooSmall.length > 20 ? ", ..." : ""
+        }`,
+    );
+  }
+  for (const split of ["train", "val", "test"] as const) {
+    const p = splits.problems[split];
+    if (p.length > 0) lines.push(`skipped in ${split} (--skip-bad):`, formatProblems(p, 50));
   }
   return lines.join("\n");
 }

@@ -227,7 +227,8 @@ export const CLASSIFIER_LAYOUT = "class: int32, weight: fixed_size_list<float32>
  * ok(MINIMAL_LAYOUT.startsWith("label: int32 or int64"));
  * ```
  */
-export const MINIMAL_LAYOUT = "label: int32 or int64, feature: fixed_size_list<float32 or " +
+export const MINIMAL_LAYOUT: string =
+  "label: int32 or int64, feature: fixed_size_list<float32 or " +
   "float16>[D], optionally index: int32 or int64";
 
 /**
@@ -240,7 +241,8 @@ export const MINIMAL_LAYOUT = "label: int32 or int64, feature: fixed_size_list<f
  * ok(MINIMAL_CLASSIFIER_LAYOUT.startsWith("weight:"));
  * ```
  */
-export const MINIMAL_CLASSIFIER_LAYOUT = "weight: fixed_size_list<float32 or float16>[D], " +
+export const MINIMAL_CLASSIFIER_LAYOUT: string =
+  "weight: fixed_size_list<float32 or float16>[D], " +
   "optionally bias: float32 or float16 and class: int32 or int64 (0..C-1 in order)";
 
 /**

@@ -128,6 +128,12 @@ export interface FeatureWriterOptions {
   classCount: number;
   /** The rest of the schema metadata. */
   metadata: FeatureMetadataInput;
+  /**
+   * The packed data set the rows come from (`deno task pack`'s folder), recorded as
+   * `ltkit.source_pack`: each row's `index` is then its row in that pack, which
+   * `packRowLocation` (lib/data/shard_stream.ts) turns back into shard, row, path and line.
+   */
+  sourcePack?: string;
 }
 
 /**
@@ -185,6 +191,7 @@ export class FeatureWriter {
       options.featureDim,
       options.metadata,
     );
+    if (options.sourcePack !== undefined) meta.set("ltkit.source_pack", options.sourcePack);
     if (!["train", "val", "test"].includes(options.split)) {
       throw new RangeError(
         `Cannot write features to ${path}: split "${options.split}" is not train, val or test`,

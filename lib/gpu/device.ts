@@ -168,6 +168,54 @@ export class GpuLostError extends Error {
 }
 
 /**
+ * What a dispatch says about itself to timers: its kernel's name and its cost.
+ *
+ * @example
+ * ```ts
+ * import type { DispatchSource } from "./device.ts";
+ * const source: DispatchSource = {
+ *   pipeline: { name: "kernels/gemm.wgsl:gemm_main" },
+ *   cost: { flops: 2e6, bytes: 1.2e4 },
+ * };
+ * console.log(source.pipeline.name.split(":")[1]); // "gemm_main"
+ * ```
+ */
+export interface DispatchSource {
+  /** The pipeline, named `file:entry`. */
+  readonly pipeline: { readonly name: string };
+  /** FLOPs and bytes moved per run (see `Cost` in kernel.ts). */
+  readonly cost: { readonly flops: number; readonly bytes: number };
+}
+
+/**
+ * A dispatch taken by {@link Gpu.capture} instead of being recorded.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "./mod.ts";
+ * import { prepareFill } from "../ops/elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const t = Tensor.empty(gpu, [8]);
+ * const fill = await prepareFill(gpu, t, 3);
+ * const [captured] = gpu.capture(() => fill.record()); // recorded nowhere yet
+ * const encoder = gpu.device.createCommandEncoder();
+ * const pass = encoder.beginComputePass();
+ * gpu.encodeDispatch(captured, pass);
+ * pass.end();
+ * gpu.device.queue.submit([encoder.finish()]);
+ * console.log(captured.source?.pipeline.name); // "kernels/elementwise.wgsl:fill"
+ * console.log((await t.read())[7]); // 3
+ * gpu.destroy();
+ * ```
+ */
+export interface CapturedDispatch {
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly workgroups: readonly [number, number, number];
+  readonly source?: DispatchSource;
+}
+
+/**
  * A WebGPU device plus the state ops share: a buffer pool, a lazily opened command encoder and
  * compute pass, and buffers to free once the current submit is done.
  *
@@ -209,6 +257,7 @@ export class Gpu {
   #destroyed = false;
   #dispatches = 0;
   #submits = 0;
+  #captured: CapturedDispatch[] | null = null;
 
   /**
    * Wraps a device; prefer {@link requestGpu}, which also checks the limits the kit needs.
@@ -287,11 +336,15 @@ export class Gpu {
     return this.#pass;
   }
 
-  /** Records one dispatch into the shared pass. */
+  /**
+   * Records one dispatch into the shared pass (into the capture list inside {@link capture}).
+   * `source` names the kernel and its cost, for timing tables.
+   */
   dispatch(
     pipeline: GPUComputePipeline,
     bindGroup: GPUBindGroup,
     workgroups: readonly [number, number, number],
+    source?: DispatchSource,
   ): void {
     const [x, y, z] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
@@ -302,10 +355,34 @@ export class Gpu {
           `dimension; split the work or use larger tiles`,
       );
     }
-    const pass = this.pass;
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
+    if (this.#captured) {
+      this.#captured.push({ pipeline, bindGroup, workgroups: [x, y, z], source });
+      return;
+    }
+    this.encodeDispatch({ pipeline, bindGroup, workgroups: [x, y, z] }, this.pass);
+  }
+
+  /**
+   * Runs `fn` and returns the dispatches it records instead of recording them, so that a timer
+   * can run each one on its own ({@link encodeDispatch}).
+   */
+  capture(fn: () => void): CapturedDispatch[] {
+    const captured: CapturedDispatch[] = [];
+    const outer = this.#captured;
+    this.#captured = captured;
+    try {
+      fn();
+    } finally {
+      this.#captured = outer;
+    }
+    return captured;
+  }
+
+  /** Encodes a captured dispatch into `pass` (a pass of the caller's own encoder). */
+  encodeDispatch(d: CapturedDispatch, pass: GPUComputePassEncoder): void {
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(...d.workgroups);
     this.#dispatches++;
   }
 
@@ -433,8 +510,16 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
     }
     requiredLimits[name] = have;
   }
-  const request = (requiredFeatures: GPUFeatureName[]) =>
-    adapter.requestDevice({ label: options.label ?? "ltkit", requiredLimits, requiredFeatures });
+  // Timestamps cost nothing until a pass asks for them; per-kernel timings use them.
+  const base: GPUFeatureName[] = adapter.features?.has("timestamp-query")
+    ? ["timestamp-query"]
+    : [];
+  const request = (extra: GPUFeatureName[]) =>
+    adapter.requestDevice({
+      label: options.label ?? "ltkit",
+      requiredLimits,
+      requiredFeatures: [...base, ...extra],
+    });
   // Subgroup operations feed the subgroup variants of row reductions. Deno 2.9.6 grants
   // "subgroups" on lavapipe without listing it in adapter.features, so it is asked for whenever
   // the adapter does not refuse it; a refusal rejects before the adapter is used up.

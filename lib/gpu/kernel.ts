@@ -496,6 +496,78 @@ function scalarOf(type: any): DType | null {
 }
 
 /**
+ * What one run of a dispatch (or of a whole op) costs: arithmetic and memory traffic, from
+ * which timing tables compute GFLOP/s and GB/s.
+ *
+ * @example
+ * ```ts
+ * import type { Cost } from "./kernel.ts";
+ * const gemm: Cost = { flops: 2 * 64 * 64 * 64, bytes: 3 * 64 * 64 * 4 };
+ * console.log(gemm.flops / gemm.bytes); // 10.666666666666666
+ * ```
+ */
+export interface Cost {
+  /** Floating-point operations (a multiply-add counts two). */
+  flops: number;
+  /** Bytes read plus bytes written. */
+  bytes: number;
+}
+
+/**
+ * What timing tables group an op by: the layer it belongs to and its FLOP count.
+ *
+ * @example
+ * ```ts
+ * import type { WorkInfo } from "./kernel.ts";
+ * const info: WorkInfo = { layer: "stem", flops: 1e6 };
+ * console.log(info.layer); // "stem"
+ * ```
+ */
+export interface WorkInfo {
+  /** Layer name, e.g. `stage1.block1.1`; inherited by everything inside a sequence. */
+  readonly layer?: string;
+  /** FLOPs of one run of the whole op (all its dispatches). */
+  readonly flops?: number;
+}
+
+const workInfo = new WeakMap<Recordable, WorkInfo>();
+
+/**
+ * Labels recorded work for timing tables; returns it, so it can wrap a `prepare*` call.
+ *
+ * @param work Any recordable: a dispatch, a prepared op, a sequence.
+ * @param info Its layer and FLOP count (merged with an earlier label).
+ * @returns `work`.
+ *
+ * @example
+ * ```ts
+ * import { describeWork, Sequence, workInfoOf } from "./kernel.ts";
+ * const op = describeWork(new Sequence(), { layer: "fc", flops: 2560 });
+ * console.log(workInfoOf(op)); // { layer: "fc", flops: 2560 }
+ * ```
+ */
+export function describeWork<T extends Recordable>(work: T, info: WorkInfo): T {
+  workInfo.set(work, { ...workInfo.get(work), ...info });
+  return work;
+}
+
+/**
+ * The label {@link describeWork} gave `work`, if any.
+ *
+ * @param work Any recordable.
+ * @returns Its layer and FLOP count, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { Sequence, workInfoOf } from "./kernel.ts";
+ * console.log(workInfoOf(new Sequence())); // undefined
+ * ```
+ */
+export function workInfoOf(work: Recordable): WorkInfo | undefined {
+  return workInfo.get(work);
+}
+
+/**
  * One prepared kernel invocation. Uniform members are set by name from the shader's struct.
  *
  * @example
@@ -535,6 +607,11 @@ export class Dispatch implements Recordable {
   readonly gpu: Gpu;
   /** The pipeline it runs. */
   readonly pipeline: Pipeline;
+  /**
+   * What one run costs, for timing tables. `bytes` starts as the size of every bound tensor
+   * (each read or written once); `flops` starts at 0. Op wrappers that know better set them.
+   */
+  readonly cost: Cost;
   /** Workgroup counts for x, y and z; may be changed between recordings. */
   workgroups: [number, number, number];
   readonly #bindGroup: GPUBindGroup;
@@ -566,6 +643,7 @@ export class Dispatch implements Recordable {
     const entries: GPUBindGroupEntry[] = [];
     const writable = new Map<GPUBuffer, string>();
     const seen = new Map<GPUBuffer, string>();
+    this.cost = { flops: 0, bytes: 0 };
     for (const name of Object.keys(resources)) {
       if (!pipeline.bindings.some((b) => b.name === name && b.kind !== "uniform")) {
         const known = pipeline.bindings.filter((b) => b.kind !== "uniform").map((b) => b.name);
@@ -612,6 +690,9 @@ export class Dispatch implements Recordable {
           `Cannot run ${pipeline.name}: "${b.name}" and "${other}" are the same buffer and ` +
             `one is written; use a separate output tensor`,
         );
+      }
+      if (!seen.has(buffer)) {
+        this.cost.bytes += resource instanceof Tensor ? resource.byteLength : buffer.size;
       }
       seen.set(buffer, b.name);
       if (b.kind === "read_write") writable.set(buffer, b.name);
@@ -682,7 +763,7 @@ export class Dispatch implements Recordable {
   /** Records the dispatch into the GPU's shared compute pass. */
   record(): void {
     this.#recordedIn = this.gpu.submitCount;
-    this.gpu.dispatch(this.pipeline.pipeline, this.#bindGroup, this.workgroups);
+    this.gpu.dispatch(this.pipeline.pipeline, this.#bindGroup, this.workgroups, this);
   }
 
   /** Frees the uniform buffer once recorded work has been submitted. */

@@ -8,3 +8,4 @@ export * from "./device.ts";
 export * from "./kernel.ts";
 export * from "./pool.ts";
 export * from "./tensor.ts";
+export * from "./timing.ts";

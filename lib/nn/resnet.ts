@@ -15,7 +15,7 @@
 
 import type { Rng } from "../data/rng.ts";
 import type { Gpu } from "../gpu/device.ts";
-import { type Recordable, Sequence } from "../gpu/kernel.ts";
+import { describeWork, type Recordable, Sequence } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import {
   prepareBatchNormBackward,
@@ -149,6 +149,12 @@ interface ConvBn {
 }
 
 const SHAPE = (t: Tensor) => t.shape as number[];
+
+/** The layer's name for timing tables: `stage1.block1.1` of `stage1.block1.1.conv.weight`. */
+const layerName = (l: ConvBn) => l.conv.name.replace(/\.conv\.weight$/, "");
+
+/** FLOPs of the convolution (each of its three passes): 2 per multiply-add. */
+const convFlops = (l: ConvBn) => 2 * l.pre.size * (l.conv.value.size / l.conv.value.shape[0]);
 
 /**
  * ResNet with prepared forward (train and eval), loss, backward and parameter lists.
@@ -373,6 +379,9 @@ export class ResNet {
       }),
     );
     forwardEval.push(conv, await prepareBatchNormEvalForward(gpu, common));
+    describeWork(conv, { layer: layerName(l), flops: convFlops(l) });
+    describeWork(forwardTrain.at(-1)!, { layer: layerName(l) });
+    describeWork(forwardEval.at(-1)!, { layer: layerName(l) });
   }
 
   /**
@@ -425,6 +434,10 @@ export class ResNet {
         }),
       );
     }
+    // BN backward first, then the convolution's passes.
+    for (const [i, w] of work.entries()) {
+      describeWork(w, { layer: layerName(l), flops: i === 0 ? 0 : convFlops(l) });
+    }
     return work;
   }
 
@@ -472,7 +485,9 @@ export class ResNet {
         carried = this.#tensor(SHAPE(out), `${bp.name}.shortcut.out`);
         both(await prepareShortcutPadForward(gpu, { x, y: carried, stride: bp.stride }));
       }
-      both(await prepareAddRelu(gpu, last.out, carried, out));
+      const residual = await prepareAddRelu(gpu, last.out, carried, out);
+      describeWork(residual, { layer: bp.name });
+      both(residual);
       blocks.push({ x, main, short, pad: bp.shortcut === "pad", stride: bp.stride, out });
       x = out;
     }
@@ -498,6 +513,9 @@ export class ResNet {
       bias: bias.value,
       transB: true,
     });
+    const linearFlops = 2 * this.batch * f * spec.classes;
+    describeWork(pool, { layer: "head" });
+    describeWork(linear, { layer: "head", flops: linearFlops });
     forwardTrain.push(pool, linear);
     forwardEval.push(pool, linear);
     const loss = await prepareCrossEntropyForward(gpu, this.logits, this.labels, {
@@ -533,6 +551,7 @@ export class ResNet {
     for (const { x, main, short, pad, stride, out } of blocks.reverse()) {
       const dSum = scratch(out, [dOut]);
       backward.push(await prepareReluBackward(gpu, out, dOut, dSum));
+      describeWork(backward.at(-1)!, { layer: out.label.replace(/\.out$/, "") });
       // Main path, last conv first; dA is the gradient at the output of conv i.
       let dA = dSum;
       for (let i = main.length - 1; i >= 1; i--) {

@@ -39,3 +39,4 @@ export * from "./optim.ts";
 export * from "./gemm.ts";
 export * from "./tune.ts";
 export * from "./classifier.ts";
+export * from "./augment.ts";

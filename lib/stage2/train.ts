@@ -19,6 +19,7 @@ import type { TrainSettings } from "./method.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../data/rng.ts";
  * import { DEFAULT_TRAIN_SETTINGS } from "./method.ts";
  * import type { TrainLinearSpec } from "./train.ts";
@@ -31,7 +32,8 @@ import type { TrainSettings } from "./method.ts";
  *   loss: "ce",
  *   weightDecay: 0,
  * };
- * console.log(spec.epochs, spec.mode); // 10 "lws"
+ * assert.equal(spec.epochs, 10);
+ * assert.equal(spec.mode, "lws");
  * ```
  */
 export interface TrainLinearSpec extends TrainSettings {
@@ -52,6 +54,7 @@ export interface TrainLinearSpec extends TrainSettings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -75,7 +78,8 @@ export interface TrainLinearSpec extends TrainSettings {
  *   rng: new Rng(0, 1),
  *   loss: "ce",
  * });
- * console.log(run.stepsPerEpoch, run.stepLoss.length); // 2 2
+ * assert.equal(run.stepsPerEpoch, 2); // ceil(80 / 40)
+ * assert.equal(run.stepLoss.length, 2);
  * run.model.destroy();
  * ctx.destroy();
  * gpu.destroy();
@@ -102,12 +106,13 @@ export interface TrainLinearResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../data/rng.ts";
  * import { drawSamples } from "./train.ts";
  * const labels = Int32Array.from([0, 0, 0, 1]);
  * const pairs = drawSamples(labels, 2, "class", 2, new Rng(0));
- * console.log(pairs.length); // 16: 2 epochs of 4 (row, label) pairs
- * console.log([0, 2, 4, 6].every((i) => labels[pairs[i]] === pairs[i + 1])); // true
+ * assert.equal(pairs.length, 16); // 2 epochs of 4 (row, label) pairs
+ * assert.ok([0, 2, 4, 6].every((i) => labels[pairs[i]] === pairs[i + 1]));
  * ```
  */
 export function drawSamples(
@@ -140,6 +145,7 @@ export function drawSamples(
  * @returns The trained model tensor and the loss of each step.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -166,7 +172,7 @@ export function drawSamples(
  *   loss: "ce",
  * });
  * const trained = await ctx.readModel(run.model);
- * console.log(trained.weight.every((w, i) => w === weight[i])); // true: LWS leaves W alone
+ * assert.ok(trained.weight.every((w, i) => w === weight[i])); // LWS leaves W alone
  * run.model.destroy();
  * ctx.destroy();
  * gpu.destroy();

@@ -47,6 +47,7 @@ export const TASK_PERMISSIONS = {
   },
   stage2: { flags: ["--allow-read=runs", "--allow-write=runs"], script: "scripts/stage2.ts" },
   features: { flags: ["--allow-read=runs"], script: "scripts/features.ts" },
+  pack: { flags: ["--allow-read", "--allow-write=data", "--allow-ffi"], script: "scripts/pack.ts" },
 } as const satisfies Record<string, TaskPermissions>;
 
 /**

@@ -44,6 +44,7 @@ import { formatDuration, Progress } from "./_progress.ts";
 import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.ts";
 import { type TuningRecord, tuningRecord, useTuningRecord } from "../ops/tune.ts";
 import { findRecordedTuning } from "./tuning.ts";
+import { timeTrainingStep } from "./step_timings.ts";
 
 /**
  * What a run leaves besides its files.
@@ -388,6 +389,9 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
         `data: ${splits.profile.name}, ${splits.train.set.count} train / ` +
           `${splits.val.set.count} val / ${splits.test.set.count} test images from ${splits.from}`,
       );
+      if (args.timings) {
+        console.log((await timeTrainingStep(gpu, spec, stage1Settings(config))).text);
+      }
       const checkpointPath = args.fromCheckpoint ?? `${dir}/checkpoint.bin`;
       let net: ResNet;
       if (args.fromCheckpoint) {

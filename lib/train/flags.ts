@@ -173,6 +173,8 @@ export const RUN_FLAGS = {
   seeds: "run once per seed (e.g. 0,1,2) into --out/seed-<n>/ and summarise mean and std",
   verbose: "print the adapter and more",
   quiet: "no progress output",
+  // Output only, as --verbose and --quiet: a run flag, so --resume takes it (changedSettings).
+  timings: "print the time of each kernel family and layer for one training step first",
   help: "show this help",
 } as const;
 
@@ -208,6 +210,8 @@ export interface TrainArgs {
   verbose: boolean;
   /** `--quiet`. */
   quiet: boolean;
+  /** `--timings`: per-kernel times of one training step (on a network of its own). */
+  timings: boolean;
   /** `--help`. */
   help: boolean;
   /** `--seeds`: run once per seed and summarise (null: one run with the config's seed). */
@@ -237,7 +241,9 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   for (const name of ["preset", "config", "out", "from-checkpoint", "features", "seeds"]) {
     options[name] = { type: "string" };
   }
-  for (const name of ["stage1-only", "resume", "stage2-only", "verbose", "quiet", "help"]) {
+  for (
+    const name of ["stage1-only", "resume", "stage2-only", "verbose", "quiet", "timings", "help"]
+  ) {
     options[name] = { type: "boolean" };
   }
   let values: Record<string, string | boolean | undefined>;
@@ -271,6 +277,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     features: (values.features as string) ?? null,
     verbose: Boolean(values.verbose),
     quiet: Boolean(values.quiet),
+    timings: Boolean(values.timings),
     help: Boolean(values.help),
     seeds: values.seeds === undefined ? null : parseSeeds(values.seeds as string),
     overrides,

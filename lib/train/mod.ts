@@ -10,5 +10,6 @@ export * from "./config.ts";
 export * from "./experiment.ts";
 export * from "./extract.ts";
 export * from "./flags.ts";
+export * from "./image_loader.ts";
 export * from "./schedule.ts";
 export * from "./stage1.ts";

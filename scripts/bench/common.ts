@@ -45,6 +45,8 @@ export interface BenchContext {
 export interface BenchSection {
   readonly name: string;
   readonly description: string;
+  /** Runs only when named (`--only`, or its own flag such as `--timings`). */
+  readonly optional?: boolean;
   run(ctx: BenchContext): Promise<BenchRow[]>;
 }
 

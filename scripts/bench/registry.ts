@@ -13,8 +13,10 @@ import { softmaxRowRule } from "../../lib/ops/softmax.ts";
 import { type BenchRow, type BenchSection, tuningRows } from "./common.ts";
 import { benchConv } from "./conv.ts";
 import { gemmSection } from "./gemm.ts";
+import { inputSection } from "./input.ts";
 import { benchSoftmax } from "./softmax.ts";
 import { stage2Section } from "./stage2.ts";
+import { timingsSection } from "./timings.ts";
 import { trainSection } from "./train.ts";
 
 // softmax.ts, conv.ts and stage2.ts predate BenchSection: these adapt their figures to rows.
@@ -74,4 +76,6 @@ export const SECTIONS: readonly BenchSection[] = [
   batchnorm,
   trainSection,
   stage2,
+  timingsSection,
+  inputSection,
 ];

@@ -23,6 +23,7 @@ import { Tensor } from "../../lib/gpu/tensor.ts";
 import { softmaxRef } from "../../lib/ops/reference_softmax.ts";
 import { rowStrategy } from "../../lib/ops/reduce.ts";
 import { prepareLogSoftmax, prepareSoftmax, softmaxRowRule } from "../../lib/ops/softmax.ts";
+import { loadTfjs, type Tfjs } from "./tfjs.ts";
 
 /** One figure of the benchmark. */
 export interface BenchFigure {
@@ -96,19 +97,12 @@ async function timeLtkit(
 }
 
 async function timeTfjs(
+  tf: Tfjs["tf"],
   rows: number,
   cols: number,
   reps: number,
   batch: number,
 ): Promise<{ ms: number; error: number; vendor: string }> {
-  // Loaded only here, on demand: tfjs is a benchmark reference, not a dependency of the kit, so
-  // it stays out of lib/deps.ts (whose static re-exports every importer of the kit loads).
-  // deno-lint-ignore no-import-prefix
-  const tf = await import("npm:@tensorflow/tfjs-core@4.22.0");
-  // deno-lint-ignore no-import-prefix
-  await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
-  if (!(await tf.setBackend("webgpu"))) throw new Error("Cannot start tfjs-webgpu");
-  await tf.ready();
   // tfjs asks for the "high-performance" adapter, as requestGpu does; its vendor says which.
   const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string } }).adapterInfo;
   const times: number[] = [];
@@ -163,8 +157,10 @@ export async function benchSoftmax(
     { name: `softmax ${shape} ltkit max error`, value: ours.error, unit: "abs" },
     { name: `log_softmax ${shape} ltkit`, value: gbps(ourLog.ms), unit: "GB/s" },
   ];
-  if (options.tfjs ?? true) {
-    const tf = await timeTfjs(rows, cols, reps, batch);
+  // Loaded on demand (absent where the packages are not cached: no comparison then).
+  const tfjs = options.tfjs ?? true ? await loadTfjs((m) => console.error(m)) : null;
+  if (tfjs) {
+    const tf = await timeTfjs(tfjs.tf, rows, cols, reps, batch);
     const adapter = tf.vendor === gpu.adapter.vendor
       ? "same adapter"
       : `adapter vendor ${tf.vendor}, ltkit's is ${gpu.adapter.vendor}`;

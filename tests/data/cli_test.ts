@@ -55,12 +55,18 @@ Deno.test("--help prints the usage; bad flags and values exit 2 naming the flag"
   equal(unknown.code, 2);
   ok(unknown.stderr.includes("Unknown option '--verbose'"), unknown.stderr);
   ok(unknown.stderr.includes("Allowed flags: --help, --info, --profile VALUE"));
-  const profile = await cli(["--info", "--profile", "imagenet-lt"]);
+  const profile = await cli(["--info", "--profile", "imagenet-1k"]);
   equal(profile.code, 2);
   ok(profile.stderr.includes(
-    "Cannot use --profile imagenet-lt: allowed values are fashion-mnist-lt-100, " +
+    "Cannot use --profile imagenet-1k: allowed values are fashion-mnist-lt-100, " +
       "fashion-mnist-lt-10, fashion-mnist-lt-200, cifar10-lt-100,",
   ));
+  ok(profile.stderr.includes("imagenet-lt, places-lt, inat2018"), profile.stderr);
+  const noRoot = await cli(["--info", "--profile", "imagenet-lt"]);
+  equal(noRoot.code, 2);
+  ok(
+    noRoot.stderr.includes("Cannot show profile imagenet-lt: give the image root with --data-dir"),
+  );
   const samples = await cli(["--info", "--samples", "0"]);
   equal(samples.code, 2);
   ok(samples.stderr.includes("Cannot use --samples 0: use an integer in 1..100"));

@@ -8,7 +8,7 @@ import {
 import { Dispatch, getPipeline, type KernelSource } from "../../lib/gpu/kernel.ts";
 import { BufferPool } from "../../lib/gpu/pool.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
-import { noGpu, testGpu } from "../_gpu.ts";
+import { checkExpectedAdapter, expectedAdapter, noGpu, testGpu } from "../_gpu.ts";
 
 const NOOP: KernelSource = {
   file: "kernels/test_noop.wgsl",
@@ -237,4 +237,21 @@ Deno.test("formatBytes writes binary units", () => {
   equal(formatBytes(1536), "1.5 KiB");
   equal(formatBytes(128 * 1024 * 1024), "128 MiB");
   equal(formatBytes(3 * 1024 ** 3), "3 GiB");
+});
+
+Deno.test("the test GPU is the adapter LTKIT_EXPECT_ADAPTER names", async () => {
+  checkExpectedAdapter("SwiftShader Device (Subzero)", "swiftshader");
+  checkExpectedAdapter("llvmpipe (LLVM 15.0.6, 256 bits)", undefined);
+  throws(
+    () => checkExpectedAdapter("llvmpipe (LLVM 15.0.6, 256 bits)", "swiftshader"),
+    /Cannot run the GPU tests on adapter "llvmpipe.*asks for "swiftshader"/,
+  );
+  if (expectedAdapter) {
+    const gpu = await testGpu();
+    ok(gpu, "an expected adapter means GPU tests never skip");
+    ok(gpu.adapter.description.toLowerCase().includes(expectedAdapter.toLowerCase()));
+    console.log(
+      `  on "${gpu.adapter.description}" as LTKIT_EXPECT_ADAPTER=${expectedAdapter} asks`,
+    );
+  }
 });

@@ -10,7 +10,7 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { rowSumRef, softmaxRef } from "../../lib/ops/reference_softmax.ts";
 import { CONTENT_TYPES, main as serveMain, serveFolder } from "../../scripts/serve.ts";
-import { assertClose, noGpu, randomArray } from "../_gpu.ts";
+import { assertClose, checkExpectedAdapter, expectedAdapter, noGpu, randomArray } from "../_gpu.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -136,6 +136,7 @@ Deno.test({
       const { code, stdout, stderr } = await runChild(host, [`--allow-import=${host}`]);
       equal(code, 0, `the child failed:\n${stderr}`);
       const result = JSON.parse(stdout);
+      checkExpectedAdapter(result.adapter, expectedAdapter);
       const s = X.map((v, i) => v + 0.5 * Y[i]);
       assertClose(result.softmax, softmaxRef(s, ROWS, COLS), 5e-6, "softmax over HTTP");
       assertClose(result.sums, rowSumRef(s, ROWS, COLS), 1e-5, "row sums over HTTP");

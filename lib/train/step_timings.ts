@@ -1,0 +1,110 @@
+/**
+ * Per-kernel timings of one stage-1 training step (`--timings` of `deno task train` and
+ * `deno task bench`): a network of its own, so the run being trained is never touched.
+ *
+ * @module
+ */
+
+import { Rng } from "../data/rng.ts";
+import type { Gpu } from "../gpu/device.ts";
+import { describeWork, Sequence } from "../gpu/kernel.ts";
+import { formatTimings, type StepTimings, timeDispatches } from "../gpu/timing.ts";
+import { ResNet } from "../nn/resnet.ts";
+import type { ResNetSpec } from "../nn/spec.ts";
+import { prepareSgd, type SgdOp, type SgdOptions } from "../ops/optim.ts";
+import type { Stage1Settings } from "./config.ts";
+import { cosineSchedule } from "./schedule.ts";
+
+/**
+ * The SGD update of every parameter of `net` (momentum, weight decay, and a fixed learning rate
+ * or a per-step schedule).
+ *
+ * @param gpu The device.
+ * @param net The network whose parameters, gradients and velocities it updates.
+ * @param options SGD hyper-parameters and `lr` or `schedule`.
+ * @returns The prepared update; the caller destroys it.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resnet, ResNet } from "../nn/mod.ts";
+ * import { prepareNetSgd } from "./step_timings.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const net = await ResNet.create(gpu, resnet("tiny", [1, 4, 4], 2, [2], 1, 2), { batch: 2 });
+ * const sgd = await prepareNetSgd(gpu, net, { momentum: 0.9, weightDecay: 5e-4, lr: 0.1 });
+ * sgd.record();
+ * await gpu.sync();
+ * sgd.destroy();
+ * net.destroy();
+ * gpu.destroy();
+ * ```
+ */
+export function prepareNetSgd(
+  gpu: Gpu,
+  net: ResNet,
+  options: SgdOptions,
+): Promise<SgdOp> {
+  return prepareSgd(gpu, {
+    params: net.params.map((p) => p.value),
+    grads: net.params.map((p) => p.grad),
+    velocities: net.params.map((p) => p.velocity),
+    ...options,
+  });
+}
+
+/**
+ * Builds `spec` with the settings' batch and SGD, takes `warmup` ordinary steps on seeded
+ * random data (compiling and tuning everything), then times one step dispatch by dispatch.
+ *
+ * @param gpu The device.
+ * @param spec The network.
+ * @param settings Batch size and SGD hyper-parameters.
+ * @param options `warmup` steps (default 2); `method: "cpu"` forces CPU timing.
+ * @returns The timings and the tables as text.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resnet } from "../nn/spec.ts";
+ * import { presetConfig, stage1Settings } from "./config.ts";
+ * import { timeTrainingStep } from "./step_timings.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const spec = resnet("tiny", [1, 8, 8], 4, [4], 1, 2);
+ * const settings = { ...stage1Settings(presetConfig("smoke")), batch: 4 };
+ * const { timings, text } = await timeTrainingStep(gpu, spec, settings, { warmup: 1 });
+ * console.log(timings.dispatches.some((d) => d.family === "conv2d")); // true
+ * console.log(text.includes("GFLOP/s")); // true
+ * gpu.destroy();
+ * ```
+ */
+export async function timeTrainingStep(
+  gpu: Gpu,
+  spec: ResNetSpec,
+  settings: Pick<Stage1Settings, "batch" | "lr" | "momentum" | "weightDecay">,
+  options: { warmup?: number; method?: "auto" | "cpu" } = {},
+): Promise<{ timings: StepTimings; text: string }> {
+  const warmup = options.warmup ?? 2;
+  const net = await ResNet.create(gpu, spec, { batch: settings.batch });
+  let optimizer;
+  try {
+    optimizer = await prepareNetSgd(gpu, net, {
+      momentum: settings.momentum,
+      weightDecay: settings.weightDecay,
+      schedule: cosineSchedule(settings.lr, warmup + 1),
+    });
+    const rng = new Rng(0);
+    net.initialize(rng);
+    net.input.write(Float32Array.from({ length: net.input.size }, () => rng.normal(0, 1)));
+    net.labels.write(Int32Array.from({ length: settings.batch }, () => rng.nextInt(spec.classes)));
+    const step = new Sequence([net.trainStep, describeWork(optimizer, { layer: "sgd" })]);
+    for (let i = 0; i < warmup; i++) step.record();
+    await gpu.sync();
+    const timings = await timeDispatches(gpu, step, { method: options.method });
+    const title = `${spec.name} training step, batch ${settings.batch}`;
+    return { timings, text: formatTimings(timings, title) };
+  } finally {
+    optimizer?.destroy();
+    net.destroy();
+    await gpu.sync();
+  }
+}
