@@ -172,12 +172,13 @@ export class GpuLostError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DispatchSource } from "./device.ts";
  * const source: DispatchSource = {
  *   pipeline: { name: "kernels/gemm.wgsl:gemm_main" },
  *   cost: { flops: 2e6, bytes: 1.2e4 },
  * };
- * console.log(source.pipeline.name.split(":")[1]); // "gemm_main"
+ * assert.equal(source.pipeline.name.split(":")[1], "gemm_main");
  * ```
  */
 export interface DispatchSource {
@@ -192,6 +193,7 @@ export interface DispatchSource {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "./mod.ts";
  * import { prepareFill } from "../ops/elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -203,8 +205,8 @@ export interface DispatchSource {
  * gpu.encodeDispatch(captured, pass);
  * pass.end();
  * gpu.device.queue.submit([encoder.finish()]);
- * console.log(captured.source?.pipeline.name); // "kernels/elementwise.wgsl:fill"
- * console.log((await t.read())[7]); // 3
+ * assert.equal(captured.source?.pipeline.name, "kernels/elementwise.wgsl:fill");
+ * assert.equal((await t.read())[7], 3);
  * gpu.destroy();
  * ```
  */

@@ -501,9 +501,10 @@ function scalarOf(type: any): DType | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Cost } from "./kernel.ts";
  * const gemm: Cost = { flops: 2 * 64 * 64 * 64, bytes: 3 * 64 * 64 * 4 };
- * console.log(gemm.flops / gemm.bytes); // 10.666666666666666
+ * assert.equal(gemm.flops / gemm.bytes, 10.666666666666666);
  * ```
  */
 export interface Cost {
@@ -518,9 +519,10 @@ export interface Cost {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { WorkInfo } from "./kernel.ts";
  * const info: WorkInfo = { layer: "stem", flops: 1e6 };
- * console.log(info.layer); // "stem"
+ * assert.equal(info.layer, "stem");
  * ```
  */
 export interface WorkInfo {
@@ -541,9 +543,10 @@ const workInfo = new WeakMap<Recordable, WorkInfo>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeWork, Sequence, workInfoOf } from "./kernel.ts";
  * const op = describeWork(new Sequence(), { layer: "fc", flops: 2560 });
- * console.log(workInfoOf(op)); // { layer: "fc", flops: 2560 }
+ * assert.deepEqual(workInfoOf(op), { layer: "fc", flops: 2560 });
  * ```
  */
 export function describeWork<T extends Recordable>(work: T, info: WorkInfo): T {
@@ -559,8 +562,9 @@ export function describeWork<T extends Recordable>(work: T, info: WorkInfo): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Sequence, workInfoOf } from "./kernel.ts";
- * console.log(workInfoOf(new Sequence())); // undefined
+ * assert.equal(workInfoOf(new Sequence()), undefined);
  * ```
  */
 export function workInfoOf(work: Recordable): WorkInfo | undefined {
