@@ -13,7 +13,7 @@
  * @module
  */
 
-import { readFeatureDir } from "../lib/features/reader.ts";
+import { readFeatureDir } from "../lib/features/load.ts";
 import { writeSyntheticFeatureDir } from "../lib/features/synthetic.ts";
 import { requestGpu } from "../lib/gpu/device.ts";
 import { runStage2 } from "../lib/stage2/run.ts";

@@ -32,7 +32,6 @@ export {
   type ReportSection,
   type ReportTable,
   type RunReport,
-  type Stage1EpochRecord,
   type StageTiming,
   type TauCurve,
 } from "./report_model.ts";

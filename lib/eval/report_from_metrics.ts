@@ -9,7 +9,8 @@ import { methodRow } from "../stage2/registry.ts";
 import type { MetricsFile } from "./metrics.ts";
 import type { PublishedProtocol } from "./published.ts";
 import { formatTau } from "./report_format.ts";
-import type { MethodReport, RunReport, Stage1EpochRecord, StageTiming } from "./report_model.ts";
+import type { EpochRecord } from "../train/stage1.ts";
+import type { MethodReport, RunReport, StageTiming } from "./report_model.ts";
 
 /**
  * What the run knows that `metrics.json` does not.
@@ -45,7 +46,7 @@ export interface RunInfo {
   /** Wall time of each stage (default none). */
   timings?: StageTiming[];
   /** Stage-1 epochs (default none). */
-  stage1History?: Stage1EpochRecord[];
+  stage1History?: EpochRecord[];
   /** Class names; default the profile's `classNames`, else the class index. */
   classes?: readonly string[];
   /** Free-form remarks. */

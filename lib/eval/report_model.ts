@@ -8,6 +8,7 @@
 
 import type { ShotThresholds } from "../data/profiles.ts";
 import type { ShotGroup } from "../data/shot_groups.ts";
+import type { EpochRecord } from "../train/stage1.ts";
 import type { CalibrationMetrics } from "./metrics.ts";
 import type { PublishedProtocol } from "./published.ts";
 
@@ -28,39 +29,6 @@ export interface StageTiming {
   stage: string;
   /** Wall time in seconds. */
   seconds: number;
-}
-
-/**
- * One epoch of stage 1 (lib/train/stage1.ts's EpochRecord fits).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import type { Stage1EpochRecord } from "./report_model.ts";
- * const epoch: Stage1EpochRecord = {
- *   epoch: 1,
- *   loss: 1.02,
- *   accuracy: 0.61,
- *   lr: 0.0997,
- *   seconds: 95,
- *   imagesPerSecond: 420,
- * };
- * assert.equal(epoch.loss, 1.02);
- * ```
- */
-export interface Stage1EpochRecord {
-  /** 1-based. */
-  epoch: number;
-  /** Mean training loss. */
-  loss: number;
-  /** Training accuracy in [0, 1] (on augmented batches). */
-  accuracy: number;
-  /** Learning rate at the end of the epoch. */
-  lr: number;
-  /** Wall time of the epoch in seconds. */
-  seconds: number;
-  /** Training throughput of the epoch. */
-  imagesPerSecond: number;
 }
 
 /**
@@ -161,7 +129,7 @@ export interface RunReport {
   /** Wall time of each stage, in the order shown (a "total" row included by the caller). */
   timings: StageTiming[];
   /** One record per stage-1 epoch. */
-  stage1History: Stage1EpochRecord[];
+  stage1History: EpochRecord[];
   /** Class names, (C). */
   classes: string[];
   /** Training images per class, (C). */

@@ -19,7 +19,7 @@ import {
   paddedDim,
   prepareLogits,
   unpackModel,
-} from "./classifier_ops.ts";
+} from "../ops/classifier.ts";
 
 /**
  * Val and test logits, each (rows, C).

@@ -13,7 +13,7 @@
 
 import { Rng } from "../data/rng.ts";
 import type { SamplerKind } from "../data/sampler.ts";
-import type { LinearModel } from "./classifier_ops.ts";
+import type { LinearModel } from "../ops/classifier.ts";
 import type { Stage2Context } from "./context.ts";
 import { DEFAULT_TRAIN_SETTINGS, type MethodResult, since, type TrainSettings } from "./method.ts";
 import { trainLinear } from "./train.ts";

@@ -6,7 +6,7 @@
  */
 
 import type { TauPoint } from "../eval/metrics.ts";
-import type { LinearModel } from "./classifier_ops.ts";
+import type { LinearModel } from "../ops/classifier.ts";
 import type { EvalLogits } from "./context.ts";
 
 /**

@@ -22,7 +22,7 @@ import {
   prepareColumnMean,
   prepareNcmWeights,
   prepareNormalizeRows,
-} from "./classifier_ops.ts";
+} from "../ops/classifier.ts";
 import type { Stage2Context } from "./context.ts";
 import { type MethodResult, since } from "./method.ts";
 

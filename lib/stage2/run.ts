@@ -124,7 +124,7 @@ export interface Stage2Result {
  * ```ts
  * import assert from "node:assert/strict";
  * import { formatMetricsTable } from "../eval/metrics.ts";
- * import { readFeatureDir } from "../features/reader.ts";
+ * import { readFeatureDir } from "../features/load.ts";
  * import { writeSyntheticFeatureDir } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { runStage2 } from "./run.ts";

@@ -9,7 +9,7 @@
 import { recordOnce } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import { balancedAccuracy, chooseTau, type TauPoint } from "../eval/metrics.ts";
-import { prepareSweep, prepareTauWeights, type SweepMode } from "./classifier_ops.ts";
+import { prepareSweep, prepareTauWeights, type SweepMode } from "../ops/classifier.ts";
 import type { Stage2Context } from "./context.ts";
 import { DEFAULT_TAU_GRID, type MethodResult, since, type TauGrid, tauValues } from "./method.ts";
 

@@ -9,7 +9,8 @@
 import type { Rng } from "../data/rng.ts";
 import { createSampler, type SamplerKind } from "../data/sampler.ts";
 import { Tensor } from "../gpu/tensor.ts";
-import { type LinearModel, modelSize, prepareTrainStep, workSize } from "./classifier_ops.ts";
+import { cosineSchedule } from "../train/schedule.ts";
+import { type LinearModel, modelSize, prepareTrainStep, workSize } from "../ops/classifier.ts";
 import type { Stage2Context } from "./context.ts";
 import type { TrainSettings } from "./method.ts";
 
@@ -91,24 +92,6 @@ export interface TrainLinearResult {
   stepLoss: Float32Array;
   /** Steps per epoch. */
   stepsPerEpoch: number;
-}
-
-/**
- * The learning rate of each of `steps` steps: `lr * (1 + cos(pi * s / steps)) / 2`, a cosine
- * applied per iteration that reaches 0 at the end of training.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { cosineRates } from "./train.ts";
- * assert.deepEqual(cosineRates(0.1, 2), Float32Array.of(0.1, 0.05));
- * ```
- */
-export function cosineRates(lr: number, steps: number): Float32Array {
-  return Float32Array.from(
-    { length: steps },
-    (_, s) => (lr * (1 + Math.cos((Math.PI * s) / steps))) / 2,
-  );
 }
 
 /**
@@ -213,7 +196,7 @@ export async function trainLinear(
   const samples = drawSamples(train.label, classes, spec.sampler, epochs, spec.rng);
   const owned = [
     Tensor.from(gpu, samples, [epochs * train.rows, 2], "u32", "stage-2 samples"),
-    Tensor.from(gpu, cosineRates(spec.lr, steps), [steps], "f32", "stage-2 rates"),
+    Tensor.from(gpu, cosineSchedule(spec.lr, steps), [steps], "f32", "stage-2 rates"),
     Tensor.zeros(gpu, [modelSize(classes, dimPadded)], "f32", "stage-2 velocity"),
     Tensor.zeros(gpu, [workSize(batch, classes)], "f32", "stage-2 work"),
     Tensor.zeros(gpu, [1 + steps], "u32", "stage-2 trace"),

@@ -16,6 +16,7 @@ import { METHOD_NAMES } from "../stage2/registry.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Stage1Settings } from "./config.ts";
  * const settings: Stage1Settings = {
  *   epochs: 30,
@@ -28,7 +29,7 @@ import { METHOD_NAMES } from "../stage2/registry.ts";
  *   seed: 0,
  *   stepsPerEpoch: null,
  * };
- * console.log(settings.sampler); // "instance"
+ * assert.equal(settings.sampler, "instance");
  * ```
  */
 export interface Stage1Settings {
@@ -57,9 +58,10 @@ export interface Stage1Settings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type PresetName, presetConfig } from "./config.ts";
  * const name: PresetName = "smoke";
- * console.log(presetConfig(name).stage1.epochs); // 2
+ * assert.equal(presetConfig(name).stage1.epochs, 2);
  * ```
  */
 export type PresetName = "smoke" | "cpu" | "paper";
@@ -69,8 +71,9 @@ export type PresetName = "smoke" | "cpu" | "paper";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PRESET_NAMES } from "./config.ts";
- * console.log(PRESET_NAMES.join(", ")); // "smoke, cpu, paper"
+ * assert.equal(PRESET_NAMES.join(", "), "smoke, cpu, paper");
  * ```
  */
 export const PRESET_NAMES: readonly PresetName[] = ["smoke", "cpu", "paper"];
@@ -82,7 +85,7 @@ export const PRESET_NAMES: readonly PresetName[] = ["smoke", "cpu", "paper"];
  * ```ts
  * import assert from "node:assert/strict";
  * import { ARCHITECTURES } from "./config.ts";
- * assert.equal(ARCHITECTURES.includes("resnext50"), true);
+ * assert.ok(ARCHITECTURES.includes("resnext50"));
  * ```
  */
 export const ARCHITECTURES: readonly BackboneName[] = BACKBONE_NAMES;
@@ -92,9 +95,10 @@ export const ARCHITECTURES: readonly BackboneName[] = BACKBONE_NAMES;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Architecture } from "./config.ts";
  * const arch: Architecture = "resnet8";
- * console.log(arch); // "resnet8"
+ * assert.equal(arch, "resnet8");
  * ```
  */
 export type Architecture = BackboneName;
@@ -105,8 +109,9 @@ export type Architecture = BackboneName;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { STAGE2_METHODS } from "./config.ts";
- * console.log(STAGE2_METHODS.join(" ")); // "joint ncm ncm_l2 crt tau lws la bsm"
+ * assert.equal(STAGE2_METHODS.join(" "), "joint ncm ncm_l2 crt tau lws la bsm");
  * ```
  */
 export const STAGE2_METHODS: readonly MethodName[] = METHOD_NAMES;
@@ -116,11 +121,12 @@ export const STAGE2_METHODS: readonly MethodName[] = METHOD_NAMES;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, type Stage2Method } from "./config.ts";
  * const methods: Stage2Method[] = ["joint", "crt", "tau"];
  * const config = presetConfig("smoke");
  * config.stage2.methods = methods;
- * console.log(config.stage2.methods.length); // 3
+ * assert.equal(config.stage2.methods.length, 3);
  * ```
  */
 export type Stage2Method = MethodName;
@@ -130,12 +136,17 @@ export type Stage2Method = MethodName;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ExperimentConfig, presetConfig, validateConfig } from "./config.ts";
  * const config: ExperimentConfig = presetConfig("cpu");
  * config.model.width = 8;
  * config.stage2.methods = ["joint", "crt"];
- * console.log(validateConfig(config).model);
- * // { arch: "resnet8", width: 8, shortcut: "B", init: "fan-out" }
+ * assert.deepEqual(validateConfig(config).model, {
+ *   arch: "resnet8",
+ *   width: 8,
+ *   shortcut: "B",
+ *   init: "fan-out",
+ * });
  * ```
  */
 export interface ExperimentConfig {
@@ -210,8 +221,9 @@ const PAPER: ExperimentConfig = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PRESETS } from "./config.ts";
- * console.log(PRESETS.paper.stage1.epochs, PRESETS.cpu.stage1.epochs); // 30 6
+ * assert.deepEqual([PRESETS.paper.stage1.epochs, PRESETS.cpu.stage1.epochs], [30, 6]);
  * ```
  */
 export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
@@ -236,10 +248,11 @@ export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, PRESETS } from "./config.ts";
  * const config = presetConfig("paper");
  * config.seed = 1; // the preset itself is untouched
- * console.log(PRESETS.paper.seed); // 0
+ * assert.equal(PRESETS.paper.seed, 0);
  * ```
  */
 export function presetConfig(name: PresetName): ExperimentConfig {
@@ -285,11 +298,12 @@ export function modelSpec(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, stage1Settings } from "./config.ts";
  * const config = presetConfig("paper");
  * config.seed = 7;
  * const settings = stage1Settings(config);
- * console.log(settings.seed, settings.batch); // 7 128
+ * assert.deepEqual([settings.seed, settings.batch], [7, 128]);
  * ```
  */
 export function stage1Settings(config: ExperimentConfig): Stage1Settings {

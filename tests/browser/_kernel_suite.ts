@@ -24,7 +24,7 @@ import "../ops/reduce_test.ts";
 import "../ops/shortcut_test.ts";
 import "../ops/softmax_test.ts";
 import "../ops/tune_test.ts";
-import "../stage2/classifier_ops_test.ts";
+import "../ops/classifier_test.ts";
 import "../gpu/device_test.ts";
 import "../gpu/kernel_test.ts";
 import "../gpu/tensor_test.ts";

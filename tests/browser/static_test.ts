@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { pathToFileURL } from "node:url";
-import { readFeatureDir } from "../../lib/features/reader.ts";
+import { readFeatureDir } from "../../lib/features/load.ts";
 import { writeSyntheticFeatureDir } from "../../lib/features/synthetic.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
 import { buildPage } from "../../scripts/build_web.ts";

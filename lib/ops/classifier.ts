@@ -29,7 +29,7 @@ const WG = 64;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { paddedDim } from "./classifier_ops.ts";
+ * import { paddedDim } from "./classifier.ts";
  * assert.equal(paddedDim(6), 8);
  * assert.equal(paddedDim(64), 64);
  * ```
@@ -44,7 +44,7 @@ export function paddedDim(dim: number): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { paddedClasses } from "./classifier_ops.ts";
+ * import { paddedClasses } from "./classifier.ts";
  * assert.equal(paddedClasses(10), 12);
  * ```
  */
@@ -58,7 +58,7 @@ export function paddedClasses(classes: number): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { modelSize, paddedDim } from "./classifier_ops.ts";
+ * import { modelSize, paddedDim } from "./classifier.ts";
  * assert.equal(modelSize(10, paddedDim(64)), 664);
  * ```
  */
@@ -72,7 +72,7 @@ export function modelSize(classes: number, dim: number): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { workSize } from "./classifier_ops.ts";
+ * import { workSize } from "./classifier.ts";
  * assert.equal(workSize(512, 10), 10752);
  * ```
  */
@@ -87,7 +87,7 @@ export function workSize(batch: number, classes: number): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { padColumns } from "./classifier_ops.ts";
+ * import { padColumns } from "./classifier.ts";
  * const padded = padColumns(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3); // (2, 3) to (2, 4)
  * assert.deepEqual([...padded], [1, 2, 3, 0, 4, 5, 6, 0]);
  * ```
@@ -113,7 +113,7 @@ export function padColumns(data: ArrayLike<number>, rows: number, dim: number): 
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { type LinearModel, packModel } from "./classifier_ops.ts";
+ * import { type LinearModel, packModel } from "./classifier.ts";
  * const model: LinearModel = {
  *   weight: Float32Array.of(1, 0, 0, 1), // (C=2, D=2)
  *   bias: Float32Array.of(0, 0),
@@ -137,7 +137,7 @@ export interface LinearModel {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { packModel } from "./classifier_ops.ts";
+ * import { packModel } from "./classifier.ts";
  * const m = packModel({ weight: new Float32Array(6), bias: Float32Array.of(1, 2),
  *   scale: Float32Array.of(1, 1) }, 2, 3);
  * assert.equal(m.length, 2 * 4 + 2 * 4);
@@ -169,7 +169,7 @@ export function packModel(model: LinearModel, classes: number, dim: number): Flo
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { packModel, unpackModel } from "./classifier_ops.ts";
+ * import { packModel, unpackModel } from "./classifier.ts";
  * const m = {
  *   weight: Float32Array.of(1, 2, 3),
  *   bias: Float32Array.of(4),
@@ -291,7 +291,7 @@ function positive(op: string, what: string, value: number): void {
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { packModel, prepareLogits } from "./classifier_ops.ts";
+ * import { packModel, prepareLogits } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const model = Tensor.from(gpu, packModel({
  *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
@@ -337,7 +337,7 @@ export async function prepareLogits(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { SweepMode } from "./classifier_ops.ts";
+ * import type { SweepMode } from "./classifier.ts";
  * const modes: SweepMode[] = ["tau-norm", "logit-adjust"];
  * assert.equal(modes.length, 2);
  * ```
@@ -363,7 +363,7 @@ export type SweepMode = "tau-norm" | "logit-adjust";
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { packModel, prepareSweep } from "./classifier_ops.ts";
+ * import { packModel, prepareSweep } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const model = Tensor.from(gpu, packModel({
  *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
@@ -434,7 +434,7 @@ export async function prepareSweep(
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { modelSize, packModel, prepareTauWeights, unpackModel } from "./classifier_ops.ts";
+ * import { modelSize, packModel, prepareTauWeights, unpackModel } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const model = Tensor.from(gpu, packModel({
  *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
@@ -488,7 +488,7 @@ export async function prepareTauWeights(
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { prepareNormalizeRows } from "./classifier_ops.ts";
+ * import { prepareNormalizeRows } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [3, 4, 0, 0], [1, 4]);
  * const centre = Tensor.zeros(gpu, [4]);
@@ -533,7 +533,7 @@ export async function prepareNormalizeRows(
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { prepareColumnMean } from "./classifier_ops.ts";
+ * import { prepareColumnMean } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4, 3, 4, 5, 6], [2, 4]);
  * const mean = Tensor.empty(gpu, [4]);
@@ -569,7 +569,7 @@ export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promi
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { prepareClassMean } from "./classifier_ops.ts";
+ * import { prepareClassMean } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0], [3, 4]);
  * const labels = Tensor.from(gpu, new Int32Array([0, 0, 1]));
@@ -608,7 +608,7 @@ export async function prepareClassMean(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { NcmMode } from "./classifier_ops.ts";
+ * import type { NcmMode } from "./classifier.ts";
  * const mode: NcmMode = "l2";
  * assert.equal(mode === "l2" ? "ncm_l2" : "ncm", "ncm_l2");
  * ```
@@ -629,7 +629,7 @@ export type NcmMode = "cosine" | "l2";
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { modelSize, prepareNcmWeights, unpackModel } from "./classifier_ops.ts";
+ * import { modelSize, prepareNcmWeights, unpackModel } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const means = Tensor.from(gpu, [2, 0, 0, 0, 0, 2, 0, 0], [2, 4]);
  * const model = Tensor.empty(gpu, [modelSize(2, 4)]);
@@ -678,7 +678,7 @@ export async function prepareNcmWeights(
  *   prepareTrainStep,
  *   type TrainStepSpec,
  *   workSize,
- * } from "./classifier_ops.ts";
+ * } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * // Two training rows (N = 2, Dp = 4), C = 2, one epoch of one step with batch 2.
  * const x = Tensor.from(gpu, [1, 0, 0, 0, 0, 1, 0, 0], [2, 4]);
@@ -756,7 +756,7 @@ export interface TrainStepSpec {
  *   prepareTrainStep,
  *   type TrainStepSpec,
  *   workSize,
- * } from "./classifier_ops.ts";
+ * } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * // Two training rows (N = 2, Dp = 4), C = 2, three epochs of one step with batch 2.
  * const x = Tensor.from(gpu, [1, 0, 0, 0, 0, 1, 0, 0], [2, 4]);
