@@ -138,10 +138,13 @@ export async function timeDispatches(
     const rows = op.dispatches.map((d) => {
       const name = d.source?.pipeline.name ?? "unknown:unknown";
       const [file, entry] = name.split(":");
-      const family = file.replace(/^.*\//, "").replace(/\.wgsl$/, "");
+      const base = file.replace(/^.*\//, "").replace(/\.wgsl$/, "");
+      // A variant's file (softmax_subgroup, conv2d_tiled) counts to its family; the kernel
+      // column keeps the variant.
+      const family = base.replace(/_(subgroup|tiled)$/, "");
       return {
         family,
-        kernel: `${family}.${entry}`,
+        kernel: `${base}.${entry}`,
         layer: op.layer,
         ms: ms[i++],
         flops: d.source?.cost.flops ?? 0,
