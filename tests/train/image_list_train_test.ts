@@ -6,7 +6,7 @@
  * its own permission flags. Also: the checks that run before any training.
  */
 
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { tableFromIPC } from "../../lib/data/_deps.ts";
 import {
   decodeShard,
