@@ -44,7 +44,7 @@ export interface StandInOptions {
  * import { deepEqual } from "node:assert/strict";
  * import { standInCounts } from "./fashion_mnist_list.ts";
  * deepEqual(standInCounts({ head: 150, ratio: 20, valPerClass: 1, testPerClass: 1 }),
- *   [150, 107, 76, 54, 39, 28, 20, 14, 10, 7]);
+ *   [150, 107, 77, 55, 39, 28, 20, 14, 10, 7]);
  * ```
  */
 export function standInCounts(o: StandInOptions): number[] {
