@@ -222,23 +222,13 @@ const PAPER: ExperimentConfig = {
  * packs (`--data-dir` with train/, val/, test/).
  */
 const IMAGENET_LT_R10: ExperimentConfig = {
+  ...PAPER,
   preset: "imagenet-lt-r10",
   profile: "imagenet-lt",
-  dataDir: null,
-  seed: 0,
-  model: { arch: "resnet10", width: 64, shortcut: "B", init: "fan-out" },
-  stage1: {
-    epochs: 90,
-    batch: 512,
-    lr: 0.2,
-    momentum: 0.9,
-    weightDecay: 5e-4,
-    sampler: "instance",
-    augment: true,
-    stepsPerEpoch: null,
-  },
-  evalLimit: null,
-  stage2: { methods: [...STAGE2_METHODS], epochs: 10, batch: 512, lr: 0.2 },
+  model: { ...PAPER.model, arch: "resnet10", width: 64 },
+  // The rest of stage 1 (momentum, weight decay, sampler, augmentation) is the recipe's too.
+  stage1: { ...PAPER.stage1, epochs: 90, batch: 512, lr: 0.2 },
+  stage2: { ...PAPER.stage2, lr: 0.2 },
 };
 
 /**
