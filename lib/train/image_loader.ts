@@ -18,6 +18,7 @@ import {
   trainAugmentParams,
 } from "../data/mod.ts";
 import type { Gpu } from "../gpu/device.ts";
+import type { Tensor } from "../gpu/tensor.ts";
 import { GpuAugmenter } from "../ops/augment.ts";
 
 /**
@@ -132,7 +133,7 @@ export class ImageLoader {
   }
 
   /** The batch images, (B,3,S,S) f32 on the GPU. */
-  get images() {
+  get images(): Tensor {
     return this.#augmenter.out;
   }
 
