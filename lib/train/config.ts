@@ -216,7 +216,8 @@ const PAPER: ExperimentConfig = {
 
 /**
  * The paper's ImageNet-LT recipe for ResNet-10 (Kang et al., ICLR 2020, and the configs of its
- * code, github.com/facebookresearch/classifier-balancing `config/ImageNet_LT/`): 90 epochs of
+ * code, github.com/facebookresearch/classifier-balancing `config/ImageNet_LT/feat_uniform.yaml`
+ * and `cls_crt.yaml`, which the paper uses for ResNet-10 too): 90 epochs of
  * instance-balanced SGD, batch 512, lr 0.2 with cosine decay, momentum 0.9, weight decay 5e-4,
  * RandomResizedCrop 224 + flip + ColorJitter; stage 2 10 epochs at batch 512, lr 0.2. Trained from
  * packs (`--data-dir` with train/, val/, test/).
