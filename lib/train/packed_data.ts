@@ -3,7 +3,7 @@
  * --data-dir DIR` finds them: DIR holds one pack per split, `DIR/train`, `DIR/val` and
  * `DIR/test`, each made by `deno task pack` from the profile's list of that split. Every check
  * that can fail runs here, before any long work: a missing or unfinished pack, a pack made from
- * another list, packs of different sizes, a size below the crop, labels outside the profile's
+ * another list or from a list edited since, packs of different sizes, a size below the crop, labels outside the profile's
  * classes, a training class without images.
  *
  * @module
@@ -13,6 +13,7 @@ import { joinPath } from "../data/_find.ts";
 import { readImageList } from "../data/image_list.ts";
 import { type ImageListProfile, profileCrop } from "../data/image_list_profiles.ts";
 import { type PackManifest, readManifest } from "../data/shards.ts";
+import { sha256Hex } from "./checkpoint.ts";
 import type { PackedSource } from "./image_source.ts";
 
 /** The three splits a packed data folder holds, one pack folder each. */
@@ -109,6 +110,16 @@ export async function openPackedSplits(
       throw new RangeError(
         `${what}: the pack ${pack} was made from ${m.settings.list}, not from the ${split} ` +
           `list ${list}; pack that list into ${pack} with ${command}`,
+      );
+    }
+    // A list edited since packing no longer describes the pack; a list moved away cannot be
+    // compared and the pack, which holds its own paths and labels, is used as it is.
+    const listBytes = await Deno.readFile(m.settings.list).catch(() => null);
+    if (listBytes && await sha256Hex(listBytes) !== m.settings.listSha256) {
+      throw new RangeError(
+        `${what}: the list ${m.settings.list} changed since the pack ${pack} was made from it ` +
+          `(its SHA-256 differs from the manifest's); pack it again into a new folder with ` +
+          command,
       );
     }
     if (m.settings.size < crop.size) {

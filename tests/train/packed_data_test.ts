@@ -84,6 +84,13 @@ Deno.test("openPackedSplits: finds train/val/test packs and refuses what does no
       openPackedSplits({ ...PROFILE, classCount: 4 }, `${root}/packs`),
       /class 3 has no image in the train pack/,
     );
+    await Deno.writeTextFile(`${root}/Toy_LT_test.txt`, "a.png 0\n", { append: true });
+    await rejects(
+      openPackedSplits(PROFILE, `${root}/packs`),
+      /the list .*Toy_LT_test\.txt changed since the pack .*test was made from it/,
+    );
+    await Deno.remove(`${root}/Toy_LT_test.txt`);
+    equal((await openPackedSplits(PROFILE, `${root}/packs`)).test.rows, 4);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
