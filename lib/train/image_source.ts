@@ -213,11 +213,16 @@ export class PackedTrainFeed {
    * @returns The step function.
    */
   epoch(epoch: number): () => Promise<void> {
-    void this.#open?.return(undefined);
+    // The last epoch stopped at its last full batch: end it before this one reads.
+    let closing = this.#open?.return(undefined) ?? null;
     const batches = this.#loader.epoch(epoch);
     this.#open = batches;
     const net = this.#net;
     return async () => {
+      if (closing) {
+        await closing;
+        closing = null;
+      }
       const next = await batches.next();
       if (next.done || next.value.count !== net.batch) {
         throw new RangeError(
