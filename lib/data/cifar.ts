@@ -20,16 +20,17 @@
 
 import { dirExists, envDataDir, fileExists, joinPath, repositoryDataDirs } from "./_find.ts";
 import type { ImageSet } from "./image_set.ts";
-import { readTarFile } from "./tar.ts";
+import { readTarFile } from "./_tar.ts";
 
 /**
  * How one CIFAR release is laid out: a row of {@link CIFAR_LAYOUTS}.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CIFAR_LAYOUTS, type CifarLayout } from "./cifar.ts";
  * const layout: CifarLayout = CIFAR_LAYOUTS["cifar-100"];
- * console.log(layout.labelBytes + 3072); // 3074
+ * assert.equal(layout.labelBytes + 3072, 3074);
  * ```
  */
 export interface CifarLayout {
@@ -62,8 +63,9 @@ export interface CifarLayout {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CIFAR_LAYOUTS } from "./cifar.ts";
- * console.log(CIFAR_LAYOUTS["cifar-10"].train.length); // 5
+ * assert.equal(CIFAR_LAYOUTS["cifar-10"].train.length, 5);
  * ```
  */
 export const CIFAR_LAYOUTS: Readonly<Record<string, Readonly<CifarLayout>>> = Object.freeze({
@@ -208,8 +210,10 @@ export function parseClassNames(text: string, name: string, classCount: number):
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CifarLocation } from "./cifar.ts";
- * const say = (where: CifarLocation) => console.log(`${where.path} (via ${where.via})`);
+ * const say = (where: CifarLocation) => `${where.path} (via ${where.via})`;
+ * assert.equal(say({ path: "data/cifar-10", kind: "folder", via: "dataDir" }), "data/cifar-10 (via dataDir)");
  * ```
  */
 export interface CifarLocation {

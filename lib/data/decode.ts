@@ -8,7 +8,7 @@
  * @module
  */
 
-import { decodePng, type RgbImage } from "./png.ts";
+import { decodePng, type RgbImage } from "./_png.ts";
 
 /**
  * A JPEG decoder: bytes and a name for messages in, RGB out.
@@ -163,7 +163,7 @@ async function decodeJpegWasm(jpeg: Uint8Array, name: string): Promise<RgbImage>
  * ```ts
  * import { deepEqual, rejects } from "node:assert/strict";
  * import { decodeImage } from "./decode.ts";
- * import { encodePng } from "./png.ts";
+ * import { encodePng } from "./_png.ts";
  * const png = encodePng(Uint8Array.from([9, 8, 7]), 1, 1, 3);
  * deepEqual((await decodeImage(png, "a.png")).pixels, Uint8Array.from([9, 8, 7]));
  * await rejects(() => decodeImage(new Uint8Array(10), "b.gif"), /neither JPEG nor PNG/);

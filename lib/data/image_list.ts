@@ -55,9 +55,10 @@ export interface ListProblem {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseImageList } from "./image_list.ts";
  * const list = parseImageList("a.jpg 0\nb.jpg 2\n", "train.txt");
- * console.log(list.classCount, list.entries.length); // 3 2
+ * assert.deepEqual([list.classCount, list.entries.length], [3, 2]);
  * ```
  */
 export interface ImageList {

@@ -51,7 +51,7 @@ export function gridClasses(counts: ArrayLike<number>, rows: number): number[] {
  * import { equal } from "node:assert/strict";
  * import { imageListGridPng } from "./image_list_grid.ts";
  * import { IMAGE_LIST_PROFILES } from "./image_list_profiles.ts";
- * import { encodePng } from "./png.ts";
+ * import { encodePng } from "./_png.ts";
  * const root = await Deno.makeTempDir();
  * await Deno.writeFile(`${root}/a.png`, encodePng(new Uint8Array(60 * 50 * 3), 60, 50, 3));
  * const e = { path: "a.png", label: 0, line: 1 };

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { RgbImage } from "./png.ts";
+import type { RgbImage } from "./_png.ts";
 
 /**
  * The size after resizing the shorter side to `size`.

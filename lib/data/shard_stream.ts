@@ -75,7 +75,7 @@ export function packRowLocation(
  * @example
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { encodePng } from "./png.ts";
+ * import { encodePng } from "./_png.ts";
  * import { packImageList } from "./pack.ts";
  * import { ShardStream } from "./shard_stream.ts";
  * const root = await Deno.makeTempDir();

@@ -143,7 +143,10 @@ function intVectorData(size: number, rows: number, values: Int32Array): arrow.Da
  *   classes: 2,
  *   checkpointSha256: "0".repeat(64),
  * });
- * deepEqual(batch.schema.fields.map((f) => f.name), ["index", "label", "pred", "confidence", "logits"]);
+ * deepEqual(
+ *   batch.schema.fields.map((f) => f.name),
+ *   ["index", "label", "pred", "confidence", "logits"],
+ * );
  * deepEqual([...batch.getChild("pred")!.toArray()], [0, 1]);
  * equal(batch.schema.metadata.get("ltkit.scores"), "logits");
  * ```

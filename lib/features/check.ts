@@ -12,9 +12,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FeatureDefect } from "./check.ts";
  * const defect: FeatureDefect = { kind: "all-zero", detail: "all 8 rows x 4 dims are zero" };
- * console.log(defect.kind); // "all-zero"
+ * assert.equal(defect.kind, "all-zero");
  * ```
  */
 export interface FeatureDefect {
@@ -178,8 +179,9 @@ export function checkFeatures(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEGENERATE_ADVICE } from "./check.ts";
- * console.log(DEGENERATE_ADVICE.startsWith("stage 1 likely diverged")); // true
+ * assert.ok(DEGENERATE_ADVICE.startsWith("stage 1 likely diverged"));
  * ```
  */
 export const DEGENERATE_ADVICE: string =

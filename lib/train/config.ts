@@ -16,6 +16,7 @@ import { METHOD_NAMES } from "../stage2/registry.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Stage1Settings } from "./config.ts";
  * const settings: Stage1Settings = {
  *   epochs: 30,
@@ -28,7 +29,7 @@ import { METHOD_NAMES } from "../stage2/registry.ts";
  *   seed: 0,
  *   stepsPerEpoch: null,
  * };
- * console.log(settings.sampler); // "instance"
+ * assert.equal(settings.sampler, "instance");
  * ```
  */
 export interface Stage1Settings {
@@ -57,9 +58,10 @@ export interface Stage1Settings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type PresetName, presetConfig } from "./config.ts";
  * const name: PresetName = "smoke";
- * console.log(presetConfig(name).stage1.epochs); // 2
+ * assert.equal(presetConfig(name).stage1.epochs, 2);
  * ```
  */
 export type PresetName =
@@ -74,8 +76,9 @@ export type PresetName =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PRESET_NAMES } from "./config.ts";
- * console.log(PRESET_NAMES.slice(0, 3).join(", ")); // "smoke, cpu, paper"
+ * assert.equal(PRESET_NAMES.slice(0, 3).join(", "), "smoke, cpu, paper");
  * ```
  */
 export const PRESET_NAMES: readonly PresetName[] = [
@@ -93,7 +96,7 @@ export const PRESET_NAMES: readonly PresetName[] = [
  * ```ts
  * import assert from "node:assert/strict";
  * import { ARCHITECTURES } from "./config.ts";
- * assert.equal(ARCHITECTURES.includes("resnext50"), true);
+ * assert.ok(ARCHITECTURES.includes("resnext50"));
  * ```
  */
 export const ARCHITECTURES: readonly BackboneName[] = BACKBONE_NAMES;
@@ -103,9 +106,10 @@ export const ARCHITECTURES: readonly BackboneName[] = BACKBONE_NAMES;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Architecture } from "./config.ts";
  * const arch: Architecture = "resnet8";
- * console.log(arch); // "resnet8"
+ * assert.equal(arch, "resnet8");
  * ```
  */
 export type Architecture = BackboneName;
@@ -116,8 +120,9 @@ export type Architecture = BackboneName;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { STAGE2_METHODS } from "./config.ts";
- * console.log(STAGE2_METHODS.join(" ")); // "joint ncm ncm_l2 crt tau lws la bsm"
+ * assert.equal(STAGE2_METHODS.join(" "), "joint ncm ncm_l2 crt tau lws la bsm");
  * ```
  */
 export const STAGE2_METHODS: readonly MethodName[] = METHOD_NAMES;
@@ -127,11 +132,12 @@ export const STAGE2_METHODS: readonly MethodName[] = METHOD_NAMES;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, type Stage2Method } from "./config.ts";
  * const methods: Stage2Method[] = ["joint", "crt", "tau"];
  * const config = presetConfig("smoke");
  * config.stage2.methods = methods;
- * console.log(config.stage2.methods.length); // 3
+ * assert.equal(config.stage2.methods.length, 3);
  * ```
  */
 export type Stage2Method = MethodName;
@@ -141,12 +147,17 @@ export type Stage2Method = MethodName;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ExperimentConfig, presetConfig, validateConfig } from "./config.ts";
  * const config: ExperimentConfig = presetConfig("cpu");
  * config.model.width = 8;
  * config.stage2.methods = ["joint", "crt"];
- * console.log(validateConfig(config).model);
- * // { arch: "resnet8", width: 8, shortcut: "B", init: "fan-out" }
+ * assert.deepEqual(validateConfig(config).model, {
+ *   arch: "resnet8",
+ *   width: 8,
+ *   shortcut: "B",
+ *   init: "fan-out",
+ * });
  * ```
  */
 export interface ExperimentConfig {
@@ -239,8 +250,9 @@ const IMAGENET_LT_R10: ExperimentConfig = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PRESETS } from "./config.ts";
- * console.log(PRESETS.paper.stage1.epochs, PRESETS.cpu.stage1.epochs); // 30 6
+ * assert.deepEqual([PRESETS.paper.stage1.epochs, PRESETS.cpu.stage1.epochs], [30, 6]);
  * ```
  */
 export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
@@ -276,10 +288,11 @@ export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, PRESETS } from "./config.ts";
  * const config = presetConfig("paper");
  * config.seed = 1; // the preset itself is untouched
- * console.log(PRESETS.paper.seed); // 0
+ * assert.equal(PRESETS.paper.seed, 0);
  * ```
  */
 export function presetConfig(name: PresetName): ExperimentConfig {
@@ -325,11 +338,12 @@ export function modelSpec(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, stage1Settings } from "./config.ts";
  * const config = presetConfig("paper");
  * config.seed = 7;
  * const settings = stage1Settings(config);
- * console.log(settings.seed, settings.batch); // 7 128
+ * assert.deepEqual([settings.seed, settings.batch], [7, 128]);
  * ```
  */
 export function stage1Settings(config: ExperimentConfig): Stage1Settings {

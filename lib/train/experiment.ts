@@ -14,14 +14,17 @@ import type { LongTailSplits } from "../data/long_tail.ts";
 import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
+import { hostGpuOptions } from "../io/gpu_host.ts";
 import { exists, parentDir } from "../io/paths.ts";
 import { describeStepMemory } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
-import { dumpClassifier, extractFeatures } from "../features/extract.ts";
-import { type FeatureDir, readFeatureDir } from "../features/reader.ts";
+import { dumpClassifier, extractFeatures } from "./extract.ts";
+import { readFeatureDir } from "../features/load.ts";
+import type { FeatureDir } from "../features/reader.ts";
 import type { FeatureMetadataInput } from "../features/schema.ts";
-import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";
+import { formatMetricsTable, type MetricsFile } from "../eval/metrics.ts";
+import { writeMetricsFile } from "../eval/write_metrics.ts";
 import { writeStage2Predictions } from "../eval/predictions.ts";
 import { publishedFor } from "../eval/published.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
@@ -37,7 +40,7 @@ import {
   validateConfig,
 } from "./config.ts";
 import { applyOverrides, changedSettings, type TrainArgs } from "./flags.ts";
-import { formatDuration, Progress } from "./progress.ts";
+import { formatDuration, Progress } from "./_progress.ts";
 import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.ts";
 import { type TuningRecord, tuningRecord, useTuningRecord } from "../ops/tune.ts";
 import { findRecordedTuning } from "./tuning.ts";
@@ -51,6 +54,7 @@ import { openPackedSplits, PACK_SPLITS, type PackedSplits } from "./packed_data.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig } from "./config.ts";
  * import type { ExperimentResult } from "./experiment.ts";
  * const result: ExperimentResult = {
@@ -60,7 +64,7 @@ import { openPackedSplits, PACK_SPLITS, type PackedSplits } from "./packed_data.
  *   timings: [{ stage: "stage 1", seconds: 42 }],
  *   history: [],
  * };
- * console.log(result.timings[0].stage); // "stage 1"
+ * assert.equal(result.timings[0].stage, "stage 1");
  * ```
  */
 export interface ExperimentResult {
@@ -81,6 +85,7 @@ export interface ExperimentResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RunRecord } from "./experiment.ts";
  * const record: RunRecord = {
  *   name: "cpu-20250101-120000",
@@ -94,7 +99,7 @@ export interface ExperimentResult {
  *   stage1History: [],
  *   jointTestAccuracy: null,
  * };
- * console.log(JSON.parse(JSON.stringify(record)).fallbackAdapter); // true
+ * assert.ok(JSON.parse(JSON.stringify(record)).fallbackAdapter);
  * ```
  */
 export interface RunRecord {
@@ -127,10 +132,12 @@ export interface RunRecord {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { choosePreset } from "./experiment.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(choosePreset(gpu).preset); // "cpu" on lavapipe, "paper" on a GPU
+ * // "cpu" on lavapipe, "paper" on a GPU.
+ * assert.equal(choosePreset(gpu).preset, gpu.isFallback ? "cpu" : "paper");
  * gpu.destroy();
  * ```
  */
@@ -297,14 +304,19 @@ const MAX_TOTAL_STEPS = 1 << 24;
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { parseTrainArgs } from "./flags.ts";
  * const result = await runExperiment(parseTrainArgs(["--preset", "smoke", "--out", "runs/s"]));
- * console.log(result.dir);
+ * assert.equal(result.dir, "runs/s");
  * ```
  */
 export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> {
   const started = performance.now();
-  const gpu = await requestGpu({ verbose: args.verbose, warnFallback: !args.quiet });
+  const gpu = await requestGpu({
+    verbose: args.verbose,
+    warnFallback: !args.quiet,
+    ...hostGpuOptions(),
+  });
   const log = new Progress("ltkit", { quiet: args.quiet });
   const timings: { stage: string; seconds: number }[] = [];
   const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {

@@ -18,7 +18,7 @@ import type { ImageSet } from "../data/image_set.ts";
 import type { SamplerKind } from "../data/sampler.ts";
 import type { Gpu } from "../gpu/device.ts";
 import type { ResNet } from "../nn/resnet.ts";
-import { extractBatches, type ExtractResult } from "../features/extract.ts";
+import { extractBatches, type ExtractResult } from "./extract.ts";
 import type { FeatureMetadataInput, FeatureSplit } from "../features/schema.ts";
 import { type ImageBatch, ImageLoader } from "./image_loader.ts";
 

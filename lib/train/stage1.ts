@@ -20,7 +20,7 @@ import { ResNet } from "../nn/resnet.ts";
 import type { ResNetSpec } from "../nn/spec.ts";
 import { type CheckpointTensor, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { Stage1Settings } from "./config.ts";
-import { Progress } from "./progress.ts";
+import { Progress } from "./_progress.ts";
 import { cosineSchedule } from "./schedule.ts";
 import { prepareSgd } from "../ops/optim.ts";
 import { tuningRecord } from "../ops/tune.ts";
@@ -37,6 +37,7 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EpochRecord } from "./stage1.ts";
  * const record: EpochRecord = {
  *   epoch: 1,
@@ -46,7 +47,7 @@ import {
  *   seconds: 95,
  *   imagesPerSecond: 420,
  * };
- * console.log(record.accuracy); // 0.61
+ * assert.equal(record.accuracy, 0.61);
  * ```
  */
 export interface EpochRecord {
@@ -71,6 +72,7 @@ export interface EpochRecord {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resnet8 } from "../nn/spec.ts";
  * import { presetConfig, stage1Settings } from "./config.ts";
  * import type { Stage1Options } from "./stage1.ts";
@@ -82,7 +84,7 @@ export interface EpochRecord {
  *   resume: true,
  *   logEvery: 50,
  * };
- * console.log(options.settings.epochs); // 30
+ * assert.equal(options.settings.epochs, 30);
  * ```
  */
 export interface Stage1Options {
@@ -116,9 +118,10 @@ export interface Stage1Options {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DivergenceError } from "./stage1.ts";
  * const error = new DivergenceError("Cannot continue stage 1: the loss became NaN", 2, 0);
- * console.log(error.name, error.epoch, error.keptEpoch); // "DivergenceError" 2 0
+ * assert.deepEqual([error.name, error.epoch, error.keptEpoch], ["DivergenceError", 2, 0]);
  * ```
  */
 export class DivergenceError extends Error {
@@ -149,8 +152,9 @@ export class DivergenceError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lossLimit } from "./stage1.ts";
- * console.log(lossLimit(10).toFixed(2)); // "23.03"
+ * assert.equal(lossLimit(10).toFixed(2), "23.03");
  * ```
  */
 export function lossLimit(classes: number): number {
@@ -219,11 +223,12 @@ export function checkLoss(
  * @param keptEpoch The epoch of the checkpoint on disk (0: none).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, stage1Settings } from "./config.ts";
  * import { divergenceError } from "./stage1.ts";
  * const settings = stage1Settings(presetConfig("smoke"));
  * const error = divergenceError("the training loss is NaN", 3, settings, "runs/x/c.bin", 2);
- * console.log(error.message.includes("the checkpoint of epoch 2")); // true
+ * assert.ok(error.message.includes("the checkpoint of epoch 2"));
  * ```
  */
 export function divergenceError(
@@ -254,6 +259,7 @@ export function divergenceError(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ImageSet } from "../data/image_set.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet } from "../nn/spec.ts";
@@ -284,7 +290,7 @@ export function divergenceError(
  * const normalization = { mean: [0.5], std: [0.25] };
  * const options = { settings, spec, normalization, quiet: true, stopAfterEpochs: 1 };
  * const result: Stage1Result = await trainStage1(gpu, train, options);
- * console.log(result.epochsDone, result.history.length); // 1 1
+ * assert.deepEqual([result.epochsDone, result.history.length], [1, 1]);
  * result.net.destroy();
  * gpu.destroy();
  * ```
@@ -339,10 +345,11 @@ export function validateStage1Settings(s: Stage1Settings): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, stage1Settings } from "./config.ts";
  * import { stepsPerEpoch } from "./stage1.ts";
- * console.log(stepsPerEpoch(12000, stage1Settings(presetConfig("paper")))); // 93
- * console.log(stepsPerEpoch(12000, stage1Settings(presetConfig("smoke")))); // 4
+ * assert.equal(stepsPerEpoch(12000, stage1Settings(presetConfig("paper"))), 93);
+ * assert.equal(stepsPerEpoch(12000, stage1Settings(presetConfig("smoke"))), 4);
  * ```
  */
 export function stepsPerEpoch(trainCount: number, s: Stage1Settings): number {
@@ -371,6 +378,7 @@ const augmentStream = (epoch: number) => 2 + 2 * epoch;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ImageSet } from "../data/image_set.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet } from "../nn/spec.ts";
@@ -407,8 +415,8 @@ const augmentStream = (epoch: number) => 2 + 2 * epoch;
  *   checkpointPath: `${dir}/checkpoint.bin`,
  *   quiet: true,
  * });
- * console.log(history.length, Number.isFinite(history[0].loss)); // 1 true
- * console.log((await loadCheckpoint(`${dir}/checkpoint.bin`)).epoch); // 1
+ * assert.deepEqual([history.length, Number.isFinite(history[0].loss)], [1, true]);
+ * assert.equal((await loadCheckpoint(`${dir}/checkpoint.bin`)).epoch, 1);
  * net.destroy();
  * await Deno.remove(dir, { recursive: true });
  * gpu.destroy();
@@ -654,6 +662,7 @@ async function tryLoad(path: string) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../data/rng.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "../nn/mod.ts";
@@ -667,8 +676,8 @@ async function tryLoad(path: string) {
  * const tensors = await snapshot(a);
  * await restore(b, tensors); // b now holds a's parameters, velocities and BN statistics
  * const [wa, wb] = await Promise.all([a.params[0].value.read(), b.params[0].value.read()]);
- * console.log(tensors.length, tensors[0].name); // 28 "stem.conv.weight"
- * console.log(wa.every((v, i) => v === wb[i])); // true
+ * assert.deepEqual([tensors.length, tensors[0].name], [28, "stem.conv.weight"]);
+ * assert.ok(wa.every((v, i) => v === wb[i]));
  * a.destroy();
  * b.destroy();
  * gpu.destroy();
@@ -707,7 +716,7 @@ export async function snapshot(net: ResNet): Promise<CheckpointTensor[]> {
  * const tensors = await snapshot(a);
  * await restore(b, tensors); // b now holds a's parameters, velocities and BN statistics
  * const [wa, wb] = await Promise.all([a.params[0].value.read(), b.params[0].value.read()]);
- * console.log(wa.every((v, i) => v === wb[i])); // true
+ * assert.ok(wa.every((v, i) => v === wb[i]));
  * await assert.rejects(restore(b, tensors.slice(1)), /it has no tensor "stem.conv.weight"/);
  * a.destroy();
  * b.destroy();

@@ -14,7 +14,7 @@ import {
   ShardStream,
 } from "../../lib/data/mod.ts";
 import { FeatureWriter } from "../../lib/features/writer.ts";
-import { tableFromIPC } from "../../lib/data/_deps.ts";
+import { arrow } from "../../lib/deps.ts";
 
 async function pack2000(dir: string) {
   for (let k = 0; k < 10; k++) {
@@ -116,7 +116,7 @@ Deno.test("ShardStream refuses an unfinished pack; feature dumps record the pack
     });
     await w.append(Int32Array.of(1234), Int32Array.of(1234 % 7), Float32Array.of(1));
     await w.close();
-    const t = tableFromIPC(await Deno.readFile(path));
+    const t = arrow.tableFromIPC(await Deno.readFile(path));
     equal(t.schema.metadata.get("ltkit.source_pack"), `${dir}/pack`);
     const index = t.getChild("index")!.get(0) as number;
     const where = packRowLocation(m, index);

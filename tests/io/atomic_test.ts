@@ -9,7 +9,7 @@ import {
   writeFileAtomic,
 } from "../../lib/io/atomic.ts";
 import { saveCheckpoint } from "../../lib/train/checkpoint.ts";
-import { writeMetricsFile } from "../../lib/eval/metrics.ts";
+import { writeMetricsFile } from "../../lib/eval/write_metrics.ts";
 import { writeImageTable } from "../../lib/data/arrow_table.ts";
 import type { MetricsFile } from "../../lib/eval/metrics.ts";
 

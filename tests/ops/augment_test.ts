@@ -9,15 +9,16 @@
  * f32, the reference in f64.
  */
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
+// The modules themselves, not lib/data/mod.ts, so that the browser suite can bundle this test.
 import {
   augmentReference,
   type AugmentSource,
   evalAugmentParams,
-  IMAGENET_NORMALIZATION,
   randomResizedCropBox,
-  Rng,
   trainAugmentParams,
-} from "../../lib/data/mod.ts";
+} from "../../lib/data/imagenet_augment.ts";
+import { IMAGENET_NORMALIZATION } from "../../lib/data/image_list_profiles.ts";
+import { Rng } from "../../lib/data/rng.ts";
 import { GpuAugmenter } from "../../lib/ops/augment.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 

@@ -5,7 +5,7 @@
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
-import { readFeatureDir } from "../../lib/features/reader.ts";
+import { readFeatureDir } from "../../lib/features/load.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { noGpu } from "../_gpu.ts";
 

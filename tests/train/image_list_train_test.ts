@@ -8,7 +8,7 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { tableFromIPC } from "../../lib/data/_deps.ts";
+import { arrow } from "../../lib/deps.ts";
 import {
   decodeShard,
   loadFashionMnist,
@@ -76,7 +76,7 @@ Deno.test({
       const counts = standInCounts(SIZES);
       const want = { train: counts.reduce((a, b) => a + b), val: 100, test: 400 };
       for (const split of ["train", "val", "test"] as const) {
-        const t = tableFromIPC(await Deno.readFile(`${run}/features/${split}.arrow`));
+        const t = arrow.tableFromIPC(await Deno.readFile(`${run}/features/${split}.arrow`));
         const pack = t.schema.metadata.get("ltkit.source_pack")!;
         equal(pack, `${packs}/${split}`);
         equal(t.numRows, want[split]);

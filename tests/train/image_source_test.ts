@@ -7,7 +7,7 @@
 
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import { encodePng, packImageList } from "../../lib/data/mod.ts";
-import { tableFromIPC } from "../../lib/data/_deps.ts";
+import { arrow } from "../../lib/deps.ts";
 import { resnet } from "../../lib/nn/spec.ts";
 import type { Stage1Settings } from "../../lib/train/config.ts";
 import { extractPackFeatures, type PackedSource } from "../../lib/train/image_source.ts";
@@ -101,7 +101,7 @@ Deno.test({
         };
         const result = await extractPackFeatures(net, source, "test", `${dir}/t.arrow`, metadata);
         equal(result.rows, 19);
-        const t = tableFromIPC(await Deno.readFile(`${dir}/t.arrow`));
+        const t = arrow.tableFromIPC(await Deno.readFile(`${dir}/t.arrow`));
         equal(t.schema.metadata.get("ltkit.source_pack"), `${dir}/pack`);
         deepEqual([...t.getChild("index")!.toArray()], Array.from({ length: 19 }, (_, i) => i));
         deepEqual([...t.getChild("label")!.toArray()], Array.from({ length: 19 }, (_, i) => i % 3));

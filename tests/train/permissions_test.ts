@@ -8,7 +8,7 @@ import {
   commandFor,
   TASK_PERMISSIONS,
   type TaskName,
-} from "../../lib/train/permissions.ts";
+} from "../../lib/train/_permissions.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 

@@ -5,8 +5,8 @@
 import { deepEqual, equal, match, rejects } from "node:assert/strict";
 import type { Split } from "../../lib/data/long_tail.ts";
 import { Rng } from "../../lib/data/rng.ts";
-import { extractFeatures } from "../../lib/features/extract.ts";
-import { readFeatures } from "../../lib/features/reader.ts";
+import { extractFeatures } from "../../lib/train/extract.ts";
+import { readFeatures } from "../../lib/features/load.ts";
 import { ResNet, resnet } from "../../lib/nn/mod.ts";
 import { restore, snapshot } from "../../lib/train/stage1.ts";
 import { noGpu, testGpu } from "../_gpu.ts";

@@ -28,8 +28,10 @@ const WG = 64;
  *
  * @example
  * ```ts
- * import { paddedDim } from "./classifier_ops.ts";
- * console.log(paddedDim(6), paddedDim(64)); // 8 64
+ * import assert from "node:assert/strict";
+ * import { paddedDim } from "./classifier.ts";
+ * assert.equal(paddedDim(6), 8);
+ * assert.equal(paddedDim(64), 64);
  * ```
  */
 export function paddedDim(dim: number): number {
@@ -41,8 +43,9 @@ export function paddedDim(dim: number): number {
  *
  * @example
  * ```ts
- * import { paddedClasses } from "./classifier_ops.ts";
- * console.log(paddedClasses(10)); // 12
+ * import assert from "node:assert/strict";
+ * import { paddedClasses } from "./classifier.ts";
+ * assert.equal(paddedClasses(10), 12);
  * ```
  */
 export function paddedClasses(classes: number): number {
@@ -54,8 +57,9 @@ export function paddedClasses(classes: number): number {
  *
  * @example
  * ```ts
- * import { modelSize, paddedDim } from "./classifier_ops.ts";
- * console.log(modelSize(10, paddedDim(64))); // 664
+ * import assert from "node:assert/strict";
+ * import { modelSize, paddedDim } from "./classifier.ts";
+ * assert.equal(modelSize(10, paddedDim(64)), 664);
  * ```
  */
 export function modelSize(classes: number, dim: number): number {
@@ -67,8 +71,9 @@ export function modelSize(classes: number, dim: number): number {
  *
  * @example
  * ```ts
- * import { workSize } from "./classifier_ops.ts";
- * console.log(workSize(512, 10)); // 10752
+ * import assert from "node:assert/strict";
+ * import { workSize } from "./classifier.ts";
+ * assert.equal(workSize(512, 10), 10752);
  * ```
  */
 export function workSize(batch: number, classes: number): number {
@@ -81,9 +86,10 @@ export function workSize(batch: number, classes: number): number {
  *
  * @example
  * ```ts
- * import { padColumns } from "./classifier_ops.ts";
- * console.log([...padColumns(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3)]);
- * // [1, 2, 3, 0, 4, 5, 6, 0]
+ * import assert from "node:assert/strict";
+ * import { padColumns } from "./classifier.ts";
+ * const padded = padColumns(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3); // (2, 3) to (2, 4)
+ * assert.deepEqual([...padded], [1, 2, 3, 0, 4, 5, 6, 0]);
  * ```
  */
 export function padColumns(data: ArrayLike<number>, rows: number, dim: number): Float32Array {
@@ -106,13 +112,14 @@ export function padColumns(data: ArrayLike<number>, rows: number, dim: number): 
  *
  * @example
  * ```ts
- * import { type LinearModel, packModel } from "./classifier_ops.ts";
+ * import assert from "node:assert/strict";
+ * import { type LinearModel, packModel } from "./classifier.ts";
  * const model: LinearModel = {
  *   weight: Float32Array.of(1, 0, 0, 1), // (C=2, D=2)
  *   bias: Float32Array.of(0, 0),
  *   scale: Float32Array.of(1, 1),
  * };
- * console.log(packModel(model, 2, 2).length); // 16: W padded to (2, 4), then b and f padded to 4
+ * assert.equal(packModel(model, 2, 2).length, 16); // W padded to (2, 4), then b and f padded to 4
  * ```
  */
 export interface LinearModel {
@@ -129,10 +136,11 @@ export interface LinearModel {
  *
  * @example
  * ```ts
- * import { packModel } from "./classifier_ops.ts";
+ * import assert from "node:assert/strict";
+ * import { packModel } from "./classifier.ts";
  * const m = packModel({ weight: new Float32Array(6), bias: Float32Array.of(1, 2),
  *   scale: Float32Array.of(1, 1) }, 2, 3);
- * console.log(m.length); // 16 (2 * 4 + 2 * 4)
+ * assert.equal(m.length, 2 * 4 + 2 * 4);
  * ```
  */
 export function packModel(model: LinearModel, classes: number, dim: number): Float32Array {
@@ -160,13 +168,14 @@ export function packModel(model: LinearModel, classes: number, dim: number): Flo
  *
  * @example
  * ```ts
- * import { packModel, unpackModel } from "./classifier_ops.ts";
+ * import assert from "node:assert/strict";
+ * import { packModel, unpackModel } from "./classifier.ts";
  * const m = {
  *   weight: Float32Array.of(1, 2, 3),
  *   bias: Float32Array.of(4),
  *   scale: Float32Array.of(5),
  * };
- * console.log(unpackModel(packModel(m, 1, 3), 1, 3).weight); // Float32Array(3) [1, 2, 3]
+ * assert.deepEqual(unpackModel(packModel(m, 1, 3), 1, 3).weight, Float32Array.of(1, 2, 3));
  * ```
  */
 export function unpackModel(packed: ArrayLike<number>, classes: number, dim: number): LinearModel {
@@ -280,8 +289,9 @@ function positive(op: string, what: string, value: number): void {
  * @returns The reusable dispatch.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { packModel, prepareLogits } from "./classifier_ops.ts";
+ * import { packModel, prepareLogits } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const model = Tensor.from(gpu, packModel({
  *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
@@ -293,7 +303,7 @@ function positive(op: string, what: string, value: number): void {
  * const out = Tensor.empty(gpu, [1, 2]);
  * const logits = await prepareLogits(gpu, x, model, offset, out);
  * logits.record();
- * console.log(await out.read()); // Float32Array(2) [1.5, 2]
+ * assert.deepEqual(Array.from(await out.read(), (v) => +v.toFixed(5)), [1.5, 2]);
  * logits.destroy();
  * gpu.destroy();
  * ```
@@ -326,9 +336,10 @@ export async function prepareLogits(
  *
  * @example
  * ```ts
- * import type { SweepMode } from "./classifier_ops.ts";
+ * import assert from "node:assert/strict";
+ * import type { SweepMode } from "./classifier.ts";
  * const modes: SweepMode[] = ["tau-norm", "logit-adjust"];
- * console.log(modes.length); // 2
+ * assert.equal(modes.length, 2);
  * ```
  */
 export type SweepMode = "tau-norm" | "logit-adjust";
@@ -350,8 +361,9 @@ export type SweepMode = "tau-norm" | "logit-adjust";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { packModel, prepareSweep } from "./classifier_ops.ts";
+ * import { packModel, prepareSweep } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const model = Tensor.from(gpu, packModel({
  *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
@@ -365,7 +377,7 @@ export type SweepMode = "tau-norm" | "logit-adjust";
  * const sweep = await prepareSweep(gpu, x, model, offset, out, "tau-norm", taus);
  * sweep.record();
  * // tau = 0: W x; tau = 1: W x / ||W_c||, with ||W_0|| = 1 and ||W_1|| = 2.
- * console.log(await out.read()); // Float32Array(4) [1, 2, 1, 1]
+ * assert.deepEqual(Array.from(await out.read(), (v) => +v.toFixed(5)), [1, 2, 1, 1]);
  * sweep.destroy();
  * gpu.destroy();
  * ```
@@ -420,8 +432,9 @@ export async function prepareSweep(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { modelSize, packModel, prepareTauWeights, unpackModel } from "./classifier_ops.ts";
+ * import { modelSize, packModel, prepareTauWeights, unpackModel } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const model = Tensor.from(gpu, packModel({
  *   weight: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0), // W (C=2, D=4)
@@ -432,7 +445,7 @@ export async function prepareSweep(
  * const work = await prepareTauWeights(gpu, model, out, 2, 4, 1);
  * work.record();
  * const normalised = unpackModel(await out.read(), 2, 4);
- * console.log(normalised.weight); // Float32Array(8) [1, 0, 0, 0, 0, 1, 0, 0]
+ * assert.deepEqual(Array.from(normalised.weight, (v) => +v.toFixed(5)), [1, 0, 0, 0, 0, 1, 0, 0]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -473,15 +486,16 @@ export async function prepareTauWeights(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { prepareNormalizeRows } from "./classifier_ops.ts";
+ * import { prepareNormalizeRows } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [3, 4, 0, 0], [1, 4]);
  * const centre = Tensor.zeros(gpu, [4]);
  * const out = Tensor.empty(gpu, [1, 4]);
  * const work = await prepareNormalizeRows(gpu, x, centre, out);
  * work.record();
- * console.log(Array.from(await out.read(), (v) => +v.toFixed(6))); // [0.6, 0.8, 0, 0]
+ * assert.deepEqual(Array.from(await out.read(), (v) => +v.toFixed(5)), [0.6, 0.8, 0, 0]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -517,14 +531,15 @@ export async function prepareNormalizeRows(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { prepareColumnMean } from "./classifier_ops.ts";
+ * import { prepareColumnMean } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4, 3, 4, 5, 6], [2, 4]);
  * const mean = Tensor.empty(gpu, [4]);
  * const work = await prepareColumnMean(gpu, x, mean);
  * work.record();
- * console.log(await mean.read()); // Float32Array(4) [2, 3, 4, 5]
+ * assert.deepEqual(Array.from(await mean.read(), (v) => +v.toFixed(5)), [2, 3, 4, 5]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -552,15 +567,16 @@ export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promi
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { prepareClassMean } from "./classifier_ops.ts";
+ * import { prepareClassMean } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0], [3, 4]);
  * const labels = Tensor.from(gpu, new Int32Array([0, 0, 1]));
  * const means = Tensor.empty(gpu, [2, 4]);
  * const work = await prepareClassMean(gpu, x, labels, means);
  * work.record();
- * console.log(await means.read()); // Float32Array(8) [2, 0, 0, 0, 0, 2, 0, 0]
+ * assert.deepEqual(Array.from(await means.read(), (v) => +v.toFixed(5)), [2, 0, 0, 0, 0, 2, 0, 0]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -591,9 +607,10 @@ export async function prepareClassMean(
  *
  * @example
  * ```ts
- * import type { NcmMode } from "./classifier_ops.ts";
+ * import assert from "node:assert/strict";
+ * import type { NcmMode } from "./classifier.ts";
  * const mode: NcmMode = "l2";
- * console.log(mode === "l2" ? "ncm_l2" : "ncm"); // "ncm_l2"
+ * assert.equal(mode === "l2" ? "ncm_l2" : "ncm", "ncm_l2");
  * ```
  */
 export type NcmMode = "cosine" | "l2";
@@ -610,19 +627,20 @@ export type NcmMode = "cosine" | "l2";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { modelSize, prepareNcmWeights, unpackModel } from "./classifier_ops.ts";
+ * import { modelSize, prepareNcmWeights, unpackModel } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const means = Tensor.from(gpu, [2, 0, 0, 0, 0, 2, 0, 0], [2, 4]);
  * const model = Tensor.empty(gpu, [modelSize(2, 4)]);
  * const cosine = await prepareNcmWeights(gpu, means, model, "cosine");
  * cosine.record();
- * console.log(unpackModel(await model.read(), 2, 4).weight);
- * // Float32Array(8) [1, 0, 0, 0, 0, 1, 0, 0]
+ * const unit = unpackModel(await model.read(), 2, 4).weight;
+ * assert.deepEqual(Array.from(unit, (v) => +v.toFixed(5)), [1, 0, 0, 0, 0, 1, 0, 0]);
  * const l2 = await prepareNcmWeights(gpu, means, model, "l2");
  * l2.record();
- * console.log(unpackModel(await model.read(), 2, 4).bias);
- * // Float32Array(2) [-5, -5]: -||m||^2 - 1
+ * const bias = unpackModel(await model.read(), 2, 4).bias;
+ * assert.deepEqual(Array.from(bias, (v) => +v.toFixed(5)), [-5, -5]); // -||m||^2 - 1
  * cosine.destroy();
  * l2.destroy();
  * gpu.destroy();
@@ -652,6 +670,7 @@ export async function prepareNcmWeights(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import {
  *   modelSize,
@@ -659,7 +678,7 @@ export async function prepareNcmWeights(
  *   prepareTrainStep,
  *   type TrainStepSpec,
  *   workSize,
- * } from "./classifier_ops.ts";
+ * } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * // Two training rows (N = 2, Dp = 4), C = 2, one epoch of one step with batch 2.
  * const x = Tensor.from(gpu, [1, 0, 0, 0, 0, 1, 0, 0], [2, 4]);
@@ -683,7 +702,8 @@ export async function prepareNcmWeights(
  * const step = await prepareTrainStep(gpu, spec);
  * step.record();
  * const trace = await spec.trace.read();
- * console.log(trace[0], new Float32Array(trace.buffer, 4, 1)[0].toFixed(4)); // 1 "0.6931": ln 2
+ * assert.equal(trace[0], 1); // steps run
+ * assert.equal(new Float32Array(trace.buffer, 4, 1)[0].toFixed(4), Math.LN2.toFixed(4));
  * step.destroy();
  * gpu.destroy();
  * ```
@@ -728,6 +748,7 @@ export interface TrainStepSpec {
  * @returns The step, to record once per step.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import {
  *   modelSize,
@@ -735,7 +756,7 @@ export interface TrainStepSpec {
  *   prepareTrainStep,
  *   type TrainStepSpec,
  *   workSize,
- * } from "./classifier_ops.ts";
+ * } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * // Two training rows (N = 2, Dp = 4), C = 2, three epochs of one step with batch 2.
  * const x = Tensor.from(gpu, [1, 0, 0, 0, 0, 1, 0, 0], [2, 4]);
@@ -763,7 +784,8 @@ export interface TrainStepSpec {
  * gpu.submit();
  * const trace = await spec.trace.read();
  * const losses = new Float32Array(trace.buffer, 4, steps);
- * console.log(trace[0], losses[2] < losses[0]); // 3 true
+ * assert.equal(trace[0], 3);
+ * assert.ok(losses[2] < losses[0]);
  * step.destroy();
  * gpu.destroy();
  * ```

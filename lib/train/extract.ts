@@ -9,22 +9,23 @@ import { BatchMaker } from "../data/batch.ts";
 import type { Split } from "../data/long_tail.ts";
 import { readAll } from "../gpu/tensor.ts";
 import type { ResNet } from "../nn/resnet.ts";
-import { DEGENERATE_ADVICE, type FeatureDefect, FeatureScan } from "./check.ts";
-import type { FeatureMetadataInput, FeatureSplit } from "./schema.ts";
-import { FeatureWriter, writeClassifier } from "./writer.ts";
+import { DEGENERATE_ADVICE, type FeatureDefect, FeatureScan } from "../features/check.ts";
+import type { FeatureMetadataInput, FeatureSplit } from "../features/schema.ts";
+import { FeatureWriter, writeClassifier } from "../features/writer.ts";
 
 /**
  * Options of {@link extractFeatures}.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ExtractOptions } from "./extract.ts";
  * const options: ExtractOptions = {
  *   normalization: { mean: [0.286], std: [0.353] },
  *   limit: 1000, // evenly spaced rows
- *   onProgress: (done, total) => console.log(`${done}/${total}`),
+ *   onProgress: (done, total) => assert.ok(done <= total),
  * };
- * console.log(options.limit); // 1000
+ * assert.equal(options.limit, 1000);
  * ```
  */
 export interface ExtractOptions {
@@ -41,10 +42,10 @@ export interface ExtractOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ExtractResult } from "./extract.ts";
  * const result: ExtractResult = { rows: 200, correct: 150 };
- * console.log(`joint accuracy ${(100 * result.correct / result.rows).toFixed(1)}%`);
- * // "joint accuracy 75.0%"
+ * assert.equal(`joint accuracy ${(100 * result.correct / result.rows).toFixed(1)}%`, "joint accuracy 75.0%");
  * ```
  */
 export interface ExtractResult {
@@ -63,12 +64,13 @@ export interface ExtractResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Split } from "../data/long_tail.ts";
  * import { Rng } from "../data/rng.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "../nn/mod.ts";
  * import { extractFeatures } from "./extract.ts";
- * import { readFeatures } from "./reader.ts";
+ * import { readFeatures } from "../features/load.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const net = await ResNet.create(gpu, resnet("tiny", [1, 8, 8], 4, [4], 1, 2), { batch: 4 });
  * net.initialize(new Rng(0));
@@ -95,7 +97,7 @@ export interface ExtractResult {
  *   normalization: { mean: [0.5], std: [0.25] },
  * });
  * const test = await readFeatures(`${dir}/test.arrow`, "test");
- * console.log(result.rows, test.dim, test.index); // 6 4 Int32Array(6) [0, 2, 4, 6, 8, 10]
+ * assert.deepEqual([result.rows, test.dim, test.index], [6, 4, Int32Array.of(0, 2, 4, 6, 8, 10)]);
  * await Deno.remove(dir, { recursive: true });
  * net.destroy();
  * gpu.destroy();
@@ -301,12 +303,13 @@ export async function extractBatches(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Split } from "../data/long_tail.ts";
  * import { Rng } from "../data/rng.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "../nn/mod.ts";
  * import { dumpClassifier } from "./extract.ts";
- * import { readClassifier } from "./reader.ts";
+ * import { readClassifier } from "../features/load.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const net = await ResNet.create(gpu, resnet("tiny", [1, 8, 8], 4, [4], 1, 2), { batch: 4 });
  * net.initialize(new Rng(0));
@@ -331,7 +334,7 @@ export async function extractBatches(
  * const dir = await Deno.makeTempDir();
  * await dumpClassifier(net, `${dir}/classifier.arrow`, metadata);
  * const classifier = await readClassifier(`${dir}/classifier.arrow`);
- * console.log(classifier.classCount, classifier.featureDim); // 2 4
+ * assert.deepEqual([classifier.classCount, classifier.featureDim], [2, 4]);
  * await Deno.remove(dir, { recursive: true });
  * net.destroy();
  * gpu.destroy();

@@ -19,7 +19,7 @@ const K = Uint32Array.from(
  * @example
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { Md5 } from "./md5.ts";
+ * import { Md5 } from "./_md5.ts";
  * const md5 = new Md5();
  * md5.update(new TextEncoder().encode("message "));
  * md5.update(new TextEncoder().encode("digest"));
@@ -129,7 +129,7 @@ export class Md5 {
  * @example
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { md5Hex } from "./md5.ts";
+ * import { md5Hex } from "./_md5.ts";
  * equal(md5Hex(new TextEncoder().encode("abc")), "900150983cd24fb0d6963f7d28e17f72");
  * ```
  */
@@ -145,7 +145,7 @@ export function md5Hex(bytes: Uint8Array): string {
  * @example
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { md5File } from "./md5.ts";
+ * import { md5File } from "./_md5.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "a");
  * equal(await md5File(path), "0cc175b9c0f1b6a831c399e269772661");

@@ -127,7 +127,7 @@ function paxRecords(data: Uint8Array): Map<string, string> {
  *
  * @example
  * ```ts
- * import type { TarMember } from "./tar.ts";
+ * import type { TarMember } from "./_tar.ts";
  * const member: TarMember = { path: "cifar-10-batches-bin/test_batch.bin", size: 30730000 };
  * ```
  */
@@ -143,7 +143,7 @@ export interface TarMember {
  *
  * @example
  * ```ts
- * import type { TarContents } from "./tar.ts";
+ * import type { TarContents } from "./_tar.ts";
  * const names = (t: TarContents) => t.members.map((m) => m.path);
  * ```
  */
@@ -166,7 +166,7 @@ export interface TarContents {
  * @example
  * ```ts
  * import { deepEqual } from "node:assert/strict";
- * import { readTar } from "./tar.ts";
+ * import { readTar } from "./_tar.ts";
  * // One member "a.txt" holding "hi": a header block, one data block, two zero blocks.
  * const header = new Uint8Array(512);
  * const put = (text: string, at: number) => header.set(new TextEncoder().encode(text), at);
@@ -287,7 +287,7 @@ export async function readTar(
  * @example
  * ```ts
  * import { deepEqual } from "node:assert/strict";
- * import { readTarFile } from "./tar.ts";
+ * import { readTarFile } from "./_tar.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.mkdir(`${dir}/in`);
  * await Deno.writeTextFile(`${dir}/in/x.txt`, "hello");
