@@ -143,12 +143,13 @@ export async function extractFeatures(
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import type { BatchInput } from "./extract.ts";
  * const input: BatchInput = {
  *   total: 0,
  *   fill: () => ({ labels: new Int32Array(0), indices: new Int32Array(0) }),
  * };
- * console.log(input.total); // 0
+ * equal(input.total, 0);
  * ```
  */
 export interface BatchInput {

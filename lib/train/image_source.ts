@@ -53,12 +53,13 @@ export interface PackedSource {
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { imageCount, type ImageSource } from "./image_source.ts";
  * const s: ImageSource = {
  *   pack: "p", rows: 7, classCount: 2, crop: { size: 8, resize: 9 },
  *   normalization: { mean: [0, 0, 0], std: [1, 1, 1] },
  * };
- * console.log(imageCount(s)); // 7
+ * equal(imageCount(s), 7);
  * ```
  */
 export type ImageSource = ImageSet | PackedSource;
@@ -70,11 +71,13 @@ export type ImageSource = ImageSet | PackedSource;
  * @returns Whether it is a {@link PackedSource}.
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { isPackedSource } from "./image_source.ts";
- * console.log(isPackedSource({
+ * const set = {
  *   images: new Uint8Array(1), labels: Int32Array.of(0), count: 1, channels: 1, height: 1,
  *   width: 1, classCount: 1,
- * })); // false
+ * };
+ * equal(isPackedSource(set), false);
  * ```
  */
 export function isPackedSource(source: ImageSource): source is PackedSource {
@@ -88,11 +91,13 @@ export function isPackedSource(source: ImageSource): source is PackedSource {
  * @returns N.
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { imageCount } from "./image_source.ts";
- * console.log(imageCount({
+ * const set = {
  *   images: new Uint8Array(2), labels: Int32Array.of(0, 1), count: 2, channels: 1, height: 1,
  *   width: 1, classCount: 2,
- * })); // 2
+ * };
+ * equal(imageCount(set), 2);
  * ```
  */
 export function imageCount(source: ImageSource): number {
