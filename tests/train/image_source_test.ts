@@ -6,13 +6,13 @@
  */
 
 import { deepEqual, equal, rejects } from "node:assert/strict";
-import { encodePng, packImageList } from "../../lib/data/mod.ts";
 import { arrow } from "../../lib/deps.ts";
 import { resnet } from "../../lib/nn/spec.ts";
 import type { Stage1Settings } from "../../lib/train/config.ts";
 import { extractPackFeatures, type PackedSource } from "../../lib/train/image_source.ts";
 import { snapshot, trainStage1 } from "../../lib/train/stage1.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
+import { syntheticPack } from "./_packs.ts";
 
 const SETTINGS: Stage1Settings = {
   epochs: 2,
@@ -33,21 +33,12 @@ Deno.test({
     const gpu = (await testGpu())!;
     const dir = await Deno.makeTempDir();
     try {
-      const lines: string[] = [];
-      for (let i = 0; i < 19; i++) {
-        const w = 13 + (i % 3), h = 11 + (i % 2);
-        const px = Uint8Array.from({ length: w * h * 3 }, (_, j) => (j * (i + 3) + i * 11) & 0xff);
-        await Deno.writeFile(`${dir}/${i}.png`, encodePng(px, w, h, 3));
-        lines.push(`${i}.png ${i % 3}`);
-      }
-      await Deno.writeTextFile(`${dir}/list.txt`, lines.join("\n"));
-      await packImageList({
-        list: `${dir}/list.txt`,
-        root: dir,
+      await syntheticPack(dir, {
+        count: 19,
+        classes: 3,
         size: 10,
-        out: `${dir}/pack`,
-        shardMiB: 1500 / 1048576,
-        workers: 1,
+        shardBytes: 1500,
+        dims: (i) => [13 + (i % 3), 11 + (i % 2)],
       });
       const source: PackedSource = {
         pack: `${dir}/pack`,
