@@ -26,6 +26,7 @@ export * from "./batch.ts";
 export * from "./decode.ts";
 export * from "./download.ts";
 export * from "./fashion_mnist.ts";
+export * from "./fashion_mnist_list.ts";
 export * from "./grid.ts";
 export * from "./idx.ts";
 export * from "./image_list.ts";

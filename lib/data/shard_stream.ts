@@ -175,19 +175,25 @@ export class ShardStream {
     for (let k = 1; k < count; k++) firsts[k] = firsts[k - 1] + this.manifest.shards[k - 1].rows;
     const ahead: Promise<PackedImage[]>[] = [];
     for (let j = 0; j < Math.min(prefetch, count); j++) ahead.push(this.#read(order[j]));
-    for (let j = 0; j < count; j++) {
-      const k = order[j];
-      const rows = ahead.length > 0 ? await ahead.shift()! : await this.#read(k);
-      if (j + prefetch < count && prefetch > 0) ahead.push(this.#read(order[j + prefetch]));
-      const within = options.rng ? options.rng.permutation(rows.length) : null;
-      try {
-        for (let i = 0; i < rows.length; i++) {
-          const r = within ? within[i] : i;
-          yield { ...rows[r], index: firsts[k] + r, shard: k, row: r };
+    try {
+      for (let j = 0; j < count; j++) {
+        const k = order[j];
+        const rows = ahead.length > 0 ? await ahead.shift()! : await this.#read(k);
+        if (j + prefetch < count && prefetch > 0) ahead.push(this.#read(order[j + prefetch]));
+        const within = options.rng ? options.rng.permutation(rows.length) : null;
+        try {
+          for (let i = 0; i < rows.length; i++) {
+            const r = within ? within[i] : i;
+            yield { ...rows[r], index: firsts[k] + r, shard: k, row: r };
+          }
+        } finally {
+          this.#held--;
         }
-      } finally {
-        this.#held--;
       }
+    } finally {
+      // A consumer that stops early (stage 1 drops the last partial batch) leaves reads ahead
+      // that nobody will consume: they are released once they finish.
+      for (const read of ahead) read.then(() => this.#held--, () => this.#held--);
     }
   }
 }

@@ -162,7 +162,8 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
  * ```
  */
 export const RUN_FLAGS = {
-  preset: "smoke, cpu or paper (default: paper on a GPU, cpu on a software adapter)",
+  preset: "smoke, cpu, paper, imagenet-lt-r10 or imagenet-lt-r10-cpu (default: paper on a GPU, " +
+    "cpu on a software adapter)",
   config: "load a saved config.json (flags given too override it)",
   out: "run folder (default: runs/<preset>-<time>)",
   "stage1-only": "stop after stage 1 and the feature dumps",

@@ -24,6 +24,13 @@ import { Progress } from "./_progress.ts";
 import { cosineSchedule } from "./schedule.ts";
 import { prepareSgd } from "../ops/optim.ts";
 import { tuningRecord } from "../ops/tune.ts";
+import {
+  checkPackedSampler,
+  imageCount,
+  type ImageSource,
+  isPackedSource,
+  PackedTrainFeed,
+} from "./image_source.ts";
 
 /**
  * Per-epoch record of training.
@@ -366,6 +373,9 @@ const augmentStream = (epoch: number) => 2 + 2 * epoch;
  * Each epoch draws its order and augmentation from generators seeded by (seed, epoch), so a
  * resumed run continues with exactly the numbers an uninterrupted one would have used.
  *
+ * `train` is an in-memory set (batched and augmented on the CPU) or a packed source, streamed
+ * and augmented on the GPU (lib/train/image_source.ts; instance-balanced sampling only).
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -414,12 +424,21 @@ const augmentStream = (epoch: number) => 2 + 2 * epoch;
  */
 export async function trainStage1(
   gpu: Gpu,
-  train: ImageSet,
+  train: ImageSource,
   options: Stage1Options,
 ): Promise<Stage1Result> {
   const s = options.settings;
   validateStage1Settings(s);
-  const steps = stepsPerEpoch(train.count, s);
+  if (isPackedSource(train)) {
+    checkPackedSampler(s.sampler, train.pack);
+    if (!s.augment) {
+      throw new RangeError(
+        `Cannot train stage 1 on the packed data set ${train.pack} without augmentation: its ` +
+          "images differ in size, so training crops them (RandomResizedCrop); drop --augment false",
+      );
+    }
+  }
+  const steps = stepsPerEpoch(imageCount(train), s);
   const totalSteps = steps * s.epochs;
   const logEvery = Math.max(1, options.logEvery ?? 20);
   const progress = new Progress("stage 1", { quiet: options.quiet });
@@ -454,6 +473,32 @@ export async function trainStage1(
       net.initialize(new Rng(s.seed, INIT_STREAM));
     }
 
+    const feed = isPackedSource(train)
+      ? await PackedTrainFeed.create(gpu, net, train, s.seed)
+      : null;
+    if (feed) cleanup.push(() => void feed.destroy());
+    const memoryEpoch = (set: ImageSet, epoch: number) => {
+      const sampler = createSampler(
+        s.sampler,
+        set.labels,
+        new Rng(s.seed, samplerStream(epoch)),
+        set.classCount,
+      );
+      const order = sampler.epoch(epoch, s.epochs);
+      const maker = new BatchMaker(set, {
+        batchSize: s.batch,
+        mean: options.normalization.mean,
+        std: options.normalization.std,
+        augment: s.augment && { pad: options.augmentPad ?? 2 },
+        rng: new Rng(s.seed, augmentStream(epoch)),
+      });
+      if (batch.images.length === 0) Object.assign(batch, maker.allocate());
+      return (i: number) => {
+        maker.fill(order, i * s.batch, batch);
+        net.input.write(batch.images);
+        net.labels.write(batch.labels);
+      };
+    };
     const batch = { images: new Float32Array(0), labels: new Int32Array(0) };
     const staging = [0, 1].map(() =>
       gpu.device.createBuffer({
@@ -466,21 +511,7 @@ export async function trainStage1(
     let windowCount = 0;
     const lastEpoch = Math.min(s.epochs, startEpoch + (options.stopAfterEpochs ?? Infinity));
     for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
-      const sampler = createSampler(
-        s.sampler,
-        train.labels,
-        new Rng(s.seed, samplerStream(epoch)),
-        train.classCount,
-      );
-      const order = sampler.epoch(epoch, s.epochs);
-      const maker = new BatchMaker(train, {
-        batchSize: s.batch,
-        mean: options.normalization.mean,
-        std: options.normalization.std,
-        augment: s.augment && { pad: options.augmentPad ?? 2 },
-        rng: new Rng(s.seed, augmentStream(epoch)),
-      });
-      if (batch.images.length === 0) Object.assign(batch, maker.allocate());
+      const fill = feed ? feed.epoch(epoch) : memoryEpoch(train as ImageSet, epoch);
       net.resetMetrics();
       const started = performance.now();
       const inFlight: Promise<void>[] = [];
@@ -514,9 +545,7 @@ export async function trainStage1(
       };
       for (let i = 0; i < steps; i++) {
         const globalStep = epoch * steps + i;
-        maker.fill(order, i * s.batch, batch);
-        net.input.write(batch.images);
-        net.labels.write(batch.labels);
+        await fill(i);
         lr = schedule[globalStep];
         step.record();
         gpu.submit();

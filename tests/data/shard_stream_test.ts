@@ -55,6 +55,17 @@ Deno.test("ShardStream: an epoch visits every row once holding at most current +
       equal(peak, prefetch + 1);
       equal(s.held, 0);
     }
+    // A consumer that stops early releases the shard it was in and, once they finish, the reads
+    // ahead.
+    for (const prefetch of [1, 2]) {
+      const s = await ShardStream.open(`${dir}/pack`);
+      let n = 0;
+      for await (const _ of s.epoch({ rng: new Rng(4), prefetch })) if (++n === 10) break;
+      for (let tries = 0; s.held > 0 && tries < 50; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      equal(s.held, 0, `prefetch ${prefetch}: held after an early stop`);
+    }
     // Unshuffled order is the pack's; a seed gives the same order twice and another one differs.
     const order = async (rng?: Rng) => {
       const out: number[] = [];
