@@ -67,7 +67,7 @@ export async function featuresFolder(folder: string): Promise<string> {
  * @returns The server (`await server.shutdown()` stops it) and the page's URL.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { writeSyntheticFeatureDir } from "../lib/features/synthetic.ts";
  * import { serveView } from "./view.ts";
  * const dir = await Deno.makeTempDir();

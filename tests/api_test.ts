@@ -3,7 +3,7 @@
  * one means changing this list in the same commit (and the README when users see it).
  */
 
-import { deepEqual, doesNotMatch } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, doesNotMatch } from "node:assert/strict";
 
 /** Run-time values: functions, classes, constants. */
 const VALUES = [

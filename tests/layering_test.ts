@@ -10,7 +10,7 @@
  * not followed; comments (JSDoc examples included) are not code.
  */
 
-import { deepEqual } from "node:assert/strict";
+import { deepStrictEqual as deepEqual } from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 

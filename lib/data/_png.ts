@@ -144,7 +144,7 @@ function paeth(a: number, b: number, c: number): number {
  * @throws {SyntaxError} For a file that is not a PNG this decoder reads, saying why.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { decodePng, encodePng } from "./_png.ts";
  * const rgb = Uint8Array.from([1, 2, 3, 4, 5, 6]);
  * deepEqual(decodePng(encodePng(rgb, 2, 1, 3), "x.png").pixels, rgb);

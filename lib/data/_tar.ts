@@ -165,7 +165,7 @@ export interface TarContents {
  *   archive that ends inside a header or a member, naming the archive, the member and the offset.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { readTar } from "./_tar.ts";
  * // One member "a.txt" holding "hi": a header block, one data block, two zero blocks.
  * const header = new Uint8Array(512);
@@ -286,7 +286,7 @@ export async function readTar(
  * @throws {SyntaxError} As {@link readTar}, and for a corrupt or truncated gzip stream.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { readTarFile } from "./_tar.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.mkdir(`${dir}/in`);

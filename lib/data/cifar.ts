@@ -131,7 +131,7 @@ function howToGet(layout: Readonly<CifarLayout>): string {
  *   naming the file, the value and the record.
  * @example
  * ```ts
- * import { deepEqual, equal } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
  * import { parseCifarRecords } from "./cifar.ts";
  * const record = new Uint8Array(3073);
  * record[0] = 7; // the label
@@ -189,7 +189,7 @@ export function parseCifarRecords(
  * @throws {RangeError} When the number of names is not `classCount`.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { parseClassNames } from "./cifar.ts";
  * deepEqual(parseClassNames("cat\ndog\n\n", "meta.txt", 2), ["cat", "dog"]);
  * ```
@@ -257,7 +257,7 @@ function probe(
  * @throws {Deno.errors.NotFound} Listing the places searched and how to get the data.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { findCifar } from "./cifar.ts";
  * const dir = await Deno.makeTempDir();
  * // Only the name matters for finding; loadCifar reads the archive.
@@ -357,7 +357,7 @@ async function readMembers(
  *   naming the file.
  * @example
  * ```ts
- * import { deepEqual, equal } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
  * import { loadCifar } from "./cifar.ts";
  * // A stand-in extracted folder in the official format: three training records and one test
  * // record. The real files hold 50,000 and 10,000.

@@ -440,7 +440,7 @@ export interface DownloadFashionMnistOptions {
  * @throws {RangeError} For a source that cannot be downloaded; as {@link downloadFile} otherwise.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { downloadSource } from "./download.ts";
  * import { md5Hex } from "./_md5.ts";
  * // A local stand-in for the official server; by default the official address and sums are used.

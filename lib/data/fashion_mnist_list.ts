@@ -41,7 +41,7 @@ export interface StandInOptions {
  * @returns (10) counts.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { standInCounts } from "./fashion_mnist_list.ts";
  * deepEqual(standInCounts({ head: 150, ratio: 20, valPerClass: 1, testPerClass: 1 }),
  *   [150, 107, 77, 55, 39, 28, 20, 14, 10, 7]);

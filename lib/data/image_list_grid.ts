@@ -24,7 +24,7 @@ const CELL = 48;
  * @returns Class indices, head first.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { gridClasses } from "./image_list_grid.ts";
  * deepEqual(gridClasses([5, 50, 1, 20], 2), [1, 2]);
  * ```
@@ -48,7 +48,7 @@ export function gridClasses(counts: ArrayLike<number>, rows: number): number[] {
  * @returns The PNG bytes.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { imageListGridPng } from "./image_list_grid.ts";
  * import { IMAGE_LIST_PROFILES } from "./image_list_profiles.ts";
  * import { encodePng } from "./_png.ts";

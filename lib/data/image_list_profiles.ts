@@ -71,7 +71,7 @@ export interface ImageListProfile {
  * @returns The crop side and the evaluation resize.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { IMAGE_LIST_PROFILES, profileCrop } from "./image_list_profiles.ts";
  * deepEqual(profileCrop(IMAGE_LIST_PROFILES["imagenet-lt"]), { size: 224, resize: 256 });
  * deepEqual(profileCrop(IMAGE_LIST_PROFILES["fashion-mnist-lt-list"]), { size: 32, resize: 36 });
@@ -89,7 +89,7 @@ export function profileCrop(
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { IMAGENET_NORMALIZATION } from "./image_list_profiles.ts";
  * equal(IMAGENET_NORMALIZATION.mean[0], 0.485);
  * ```
@@ -127,7 +127,7 @@ function row(
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { IMAGE_LIST_PROFILES } from "./image_list_profiles.ts";
  * deepEqual(Object.keys(IMAGE_LIST_PROFILES), [
  *   "imagenet-lt",
@@ -198,7 +198,7 @@ export const IMAGE_LIST_PROFILES: Readonly<Record<string, Readonly<ImageListProf
  * @returns The profile, or undefined.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { findImageListProfile } from "./image_list_profiles.ts";
  * equal(findImageListProfile("places-lt")?.classCount, 365);
  * equal(findImageListProfile("cifar10-lt-100"), undefined);
@@ -282,7 +282,7 @@ export function findListFile(
  * @returns The splits.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { loadImageListSplits, type ImageListProfile } from "./image_list_profiles.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/tr.txt`, "a.jpg 0\nb.jpg 0\nc.jpg 1\n");

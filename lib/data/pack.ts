@@ -150,7 +150,7 @@ function sameSettings(a: PackSettings, b: PackSettings): string | undefined {
  * @returns The final manifest.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { encodePng } from "./_png.ts";
  * import { packImageList } from "./pack.ts";
  * const root = await Deno.makeTempDir();

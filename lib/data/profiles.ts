@@ -82,7 +82,7 @@ export interface LongTailProfile {
  * @returns P, the zero padding on each side.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { augmentPad, getProfile } from "./profiles.ts";
  * equal(augmentPad(getProfile("fashion-mnist-lt-100")), 2);
  * equal(augmentPad(getProfile("cifar10-lt-100")), 4);

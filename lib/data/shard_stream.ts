@@ -44,7 +44,7 @@ export interface StreamRow extends PackedImage {
  * @throws {RangeError} For an index outside the pack.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { packRowLocation } from "./shard_stream.ts";
  * const shard = (file: string, rows: number) =>
  *   ({ file, rows, bytes: 0, sha256: "", firstEntry: 0, endEntry: 0 });
@@ -74,7 +74,7 @@ export function packRowLocation(
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { encodePng } from "./_png.ts";
  * import { packImageList } from "./pack.ts";
  * import { ShardStream } from "./shard_stream.ts";

@@ -65,7 +65,7 @@ export interface PackedImage {
  * @returns The file's bytes.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { decodeShard, encodeShard } from "./shards.ts";
  * const bytes = encodeShard([
  *   { pixels: new Uint8Array(6), height: 1, width: 2, label: 4, path: "x.png", line: 7 },
@@ -290,7 +290,7 @@ export const MANIFEST = "manifest.json";
  * @returns `shard-00000.arrow` style.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { shardName } from "./shards.ts";
  * equal(shardName(12), "shard-00012.arrow");
  * ```
@@ -307,7 +307,7 @@ export function shardName(k: number): string {
  * @throws {SyntaxError} For a manifest that is not one.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { readManifest } from "./shards.ts";
  * equal(await readManifest(await Deno.makeTempDir()), undefined);
  * ```

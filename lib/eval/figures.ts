@@ -606,7 +606,7 @@ export function lineChart(spec: LineChartSpec): string {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import type { ReliabilitySeries } from "./figures.ts";
  * const crt: ReliabilitySeries = {
  *   label: "cRT",

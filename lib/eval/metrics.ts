@@ -95,7 +95,7 @@ export interface TauPoint {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { ECE_BINS } from "./metrics.ts";
  * equal(ECE_BINS, 15);
  * ```
@@ -108,7 +108,7 @@ export const ECE_BINS = 15;
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { type CalibrationFigures, calibrationMetrics } from "./metrics.ts";
  * const c: CalibrationFigures = calibrationMetrics(Float32Array.of(0, 0), Int32Array.of(0), [
  *   "many",
@@ -133,7 +133,7 @@ export interface CalibrationFigures {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { calibrationMetrics, type CalibrationMetrics } from "./metrics.ts";
  * const m: CalibrationMetrics = calibrationMetrics(
  *   Float32Array.of(2, 0, 0, 2),
@@ -169,7 +169,7 @@ export interface CalibrationMetrics extends CalibrationFigures {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { softmaxTop1 } from "./metrics.ts";
  * const t = softmaxTop1(Float32Array.of(0, Math.log(3)), Int32Array.of(0), 2);
  * equal(t.confidence[0].toFixed(6), "0.750000");
@@ -214,7 +214,7 @@ export function softmaxTop1(
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { confidenceBin } from "./metrics.ts";
  * equal(confidenceBin(1 / 3, 15), 4); // 5/15 is the top of bin 4
  * equal(confidenceBin(0.34, 15), 5);
@@ -266,7 +266,7 @@ function binned(
  * @returns The calibration figures.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { calibrationMetrics } from "./metrics.ts";
  * // Two rows with confidence 0.5 (one right) and one with e^2 / (1 + e^2) = 0.881 (right).
  * const m = calibrationMetrics(

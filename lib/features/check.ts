@@ -38,7 +38,7 @@ const CONSTANT_TOLERANCE = 1e-6;
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { FeatureScan } from "./check.ts";
  * const scan = new FeatureScan(2);
  * scan.add(Float32Array.of(1, 0, 1, 0)); // two rows, both (1, 0)
@@ -151,7 +151,7 @@ export class FeatureScan {
  * @returns The first defect found, or null for a usable matrix.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { checkFeatures } from "./check.ts";
  * equal(checkFeatures(Float32Array.of(1, 2, 3, 4), 2, 2), null);
  * equal(checkFeatures(new Float32Array(6), 3, 2)?.detail, "all 3 rows x 2 dims are zero");

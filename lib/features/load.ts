@@ -80,7 +80,7 @@ export async function readClassifier(path: string): Promise<ClassifierData> {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import type { FeatureDirOptions } from "./load.ts";
  * const options: FeatureDirOptions = { classifier: "models/head.arrow" };
  * equal(options.classifier, "models/head.arrow");

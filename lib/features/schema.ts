@@ -251,7 +251,7 @@ export const MINIMAL_CLASSIFIER_LAYOUT: string =
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { hasKitMetadata } from "./schema.ts";
  * equal(hasKitMetadata(new Map([["ltkit.split", "train"]])), true);
  * equal(hasKitMetadata(new Map([["producer", "pyarrow"]])), false);
@@ -269,7 +269,7 @@ export function hasKitMetadata(meta: ReadonlyMap<string, string>): boolean {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { minimalMetadata } from "./schema.ts";
  * const meta = minimalMetadata("train", 3, [5, 2, 1], 8, new Map([["producer", "numpy"]]));
  * equal(meta.minimal, true);
@@ -635,7 +635,7 @@ export function isFloat32Vector(type: ArrowDataType, dim?: number): boolean {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { arrow } from "../deps.ts";
  * import { isInt32or64 } from "./schema.ts";
  * equal(isInt32or64(new arrow.Int64()), true);
@@ -652,7 +652,7 @@ export function isInt32or64(type: ArrowDataType): boolean {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { arrow } from "../deps.ts";
  * import { isFloat32or16 } from "./schema.ts";
  * equal(isFloat32or16(new arrow.Float16()), true);
@@ -669,7 +669,7 @@ export function isFloat32or16(type: ArrowDataType): boolean {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { arrow } from "../deps.ts";
  * import { isFloat32or16Vector, vectorType } from "./schema.ts";
  * const half = new arrow.FixedSizeList(4, new arrow.Field("item", new arrow.Float16()));

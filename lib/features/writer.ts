@@ -279,7 +279,7 @@ export class FeatureWriter {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { vectorData } from "./writer.ts";
  * equal(vectorData(3, 2, new Float32Array(6)).length, 2);
  * ```
@@ -376,7 +376,7 @@ export async function writeClassifier(
  * @param what What the file holds, for error messages.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { arrow } from "../deps.ts";
  * import { writeArrowFile } from "./writer.ts";
  * const path = await Deno.makeTempFile({ suffix: ".arrow" });

@@ -46,7 +46,7 @@ export const STREAMS: Readonly<
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { CRT_DEFAULTS } from "./crt.ts";
  * deepEqual(CRT_DEFAULTS, { sampler: "class" });
  * ```
@@ -59,7 +59,7 @@ export const CRT_DEFAULTS: Readonly<{ sampler: SamplerKind }> = Object.freeze({ 
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { BSM_DEFAULTS } from "./crt.ts";
  * deepEqual(BSM_DEFAULTS, { sampler: "instance" });
  * ```

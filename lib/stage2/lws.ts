@@ -20,7 +20,7 @@ import { trainLinear } from "./train.ts";
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { LWS_DEFAULTS } from "./lws.ts";
  * deepEqual(LWS_DEFAULTS, { sampler: "class", weightDecay: 0 });
  * ```

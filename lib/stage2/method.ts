@@ -15,7 +15,7 @@ import type { EvalLogits } from "./context.ts";
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import type { MethodName } from "./method.ts";
  * const name: MethodName = "tau";
  * equal(name, "tau");

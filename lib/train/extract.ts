@@ -143,7 +143,7 @@ export async function extractFeatures(
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import type { BatchInput } from "./extract.ts";
  * const input: BatchInput = {
  *   total: 0,
@@ -185,7 +185,7 @@ export interface BatchInput {
  * @returns Rows written and the joint classifier's correct count.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { Rng } from "../data/rng.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "../nn/mod.ts";

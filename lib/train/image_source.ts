@@ -53,7 +53,7 @@ export interface PackedSource {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { imageCount, type ImageSource } from "./image_source.ts";
  * const s: ImageSource = {
  *   pack: "p", rows: 7, classCount: 2, crop: { size: 8, resize: 9 },
@@ -71,7 +71,7 @@ export type ImageSource = ImageSet | PackedSource;
  * @returns Whether it is a {@link PackedSource}.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { isPackedSource } from "./image_source.ts";
  * const set = {
  *   images: new Uint8Array(1), labels: Int32Array.of(0), count: 1, channels: 1, height: 1,
@@ -91,7 +91,7 @@ export function isPackedSource(source: ImageSource): source is PackedSource {
  * @returns N.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { imageCount } from "./image_source.ts";
  * const set = {
  *   images: new Uint8Array(2), labels: Int32Array.of(0, 1), count: 2, channels: 1, height: 1,

@@ -175,7 +175,7 @@ export function lossLimit(classes: number): number {
  * @returns Null when the loss passes, else what was seen and where, in words.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { checkLoss } from "./stage1.ts";
  * equal(checkLoss(1.9, 2, 40, 10), null);
  * equal(checkLoss(1e9, 1, 20, 10), null); // steps of the first epoch may overshoot

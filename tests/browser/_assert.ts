@@ -153,9 +153,32 @@ export async function rejects(
   fail(typeof expected === "string" ? expected : message, "Missing expected rejection");
 }
 
+// The strict names: the tests import these, since Deno 2.9's named `equal` and `deepEqual` of
+// `node:assert/strict` are the loose ones.
+export {
+  deepEqual as deepStrictEqual,
+  equal as strictEqual,
+  notDeepEqual as notDeepStrictEqual,
+  notEqual as notStrictEqual,
+};
+
 /** `assert(value)` is `ok(value)`; the named checks hang off it as in node. */
 const assert = Object.assign(
   (value: unknown, message?: Message) => ok(value, message),
-  { equal, notEqual, ok, deepEqual, notDeepEqual, throws, rejects, AssertionError, strict: ok },
+  {
+    equal,
+    notEqual,
+    ok,
+    deepEqual,
+    notDeepEqual,
+    strictEqual: equal,
+    deepStrictEqual: deepEqual,
+    notStrictEqual: notEqual,
+    notDeepStrictEqual: notDeepEqual,
+    throws,
+    rejects,
+    AssertionError,
+    strict: ok,
+  },
 );
 export default assert;

@@ -1,4 +1,10 @@
-import { deepEqual, equal, match, rejects, throws } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  match,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import {
   checkListFiles,
   describeImageListSplits,

@@ -1,4 +1,4 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, strictEqual as equal, throws } from "node:assert/strict";
 import { inflateSync } from "node:zlib";
 import { crc32, encodePng } from "../../lib/data/_png.ts";
 import { sampleGrid, sampleGridPng } from "../../lib/data/grid.ts";

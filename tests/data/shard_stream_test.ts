@@ -3,7 +3,13 @@
  * shards is read one shard at a time (at most the current one and the prefetched one held);
  * feature dumps record the pack so each row leads back to its image.
  */
-import { deepEqual, equal, notDeepEqual, ok, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  notDeepStrictEqual as notDeepEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import {
   decodeShard,
   encodePng,

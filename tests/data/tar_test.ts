@@ -1,4 +1,4 @@
-import { deepEqual, equal, rejects } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, rejects, strictEqual as equal } from "node:assert/strict";
 import { readTar, readTarFile } from "../../lib/data/_tar.ts";
 import { gzip, systemTar, withTempDir } from "./_helpers.ts";
 

@@ -10,7 +10,7 @@
  */
 
 import { writePredictionFiles } from "../../lib/eval/predictions.ts";
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import {
   type FeatureSplitData,

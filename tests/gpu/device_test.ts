@@ -1,4 +1,11 @@
-import { deepEqual, equal, notEqual, ok, rejects, throws } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  notStrictEqual as notEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import {
   formatBytes,
   GpuLostError,

@@ -6,7 +6,12 @@
  * prints JSON that is checked against a CPU computation.
  */
 
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { rowSumRef, softmaxRef } from "../../lib/ops/reference_softmax.ts";
 import { CONTENT_TYPES, main as serveMain, serveFolder } from "../../scripts/serve.ts";

@@ -1,4 +1,10 @@
-import { equal, notEqual, ok, rejects, throws } from "node:assert/strict";
+import {
+  notStrictEqual as notEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import {
   Dispatch,
   getPipeline,

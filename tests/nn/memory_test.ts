@@ -1,4 +1,4 @@
-import { equal, ok, rejects, throws } from "node:assert/strict";
+import { ok, rejects, strictEqual as equal, throws } from "node:assert/strict";
 import { formatBytes, requestGpu } from "../../lib/gpu/device.ts";
 import { BACKBONES } from "../../lib/nn/backbones.ts";
 import { assertBatchFits, largestBatch, stepMemory } from "../../lib/nn/memory.ts";

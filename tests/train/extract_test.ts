@@ -2,7 +2,12 @@
  * Feature extraction refuses the dump of a diverged or collapsed network and leaves no file.
  */
 
-import { deepEqual, equal, match, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  match,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import type { Split } from "../../lib/data/long_tail.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { extractFeatures } from "../../lib/train/extract.ts";

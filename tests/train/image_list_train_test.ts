@@ -7,7 +7,7 @@
  * its own permission flags. Also: the checks that run before any training.
  */
 
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
 import { arrow } from "../../lib/deps.ts";
 import {
   decodeShard,

@@ -3,7 +3,12 @@
  * CPU reference for the parameters it reports (tolerance 2e-4, as tests/ops/augment_test.ts),
  * each epoch covers every row once, and an epoch replays exactly from its number.
  */
-import { deepEqual, equal, notDeepEqual, ok } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  notDeepStrictEqual as notDeepEqual,
+  ok,
+  strictEqual as equal,
+} from "node:assert/strict";
 import {
   augmentReference,
   decodeShard,

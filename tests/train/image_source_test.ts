@@ -5,7 +5,7 @@
  * pack row with `index` = that row and `ltkit.source_pack` = the pack.
  */
 
-import { deepEqual, equal, rejects } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, rejects, strictEqual as equal } from "node:assert/strict";
 import { arrow } from "../../lib/deps.ts";
 import { resnet } from "../../lib/nn/spec.ts";
 import type { Stage1Settings } from "../../lib/train/config.ts";

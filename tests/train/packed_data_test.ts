@@ -4,7 +4,12 @@
  * crop, an empty class; and what a good folder gives. Also the samplers a pack refuses.
  */
 
-import { deepEqual, equal, rejects, throws } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import { encodePng, type ImageListProfile, packImageList } from "../../lib/data/mod.ts";
 import { checkPackedSampler } from "../../lib/train/image_source.ts";
 import { openPackedSplits } from "../../lib/train/packed_data.ts";

@@ -2,7 +2,12 @@
  * The permission table agrees with deno.json's tasks, and the commands it prints are exact.
  */
 
-import { deepEqual, equal, match, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  match,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import {
   checkPaths,
   commandFor,
