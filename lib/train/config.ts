@@ -10,6 +10,7 @@ import { BACKBONE_NAMES, type BackboneName, BACKBONES } from "../nn/backbones.ts
 import { INITS, type ResNetSpec, type Shortcut, SHORTCUTS, type WeightInit } from "../nn/spec.ts";
 import type { MethodName } from "../stage2/method.ts";
 import { METHOD_NAMES } from "../stage2/registry.ts";
+import { type Milestone, SCHEDULE_KINDS, type ScheduleKind, scheduleProblem } from "./schedule.ts";
 
 /**
  * Stage-1 hyper-parameters (RECIPE.md defaults in the `paper` preset).
@@ -32,11 +33,11 @@ import { METHOD_NAMES } from "../stage2/registry.ts";
  * ```
  */
 export interface Stage1Settings {
-  /** Passes over the training set; the cosine schedule spans all of them. */
+  /** Passes over the training set; the schedule spans all of them. */
   epochs: number;
   /** Images per step. */
   batch: number;
-  /** Peak learning rate, decayed to 0 by a per-step cosine schedule. */
+  /** Peak learning rate, shaped per step by {@link Stage1Settings.schedule}. */
   lr: number;
   /** SGD momentum. */
   momentum: number;
@@ -50,6 +51,15 @@ export interface Stage1Settings {
   seed: number;
   /** Cap on steps per epoch (null: the whole training set, floor(N / batch) steps). */
   stepsPerEpoch: number | null;
+  /**
+   * Learning-rate schedule, a row of `SCHEDULES` (lib/train/schedule.ts). Absent in a config.json
+   * written before schedules were configurable, which means `"cosine"`, as then.
+   */
+  schedule?: ScheduleKind;
+  /** Epochs of linear warm-up (`ldam-step` only; absent means 0). */
+  warmupEpochs?: number;
+  /** Step decays (`ldam-step` only; absent means none). */
+  milestones?: Milestone[];
 }
 
 /**
@@ -198,6 +208,9 @@ const PAPER: ExperimentConfig = {
     sampler: "instance",
     augment: true,
     stepsPerEpoch: null,
+    schedule: "cosine",
+    warmupEpochs: 0,
+    milestones: [],
   },
   evalLimit: null,
   stage2: { methods: [...STAGE2_METHODS], epochs: 10, batch: 512, lr: 0.1 },
@@ -389,6 +402,23 @@ export function validateConfig(value: unknown, source = "config"): ExperimentCon
   }
   if (typeof s.augment !== "boolean") fail("stage1.augment", s.augment, "expected true or false");
   if (s.stepsPerEpoch !== null) int("stage1.stepsPerEpoch", s.stepsPerEpoch, 1);
+  // Written before schedules were configurable: every run then used the cosine schedule.
+  if (s.schedule === undefined) s.schedule = "cosine";
+  if (s.warmupEpochs === undefined) s.warmupEpochs = 0;
+  if (s.milestones === undefined) s.milestones = [];
+  if (!SCHEDULE_KINDS.includes(s.schedule)) {
+    fail("stage1.schedule", s.schedule, `use ${SCHEDULE_KINDS.join(", ")}`);
+  }
+  if (!Array.isArray(s.milestones)) {
+    fail("stage1.milestones", s.milestones, "expected a list of {epoch, factor}");
+  }
+  const problem = scheduleProblem({
+    kind: s.schedule,
+    epochs: s.epochs,
+    warmupEpochs: s.warmupEpochs,
+    milestones: s.milestones,
+  });
+  if (problem) throw new RangeError(`Invalid ${source}: ${problem}`);
   if (c.evalLimit !== null) int("evalLimit", c.evalLimit, 1);
   const t = c.stage2;
   if (typeof t !== "object" || t === null) fail("stage2", t, "expected an object");

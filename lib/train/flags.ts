@@ -17,6 +17,7 @@ import {
   SETTING_LIMITS,
   STAGE2_METHODS,
 } from "./config.ts";
+import { type Milestone, SCHEDULE_KINDS } from "./schedule.ts";
 
 /**
  * One config flag: the field it sets, how its value is parsed and checked, and its help.
@@ -32,7 +33,15 @@ export interface ConfigFlag {
   /** Path of the config field, e.g. `stage1.lr`. */
   field: string;
   /** How the value is parsed; `-or-null` kinds also take `null` (`all` for integers). */
-  kind: "int" | "number" | "string" | "bool" | "list" | "int-or-null" | "string-or-null";
+  kind:
+    | "int"
+    | "number"
+    | "string"
+    | "bool"
+    | "list"
+    | "int-or-null"
+    | "string-or-null"
+    | "milestones";
   /** One line for `--help`. */
   help: string;
   /** The only values accepted (for strings and list items). */
@@ -95,6 +104,24 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
     help: "stage-1 batch size",
   },
   lr: { field: "stage1.lr", kind: "number", min: 0, max: 10, help: "stage-1 peak learning rate" },
+  schedule: {
+    field: "stage1.schedule",
+    kind: "string",
+    allowed: SCHEDULE_KINDS,
+    help: "stage-1 learning-rate schedule",
+  },
+  "warmup-epochs": {
+    field: "stage1.warmupEpochs",
+    kind: "int",
+    min: 0,
+    max: SETTING_LIMITS["stage1.epochs"].max,
+    help: "epochs of linear warm-up (ldam-step)",
+  },
+  milestones: {
+    field: "stage1.milestones",
+    kind: "milestones",
+    help: "EPOCH:FACTOR,... the lr is lr x FACTOR from each EPOCH on (ldam-step; none: no decay)",
+  },
   momentum: { field: "stage1.momentum", kind: "number", min: 0, max: 0.999, help: "SGD momentum" },
   "weight-decay": {
     field: "stage1.weightDecay",
@@ -334,6 +361,8 @@ function parseValue(name: string, flag: ConfigFlag, raw: string | boolean): unkn
       }
       return items;
     }
+    case "milestones":
+      return parseMilestones(name, String(raw));
     case "int-or-null":
       if (raw === "null" || raw === "all") return null;
     // falls through
@@ -358,6 +387,57 @@ function parseValue(name: string, flag: ConfigFlag, raw: string | boolean): unkn
       return value;
     }
   }
+}
+
+/**
+ * Parses `--milestones 160:0.01,180:0.0001` (or `none`) into milestones by increasing epoch.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseMilestones } from "./flags.ts";
+ * assert.deepEqual(parseMilestones("milestones", "160:0.01, 180:1e-4"), [
+ *   { epoch: 160, factor: 0.01 },
+ *   { epoch: 180, factor: 0.0001 },
+ * ]);
+ * assert.deepEqual(parseMilestones("milestones", "none"), []);
+ * assert.throws(() => parseMilestones("milestones", "160"), /"160" is not EPOCH:FACTOR/);
+ * ```
+ */
+export function parseMilestones(name: string, text: string): Milestone[] {
+  if (text.trim() === "none") return [];
+  const out: Milestone[] = [];
+  for (const item of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    const [epoch, factor, extra] = item.split(":").map(Number);
+    if (
+      extra !== undefined || !Number.isInteger(epoch) || epoch < 1 || !(factor > 0 && factor <= 10)
+    ) {
+      throw new RangeError(
+        `Invalid --${name} ${JSON.stringify(text)}: "${item}" is not EPOCH:FACTOR (an integer ` +
+          `epoch >= 1 and a factor > 0 and <= 10), e.g. 160:0.01,180:0.0001, or none`,
+      );
+    }
+    out.push({ epoch, factor });
+  }
+  if (out.length === 0) {
+    throw new RangeError(
+      `Invalid --${name} ${JSON.stringify(text)}: expected EPOCH:FACTOR,... or none`,
+    );
+  }
+  return out;
+}
+
+/** A flag value as typed on the command line. */
+function formatFlagValue(value: unknown): string {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "none";
+    return value.map((v) =>
+      typeof v === "object" && v !== null
+        ? `${(v as Milestone).epoch}:${(v as Milestone).factor}`
+        : v
+    ).join(",");
+  }
+  return JSON.stringify(value);
 }
 
 /**
@@ -463,7 +543,7 @@ export function changedSettings(
     if (JSON.stringify(stored) === JSON.stringify(value)) continue;
     const given = flag?.kind === "bool"
       ? (value ? `--${name}` : `--no-${name}`)
-      : `--${name} ${Array.isArray(value) ? value.join(",") : JSON.stringify(value)}`;
+      : `--${name} ${formatFlagValue(value)}`;
     changes.push({ flag: given, field, stored: JSON.stringify(stored) });
   }
   return changes;
@@ -497,7 +577,7 @@ export function trainHelp(defaults: ExperimentConfig): string {
   for (const [name, flag] of Object.entries(CONFIG_FLAGS)) {
     // deno-lint-ignore no-explicit-any
     const value = flag.field.split(".").reduce((o: any, k) => o?.[k], defaults);
-    const shown = Array.isArray(value) ? value.join(",") : JSON.stringify(value);
+    const shown = formatFlagValue(value);
     const allowed = flag.allowed ? ` (${flag.allowed.join(", ")})` : "";
     lines.push(`  --${name.padEnd(18)} ${flag.help}${allowed} [default: ${shown}]`);
   }
