@@ -72,7 +72,14 @@ export interface Stage1Settings {
  * console.log(presetConfig(name).stage1.epochs); // 2
  * ```
  */
-export type PresetName = "smoke" | "cpu" | "paper";
+export type PresetName =
+  | "smoke"
+  | "cpu"
+  | "paper"
+  | "cifar10-lt"
+  | "cifar100-lt"
+  | "cifar10-lt-cpu"
+  | "cifar100-lt-cpu";
 
 /**
  * All presets, for flag parsing.
@@ -80,10 +87,19 @@ export type PresetName = "smoke" | "cpu" | "paper";
  * @example
  * ```ts
  * import { PRESET_NAMES } from "./config.ts";
- * console.log(PRESET_NAMES.join(", ")); // "smoke, cpu, paper"
+ * console.log(PRESET_NAMES.join(", "));
+ * // "smoke, cpu, paper, cifar10-lt, cifar100-lt, cifar10-lt-cpu, cifar100-lt-cpu"
  * ```
  */
-export const PRESET_NAMES: readonly PresetName[] = ["smoke", "cpu", "paper"];
+export const PRESET_NAMES: readonly PresetName[] = [
+  "smoke",
+  "cpu",
+  "paper",
+  "cifar10-lt",
+  "cifar100-lt",
+  "cifar10-lt-cpu",
+  "cifar100-lt-cpu",
+];
 
 /**
  * Backbone architectures: the names of the backbone table (lib/nn/backbones.ts).
@@ -217,9 +233,61 @@ const PAPER: ExperimentConfig = {
 };
 
 /**
+ * LDAM-DRW's CIFAR-LT protocol (Cao et al., NeurIPS 2019, `cifar_train.py`) with plain
+ * cross-entropy and no re-weighting, as cRT, LWS and tau-norm are reported on CIFAR-LT
+ * (BagofTricks-LT, logit adjustment): ResNet-32 with option-A shortcuts and fan-in
+ * initialisation, 200 epochs of SGD 0.9, batch 128, lr 0.1 with 5 epochs of linear warm-up,
+ * x0.01 from epoch 160 and x0.0001 from 180, weight decay 2e-4, pad-4 crop and flip (the
+ * profile's), CIFAR-10-LT IF 100; stage 2 as in the paper.
+ */
+const CIFAR10_LT: ExperimentConfig = {
+  ...PAPER,
+  preset: "cifar10-lt",
+  profile: "cifar10-lt-100",
+  model: { arch: "resnet32", width: 16, shortcut: "A", init: "fan-in" },
+  stage1: {
+    ...PAPER.stage1,
+    epochs: 200,
+    weightDecay: 2e-4,
+    schedule: "ldam-step",
+    warmupEpochs: 5,
+    milestones: [{ epoch: 160, factor: 0.01 }, { epoch: 180, factor: 0.0001 }],
+  },
+};
+
+/**
+ * The CIFAR-LT protocol shrunk for a 2-core software adapter: ResNet-32 at width 8 (8/16/32
+ * channels, a quarter of the multiply-adds) and 4 epochs, with every boundary of the 200-epoch
+ * schedule scaled by 4/200 (warm-up 0.1 epochs, x0.01 from 3.2, x0.0001 from 3.6).
+ */
+const CIFAR_CPU_EPOCHS = 4;
+const cifarCpu = (full: ExperimentConfig, preset: PresetName): ExperimentConfig => {
+  const scale = CIFAR_CPU_EPOCHS / full.stage1.epochs;
+  return {
+    ...full,
+    preset,
+    model: { ...full.model, width: 8 },
+    stage1: {
+      ...full.stage1,
+      epochs: CIFAR_CPU_EPOCHS,
+      warmupEpochs: full.stage1.warmupEpochs! * scale,
+      milestones: full.stage1.milestones!.map((m) => ({ ...m, epoch: m.epoch * scale })),
+    },
+  };
+};
+
+const CIFAR100_LT: ExperimentConfig = {
+  ...CIFAR10_LT,
+  preset: "cifar100-lt",
+  profile: "cifar100-lt-100",
+};
+
+/**
  * The presets. `paper` is RECIPE.md exactly. `cpu` keeps the recipe's data, network and
  * optimiser but trains fewer epochs, so stage 1 fits in about ten minutes on a 2-core software
- * adapter. `smoke` is a tiny network on a few batches, for tests.
+ * adapter. `smoke` is a tiny network on a few batches, for tests. `cifar10-lt` and `cifar100-lt`
+ * are LDAM-DRW's CIFAR-LT protocol with cross-entropy (IF 100); their `-cpu` variants are the
+ * same at width 8 and 4 epochs, the schedule scaled to them.
  *
  * @example
  * ```ts
@@ -242,6 +310,10 @@ export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
     evalLimit: 256,
     stage2: { ...PAPER.stage2, epochs: 2 },
   },
+  "cifar10-lt": CIFAR10_LT,
+  "cifar100-lt": CIFAR100_LT,
+  "cifar10-lt-cpu": cifarCpu(CIFAR10_LT, "cifar10-lt-cpu"),
+  "cifar100-lt-cpu": cifarCpu(CIFAR100_LT, "cifar100-lt-cpu"),
 };
 
 /**

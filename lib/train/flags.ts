@@ -112,7 +112,7 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
   },
   "warmup-epochs": {
     field: "stage1.warmupEpochs",
-    kind: "int",
+    kind: "number",
     min: 0,
     max: SETTING_LIMITS["stage1.epochs"].max,
     help: "epochs of linear warm-up (ldam-step)",
@@ -187,7 +187,7 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
  * ```
  */
 export const RUN_FLAGS = {
-  preset: "smoke, cpu or paper (default: paper on a GPU, cpu on a software adapter)",
+  preset: `${PRESET_NAMES.join(", ")} (default: paper on a GPU, cpu on a software adapter)`,
   config: "load a saved config.json (flags given too override it)",
   out: "run folder (default: runs/<preset>-<time>)",
   "stage1-only": "stop after stage 1 and the feature dumps",
@@ -410,11 +410,11 @@ export function parseMilestones(name: string, text: string): Milestone[] {
   for (const item of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
     const [epoch, factor, extra] = item.split(":").map(Number);
     if (
-      extra !== undefined || !Number.isInteger(epoch) || epoch < 1 || !(factor > 0 && factor <= 10)
+      extra !== undefined || !(epoch > 0 && Number.isFinite(epoch)) || !(factor > 0 && factor <= 10)
     ) {
       throw new RangeError(
-        `Invalid --${name} ${JSON.stringify(text)}: "${item}" is not EPOCH:FACTOR (an integer ` +
-          `epoch >= 1 and a factor > 0 and <= 10), e.g. 160:0.01,180:0.0001, or none`,
+        `Invalid --${name} ${JSON.stringify(text)}: "${item}" is not EPOCH:FACTOR (an epoch > 0 ` +
+          `and a factor > 0 and <= 10), e.g. 160:0.01,180:0.0001, or none`,
       );
     }
     out.push({ epoch, factor });

@@ -64,7 +64,10 @@ export type ScheduleKind = "cosine" | "ldam-step";
  * ```
  */
 export interface Milestone {
-  /** First epoch (0-based) at the new rate. */
+  /**
+   * Where the new rate starts, in epochs from the start (0-based, so 160 is the 161st epoch); a
+   * fraction starts it at the first step at or past that point, for schedules scaled to few epochs.
+   */
   epoch: number;
   /** The rate from then on, as a multiple of the peak learning rate. */
   factor: number;
@@ -96,7 +99,7 @@ export interface SchedulePlan {
   epochs: number;
   /** Optimiser steps per epoch. */
   stepsPerEpoch: number;
-  /** Epochs of linear warm-up (ldam-step only; 0 for cosine). */
+  /** Epochs of linear warm-up, a fraction allowed (ldam-step only; 0 for cosine). */
   warmupEpochs: number;
   /** Step decays, by increasing epoch (ldam-step only; none for cosine). */
   milestones: readonly Milestone[];
@@ -105,8 +108,8 @@ export interface SchedulePlan {
 /**
  * The learning rate of step `step` of an `ldam-step` schedule, as LDAM-DRW's CIFAR recipe
  * (Cao et al., 2019) defines it but per iteration: a linear warm-up over `warmupEpochs` epochs
- * reaching the peak on its last step (step t gets `lr * (t + 1) / warmupSteps`), then the peak
- * times the factor of the last milestone reached.
+ * reaching the peak on its last step (step t gets `lr * min(1, (t + 1) / warmupSteps)`), times
+ * the factor of the last milestone reached (1 before the first).
  *
  * @example
  * ```ts
@@ -130,7 +133,7 @@ export function ldamStepLr(plan: SchedulePlan, step: number): number {
     );
   }
   const warmupSteps = plan.warmupEpochs * plan.stepsPerEpoch;
-  const ramp = step < warmupSteps ? (step + 1) / warmupSteps : 1;
+  const ramp = Math.min(1, (step + 1) / warmupSteps);
   let factor = 1;
   for (const m of plan.milestones) if (step >= m.epoch * plan.stepsPerEpoch) factor = m.factor;
   return plan.lr * ramp * factor;
@@ -208,7 +211,7 @@ export const SCHEDULE_KINDS: readonly ScheduleKind[] = Object.keys(SCHEDULES) as
  *   milestones: [{ epoch: 160, factor: 0.01 }],
  * };
  * console.log(scheduleProblem(plan));
- * // "stage1.milestones has epoch 160, not below stage1.epochs 10; give --milestones with epochs 1..9, scaled to the epochs (e.g. 8:0.01)"
+ * // "stage1.milestones has epoch 160, not below stage1.epochs 10; give --milestones with epochs below 10, scaled to the epochs (e.g. 8:0.01)"
  * ```
  */
 export function scheduleProblem(plan: Omit<SchedulePlan, "stepsPerEpoch" | "lr">): string | null {
@@ -224,8 +227,8 @@ export function scheduleProblem(plan: Omit<SchedulePlan, "stepsPerEpoch" | "lr">
     }
     return null;
   }
-  if (!Number.isInteger(plan.warmupEpochs) || plan.warmupEpochs < 0) {
-    return `stage1.warmupEpochs is ${plan.warmupEpochs}; expected an integer >= 0`;
+  if (!Number.isFinite(plan.warmupEpochs) || plan.warmupEpochs < 0) {
+    return `stage1.warmupEpochs is ${plan.warmupEpochs}; expected a number >= 0`;
   }
   if (plan.warmupEpochs >= plan.epochs) {
     return `stage1.warmupEpochs is ${plan.warmupEpochs}, not below stage1.epochs ${plan.epochs}; ` +
@@ -233,19 +236,18 @@ export function scheduleProblem(plan: Omit<SchedulePlan, "stepsPerEpoch" | "lr">
   }
   let previous = 0;
   for (const m of plan.milestones) {
-    if (!Number.isInteger(m?.epoch) || !(m.factor > 0 && m.factor <= 10)) {
-      return `stage1.milestones has ${JSON.stringify(m)}; expected {epoch: integer, factor: > 0 ` +
+    if (!(Number.isFinite(m?.epoch) && m.epoch > 0) || !(m.factor > 0 && m.factor <= 10)) {
+      return `stage1.milestones has ${JSON.stringify(m)}; expected {epoch: > 0, factor: > 0 ` +
         `and <= 10}`;
     }
     if (m.epoch >= plan.epochs) {
-      const e = Math.max(1, Math.round(plan.epochs * 0.8));
       return `stage1.milestones has epoch ${m.epoch}, not below stage1.epochs ${plan.epochs}; ` +
-        `give --milestones with epochs 1..${plan.epochs - 1}, scaled to the epochs (e.g. ` +
-        `${e}:${m.factor})`;
+        `give --milestones with epochs below ${plan.epochs}, scaled to the epochs (e.g. ` +
+        `${+(plan.epochs * 0.8).toFixed(3)}:${m.factor})`;
     }
     if (m.epoch <= previous) {
       return `stage1.milestones has epoch ${m.epoch} after ${previous}; expected increasing ` +
-        `epochs >= 1`;
+        `epochs > 0`;
     }
     previous = m.epoch;
   }

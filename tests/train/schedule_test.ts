@@ -75,10 +75,13 @@ Deno.test("a config.json without a schedule means cosine; bad warm-up and milest
   };
   bad((s) => (s.schedule = "step" as never), /stage1\.schedule is "step"; use cosine, ldam-step/);
   bad((s) => (s.warmupEpochs = 2), /apply only to schedule ldam-step.*--schedule ldam-step/);
-  bad((s) => {
-    s.schedule = "ldam-step";
-    s.milestones = [{ epoch: 30, factor: 0.01 }];
-  }, /milestones has epoch 30, not below stage1\.epochs 30; give --milestones with epochs 1\.\.29/);
+  bad(
+    (s) => {
+      s.schedule = "ldam-step";
+      s.milestones = [{ epoch: 30, factor: 0.01 }];
+    },
+    /milestones has epoch 30, not below stage1\.epochs 30; give --milestones with epochs below 30, scaled to the epochs \(e\.g\. 24:0\.01\)/,
+  );
   bad((s) => {
     s.schedule = "ldam-step";
     s.milestones = [{ epoch: 20, factor: 0.01 }, { epoch: 10, factor: 0.001 }];
