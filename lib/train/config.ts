@@ -193,7 +193,13 @@ export interface ExperimentConfig {
     init: WeightInit;
   };
   /** Stage-1 settings (the seed is the config's). */
-  stage1: Omit<Stage1Settings, "seed">;
+  stage1: Omit<Stage1Settings, "seed"> & {
+    /**
+     * Set when `lr` was scaled linearly with a batch given without `--lr`: the learning rate and
+     * batch it was scaled from (`lr = from.lr * batch / from.batch`).
+     */
+    lrScaledFrom?: { lr: number; batch: number };
+  };
   /** Cap on validation and test images when extracting features (null: all). */
   evalLimit: number | null;
   /** Stage-2 methods and the training settings of the trained ones (cRT, LWS, bsm). */
@@ -474,6 +480,14 @@ export function validateConfig(value: unknown, source = "config"): ExperimentCon
   }
   if (typeof s.augment !== "boolean") fail("stage1.augment", s.augment, "expected true or false");
   if (s.stepsPerEpoch !== null) int("stage1.stepsPerEpoch", s.stepsPerEpoch, 1);
+  if (s.lrScaledFrom !== undefined) {
+    const f = s.lrScaledFrom;
+    if (typeof f !== "object" || f === null) {
+      fail("stage1.lrScaledFrom", f, "expected {lr, batch} or no field");
+    }
+    num("stage1.lrScaledFrom.lr", f.lr, 0, 10, true);
+    int("stage1.lrScaledFrom.batch", f.batch, 2);
+  }
   // Written before schedules were configurable: every run then used the cosine schedule.
   if (s.schedule === undefined) s.schedule = "cosine";
   if (s.warmupEpochs === undefined) s.warmupEpochs = 0;

@@ -101,7 +101,7 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
     field: "stage1.batch",
     kind: "int",
     ...SETTING_LIMITS["stage1.batch"],
-    help: "stage-1 batch size",
+    help: "stage-1 batch size (without --lr, the lr scales linearly with it)",
   },
   lr: { field: "stage1.lr", kind: "number", min: 0, max: 10, help: "stage-1 peak learning rate" },
   schedule: {
@@ -491,6 +491,42 @@ export function applyOverrides(config: ExperimentConfig, overrides: Map<string, 
     for (const key of path.slice(0, -1)) target = target[key];
     target[path[path.length - 1]] = value;
   }
+}
+
+/**
+ * Applies overrides like {@link applyOverrides}, and when they change the batch but not the
+ * learning rate, scales the learning rate linearly with the batch (`lr x batch / batch before`),
+ * records what it was scaled from in `stage1.lrScaledFrom` and returns a sentence saying so (null
+ * when nothing was scaled). A given `--lr` is taken as it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { presetConfig } from "./config.ts";
+ * import { applyTrainOverrides, parseTrainArgs } from "./flags.ts";
+ * const config = presetConfig("cifar10-lt");
+ * const note = applyTrainOverrides(config, parseTrainArgs(["--batch", "64"]).overrides);
+ * assert.equal(config.stage1.lr, 0.05);
+ * assert.deepEqual(config.stage1.lrScaledFrom, { lr: 0.1, batch: 128 });
+ * assert.equal(note, "lr 0.05 is lr 0.1 x batch 64 / 128, scaled linearly with --batch (give --lr to set it)");
+ * ```
+ */
+export function applyTrainOverrides(
+  config: ExperimentConfig,
+  overrides: Map<string, unknown>,
+): string | null {
+  const before = { lr: config.stage1.lr, batch: config.stage1.batch };
+  applyOverrides(config, overrides);
+  if (overrides.has("stage1.lr")) {
+    delete config.stage1.lrScaledFrom;
+    return null;
+  }
+  const batch = config.stage1.batch;
+  if (!overrides.has("stage1.batch") || batch === before.batch) return null;
+  config.stage1.lr = (before.lr * batch) / before.batch;
+  config.stage1.lrScaledFrom = before;
+  return `lr ${config.stage1.lr} is lr ${before.lr} x batch ${batch} / ${before.batch}, scaled ` +
+    `linearly with --batch (give --lr to set it)`;
 }
 
 /**

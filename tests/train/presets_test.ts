@@ -1,6 +1,9 @@
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, rejects } from "node:assert/strict";
+import type { Gpu } from "../../lib/gpu/device.ts";
 import { describeResNet } from "../../lib/nn/spec.ts";
 import { modelSpec, presetConfig, validateConfig } from "../../lib/train/config.ts";
+import { resolveConfig } from "../../lib/train/experiment.ts";
+import { parseTrainArgs } from "../../lib/train/flags.ts";
 import { buildSchedule } from "../../lib/train/schedule.ts";
 
 Deno.test("cifar10-lt and cifar100-lt: LDAM-DRW's ResNet-32, schedule and optimiser, IF 100", () => {
@@ -71,5 +74,43 @@ Deno.test("the -cpu variants: width 8, 4 epochs, every schedule boundary scaled 
     deepEqual([lr[307], lr[308]], [Math.fround(0.1), Math.fround(0.001)]);
     deepEqual([lr[345], lr[346]], [Math.fround(0.001), Math.fround(0.00001)]);
     equal(lr.length, 384);
+  }
+});
+
+// resolveConfig consults the adapter only to pick a preset when none is given; these never ask.
+const NO_GPU = {} as Gpu;
+
+Deno.test("a batch given without --lr scales the learning rate linearly; config.json records it", async () => {
+  const resolve = (argv: string[]) => resolveConfig(parseTrainArgs(argv), NO_GPU);
+  const scaled = await resolve(["--preset", "cifar10-lt", "--batch", "64"]);
+  equal(scaled.config.stage1.lr, 0.05);
+  deepEqual(scaled.config.stage1.lrScaledFrom, { lr: 0.1, batch: 128 });
+  equal(
+    scaled.reason,
+    "chosen with --preset; lr 0.05 is lr 0.1 x batch 64 / 128, scaled linearly with --batch " +
+      "(give --lr to set it)",
+  );
+  const given = await resolve(["--preset", "cifar10-lt", "--batch", "64", "--lr", "0.2"]);
+  equal(given.config.stage1.lr, 0.2);
+  equal(given.config.stage1.lrScaledFrom, undefined);
+  const same = await resolve(["--preset", "cifar10-lt", "--batch", "128"]);
+  deepEqual([same.config.stage1.lr, same.config.stage1.lrScaledFrom], [0.1, undefined]);
+
+  const dir = await Deno.makeTempDir({ prefix: "ltkit_presets_test_" });
+  try {
+    // A saved config is the base: its lr and batch, whatever preset it came from.
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(scaled.config));
+    const again = await resolve(["--config", `${dir}/config.json`, "--batch", "256"]);
+    equal(again.config.stage1.lr, 0.2);
+    deepEqual(again.config.stage1.lrScaledFrom, { lr: 0.05, batch: 64 });
+    // --resume keeps the stored settings and still refuses a new batch.
+    const resumed = await resolve(["--resume", "--out", dir]);
+    deepEqual(resumed.config.stage1, scaled.config.stage1);
+    await rejects(
+      resolve(["--resume", "--out", dir, "--batch", "32"]),
+      /Cannot resume .* with new settings: --batch 32 \(the run has stage1\.batch 64\)/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
