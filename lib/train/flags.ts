@@ -186,7 +186,7 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
  * // "continue the interrupted run in --out from its last checkpoint"
  * ```
  */
-export const RUN_FLAGS = {
+export const RUN_FLAGS: Readonly<Record<string, string>> = {
   preset: `${PRESET_NAMES.join(", ")} (default: paper on a GPU, cpu on a software adapter)`,
   config: "load a saved config.json (flags given too override it)",
   out: "run folder (default: runs/<preset>-<time>)",
@@ -201,7 +201,7 @@ export const RUN_FLAGS = {
   // Output only, as --verbose and --quiet: a run flag, so --resume takes it (changedSettings).
   timings: "print the time of each kernel family and layer for one training step first",
   help: "show this help",
-} as const;
+};
 
 /**
  * Parsed command line.
