@@ -141,7 +141,7 @@ const ROWS: Record<
     width: 16,
     shortcut: "A",
     init: "fan-in",
-    defaultPreset: null,
+    defaultPreset: "cifar10-lt",
   },
   resnet10: {
     description: "ImageNet-style, BasicBlocks [1,1,1,1], 512-d feature (the paper's ImageNet-LT)",

@@ -10,6 +10,7 @@ import { BACKBONE_NAMES, type BackboneName, BACKBONES } from "../nn/backbones.ts
 import { INITS, type ResNetSpec, type Shortcut, SHORTCUTS, type WeightInit } from "../nn/spec.ts";
 import type { MethodName } from "../stage2/method.ts";
 import { METHOD_NAMES } from "../stage2/registry.ts";
+import { type Milestone, SCHEDULE_KINDS, type ScheduleKind, scheduleProblem } from "./schedule.ts";
 
 /**
  * Stage-1 hyper-parameters (RECIPE.md defaults in the `paper` preset).
@@ -33,11 +34,11 @@ import { METHOD_NAMES } from "../stage2/registry.ts";
  * ```
  */
 export interface Stage1Settings {
-  /** Passes over the training set; the cosine schedule spans all of them. */
+  /** Passes over the training set; the schedule spans all of them. */
   epochs: number;
   /** Images per step. */
   batch: number;
-  /** Peak learning rate, decayed to 0 by a per-step cosine schedule. */
+  /** Peak learning rate, shaped per step by {@link Stage1Settings.schedule}. */
   lr: number;
   /** SGD momentum. */
   momentum: number;
@@ -51,6 +52,15 @@ export interface Stage1Settings {
   seed: number;
   /** Cap on steps per epoch (null: the whole training set, floor(N / batch) steps). */
   stepsPerEpoch: number | null;
+  /**
+   * Learning-rate schedule, a row of `SCHEDULES` (lib/train/schedule.ts). Absent in a config.json
+   * written before schedules were configurable, which means `"cosine"`, as then.
+   */
+  schedule?: ScheduleKind;
+  /** Epochs of linear warm-up (`ldam-step` only; absent means 0). */
+  warmupEpochs?: number;
+  /** Step decays (`ldam-step` only; absent means none). */
+  milestones?: Milestone[];
 }
 
 /**
@@ -69,7 +79,11 @@ export type PresetName =
   | "cpu"
   | "paper"
   | "imagenet-lt-r10"
-  | "imagenet-lt-r10-cpu";
+  | "imagenet-lt-r10-cpu"
+  | "cifar10-lt"
+  | "cifar100-lt"
+  | "cifar10-lt-cpu"
+  | "cifar100-lt-cpu";
 
 /**
  * All presets, for flag parsing.
@@ -87,6 +101,10 @@ export const PRESET_NAMES: readonly PresetName[] = [
   "paper",
   "imagenet-lt-r10",
   "imagenet-lt-r10-cpu",
+  "cifar10-lt",
+  "cifar100-lt",
+  "cifar10-lt-cpu",
+  "cifar100-lt-cpu",
 ];
 
 /**
@@ -189,7 +207,13 @@ export interface ExperimentConfig {
     init: WeightInit;
   };
   /** Stage-1 settings (the seed is the config's). */
-  stage1: Omit<Stage1Settings, "seed">;
+  stage1: Omit<Stage1Settings, "seed"> & {
+    /**
+     * Set when `lr` was scaled linearly with a batch given without `--lr`: the learning rate and
+     * batch it was scaled from (`lr = from.lr * batch / from.batch`).
+     */
+    lrScaledFrom?: { lr: number; batch: number };
+  };
   /** Cap on validation and test images when extracting features (null: all). */
   evalLimit: number | null;
   /** Stage-2 methods and the training settings of the trained ones (cRT, LWS, bsm). */
@@ -220,6 +244,9 @@ const PAPER: ExperimentConfig = {
     sampler: "instance",
     augment: true,
     stepsPerEpoch: null,
+    schedule: "cosine",
+    warmupEpochs: 0,
+    milestones: [],
   },
   evalLimit: null,
   stage2: { methods: [...STAGE2_METHODS], epochs: 10, batch: 512, lr: 0.1 },
@@ -244,9 +271,61 @@ const IMAGENET_LT_R10: ExperimentConfig = {
 };
 
 /**
+ * LDAM-DRW's CIFAR-LT protocol (Cao et al., NeurIPS 2019, `cifar_train.py`) with plain
+ * cross-entropy and no re-weighting, as cRT, LWS and tau-norm are reported on CIFAR-LT
+ * (BagofTricks-LT, logit adjustment): ResNet-32 with option-A shortcuts and fan-in
+ * initialisation, 200 epochs of SGD 0.9, batch 128, lr 0.1 with 5 epochs of linear warm-up,
+ * x0.01 from epoch 160 and x0.0001 from 180, weight decay 2e-4, pad-4 crop and flip (the
+ * profile's), CIFAR-10-LT IF 100; stage 2 as in the paper.
+ */
+const CIFAR10_LT: ExperimentConfig = {
+  ...PAPER,
+  preset: "cifar10-lt",
+  profile: "cifar10-lt-100",
+  model: { arch: "resnet32", width: 16, shortcut: "A", init: "fan-in" },
+  stage1: {
+    ...PAPER.stage1,
+    epochs: 200,
+    weightDecay: 2e-4,
+    schedule: "ldam-step",
+    warmupEpochs: 5,
+    milestones: [{ epoch: 160, factor: 0.01 }, { epoch: 180, factor: 0.0001 }],
+  },
+};
+
+/**
+ * The CIFAR-LT protocol shrunk for a 2-core software adapter: ResNet-32 at width 8 (8/16/32
+ * channels, a quarter of the multiply-adds) and 4 epochs, with every boundary of the 200-epoch
+ * schedule scaled by 4/200 (warm-up 0.1 epochs, x0.01 from 3.2, x0.0001 from 3.6).
+ */
+const CIFAR_CPU_EPOCHS = 4;
+const cifarCpu = (full: ExperimentConfig, preset: PresetName): ExperimentConfig => {
+  const scale = CIFAR_CPU_EPOCHS / full.stage1.epochs;
+  return {
+    ...full,
+    preset,
+    model: { ...full.model, width: 8 },
+    stage1: {
+      ...full.stage1,
+      epochs: CIFAR_CPU_EPOCHS,
+      warmupEpochs: full.stage1.warmupEpochs! * scale,
+      milestones: full.stage1.milestones!.map((m) => ({ ...m, epoch: m.epoch * scale })),
+    },
+  };
+};
+
+const CIFAR100_LT: ExperimentConfig = {
+  ...CIFAR10_LT,
+  preset: "cifar100-lt",
+  profile: "cifar100-lt-100",
+};
+
+/**
  * The presets. `paper` is RECIPE.md exactly. `cpu` keeps the recipe's data, network and
  * optimiser but trains fewer epochs, so stage 1 fits in about ten minutes on a 2-core software
- * adapter. `smoke` is a tiny network on a few batches, for tests.
+ * adapter. `smoke` is a tiny network on a few batches, for tests. `cifar10-lt` and `cifar100-lt`
+ * are LDAM-DRW's CIFAR-LT protocol with cross-entropy (IF 100); their `-cpu` variants are the
+ * same at width 8 and 4 epochs, the schedule scaled to them.
  *
  * @example
  * ```ts
@@ -281,6 +360,10 @@ export const PRESETS: Readonly<Record<PresetName, ExperimentConfig>> = {
     evalLimit: 256,
     stage2: { ...PAPER.stage2, epochs: 2 },
   },
+  "cifar10-lt": CIFAR10_LT,
+  "cifar100-lt": CIFAR100_LT,
+  "cifar10-lt-cpu": cifarCpu(CIFAR10_LT, "cifar10-lt-cpu"),
+  "cifar100-lt-cpu": cifarCpu(CIFAR100_LT, "cifar100-lt-cpu"),
 };
 
 /**
@@ -443,6 +526,31 @@ export function validateConfig(value: unknown, source = "config"): ExperimentCon
   }
   if (typeof s.augment !== "boolean") fail("stage1.augment", s.augment, "expected true or false");
   if (s.stepsPerEpoch !== null) int("stage1.stepsPerEpoch", s.stepsPerEpoch, 1);
+  if (s.lrScaledFrom !== undefined) {
+    const f = s.lrScaledFrom;
+    if (typeof f !== "object" || f === null) {
+      fail("stage1.lrScaledFrom", f, "expected {lr, batch} or no field");
+    }
+    num("stage1.lrScaledFrom.lr", f.lr, 0, 10, true);
+    int("stage1.lrScaledFrom.batch", f.batch, 2);
+  }
+  // Written before schedules were configurable: every run then used the cosine schedule.
+  if (s.schedule === undefined) s.schedule = "cosine";
+  if (s.warmupEpochs === undefined) s.warmupEpochs = 0;
+  if (s.milestones === undefined) s.milestones = [];
+  if (!SCHEDULE_KINDS.includes(s.schedule)) {
+    fail("stage1.schedule", s.schedule, `use ${SCHEDULE_KINDS.join(", ")}`);
+  }
+  if (!Array.isArray(s.milestones)) {
+    fail("stage1.milestones", s.milestones, "expected a list of {epoch, factor}");
+  }
+  const problem = scheduleProblem({
+    kind: s.schedule,
+    epochs: s.epochs,
+    warmupEpochs: s.warmupEpochs,
+    milestones: s.milestones,
+  });
+  if (problem) throw new RangeError(`Invalid ${source}: ${problem}`);
   if (c.evalLimit !== null) int("evalLimit", c.evalLimit, 1);
   const t = c.stage2;
   if (typeof t !== "object" || t === null) fail("stage2", t, "expected an object");

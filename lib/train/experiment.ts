@@ -39,7 +39,7 @@ import {
   stage1Settings,
   validateConfig,
 } from "./config.ts";
-import { applyOverrides, changedSettings, type TrainArgs } from "./flags.ts";
+import { applyOverrides, applyTrainOverrides, changedSettings, type TrainArgs } from "./flags.ts";
 import { formatDuration, Progress } from "./_progress.ts";
 import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.ts";
 import { type TuningRecord, tuningRecord, useTuningRecord } from "../ops/tune.ts";
@@ -243,7 +243,8 @@ export async function resolveConfig(
     config = presetConfig(chosen.preset);
     reason = chosen.reason;
   }
-  applyOverrides(config, args.overrides);
+  const scaled = applyTrainOverrides(config, args.overrides);
+  if (scaled) reason += `; ${scaled}`;
   return { config: validateConfig(config, "settings"), reason };
 }
 

@@ -17,6 +17,7 @@ import {
   SETTING_LIMITS,
   STAGE2_METHODS,
 } from "./config.ts";
+import { type Milestone, SCHEDULE_KINDS } from "./schedule.ts";
 
 /**
  * One config flag: the field it sets, how its value is parsed and checked, and its help.
@@ -33,7 +34,15 @@ export interface ConfigFlag {
   /** Path of the config field, e.g. `stage1.lr`. */
   field: string;
   /** How the value is parsed; `-or-null` kinds also take `null` (`all` for integers). */
-  kind: "int" | "number" | "string" | "bool" | "list" | "int-or-null" | "string-or-null";
+  kind:
+    | "int"
+    | "number"
+    | "string"
+    | "bool"
+    | "list"
+    | "int-or-null"
+    | "string-or-null"
+    | "milestones";
   /** One line for `--help`. */
   help: string;
   /** The only values accepted (for strings and list items). */
@@ -94,9 +103,27 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
     field: "stage1.batch",
     kind: "int",
     ...SETTING_LIMITS["stage1.batch"],
-    help: "stage-1 batch size",
+    help: "stage-1 batch size (without --lr, the lr scales linearly with it)",
   },
   lr: { field: "stage1.lr", kind: "number", min: 0, max: 10, help: "stage-1 peak learning rate" },
+  schedule: {
+    field: "stage1.schedule",
+    kind: "string",
+    allowed: SCHEDULE_KINDS,
+    help: "stage-1 learning-rate schedule",
+  },
+  "warmup-epochs": {
+    field: "stage1.warmupEpochs",
+    kind: "number",
+    min: 0,
+    max: SETTING_LIMITS["stage1.epochs"].max,
+    help: "epochs of linear warm-up (ldam-step)",
+  },
+  milestones: {
+    field: "stage1.milestones",
+    kind: "milestones",
+    help: "EPOCH:FACTOR,... the lr is lr x FACTOR from each EPOCH on (ldam-step; none: no decay)",
+  },
   momentum: { field: "stage1.momentum", kind: "number", min: 0, max: 0.999, help: "SGD momentum" },
   "weight-decay": {
     field: "stage1.weightDecay",
@@ -161,9 +188,8 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
  * assert.equal(RUN_FLAGS.resume, "continue the interrupted run in --out from its last checkpoint");
  * ```
  */
-export const RUN_FLAGS = {
-  preset: "smoke, cpu, paper, imagenet-lt-r10 or imagenet-lt-r10-cpu (default: paper on a GPU, " +
-    "cpu on a software adapter)",
+export const RUN_FLAGS: Readonly<Record<string, string>> = {
+  preset: `${PRESET_NAMES.join(", ")} (default: paper on a GPU, cpu on a software adapter)`,
   config: "load a saved config.json (flags given too override it)",
   out: "run folder (default: runs/<preset>-<time>)",
   "stage1-only": "stop after stage 1 and the feature dumps",
@@ -177,7 +203,7 @@ export const RUN_FLAGS = {
   // Output only, as --verbose and --quiet: a run flag, so --resume takes it (changedSettings).
   timings: "print the time of each kernel family and layer for one training step first",
   help: "show this help",
-} as const;
+};
 
 /**
  * Parsed command line.
@@ -339,6 +365,8 @@ function parseValue(name: string, flag: ConfigFlag, raw: string | boolean): unkn
       }
       return items;
     }
+    case "milestones":
+      return parseMilestones(name, String(raw));
     case "int-or-null":
       if (raw === "null" || raw === "all") return null;
     // falls through
@@ -363,6 +391,57 @@ function parseValue(name: string, flag: ConfigFlag, raw: string | boolean): unkn
       return value;
     }
   }
+}
+
+/**
+ * Parses `--milestones 160:0.01,180:0.0001` (or `none`) into milestones by increasing epoch.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseMilestones } from "./flags.ts";
+ * assert.deepEqual(parseMilestones("milestones", "160:0.01, 180:1e-4"), [
+ *   { epoch: 160, factor: 0.01 },
+ *   { epoch: 180, factor: 0.0001 },
+ * ]);
+ * assert.deepEqual(parseMilestones("milestones", "none"), []);
+ * assert.throws(() => parseMilestones("milestones", "160"), /"160" is not EPOCH:FACTOR/);
+ * ```
+ */
+export function parseMilestones(name: string, text: string): Milestone[] {
+  if (text.trim() === "none") return [];
+  const out: Milestone[] = [];
+  for (const item of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    const [epoch, factor, extra] = item.split(":").map(Number);
+    if (
+      extra !== undefined || !(epoch > 0 && Number.isFinite(epoch)) || !(factor > 0 && factor <= 10)
+    ) {
+      throw new RangeError(
+        `Invalid --${name} ${JSON.stringify(text)}: "${item}" is not EPOCH:FACTOR (an epoch > 0 ` +
+          `and a factor > 0 and <= 10), e.g. 160:0.01,180:0.0001, or none`,
+      );
+    }
+    out.push({ epoch, factor });
+  }
+  if (out.length === 0) {
+    throw new RangeError(
+      `Invalid --${name} ${JSON.stringify(text)}: expected EPOCH:FACTOR,... or none`,
+    );
+  }
+  return out;
+}
+
+/** A flag value as typed on the command line. */
+function formatFlagValue(value: unknown): string {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "none";
+    return value.map((v) =>
+      typeof v === "object" && v !== null
+        ? `${(v as Milestone).epoch}:${(v as Milestone).factor}`
+        : v
+    ).join(",");
+  }
+  return JSON.stringify(value);
 }
 
 /**
@@ -420,6 +499,42 @@ export function applyOverrides(config: ExperimentConfig, overrides: Map<string, 
 }
 
 /**
+ * Applies overrides like {@link applyOverrides}, and when they change the batch but not the
+ * learning rate, scales the learning rate linearly with the batch (`lr x batch / batch before`),
+ * records what it was scaled from in `stage1.lrScaledFrom` and returns a sentence saying so (null
+ * when nothing was scaled). A given `--lr` is taken as it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { presetConfig } from "./config.ts";
+ * import { applyTrainOverrides, parseTrainArgs } from "./flags.ts";
+ * const config = presetConfig("cifar10-lt");
+ * const note = applyTrainOverrides(config, parseTrainArgs(["--batch", "64"]).overrides);
+ * assert.equal(config.stage1.lr, 0.05);
+ * assert.deepEqual(config.stage1.lrScaledFrom, { lr: 0.1, batch: 128 });
+ * assert.equal(note, "lr 0.05 is lr 0.1 x batch 64 / 128, scaled linearly with --batch (give --lr to set it)");
+ * ```
+ */
+export function applyTrainOverrides(
+  config: ExperimentConfig,
+  overrides: Map<string, unknown>,
+): string | null {
+  const before = { lr: config.stage1.lr, batch: config.stage1.batch };
+  applyOverrides(config, overrides);
+  if (overrides.has("stage1.lr")) {
+    delete config.stage1.lrScaledFrom;
+    return null;
+  }
+  const batch = config.stage1.batch;
+  if (!overrides.has("stage1.batch") || batch === before.batch) return null;
+  config.stage1.lr = (before.lr * batch) / before.batch;
+  config.stage1.lrScaledFrom = before;
+  return `lr ${config.stage1.lr} is lr ${before.lr} x batch ${batch} / ${before.batch}, scaled ` +
+    `linearly with --batch (give --lr to set it)`;
+}
+
+/**
  * A flag whose value differs from a stored config: what `--resume` refuses.
  *
  * @example
@@ -469,7 +584,7 @@ export function changedSettings(
     if (JSON.stringify(stored) === JSON.stringify(value)) continue;
     const given = flag?.kind === "bool"
       ? (value ? `--${name}` : `--no-${name}`)
-      : `--${name} ${Array.isArray(value) ? value.join(",") : JSON.stringify(value)}`;
+      : `--${name} ${formatFlagValue(value)}`;
     changes.push({ flag: given, field, stored: JSON.stringify(stored) });
   }
   return changes;
@@ -504,7 +619,7 @@ export function trainHelp(defaults: ExperimentConfig): string {
   for (const [name, flag] of Object.entries(CONFIG_FLAGS)) {
     // deno-lint-ignore no-explicit-any
     const value = flag.field.split(".").reduce((o: any, k) => o?.[k], defaults);
-    const shown = Array.isArray(value) ? value.join(",") : JSON.stringify(value);
+    const shown = formatFlagValue(value);
     const allowed = flag.allowed ? ` (${flag.allowed.join(", ")})` : "";
     lines.push(`  --${name.padEnd(18)} ${flag.help}${allowed} [default: ${shown}]`);
   }

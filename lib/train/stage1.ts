@@ -21,7 +21,7 @@ import type { ResNetSpec } from "../nn/spec.ts";
 import { type CheckpointTensor, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { Stage1Settings } from "./config.ts";
 import { Progress } from "./_progress.ts";
-import { cosineSchedule } from "./schedule.ts";
+import { buildSchedule, scheduleProblem } from "./schedule.ts";
 import { prepareSgd } from "../ops/optim.ts";
 import { tuningRecord } from "../ops/tune.ts";
 import {
@@ -338,6 +338,13 @@ export function validateStage1Settings(s: Stage1Settings): void {
   if (!Number.isInteger(s.seed) || s.seed < 0) {
     throw new RangeError(`Cannot train stage 1: seed is ${s.seed}; use an integer >= 0`);
   }
+  const problem = scheduleProblem({
+    kind: s.schedule ?? "cosine",
+    epochs: s.epochs,
+    warmupEpochs: s.warmupEpochs ?? 0,
+    milestones: s.milestones ?? [],
+  });
+  if (problem) throw new RangeError(`Cannot train stage 1: ${problem}`);
 }
 
 /**
@@ -445,7 +452,14 @@ export async function trainStage1(
 
   const net = await ResNet.create(gpu, options.spec, { batch: s.batch });
   // The learning rate of every step lives on the GPU; the update advances its own step counter.
-  const schedule = cosineSchedule(s.lr, totalSteps);
+  const schedule = buildSchedule({
+    kind: s.schedule ?? "cosine",
+    lr: s.lr,
+    epochs: s.epochs,
+    stepsPerEpoch: steps,
+    warmupEpochs: s.warmupEpochs ?? 0,
+    milestones: s.milestones ?? [],
+  });
   const optimizer = await prepareSgd(gpu, {
     params: net.params.map((p) => p.value),
     grads: net.params.map((p) => p.grad),
