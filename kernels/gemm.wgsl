@@ -1,7 +1,8 @@
 // GEMM: C = alpha * op(A) * op(B) + beta * C (+ bias[n] per column), f32, strided batches.
 //
 // Legend: M, N, K: op(A) is M x K, op(B) is K x N, C is M x N. z: batch index. s: split-K slice.
-//   BM x BN: the block of C one invocation (gemm_rb) or one workgroup (gemm_tiled) computes.
+//   BM x BN: the block of C one invocation (gemm_rb) or one workgroup (gemm_tiled) computes;
+//   gemm_lanes: BM x BN per invocation, BM x (WG * BN) per workgroup.
 // Layout: row-major everywhere; the main kernels read operands as vec4 rows, so the row length of
 // each stored operand is a multiple of 4 (the wrapper pads unaligned operands with pad_rows):
 //   A_T = false: A is stored (M x K) ("m-major"), lda4 = K/4 vec4 per row.
@@ -19,7 +20,8 @@
 // dst (4), pp (9); gemm_epilogue: t (5), bias (6), out (7), pe (10).
 // Workgroups: gemm_rb WG invocations, one BM x BN block each, blocks flattened over a 1-D grid
 // folded into x and y; gemm_tiled TG = (TM/TR) * (TN/TC) invocations per BM x BN = TM x TN tile,
-// one tile per workgroup; pad_rows and gemm_epilogue WG invocations, one element each.
+// one tile per workgroup; gemm_lanes WG invocations per block, one block per workgroup, blocks
+// flattened like gemm_tiled's; pad_rows and gemm_epilogue WG invocations, one element each.
 
 // Register-blocked kernel (gemm_rb): no workgroup memory, no barriers. Suits CPU adapters such
 // as lavapipe, where invocations are SIMD lanes and big per-invocation blocks amortise loads.
@@ -189,16 +191,14 @@ fn locate(g: u32, bm: u32, bn: u32) -> Block {
     min(k4_begin + p.kps, p.k4));
 }
 
-// C block (or workspace block) = alpha * op(A) op(B) over this slice's k range.
-@compute @workgroup_size(WG)
-fn gemm_rb(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let g = gid.y * p.row + gid.x;
-  if (g >= p.total) { return; }
-  let blk = locate(g, BM, BN);
+// This invocation's BM x BN piece of C (or the workspace) over the slice's k range of blk; nl:
+// the piece's first column within the block.
+fn rb_block(blk: Block, nl: u32) {
   var abase = blk.z * p.sa4;
   if (A_T) { abase += blk.m0 / 4u; } else { abase += blk.m0 * p.lda4; }
+  let n0 = blk.n0 + nl;
   var bbase = blk.z * p.sb4;
-  if (B_T) { bbase += blk.n0 * p.ldb4; } else { bbase += blk.n0 / 4u; }
+  if (B_T) { bbase += n0 * p.ldb4; } else { bbase += n0 / 4u; }
   var acc0: Quad;
   var acc1: Quad;
   var acc2: Quad;
@@ -224,7 +224,7 @@ fn gemm_rb(@builtin(global_invocation_id) gid: vec3<u32>) {
       acc7 = row_step(load_a(abase, 7u, k4, kr), bk, acc7);
     }
   }
-  let ci = blk.slab * p.sc4 + blk.m0 * p.ldc4 + blk.n0 / 4u;
+  let ci = blk.slab * p.sc4 + blk.m0 * p.ldc4 + n0 / 4u;
   let s4 = 4u * p.ldc4;
   store_quad(ci, acc0);
   if (BM > 4u) { store_quad(ci + s4, acc1); }
@@ -238,6 +238,28 @@ fn gemm_rb(@builtin(global_invocation_id) gid: vec3<u32>) {
     store_quad(ci + 6u * s4, acc6);
     store_quad(ci + 7u * s4, acc7);
   }
+}
+
+// C block (or workspace block) = alpha * op(A) op(B) over this slice's k range.
+@compute @workgroup_size(WG)
+fn gemm_rb(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let g = gid.y * p.row + gid.x;
+  if (g >= p.total) { return; }
+  rb_block(locate(g, BM, BN), 0u);
+}
+
+// Lane-parallel kernel (gemm_lanes): one BM x (WG * BN) block per workgroup, invocation i
+// computing its columns i * BN .. i * BN + BN - 1 with gemm_rb's arithmetic. All invocations of
+// a workgroup share the block's rows, so A's addresses depend only on the workgroup and the loop:
+// lavapipe runs invocations as SIMD lanes and compiles such uniform loads to one scalar load and
+// a broadcast, where gemm_rb's per-invocation addresses cost a gather per lane; consecutive
+// invocations read consecutive vec4 of B.
+@compute @workgroup_size(WG)
+fn gemm_lanes(@builtin(workgroup_id) wid: vec3<u32>,
+              @builtin(local_invocation_index) li: u32) {
+  let g = wid.y * (p.row / WG) + wid.x;
+  if (g >= p.total) { return; }
+  rb_block(locate(g, BM, WG * BN), li * BN);
 }
 
 // gemm_tiled's staging, as vec4 so the inner loop reads whole vectors of workgroup memory:
