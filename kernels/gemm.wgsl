@@ -35,6 +35,9 @@ override BN: u32 = 16u;
 // Stored operand orientation (see Layout).
 override A_T: bool = false;
 override B_T: bool = false;
+// gemm_rb, gemm_lanes: run the steps where all four k are real without masks (a second copy of
+// the loop body) and mask only the last.
+override EDGE: bool = false;
 
 // Workgroup-tiled kernel (gemm_tiled) for real GPUs: TM x TN tile per workgroup, staged through
 // workgroup memory TK values of k at a time; each invocation computes TR x TC (4 or 8 each).
@@ -191,6 +194,39 @@ fn locate(g: u32, bm: u32, bn: u32) -> Block {
     min(k4_begin + p.kps, p.k4));
 }
 
+// The accumulators of one invocation's BM x BN piece: r0 holds rows 0..3, r1 rows 4..7, ...
+struct Acc {
+  r0: Quad,
+  r1: Quad,
+  r2: Quad,
+  r3: Quad,
+  r4: Quad,
+  r5: Quad,
+  r6: Quad,
+  r7: Quad,
+}
+
+// acc plus the product over k = 4*k4..4*k4+3, of which kr are real (a literal 4u folds the masks
+// away).
+fn rb_step(acc: Acc, abase: u32, bbase: u32, k4: u32, kr: u32) -> Acc {
+  var r = acc;
+  let bk = Quad(load_b(bbase, 0u, k4, kr), load_b(bbase, 1u, k4, kr), load_b(bbase, 2u, k4, kr),
+    load_b(bbase, 3u, k4, kr));
+  r.r0 = row_step(load_a(abase, 0u, k4, kr), bk, r.r0);
+  if (BM > 4u) { r.r1 = row_step(load_a(abase, 1u, k4, kr), bk, r.r1); }
+  if (BM > 8u) {
+    r.r2 = row_step(load_a(abase, 2u, k4, kr), bk, r.r2);
+    r.r3 = row_step(load_a(abase, 3u, k4, kr), bk, r.r3);
+  }
+  if (BM > 16u) {
+    r.r4 = row_step(load_a(abase, 4u, k4, kr), bk, r.r4);
+    r.r5 = row_step(load_a(abase, 5u, k4, kr), bk, r.r5);
+    r.r6 = row_step(load_a(abase, 6u, k4, kr), bk, r.r6);
+    r.r7 = row_step(load_a(abase, 7u, k4, kr), bk, r.r7);
+  }
+  return r;
+}
+
 // This invocation's BM x BN piece of C (or the workspace) over the slice's k range of blk; nl:
 // the piece's first column within the block.
 fn rb_block(blk: Block, nl: u32) {
@@ -199,44 +235,27 @@ fn rb_block(blk: Block, nl: u32) {
   let n0 = blk.n0 + nl;
   var bbase = blk.z * p.sb4;
   if (B_T) { bbase += n0 * p.ldb4; } else { bbase += n0 / 4u; }
-  var acc0: Quad;
-  var acc1: Quad;
-  var acc2: Quad;
-  var acc3: Quad;
-  var acc4: Quad;
-  var acc5: Quad;
-  var acc6: Quad;
-  var acc7: Quad;
-  for (var k4 = blk.k4_begin; k4 < blk.k4_end; k4++) {
-    let kr = p.k - 4u * k4;
-    let bk = Quad(load_b(bbase, 0u, k4, kr), load_b(bbase, 1u, k4, kr), load_b(bbase, 2u, k4, kr),
-      load_b(bbase, 3u, k4, kr));
-    acc0 = row_step(load_a(abase, 0u, k4, kr), bk, acc0);
-    if (BM > 4u) { acc1 = row_step(load_a(abase, 1u, k4, kr), bk, acc1); }
-    if (BM > 8u) {
-      acc2 = row_step(load_a(abase, 2u, k4, kr), bk, acc2);
-      acc3 = row_step(load_a(abase, 3u, k4, kr), bk, acc3);
-    }
-    if (BM > 16u) {
-      acc4 = row_step(load_a(abase, 4u, k4, kr), bk, acc4);
-      acc5 = row_step(load_a(abase, 5u, k4, kr), bk, acc5);
-      acc6 = row_step(load_a(abase, 6u, k4, kr), bk, acc6);
-      acc7 = row_step(load_a(abase, 7u, k4, kr), bk, acc7);
-    }
+  var acc: Acc;
+  var k4 = blk.k4_begin;
+  if (EDGE) {
+    // Interior steps (all four k real) without masks; only the last step may be partial.
+    let full = max(min(blk.k4_end, p.k / 4u), blk.k4_begin);
+    for (; k4 < full; k4++) { acc = rb_step(acc, abase, bbase, k4, 4u); }
   }
+  for (; k4 < blk.k4_end; k4++) { acc = rb_step(acc, abase, bbase, k4, p.k - 4u * k4); }
   let ci = blk.slab * p.sc4 + blk.m0 * p.ldc4 + n0 / 4u;
   let s4 = 4u * p.ldc4;
-  store_quad(ci, acc0);
-  if (BM > 4u) { store_quad(ci + s4, acc1); }
+  store_quad(ci, acc.r0);
+  if (BM > 4u) { store_quad(ci + s4, acc.r1); }
   if (BM > 8u) {
-    store_quad(ci + 2u * s4, acc2);
-    store_quad(ci + 3u * s4, acc3);
+    store_quad(ci + 2u * s4, acc.r2);
+    store_quad(ci + 3u * s4, acc.r3);
   }
   if (BM > 16u) {
-    store_quad(ci + 4u * s4, acc4);
-    store_quad(ci + 5u * s4, acc5);
-    store_quad(ci + 6u * s4, acc6);
-    store_quad(ci + 7u * s4, acc7);
+    store_quad(ci + 4u * s4, acc.r4);
+    store_quad(ci + 5u * s4, acc.r5);
+    store_quad(ci + 6u * s4, acc.r6);
+    store_quad(ci + 7u * s4, acc.r7);
   }
 }
 

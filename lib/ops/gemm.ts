@@ -55,6 +55,8 @@ export interface RegisterBlockedConfig {
   readonly bn: number;
   /** Invocations per workgroup. */
   readonly wg: number;
+  /** Skip the k masks on interior steps (a second copy of the loop); default false. */
+  readonly edge?: boolean;
 }
 
 /**
@@ -116,6 +118,8 @@ export interface LanesConfig {
   readonly bn: number;
   /** Invocations per workgroup, side by side along N. */
   readonly wg: number;
+  /** Skip the k masks on interior steps (a second copy of the loop); default false. */
+  readonly edge?: boolean;
 }
 
 /**
@@ -271,7 +275,7 @@ export function gemmThreads(config: GemmConfig): number {
 export function formatGemmConfig(config: GemmConfig): string {
   return config.kernel === "tiled"
     ? `tiled ${config.tm}x${config.tn}x${config.tk} ${config.tr}x${config.tc}`
-    : `${config.kernel} ${config.bm}x${config.bn} wg${config.wg}`;
+    : `${config.kernel} ${config.bm}x${config.bn} wg${config.wg}${config.edge ? " edge" : ""}`;
 }
 
 /**
@@ -804,6 +808,7 @@ async function build(
       WG: config.wg,
       BM: config.bm,
       BN: config.bn,
+      EDGE: Number(config.edge ?? false),
       A_T: Number(transA),
       B_T: Number(transB),
     })

@@ -7,6 +7,7 @@ import {
   formatGemmConfig,
   gemm,
   GEMM_TUNE_KEY,
+  gemmBlock,
   gemmCandidates,
   type GemmConfig,
   gemmConfig,
@@ -15,6 +16,7 @@ import {
   type LanesConfig,
   matmul,
   prepareGemm,
+  type RegisterBlockedConfig,
   resolveGemm,
 } from "../../lib/ops/gemm.ts";
 import { referenceGemm } from "../../lib/ops/reference_gemm.ts";
@@ -214,15 +216,16 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the lane-parallel kernel computes the right result for every transpose on odd shapes",
+  name: "the lane-parallel and edge-split kernels compute the right result on odd shapes",
   ignore: noGpu,
   async fn() {
     const gpu = (await testGpu())!;
     // wg 3 leaves SIMD lanes idle and blocks that are not multiples of 4 columns of invocations.
-    const configs: LanesConfig[] = [
+    const configs: (LanesConfig | RegisterBlockedConfig)[] = [
       { kernel: "lanes", bm: 32, bn: 16, wg: 8 },
       { kernel: "lanes", bm: 8, bn: 4, wg: 3 },
-      { kernel: "lanes", bm: 4, bn: 8, wg: 16 },
+      { kernel: "lanes", bm: 4, bn: 8, wg: 16, edge: true },
+      { kernel: "rb", bm: 16, bn: 8, wg: 8, edge: true },
     ];
     let seed = 500;
     for (const config of configs) {
@@ -240,7 +243,7 @@ Deno.test({
         bias: true,
         config,
       }, seed++);
-      const [bm, bn] = [config.bm, config.bn * config.wg];
+      const [bm, bn] = gemmBlock(config);
       await expectClose(gpu, { m: 2 * bm, n: bn, k: 40, c: "nan", config }, seed++);
       await expectClose(gpu, { m: 5, n: 6, k: 700, transA: true, config }, seed++);
     }
