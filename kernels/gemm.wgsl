@@ -1,7 +1,8 @@
 // GEMM: C = alpha * op(A) * op(B) + beta * C (+ bias[n] per column), f32, strided batches.
 //
 // Legend: M, N, K: op(A) is M x K, op(B) is K x N, C is M x N. z: batch index. s: split-K slice.
-//   BM x BN: the block of C one invocation (gemm_rb) or one workgroup (gemm_tiled) computes.
+//   BM x BN: the block of C one invocation (gemm_rb) or one workgroup (gemm_tiled) computes;
+//   gemm_lanes: BM x BN per invocation, BM x (WG * BN) per workgroup.
 // Layout: row-major everywhere; the main kernels read operands as vec4 rows, so the row length of
 // each stored operand is a multiple of 4 (the wrapper pads unaligned operands with pad_rows):
 //   A_T = false: A is stored (M x K) ("m-major"), lda4 = K/4 vec4 per row.
@@ -19,7 +20,8 @@
 // dst (4), pp (9); gemm_epilogue: t (5), bias (6), out (7), pe (10).
 // Workgroups: gemm_rb WG invocations, one BM x BN block each, blocks flattened over a 1-D grid
 // folded into x and y; gemm_tiled TG = (TM/TR) * (TN/TC) invocations per BM x BN = TM x TN tile,
-// one tile per workgroup; pad_rows and gemm_epilogue WG invocations, one element each.
+// one tile per workgroup; gemm_lanes WG invocations per block, one block per workgroup, blocks
+// flattened like gemm_tiled's; pad_rows and gemm_epilogue WG invocations, one element each.
 
 // Register-blocked kernel (gemm_rb): no workgroup memory, no barriers. Suits CPU adapters such
 // as lavapipe, where invocations are SIMD lanes and big per-invocation blocks amortise loads.
@@ -33,6 +35,9 @@ override BN: u32 = 16u;
 // Stored operand orientation (see Layout).
 override A_T: bool = false;
 override B_T: bool = false;
+// gemm_rb, gemm_lanes: run the steps where all four k are real without masks (a second copy of
+// the loop body) and mask only the last.
+override EDGE: bool = false;
 
 // Workgroup-tiled kernel (gemm_tiled) for real GPUs: TM x TN tile per workgroup, staged through
 // workgroup memory TK values of k at a time; each invocation computes TR x TC (4 or 8 each).
@@ -189,55 +194,91 @@ fn locate(g: u32, bm: u32, bn: u32) -> Block {
     min(k4_begin + p.kps, p.k4));
 }
 
+// The accumulators of one invocation's BM x BN piece: r0 holds rows 0..3, r1 rows 4..7, ...
+struct Acc {
+  r0: Quad,
+  r1: Quad,
+  r2: Quad,
+  r3: Quad,
+  r4: Quad,
+  r5: Quad,
+  r6: Quad,
+  r7: Quad,
+}
+
+// acc plus the product over k = 4*k4..4*k4+3, of which kr are real (a literal 4u folds the masks
+// away).
+fn rb_step(acc: Acc, abase: u32, bbase: u32, k4: u32, kr: u32) -> Acc {
+  var r = acc;
+  let bk = Quad(load_b(bbase, 0u, k4, kr), load_b(bbase, 1u, k4, kr), load_b(bbase, 2u, k4, kr),
+    load_b(bbase, 3u, k4, kr));
+  r.r0 = row_step(load_a(abase, 0u, k4, kr), bk, r.r0);
+  if (BM > 4u) { r.r1 = row_step(load_a(abase, 1u, k4, kr), bk, r.r1); }
+  if (BM > 8u) {
+    r.r2 = row_step(load_a(abase, 2u, k4, kr), bk, r.r2);
+    r.r3 = row_step(load_a(abase, 3u, k4, kr), bk, r.r3);
+  }
+  if (BM > 16u) {
+    r.r4 = row_step(load_a(abase, 4u, k4, kr), bk, r.r4);
+    r.r5 = row_step(load_a(abase, 5u, k4, kr), bk, r.r5);
+    r.r6 = row_step(load_a(abase, 6u, k4, kr), bk, r.r6);
+    r.r7 = row_step(load_a(abase, 7u, k4, kr), bk, r.r7);
+  }
+  return r;
+}
+
+// This invocation's BM x BN piece of C (or the workspace) over the slice's k range of blk; nl:
+// the piece's first column within the block.
+fn rb_block(blk: Block, nl: u32) {
+  var abase = blk.z * p.sa4;
+  if (A_T) { abase += blk.m0 / 4u; } else { abase += blk.m0 * p.lda4; }
+  let n0 = blk.n0 + nl;
+  var bbase = blk.z * p.sb4;
+  if (B_T) { bbase += n0 * p.ldb4; } else { bbase += n0 / 4u; }
+  var acc: Acc;
+  var k4 = blk.k4_begin;
+  if (EDGE) {
+    // Interior steps (all four k real) without masks; only the last step may be partial.
+    let full = max(min(blk.k4_end, p.k / 4u), blk.k4_begin);
+    for (; k4 < full; k4++) { acc = rb_step(acc, abase, bbase, k4, 4u); }
+  }
+  for (; k4 < blk.k4_end; k4++) { acc = rb_step(acc, abase, bbase, k4, p.k - 4u * k4); }
+  let ci = blk.slab * p.sc4 + blk.m0 * p.ldc4 + n0 / 4u;
+  let s4 = 4u * p.ldc4;
+  store_quad(ci, acc.r0);
+  if (BM > 4u) { store_quad(ci + s4, acc.r1); }
+  if (BM > 8u) {
+    store_quad(ci + 2u * s4, acc.r2);
+    store_quad(ci + 3u * s4, acc.r3);
+  }
+  if (BM > 16u) {
+    store_quad(ci + 4u * s4, acc.r4);
+    store_quad(ci + 5u * s4, acc.r5);
+    store_quad(ci + 6u * s4, acc.r6);
+    store_quad(ci + 7u * s4, acc.r7);
+  }
+}
+
 // C block (or workspace block) = alpha * op(A) op(B) over this slice's k range.
 @compute @workgroup_size(WG)
 fn gemm_rb(@builtin(global_invocation_id) gid: vec3<u32>) {
   let g = gid.y * p.row + gid.x;
   if (g >= p.total) { return; }
-  let blk = locate(g, BM, BN);
-  var abase = blk.z * p.sa4;
-  if (A_T) { abase += blk.m0 / 4u; } else { abase += blk.m0 * p.lda4; }
-  var bbase = blk.z * p.sb4;
-  if (B_T) { bbase += blk.n0 * p.ldb4; } else { bbase += blk.n0 / 4u; }
-  var acc0: Quad;
-  var acc1: Quad;
-  var acc2: Quad;
-  var acc3: Quad;
-  var acc4: Quad;
-  var acc5: Quad;
-  var acc6: Quad;
-  var acc7: Quad;
-  for (var k4 = blk.k4_begin; k4 < blk.k4_end; k4++) {
-    let kr = p.k - 4u * k4;
-    let bk = Quad(load_b(bbase, 0u, k4, kr), load_b(bbase, 1u, k4, kr), load_b(bbase, 2u, k4, kr),
-      load_b(bbase, 3u, k4, kr));
-    acc0 = row_step(load_a(abase, 0u, k4, kr), bk, acc0);
-    if (BM > 4u) { acc1 = row_step(load_a(abase, 1u, k4, kr), bk, acc1); }
-    if (BM > 8u) {
-      acc2 = row_step(load_a(abase, 2u, k4, kr), bk, acc2);
-      acc3 = row_step(load_a(abase, 3u, k4, kr), bk, acc3);
-    }
-    if (BM > 16u) {
-      acc4 = row_step(load_a(abase, 4u, k4, kr), bk, acc4);
-      acc5 = row_step(load_a(abase, 5u, k4, kr), bk, acc5);
-      acc6 = row_step(load_a(abase, 6u, k4, kr), bk, acc6);
-      acc7 = row_step(load_a(abase, 7u, k4, kr), bk, acc7);
-    }
-  }
-  let ci = blk.slab * p.sc4 + blk.m0 * p.ldc4 + blk.n0 / 4u;
-  let s4 = 4u * p.ldc4;
-  store_quad(ci, acc0);
-  if (BM > 4u) { store_quad(ci + s4, acc1); }
-  if (BM > 8u) {
-    store_quad(ci + 2u * s4, acc2);
-    store_quad(ci + 3u * s4, acc3);
-  }
-  if (BM > 16u) {
-    store_quad(ci + 4u * s4, acc4);
-    store_quad(ci + 5u * s4, acc5);
-    store_quad(ci + 6u * s4, acc6);
-    store_quad(ci + 7u * s4, acc7);
-  }
+  rb_block(locate(g, BM, BN), 0u);
+}
+
+// Lane-parallel kernel (gemm_lanes): one BM x (WG * BN) block per workgroup, invocation i
+// computing its columns i * BN .. i * BN + BN - 1 with gemm_rb's arithmetic. All invocations of
+// a workgroup share the block's rows, so A's addresses depend only on the workgroup and the loop:
+// lavapipe runs invocations as SIMD lanes and compiles such uniform loads to one scalar load and
+// a broadcast, where gemm_rb's per-invocation addresses cost a gather per lane; consecutive
+// invocations read consecutive vec4 of B.
+@compute @workgroup_size(WG)
+fn gemm_lanes(@builtin(workgroup_id) wid: vec3<u32>,
+              @builtin(local_invocation_index) li: u32) {
+  let g = wid.y * (p.row / WG) + wid.x;
+  if (g >= p.total) { return; }
+  rb_block(locate(g, BM, WG * BN), li * BN);
 }
 
 // gemm_tiled's staging, as vec4 so the inner loop reads whole vectors of workgroup memory:

@@ -55,6 +55,8 @@ export interface RegisterBlockedConfig {
   readonly bn: number;
   /** Invocations per workgroup. */
   readonly wg: number;
+  /** Skip the k masks on interior steps (a second copy of the loop); default false. */
+  readonly edge?: boolean;
 }
 
 /**
@@ -90,6 +92,37 @@ export interface TiledConfig {
 }
 
 /**
+ * Lane-parallel kernel: a `bm x (wg * bn)` block of C per workgroup, `bm x bn` per invocation.
+ * The invocations of a workgroup share the block's rows, so their loads of A are uniform (one
+ * scalar load and a broadcast on lavapipe, which runs invocations as SIMD lanes).
+ *
+ * @example
+ * ```ts
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { type LanesConfig, matmul } from "./gemm.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const config: LanesConfig = { kernel: "lanes", bm: 4, bn: 4, wg: 8 };
+ * const a = Tensor.from(gpu, [1, 2, 3, 4], [2, 2]);
+ * const b = Tensor.from(gpu, [5, 6, 7, 8], [2, 2]);
+ * const c = await matmul(gpu, a, b, { config });
+ * console.log(await c.read()); // Float32Array(4) [19, 22, 43, 50]
+ * gpu.destroy();
+ * ```
+ */
+export interface LanesConfig {
+  /** Selects the `gemm_lanes` entry point. */
+  readonly kernel: "lanes";
+  /** Rows per workgroup (and invocation): 4, 8, 16 or 32. */
+  readonly bm: number;
+  /** Columns per invocation: 4, 8 or 16. */
+  readonly bn: number;
+  /** Invocations per workgroup, side by side along N. */
+  readonly wg: number;
+  /** Skip the k masks on interior steps (a second copy of the loop); default false. */
+  readonly edge?: boolean;
+}
+
+/**
  * A GEMM kernel configuration.
  *
  * @example
@@ -102,7 +135,7 @@ export interface TiledConfig {
  * console.log(configs.map(gemmBlock)); // [[32, 16], [64, 64]]
  * ```
  */
-export type GemmConfig = RegisterBlockedConfig | TiledConfig;
+export type GemmConfig = RegisterBlockedConfig | TiledConfig | LanesConfig;
 
 /**
  * Storage key of the tuned GEMM configuration; bump the version when candidates change.
@@ -119,12 +152,13 @@ export type GemmConfig = RegisterBlockedConfig | TiledConfig;
  * gpu.destroy();
  * ```
  */
-export const GEMM_TUNE_KEY = "gemm.v2";
+export const GEMM_TUNE_KEY = "gemm.v3";
 
 /**
- * Candidates for CPU (fallback) adapters, default first. Two workgroup-memory tiles are timed
- * too: lavapipe on Mesa 22 and 25 prefers registers, but other software drivers (SwiftShader)
- * need not.
+ * Candidates for CPU (fallback) adapters, default first. Two workgroup-memory tiles and a
+ * lane-parallel kernel are timed too: lavapipe on Mesa 22 and 25 prefers registers (Mesa 25 runs
+ * `lanes` slower than `rb` on square and on tall, thin problems), but other software drivers
+ * (SwiftShader) need not.
  *
  * @example
  * ```ts
@@ -139,6 +173,7 @@ export const FALLBACK_GEMM_CANDIDATES: readonly GemmConfig[] = [
   { kernel: "rb", bm: 32, bn: 16, wg: 16 },
   { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 8, tc: 8 },
   { kernel: "tiled", tm: 32, tn: 32, tk: 16, tr: 4, tc: 4 },
+  { kernel: "lanes", bm: 16, bn: 16, wg: 8 },
 ];
 
 /**
@@ -209,7 +244,22 @@ export function defaultGemmConfig(gpu: Gpu): GemmConfig {
  * ```
  */
 export function gemmBlock(config: GemmConfig): [number, number] {
-  return config.kernel === "rb" ? [config.bm, config.bn] : [config.tm, config.tn];
+  if (config.kernel === "rb") return [config.bm, config.bn];
+  if (config.kernel === "lanes") return [config.bm, config.wg * config.bn];
+  return [config.tm, config.tn];
+}
+
+/**
+ * Invocations per workgroup of `config`.
+ *
+ * @example
+ * ```ts
+ * import { gemmThreads } from "./gemm.ts";
+ * console.log(gemmThreads({ kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 8, tc: 4 })); // 128
+ * ```
+ */
+export function gemmThreads(config: GemmConfig): number {
+  return config.kernel === "tiled" ? (config.tm / config.tr) * (config.tn / config.tc) : config.wg;
 }
 
 /**
@@ -223,9 +273,9 @@ export function gemmBlock(config: GemmConfig): [number, number] {
  * ```
  */
 export function formatGemmConfig(config: GemmConfig): string {
-  return config.kernel === "rb"
-    ? `rb ${config.bm}x${config.bn} wg${config.wg}`
-    : `tiled ${config.tm}x${config.tn}x${config.tk} ${config.tr}x${config.tc}`;
+  return config.kernel === "tiled"
+    ? `tiled ${config.tm}x${config.tn}x${config.tk} ${config.tr}x${config.tc}`
+    : `${config.kernel} ${config.bm}x${config.bn} wg${config.wg}${config.edge ? " edge" : ""}`;
 }
 
 /**
@@ -285,7 +335,7 @@ export function gemmConfig(
  */
 export function configProblem(gpu: Gpu, config: GemmConfig): string | null {
   const maxInvocations = gpu.limits.maxComputeInvocationsPerWorkgroup;
-  if (config.kernel === "rb") {
+  if (config.kernel !== "tiled") {
     if (![4, 8, 16, 32].includes(config.bm)) return `bm is ${config.bm}, not 4, 8, 16 or 32`;
     if (![4, 8, 16].includes(config.bn)) return `bn is ${config.bn}, not 4, 8 or 16`;
     if (!Number.isInteger(config.wg) || config.wg < 1 || config.wg > maxInvocations) {
@@ -753,11 +803,12 @@ async function build(
   const mp = mBlocks * bm;
   const np = nBlocks * bn;
 
-  const main = config.kernel === "rb"
-    ? getPipeline(gpu, GEMM, "gemm_rb", {
+  const main = config.kernel !== "tiled"
+    ? getPipeline(gpu, GEMM, config.kernel === "rb" ? "gemm_rb" : "gemm_lanes", {
       WG: config.wg,
       BM: config.bm,
       BN: config.bn,
+      EDGE: Number(config.edge ?? false),
       A_T: Number(transA),
       B_T: Number(transB),
     })
@@ -802,8 +853,7 @@ async function build(
       : Tensor.empty(gpu, [batch * splits, mp, np], "f32", "gemm workspace");
     if (!direct) owned.push(out);
     const total = batch * splits * blocks;
-    const threads = config.kernel === "rb" ? config.wg : (config.tm / config.tr) *
-      (config.tn / config.tc);
+    const threads = gemmThreads(config);
     const grid = grid1d(gpu, config.kernel === "rb" ? total : total * threads, threads);
     steps.push(
       new Dispatch(gpu, mainPipe, { a, b, c: out }, {

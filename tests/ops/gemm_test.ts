@@ -13,13 +13,16 @@ import {
   formatGemmConfig,
   gemm,
   GEMM_TUNE_KEY,
+  gemmBlock,
   gemmCandidates,
   type GemmConfig,
   gemmConfig,
   type GemmOptions,
   GPU_GEMM_CANDIDATES,
+  type LanesConfig,
   matmul,
   prepareGemm,
+  type RegisterBlockedConfig,
   resolveGemm,
 } from "../../lib/ops/gemm.ts";
 import { referenceGemm } from "../../lib/ops/reference_gemm.ts";
@@ -215,6 +218,41 @@ Deno.test({
     console.log(`  explicit strides: max error ${flatErr.toExponential(2)}`);
     ok(flatErr <= tolerance(k));
     for (const t of [a, b, c, ta, tb, tc]) t.destroy();
+  },
+});
+
+Deno.test({
+  name: "the lane-parallel and edge-split kernels compute the right result on odd shapes",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    // wg 3 leaves SIMD lanes idle and blocks that are not multiples of 4 columns of invocations.
+    const configs: (LanesConfig | RegisterBlockedConfig)[] = [
+      { kernel: "lanes", bm: 32, bn: 16, wg: 8 },
+      { kernel: "lanes", bm: 8, bn: 4, wg: 3 },
+      { kernel: "lanes", bm: 4, bn: 8, wg: 16, edge: true },
+      { kernel: "rb", bm: 16, bn: 8, wg: 8, edge: true },
+    ];
+    let seed = 500;
+    for (const config of configs) {
+      for (const [transA, transB] of TRANSPOSES) {
+        await expectClose(gpu, { m: 37, n: 53, k: 23, transA, transB, config }, seed++);
+      }
+      await expectClose(gpu, {
+        m: 19,
+        n: 7,
+        k: 9,
+        batch: 3,
+        transB: true,
+        alpha: -1.5,
+        beta: 0.25,
+        bias: true,
+        config,
+      }, seed++);
+      const [bm, bn] = gemmBlock(config);
+      await expectClose(gpu, { m: 2 * bm, n: bn, k: 40, c: "nan", config }, seed++);
+      await expectClose(gpu, { m: 5, n: 6, k: 700, transA: true, config }, seed++);
+    }
   },
 });
 
