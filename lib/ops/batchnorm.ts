@@ -26,10 +26,11 @@ import {
   type Pipeline,
   type Recordable,
   recordOnce,
-  Sequence,
   spliceKernel,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
+import { checkDistinct, checkF32 } from "./_check.ts";
+import { prepareSteps } from "./_prepare.ts";
 import * as reference from "./reference_nn.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 
@@ -391,11 +392,7 @@ function check(
     throw new RangeError(`Cannot run ${op}: x ${formatShape(x.shape)} is empty`);
   }
   const all = { x, ...perChannel, ...sameAsX };
-  for (const [name, t] of Object.entries(all)) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${op}: ${name} must be f32 but is ${t.dtype}`);
-    }
-  }
+  checkF32(op, all);
   for (const [name, t] of Object.entries(perChannel)) {
     if (t.size !== s.c) {
       throw new RangeError(
@@ -413,14 +410,7 @@ function check(
       );
     }
   }
-  const names = Object.keys(all);
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      if (all[names[i] as keyof typeof all].buffer === all[names[j] as keyof typeof all].buffer) {
-        throw new RangeError(`Cannot run ${op}: ${names[i]} and ${names[j]} share a buffer`);
-      }
-    }
-  }
+  checkDistinct(op, all);
   return s;
 }
 
@@ -522,13 +512,14 @@ export async function prepareBatchNormTrainForward(
     relu: args.relu ? 1 : 0,
   });
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
-  try {
-    const [stats, apply] = await Promise.all([
+  const xs = bind(vec4, "x", x);
+  return await prepareSteps(gpu, op, {
+    scratch: [coef],
+    pipelines: () => [
       reductionPipeline(gpu, op, `bn_stats${suffix}`, args.variant),
       getPipeline(gpu, BATCHNORM, `bn_apply${suffix}`, { WG: APPLY_WG }),
-    ]);
-    const xs = bind(vec4, "x", x);
-    return new Sequence([
+    ],
+    steps: ([stats, apply]) => [
       new Dispatch(
         gpu,
         stats,
@@ -552,11 +543,8 @@ export async function prepareBatchNormTrainForward(
         u,
         applyGroups(gpu, op, s, vec4),
       ),
-    ], [coef]);
-  } catch (error) {
-    coef.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -622,12 +610,13 @@ export async function prepareBatchNormEvalForward(
   const vec4 = s.hw % 4 === 0;
   const u = uniforms(s, vec4, { eps, relu: args.relu ? 1 : 0 });
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
-  try {
-    const [coefs, apply] = await Promise.all([
+  return await prepareSteps(gpu, op, {
+    scratch: [coef],
+    pipelines: () => [
       getPipeline(gpu, BATCHNORM, "bn_eval_coef", { WG: APPLY_WG }),
       getPipeline(gpu, BATCHNORM, vec4 ? "bn_apply_vec4" : "bn_apply", { WG: APPLY_WG }),
-    ]);
-    return new Sequence([
+    ],
+    steps: ([coefs, apply]) => [
       new Dispatch(
         gpu,
         coefs,
@@ -648,11 +637,8 @@ export async function prepareBatchNormEvalForward(
         u,
         applyGroups(gpu, op, s, vec4),
       ),
-    ], [coef]);
-  } catch (error) {
-    coef.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -724,15 +710,16 @@ export async function prepareBatchNormBackward(
   const suffix = vec4 ? "_vec4" : "";
   const u = uniforms(s, vec4, { relu: reluOutput ? 1 : 0 });
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
-  try {
-    const [reduce, apply] = await Promise.all([
+  // Without a fused ReLU the mask binding is unused by the shader's logic; dy stands in.
+  const mask = reluOutput ?? dy;
+  const ins = { ...bind(vec4, "x", x), ...bind(vec4, "dy", dy), ...bind(vec4, "ymask", mask) };
+  return await prepareSteps(gpu, op, {
+    scratch: [coef],
+    pipelines: () => [
       reductionPipeline(gpu, op, `bn_backward_reduce${suffix}`, args.variant),
       getPipeline(gpu, BATCHNORM, `bn_backward_apply${suffix}`, { WG: APPLY_WG }),
-    ]);
-    // Without a fused ReLU the mask binding is unused by the shader's logic; dy stands in.
-    const mask = reluOutput ?? dy;
-    const ins = { ...bind(vec4, "x", x), ...bind(vec4, "dy", dy), ...bind(vec4, "ymask", mask) };
-    return new Sequence([
+    ],
+    steps: ([reduce, apply]) => [
       new Dispatch(
         gpu,
         reduce,
@@ -755,11 +742,8 @@ export async function prepareBatchNormBackward(
         u,
         applyGroups(gpu, op, s, vec4),
       ),
-    ], [coef]);
-  } catch (error) {
-    coef.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**

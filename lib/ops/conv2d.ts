@@ -31,9 +31,10 @@ import {
   type KernelSource,
   type Recordable,
   recordOnce,
-  Sequence,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
+import { checkDistinct, checkF32, checkShape } from "./_check.ts";
+import { prepareSteps } from "./_prepare.ts";
 import * as reference from "./reference_nn.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 
@@ -500,35 +501,6 @@ function resolve(
   return { n, c, h, w, f, kh, kw, ho, wo, stride, padding };
 }
 
-function checkF32(op: string, tensors: Record<string, Tensor>): void {
-  for (const [name, t] of Object.entries(tensors)) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${op}: ${name} must be f32 but is ${t.dtype}`);
-    }
-  }
-}
-
-function checkShape(op: string, name: string, t: Tensor, expected: readonly number[]): void {
-  const same = t.shape.length === expected.length && t.shape.every((d, i) => d === expected[i]);
-  if (!same) {
-    throw new RangeError(
-      `Cannot run ${op}: ${name} has shape ${formatShape(t.shape)} but ${formatShape(expected)} ` +
-        `is expected`,
-    );
-  }
-}
-
-function checkDistinct(op: string, tensors: Record<string, Tensor>): void {
-  const names = Object.keys(tensors);
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      if (tensors[names[i]].buffer === tensors[names[j]].buffer) {
-        throw new RangeError(`Cannot run ${op}: ${names[i]} and ${names[j]} share a buffer`);
-      }
-    }
-  }
-}
-
 const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
 
 /** The sizes every kernel of both convolution files takes as uniforms. */
@@ -614,14 +586,15 @@ export async function prepareConv2dForward(
   const u = uniforms(s);
   const kdim = s.c * s.kh * s.kw;
   const wt = Tensor.empty(gpu, [kdim, u.f4 * 4], "f32", "conv2d packed weight");
-  try {
-    const [pack, conv] = await Promise.all([
+  const packCount = kdim * u.f4;
+  const count = Math.ceil(s.n / 16) * s.ho * s.wo;
+  return prepareSteps(gpu, op, {
+    scratch: [wt],
+    pipelines: () => [
       getPipeline(gpu, CONV2D, "pack_weight_forward", { WG: wg }),
       getPipeline(gpu, CONV2D, "conv2d_forward", { WG: tileWg }),
-    ]);
-    const packCount = kdim * u.f4;
-    const count = Math.ceil(s.n / 16) * s.ho * s.wo;
-    return new Sequence([
+    ],
+    steps: ([pack, conv]) => [
       new Dispatch(gpu, pack, { w, wt_out: wt }, { ...u, count: packCount }, [
         tileGroups(gpu, op, packCount, wg),
         1,
@@ -632,11 +605,8 @@ export async function prepareConv2dForward(
         u.f4 / 4,
         1,
       ]),
-    ], [wt]);
-  } catch (error) {
-    wt.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -700,15 +670,16 @@ export async function prepareConv2dBackwardInput(
   const u = uniforms(s);
   const kk = s.kh * s.kw;
   const wb = Tensor.empty(gpu, [s.f * kk, u.c4 * 4], "f32", "conv2d packed weight");
-  try {
-    const [pack, conv] = await Promise.all([
+  const packCount = s.f * kk * u.c4;
+  const cell = Math.ceil(s.h / s.stride) * Math.ceil(s.w / s.stride);
+  const count = Math.ceil(s.n / 16) * cell;
+  return prepareSteps(gpu, op, {
+    scratch: [wb],
+    pipelines: () => [
       getPipeline(gpu, CONV2D, "pack_weight_backward", { WG: wg }),
       getPipeline(gpu, CONV2D, "conv2d_backward_input", { WG: tileWg }),
-    ]);
-    const packCount = s.f * kk * u.c4;
-    const cell = Math.ceil(s.h / s.stride) * Math.ceil(s.w / s.stride);
-    const count = Math.ceil(s.n / 16) * cell;
-    return new Sequence([
+    ],
+    steps: ([pack, conv]) => [
       new Dispatch(gpu, pack, { w, wb_out: wb }, { ...u, count: packCount }, [
         tileGroups(gpu, op, packCount, wg),
         1,
@@ -723,11 +694,8 @@ export async function prepareConv2dBackwardInput(
         u.cblocks * s.stride * s.stride,
         1,
       ]),
-    ], [wb]);
-  } catch (error) {
-    wb.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -805,8 +773,12 @@ export async function prepareConv2dBackwardWeight(
   const perSplit = Math.ceil(s.n / Math.max(1, Math.min(s.n, Math.ceil(target / tiles))));
   const splits = Math.ceil(s.n / perSplit);
   const part = Tensor.empty(gpu, [splits, s.f, kdim], "f32", "conv2d weight partials");
-  try {
-    const [tile, reduce] = await Promise.all([
+  const count = columnTiles * splits;
+  const reduceCount = s.f * kdim;
+  const common = { ...u, splits, per_split: perSplit };
+  return prepareSteps(gpu, op, {
+    scratch: [part],
+    pipelines: () => [
       getPipeline(
         gpu,
         CONV2D,
@@ -814,11 +786,8 @@ export async function prepareConv2dBackwardWeight(
         { WG: tileWg },
       ),
       getPipeline(gpu, CONV2D, "conv2d_reduce_weight", { WG: wg }),
-    ]);
-    const count = columnTiles * splits;
-    const reduceCount = s.f * kdim;
-    const common = { ...u, splits, per_split: perSplit };
-    return new Sequence([
+    ],
+    steps: ([tile, reduce]) => [
       new Dispatch(gpu, tile, { x, dy, part_out: part }, { ...common, count }, [
         tileGroups(gpu, op, count, tileWg),
         u.f4 / 4,
@@ -829,11 +798,8 @@ export async function prepareConv2dBackwardWeight(
         count: reduceCount,
         accumulate: args.accumulate ? 1 : 0,
       }, [tileGroups(gpu, op, reduceCount, wg), 1, 1]),
-    ], [part]);
-  } catch (error) {
-    part.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -864,7 +830,7 @@ export async function conv2dBackwardWeight(
  * splits its long depth (N*P) into slices so that enough workgroups run, writes per-slice
  * partials and sums them with conv2d.wgsl's reduction, which also accumulates.
  */
-async function prepareTiled(
+function prepareTiled(
   gpu: Gpu,
   op: string,
   mode: 0 | 1 | 2,
@@ -906,39 +872,39 @@ async function prepareTiled(
   const part = mode === 2
     ? Tensor.empty(gpu, [splits, s.f, s.c * kk], "f32", "conv2d weight partials")
     : null;
-  try {
-    const [tile, reduce] = await Promise.all([
+  return prepareSteps(gpu, op, {
+    scratch: part ? [part] : [],
+    pipelines: () => [
       getPipeline(gpu, CONV2D_TILED, "conv2d_tiled", { MODE: mode, TM: v.tm, TN: v.tn, TK: v.tk }),
       part ? getPipeline(gpu, CONV2D, "conv2d_reduce_weight", { WG: 64 }) : null,
-    ]);
-    const steps = [
-      new Dispatch(gpu, tile, { src0: io.src0, src1: io.src1, dst: part ?? io.dst }, {
-        ...geometryUniforms(s),
-        m,
-        cols,
-        depth,
-        kps,
-        gx,
-        mtiles,
-        accumulate: accumulate ? 1 : 0,
-      }, [gx, gy, mtiles * splits]),
-    ];
-    if (part && reduce) {
-      const count = s.f * s.c * kk;
-      steps.push(
-        new Dispatch(gpu, reduce, { part, dw: io.dst }, {
-          ...uniforms(s),
-          splits,
-          count,
+    ],
+    steps: ([tile, reduce]) => {
+      const steps = [
+        new Dispatch(gpu, tile, { src0: io.src0, src1: io.src1, dst: part ?? io.dst }, {
+          ...geometryUniforms(s),
+          m,
+          cols,
+          depth,
+          kps,
+          gx,
+          mtiles,
           accumulate: accumulate ? 1 : 0,
-        }, [tileGroups(gpu, op, count, 64), 1, 1]),
-      );
-    }
-    return new Sequence(steps, part ? [part] : []);
-  } catch (error) {
-    part?.destroy();
-    throw error;
-  }
+        }, [gx, gy, mtiles * splits]),
+      ];
+      if (part && reduce) {
+        const count = s.f * s.c * kk;
+        steps.push(
+          new Dispatch(gpu, reduce, { part, dw: io.dst }, {
+            ...uniforms(s),
+            splits,
+            count,
+            accumulate: accumulate ? 1 : 0,
+          }, [tileGroups(gpu, op, count, 64), 1, 1]),
+        );
+      }
+      return steps;
+    },
+  });
 }
 
 /** The odd shape every candidate is checked on: stride 2, padding, nothing a tile multiple. */

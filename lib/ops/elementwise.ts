@@ -9,8 +9,10 @@
 
 import source from "../../kernels/elementwise.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
+import { type Dispatch, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
 import { formatShape, type Tensor } from "../gpu/tensor.ts";
+import { checkF32 } from "./_check.ts";
+import { prepareDispatch } from "./_prepare.ts";
 
 const ELEMENTWISE: KernelSource = { file: "kernels/elementwise.wgsl", source };
 const WG = 64;
@@ -24,15 +26,19 @@ async function prepare(
   alpha = 0,
   beta = 0,
 ): Promise<Dispatch> {
-  for (const [name, t] of Object.entries(resources)) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${entry}: ${name} must be f32 but is ${t.dtype}`);
-    }
-  }
-  const pipeline = await getPipeline(gpu, ELEMENTWISE, entry, { WG, PER });
+  checkF32(entry, resources);
   const quads = Math.ceil(n / 4);
   const { workgroups, row } = grid1d(gpu, Math.ceil(quads / PER), WG);
-  return new Dispatch(gpu, pipeline, resources, { n: quads, row, alpha, beta }, workgroups);
+  const uniforms = { n: quads, row, alpha, beta };
+  return await prepareDispatch(
+    gpu,
+    ELEMENTWISE,
+    entry,
+    { WG, PER },
+    resources,
+    uniforms,
+    workgroups,
+  );
 }
 
 function sameSize(op: string, a: Tensor, b: Tensor): void {

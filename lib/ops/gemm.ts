@@ -21,8 +21,10 @@ import {
   type KernelSource,
   type Pipeline,
   type Recordable,
+  recordOnce,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
+import { checkDType } from "./_check.ts";
 import { referenceGemm } from "./reference_gemm.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 
@@ -561,11 +563,7 @@ function resolve(opts: Omit<GemmOptions, "c"> & { c?: Tensor }, withC: boolean):
   for (const [name, t, required] of named) {
     if (required && !(t instanceof Tensor)) fail(`${name} is not a Tensor`);
     if (t !== undefined && !(t instanceof Tensor)) fail(`${name} is not a Tensor`);
-    if (t && t.dtype !== "f32") {
-      throw new TypeError(
-        `Cannot run gemm: ${name} must be f32 but ${t.label} ${formatShape(t.shape)} is ${t.dtype}`,
-      );
-    }
+    if (t) checkDType("gemm", name, t, "f32");
   }
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
@@ -881,9 +879,7 @@ async function build(
  * ```
  */
 export async function gemm(gpu: Gpu, opts: GemmOptions): Promise<void> {
-  const plan = await prepareGemm(gpu, opts);
-  plan.record();
-  plan.destroy();
+  recordOnce(await prepareGemm(gpu, opts));
 }
 
 /**

@@ -25,9 +25,10 @@ import {
   type KernelSource,
   type Recordable,
   recordOnce,
-  Sequence,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
+import { checkDType } from "./_check.ts";
+import { prepareSteps } from "./_prepare.ts";
 
 const OPTIM: KernelSource = { file: "kernels/optim.wgsl", source };
 const WG = 64;
@@ -197,9 +198,7 @@ function checkHyper(op: string, o: SgdOptions): Float32Array {
 function checkTriple(op: string, params: Tensor, grads: Tensor, velocity: Tensor, count: number) {
   const all = { params, grads, velocity };
   for (const [name, t] of Object.entries(all)) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${op}: ${name} ${t.label} must be f32 but is ${t.dtype}`);
-    }
+    checkDType(op, name, t, "f32");
     if (t.size < count) {
       throw new RangeError(
         `Cannot run ${op}: ${name} ${t.label} ${formatShape(t.shape)} has ${t.size} elements, ` +
@@ -463,34 +462,31 @@ export async function prepareNonFiniteCheck(
         `${args.flag.dtype} ${formatShape(args.flag.shape)}`,
     );
   }
-  for (const t of args.tensors) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${op}: ${t.label} must be f32 but is ${t.dtype}`);
-    }
+  for (const [i, t] of args.tensors.entries()) {
+    checkDType(op, `tensors[${i}]`, t, "f32");
     if (t.buffer === args.flag.buffer) {
       throw new RangeError(`Cannot run ${op}: the flag is one of the scanned tensors`);
     }
   }
-  gpu.assertAlive(`run ${op}`);
-  const [clear, check] = await Promise.all([
-    getPipeline(gpu, OPTIM, "nonfinite_clear"),
-    getPipeline(gpu, OPTIM, "nonfinite_check", { WG }),
-  ]);
-  const dispatches = [new Dispatch(gpu, clear, { flag: args.flag })];
-  for (const t of args.tensors) {
-    if (t.size === 0) continue;
-    const { workgroups, row } = grid1d(gpu, Math.ceil(t.size / PER), WG);
-    dispatches.push(
-      new Dispatch(gpu, check, { values: t, flag: args.flag }, {
-        count: t.size,
-        quads: Math.ceil(t.size / 4),
-        per: PER,
-        row,
-        lrs_len: 1,
-        momentum: 0,
-        weight_decay: 0,
-      }, workgroups),
-    );
-  }
-  return new Sequence(dispatches);
+  return await prepareSteps(gpu, op, {
+    pipelines: () => [
+      getPipeline(gpu, OPTIM, "nonfinite_clear"),
+      getPipeline(gpu, OPTIM, "nonfinite_check", { WG }),
+    ],
+    steps: ([clear, check]) => [
+      new Dispatch(gpu, clear, { flag: args.flag }),
+      ...args.tensors.filter((t) => t.size > 0).map((t) => {
+        const { workgroups, row } = grid1d(gpu, Math.ceil(t.size / PER), WG);
+        return new Dispatch(gpu, check, { values: t, flag: args.flag }, {
+          count: t.size,
+          quads: Math.ceil(t.size / 4),
+          per: PER,
+          row,
+          lrs_len: 1,
+          momentum: 0,
+          weight_decay: 0,
+        }, workgroups);
+      }),
+    ],
+  });
 }

@@ -15,9 +15,10 @@
 
 import source from "../../kernels/pool.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
+import { type Dispatch, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
 import { formatShape, type Tensor } from "../gpu/tensor.ts";
-import { checkF32, checkRank, checkShape, checkWhole } from "./_check.ts";
+import { checkDType, checkF32, checkRank, checkShape, checkWhole } from "./_check.ts";
+import { prepareDispatch } from "./_prepare.ts";
 
 const POOL: KernelSource = { file: "kernels/pool.wgsl", source };
 const WG = 64;
@@ -71,11 +72,7 @@ export interface GlobalAvgPoolBackwardArgs {
 }
 
 function check(op: string, big: Tensor, bigName: string, small: Tensor, smallName: string) {
-  for (const [name, t] of [[bigName, big], [smallName, small]] as const) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${op}: ${name} must be f32 but is ${t.dtype}`);
-    }
-  }
+  checkF32(op, { [bigName]: big, [smallName]: small });
   if (big.shape.length !== 4) {
     throw new RangeError(
       `Cannot run ${op}: ${bigName} must be (N,C,H,W), got ${formatShape(big.shape)}`,
@@ -99,17 +96,11 @@ async function prepare(
   hw: number,
   resources: Record<string, Tensor>,
 ): Promise<Dispatch> {
-  gpu.assertAlive(`run ${entry}`);
   const vec4 = hw % 4 === 0;
-  const pipeline = await getPipeline(gpu, POOL, vec4 ? `${entry}_vec4` : entry, { WG });
   const { workgroups, row } = grid1d(gpu, planes, WG);
-  return new Dispatch(
-    gpu,
-    pipeline,
-    resources,
-    { planes, v: vec4 ? hw / 4 : hw, row, inv_hw: 1 / hw },
-    workgroups,
-  );
+  const uniforms = { planes, v: vec4 ? hw / 4 : hw, row, inv_hw: 1 / hw };
+  const name = vec4 ? `${entry}_vec4` : entry;
+  return await prepareDispatch(gpu, POOL, name, { WG }, resources, uniforms, workgroups);
 }
 
 /**
@@ -348,10 +339,8 @@ async function prepareMaxPool(
   total: number,
   resources: Record<string, Tensor>,
 ): Promise<Dispatch> {
-  gpu.assertAlive(`run ${entry}`);
-  const pipeline = await getPipeline(gpu, POOL, entry, { WG });
   const { workgroups, row } = grid1d(gpu, total, WG);
-  return new Dispatch(gpu, pipeline, resources, {
+  return await prepareDispatch(gpu, POOL, entry, { WG }, resources, {
     h: xShape[2],
     w: xShape[3],
     ho: yShape[2],
@@ -365,9 +354,7 @@ async function prepareMaxPool(
 }
 
 function checkArgmax(op: string, argmax: Tensor, shape: readonly number[]): void {
-  if (argmax.dtype !== "u32") {
-    throw new TypeError(`Cannot run ${op}: argmax must be u32 but is ${argmax.dtype}`);
-  }
+  checkDType(op, "argmax", argmax, "u32");
   checkShape(op, "argmax", argmax, shape);
 }
 

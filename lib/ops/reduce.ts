@@ -20,10 +20,11 @@ import {
   type KernelSource,
   type Recordable,
   recordOnce,
-  Sequence,
   spliceKernel,
 } from "../gpu/kernel.ts";
-import { type DType, formatShape, Tensor } from "../gpu/tensor.ts";
+import { formatShape, Tensor } from "../gpu/tensor.ts";
+import { checkDType, checkSize } from "./_check.ts";
+import { prepareSteps } from "./_prepare.ts";
 import { rowSumRef } from "./reference_softmax.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 
@@ -466,26 +467,6 @@ export function asMatrix(t: Tensor): { rows: number; cols: number } {
   return { rows, cols };
 }
 
-/** Throws a TypeError unless `t` has dtype `dtype`. */
-export function checkDType(op: string, name: string, t: Tensor, dtype: DType): void {
-  if (t.dtype !== dtype) {
-    throw new TypeError(
-      `Cannot run ${op}: ${name} must be ${dtype} but ${t.label} ${formatShape(t.shape)} is ` +
-        `${t.dtype}`,
-    );
-  }
-}
-
-/** Throws a RangeError unless `t` holds exactly `size` elements. */
-export function checkSize(op: string, name: string, t: Tensor, size: number, why: string): void {
-  if (t.size !== size) {
-    throw new RangeError(
-      `Cannot run ${op}: ${name} ${formatShape(t.shape)} has ${t.size} elements but ${why} ` +
-        `needs ${size}`,
-    );
-  }
-}
-
 function sumUniforms(rows: number, cols: number, inner: number, options: SumOptions) {
   const alpha = options.alpha ?? 1;
   if (!Number.isFinite(alpha)) {
@@ -817,22 +798,32 @@ export async function prepareSumAll(
   );
   const chunk = Math.ceil(x.size / partials);
   const scratch = Tensor.empty(gpu, [partials], "f32", "partial sums");
-  try {
-    const pipeline = await getPipeline(gpu, REDUCE, "sum_partial", { WG: 256 });
-    const first = new Dispatch(
-      gpu,
-      pipeline,
-      { x, out: scratch },
-      { rows: x.size, cols: chunk, inner: 0, alpha: 1, accumulate: 0 },
-      [partials, 1, 1],
-    );
-    const uniforms = sumUniforms(1, partials, 0, options);
-    const second = await prepareRowwise(gpu, "row_sum", scratch, out, "out", uniforms, 1, wholeRow);
-    return new Sequence([first, second], [scratch]);
-  } catch (error) {
-    scratch.destroy();
-    throw error;
-  }
+  return await prepareSteps(gpu, "sum", {
+    scratch: [scratch],
+    pipelines: () => [
+      getPipeline(gpu, REDUCE, "sum_partial", { WG: 256 }),
+      prepareRowwise(
+        gpu,
+        "row_sum",
+        scratch,
+        out,
+        "out",
+        sumUniforms(1, partials, 0, options),
+        1,
+        wholeRow,
+      ),
+    ],
+    steps: ([pipeline, second]) => [
+      new Dispatch(
+        gpu,
+        pipeline,
+        { x, out: scratch },
+        { rows: x.size, cols: chunk, inner: 0, alpha: 1, accumulate: 0 },
+        [partials, 1, 1],
+      ),
+      second,
+    ],
+  });
 }
 
 /**
@@ -856,7 +847,5 @@ export async function sumAll(
   out: Tensor,
   options: SumOptions = {},
 ): Promise<void> {
-  const work = await prepareSumAll(gpu, x, out, options);
-  work.record();
-  work.destroy();
+  recordOnce(await prepareSumAll(gpu, x, out, options));
 }

@@ -14,9 +14,10 @@
 
 import source from "../../kernels/shortcut.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
+import { type Dispatch, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { checkF32, checkRank, checkShape, checkWhole } from "./_check.ts";
+import { prepareDispatch } from "./_prepare.ts";
 
 const SHORTCUT: KernelSource = { file: "kernels/shortcut.wgsl", source };
 const WG = 64;
@@ -135,11 +136,9 @@ async function prepare(
   accumulate: boolean,
   resources: Record<string, Tensor>,
 ): Promise<Dispatch> {
-  gpu.assertAlive(`run ${entry}`);
-  const pipeline = await getPipeline(gpu, SHORTCUT, entry, { WG });
   const { workgroups, row } = grid1d(gpu, total, WG);
   const [n, c, h, w] = xShape;
-  return new Dispatch(gpu, pipeline, resources, {
+  return await prepareDispatch(gpu, SHORTCUT, entry, { WG }, resources, {
     n,
     c,
     h,

@@ -22,14 +22,11 @@ import {
   type KernelSource,
   type Recordable,
   recordOnce,
-  Sequence,
   spliceKernel,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import {
   asMatrix,
-  checkDType,
-  checkSize,
   resolveStrategy,
   type RowOptions,
   type RowRule,
@@ -38,6 +35,8 @@ import {
   timeRowRule,
   tunedRowRule,
 } from "./reduce.ts";
+import { checkDType, checkSize } from "./_check.ts";
+import { prepareSteps } from "./_prepare.ts";
 import { softmaxRef } from "./reference_softmax.ts";
 import type { TuneResult } from "./tune.ts";
 
@@ -457,23 +456,24 @@ export async function prepareCrossEntropyForward(
     checkSize(op, "correct", outputs.correct, 1, "the correct count");
   }
   c = checkLogits(gpu, op, logits, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
-  const [forward, finalize] = await Promise.all([
-    getPipeline(gpu, c.kernel, op, c.constants),
-    getPipeline(gpu, SOFTMAX, "cross_entropy_finalize", { WG: 256 }),
-  ]);
   const scratch: Tensor[] = [];
   const pred = outputs.pred ?? Tensor.empty(gpu, [c.rows], "i32", "predictions");
   if (!outputs.pred) scratch.push(pred);
   const correct = outputs.correct ?? Tensor.empty(gpu, [1], "u32", "correct count");
   if (!outputs.correct) scratch.push(correct);
-  try {
-    const uniforms = {
-      rows: c.rows,
-      cols: c.cols,
-      alpha: 1 / c.rows,
-      accumulate: options.accumulate ? 1 : 0,
-    };
-    return new Sequence([
+  const uniforms = {
+    rows: c.rows,
+    cols: c.cols,
+    alpha: 1 / c.rows,
+    accumulate: options.accumulate ? 1 : 0,
+  };
+  return await prepareSteps(gpu, op, {
+    scratch,
+    pipelines: () => [
+      getPipeline(gpu, c.kernel, op, c.constants),
+      getPipeline(gpu, SOFTMAX, "cross_entropy_finalize", { WG: 256 }),
+    ],
+    steps: ([forward, finalize]) => [
       new Dispatch(
         gpu,
         forward,
@@ -488,11 +488,8 @@ export async function prepareCrossEntropyForward(
         uniforms,
         [1, 1, 1],
       ),
-    ], scratch);
-  } catch (error) {
-    scratch.forEach((t) => t.destroy());
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
