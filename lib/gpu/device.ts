@@ -9,6 +9,7 @@
  * @module
  */
 
+import { GpuCache } from "./cache.ts";
 import { driverVersion } from "./driver.ts";
 import { BufferPool } from "./pool.ts";
 
@@ -212,8 +213,8 @@ export class Gpu {
   readonly limits: GPUSupportedLimits;
   /** Storage and readback buffers, reused across steps. */
   readonly pool: BufferPool;
-  /** Free-form per-device cache, used by ops for tuned tile shapes and the like. */
-  readonly cache: Map<string, unknown> = new Map();
+  /** Per-device cache with typed keys, used by ops for pipelines, tuned tile shapes and the like. */
+  readonly cache: GpuCache = new GpuCache();
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #afterSubmit: (() => void)[] = [];

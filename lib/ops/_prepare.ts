@@ -67,10 +67,10 @@ export async function prepareSteps<const P extends readonly unknown[] | []>(
  * @param workgroups Workgroup counts.
  * @returns The reusable dispatch.
  */
-export async function prepareDispatch(
+export async function prepareDispatch<E extends string>(
   gpu: Gpu,
-  src: KernelSource,
-  entry: string,
+  src: KernelSource<E>,
+  entry: NoInfer<E>,
   constants: Constants,
   resources: Resources,
   uniforms: Readonly<Record<string, number>>,

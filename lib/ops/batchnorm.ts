@@ -21,8 +21,8 @@ import subgroupSource from "../../kernels/batchnorm_subgroup.wgsl" with { type: 
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
+  type EntryOf,
   getPipeline,
-  type KernelSource,
   type Pipeline,
   type Recordable,
   recordOnce,
@@ -33,10 +33,11 @@ import { checkDistinct, checkF32 } from "./_check.ts";
 import { prepareSteps } from "./_prepare.ts";
 import * as reference from "./reference_nn.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { BATCHNORM_ENTRIES, family } from "./_entries.ts";
 
-const BATCHNORM: KernelSource = { file: "kernels/batchnorm.wgsl", source };
+const BATCHNORM = family("kernels/batchnorm.wgsl", source, BATCHNORM_ENTRIES);
 /** batchnorm.wgsl with its workgroup reductions swapped for the subgroup ones. */
-const BATCHNORM_SUBGROUP: KernelSource = spliceKernel(BATCHNORM, "workgroup reductions", {
+const BATCHNORM_SUBGROUP = spliceKernel(BATCHNORM, "workgroup reductions", {
   file: "kernels/batchnorm_subgroup.wgsl",
   source: subgroupSource,
 });
@@ -346,7 +347,7 @@ export async function timeBatchNormVariant(gpu: Gpu, v: BatchNormVariant): Promi
 async function reductionPipeline(
   gpu: Gpu,
   op: string,
-  entry: string,
+  entry: EntryOf<typeof BATCHNORM_ENTRIES>,
   forced: BatchNormVariant | undefined,
 ): Promise<Pipeline> {
   if (forced !== undefined && !batchNormCandidates(gpu).includes(forced)) {
@@ -504,7 +505,6 @@ export async function prepareBatchNormTrainForward(
   }
   gpu.assertAlive(`run ${op}`);
   const vec4 = s.hw % 4 === 0;
-  const suffix = vec4 ? "_vec4" : "";
   const u = uniforms(s, vec4, {
     momentum,
     eps,
@@ -516,8 +516,15 @@ export async function prepareBatchNormTrainForward(
   return await prepareSteps(gpu, op, {
     scratch: [coef],
     pipelines: () => [
-      reductionPipeline(gpu, op, `bn_stats${suffix}`, args.variant),
-      getPipeline(gpu, BATCHNORM, `bn_apply${suffix}`, { WG: APPLY_WG }),
+      reductionPipeline(
+        gpu,
+        op,
+        vec4 ? BATCHNORM_ENTRIES.stats_vec4 : BATCHNORM_ENTRIES.stats,
+        args.variant,
+      ),
+      getPipeline(gpu, BATCHNORM, vec4 ? BATCHNORM_ENTRIES.apply_vec4 : BATCHNORM_ENTRIES.apply, {
+        WG: APPLY_WG,
+      }),
     ],
     steps: ([stats, apply]) => [
       new Dispatch(
@@ -613,8 +620,10 @@ export async function prepareBatchNormEvalForward(
   return await prepareSteps(gpu, op, {
     scratch: [coef],
     pipelines: () => [
-      getPipeline(gpu, BATCHNORM, "bn_eval_coef", { WG: APPLY_WG }),
-      getPipeline(gpu, BATCHNORM, vec4 ? "bn_apply_vec4" : "bn_apply", { WG: APPLY_WG }),
+      getPipeline(gpu, BATCHNORM, BATCHNORM_ENTRIES.eval_coef, { WG: APPLY_WG }),
+      getPipeline(gpu, BATCHNORM, vec4 ? BATCHNORM_ENTRIES.apply_vec4 : BATCHNORM_ENTRIES.apply, {
+        WG: APPLY_WG,
+      }),
     ],
     steps: ([coefs, apply]) => [
       new Dispatch(
@@ -707,7 +716,6 @@ export async function prepareBatchNormBackward(
   );
   gpu.assertAlive(`run ${op}`);
   const vec4 = s.hw % 4 === 0;
-  const suffix = vec4 ? "_vec4" : "";
   const u = uniforms(s, vec4, { relu: reluOutput ? 1 : 0 });
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
   // Without a fused ReLU the mask binding is unused by the shader's logic; dy stands in.
@@ -716,8 +724,18 @@ export async function prepareBatchNormBackward(
   return await prepareSteps(gpu, op, {
     scratch: [coef],
     pipelines: () => [
-      reductionPipeline(gpu, op, `bn_backward_reduce${suffix}`, args.variant),
-      getPipeline(gpu, BATCHNORM, `bn_backward_apply${suffix}`, { WG: APPLY_WG }),
+      reductionPipeline(
+        gpu,
+        op,
+        vec4 ? BATCHNORM_ENTRIES.backward_reduce_vec4 : BATCHNORM_ENTRIES.backward_reduce,
+        args.variant,
+      ),
+      getPipeline(
+        gpu,
+        BATCHNORM,
+        vec4 ? BATCHNORM_ENTRIES.backward_apply_vec4 : BATCHNORM_ENTRIES.backward_apply,
+        { WG: APPLY_WG },
+      ),
     ],
     steps: ([reduce, apply]) => [
       new Dispatch(

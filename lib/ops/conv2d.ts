@@ -25,21 +25,16 @@
 import source from "../../kernels/conv2d.wgsl" with { type: "text" };
 import tiledSource from "../../kernels/conv2d_tiled.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import {
-  Dispatch,
-  getPipeline,
-  type KernelSource,
-  type Recordable,
-  recordOnce,
-} from "../gpu/kernel.ts";
+import { Dispatch, getPipeline, type Recordable, recordOnce } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDistinct, checkF32, checkShape } from "./_check.ts";
 import { prepareSteps } from "./_prepare.ts";
 import * as reference from "./reference_nn.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { CONV2D_ENTRIES, CONV2D_TILED_ENTRIES, family } from "./_entries.ts";
 
-const CONV2D: KernelSource = { file: "kernels/conv2d.wgsl", source };
-const CONV2D_TILED: KernelSource = { file: "kernels/conv2d_tiled.wgsl", source: tiledSource };
+const CONV2D = family("kernels/conv2d.wgsl", source, CONV2D_ENTRIES);
+const CONV2D_TILED = family("kernels/conv2d_tiled.wgsl", tiledSource, CONV2D_TILED_ENTRIES);
 
 /**
  * Workgroup sizes: conv tiles (heavy, few) and packing/reduction (light, many).

@@ -16,9 +16,9 @@ import source from "../../kernels/conv2d_grouped.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
+  type EntryOf,
   getPipeline,
   grid1d,
-  type KernelSource,
   type Pipeline,
   type Recordable,
   recordOnce,
@@ -34,8 +34,9 @@ import {
   prepareConv2dBackwardWeight,
   prepareConv2dForward,
 } from "./conv2d.ts";
+import { family, GROUPED_ENTRIES } from "./_entries.ts";
 
-const GROUPED: KernelSource = { file: "kernels/conv2d_grouped.wgsl", source };
+const GROUPED = family("kernels/conv2d_grouped.wgsl", source, GROUPED_ENTRIES);
 const WG = 64;
 /**
  * The weight gradient splits the batch into shares until about this many invocations run (one
@@ -279,7 +280,7 @@ function bindGrouped(
 
 async function dispatch(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof GROUPED_ENTRIES>,
   s: GroupedShape,
   total: number,
   resources: Record<string, Tensor>,

@@ -9,18 +9,19 @@
 
 import source from "../../kernels/elementwise.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { type Dispatch, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
+import { type Dispatch, type EntryOf, grid1d, recordOnce } from "../gpu/kernel.ts";
 import { formatShape, type Tensor } from "../gpu/tensor.ts";
 import { checkF32 } from "./_check.ts";
 import { prepareDispatch } from "./_prepare.ts";
+import { ELEMENTWISE_ENTRIES, family } from "./_entries.ts";
 
-const ELEMENTWISE: KernelSource = { file: "kernels/elementwise.wgsl", source };
+const ELEMENTWISE = family("kernels/elementwise.wgsl", source, ELEMENTWISE_ENTRIES);
 const WG = 64;
 const PER = 4;
 
 async function prepare(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof ELEMENTWISE_ENTRIES>,
   n: number,
   resources: Record<string, Tensor>,
   alpha = 0,

@@ -18,7 +18,6 @@ import {
   Dispatch,
   getPipeline,
   grid1d,
-  type KernelSource,
   type Pipeline,
   type Recordable,
   recordOnce,
@@ -27,8 +26,9 @@ import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDType } from "./_check.ts";
 import { referenceGemm } from "./reference_gemm.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { family, GEMM_ENTRIES } from "./_entries.ts";
 
-const GEMM: KernelSource = { file: "kernels/gemm.wgsl", source };
+const GEMM = family("kernels/gemm.wgsl", source, GEMM_ENTRIES);
 /** Workgroup size of the padding and epilogue kernels (one element per invocation). */
 const ELEMENT_WG = 256;
 

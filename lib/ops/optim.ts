@@ -18,19 +18,13 @@
 
 import source from "../../kernels/optim.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import {
-  Dispatch,
-  getPipeline,
-  grid1d,
-  type KernelSource,
-  type Recordable,
-  recordOnce,
-} from "../gpu/kernel.ts";
+import { Dispatch, getPipeline, grid1d, type Recordable, recordOnce } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDType } from "./_check.ts";
 import { prepareSteps } from "./_prepare.ts";
+import { family, OPTIM_ENTRIES } from "./_entries.ts";
 
-const OPTIM: KernelSource = { file: "kernels/optim.wgsl", source };
+const OPTIM = family("kernels/optim.wgsl", source, OPTIM_ENTRIES);
 const WG = 64;
 /** vec4s (or values, for the check) per invocation. */
 const PER = 4;

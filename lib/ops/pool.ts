@@ -15,12 +15,14 @@
 
 import source from "../../kernels/pool.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { type Dispatch, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
+import { type Dispatch, type EntryOf, grid1d, recordOnce } from "../gpu/kernel.ts";
 import { formatShape, type Tensor } from "../gpu/tensor.ts";
 import { checkDType, checkF32, checkRank, checkShape, checkWhole } from "./_check.ts";
 import { prepareDispatch } from "./_prepare.ts";
+import { family, POOL_ENTRIES } from "./_entries.ts";
 
-const POOL: KernelSource = { file: "kernels/pool.wgsl", source };
+type PoolEntry = EntryOf<typeof POOL_ENTRIES>;
+const POOL = family("kernels/pool.wgsl", source, POOL_ENTRIES);
 const WG = 64;
 
 /**
@@ -91,7 +93,7 @@ function check(op: string, big: Tensor, bigName: string, small: Tensor, smallNam
 
 async function prepare(
   gpu: Gpu,
-  entry: string,
+  entries: readonly [plain: PoolEntry, vec4: PoolEntry],
   planes: number,
   hw: number,
   resources: Record<string, Tensor>,
@@ -99,8 +101,8 @@ async function prepare(
   const vec4 = hw % 4 === 0;
   const { workgroups, row } = grid1d(gpu, planes, WG);
   const uniforms = { planes, v: vec4 ? hw / 4 : hw, row, inv_hw: 1 / hw };
-  const name = vec4 ? `${entry}_vec4` : entry;
-  return await prepareDispatch(gpu, POOL, name, { WG }, resources, uniforms, workgroups);
+  const entry = entries[vec4 ? 1 : 0];
+  return await prepareDispatch(gpu, POOL, entry, { WG }, resources, uniforms, workgroups);
 }
 
 /**
@@ -129,7 +131,10 @@ export function prepareGlobalAvgPoolForward(
     throw new RangeError("Cannot run global average pool: x and y share a buffer");
   }
   const x: Record<string, Tensor> = { [hw % 4 === 0 ? "x4" : "x"]: args.x };
-  return prepare(gpu, "avgpool_forward", planes, hw, { ...x, y: args.y });
+  return prepare(gpu, [POOL_ENTRIES.avg_forward, POOL_ENTRIES.avg_forward_vec4], planes, hw, {
+    ...x,
+    y: args.y,
+  });
 }
 
 /**
@@ -180,7 +185,10 @@ export function prepareGlobalAvgPoolBackward(
     throw new RangeError("Cannot run global average pool backward: dy and dx share a buffer");
   }
   const dx: Record<string, Tensor> = { [hw % 4 === 0 ? "dx4" : "dx"]: args.dx };
-  return prepare(gpu, "avgpool_backward", planes, hw, { dy: args.dy, ...dx });
+  return prepare(gpu, [POOL_ENTRIES.avg_backward, POOL_ENTRIES.avg_backward_vec4], planes, hw, {
+    dy: args.dy,
+    ...dx,
+  });
 }
 
 /**
@@ -332,7 +340,7 @@ export function maxPool2dOutputShape(
 
 async function prepareMaxPool(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof POOL_ENTRIES>,
   xShape: readonly number[],
   yShape: readonly number[],
   geometry: MaxPool2dGeometry,

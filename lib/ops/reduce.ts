@@ -15,9 +15,9 @@ import subgroupSource from "../../kernels/reduce_subgroup.wgsl" with { type: "te
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
+  type EntryOf,
   getPipeline,
   grid1d,
-  type KernelSource,
   type Recordable,
   recordOnce,
   spliceKernel,
@@ -27,10 +27,11 @@ import { checkDType, checkSize } from "./_check.ts";
 import { prepareSteps } from "./_prepare.ts";
 import { rowSumRef } from "./reference_softmax.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { family, REDUCE_ENTRIES } from "./_entries.ts";
 
-const REDUCE: KernelSource = { file: "kernels/reduce.wgsl", source };
+const REDUCE = family("kernels/reduce.wgsl", source, REDUCE_ENTRIES);
 /** reduce.wgsl with its row reductions swapped for the subgroup ones (see both files). */
-const REDUCE_SUBGROUP: KernelSource = spliceKernel(REDUCE, "row reductions", {
+const REDUCE_SUBGROUP = spliceKernel(REDUCE, "row reductions", {
   file: "kernels/reduce_subgroup.wgsl",
   source: subgroupSource,
 });
@@ -477,7 +478,7 @@ function sumUniforms(rows: number, cols: number, inner: number, options: SumOpti
 
 async function prepareRowwise(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof REDUCE_ENTRIES>,
   x: Tensor,
   out: Tensor,
   outName: string,

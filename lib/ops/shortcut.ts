@@ -14,12 +14,13 @@
 
 import source from "../../kernels/shortcut.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { type Dispatch, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
+import { type Dispatch, type EntryOf, grid1d, recordOnce } from "../gpu/kernel.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { checkF32, checkRank, checkShape, checkWhole } from "./_check.ts";
 import { prepareDispatch } from "./_prepare.ts";
+import { family, SHORTCUT_ENTRIES } from "./_entries.ts";
 
-const SHORTCUT: KernelSource = { file: "kernels/shortcut.wgsl", source };
+const SHORTCUT = family("kernels/shortcut.wgsl", source, SHORTCUT_ENTRIES);
 const WG = 64;
 const NCHW = ["N", "C", "H", "W"];
 
@@ -127,7 +128,7 @@ export function shortcutPadShape(
 
 async function prepare(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof SHORTCUT_ENTRIES>,
   xShape: readonly number[],
   yShape: readonly number[],
   stride: number,

@@ -17,6 +17,7 @@ import type { Gpu } from "../gpu/device.ts";
 import {
   type Constants,
   Dispatch,
+  type EntryOf,
   getPipeline,
   grid1d,
   type KernelSource,
@@ -24,6 +25,7 @@ import {
   recordOnce,
   spliceKernel,
 } from "../gpu/kernel.ts";
+import { cacheKey } from "../gpu/cache.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import {
   asMatrix,
@@ -39,10 +41,12 @@ import { checkDType, checkSize } from "./_check.ts";
 import { prepareSteps } from "./_prepare.ts";
 import { softmaxRef } from "./reference_softmax.ts";
 import type { TuneResult } from "./tune.ts";
+import { family, SOFTMAX_ENTRIES } from "./_entries.ts";
 
-const SOFTMAX: KernelSource = { file: "kernels/softmax.wgsl", source };
+type SoftmaxEntry = EntryOf<typeof SOFTMAX_ENTRIES>;
+const SOFTMAX = family("kernels/softmax.wgsl", source, SOFTMAX_ENTRIES);
 /** softmax.wgsl with its row reductions swapped for the subgroup ones (see both files). */
-const SOFTMAX_SUBGROUP: KernelSource = spliceKernel(SOFTMAX, "row reductions", {
+const SOFTMAX_SUBGROUP = spliceKernel(SOFTMAX, "row reductions", {
   file: "kernels/softmax_subgroup.wgsl",
   source: subgroupSource,
 });
@@ -175,12 +179,14 @@ export interface CrossEntropyOutputs {
   correct?: Tensor;
 }
 
+const NO_OFFSET = cacheKey<Tensor>("softmax:no-offset");
+
 /** A zero-length stand-in bound as `offset` when there is none (the kernel never reads it). */
 function noOffset(gpu: Gpu): Tensor {
-  let t = gpu.cache.get("softmax:no-offset") as Tensor | undefined;
+  let t = gpu.cache.get(NO_OFFSET);
   if (!t || t.destroyed) {
     t = Tensor.zeros(gpu, [1], "f32", "no offset");
-    gpu.cache.set("softmax:no-offset", t);
+    gpu.cache.set(NO_OFFSET, t);
   }
   return t;
 }
@@ -273,7 +279,7 @@ function rowGrid(gpu: Gpu, rows: number, s: RowStrategy): [number, number, numbe
 
 async function prepareRows(
   gpu: Gpu,
-  entry: string,
+  [entry, entryVec4]: readonly [plain: SoftmaxEntry, vec4: SoftmaxEntry],
   x: Tensor,
   out: Tensor,
   options: SoftmaxRowsOptions,
@@ -289,7 +295,7 @@ async function prepareRows(
     );
   }
   c = checkLogits(gpu, entry, x, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
-  const pipeline = await getPipeline(gpu, c.kernel, vec4 ? `${entry}_vec4` : entry, c.constants);
+  const pipeline = await getPipeline(gpu, c.kernel, vec4 ? entryVec4 : entry, c.constants);
   return new Dispatch(
     gpu,
     pipeline,
@@ -323,7 +329,7 @@ export function prepareSoftmax(
   out: Tensor,
   options: SoftmaxRowsOptions = {},
 ): Promise<Dispatch> {
-  return prepareRows(gpu, "softmax_forward", x, out, options);
+  return prepareRows(gpu, [SOFTMAX_ENTRIES.softmax, SOFTMAX_ENTRIES.softmax_vec4], x, out, options);
 }
 
 /**
@@ -373,7 +379,13 @@ export function prepareLogSoftmax(
   out: Tensor,
   options: SoftmaxRowsOptions = {},
 ): Promise<Dispatch> {
-  return prepareRows(gpu, "log_softmax_forward", x, out, options);
+  return prepareRows(
+    gpu,
+    [SOFTMAX_ENTRIES.log_softmax, SOFTMAX_ENTRIES.log_softmax_vec4],
+    x,
+    out,
+    options,
+  );
 }
 
 /**

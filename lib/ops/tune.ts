@@ -18,6 +18,7 @@
  * @module
  */
 
+import { type CacheKey, cacheKey } from "../gpu/cache.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { readEnv } from "../gpu/driver.ts";
 
@@ -198,15 +199,15 @@ export function adapterKey(gpu: Gpu): string {
  * ```
  */
 export function tuned<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
-  const cacheKey = `tune:${spec.key}`;
-  let pending = gpu.cache.get(cacheKey) as Promise<TuneResult<C>> | undefined;
+  const key = tunedKey<C>(spec.key);
+  let pending = gpu.cache.get(key);
   if (!pending || spec.force) {
     pending = choose(gpu, spec).then((result) => {
       choices(gpu).set(spec.key, result.config);
       return result;
     });
-    gpu.cache.set(cacheKey, pending);
-    pending.catch(() => gpu.cache.delete(cacheKey));
+    gpu.cache.set(key, pending);
+    pending.catch(() => gpu.cache.delete(key));
   }
   return pending;
 }
@@ -267,7 +268,7 @@ export function useTuningRecord(gpu: Gpu, record: TuningRecord): void {
     );
   }
   for (const [key, value] of Object.entries(record.choices)) {
-    gpu.cache.set(`tune-recorded:${key}`, value);
+    gpu.cache.set(recordedKey(key), value);
   }
 }
 
@@ -288,7 +289,7 @@ export function useTuningRecord(gpu: Gpu, record: TuningRecord): void {
  * ```
  */
 export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
-  gpu.cache.set(`tune:${key}`, Promise.resolve({ config, source: "preset" } as TuneResult<C>));
+  gpu.cache.set(tunedKey<C>(key), Promise.resolve({ config, source: "preset" }));
   choices(gpu).set(key, config);
 }
 
@@ -316,8 +317,8 @@ export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
  * ```
  */
 export function forgetTuning(gpu: Gpu, key: string): void {
-  gpu.cache.delete(`tune:${key}`);
-  gpu.cache.delete(`tune-recorded:${key}`);
+  gpu.cache.delete(tunedKey(key));
+  gpu.cache.delete(recordedKey(key));
   choices(gpu).delete(key);
   try {
     globalThis.localStorage?.removeItem(storageKey(gpu, key));
@@ -328,9 +329,9 @@ export function forgetTuning(gpu: Gpu, key: string): void {
 
 async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   const accept = spec.accept ?? ((v: unknown) => matchCandidate(spec.candidates, v));
-  const recordedKey = `tune-recorded:${spec.key}`;
-  if (gpu.cache.has(recordedKey) && !spec.force) {
-    const value = gpu.cache.get(recordedKey);
+  const recorded = recordedKey(spec.key);
+  if (gpu.cache.has(recorded) && !spec.force) {
+    const value = gpu.cache.get(recorded);
     const config = accept(value);
     if (config !== undefined) return { config, source: "recorded" };
     console.error(
@@ -391,13 +392,37 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+const CHOICES = cacheKey<Map<string, unknown>>("tune-choices");
+
 function choices(gpu: Gpu): Map<string, unknown> {
-  let map = gpu.cache.get("tune-choices") as Map<string, unknown> | undefined;
-  if (!map) {
-    map = new Map();
-    gpu.cache.set("tune-choices", map);
-  }
-  return map;
+  return gpu.cache.getOrCreate(CHOICES, () => new Map());
+}
+
+/**
+ * The cache entry holding this process's result for tuning key `key`; deleting it makes the
+ * next use look again (in storage first), as a new process would.
+ *
+ * @param key A tuning key, e.g. `GEMM_TUNE_KEY`.
+ * @returns The typed cache key.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { presetTuning, tunedKey } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * presetTuning(gpu, "example.key.v1", 3);
+ * assert.equal((await gpu.cache.get(tunedKey<number>("example.key.v1")))?.config, 3);
+ * gpu.destroy();
+ * ```
+ */
+export function tunedKey<C>(key: string): CacheKey<Promise<TuneResult<C>>> {
+  return cacheKey(`tune:${key}`);
+}
+
+/** A choice recorded by an earlier run ({@link useTuningRecord}), checked before use. */
+function recordedKey(key: string): CacheKey<unknown> {
+  return cacheKey(`tune-recorded:${key}`);
 }
 
 function matchCandidate<C>(candidates: readonly C[], value: unknown): C | undefined {

@@ -17,11 +17,12 @@
 
 import source from "../../kernels/classifier.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, groups, type KernelSource, Sequence } from "../gpu/kernel.ts";
+import { Dispatch, type EntryOf, getPipeline, groups, Sequence } from "../gpu/kernel.ts";
 import { formatShape, type Tensor } from "../gpu/tensor.ts";
 import { checkDType, checkSize } from "../ops/_check.ts";
+import { CLASSIFIER_ENTRIES, family } from "../ops/_entries.ts";
 
-const CLASSIFIER: KernelSource = { file: "kernels/classifier.wgsl", source };
+const CLASSIFIER = family("kernels/classifier.wgsl", source, CLASSIFIER_ENTRIES);
 const WG = 64;
 
 /**
@@ -206,7 +207,7 @@ type Uniforms = Partial<typeof NO_UNIFORMS>;
 
 async function prepare(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof CLASSIFIER_ENTRIES>,
   resources: Record<string, Tensor>,
   uniforms: Uniforms,
   workgroups: [number, number, number],
