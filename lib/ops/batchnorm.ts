@@ -52,6 +52,7 @@ const PER = 8;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormTrainForward, type BatchNormTrainForwardArgs } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -68,9 +69,9 @@ const PER = 8;
  *   runningVar: Tensor.from(gpu, [1]),
  * };
  * await batchNormTrainForward(gpu, args);
- * console.log(round(await args.y.read())); // [-1.5, 2.5]
- * console.log(round(await args.runningMean.read()), round(await args.runningVar.read()));
- * // [0.2] [1.1]
+ * assert.deepEqual(round(await args.y.read()), [-1.5, 2.5]);
+ * assert.deepEqual(round(await args.runningMean.read()), [0.2]);
+ * assert.deepEqual(round(await args.runningVar.read()), [1.1]);
  * gpu.destroy();
  * ```
  */
@@ -106,6 +107,7 @@ export interface BatchNormTrainForwardArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormEvalForward, type BatchNormEvalForwardArgs } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -119,7 +121,7 @@ export interface BatchNormTrainForwardArgs {
  *   runningVar: Tensor.from(gpu, [4]),
  * };
  * await batchNormEvalForward(gpu, args);
- * console.log(round(await args.y.read())); // [-0.5, 0.5]
+ * assert.deepEqual(round(await args.y.read()), [-0.5, 0.5]);
  * gpu.destroy();
  * ```
  */
@@ -147,6 +149,7 @@ export interface BatchNormEvalForwardArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormBackward, type BatchNormBackwardArgs } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -162,9 +165,9 @@ export interface BatchNormEvalForwardArgs {
  *   dbeta: Tensor.empty(gpu, [1]),
  * };
  * await batchNormBackward(gpu, args);
- * console.log(await args.dbeta.read(), await args.dgamma.read());
- * // Float32Array(1) [1] Float32Array(1) [-1]
- * console.log(await args.dx.read()); // Float32Array(4) [0.5, -0.5, 0, 0]
+ * assert.deepEqual(Array.from(await args.dbeta.read()), [1]);
+ * assert.deepEqual(Array.from(await args.dgamma.read()), [-1]);
+ * assert.deepEqual(Array.from(await args.dx.read()), [0.5, -0.5, 0, 0]);
  * gpu.destroy();
  * ```
  */
@@ -198,11 +201,12 @@ export interface BatchNormBackwardArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { batchNormCandidates, type BatchNormVariant } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const variants: readonly BatchNormVariant[] = batchNormCandidates(gpu);
- * console.log(variants[0]); // "workgroup"
+ * assert.equal(variants[0], "workgroup");
  * gpu.destroy();
  * ```
  */
@@ -213,8 +217,9 @@ export type BatchNormVariant = "workgroup" | "subgroups";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BATCHNORM_TUNE_KEY } from "./batchnorm.ts";
- * console.log(BATCHNORM_TUNE_KEY); // "batchnorm.v1"
+ * assert.equal(BATCHNORM_TUNE_KEY, "batchnorm.v1");
  * ```
  */
 export const BATCHNORM_TUNE_KEY = "batchnorm.v1";
@@ -224,10 +229,11 @@ export const BATCHNORM_TUNE_KEY = "batchnorm.v1";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { batchNormCandidates } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(batchNormCandidates(gpu).length === (gpu.hasSubgroups ? 2 : 1)); // true
+ * assert.equal(batchNormCandidates(gpu).length === (gpu.hasSubgroups ? 2 : 1), true);
  * gpu.destroy();
  * ```
  */
@@ -241,12 +247,13 @@ export function batchNormCandidates(gpu: Gpu): readonly BatchNormVariant[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { BATCHNORM_TUNE_KEY, batchNormVariant } from "./batchnorm.ts";
  * import { presetTuning } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, BATCHNORM_TUNE_KEY, "workgroup");
- * console.log((await batchNormVariant(gpu)).config); // "workgroup"
+ * assert.equal((await batchNormVariant(gpu)).config, "workgroup");
  * gpu.destroy();
  * ```
  */
@@ -270,10 +277,11 @@ export function batchNormVariant(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { timeBatchNormVariant } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log((await timeBatchNormVariant(gpu, "workgroup")) > 0); // true
+ * assert.equal((await timeBatchNormVariant(gpu, "workgroup")) > 0, true);
  * gpu.destroy();
  * ```
  */
@@ -460,6 +468,7 @@ function applyGroups(gpu: Gpu, op: string, s: BnShape, vec4: boolean): [number, 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type BatchNormTrainForwardArgs, prepareBatchNormTrainForward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -477,8 +486,9 @@ function applyGroups(gpu: Gpu, op: string, s: BnShape, vec4: boolean): [number, 
  * };
  * const bn = await prepareBatchNormTrainForward(gpu, { ...args, relu: true });
  * bn.record();
- * console.log(round(await args.y.read())); // [0, 2.5]
- * console.log(round(await args.mean.read()), round(await args.invStd.read())); // [2] [1]
+ * assert.deepEqual(round(await args.y.read()), [0, 2.5]);
+ * assert.deepEqual(round(await args.mean.read()), [2]);
+ * assert.deepEqual(round(await args.invStd.read()), [1]);
  * bn.destroy();
  * gpu.destroy();
  * ```
@@ -559,6 +569,7 @@ export async function prepareBatchNormTrainForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormTrainForward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -568,7 +579,7 @@ export async function prepareBatchNormTrainForward(
  * const [mean, invStd] = [Tensor.empty(gpu, [1]), Tensor.empty(gpu, [1])];
  * const [runningMean, runningVar] = [Tensor.zeros(gpu, [1]), Tensor.from(gpu, [1])];
  * await batchNormTrainForward(gpu, { x, gamma, beta, y, mean, invStd, runningMean, runningVar });
- * console.log(round(await y.read())); // [-1, 1]
+ * assert.deepEqual(round(await y.read()), [-1, 1]);
  * gpu.destroy();
  * ```
  */
@@ -585,6 +596,7 @@ export async function batchNormTrainForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type BatchNormEvalForwardArgs, prepareBatchNormEvalForward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -599,7 +611,7 @@ export async function batchNormTrainForward(
  * };
  * const bn = await prepareBatchNormEvalForward(gpu, { ...args, relu: true });
  * bn.record();
- * console.log(round(await args.y.read())); // [0, 0.5]
+ * assert.deepEqual(round(await args.y.read()), [0, 0.5]);
  * bn.destroy();
  * gpu.destroy();
  * ```
@@ -655,6 +667,7 @@ export async function prepareBatchNormEvalForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormEvalForward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -663,7 +676,7 @@ export async function prepareBatchNormEvalForward(
  * const [gamma, beta] = [Tensor.from(gpu, [1]), Tensor.from(gpu, [0])];
  * const [runningMean, runningVar] = [Tensor.from(gpu, [2]), Tensor.from(gpu, [4])];
  * await batchNormEvalForward(gpu, { x, gamma, beta, y, runningMean, runningVar });
- * console.log(round(await y.read())); // [-0.5, 0.5]
+ * assert.deepEqual(round(await y.read()), [-0.5, 0.5]);
  * gpu.destroy();
  * ```
  */
@@ -681,6 +694,7 @@ export async function batchNormEvalForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type BatchNormBackwardArgs, prepareBatchNormBackward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -697,7 +711,7 @@ export async function batchNormEvalForward(
  * };
  * const back = await prepareBatchNormBackward(gpu, args);
  * back.record();
- * console.log(await args.dx.read()); // Float32Array(4) [0.5, -0.5, 0, 0]
+ * assert.deepEqual(Array.from(await args.dx.read()), [0.5, -0.5, 0, 0]);
  * back.destroy();
  * gpu.destroy();
  * ```
@@ -769,6 +783,7 @@ export async function prepareBatchNormBackward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormBackward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -782,7 +797,7 @@ export async function prepareBatchNormBackward(
  * const [dgamma, dbeta] = [Tensor.empty(gpu, [1]), Tensor.empty(gpu, [1])];
  * const dx = Tensor.empty(gpu, [4, 1]);
  * await batchNormBackward(gpu, { x, dy, gamma, mean, invStd, dx, dgamma, dbeta });
- * console.log(await dx.read()); // Float32Array(4) [0.5, -0.5, 0, 0]
+ * assert.deepEqual(Array.from(await dx.read()), [0.5, -0.5, 0, 0]);
  * gpu.destroy();
  * ```
  */

@@ -41,6 +41,7 @@ const CONV2D_TILED = family("kernels/conv2d_tiled.wgsl", tiledSource, CONV2D_TIL
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dTuning, conv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -49,7 +50,7 @@ const CONV2D_TILED = family("kernels/conv2d_tiled.wgsl", tiledSource, CONV2D_TIL
  * const y = Tensor.empty(gpu, [1, 1, 3, 3]);
  * const tuning: Conv2dTuning = { tileWorkgroup: 16, workgroup: 64 };
  * await conv2dForward(gpu, { x, w, y, padding: 1, tuning });
- * console.log(Array.from(await y.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * assert.deepEqual(Array.from(await y.read()), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
  * gpu.destroy();
  * ```
  */
@@ -73,6 +74,7 @@ export interface Conv2dTuning {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dGeometry, conv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -81,7 +83,7 @@ export interface Conv2dTuning {
  * const y = Tensor.empty(gpu, [1, 1, 2, 2]);
  * const geometry: Conv2dGeometry = { stride: 2, padding: 1 };
  * await conv2dForward(gpu, { x, w, y, ...geometry });
- * console.log(await y.read()); // Float32Array(4) [4, 6, 6, 9]
+ * assert.deepEqual(Array.from(await y.read()), [4, 6, 6, 9]);
  * gpu.destroy();
  * ```
  */
@@ -106,6 +108,7 @@ export interface Conv2dGeometry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dVariant, conv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -114,7 +117,7 @@ export interface Conv2dGeometry {
  * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
  * const y = Tensor.empty(gpu, [1, 1, 3, 3]);
  * await conv2dForward(gpu, { x, w, y, padding: 1, variant });
- * console.log(Array.from(await y.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * assert.deepEqual(Array.from(await y.read()), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
  * gpu.destroy();
  * ```
  */
@@ -127,9 +130,10 @@ export type Conv2dVariant =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONV2D_TUNE_KEYS, type Conv2dPass } from "./conv2d.ts";
  * const pass: Conv2dPass = "backward_weight";
- * console.log(CONV2D_TUNE_KEYS[pass]); // "conv2d.backward_weight.v1"
+ * assert.equal(CONV2D_TUNE_KEYS[pass], "conv2d.backward_weight.v1");
  * ```
  */
 export type Conv2dPass = "forward" | "backward_input" | "backward_weight";
@@ -139,8 +143,9 @@ export type Conv2dPass = "forward" | "backward_input" | "backward_weight";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONV2D_TUNE_KEYS } from "./conv2d.ts";
- * console.log(CONV2D_TUNE_KEYS.forward); // "conv2d.forward.v1"
+ * assert.equal(CONV2D_TUNE_KEYS.forward, "conv2d.forward.v1");
  * ```
  */
 export const CONV2D_TUNE_KEYS: Readonly<Record<Conv2dPass, string>> = {
@@ -157,8 +162,9 @@ export const CONV2D_TUNE_KEYS: Readonly<Record<Conv2dPass, string>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FALLBACK_CONV2D_CANDIDATES, formatConv2dVariant } from "./conv2d.ts";
- * console.log(formatConv2dVariant(FALLBACK_CONV2D_CANDIDATES[0])); // "direct wg16"
+ * assert.equal(formatConv2dVariant(FALLBACK_CONV2D_CANDIDATES[0]), "direct wg16");
  * ```
  */
 export const FALLBACK_CONV2D_CANDIDATES: readonly Conv2dVariant[] = [
@@ -171,8 +177,9 @@ export const FALLBACK_CONV2D_CANDIDATES: readonly Conv2dVariant[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatConv2dVariant, GPU_CONV2D_CANDIDATES } from "./conv2d.ts";
- * console.log(formatConv2dVariant(GPU_CONV2D_CANDIDATES[0])); // "tiled 64x64x16"
+ * assert.equal(formatConv2dVariant(GPU_CONV2D_CANDIDATES[0]), "tiled 64x64x16");
  * ```
  */
 export const GPU_CONV2D_CANDIDATES: readonly Conv2dVariant[] = [
@@ -194,8 +201,9 @@ const NAMED_VARIANTS: Readonly<Record<"direct" | "tiled", Conv2dVariant>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatConv2dVariant } from "./conv2d.ts";
- * console.log(formatConv2dVariant({ kernel: "tiled", tm: 64, tn: 32, tk: 16 })); // "tiled 64x32x16"
+ * assert.equal(formatConv2dVariant({ kernel: "tiled", tm: 64, tn: 32, tk: 16 }), "tiled 64x32x16");
  * ```
  */
 export function formatConv2dVariant(v: Conv2dVariant): string {
@@ -207,10 +215,13 @@ export function formatConv2dVariant(v: Conv2dVariant): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { conv2dCandidates, formatConv2dVariant } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(conv2dCandidates(gpu).map(formatConv2dVariant)); // on lavapipe: ["direct wg16", ...]
+ * const names = conv2dCandidates(gpu).map(formatConv2dVariant); // on lavapipe: ["direct wg16", ...]
+ * assert.equal(new Set(names).size, names.length); // each candidate once
+ * assert.equal(names.every((n) => /^(direct|tiled) /.test(n)), true);
  * gpu.destroy();
  * ```
  */
@@ -223,12 +234,12 @@ export function conv2dCandidates(gpu: Gpu): readonly Conv2dVariant[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { conv2dVariantProblem } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(conv2dVariantProblem(gpu, { kernel: "tiled", tm: 30, tn: 32, tk: 16 }));
- * // "tile 30x32 is not a multiple of 4x4"
- * console.log(conv2dVariantProblem(gpu, { kernel: "direct", wg: 16 })); // null
+ * assert.equal(conv2dVariantProblem(gpu, { kernel: "tiled", tm: 30, tn: 32, tk: 16 }), "tile 30x32 is not a multiple of 4x4");
+ * assert.equal(conv2dVariantProblem(gpu, { kernel: "direct", wg: 16 }), null);
  * gpu.destroy();
  * ```
  */
@@ -263,6 +274,7 @@ export function conv2dVariantProblem(gpu: Gpu, v: Conv2dVariant): string | null 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { CONV2D_TUNE_KEYS, conv2dVariant, formatConv2dVariant } from "./conv2d.ts";
  * import { presetTuning } from "./tune.ts";
@@ -270,7 +282,8 @@ export function conv2dVariantProblem(gpu: Gpu, v: Conv2dVariant): string | null 
  * // Without the preset, this first call would tune (seconds on lavapipe).
  * presetTuning(gpu, CONV2D_TUNE_KEYS.forward, { kernel: "direct", wg: 16 });
  * const { config, source } = await conv2dVariant(gpu, "forward");
- * console.log(formatConv2dVariant(config), source); // "direct wg16" "preset"
+ * assert.equal(formatConv2dVariant(config), "direct wg16");
+ * assert.equal(source, "preset");
  * gpu.destroy();
  * ```
  */
@@ -327,6 +340,7 @@ async function chooseVariant(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dForwardArgs, conv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -336,7 +350,7 @@ async function chooseVariant(
  *   y: Tensor.empty(gpu, [1, 1, 2, 2]),
  * };
  * await conv2dForward(gpu, args);
- * console.log(await args.y.read()); // Float32Array(4) [2, 4, 6, 8]
+ * assert.deepEqual(Array.from(await args.y.read()), [2, 4, 6, 8]);
  * gpu.destroy();
  * ```
  */
@@ -354,6 +368,7 @@ export interface Conv2dForwardArgs extends Conv2dGeometry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dBackwardInputArgs, conv2dBackwardInput } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -364,7 +379,7 @@ export interface Conv2dForwardArgs extends Conv2dGeometry {
  *   accumulate: true,
  * };
  * await conv2dBackwardInput(gpu, args);
- * console.log(await args.dx.read()); // Float32Array(4) [3, 5, 7, 9]
+ * assert.deepEqual(Array.from(await args.dx.read()), [3, 5, 7, 9]);
  * gpu.destroy();
  * ```
  */
@@ -387,6 +402,7 @@ export interface Conv2dBackwardInputArgs extends Conv2dGeometry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dBackwardWeightArgs, conv2dBackwardWeight } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -396,7 +412,7 @@ export interface Conv2dBackwardInputArgs extends Conv2dGeometry {
  *   dw: Tensor.empty(gpu, [1, 1, 1, 1]),
  * };
  * await conv2dBackwardWeight(gpu, args);
- * console.log(await args.dw.read()); // Float32Array(1) [10]
+ * assert.deepEqual(Array.from(await args.dw.read()), [10]);
  * gpu.destroy();
  * ```
  */
@@ -435,8 +451,9 @@ interface Conv2dShape {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { conv2dOutputShape } from "./conv2d.ts";
- * console.log(conv2dOutputShape([128, 16, 28, 28], [32, 16, 3, 3], 2, 1)); // [128, 32, 14, 14]
+ * assert.deepEqual(conv2dOutputShape([128, 16, 28, 28], [32, 16, 3, 3], 2, 1), [128, 32, 14, 14]);
  * ```
  */
 export function conv2dOutputShape(
@@ -548,6 +565,7 @@ function tileGroups(gpu: Gpu, op: string, count: number, wg: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareConv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -556,7 +574,7 @@ function tileGroups(gpu: Gpu, op: string, count: number, wg: number): number {
  * const y = Tensor.empty(gpu, [1, 1, 2, 2]);
  * const conv = await prepareConv2dForward(gpu, { x, w, y, stride: 2, padding: 1 });
  * conv.record();
- * console.log(await y.read()); // Float32Array(4) [4, 6, 6, 9]
+ * assert.deepEqual(Array.from(await y.read()), [4, 6, 6, 9]);
  * conv.destroy();
  * gpu.destroy();
  * ```
@@ -609,6 +627,7 @@ export async function prepareConv2dForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { conv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -616,7 +635,7 @@ export async function prepareConv2dForward(
  * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
  * const y = Tensor.empty(gpu, [1, 1, 3, 3]);
  * await conv2dForward(gpu, { x, w, y, padding: 1 });
- * console.log(Array.from(await y.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * assert.deepEqual(Array.from(await y.read()), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
  * gpu.destroy();
  * ```
  */
@@ -630,6 +649,7 @@ export async function conv2dForward(gpu: Gpu, args: Conv2dForwardArgs): Promise<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareConv2dBackwardInput } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -639,7 +659,7 @@ export async function conv2dForward(gpu: Gpu, args: Conv2dForwardArgs): Promise<
  * const back = await prepareConv2dBackwardInput(gpu, { dy, w, dx, stride: 2, padding: 1 });
  * back.record();
  * // Output (0, 0) saw input rows and columns 0..1.
- * console.log(Array.from(await dx.read())); // [1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+ * assert.deepEqual(Array.from(await dx.read()), [1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
  * back.destroy();
  * gpu.destroy();
  * ```
@@ -698,6 +718,7 @@ export async function prepareConv2dBackwardInput(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { conv2dBackwardInput } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -705,7 +726,7 @@ export async function prepareConv2dBackwardInput(
  * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
  * const dx = Tensor.empty(gpu, [1, 1, 3, 3]);
  * await conv2dBackwardInput(gpu, { dy, w, dx, padding: 1 });
- * console.log(Array.from(await dx.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * assert.deepEqual(Array.from(await dx.read()), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
  * gpu.destroy();
  * ```
  */
@@ -722,6 +743,7 @@ export async function conv2dBackwardInput(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareConv2dBackwardWeight } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -730,7 +752,7 @@ export async function conv2dBackwardInput(
  * const dw = Tensor.empty(gpu, [1, 1, 3, 3]);
  * const gw = await prepareConv2dBackwardWeight(gpu, { x, dy, dw, stride: 2, padding: 1 });
  * gw.record();
- * console.log(Array.from(await dw.read())); // [1, 2, 2, 2, 4, 4, 2, 4, 4]
+ * assert.deepEqual(Array.from(await dw.read()), [1, 2, 2, 2, 4, 4, 2, 4, 4]);
  * gw.destroy();
  * gpu.destroy();
  * ```
@@ -802,6 +824,7 @@ export async function prepareConv2dBackwardWeight(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { conv2dBackwardWeight } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -809,7 +832,7 @@ export async function prepareConv2dBackwardWeight(
  * const dy = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
  * const dw = Tensor.empty(gpu, [1, 1, 3, 3]);
  * await conv2dBackwardWeight(gpu, { x, dy, dw, padding: 1 });
- * console.log(Array.from(await dw.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * assert.deepEqual(Array.from(await dw.read()), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
  * gpu.destroy();
  * ```
  */
@@ -914,8 +937,8 @@ const CHECK_SHAPE = { x: [3, 5, 9, 11], w: [7, 5, 3, 3], stride: 2, padding: 1 }
  * import { requestGpu } from "../gpu/mod.ts";
  * import { checkConv2dVariant } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
+ * // Resolves when the tiled 32x32x16 kernel matches the CPU reference; throws otherwise.
  * await checkConv2dVariant(gpu, "forward", { kernel: "tiled", tm: 32, tn: 32, tk: 16 });
- * console.log("tiled 32x32x16 matches the CPU reference"); // throws otherwise
  * gpu.destroy();
  * ```
  */
@@ -975,10 +998,11 @@ export async function checkConv2dVariant(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { conv2dTuneShape } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(conv2dTuneShape(gpu).c); // 16 on lavapipe
+ * assert.equal(conv2dTuneShape(gpu).c, gpu.isFallback ? 16 : 64);
  * gpu.destroy();
  * ```
  */
@@ -994,11 +1018,12 @@ export function conv2dTuneShape(gpu: Gpu): { n: number; c: number; hw: number; f
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { timeConv2dVariant } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const ms = await timeConv2dVariant(gpu, "forward", { kernel: "direct", wg: 16 });
- * console.log(ms > 0); // true
+ * assert.equal(ms > 0, true);
  * gpu.destroy();
  * ```
  */

@@ -34,6 +34,7 @@ const PER = 4;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSgdFlat, type SgdOptions } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -44,8 +45,8 @@ const PER = 4;
  * const sgd = await prepareSgdFlat(gpu, { params, grads, velocity, ...options });
  * sgd.record(); // lr 0.5
  * sgd.record(); // lr 0.25: the GPU step counter advanced
- * console.log(await params.read(), await sgd.step.read());
- * // Float32Array(1) [0.25] Uint32Array(1) [2]
+ * assert.deepEqual(Array.from(await params.read()), [0.25]);
+ * assert.deepEqual(Array.from(await sgd.step.read()), [2]);
  * sgd.destroy();
  * gpu.destroy();
  * ```
@@ -69,6 +70,7 @@ export interface SgdOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type SgdFlatArgs, sgdFlat } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -82,7 +84,7 @@ export interface SgdOptions {
  *   weightDecay: 0,
  * };
  * await sgdFlat(gpu, args);
- * console.log(await args.params.read()); // Float32Array(3) [0.5, 1.5, 3]
+ * assert.deepEqual(Array.from(await args.params.read()), [0.5, 1.5, 3]);
  * gpu.destroy();
  * ```
  */
@@ -102,6 +104,7 @@ export interface SgdFlatArgs extends SgdOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSgd, type SgdArgs } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -115,7 +118,7 @@ export interface SgdFlatArgs extends SgdOptions {
  * };
  * const sgd = await prepareSgd(gpu, args);
  * sgd.record();
- * console.log(await args.params[1].read()); // Float32Array(1) [1]
+ * assert.deepEqual(Array.from(await args.params[1].read()), [1]);
  * sgd.destroy();
  * gpu.destroy();
  * ```
@@ -134,6 +137,7 @@ export interface SgdArgs extends SgdOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSgdFlat, type SgdOp } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -149,9 +153,9 @@ export interface SgdArgs extends SgdOptions {
  * });
  * sgd.setLr(0.5);
  * sgd.record(); // v = g, p -= 0.5 v
- * console.log(await params.read()); // Float32Array(2) [0.5, 1]
+ * assert.deepEqual(Array.from(await params.read()), [0.5, 1]);
  * sgd.record(); // v = 0.5 v + g
- * console.log(await params.read()); // Float32Array(2) [-0.25, -0.5]
+ * assert.deepEqual(Array.from(await params.read()), [-0.25, -0.5]);
  * sgd.destroy();
  * gpu.destroy();
  * ```
@@ -296,6 +300,7 @@ async function build(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSgdFlat } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -312,7 +317,7 @@ async function build(
  * });
  * sgd.record();
  * gpu.submit();
- * console.log(await params.read()); // Float32Array(2) [0.5, 1]
+ * assert.deepEqual(Array.from(await params.read()), [0.5, 1]);
  * sgd.destroy();
  * gpu.destroy();
  * ```
@@ -330,6 +335,7 @@ export async function prepareSgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<SgdOp
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { sgdFlat } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -338,7 +344,7 @@ export async function prepareSgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<SgdOp
  * const velocity = Tensor.zeros(gpu, [2]);
  * // With a zero gradient only the weight decay acts: p -= lr * weightDecay * p.
  * await sgdFlat(gpu, { params, grads, velocity, lr: 0.5, momentum: 0.9, weightDecay: 0.5 });
- * console.log(await params.read()); // Float32Array(2) [0.75, 1.5]
+ * assert.deepEqual(Array.from(await params.read()), [0.75, 1.5]);
  * gpu.destroy();
  * ```
  */
@@ -352,6 +358,7 @@ export async function sgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSgd } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -367,8 +374,8 @@ export async function sgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<void> {
  *   weightDecay: 0,
  * });
  * sgd.record();
- * console.log(await w1.read(), await b1.read());
- * // Float32Array(3) [0.5, 0.5, 0.5] Float32Array(1) [0]
+ * assert.deepEqual(Array.from(await w1.read()), [0.5, 0.5, 0.5]);
+ * assert.deepEqual(Array.from(await b1.read()), [0]);
  * sgd.destroy();
  * gpu.destroy();
  * ```
@@ -405,6 +412,7 @@ export async function prepareSgd(gpu: Gpu, args: SgdArgs): Promise<SgdOp> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type NonFiniteCheckArgs, prepareNonFiniteCheck } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -414,7 +422,7 @@ export async function prepareSgd(gpu: Gpu, args: SgdArgs): Promise<SgdOp> {
  * };
  * const check = await prepareNonFiniteCheck(gpu, args);
  * check.record();
- * console.log(await args.flag.read()); // Uint32Array(1) [1]
+ * assert.deepEqual(Array.from(await args.flag.read()), [1]);
  * check.destroy();
  * gpu.destroy();
  * ```
@@ -432,6 +440,7 @@ export interface NonFiniteCheckArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareNonFiniteCheck } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -439,8 +448,7 @@ export interface NonFiniteCheckArgs {
  * const flag = Tensor.zeros(gpu, [1], "u32");
  * const check = await prepareNonFiniteCheck(gpu, { tensors: [grads], flag });
  * check.record();
- * console.log((await flag.read())[0] !== 0 ? "gradients diverged" : "fine");
- * // "gradients diverged"
+ * assert.equal((await flag.read())[0] !== 0 ? "gradients diverged" : "fine", "gradients diverged");
  * check.destroy();
  * gpu.destroy();
  * ```

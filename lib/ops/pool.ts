@@ -30,6 +30,7 @@ const WG = 64;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { globalAvgPoolForward, type GlobalAvgPoolForwardArgs } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -38,7 +39,7 @@ const WG = 64;
  *   y: Tensor.empty(gpu, [1, 2]),
  * };
  * await globalAvgPoolForward(gpu, args);
- * console.log(await args.y.read()); // Float32Array(2) [2.5, 25]
+ * assert.deepEqual(Array.from(await args.y.read()), [2.5, 25]);
  * gpu.destroy();
  * ```
  */
@@ -54,6 +55,7 @@ export interface GlobalAvgPoolForwardArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { globalAvgPoolBackward, type GlobalAvgPoolBackwardArgs } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -62,7 +64,7 @@ export interface GlobalAvgPoolForwardArgs {
  *   dx: Tensor.empty(gpu, [1, 2, 2, 2]),
  * };
  * await globalAvgPoolBackward(gpu, args);
- * console.log(await args.dx.read()); // Float32Array(8) [1, 1, 1, 1, 2, 2, 2, 2]
+ * assert.deepEqual(Array.from(await args.dx.read()), [1, 1, 1, 1, 2, 2, 2, 2]);
  * gpu.destroy();
  * ```
  */
@@ -110,6 +112,7 @@ async function prepare(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareGlobalAvgPoolForward } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -117,7 +120,7 @@ async function prepare(
  * const y = Tensor.empty(gpu, [2, 1]);
  * const pool = await prepareGlobalAvgPoolForward(gpu, { x, y });
  * pool.record();
- * console.log(await y.read()); // Float32Array(2) [2.5, 25]
+ * assert.deepEqual(Array.from(await y.read()), [2.5, 25]);
  * pool.destroy();
  * gpu.destroy();
  * ```
@@ -142,13 +145,14 @@ export function prepareGlobalAvgPoolForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { globalAvgPoolForward } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 6], [1, 1, 2, 2]);
  * const y = Tensor.empty(gpu, [1, 1]);
  * await globalAvgPoolForward(gpu, { x, y });
- * console.log(await y.read()); // Float32Array(1) [3]
+ * assert.deepEqual(Array.from(await y.read()), [3]);
  * gpu.destroy();
  * ```
  */
@@ -164,6 +168,7 @@ export async function globalAvgPoolForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareGlobalAvgPoolBackward } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -171,7 +176,7 @@ export async function globalAvgPoolForward(
  * const dx = Tensor.empty(gpu, [2, 1, 2, 2]);
  * const back = await prepareGlobalAvgPoolBackward(gpu, { dy, dx });
  * back.record();
- * console.log(await dx.read()); // Float32Array(8) [1, 1, 1, 1, 2, 2, 2, 2]
+ * assert.deepEqual(Array.from(await dx.read()), [1, 1, 1, 1, 2, 2, 2, 2]);
  * back.destroy();
  * gpu.destroy();
  * ```
@@ -196,13 +201,14 @@ export function prepareGlobalAvgPoolBackward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { globalAvgPoolBackward } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const dy = Tensor.from(gpu, [8], [1, 1]);
  * const dx = Tensor.empty(gpu, [1, 1, 2, 2]);
  * await globalAvgPoolBackward(gpu, { dy, dx });
- * console.log(await dx.read()); // Float32Array(4) [2, 2, 2, 2]
+ * assert.deepEqual(Array.from(await dx.read()), [2, 2, 2, 2]);
  * gpu.destroy();
  * ```
  */

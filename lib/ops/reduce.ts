@@ -41,10 +41,11 @@ const REDUCE_SUBGROUP = spliceKernel(REDUCE, "row reductions", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RowStrategy } from "./reduce.ts";
  * // 16 rows per workgroup of 64, four invocations per row.
  * const strategy: RowStrategy = { workgroupSize: 64, threadsPerRow: 4 };
- * console.log(strategy.workgroupSize / strategy.threadsPerRow); // 16
+ * assert.equal(strategy.workgroupSize / strategy.threadsPerRow, 16);
  * ```
  */
 export interface RowStrategy {
@@ -64,6 +65,7 @@ export interface RowStrategy {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { colSum, type SumOptions } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -71,7 +73,7 @@ export interface RowStrategy {
  * const dbias = Tensor.from(gpu, [100, 100]);
  * const options: SumOptions = { alpha: 0.5, accumulate: true };
  * await colSum(gpu, dy, dbias, options);
- * console.log(await dbias.read()); // Float32Array(2) [102, 103]
+ * assert.deepEqual(Array.from(await dbias.read()), [102, 103]);
  * gpu.destroy();
  * ```
  */
@@ -87,6 +89,7 @@ export interface SumOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type RowOptions, rowSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -94,7 +97,7 @@ export interface SumOptions {
  * const out = Tensor.empty(gpu, [2]);
  * const options: RowOptions = { strategy: { threadsPerRow: 2 } };
  * await rowSum(gpu, x, out, options);
- * console.log(await out.read()); // Float32Array(2) [6, 15]
+ * assert.deepEqual(Array.from(await out.read()), [6, 15]);
  * gpu.destroy();
  * ```
  */
@@ -115,11 +118,12 @@ function nextPow2(n: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { type RowRule, rowStrategy } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const rule: RowRule = { workgroupSize: 256, colsPerThread: 32 };
- * console.log(rowStrategy(gpu, 4096, 1000, rule)); // { workgroupSize: 256, threadsPerRow: 32 }
+ * assert.deepEqual(rowStrategy(gpu, 4096, 1000, rule), { workgroupSize: 256, threadsPerRow: 32 });
  * gpu.destroy();
  * ```
  */
@@ -137,8 +141,9 @@ export interface RowRule {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FALLBACK_ROW_RULES } from "./reduce.ts";
- * console.log(FALLBACK_ROW_RULES[0]); // { workgroupSize: 64, colsPerThread: 0 }
+ * assert.deepEqual(FALLBACK_ROW_RULES[0], { workgroupSize: 64, colsPerThread: 0 });
  * ```
  */
 export const FALLBACK_ROW_RULES: readonly RowRule[] = [
@@ -153,8 +158,9 @@ export const FALLBACK_ROW_RULES: readonly RowRule[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GPU_ROW_RULES } from "./reduce.ts";
- * console.log(GPU_ROW_RULES[0]); // { workgroupSize: 256, colsPerThread: 32 }
+ * assert.deepEqual(GPU_ROW_RULES[0], { workgroupSize: 256, colsPerThread: 32 });
  * ```
  */
 export const GPU_ROW_RULES: readonly RowRule[] = [
@@ -170,12 +176,13 @@ export const GPU_ROW_RULES: readonly RowRule[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { FALLBACK_ROW_RULES, rowRuleCandidates } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(rowRuleCandidates(gpu)[0] === FALLBACK_ROW_RULES[0]); // true on lavapipe
+ * assert.equal(rowRuleCandidates(gpu)[0] === FALLBACK_ROW_RULES[0], gpu.isFallback);
  * // Subgroup reductions are timed too where the device has them.
- * console.log(rowRuleCandidates(gpu).some((r) => r.subgroups) === gpu.hasSubgroups); // true
+ * assert.equal(rowRuleCandidates(gpu).some((r) => r.subgroups) === gpu.hasSubgroups, true);
  * gpu.destroy();
  * ```
  */
@@ -189,8 +196,9 @@ export function rowRuleCandidates(gpu: Gpu): readonly RowRule[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatRowRule, SUBGROUP_ROW_RULES } from "./reduce.ts";
- * console.log(formatRowRule(SUBGROUP_ROW_RULES[0])); // "wg64 256/thread subgroups"
+ * assert.equal(formatRowRule(SUBGROUP_ROW_RULES[0]), "wg64 256/thread subgroups");
  * ```
  */
 export const SUBGROUP_ROW_RULES: readonly RowRule[] = [
@@ -203,8 +211,9 @@ export const SUBGROUP_ROW_RULES: readonly RowRule[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatRowRule } from "./reduce.ts";
- * console.log(formatRowRule({ workgroupSize: 64, colsPerThread: 0 })); // "wg64 row/thread"
+ * assert.equal(formatRowRule({ workgroupSize: 64, colsPerThread: 0 }), "wg64 row/thread");
  * ```
  */
 export function formatRowRule(rule: RowRule): string {
@@ -217,8 +226,9 @@ export function formatRowRule(rule: RowRule): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ROW_RULE_TUNE_KEYS } from "./reduce.ts";
- * console.log(ROW_RULE_TUNE_KEYS.softmax); // "rows.softmax.v1"
+ * assert.equal(ROW_RULE_TUNE_KEYS.softmax, "rows.softmax.v1");
  * ```
  */
 export const ROW_RULE_TUNE_KEYS = { reduce: "rows.reduce.v2", softmax: "rows.softmax.v1" } as const;
@@ -235,12 +245,13 @@ export const ROW_RULE_TUNE_KEYS = { reduce: "rows.reduce.v2", softmax: "rows.sof
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { reduceRowRule } from "./reduce.ts";
  * import { presetTuning } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, "rows.reduce.v2", { workgroupSize: 64, colsPerThread: 0 });
- * console.log((await reduceRowRule(gpu)).source); // "preset"
+ * assert.equal((await reduceRowRule(gpu)).source, "preset");
  * gpu.destroy();
  * ```
  */
@@ -265,10 +276,11 @@ export function tunedRowRule(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { rowTuneProblems } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(rowTuneProblems(gpu)); // [[512, 1000], [16, 4096]] on lavapipe
+ * assert.deepEqual(rowTuneProblems(gpu)[0], gpu.isFallback ? [512, 1000] : [4096, 1000]);
  * gpu.destroy();
  * ```
  */
@@ -288,10 +300,12 @@ export function rowTuneProblems(gpu: Gpu): [number, number][] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { reduceRowRule, timeRowRule } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(typeof timeRowRule, typeof reduceRowRule); // "function" "function"
+ * assert.equal(typeof timeRowRule, "function");
+ * assert.equal(typeof reduceRowRule, "function");
  * gpu.destroy();
  * ```
  */
@@ -326,12 +340,13 @@ export async function timeRowRule(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { formatRowRule, reduceRowRule } from "./reduce.ts";
  * import { presetTuning } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, "rows.reduce.v2", { workgroupSize: 64, colsPerThread: 0 });
- * console.log(formatRowRule((await reduceRowRule(gpu)).config)); // "wg64 row/thread"
+ * assert.equal(formatRowRule((await reduceRowRule(gpu)).config), "wg64 row/thread");
  * gpu.destroy();
  * ```
  */
@@ -370,10 +385,13 @@ export function reduceRowRule(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { rowStrategy } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(rowStrategy(gpu, 4096, 1000)); // { workgroupSize: 64, threadsPerRow: 1 } on lavapipe
+ * const s = rowStrategy(gpu, 4096, 1000); // { workgroupSize: 64, threadsPerRow: 1 } on lavapipe
+ * assert.equal(s.threadsPerRow <= s.workgroupSize && s.workgroupSize <= 256, true);
+ * if (gpu.isFallback) assert.deepEqual(s, { workgroupSize: 64, threadsPerRow: 1 });
  * gpu.destroy();
  * ```
  */
@@ -501,6 +519,7 @@ async function prepareRowwise(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareRowSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -508,7 +527,7 @@ async function prepareRowwise(
  * const out = Tensor.empty(gpu, [2]);
  * const sums = await prepareRowSum(gpu, x, out);
  * sums.record(); // record again every step; nothing new is allocated
- * console.log(await out.read()); // Float32Array(2) [6, 15]
+ * assert.deepEqual(Array.from(await out.read()), [6, 15]);
  * sums.destroy();
  * gpu.destroy();
  * ```
@@ -541,13 +560,14 @@ export async function prepareRowSum(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { rowSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
  * const out = Tensor.empty(gpu, [2]);
  * await rowSum(gpu, x, out);
- * console.log(await out.read()); // Float32Array(2) [6, 15]
+ * assert.deepEqual(Array.from(await out.read()), [6, 15]);
  * gpu.destroy();
  * ```
  */
@@ -565,6 +585,7 @@ export async function rowSum(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareArgmax } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -572,7 +593,7 @@ export async function rowSum(
  * const predicted = Tensor.empty(gpu, [2], "i32");
  * const work = await prepareArgmax(gpu, logits, predicted);
  * work.record();
- * console.log(await predicted.read()); // Int32Array(2) [1, 0]
+ * assert.deepEqual(Array.from(await predicted.read()), [1, 0]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -608,13 +629,14 @@ export async function prepareArgmax(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { argmax } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 5, 5, 9, 0, 2], [2, 3]);
  * const out = Tensor.empty(gpu, [2], "i32");
  * await argmax(gpu, x, out);
- * console.log(await out.read()); // Int32Array(2) [1, 0]
+ * assert.deepEqual(Array.from(await out.read()), [1, 0]);
  * gpu.destroy();
  * ```
  */
@@ -638,6 +660,7 @@ function columnTile(cols: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareColSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -645,7 +668,7 @@ function columnTile(cols: number): number {
  * const dbias = Tensor.empty(gpu, [3]);
  * const work = await prepareColSum(gpu, dy, dbias);
  * work.record();
- * console.log(await dbias.read()); // Float32Array(3) [5, 7, 9]
+ * assert.deepEqual(Array.from(await dbias.read()), [5, 7, 9]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -672,13 +695,14 @@ export async function prepareColSum(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { colSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const dy = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
  * const dbias = Tensor.zeros(gpu, [3]);
  * await colSum(gpu, dy, dbias, { accumulate: true });
- * console.log(await dbias.read()); // Float32Array(3) [5, 7, 9]
+ * assert.deepEqual(Array.from(await dbias.read()), [5, 7, 9]);
  * gpu.destroy();
  * ```
  */
@@ -697,6 +721,7 @@ export async function colSum(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareChannelSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -705,7 +730,7 @@ export async function colSum(
  * const out = Tensor.empty(gpu, [2]);
  * const work = await prepareChannelSum(gpu, x, out);
  * work.record();
- * console.log(await out.read()); // Float32Array(2) [14, 22]
+ * assert.deepEqual(Array.from(await out.read()), [14, 22]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -736,13 +761,14 @@ export async function prepareChannelSum(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { channelSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4], [1, 2, 2]);
  * const out = Tensor.empty(gpu, [2]);
  * await channelSum(gpu, x, out);
- * console.log(await out.read()); // Float32Array(2) [3, 7]
+ * assert.deepEqual(Array.from(await out.read()), [3, 7]);
  * gpu.destroy();
  * ```
  */
@@ -767,6 +793,7 @@ const PARTIAL_CHUNK = 8192;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSumAll } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -774,7 +801,7 @@ const PARTIAL_CHUNK = 8192;
  * const mean = Tensor.empty(gpu, [1]);
  * const work = await prepareSumAll(gpu, x, mean, { alpha: 1 / x.size });
  * work.record();
- * console.log(await mean.read()); // Float32Array(1) [0.5]
+ * assert.deepEqual(Array.from(await mean.read()), [0.5]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -832,13 +859,14 @@ export async function prepareSumAll(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { sumAll } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4]);
  * const out = Tensor.empty(gpu, [1]);
  * await sumAll(gpu, x, out);
- * console.log(await out.read()); // Float32Array(1) [10]
+ * assert.deepEqual(Array.from(await out.read()), [10]);
  * gpu.destroy();
  * ```
  */

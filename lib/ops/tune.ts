@@ -27,8 +27,9 @@ import { readEnv } from "../gpu/driver.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
- * import { forgetTuning, tuned, type TuneSpec } from "./tune.ts";
+ * import { forgetTuning, tuned, tuneMode, type TuneSpec } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * // A toy spec whose "time" is the candidate itself and which rejects odd candidates.
  * const spec: TuneSpec<number> = {
@@ -40,7 +41,8 @@ import { readEnv } from "../gpu/driver.ts";
  *   accept: (stored) => typeof stored === "number" && stored % 2 === 0 ? stored : undefined,
  * };
  * forgetTuning(gpu, spec.key); // ignore a result stored by an earlier run
- * console.log((await tuned(gpu, spec)).config); // 4 (8, the fallback, with LTKIT_TUNE=0)
+ * // The fastest even candidate, or the fallback when tuning is off (LTKIT_TUNE=0).
+ * assert.equal((await tuned(gpu, spec)).config, tuneMode() === "off" ? 8 : 4);
  * forgetTuning(gpu, spec.key); // leave nothing in localStorage
  * gpu.destroy();
  * ```
@@ -74,14 +76,16 @@ export interface TuneSpec<C> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { defaultGemmConfig, GEMM_TUNE_KEY, type GemmConfig, gemmConfig } from "./gemm.ts";
  * import { presetTuning, type TuneResult } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, GEMM_TUNE_KEY, defaultGemmConfig(gpu));
  * const result: TuneResult<GemmConfig> = await gemmConfig(gpu);
- * console.log(result.source, result.config === defaultGemmConfig(gpu)); // "preset" true
- * console.log(result.timings); // undefined: nothing was timed
+ * assert.equal(result.source, "preset");
+ * assert.equal(result.config === defaultGemmConfig(gpu), true);
+ * assert.equal(result.timings, undefined); // nothing was timed
  * gpu.destroy();
  * ```
  */
@@ -106,12 +110,13 @@ export interface TuneResult<C> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TuningRecord } from "./tune.ts";
  * const record: TuningRecord = {
  *   adapter: "llvmpipe (LLVM 15.0.6, 256 bits)|65541||0|Mesa 25.0.7|deno 2.9.6",
  *   choices: { "gemm.v2": { kernel: "rb", bm: 32, bn: 16, wg: 64 } },
  * };
- * console.log(Object.keys(record.choices)); // ["gemm.v2"]
+ * assert.deepEqual(Object.keys(record.choices), ["gemm.v2"]);
  * ```
  */
 export interface TuningRecord {
@@ -127,8 +132,16 @@ export interface TuningRecord {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tuneMode } from "./tune.ts";
- * console.log(tuneMode()); // "auto" unless LTKIT_TUNE is set
+ * const saved = Deno.env.get("LTKIT_TUNE");
+ * Deno.env.set("LTKIT_TUNE", "0");
+ * assert.equal(tuneMode(), "off");
+ * Deno.env.set("LTKIT_TUNE", "force");
+ * assert.equal(tuneMode(), "force");
+ * Deno.env.delete("LTKIT_TUNE");
+ * assert.equal(tuneMode(), "auto");
+ * if (saved !== undefined) Deno.env.set("LTKIT_TUNE", saved);
  * ```
  */
 export function tuneMode(): "auto" | "off" | "force" {
@@ -145,11 +158,15 @@ export function tuneMode(): "auto" | "off" | "force" {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { adapterKey } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(adapterKey(gpu));
+ * const key = adapterKey(gpu);
  * // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)|65541||0|Mesa 25.0.7-2~bpo12+1|deno 2.9.6"
+ * assert.equal(key.split("|").length, 6);
+ * assert.equal(key.split("|")[0], gpu.adapter.description);
+ * assert.equal(key.endsWith(`|deno ${Deno.version.deno}`), true);
  * gpu.destroy();
  * ```
  */
@@ -167,9 +184,10 @@ export function adapterKey(gpu: Gpu): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { formatGemmConfig, type GemmConfig, prepareGemm } from "./gemm.ts";
- * import { forgetTuning, tuned } from "./tune.ts";
+ * import { forgetTuning, tuned, tuneMode } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const a = Tensor.zeros(gpu, [64, 64]);
  * const b = Tensor.zeros(gpu, [64, 64]);
@@ -192,8 +210,10 @@ export function adapterKey(gpu: Gpu): string {
  * const key = "example.gemm64.v1";
  * forgetTuning(gpu, key); // time again even if an earlier run stored a result
  * const result = await tuned(gpu, { key, fallback: candidates[0], candidates, measure });
- * console.log(formatGemmConfig(result.config), result.source); // e.g. "rb 8x8 wg64" "tuned"
- * console.log(result.timings?.length); // 2 (undefined with LTKIT_TUNE=0)
+ * assert.ok(candidates.includes(result.config)); // the faster of the two
+ * assert.equal(formatGemmConfig(result.config).startsWith("rb "), true);
+ * // Timed now, unless tuning is off (LTKIT_TUNE=0), which takes the fallback untimed.
+ * assert.equal(result.timings?.length, tuneMode() === "off" ? undefined : 2);
  * forgetTuning(gpu, key);
  * gpu.destroy();
  * ```
@@ -218,12 +238,14 @@ export function tuned<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { adapterKey, presetTuning, tuned, tuningRecord } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, "example.record.v1", 4);
  * const record = tuningRecord(gpu);
- * console.log(record.choices["example.record.v1"], record.adapter === adapterKey(gpu)); // 4 true
+ * assert.equal(record.choices["example.record.v1"], 4);
+ * assert.equal(record.adapter === adapterKey(gpu), true);
  * gpu.destroy();
  * ```
  */
@@ -244,6 +266,7 @@ export function tuningRecord(gpu: Gpu): TuningRecord {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { forgetTuning, tuned, tuningRecord, useTuningRecord } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -255,7 +278,8 @@ export function tuningRecord(gpu: Gpu): TuningRecord {
  * };
  * useTuningRecord(gpu, { adapter: tuningRecord(gpu).adapter, choices: { [spec.key]: 3 } });
  * const result = await tuned(gpu, spec);
- * console.log(result.config, result.source); // 3 "recorded"
+ * assert.equal(result.config, 3);
+ * assert.equal(result.source, "recorded");
  * forgetTuning(gpu, spec.key);
  * gpu.destroy();
  * ```
@@ -277,6 +301,7 @@ export function useTuningRecord(gpu: Gpu, record: TuningRecord): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { GEMM_TUNE_KEY, matmul } from "./gemm.ts";
  * import { presetTuning } from "./tune.ts";
@@ -284,7 +309,7 @@ export function useTuningRecord(gpu: Gpu, record: TuningRecord): void {
  * presetTuning(gpu, GEMM_TUNE_KEY, { kernel: "rb", bm: 16, bn: 16, wg: 64 });
  * // Without a config, matmul asks for the tuned one and gets the preset: no tuning pass.
  * const c = await matmul(gpu, Tensor.from(gpu, [2], [1, 1]), Tensor.from(gpu, [3], [1, 1]));
- * console.log(await c.read()); // Float32Array(1) [6]
+ * assert.deepEqual(Array.from(await c.read()), [6]);
  * gpu.destroy();
  * ```
  */
@@ -298,8 +323,9 @@ export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
- * import { forgetTuning, presetTuning, tuned } from "./tune.ts";
+ * import { forgetTuning, presetTuning, tuned, tuneMode } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * // A toy spec whose "time" is the candidate itself.
  * const spec = {
@@ -309,9 +335,9 @@ export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
  *   measure: (c: number) => Promise.resolve(c),
  * };
  * presetTuning(gpu, spec.key, 2);
- * console.log((await tuned(gpu, spec)).source); // "preset"
+ * assert.equal((await tuned(gpu, spec)).source, "preset");
  * forgetTuning(gpu, spec.key);
- * console.log((await tuned(gpu, spec)).config); // 1 (2, the fallback, with LTKIT_TUNE=0)
+ * assert.equal((await tuned(gpu, spec)).config, tuneMode() === "off" ? 2 : 1);
  * forgetTuning(gpu, spec.key); // leave nothing in localStorage
  * gpu.destroy();
  * ```
@@ -460,9 +486,11 @@ function writeStored(gpu: Gpu, key: string, config: unknown): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tuneData } from "./tune.ts";
  * const v = tuneData(4, 1);
- * console.log(v.length, v.every((x) => x >= -1 && x < 1)); // 4 true
+ * assert.equal(v.length, 4);
+ * assert.equal(v.every((x) => x >= -1 && x < 1), true);
  * ```
  */
 export function tuneData(n: number, seed: number): Float32Array {
@@ -487,6 +515,7 @@ export function tuneData(n: number, seed: number): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { defaultGemmConfig, prepareGemm } from "./gemm.ts";
  * import { timeRecorded } from "./tune.ts";
@@ -495,7 +524,7 @@ export function tuneData(n: number, seed: number): Float32Array {
  * const c = Tensor.empty(gpu, [64, 64]);
  * const plan = await prepareGemm(gpu, { a, b: a, c, config: defaultGemmConfig(gpu) });
  * const ms = await timeRecorded(gpu, () => plan.record(), 2 * 64 ** 3);
- * console.log(ms > 0); // true
+ * assert.equal(ms > 0, true);
  * plan.destroy();
  * gpu.destroy();
  * ```

@@ -30,8 +30,10 @@ const WG = 64;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { paddedDim } from "./classifier_ops.ts";
- * console.log(paddedDim(6), paddedDim(64)); // 8 64
+ * assert.equal(paddedDim(6), 8);
+ * assert.equal(paddedDim(64), 64);
  * ```
  */
 export function paddedDim(dim: number): number {
@@ -43,8 +45,9 @@ export function paddedDim(dim: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { paddedClasses } from "./classifier_ops.ts";
- * console.log(paddedClasses(10)); // 12
+ * assert.equal(paddedClasses(10), 12);
  * ```
  */
 export function paddedClasses(classes: number): number {
@@ -56,8 +59,9 @@ export function paddedClasses(classes: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { modelSize, paddedDim } from "./classifier_ops.ts";
- * console.log(modelSize(10, paddedDim(64))); // 664
+ * assert.equal(modelSize(10, paddedDim(64)), 664);
  * ```
  */
 export function modelSize(classes: number, dim: number): number {
@@ -69,8 +73,9 @@ export function modelSize(classes: number, dim: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { workSize } from "./classifier_ops.ts";
- * console.log(workSize(512, 10)); // 10752
+ * assert.equal(workSize(512, 10), 10752);
  * ```
  */
 export function workSize(batch: number, classes: number): number {
@@ -83,9 +88,9 @@ export function workSize(batch: number, classes: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { padColumns } from "./classifier_ops.ts";
- * console.log([...padColumns(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3)]);
- * // [1, 2, 3, 0, 4, 5, 6, 0]
+ * assert.deepEqual([...padColumns(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3)], [1, 2, 3, 0, 4, 5, 6, 0]);
  * ```
  */
 export function padColumns(data: ArrayLike<number>, rows: number, dim: number): Float32Array {
@@ -108,13 +113,14 @@ export function padColumns(data: ArrayLike<number>, rows: number, dim: number): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type LinearModel, packModel } from "./classifier_ops.ts";
  * const model: LinearModel = {
  *   weight: Float32Array.of(1, 0, 0, 1), // (C=2, D=2)
  *   bias: Float32Array.of(0, 0),
  *   scale: Float32Array.of(1, 1),
  * };
- * console.log(packModel(model, 2, 2).length); // 16: W padded to (2, 4), then b and f padded to 4
+ * assert.equal(packModel(model, 2, 2).length, 16); // W padded to (2, 4), then b and f padded to 4
  * ```
  */
 export interface LinearModel {
@@ -131,10 +137,11 @@ export interface LinearModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { packModel } from "./classifier_ops.ts";
  * const m = packModel({ weight: new Float32Array(6), bias: Float32Array.of(1, 2),
  *   scale: Float32Array.of(1, 1) }, 2, 3);
- * console.log(m.length); // 16 (2 * 4 + 2 * 4)
+ * assert.equal(m.length, 16); // 2 * 4 + 2 * 4
  * ```
  */
 export function packModel(model: LinearModel, classes: number, dim: number): Float32Array {
@@ -162,13 +169,14 @@ export function packModel(model: LinearModel, classes: number, dim: number): Flo
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { packModel, unpackModel } from "./classifier_ops.ts";
  * const m = {
  *   weight: Float32Array.of(1, 2, 3),
  *   bias: Float32Array.of(4),
  *   scale: Float32Array.of(5),
  * };
- * console.log(unpackModel(packModel(m, 1, 3), 1, 3).weight); // Float32Array(3) [1, 2, 3]
+ * assert.deepEqual(Array.from(unpackModel(packModel(m, 1, 3), 1, 3).weight), [1, 2, 3]);
  * ```
  */
 export function unpackModel(packed: ArrayLike<number>, classes: number, dim: number): LinearModel {
@@ -268,6 +276,7 @@ function positive(op: string, what: string, value: number): void {
  * @returns The reusable dispatch.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { packModel, prepareLogits } from "./classifier_ops.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -281,7 +290,7 @@ function positive(op: string, what: string, value: number): void {
  * const out = Tensor.empty(gpu, [1, 2]);
  * const logits = await prepareLogits(gpu, x, model, offset, out);
  * logits.record();
- * console.log(await out.read()); // Float32Array(2) [1.5, 2]
+ * assert.deepEqual(Array.from(await out.read()), [1.5, 2]);
  * logits.destroy();
  * gpu.destroy();
  * ```
@@ -314,9 +323,10 @@ export async function prepareLogits(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SweepMode } from "./classifier_ops.ts";
  * const modes: SweepMode[] = ["tau-norm", "logit-adjust"];
- * console.log(modes.length); // 2
+ * assert.equal(modes.length, 2);
  * ```
  */
 export type SweepMode = "tau-norm" | "logit-adjust";
@@ -338,6 +348,7 @@ export type SweepMode = "tau-norm" | "logit-adjust";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { packModel, prepareSweep } from "./classifier_ops.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -353,7 +364,7 @@ export type SweepMode = "tau-norm" | "logit-adjust";
  * const sweep = await prepareSweep(gpu, x, model, offset, out, "tau-norm", taus);
  * sweep.record();
  * // tau = 0: W x; tau = 1: W x / ||W_c||, with ||W_0|| = 1 and ||W_1|| = 2.
- * console.log(await out.read()); // Float32Array(4) [1, 2, 1, 1]
+ * assert.deepEqual(Array.from(await out.read()), [1, 2, 1, 1]);
  * sweep.destroy();
  * gpu.destroy();
  * ```
@@ -408,6 +419,7 @@ export async function prepareSweep(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { modelSize, packModel, prepareTauWeights, unpackModel } from "./classifier_ops.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -420,7 +432,7 @@ export async function prepareSweep(
  * const work = await prepareTauWeights(gpu, model, out, 2, 4, 1);
  * work.record();
  * const normalised = unpackModel(await out.read(), 2, 4);
- * console.log(normalised.weight); // Float32Array(8) [1, 0, 0, 0, 0, 1, 0, 0]
+ * assert.deepEqual(Array.from(normalised.weight), [1, 0, 0, 0, 0, 1, 0, 0]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -461,6 +473,7 @@ export async function prepareTauWeights(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareNormalizeRows } from "./classifier_ops.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -469,7 +482,7 @@ export async function prepareTauWeights(
  * const out = Tensor.empty(gpu, [1, 4]);
  * const work = await prepareNormalizeRows(gpu, x, centre, out);
  * work.record();
- * console.log(Array.from(await out.read(), (v) => +v.toFixed(6))); // [0.6, 0.8, 0, 0]
+ * assert.deepEqual(Array.from(await out.read(), (v) => +v.toFixed(6)), [0.6, 0.8, 0, 0]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -505,6 +518,7 @@ export async function prepareNormalizeRows(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareColumnMean } from "./classifier_ops.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -512,7 +526,7 @@ export async function prepareNormalizeRows(
  * const mean = Tensor.empty(gpu, [4]);
  * const work = await prepareColumnMean(gpu, x, mean);
  * work.record();
- * console.log(await mean.read()); // Float32Array(4) [2, 3, 4, 5]
+ * assert.deepEqual(Array.from(await mean.read()), [2, 3, 4, 5]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -540,6 +554,7 @@ export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promi
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareClassMean } from "./classifier_ops.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -548,7 +563,7 @@ export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promi
  * const means = Tensor.empty(gpu, [2, 4]);
  * const work = await prepareClassMean(gpu, x, labels, means);
  * work.record();
- * console.log(await means.read()); // Float32Array(8) [2, 0, 0, 0, 0, 2, 0, 0]
+ * assert.deepEqual(Array.from(await means.read()), [2, 0, 0, 0, 0, 2, 0, 0]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -579,9 +594,10 @@ export async function prepareClassMean(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { NcmMode } from "./classifier_ops.ts";
  * const mode: NcmMode = "l2";
- * console.log(mode === "l2" ? "ncm_l2" : "ncm"); // "ncm_l2"
+ * assert.equal(mode === "l2" ? "ncm_l2" : "ncm", "ncm_l2");
  * ```
  */
 export type NcmMode = "cosine" | "l2";
@@ -598,6 +614,7 @@ export type NcmMode = "cosine" | "l2";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { modelSize, prepareNcmWeights, unpackModel } from "./classifier_ops.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -605,12 +622,10 @@ export type NcmMode = "cosine" | "l2";
  * const model = Tensor.empty(gpu, [modelSize(2, 4)]);
  * const cosine = await prepareNcmWeights(gpu, means, model, "cosine");
  * cosine.record();
- * console.log(unpackModel(await model.read(), 2, 4).weight);
- * // Float32Array(8) [1, 0, 0, 0, 0, 1, 0, 0]
+ * assert.deepEqual(Array.from(unpackModel(await model.read(), 2, 4).weight), [1, 0, 0, 0, 0, 1, 0, 0]);
  * const l2 = await prepareNcmWeights(gpu, means, model, "l2");
  * l2.record();
- * console.log(unpackModel(await model.read(), 2, 4).bias);
- * // Float32Array(2) [-5, -5]: -||m||^2 - 1
+ * assert.deepEqual(Array.from(unpackModel(await model.read(), 2, 4).bias), [-5, -5]); // -||m||^2 - 1
  * cosine.destroy();
  * l2.destroy();
  * gpu.destroy();
@@ -640,6 +655,7 @@ export async function prepareNcmWeights(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import {
  *   modelSize,
@@ -671,7 +687,8 @@ export async function prepareNcmWeights(
  * const step = await prepareTrainStep(gpu, spec);
  * step.record();
  * const trace = await spec.trace.read();
- * console.log(trace[0], new Float32Array(trace.buffer, 4, 1)[0].toFixed(4)); // 1 "0.6931": ln 2
+ * assert.equal(trace[0], 1);
+ * assert.equal(new Float32Array(trace.buffer, 4, 1)[0].toFixed(4), "0.6931"); // ln 2
  * step.destroy();
  * gpu.destroy();
  * ```
@@ -716,6 +733,7 @@ export interface TrainStepSpec {
  * @returns The step, to record once per step.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import {
  *   modelSize,
@@ -751,7 +769,8 @@ export interface TrainStepSpec {
  * gpu.submit();
  * const trace = await spec.trace.read();
  * const losses = new Float32Array(trace.buffer, 4, steps);
- * console.log(trace[0], losses[2] < losses[0]); // 3 true
+ * assert.equal(trace[0], 3);
+ * assert.equal(losses[2] < losses[0], true);
  * step.destroy();
  * gpu.destroy();
  * ```
