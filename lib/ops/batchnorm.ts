@@ -35,6 +35,7 @@ import * as reference from "./reference_nn.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { BATCHNORM_ENTRIES, family } from "./_entries.ts";
 
+const BN = BATCHNORM_ENTRIES;
 const BATCHNORM = family("kernels/batchnorm.wgsl", source, BATCHNORM_ENTRIES);
 /** batchnorm.wgsl with its workgroup reductions swapped for the subgroup ones. */
 const BATCHNORM_SUBGROUP = spliceKernel(BATCHNORM, "workgroup reductions", {
@@ -526,15 +527,8 @@ export async function prepareBatchNormTrainForward(
   return await prepareSteps(gpu, op, {
     scratch: [coef],
     pipelines: () => [
-      reductionPipeline(
-        gpu,
-        op,
-        vec4 ? BATCHNORM_ENTRIES.stats_vec4 : BATCHNORM_ENTRIES.stats,
-        args.variant,
-      ),
-      getPipeline(gpu, BATCHNORM, vec4 ? BATCHNORM_ENTRIES.apply_vec4 : BATCHNORM_ENTRIES.apply, {
-        WG: APPLY_WG,
-      }),
+      reductionPipeline(gpu, op, vec4 ? BN.stats_vec4 : BN.stats, args.variant),
+      getPipeline(gpu, BATCHNORM, vec4 ? BN.apply_vec4 : BN.apply, { WG: APPLY_WG }),
     ],
     steps: ([stats, apply]) => [
       new Dispatch(
@@ -632,10 +626,8 @@ export async function prepareBatchNormEvalForward(
   return await prepareSteps(gpu, op, {
     scratch: [coef],
     pipelines: () => [
-      getPipeline(gpu, BATCHNORM, BATCHNORM_ENTRIES.eval_coef, { WG: APPLY_WG }),
-      getPipeline(gpu, BATCHNORM, vec4 ? BATCHNORM_ENTRIES.apply_vec4 : BATCHNORM_ENTRIES.apply, {
-        WG: APPLY_WG,
-      }),
+      getPipeline(gpu, BATCHNORM, BN.eval_coef, { WG: APPLY_WG }),
+      getPipeline(gpu, BATCHNORM, vec4 ? BN.apply_vec4 : BN.apply, { WG: APPLY_WG }),
     ],
     steps: ([coefs, apply]) => [
       new Dispatch(
@@ -738,18 +730,10 @@ export async function prepareBatchNormBackward(
   return await prepareSteps(gpu, op, {
     scratch: [coef],
     pipelines: () => [
-      reductionPipeline(
-        gpu,
-        op,
-        vec4 ? BATCHNORM_ENTRIES.backward_reduce_vec4 : BATCHNORM_ENTRIES.backward_reduce,
-        args.variant,
-      ),
-      getPipeline(
-        gpu,
-        BATCHNORM,
-        vec4 ? BATCHNORM_ENTRIES.backward_apply_vec4 : BATCHNORM_ENTRIES.backward_apply,
-        { WG: APPLY_WG },
-      ),
+      reductionPipeline(gpu, op, vec4 ? BN.backward_reduce_vec4 : BN.backward_reduce, args.variant),
+      getPipeline(gpu, BATCHNORM, vec4 ? BN.backward_apply_vec4 : BN.backward_apply, {
+        WG: APPLY_WG,
+      }),
     ],
     steps: ([reduce, apply]) => [
       new Dispatch(
