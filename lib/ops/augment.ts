@@ -61,7 +61,7 @@ export interface GpuAugmenterOptions {
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { evalAugmentParams } from "../data/imagenet_augment.ts";
  * import { GpuAugmenter } from "./augment.ts";

@@ -24,7 +24,7 @@ import {
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDType, checkSize } from "./_check.ts";
-import { prepareSteps } from "./_prepare.ts";
+import { prepareDispatch, prepareSteps } from "./_prepare.ts";
 import { rowSumRef } from "./reference_softmax.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { family, REDUCE_ENTRIES } from "./_entries.ts";
@@ -504,13 +504,18 @@ async function prepareRowwise(
   rows: number,
   strategy: RowStrategy,
 ): Promise<Dispatch> {
-  const pipeline = await getPipeline(gpu, strategy.subgroups ? REDUCE_SUBGROUP : REDUCE, entry, {
-    WG: strategy.workgroupSize,
-    TPR: strategy.threadsPerRow,
-  });
-  const perGroup = strategy.workgroupSize / strategy.threadsPerRow;
-  const { workgroups } = grid1d(gpu, rows, perGroup);
-  return new Dispatch(gpu, pipeline, { x, [outName]: out }, uniforms, workgroups);
+  const src = strategy.subgroups ? REDUCE_SUBGROUP : REDUCE;
+  const constants = { WG: strategy.workgroupSize, TPR: strategy.threadsPerRow };
+  const { workgroups } = grid1d(gpu, rows, strategy.workgroupSize / strategy.threadsPerRow);
+  return await prepareDispatch(
+    gpu,
+    src,
+    entry,
+    constants,
+    { x, [outName]: out },
+    uniforms,
+    workgroups,
+  );
 }
 
 /**
@@ -685,9 +690,16 @@ export async function prepareColSum(
   checkSize("col_sum", "out", out, cols, `x ${formatShape(x.shape)}`);
   const uniforms = sumUniforms(rows, cols, 0, options);
   const tx = columnTile(cols);
-  const pipeline = await getPipeline(gpu, REDUCE, "col_sum", { WG: 256, TX: tx });
   const { workgroups } = grid1d(gpu, cols, tx);
-  return new Dispatch(gpu, pipeline, { x, out }, uniforms, workgroups);
+  return await prepareDispatch(
+    gpu,
+    REDUCE,
+    "col_sum",
+    { WG: 256, TX: tx },
+    { x, out },
+    uniforms,
+    workgroups,
+  );
 }
 
 /**
@@ -751,9 +763,12 @@ export async function prepareChannelSum(
   const [n, channels] = x.shape;
   const spatial = x.shape.slice(2).reduce((a, b) => a * b, 1);
   checkSize("channel_sum", "out", out, channels, `x ${formatShape(x.shape)}`);
-  const pipeline = await getPipeline(gpu, REDUCE, "channel_sum", { WG: 256 });
   const uniforms = sumUniforms(n, channels, spatial, options);
-  return new Dispatch(gpu, pipeline, { x, out }, uniforms, [channels, 1, 1]);
+  return await prepareDispatch(gpu, REDUCE, "channel_sum", { WG: 256 }, { x, out }, uniforms, [
+    channels,
+    1,
+    1,
+  ]);
 }
 
 /**

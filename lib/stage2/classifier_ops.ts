@@ -17,9 +17,10 @@
 
 import source from "../../kernels/classifier.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, type EntryOf, getPipeline, groups, Sequence } from "../gpu/kernel.ts";
+import { type Constants, type Dispatch, type EntryOf, groups, Sequence } from "../gpu/kernel.ts";
 import { formatShape, type Tensor } from "../gpu/tensor.ts";
 import { checkDType, checkSize } from "../ops/_check.ts";
+import { prepareDispatch } from "../ops/_prepare.ts";
 import { CLASSIFIER_ENTRIES, family } from "../ops/_entries.ts";
 
 const CLASSIFIER = family("kernels/classifier.wgsl", source, CLASSIFIER_ENTRIES);
@@ -220,13 +221,9 @@ async function prepare(
   uniforms: Uniforms,
   workgroups: [number, number, number],
 ): Promise<Dispatch> {
-  const pipeline = await getPipeline(
-    gpu,
-    CLASSIFIER,
-    entry,
-    entry === "train_finish" ? {} : { WG },
-  );
-  return new Dispatch(gpu, pipeline, resources, { ...NO_UNIFORMS, ...uniforms }, workgroups);
+  const constants: Constants = entry === "train_finish" ? {} : { WG };
+  const all = { ...NO_UNIFORMS, ...uniforms };
+  return await prepareDispatch(gpu, CLASSIFIER, entry, constants, resources, all, workgroups);
 }
 
 function fail(op: string, why: string): never {

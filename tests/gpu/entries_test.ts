@@ -3,7 +3,7 @@
  * as wgsl_reflect reads them; and every WGSL file under kernels/ that declares entry points has
  * a table. No device needed: this is about names, caught before any compile.
  */
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
 import { WgslReflect } from "../../lib/deps.ts";
 import { ENTRY_TABLES } from "../../lib/ops/_entries.ts";
 
