@@ -4,6 +4,7 @@
  *
  * @example Stage 2 on a feature folder (here a small synthetic one)
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatMetricsTable, makeSyntheticFeatures, requestGpu, runStage2 } from "./mod.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const features = makeSyntheticFeatures({
@@ -12,20 +13,328 @@
  *   shotThresholds: { many: 100, few: 20 },
  * });
  * const { metrics } = await runStage2(features, { methods: ["joint", "crt", "tau"], gpu });
- * console.log(formatMetricsTable(metrics)); // test All / Many / Medium / Few per method
+ * assert.deepEqual(Object.keys(metrics.methods).sort(), ["crt", "joint", "tau"]);
+ * // One row per method: test All / Many / Medium / Few.
+ * assert.match(formatMetricsTable(metrics), /^Joint +[\d.]+ +[\d.]+/m);
  * gpu.destroy();
  * ```
+ *
+ * The list below is the public API, on purpose: a module that is not part of it is named
+ * `_name.ts`, and tests/api_test.ts pins the exported names so that a change here is deliberate.
  *
  * @module
  */
 
-export * from "./lib/gpu/mod.ts";
-export * from "./lib/ops/mod.ts";
-export * from "./lib/data/mod.ts";
-export * from "./lib/features/mod.ts";
-export * from "./lib/stage2/mod.ts";
-export * from "./lib/eval/mod.ts";
-export * from "./lib/nn/mod.ts";
-export * from "./lib/train/mod.ts";
-export { dumpClassifier, extractFeatures } from "./lib/features/extract.ts";
-export type { ExtractOptions, ExtractResult } from "./lib/features/extract.ts";
+// Devices, tensors and recorded GPU work.
+export {
+  type AdapterSummary,
+  Gpu,
+  GpuLostError,
+  type GpuOptions,
+  GpuUnavailableError,
+  requestGpu,
+  type TuneMode,
+} from "./lib/gpu/device.ts";
+export {
+  type DType,
+  formatShape,
+  readAll,
+  shapeSize,
+  Tensor,
+  type TensorData,
+} from "./lib/gpu/tensor.ts";
+export { Dispatch, type Recordable, recordOnce, Sequence } from "./lib/gpu/kernel.ts";
+
+// Ops: one validating wrapper per kernel family; `prepare*` records once and runs many times.
+export {
+  add,
+  addRelu,
+  fill,
+  prepareAdd,
+  prepareAddRelu,
+  prepareFill,
+  prepareReluBackward,
+  prepareReluForward,
+  prepareScale,
+  reluBackward,
+  reluForward,
+  scale,
+} from "./lib/ops/elementwise.ts";
+export {
+  crossEntropyBackward,
+  crossEntropyForward,
+  type CrossEntropyOptions,
+  type CrossEntropyOutputs,
+  labelsTensor,
+  logSoftmax,
+  prepareCrossEntropyBackward,
+  prepareCrossEntropyForward,
+  prepareLogSoftmax,
+  prepareSoftmax,
+  softmax,
+  type SoftmaxOptions,
+} from "./lib/ops/softmax.ts";
+export {
+  argmax,
+  channelSum,
+  colSum,
+  prepareArgmax,
+  prepareChannelSum,
+  prepareColSum,
+  prepareRowSum,
+  prepareSumAll,
+  rowSum,
+  sumAll,
+} from "./lib/ops/reduce.ts";
+export {
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dForward,
+  type Conv2dGeometry,
+  conv2dOutputShape,
+  prepareConv2dBackwardInput,
+  prepareConv2dBackwardWeight,
+  prepareConv2dForward,
+} from "./lib/ops/conv2d.ts";
+export {
+  batchNormBackward,
+  batchNormEvalForward,
+  batchNormTrainForward,
+  prepareBatchNormBackward,
+  prepareBatchNormEvalForward,
+  prepareBatchNormTrainForward,
+} from "./lib/ops/batchnorm.ts";
+export {
+  globalAvgPoolBackward,
+  globalAvgPoolForward,
+  prepareGlobalAvgPoolBackward,
+  prepareGlobalAvgPoolForward,
+} from "./lib/ops/pool.ts";
+export { gemm, type GemmOptions, type GemmShape, matmul, prepareGemm } from "./lib/ops/gemm.ts";
+export { prepareSgd, prepareSgdFlat, sgdFlat, type SgdOptions } from "./lib/ops/optim.ts";
+export {
+  forgetTuning,
+  tuneMode,
+  type TuningRecord,
+  tuningRecord,
+  useTuningRecord,
+} from "./lib/ops/tune.ts";
+
+// Classifier kernels of stage 2 (padded model layout).
+export {
+  type LinearModel,
+  packModel,
+  paddedClasses,
+  paddedDim,
+  prepareLogits,
+  unpackModel,
+} from "./lib/ops/classifier.ts";
+
+// Networks.
+export { ResNet, type ResNetOptions } from "./lib/nn/resnet.ts";
+export {
+  describeResNet,
+  featureDim,
+  forwardMacs,
+  imagenetResNet,
+  type ImageNetResNetOptions,
+  INITS,
+  parameterCount,
+  resnet,
+  resnet20,
+  resnet32,
+  resnet8,
+  type ResNetSpec,
+  type Shortcut,
+  SHORTCUTS,
+  type StageSpec,
+  validateResNetSpec,
+  type WeightInit,
+} from "./lib/nn/spec.ts";
+
+// Data: image sets, long-tailed profiles and splits, samplers, batches, a seeded PRNG.
+export {
+  countPerClass,
+  FASHION_MNIST_CLASSES,
+  type ImageSet,
+  subsetImageSet,
+  validateImageSet,
+} from "./lib/data/image_set.ts";
+export { loadLongTail, loadSource, type SourceOptions } from "./lib/data/source.ts";
+export { buildLongTail, type LongTailSplits, type Split } from "./lib/data/long_tail.ts";
+export { describeSplits } from "./lib/data/info.ts";
+export {
+  getProfile,
+  type LongTailProfile,
+  longTailSizes,
+  PAPER_SHOT_THRESHOLDS,
+  PROFILES,
+  type ShotThresholds,
+  validateProfile,
+} from "./lib/data/profiles.ts";
+export { classesByGroup, SHOT_GROUPS, type ShotGroup, shotGroups } from "./lib/data/shot_groups.ts";
+export { lcgUniform, Rng, type RngState } from "./lib/data/rng.ts";
+export {
+  classProbabilities,
+  createSampler,
+  type Sampler,
+  SAMPLER_KINDS,
+  type SamplerKind,
+} from "./lib/data/sampler.ts";
+export {
+  type AugmentOptions,
+  type Batch,
+  BatchMaker,
+  type BatchMakerOptions,
+} from "./lib/data/batch.ts";
+export {
+  type FashionMnistOptions,
+  findFashionMnist,
+  loadFashionMnist,
+} from "./lib/data/fashion_mnist.ts";
+export { downloadFashionMnist, downloadSource } from "./lib/data/download.ts";
+export { findCifar, loadCifar } from "./lib/data/cifar.ts";
+export { idxToImageSet, parseIdx, readIdx } from "./lib/data/idx.ts";
+export {
+  imageTableFromIPC,
+  imageTableToIPC,
+  readImageTable,
+  writeImageTable,
+} from "./lib/data/arrow_table.ts";
+export { type GridOptions, sampleGrid, sampleGridPng } from "./lib/data/grid.ts";
+
+// Training: stage 1, configuration and presets, checkpoints, feature extraction, the whole experiment.
+export { type ExperimentResult, resolveConfig, runExperiment } from "./lib/train/experiment.ts";
+export {
+  type Architecture,
+  ARCHITECTURES,
+  type ExperimentConfig,
+  modelSpec,
+  PRESET_NAMES,
+  presetConfig,
+  type PresetName,
+  PRESETS,
+  type Stage1Settings,
+  stage1Settings,
+  validateConfig,
+} from "./lib/train/config.ts";
+export {
+  DivergenceError,
+  type EpochRecord,
+  type Stage1Options,
+  type Stage1Result,
+  trainStage1,
+} from "./lib/train/stage1.ts";
+export { cosineLr, cosineSchedule } from "./lib/train/schedule.ts";
+export {
+  type Checkpoint,
+  type CheckpointTensor,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./lib/train/checkpoint.ts";
+export {
+  dumpClassifier,
+  extractFeatures,
+  type ExtractOptions,
+  type ExtractResult,
+} from "./lib/train/extract.ts";
+export { runSeeds, type SeedsResult } from "./lib/train/seeds.ts";
+
+// Features: Arrow feature dumps.
+export {
+  type ClassifierWeights,
+  FeatureWriter,
+  type FeatureWriterOptions,
+  writeClassifier,
+} from "./lib/features/writer.ts";
+export {
+  type FeatureDirOptions,
+  readClassifier,
+  readFeatureDir,
+  readFeatures,
+} from "./lib/features/load.ts";
+export {
+  checkFeatureDir,
+  checkSplitLayouts,
+  type ClassifierData,
+  decodeClassifier,
+  decodeFeatures,
+  type FeatureDir,
+  type FeatureSplitData,
+} from "./lib/features/reader.ts";
+export {
+  FEATURE_SPLITS,
+  type FeatureMetadata,
+  type FeatureMetadataInput,
+  type FeatureSplit,
+  KIT_VERSION,
+  MINIMAL_LAYOUT,
+} from "./lib/features/schema.ts";
+export { checkFeatures, type FeatureDefect } from "./lib/features/check.ts";
+export {
+  type FeatureSet,
+  makeSyntheticFeatures,
+  type SyntheticOptions,
+  writeFeatureDir,
+  writeSyntheticFeatureDir,
+} from "./lib/features/synthetic.ts";
+
+// Stage 2: classifiers re-balanced on frozen features.
+export { runStage2, type Stage2Options, type Stage2Result } from "./lib/stage2/run.ts";
+export {
+  METHOD_NAMES,
+  type MethodRow,
+  methodRow,
+  type MethodRunSettings,
+  METHODS,
+  type MethodStyle,
+  type MethodTrainSettings,
+  parseMethods,
+  registerMethod,
+} from "./lib/stage2/registry.ts";
+export {
+  DEFAULT_TAU_GRID,
+  DEFAULT_TRAIN_SETTINGS,
+  type MethodName,
+  type MethodResult,
+  type TauGrid,
+  type TrainSettings,
+} from "./lib/stage2/method.ts";
+export { type EvalLogits, Stage2Context } from "./lib/stage2/context.ts";
+export { runJoint } from "./lib/stage2/joint.ts";
+export { runNcm } from "./lib/stage2/ncm.ts";
+export { type CrtOptions, runCrt } from "./lib/stage2/crt.ts";
+export { runTauNorm } from "./lib/stage2/tau_norm.ts";
+export { type LwsOptions, runLws } from "./lib/stage2/lws.ts";
+export { runLogitAdjust } from "./lib/stage2/logit_adjust.ts";
+export { trainLinear, type TrainLinearResult, type TrainLinearSpec } from "./lib/stage2/train.ts";
+
+// Metrics and the report.
+export {
+  argmaxRows,
+  balancedAccuracy,
+  type CalibrationMetrics,
+  calibrationMetrics,
+  chooseTau,
+  classWeightNorms,
+  confusionMatrix,
+  ECE_BINS,
+  formatMetricsTable,
+  groupsFor,
+  type MethodMetrics,
+  METRICS_SCHEMA,
+  METRICS_VERSION,
+  type MetricsFile,
+  type SplitMetrics,
+  splitMetrics,
+  type TauPoint,
+  thresholdsFromProfile,
+  validateMetricsFile,
+} from "./lib/eval/metrics.ts";
+export { writeMetricsFile } from "./lib/eval/write_metrics.ts";
+export { writeStage2Predictions } from "./lib/eval/predictions.ts";
+export { PUBLISHED, publishedFor, type PublishedProtocol } from "./lib/eval/published.ts";
+export { formatSeedTable, type SeedSummary, summarizeSeeds } from "./lib/eval/seeds.ts";
+export { type ReportFiles, type RunReport, writeReport } from "./lib/eval/report.ts";

@@ -40,7 +40,8 @@ struct Params {
 var<workgroup> red_v: array<f32, WG>;
 var<workgroup> red_i: array<i32, WG>;
 
-const LOWEST: f32 = -3.40282347e38;
+// The lowest finite f32, exactly (Tint refuses a literal beyond it, even one that rounds to it).
+const LOWEST: f32 = -3.4028234663852886e38;
 
 fn store(i: u32, total: f32) {
   if (p.accumulate == 1u) {

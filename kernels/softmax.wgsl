@@ -58,8 +58,9 @@ struct Params {
 var<workgroup> red_v: array<f32, WG>;
 var<workgroup> red_i: array<i32, WG>;
 
-// The lowest finite f32: WGSL has no -inf literal, and a lane with no columns must not win.
-const LOWEST: f32 = -3.40282347e38;
+// The lowest finite f32 (exactly: Tint refuses a literal that rounds to it from beyond): WGSL has
+// no -inf literal, and a lane with no columns must not win.
+const LOWEST: f32 = -3.4028234663852886e38;
 
 // The rows an invocation works on, and its lane within the row's group of TPR threads.
 struct Slot {

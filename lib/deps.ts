@@ -7,5 +7,5 @@
 
 export { WgslReflect } from "npm:wgsl_reflect@1.6.0/wgsl_reflect.module.js";
 
-/** Apache Arrow (feature dumps: lib/features). */
+/** Apache Arrow (feature dumps: lib/features; image tables: lib/data/arrow_table.ts). */
 export * as arrow from "npm:apache-arrow@21.2.0";

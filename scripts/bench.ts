@@ -10,6 +10,7 @@
 
 import { parseArgs } from "node:util";
 import { requestGpu } from "../lib/gpu/device.ts";
+import { hostGpuOptions } from "../lib/io/gpu_host.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
 import type { BenchContext, BenchRow } from "./bench/common.ts";
 import { SECTIONS } from "./bench/registry.ts";
@@ -73,7 +74,7 @@ async function main(): Promise<number> {
     wanted ? wanted.includes(s.name) || (values.timings && s.name === "timings") : !s.optional ||
       (values.timings && s.name === "timings")
   );
-  const gpu = await requestGpu({ warnFallback: false });
+  const gpu = await requestGpu({ warnFallback: false, ...hostGpuOptions() });
   const adapter = gpu.adapter;
   const started = performance.now();
   const ctx: BenchContext = {

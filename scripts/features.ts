@@ -11,7 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { checkPaths } from "../lib/train/permissions.ts";
+import { checkPaths } from "../lib/train/_permissions.ts";
 import type { arrow } from "../lib/deps.ts";
 import { shotGroups } from "../lib/data/shot_groups.ts";
 import { thresholdsFromProfile } from "../lib/eval/metrics.ts";
@@ -22,8 +22,8 @@ import {
   decodeFeatures,
   type FeatureSplitData,
   parseIpcFile,
-  readFeatureDir,
 } from "../lib/features/reader.ts";
+import { readFeatureDir } from "../lib/features/load.ts";
 import { describeType, FEATURE_SPLITS, META_KEYS } from "../lib/features/schema.ts";
 
 const USAGE = `Usage:

@@ -10,7 +10,7 @@
 
 import { parseArgs } from "node:util";
 import { decoderBanner, formatProblems, MAX_SHARD_MIB, packImageList } from "../lib/data/mod.ts";
-import { checkPaths } from "../lib/train/permissions.ts";
+import { checkPaths } from "../lib/train/_permissions.ts";
 
 const USAGE = `Usage:
   deno task pack --list FILE --root DIR --size S --out DIR [--shard-mib N] [--workers N]

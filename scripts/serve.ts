@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { CONTENT_TYPES } from "./serve.ts";
  * equal(CONTENT_TYPES[".ts"], "application/typescript; charset=utf-8");
  * ```
@@ -38,7 +38,7 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import type { ServeOptions } from "./serve.ts";
  * const options: ServeOptions = { root: ".", port: 0 };
  * equal(options.hostname ?? "127.0.0.1", "127.0.0.1");
@@ -69,7 +69,7 @@ export interface ServeOptions {
  * @returns The running server; `await server.shutdown()` stops it.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { serveFolder } from "./serve.ts";
  * const server = serveFolder({ root: ".", modules: { "/hello.ts": "export const x = 1;" } });
  * const response = await fetch(`http://127.0.0.1:${server.addr.port}/hello.ts`);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what ltkit needs on Debian: Deno (pinned, from npm), Mesa's Vulkan drivers (a CPU
 # WebGPU adapter when there is no GPU) and the Fashion-MNIST data set. With --test, also what the
-# tests need: headless Chromium, which checks the HTML report. Idempotent.
+# tests need: headless Chromium, which checks the HTML report and runs the kernels and the stage-2
+# page in its WebGPU (deno task test:browser; playwright-core comes through npm: and downloads no
+# browser). Idempotent.
 set -euo pipefail
 
 WITH_TEST_TOOLS=0
@@ -109,4 +111,9 @@ if [ "$WITH_TEST_TOOLS" = 1 ]; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PY_PINS[@]}"
     venv_has_pins || { echo "setup: $VENV still lacks one of ${PY_PINS[*]}" >&2; exit 1; }
   fi
+fi
+
+# --test: cache playwright-core (npm) now, so that the browser tests need no network later.
+if [ "$WITH_TEST_TOOLS" = 1 ]; then
+  (cd "$(dirname "$0")/.." && deno cache scripts/_deps.ts)
 fi

@@ -12,11 +12,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../lib/eval/metrics.ts";
+import { formatMetricsTable, type MetricsFile } from "../lib/eval/metrics.ts";
+import { writeMetricsFile } from "../lib/eval/write_metrics.ts";
 import { formatSeedTable, summarizeSeeds } from "../lib/eval/seeds.ts";
 import { requestGpu } from "../lib/gpu/device.ts";
 import { writeStage2Predictions } from "../lib/eval/predictions.ts";
-import { type FeatureDir, readFeatureDir } from "../lib/features/reader.ts";
+import { readFeatureDir } from "../lib/features/load.ts";
+import type { FeatureDir } from "../lib/features/reader.ts";
 import { MINIMAL_LAYOUT } from "../lib/features/schema.ts";
 import { DEFAULT_TRAIN_SETTINGS } from "../lib/stage2/method.ts";
 import { METHOD_NAMES, methodHelpLines, METHODS, parseMethods } from "../lib/stage2/registry.ts";
@@ -24,7 +26,7 @@ import { runStage2, type Stage2Options } from "../lib/stage2/run.ts";
 import { parseSeeds } from "../lib/train/flags.ts";
 import { openSeedGroup, readMetrics, writeSeedSummary } from "../lib/train/seeds.ts";
 import { exists, parentDir } from "../lib/io/paths.ts";
-import { checkPaths } from "../lib/train/permissions.ts";
+import { checkPaths } from "../lib/train/_permissions.ts";
 
 /** The usage text, built from the method table when asked, so registered methods show too. */
 function usage(): string {

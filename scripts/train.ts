@@ -7,7 +7,7 @@
 import { presetConfig } from "../lib/train/config.ts";
 import { runExperiment } from "../lib/train/experiment.ts";
 import { parseTrainArgs, trainHelp } from "../lib/train/flags.ts";
-import { checkPaths } from "../lib/train/permissions.ts";
+import { checkPaths } from "../lib/train/_permissions.ts";
 import { runSeeds } from "../lib/train/seeds.ts";
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage error). */

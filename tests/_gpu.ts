@@ -3,7 +3,9 @@
  * data and comparison against a CPU reference with a stated tolerance.
  */
 
+import { lcgUniform } from "../lib/data/rng.ts";
 import { type Gpu, GpuUnavailableError, requestGpu } from "../lib/gpu/device.ts";
+import { hostGpuOptions } from "../lib/io/gpu_host.ts";
 
 let shared: Promise<Gpu | null> | null = null;
 
@@ -32,7 +34,7 @@ export function checkExpectedAdapter(
  * {@link expectedAdapter} is set, any other adapter (or none) fails the test file.
  */
 export function testGpu(): Promise<Gpu | null> {
-  shared ??= requestGpu({ warnFallback: false }).then((gpu) => {
+  shared ??= requestGpu({ warnFallback: false, ...hostGpuOptions() }).then((gpu) => {
     try {
       checkExpectedAdapter(gpu.adapter.description, expectedAdapter);
     } catch (error) {
@@ -55,16 +57,9 @@ export function testGpu(): Promise<Gpu | null> {
 /** Whether GPU tests must be ignored (no adapter, outside CI). */
 export const noGpu: boolean = await testGpu().then((g) => g === null);
 
-/** Deterministic uniform values in [lo, hi) from a small LCG (tests only). */
-export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
-  }
-  return out;
-}
+/** Deterministic uniform values in [lo, hi) (lib/data/rng.ts's LCG). */
+export const randomArray: (n: number, seed: number, lo?: number, hi?: number) => Float32Array =
+  lcgUniform;
 
 /** Largest absolute difference, scaled by max(1, |expected|) elementwise. */
 export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {

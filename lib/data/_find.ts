@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileExists } from "./_find.ts";
- * console.log(fileExists("/nonexistent")); // false
+ * assert.equal(fileExists("/nonexistent"), false);
  * ```
  */
 export function fileExists(path: string): boolean {
@@ -27,8 +28,9 @@ export function fileExists(path: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dirExists } from "./_find.ts";
- * console.log(dirExists("/")); // true
+ * assert.ok(dirExists("/"));
  * ```
  */
 export function dirExists(path: string): boolean {
@@ -44,8 +46,9 @@ export function dirExists(path: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { joinPath } from "./_find.ts";
- * console.log(joinPath("data/", "x.bin")); // data/x.bin
+ * assert.equal(joinPath("data/", "x.bin"), "data/x.bin");
  * ```
  */
 export function joinPath(dir: string, name: string): string {
@@ -75,8 +78,9 @@ export function envDataDir(): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { repositoryDataDirs } from "./_find.ts";
- * console.log(repositoryDataDirs("cifar-10").at(-1)); // data/cifar-10
+ * assert.equal(repositoryDataDirs("cifar-10").at(-1), "data/cifar-10");
  * ```
  */
 export function repositoryDataDirs(name: string): string[] {

@@ -11,8 +11,9 @@ import { gunzipSync } from "node:zlib";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isGzip } from "./_gzip.ts";
- * console.log(isGzip(Uint8Array.from([0x1f, 0x8b, 8]))); // true
+ * assert.ok(isGzip(Uint8Array.from([0x1f, 0x8b, 8])));
  * ```
  */
 export function isGzip(bytes: Uint8Array): boolean {
@@ -29,8 +30,9 @@ export function isGzip(bytes: Uint8Array): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { maybeGunzip } from "./_gzip.ts";
- * console.log(maybeGunzip(Uint8Array.from([1, 2]), "raw.bin").length); // 2
+ * assert.equal(maybeGunzip(Uint8Array.from([1, 2]), "raw.bin").length, 2);
  * ```
  */
 export function maybeGunzip(bytes: Uint8Array, name: string): Uint8Array {

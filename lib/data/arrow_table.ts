@@ -15,22 +15,7 @@
  * @module
  */
 
-import {
-  type Data,
-  type DataType,
-  Field,
-  FixedSizeList,
-  Int32,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  tableFromIPC,
-  tableToIPC,
-  Type,
-  Uint8,
-} from "./_deps.ts";
+import { arrow } from "../deps.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { type ImageSet, validateImageSet } from "./image_set.ts";
 
@@ -45,46 +30,50 @@ const LAYOUT_HINT = "expected columns image: fixed_size_list<uint8>[C*H*W] and l
  * @returns The IPC bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { imageTableFromIPC, imageTableToIPC } from "./arrow_table.ts";
  * const set = {
  *   images: Uint8Array.from([1, 2, 3, 4]), labels: Int32Array.from([0, 1]),
  *   count: 2, channels: 1, height: 1, width: 2, classCount: 2,
  * };
  * const back = imageTableFromIPC(imageTableToIPC(set), "memory");
- * console.log([...back.images], [...back.labels]); // [1, 2, 3, 4] [0, 1]
+ * assert.deepEqual([[...back.images], [...back.labels]], [[1, 2, 3, 4], [0, 1]]);
  * ```
  */
 export function imageTableToIPC(set: ImageSet, metadata: Record<string, string> = {}): Uint8Array {
   validateImageSet(set, "to write");
   const size = set.channels * set.height * set.width;
-  const pixelType = new Uint8();
-  const imageType = new FixedSizeList(size, new Field("pixel", pixelType, false));
-  const labelType = new Int32();
-  const imageData = makeData({
+  const pixelType = new arrow.Uint8();
+  const imageType = new arrow.FixedSizeList(size, new arrow.Field("pixel", pixelType, false));
+  const labelType = new arrow.Int32();
+  const imageData = arrow.makeData({
     type: imageType,
     length: set.count,
     nullCount: 0,
-    child: makeData({ type: pixelType, length: set.count * size, data: set.images }),
+    child: arrow.makeData({ type: pixelType, length: set.count * size, data: set.images }),
   });
-  const labelData = makeData({ type: labelType, length: set.count, data: set.labels });
+  const labelData = arrow.makeData({ type: labelType, length: set.count, data: set.labels });
   const meta = new Map<string, string>(Object.entries(metadata));
   meta.set("height", String(set.height));
   meta.set("width", String(set.width));
   meta.set("channels", String(set.channels));
   meta.set("class_count", String(set.classCount));
   if (set.classNames) meta.set("class_names", JSON.stringify(set.classNames));
-  const fields = [new Field("image", imageType, false), new Field("label", labelType, false)];
-  const schema = new Schema(fields, meta);
-  const batch = new RecordBatch(
+  const fields = [
+    new arrow.Field("image", imageType, false),
+    new arrow.Field("label", labelType, false),
+  ];
+  const schema = new arrow.Schema(fields, meta);
+  const batch = new arrow.RecordBatch(
     schema,
-    makeData({
-      type: new Struct(fields),
+    arrow.makeData({
+      type: new arrow.Struct(fields),
       length: set.count,
       nullCount: 0,
       children: [imageData, labelData],
     }),
   );
-  return tableToIPC(new Table([batch]), "file");
+  return arrow.tableToIPC(new arrow.Table([batch]), "file");
 }
 
 function metaInt(meta: Map<string, string>, key: string, name: string): number {
@@ -100,9 +89,9 @@ function metaInt(meta: Map<string, string>, key: string, name: string): number {
   return value;
 }
 
-function isUint8(type: DataType): boolean {
-  return type.typeId === Type.Int && (type as unknown as Uint8).bitWidth === 8 &&
-    !(type as unknown as Uint8).isSigned;
+function isUint8(type: arrow.DataType): boolean {
+  return type.typeId === arrow.Type.Int && (type as unknown as arrow.Uint8).bitWidth === 8 &&
+    !(type as unknown as arrow.Uint8).isSigned;
 }
 
 /**
@@ -115,18 +104,19 @@ function isUint8(type: DataType): boolean {
  *   {@link RangeError} when sizes disagree or a label is out of range.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { imageTableFromIPC, imageTableToIPC } from "./arrow_table.ts";
  * const set = {
  *   images: new Uint8Array(12), labels: Int32Array.from([2, 0, 1]),
  *   count: 3, channels: 1, height: 2, width: 2, classCount: 3,
  * };
- * console.log(imageTableFromIPC(imageTableToIPC(set), "memory").count); // 3
+ * assert.equal(imageTableFromIPC(imageTableToIPC(set), "memory").count, 3);
  * ```
  */
 export function imageTableFromIPC(bytes: Uint8Array, name: string): ImageSet {
-  let table: Table;
+  let table: arrow.Table;
   try {
-    table = tableFromIPC(bytes);
+    table = arrow.tableFromIPC(bytes);
   } catch (error) {
     throw new SyntaxError(
       `Cannot read image table ${name}: not a readable Arrow IPC file ` +
@@ -148,19 +138,21 @@ export function imageTableFromIPC(bytes: Uint8Array, name: string): ImageSet {
   const channels = meta.has("channels") ? metaInt(meta, "channels", name) : 1;
   const size = channels * height * width;
   const it = imageField.type;
-  if (it.typeId !== Type.FixedSizeList || !isUint8((it as FixedSizeList).children[0].type)) {
+  if (
+    it.typeId !== arrow.Type.FixedSizeList || !isUint8((it as arrow.FixedSizeList).children[0].type)
+  ) {
     throw new SyntaxError(
       `Cannot read image table ${name}: column image has type ${it}; ${LAYOUT_HINT}`,
     );
   }
-  const listSize = (it as FixedSizeList).listSize;
+  const listSize = (it as arrow.FixedSizeList).listSize;
   if (listSize !== size) {
     throw new RangeError(
       `Cannot read image table ${name}: image lists have ${listSize} bytes but metadata says ` +
         `${channels}x${height}x${width} = ${size}`,
     );
   }
-  if (labelField.type.typeId !== Type.Int) {
+  if (labelField.type.typeId !== arrow.Type.Int) {
     throw new SyntaxError(
       `Cannot read image table ${name}: column label has type ${labelField.type}; ${LAYOUT_HINT}`,
     );
@@ -170,8 +162,8 @@ export function imageTableFromIPC(bytes: Uint8Array, name: string): ImageSet {
   const labels = new Int32Array(count);
   let row = 0;
   for (const batch of table.batches) {
-    const imageData = batch.getChild("image")!.data as Data[];
-    const labelData = batch.getChild("label")!.data as Data[];
+    const imageData = batch.getChild("image")!.data as arrow.Data[];
+    const labelData = batch.getChild("label")!.data as arrow.Data[];
     let labelRow = row;
     for (const d of imageData) {
       if (d.nullCount > 0) {
@@ -228,13 +220,14 @@ export function imageTableFromIPC(bytes: Uint8Array, name: string): ImageSet {
  * @returns The image set.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readImageTable, writeImageTable } from "./arrow_table.ts";
  * const path = await Deno.makeTempFile({ suffix: ".arrow" });
  * await writeImageTable(path, {
  *   images: new Uint8Array(4), labels: Int32Array.from([1]),
  *   count: 1, channels: 1, height: 2, width: 2, classCount: 2,
  * });
- * console.log((await readImageTable(path)).classCount); // 2
+ * assert.equal((await readImageTable(path)).classCount, 2);
  * await Deno.remove(path);
  * ```
  */

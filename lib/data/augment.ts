@@ -18,9 +18,10 @@
  * @returns The table, (C*256).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalizationTable } from "./augment.ts";
  * const lut = normalizationTable([0.2860], [0.3530], 1);
- * console.log(lut[0].toFixed(4)); // -0.8102
+ * assert.equal(lut[0].toFixed(4), "-0.8102");
  * ```
  */
 export function normalizationTable(
@@ -61,10 +62,11 @@ export function normalizationTable(
  * @param lut From {@link normalizationTable}.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalizationTable, normalizeImage } from "./augment.ts";
  * const out = new Float32Array(2);
  * normalizeImage(Uint8Array.from([0, 255]), 0, out, 0, 1, 2, normalizationTable([0.5], [0.5], 1));
- * console.log([...out]); // [-1, 1]
+ * assert.deepEqual([...out], [-1, 1]);
  * ```
  */
 export function normalizeImage(
@@ -103,12 +105,13 @@ export function normalizeImage(
  * @param flip Flip horizontally after the crop.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { augmentImage, normalizationTable } from "./augment.ts";
  * const lut = normalizationTable([0], [1 / 255], 1); // identity: out = byte value
  * const out = new Float32Array(4);
  * // a centred crop (dy = dx = pad) and a flip: the rows are mirrored
  * augmentImage(Uint8Array.from([1, 2, 3, 4]), 0, out, 0, 1, 2, 2, lut, 1, 1, 1, true);
- * console.log([...out].map(Math.round)); // [2, 1, 4, 3]
+ * assert.deepEqual([...out].map(Math.round), [2, 1, 4, 3]);
  * ```
  */
 export function augmentImage(

@@ -79,6 +79,7 @@ export interface Batch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BatchMaker } from "./batch.ts";
  * import { Rng } from "./rng.ts";
  * const set = {
@@ -90,10 +91,12 @@ export interface Batch {
  * });
  * const batch = maker.allocate();
  * const order = Int32Array.from([2, 0, 1]);
+ * const seen: number[][] = [];
  * for (let start = 0; start < order.length; start += maker.batchSize) {
  *   const n = maker.fill(order, start, batch);
- *   console.log(n, batch.labels.subarray(0, n));
+ *   seen.push([...batch.labels.subarray(0, n)]);
  * }
+ * assert.deepEqual(seen, [[2, 0], [1]]);
  * ```
  */
 export class BatchMaker {

@@ -20,16 +20,17 @@
 
 import { dirExists, envDataDir, fileExists, joinPath, repositoryDataDirs } from "./_find.ts";
 import type { ImageSet } from "./image_set.ts";
-import { readTarFile } from "./tar.ts";
+import { readTarFile } from "./_tar.ts";
 
 /**
  * How one CIFAR release is laid out: a row of {@link CIFAR_LAYOUTS}.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CIFAR_LAYOUTS, type CifarLayout } from "./cifar.ts";
  * const layout: CifarLayout = CIFAR_LAYOUTS["cifar-100"];
- * console.log(layout.labelBytes + 3072); // 3074
+ * assert.equal(layout.labelBytes + 3072, 3074);
  * ```
  */
 export interface CifarLayout {
@@ -62,8 +63,9 @@ export interface CifarLayout {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CIFAR_LAYOUTS } from "./cifar.ts";
- * console.log(CIFAR_LAYOUTS["cifar-10"].train.length); // 5
+ * assert.equal(CIFAR_LAYOUTS["cifar-10"].train.length, 5);
  * ```
  */
 export const CIFAR_LAYOUTS: Readonly<Record<string, Readonly<CifarLayout>>> = Object.freeze({
@@ -129,7 +131,7 @@ function howToGet(layout: Readonly<CifarLayout>): string {
  *   naming the file, the value and the record.
  * @example
  * ```ts
- * import { deepEqual, equal } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
  * import { parseCifarRecords } from "./cifar.ts";
  * const record = new Uint8Array(3073);
  * record[0] = 7; // the label
@@ -187,7 +189,7 @@ export function parseCifarRecords(
  * @throws {RangeError} When the number of names is not `classCount`.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { parseClassNames } from "./cifar.ts";
  * deepEqual(parseClassNames("cat\ndog\n\n", "meta.txt", 2), ["cat", "dog"]);
  * ```
@@ -208,8 +210,10 @@ export function parseClassNames(text: string, name: string, classCount: number):
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CifarLocation } from "./cifar.ts";
- * const say = (where: CifarLocation) => console.log(`${where.path} (via ${where.via})`);
+ * const say = (where: CifarLocation) => `${where.path} (via ${where.via})`;
+ * assert.equal(say({ path: "data/cifar-10", kind: "folder", via: "dataDir" }), "data/cifar-10 (via dataDir)");
  * ```
  */
 export interface CifarLocation {
@@ -253,7 +257,7 @@ function probe(
  * @throws {Deno.errors.NotFound} Listing the places searched and how to get the data.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { findCifar } from "./cifar.ts";
  * const dir = await Deno.makeTempDir();
  * // Only the name matters for finding; loadCifar reads the archive.
@@ -353,7 +357,7 @@ async function readMembers(
  *   naming the file.
  * @example
  * ```ts
- * import { deepEqual, equal } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
  * import { loadCifar } from "./cifar.ts";
  * // A stand-in extracted folder in the official format: three training records and one test
  * // record. The real files hold 50,000 and 10,000.

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { decodePng, type RgbImage } from "./png.ts";
+import { decodePng, type RgbImage } from "./_png.ts";
 
 /**
  * A JPEG decoder: bytes and a name for messages in, RGB out.
@@ -92,7 +92,7 @@ let forceWasm = false;
  * @param on Whether to force it.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { forceWasmJpeg, jpegDecoderName } from "./decode.ts";
  * forceWasmJpeg(true);
  * equal(jpegDecoderName().startsWith("@jsquash/jpeg"), true);
@@ -161,9 +161,9 @@ async function decodeJpegWasm(jpeg: Uint8Array, name: string): Promise<RgbImage>
  * @throws {SyntaxError} For another format or a broken file, with the decoder's reason.
  * @example
  * ```ts
- * import { deepEqual, rejects } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual, rejects } from "node:assert/strict";
  * import { decodeImage } from "./decode.ts";
- * import { encodePng } from "./png.ts";
+ * import { encodePng } from "./_png.ts";
  * const png = encodePng(Uint8Array.from([9, 8, 7]), 1, 1, 3);
  * deepEqual((await decodeImage(png, "a.png")).pixels, Uint8Array.from([9, 8, 7]));
  * await rejects(() => decodeImage(new Uint8Array(10), "b.gif"), /neither JPEG nor PNG/);

@@ -11,15 +11,16 @@
 import { createHash } from "node:crypto";
 import { writeAll, writeError } from "../io/atomic.ts";
 import { DEFAULT_DOWNLOAD_DIR, FASHION_MNIST_FILES } from "./fashion_mnist.ts";
-import { md5File } from "./md5.ts";
+import { md5File } from "./_md5.ts";
 
 /**
  * The official Fashion-MNIST address (zalandoresearch/fashion-mnist README).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_MNIST_BASE_URL } from "./download.ts";
- * console.log(FASHION_MNIST_BASE_URL + "t10k-labels-idx1-ubyte.gz");
+ * assert.match(FASHION_MNIST_BASE_URL + "t10k-labels-idx1-ubyte.gz", /^https?:\/\/.+\/t10k-labels-idx1-ubyte\.gz$/);
  * ```
  */
 export const FASHION_MNIST_BASE_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/";
@@ -33,8 +34,9 @@ export const FASHION_MNIST_BASE_URL = "http://fashion-mnist.s3-website.eu-centra
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_MNIST_SHA256 } from "./download.ts";
- * console.log(FASHION_MNIST_SHA256["train-labels-idx1-ubyte.gz"].length); // 64
+ * assert.equal(FASHION_MNIST_SHA256["train-labels-idx1-ubyte.gz"].length, 64);
  * ```
  */
 export const FASHION_MNIST_SHA256: Readonly<Record<string, string>> = Object.freeze({
@@ -67,9 +69,10 @@ export interface DownloadEntry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DATASET_DOWNLOADS, type DatasetDownload } from "./download.ts";
  * const cifar: DatasetDownload = DATASET_DOWNLOADS["cifar-10"];
- * console.log(cifar.baseUrl + cifar.files[0].name);
+ * assert.equal(cifar.baseUrl + cifar.files[0].name, "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz");
  * ```
  */
 export interface DatasetDownload {
@@ -89,8 +92,9 @@ export interface DatasetDownload {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DATASET_DOWNLOADS } from "./download.ts";
- * console.log(Object.keys(DATASET_DOWNLOADS)); // ["fashion-mnist", "cifar-10", "cifar-100"]
+ * assert.deepEqual(Object.keys(DATASET_DOWNLOADS), ["fashion-mnist", "cifar-10", "cifar-100"]);
  * ```
  */
 export const DATASET_DOWNLOADS: Readonly<Record<string, Readonly<DatasetDownload>>> = Object
@@ -123,9 +127,10 @@ export const DATASET_DOWNLOADS: Readonly<Record<string, Readonly<DatasetDownload
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DownloadProgress } from "./download.ts";
- * const show = (p: DownloadProgress) => console.log(`${p.file}: ${p.received}/${p.total ?? "?"}`);
- * show({ file: "a.gz", received: 10, total: 20, resumedFrom: 0, attempt: 0 });
+ * const show = (p: DownloadProgress) => `${p.file}: ${p.received}/${p.total ?? "?"}`;
+ * assert.equal(show({ file: "a.gz", received: 10, total: 20, resumedFrom: 0, attempt: 0 }), "a.gz: 10/20");
  * ```
  */
 export interface DownloadProgress {
@@ -170,9 +175,10 @@ export interface DownloadFileOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DownloadResult } from "./download.ts";
  * const r: DownloadResult = { path: "data/a.gz", bytes: 10, cached: false, resumed: true };
- * console.log(r.resumed ? "resumed" : "fresh");
+ * assert.equal(r.resumed ? "resumed" : "fresh", "resumed");
  * ```
  */
 export interface DownloadResult {
@@ -202,10 +208,14 @@ async function fileSize(path: string): Promise<number> {
  * @returns Lowercase hex.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256File } from "./download.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "abc");
- * console.log(await sha256File(path)); // ba7816bf...
+ * assert.equal(
+ *   await sha256File(path),
+ *   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+ * );
  * await Deno.remove(path);
  * ```
  */
@@ -320,6 +330,7 @@ async function attemptOnce(
  *   `.part` file is deleted).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { downloadFile } from "./download.ts";
  * const body = new TextEncoder().encode("not really gzip");
  * const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
@@ -332,7 +343,7 @@ async function attemptOnce(
  * const url = `http://127.0.0.1:${server.addr.port}/a.gz`;
  * const first = await downloadFile(url, `${dir}/a.gz`, { sha256 });
  * const again = await downloadFile(url, `${dir}/a.gz`, { sha256 }); // verified, not fetched
- * console.log(first.bytes, first.cached, again.cached); // 15 false true
+ * assert.deepEqual([first.bytes, first.cached, again.cached], [15, false, true]);
  * await server.shutdown();
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -429,9 +440,9 @@ export interface DownloadFashionMnistOptions {
  * @throws {RangeError} For a source that cannot be downloaded; as {@link downloadFile} otherwise.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { downloadSource } from "./download.ts";
- * import { md5Hex } from "./md5.ts";
+ * import { md5Hex } from "./_md5.ts";
  * // A local stand-in for the official server; by default the official address and sums are used.
  * const body = new TextEncoder().encode("not really an archive");
  * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
@@ -492,6 +503,7 @@ export async function downloadSource(
  * @returns The result per file name, in download order.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { downloadFashionMnist } from "./download.ts";
  * import { FASHION_MNIST_FILES } from "./fashion_mnist.ts";
  * // A local stand-in for the official server, with its own hashes; by default the official
@@ -514,9 +526,9 @@ export async function downloadSource(
  *   dir,
  *   baseUrl: `http://127.0.0.1:${server.addr.port}/`,
  *   sha256,
- *   onProgress: (p) => console.log(p.file, p.received, p.total),
+ *   onProgress: (p) => assert.ok(p.received <= (p.total ?? Infinity)),
  * });
- * console.log(results.length, results[3].path === `${dir}/t10k-labels-idx1-ubyte.gz`); // 4 true
+ * assert.deepEqual([results.length, results[3].path === `${dir}/t10k-labels-idx1-ubyte.gz`], [4, true]);
  * await server.shutdown();
  * await Deno.remove(dir, { recursive: true });
  * ```

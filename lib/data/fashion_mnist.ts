@@ -19,8 +19,9 @@ import { envDataDir, fileExists, joinPath, repositoryDataDirs } from "./_find.ts
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_MNIST_FILES } from "./fashion_mnist.ts";
- * console.log(FASHION_MNIST_FILES.testLabels); // t10k-labels-idx1-ubyte.gz
+ * assert.equal(FASHION_MNIST_FILES.testLabels, "t10k-labels-idx1-ubyte.gz");
  * ```
  */
 export const FASHION_MNIST_FILES: Readonly<{
@@ -51,8 +52,9 @@ export type FashionMnistFile = keyof typeof FASHION_MNIST_FILES;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEBIAN_FASHION_MNIST_DIR } from "./fashion_mnist.ts";
- * console.log(DEBIAN_FASHION_MNIST_DIR); // /usr/share/datasets/fashion-mnist
+ * assert.equal(DEBIAN_FASHION_MNIST_DIR, "/usr/share/datasets/fashion-mnist");
  * ```
  */
 export const DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
@@ -62,8 +64,9 @@ export const DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_DOWNLOAD_DIR } from "./fashion_mnist.ts";
- * console.log(DEFAULT_DOWNLOAD_DIR); // data/fashion-mnist
+ * assert.equal(DEFAULT_DOWNLOAD_DIR, "data/fashion-mnist");
  * ```
  */
 export const DEFAULT_DOWNLOAD_DIR = "data/fashion-mnist";
@@ -87,8 +90,13 @@ export interface FashionMnistOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FashionMnistLocation } from "./fashion_mnist.ts";
- * const say = (where: FashionMnistLocation) => console.log(`${where.dir} (via ${where.via})`);
+ * const say = (where: FashionMnistLocation) => `${where.dir} (via ${where.via})`;
+ * const where: FashionMnistLocation = { dir: "data/fashion-mnist", via: "repository", files: {
+ *   trainImages: "", trainLabels: "", testImages: "", testLabels: "",
+ * } };
+ * assert.equal(say(where), "data/fashion-mnist (via repository)");
  * ```
  */
 export interface FashionMnistLocation {
@@ -142,6 +150,7 @@ function probe(dir: string): Record<FashionMnistFile, string> | string[] {
  * @throws {Deno.errors.NotFound} Listing the places searched and the ways to get the data.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_MNIST_FILES, findFashionMnist } from "./fashion_mnist.ts";
  * const dir = await Deno.makeTempDir();
  * // Only the names matter for finding; the files are read by loadFashionMnist.
@@ -149,8 +158,10 @@ function probe(dir: string): Record<FashionMnistFile, string> | string[] {
  *   await Deno.writeFile(`${dir}/${name}`, new Uint8Array());
  * }
  * const where = findFashionMnist({ dataDir: dir });
- * console.log(where.via, where.files.testLabels === `${dir}/t10k-labels-idx1-ubyte.gz`);
- * // "dataDir" true
+ * assert.deepEqual([where.via, where.files.testLabels === `${dir}/t10k-labels-idx1-ubyte.gz`], [
+ *   "dataDir",
+ *   true,
+ * ]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -200,6 +211,7 @@ export function findFashionMnist(options: FashionMnistOptions = {}): FashionMnis
  *   {@link RangeError} when a file is truncated, corrupt or mismatched, naming the file.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadFashionMnist } from "./fashion_mnist.ts";
  * // A stand-in folder in the same format (raw IDX files, 28x28 images): two training images and
  * // one test image. The real files hold 60,000 and 10,000.
@@ -216,7 +228,7 @@ export function findFashionMnist(options: FashionMnistOptions = {}): FashionMnis
  * await write("t10k-images-idx3-ubyte", idx(8, [1, 28, 28], new Uint8Array(784)));
  * await write("t10k-labels-idx1-ubyte", idx(8, [1], Uint8Array.of(3)));
  * const { train, test } = await loadFashionMnist({ dataDir: dir });
- * console.log(train.count, test.count, train.classNames?.[train.labels[0]]); // 2 1 "Ankle boot"
+ * assert.deepEqual([train.count, test.count, train.classNames?.[train.labels[0]]], [2, 1, "Ankle boot"]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

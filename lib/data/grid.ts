@@ -6,7 +6,7 @@
  */
 
 import type { ImageSet } from "./image_set.ts";
-import { encodePng } from "./png.ts";
+import { encodePng } from "./_png.ts";
 
 /**
  * Options for {@link sampleGrid}.
@@ -60,13 +60,14 @@ export interface Raster {
  * @returns The raster.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sampleGrid } from "./grid.ts";
  * const set = {
  *   images: new Uint8Array(4 * 4).fill(255), labels: Int32Array.from([0, 1, 1, 0]),
  *   count: 4, channels: 1, height: 2, width: 2, classCount: 2,
  * };
  * const grid = sampleGrid(set, { perClass: 2, scale: 1, gap: 1, barWidth: 0 });
- * console.log(grid.width, grid.height); // 7 7
+ * assert.deepEqual([grid.width, grid.height], [7, 7]);
  * ```
  */
 export function sampleGrid(set: ImageSet, options: GridOptions = {}): Raster {
@@ -133,12 +134,13 @@ export function sampleGrid(set: ImageSet, options: GridOptions = {}): Raster {
  * @returns PNG bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sampleGridPng } from "./grid.ts";
  * const set = {
  *   images: new Uint8Array(4), labels: Int32Array.from([0]),
  *   count: 1, channels: 1, height: 2, width: 2, classCount: 1,
  * };
- * console.log(sampleGridPng(set).length > 0); // true
+ * assert.ok(sampleGridPng(set).length > 0);
  * ```
  */
 export function sampleGridPng(set: ImageSet, options: GridOptions = {}): Uint8Array {

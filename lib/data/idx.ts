@@ -24,9 +24,10 @@ export type IdxDtype = "uint8" | "int8" | "int16" | "int32" | "float32" | "float
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type IdxArray, parseIdx } from "./idx.ts";
  * const idx: IdxArray = parseIdx(Uint8Array.from([0, 0, 8, 1, 0, 0, 0, 1, 42]), "one");
- * console.log(idx.dtype, idx.dims); // uint8 [1]
+ * assert.deepEqual([idx.dtype, idx.dims], ["uint8", [1]]);
  * ```
  */
 export interface IdxArray {
@@ -59,10 +60,11 @@ const hex = (v: number, width: number) => "0x" + v.toString(16).padStart(width, 
  * @throws {SyntaxError} On a wrong magic number, an unknown type, or a truncated or too long file.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIdx } from "./idx.ts";
  * const bytes = Uint8Array.from([0, 0, 0x08, 1, 0, 0, 0, 3, 7, 8, 9]);
  * const idx = parseIdx(bytes, "labels");
- * console.log(idx.dims, [...idx.data]); // [3] [7, 8, 9]
+ * assert.deepEqual([idx.dims, [...idx.data]], [[3], [7, 8, 9]]);
  * ```
  */
 export function parseIdx(bytes: Uint8Array, name: string): IdxArray {
@@ -134,12 +136,13 @@ function convert(body: Uint8Array, dtype: IdxDtype, n: number): IdxArray["data"]
  * @throws {SyntaxError} See {@link parseIdx}; also for a truncated or corrupt gzip stream.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readIdx } from "./idx.ts";
  * const dir = await Deno.makeTempDir();
  * // Three uint8 labels: magic 0x00000801 (uint8, one dimension), the dimension, the data.
  * await Deno.writeFile(`${dir}/labels-idx1-ubyte`, Uint8Array.of(0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1));
  * const labels = await readIdx(`${dir}/labels-idx1-ubyte`);
- * console.log(labels.dtype, labels.dims, labels.data); // "uint8" [3] Uint8Array(3) [7, 2, 1]
+ * assert.deepEqual([labels.dtype, labels.dims, labels.data], ["uint8", [3], Uint8Array.of(7, 2, 1)]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -182,6 +185,7 @@ export interface IdxImageSetOptions {
  * @throws {RangeError} On a count mismatch or a label out of range, naming the file.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { idxToImageSet, parseIdx } from "./idx.ts";
  * const images = parseIdx(
  *   Uint8Array.from([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 255]),
@@ -189,7 +193,7 @@ export interface IdxImageSetOptions {
  * );
  * const labels = parseIdx(Uint8Array.from([0, 0, 8, 1, 0, 0, 0, 1, 4]), "l");
  * const set = idxToImageSet(images, labels, { imagesName: "i", labelsName: "l", classCount: 5 });
- * console.log(set.count, set.labels[0]); // 1 4
+ * assert.deepEqual([set.count, set.labels[0]], [1, 4]);
  * ```
  */
 export function idxToImageSet(

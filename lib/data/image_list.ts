@@ -55,9 +55,10 @@ export interface ListProblem {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseImageList } from "./image_list.ts";
  * const list = parseImageList("a.jpg 0\nb.jpg 2\n", "train.txt");
- * console.log(list.classCount, list.entries.length); // 3 2
+ * assert.deepEqual([list.classCount, list.entries.length], [3, 2]);
  * ```
  */
 export interface ImageList {
@@ -94,7 +95,7 @@ export interface ListOptions {
  * @returns Lines joined with newlines.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { formatProblems } from "./image_list.ts";
  * equal(formatProblems([{ line: 2, path: "x.jpg", reason: "file not found" }]),
  *   "  line 2: x.jpg: file not found");
@@ -151,7 +152,7 @@ function lineProblem(path: string): string | undefined {
  * @throws {SyntaxError} For bad lines, naming each with its line number, unless `skipBad`.
  * @example
  * ```ts
- * import { deepEqual, throws } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual, throws } from "node:assert/strict";
  * import { parseImageList } from "./image_list.ts";
  * const text = "train/a b.jpg 1\n\nbroken\n";
  * throws(() => parseImageList(text, "t.txt"), /line 3: broken: no label/);
@@ -205,7 +206,7 @@ export function parseImageList(text: string, file: string, options: ListOptions 
  * @throws {Deno.errors.NotFound} Naming the file.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { readImageList } from "./image_list.ts";
  * const file = await Deno.makeTempFile({ suffix: ".txt" });
  * await Deno.writeTextFile(file, "a.jpg 0\nb.jpg 1\n");
@@ -237,7 +238,7 @@ export async function readImageList(file: string, options: ListOptions = {}): Pr
  * @throws {Deno.errors.NotFound} Listing the missing files with line numbers, unless `skipBad`.
  * @example
  * ```ts
- * import { equal, rejects } from "node:assert/strict";
+ * import { strictEqual as equal, rejects } from "node:assert/strict";
  * import { checkListFiles, parseImageList } from "./image_list.ts";
  * const root = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${root}/a.jpg`, "");
@@ -287,7 +288,7 @@ export async function checkListFiles(
  * @returns Counts, (C).
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { listClassCounts } from "./image_list.ts";
  * deepEqual([...listClassCounts([{ path: "a", label: 1, line: 1 }], 2)], [0, 1]);
  * ```
@@ -338,7 +339,7 @@ export interface TuneDraw {
  * @returns The two lists and the classes that gave no tuning image (too small).
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { drawTuneSet } from "./image_list.ts";
  * const entries = [0, 0, 0, 0, 1].map((label, i) => ({ path: `${i}.jpg`, label, line: i + 1 }));
  * const { train, tune, tooSmall } = drawTuneSet(entries, 2, { perClass: 1, minClassSize: 3, seed: 0 });

@@ -24,7 +24,7 @@ const CELL = 48;
  * @returns Class indices, head first.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { gridClasses } from "./image_list_grid.ts";
  * deepEqual(gridClasses([5, 50, 1, 20], 2), [1, 2]);
  * ```
@@ -48,10 +48,10 @@ export function gridClasses(counts: ArrayLike<number>, rows: number): number[] {
  * @returns The PNG bytes.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { imageListGridPng } from "./image_list_grid.ts";
  * import { IMAGE_LIST_PROFILES } from "./image_list_profiles.ts";
- * import { encodePng } from "./png.ts";
+ * import { encodePng } from "./_png.ts";
  * const root = await Deno.makeTempDir();
  * await Deno.writeFile(`${root}/a.png`, encodePng(new Uint8Array(60 * 50 * 3), 60, 50, 3));
  * const e = { path: "a.png", label: 0, line: 1 };

@@ -56,6 +56,31 @@ export interface ImageListProfile {
   normalization: { mean: number[]; std: number[] };
   /** Where constants and lists come from, and decisions made. */
   notes?: string;
+  /**
+   * The network's input: training crops and the evaluation centre crop are `size` pixels square,
+   * evaluation first resizes the shorter side to `resize`. Absent: the paper's 224 and 256
+   * ({@link profileCrop}).
+   */
+  crop?: { size: number; resize: number };
+}
+
+/**
+ * The crop of a profile: its own, or the paper's RandomResizedCrop 224 and Resize 256.
+ *
+ * @param profile The profile.
+ * @returns The crop side and the evaluation resize.
+ * @example
+ * ```ts
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ * import { IMAGE_LIST_PROFILES, profileCrop } from "./image_list_profiles.ts";
+ * deepEqual(profileCrop(IMAGE_LIST_PROFILES["imagenet-lt"]), { size: 224, resize: 256 });
+ * deepEqual(profileCrop(IMAGE_LIST_PROFILES["fashion-mnist-lt-list"]), { size: 32, resize: 36 });
+ * ```
+ */
+export function profileCrop(
+  profile: Readonly<Pick<ImageListProfile, "crop">>,
+): { size: number; resize: number } {
+  return { size: profile.crop?.size ?? 224, resize: profile.crop?.resize ?? 256 };
 }
 
 /**
@@ -64,7 +89,7 @@ export interface ImageListProfile {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { IMAGENET_NORMALIZATION } from "./image_list_profiles.ts";
  * equal(IMAGENET_NORMALIZATION.mean[0], 0.485);
  * ```
@@ -74,11 +99,16 @@ export const IMAGENET_NORMALIZATION: Readonly<{ mean: number[]; std: number[] }>
   std: [0.229, 0.224, 0.225],
 });
 
-function row(p: Omit<ImageListProfile, "shotThresholds" | "normalization">): ImageListProfile {
+function row(
+  p:
+    & Omit<ImageListProfile, "shotThresholds" | "normalization">
+    & Partial<Pick<ImageListProfile, "normalization">>,
+): ImageListProfile {
   return {
     ...p,
     shotThresholds: { ...PAPER_SHOT_THRESHOLDS },
-    normalization: structuredClone(IMAGENET_NORMALIZATION) as ImageListProfile["normalization"],
+    normalization: p.normalization ??
+      structuredClone(IMAGENET_NORMALIZATION) as ImageListProfile["normalization"],
   };
 }
 
@@ -89,13 +119,22 @@ function row(p: Omit<ImageListProfile, "shotThresholds" | "normalization">): Ima
  * and val only and is evaluated on val, so its val list plays test here and the tuning set is
  * drawn from train: 2 images per class (seed 0) from every class with at least 10 training
  * images; smaller classes give none and keep all their images, so they are missing from the
- * tuning set (listed by `deno task data --info`). Frozen: copy with `structuredClone` to edit.
+ * tuning set (listed by `deno task data --info`). `fashion-mnist-lt-list` is a stand-in in the
+ * same format for machines without those data sets: Fashion-MNIST images written as JPEG files
+ * with ImageNet_LT-style lists (`FashionMNIST_LT_{train,val,test}.txt`), trained at a 32-pixel
+ * crop (evaluation resize 36, the paper's 256/224 ratio) so that a small network can learn it;
+ * `scripts/fashion_mnist_list.ts` writes it. Frozen: copy with `structuredClone` to edit.
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { IMAGE_LIST_PROFILES } from "./image_list_profiles.ts";
- * deepEqual(Object.keys(IMAGE_LIST_PROFILES), ["imagenet-lt", "places-lt", "inat2018"]);
+ * deepEqual(Object.keys(IMAGE_LIST_PROFILES), [
+ *   "imagenet-lt",
+ *   "places-lt",
+ *   "inat2018",
+ *   "fashion-mnist-lt-list",
+ * ]);
  * ```
  */
 export const IMAGE_LIST_PROFILES: Readonly<Record<string, Readonly<ImageListProfile>>> = Object
@@ -133,6 +172,23 @@ export const IMAGE_LIST_PROFILES: Readonly<Record<string, Readonly<ImageListProf
         "tuning set is 2 images per class drawn from train (seed 0) for classes with at least " +
         "10 training images; smaller classes give none; normalisation: ImageNet mean/std",
     }),
+    "fashion-mnist-lt-list": row({
+      name: "fashion-mnist-lt-list",
+      title: "Fashion-MNIST-LT as an image list (stand-in)",
+      listFolder: "FashionMNIST_LT",
+      classCount: 10,
+      lists: {
+        train: "FashionMNIST_LT_train.txt",
+        val: "FashionMNIST_LT_val.txt",
+        test: "FashionMNIST_LT_test.txt",
+      },
+      // Grey images written as RGB: Fashion-MNIST's own statistics in every channel.
+      normalization: { mean: [0.286, 0.286, 0.286], std: [0.353, 0.353, 0.353] },
+      crop: { size: 32, resize: 36 },
+      notes: "a stand-in in ImageNet-LT's format: Fashion-MNIST images as JPEG files with " +
+        "long-tailed list files (scripts/fashion_mnist_list.ts); crop 32, evaluation resize 36; " +
+        "normalisation: Fashion-MNIST's mean/std in each channel",
+    }),
   });
 
 /**
@@ -142,7 +198,7 @@ export const IMAGE_LIST_PROFILES: Readonly<Record<string, Readonly<ImageListProf
  * @returns The profile, or undefined.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { findImageListProfile } from "./image_list_profiles.ts";
  * equal(findImageListProfile("places-lt")?.classCount, 365);
  * equal(findImageListProfile("cifar10-lt-100"), undefined);
@@ -226,7 +282,7 @@ export function findListFile(
  * @returns The splits.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { loadImageListSplits, type ImageListProfile } from "./image_list_profiles.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/tr.txt`, "a.jpg 0\nb.jpg 0\nc.jpg 1\n");

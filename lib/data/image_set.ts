@@ -43,8 +43,9 @@ export interface ImageSet {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_MNIST_CLASSES } from "./image_set.ts";
- * console.log(FASHION_MNIST_CLASSES[9]); // Ankle boot
+ * assert.equal(FASHION_MNIST_CLASSES[9], "Ankle boot");
  * ```
  */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
@@ -134,8 +135,9 @@ export function validateImageSet(set: ImageSet, name: string): ImageSet {
  * @returns An index or -1.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findLabelOutOfRange } from "./image_set.ts";
- * console.log(findLabelOutOfRange(Int32Array.from([0, 3, 1]), 3)); // 1
+ * assert.equal(findLabelOutOfRange(Int32Array.from([0, 3, 1]), 3), 1);
  * ```
  */
 export function findLabelOutOfRange(labels: Int32Array, classCount: number): number {
@@ -154,8 +156,9 @@ export function findLabelOutOfRange(labels: Int32Array, classCount: number): num
  * @returns Counts, (classCount).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countPerClass } from "./image_set.ts";
- * console.log([...countPerClass(Int32Array.from([0, 2, 2]), 3)]); // [1, 0, 2]
+ * assert.deepEqual([...countPerClass(Int32Array.from([0, 2, 2]), 3)], [1, 0, 2]);
  * ```
  */
 export function countPerClass(labels: Int32Array, classCount: number): Int32Array {
@@ -172,12 +175,13 @@ export function countPerClass(labels: Int32Array, classCount: number): Int32Arra
  * @returns A new set with `indices.length` images.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { subsetImageSet } from "./image_set.ts";
  * const set = {
  *   images: Uint8Array.from([1, 2, 3]), labels: Int32Array.from([0, 1, 0]),
  *   count: 3, channels: 1, height: 1, width: 1, classCount: 2,
  * };
- * console.log([...subsetImageSet(set, Int32Array.from([2, 0])).images]); // [3, 1]
+ * assert.deepEqual([...subsetImageSet(set, Int32Array.from([2, 0])).images], [3, 1]);
  * ```
  */
 export function subsetImageSet(set: ImageSet, indices: Int32Array): ImageSet {

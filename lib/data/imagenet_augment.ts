@@ -135,7 +135,7 @@ export function randomResizedCropBox(
  * @returns The parameters.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { trainAugmentParams } from "./imagenet_augment.ts";
  * import { Rng } from "./rng.ts";
  * deepEqual(trainAugmentParams(new Rng(1), 30, 40), trainAugmentParams(new Rng(1), 30, 40));
@@ -173,7 +173,7 @@ export function trainAugmentParams(
  * @returns The parameters.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { evalAugmentParams } from "./imagenet_augment.ts";
  * const p = evalAugmentParams(256, 341, 256, 224);
  * deepEqual([p.top, p.left, p.height, p.width], [16, 59, 224, 224]);
@@ -231,7 +231,7 @@ export interface AugmentSource {
  * @returns (B,3,S,S) floats.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { augmentReference, evalAugmentParams } from "./imagenet_augment.ts";
  * const src = { pixels: Uint8Array.from({ length: 12 }, (_, i) => i * 20), height: 2, width: 2 };
  * const out = augmentReference([src], [evalAugmentParams(2, 2, 2, 2)], 2, [0, 0, 0], [1, 1, 1]);

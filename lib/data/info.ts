@@ -19,6 +19,7 @@ import { classesByGroup, SHOT_GROUPS, shotGroups } from "./shot_groups.ts";
  * @returns Lines of text, without a trailing newline.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildLongTail } from "./long_tail.ts";
  * import { describeSplits } from "./info.ts";
  * import { getProfile } from "./profiles.ts";
@@ -28,7 +29,9 @@ import { classesByGroup, SHOT_GROUPS, shotGroups } from "./shot_groups.ts";
  * };
  * const profile = { ...structuredClone(getProfile("fashion-mnist-lt-10")), headSize: 18,
  *   classOrder: [0, 1], valPerClass: 2 };
- * console.log(describeSplits(buildLongTail(profile, source, source)));
+ * const text = describeSplits(buildLongTail(profile, source, source));
+ * assert.match(text, /^profile fashion-mnist-lt-10: source fashion-mnist$/m);
+ * assert.match(text, /^ +total +19 +4 +40$/m);
  * ```
  */
 export function describeSplits(splits: LongTailSplits, from?: string): string {

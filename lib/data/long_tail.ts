@@ -69,6 +69,7 @@ function className(set: ImageSet, c: number): string {
  *   than the largest class, a ratio below 1 or so large that a class gets no image.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildLongTail } from "./long_tail.ts";
  * import { getProfile } from "./profiles.ts";
  * const labels = Int32Array.from({ length: 300 }, (_, i) => i % 3);
@@ -79,7 +80,7 @@ function className(set: ImageSet, c: number): string {
  * const profile = { ...structuredClone(getProfile("fashion-mnist-lt-10")), headSize: 90,
  *   classOrder: [0, 1, 2], valPerClass: 5 };
  * const splits = buildLongTail(profile, source, source);
- * console.log([...splits.classCounts]); // [90, 28, 9]
+ * assert.deepEqual([...splits.classCounts], [90, 28, 9]);
  * ```
  */
 export function buildLongTail(

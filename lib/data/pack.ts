@@ -150,8 +150,8 @@ function sameSettings(a: PackSettings, b: PackSettings): string | undefined {
  * @returns The final manifest.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
- * import { encodePng } from "./png.ts";
+ * import { strictEqual as equal } from "node:assert/strict";
+ * import { encodePng } from "./_png.ts";
  * import { packImageList } from "./pack.ts";
  * const root = await Deno.makeTempDir();
  * await Deno.writeFile(`${root}/a.png`, encodePng(new Uint8Array(4 * 6 * 3), 6, 4, 3));

@@ -27,8 +27,9 @@ export interface ShotThresholds {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PAPER_SHOT_THRESHOLDS } from "./profiles.ts";
- * console.log(PAPER_SHOT_THRESHOLDS); // { many: 100, few: 20 }
+ * assert.deepEqual(PAPER_SHOT_THRESHOLDS, { many: 100, few: 20 });
  * ```
  */
 export const PAPER_SHOT_THRESHOLDS: Readonly<ShotThresholds> = Object.freeze({
@@ -81,7 +82,7 @@ export interface LongTailProfile {
  * @returns P, the zero padding on each side.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { augmentPad, getProfile } from "./profiles.ts";
  * equal(augmentPad(getProfile("fashion-mnist-lt-100")), 2);
  * equal(augmentPad(getProfile("cifar10-lt-100")), 4);
@@ -152,8 +153,9 @@ function deepFreeze<T>(value: T): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PROFILES } from "./profiles.ts";
- * console.log(Object.keys(PROFILES)); // ["fashion-mnist-lt-100", ...]
+ * assert.ok(Object.keys(PROFILES).includes("fashion-mnist-lt-100"));
  * ```
  */
 export const PROFILES: Readonly<Record<string, Readonly<LongTailProfile>>> = deepFreeze({
@@ -176,8 +178,9 @@ export const PROFILES: Readonly<Record<string, Readonly<LongTailProfile>>> = dee
  * @throws {RangeError} Listing the known names.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getProfile } from "./profiles.ts";
- * console.log(getProfile("fashion-mnist-lt-100").headSize); // 6000
+ * assert.equal(getProfile("fashion-mnist-lt-100").headSize, 6000);
  * ```
  */
 export function getProfile(name: string): Readonly<LongTailProfile> {
@@ -296,9 +299,9 @@ export function validateProfile(value: unknown, classCount?: number): LongTailPr
  * @returns Sizes by rank, (C).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { longTailSizes } from "./profiles.ts";
- * console.log(longTailSizes(6000, 100, 10));
- * // [6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]
+ * assert.deepEqual(longTailSizes(6000, 100, 10), [6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]);
  * ```
  */
 export function longTailSizes(

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { RgbImage } from "./png.ts";
+import type { RgbImage } from "./_png.ts";
 
 /**
  * The size after resizing the shorter side to `size`.
@@ -24,7 +24,7 @@ import type { RgbImage } from "./png.ts";
  * @returns The new width and height.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { shorterSideSize } from "./resize.ts";
  * deepEqual(shorterSideSize(500, 375, 256), { width: 341, height: 256 });
  * ```
@@ -92,7 +92,7 @@ function axisTaps(from: number, to: number): Taps {
  * @returns The resized image.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { resizeRgb } from "./resize.ts";
  * // 2x1 -> 1x1 averages the two pixels
  * const out = resizeRgb({ pixels: Uint8Array.from([0, 10, 20, 100, 110, 121]), width: 2, height: 1 }, 1, 1);
@@ -145,7 +145,7 @@ export function resizeRgb(image: RgbImage, width: number, height: number): RgbIm
  * @returns The resized image.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { resizeShorterSide } from "./resize.ts";
  * const out = resizeShorterSide({ pixels: new Uint8Array(4 * 6 * 3), width: 6, height: 4 }, 2);
  * equal(out.width, 3);

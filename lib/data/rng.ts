@@ -14,9 +14,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng, type RngState } from "./rng.ts";
  * const saved: RngState = new Rng(1).state;
- * console.log(JSON.stringify(saved));
+ * assert.ok(saved.length === 4 && saved.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32));
  * ```
  */
 export type RngState = readonly [number, number, number, number];
@@ -94,9 +95,10 @@ export class Rng {
    * @returns A generator that continues the saved sequence.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng } from "./rng.ts";
    * const rng = Rng.fromState([1, 2, 3, 4]);
-   * console.log(rng.nextU32()); // 11520
+   * assert.equal(rng.nextU32(), 11520);
    * ```
    */
   static fromState(state: readonly number[]): Rng {
@@ -110,9 +112,10 @@ export class Rng {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng } from "./rng.ts";
    * const rng = new Rng(7);
-   * console.log(JSON.stringify(rng.state)); // four numbers
+   * assert.deepEqual(Rng.fromState(rng.state).state, rng.state); // four numbers
    * ```
    */
   get state(): RngState {
@@ -145,10 +148,11 @@ export class Rng {
    * @returns A new generator; drawing from it does not advance this one.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng } from "./rng.ts";
    * const a = new Rng(1);
    * const b = a.clone();
-   * console.log(a.nextU32() === b.nextU32()); // true
+   * assert.ok(a.nextU32() === b.nextU32());
    * ```
    */
   clone(): Rng {
@@ -160,8 +164,9 @@ export class Rng {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng } from "./rng.ts";
-   * console.log(new Rng(0).nextU32() < 2 ** 32); // true
+   * assert.ok(new Rng(0).nextU32() < 2 ** 32);
    * ```
    */
   nextU32(): number {
@@ -185,9 +190,10 @@ export class Rng {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng } from "./rng.ts";
    * const x = new Rng(3).nextFloat();
-   * console.log(x >= 0 && x < 1); // true
+   * assert.ok(x >= 0 && x < 1);
    * ```
    */
   nextFloat(): number {
@@ -203,9 +209,10 @@ export class Rng {
    * @returns An integer in 0..n-1.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng } from "./rng.ts";
    * const die = new Rng(5).nextInt(6) + 1;
-   * console.log(die >= 1 && die <= 6); // true
+   * assert.ok(die >= 1 && die <= 6);
    * ```
    */
   nextInt(n: number): number {
@@ -228,9 +235,10 @@ export class Rng {
    * @returns A sample of N(mean, std^2).
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng } from "./rng.ts";
    * const z = new Rng(9).normal();
-   * console.log(Number.isFinite(z)); // true
+   * assert.ok(Number.isFinite(z));
    * ```
    */
   normal(mean = 0, std = 1): number {
@@ -246,9 +254,10 @@ export class Rng {
    * @returns The same array, shuffled.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng } from "./rng.ts";
    * const order = new Rng(0).shuffle(Int32Array.from([0, 1, 2, 3, 4]));
-   * console.log([...order].sort().join()); // 0,1,2,3,4
+   * assert.equal([...order].sort().join(), "0,1,2,3,4");
    * ```
    */
   shuffle<T extends { length: number; [i: number]: unknown }>(array: T): T {
@@ -268,8 +277,9 @@ export class Rng {
    * @returns A shuffled Int32Array of 0..n-1.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng } from "./rng.ts";
-   * console.log(new Rng(1).permutation(4).length); // 4
+   * assert.equal(new Rng(1).permutation(4).length, 4);
    * ```
    */
   permutation(n: number): Int32Array {
@@ -277,4 +287,49 @@ export class Rng {
     for (let i = 0; i < n; i++) out[i] = i;
     return this.shuffle(out);
   }
+}
+
+/** Options of {@link lcgUniform}. */
+export interface LcgOptions {
+  /**
+   * Scramble the seed with Knuth's multiplicative hash (times 2654435761) so that nearby seeds
+   * give unrelated arrays (default true); false starts the generator at the seed itself.
+   */
+  hashSeed?: boolean;
+}
+
+/**
+ * `n` seeded uniform values in [lo, hi) from a 32-bit linear congruential generator (constants
+ * 1664525 and 1013904223 of Numerical Recipes; each value takes the state's top 24 bits). It is
+ * stateless and cheap, for test data, benchmarks and self-checks; every random choice of a run
+ * comes from {@link Rng} instead.
+ *
+ * @param n How many values.
+ * @param seed An integer; 0 acts as 1.
+ * @param lo Lower bound, included (default -1).
+ * @param hi Upper bound, excluded (default 1).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lcgUniform } from "./rng.ts";
+ * const x = lcgUniform(1000, 7, 0, 4);
+ * assert.ok(x.every((v) => v >= 0 && v < 4));
+ * assert.deepEqual(lcgUniform(3, 7, 0, 4), x.subarray(0, 3));
+ * assert.notDeepEqual(lcgUniform(3, 8, 0, 4), x.subarray(0, 3));
+ * ```
+ */
+export function lcgUniform(
+  n: number,
+  seed: number,
+  lo = -1,
+  hi = 1,
+  options: LcgOptions = {},
+): Float32Array {
+  const out = new Float32Array(n);
+  let s = ((options.hashSeed ?? true) ? seed * 2654435761 : seed) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
+  }
+  return out;
 }

@@ -34,8 +34,9 @@ export type SamplerKind = "instance" | "class" | "sqrt" | "progressive";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SAMPLER_KINDS } from "./sampler.ts";
- * console.log(SAMPLER_KINDS.join("|")); // instance|class|sqrt|progressive
+ * assert.equal(SAMPLER_KINDS.join("|"), "instance|class|sqrt|progressive");
  * ```
  */
 export const SAMPLER_KINDS: readonly SamplerKind[] = Object.freeze([
@@ -50,10 +51,14 @@ export const SAMPLER_KINDS: readonly SamplerKind[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createSampler, type Sampler } from "./sampler.ts";
  * import { Rng } from "./rng.ts";
  * const sampler: Sampler = createSampler("sqrt", Int32Array.from([0, 0, 1]), new Rng(0));
- * console.log(sampler.size, sampler.classProbabilities()); // 3 [...]
+ * assert.equal(sampler.size, 3);
+ * // sqrt sampling: class c is drawn in proportion to sqrt(n_c).
+ * const [p0, p1] = sampler.classProbabilities();
+ * assert.ok(Math.abs(p0 - Math.SQRT2 / (Math.SQRT2 + 1)) < 1e-12 && Math.abs(p0 + p1 - 1) < 1e-12);
  * ```
  */
 export interface Sampler {
@@ -102,8 +107,9 @@ function checkEpoch(epochIndex: number, totalEpochs: number): void {
  * @returns p, (C), summing to 1.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classProbabilities } from "./sampler.ts";
- * console.log([...classProbabilities("sqrt", [4, 1])]); // [2/3, 1/3]
+ * assert.deepEqual([...classProbabilities("sqrt", [4, 1])], [2/3, 1/3]);
  * ```
  */
 export function classProbabilities(
@@ -170,12 +176,13 @@ function pick(cumulative: Float64Array, u: number): number {
  * @returns The sampler.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createSampler } from "./sampler.ts";
  * import { Rng } from "./rng.ts";
  * const labels = Int32Array.from([0, 0, 0, 1]);
  * const sampler = createSampler("class", labels, new Rng(0));
  * const order = sampler.epoch(0, 30);
- * console.log(order.length); // 4
+ * assert.equal(order.length, 4);
  * ```
  */
 export function createSampler(

@@ -44,7 +44,7 @@ export interface StreamRow extends PackedImage {
  * @throws {RangeError} For an index outside the pack.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { packRowLocation } from "./shard_stream.ts";
  * const shard = (file: string, rows: number) =>
  *   ({ file, rows, bytes: 0, sha256: "", firstEntry: 0, endEntry: 0 });
@@ -74,8 +74,8 @@ export function packRowLocation(
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
- * import { encodePng } from "./png.ts";
+ * import { strictEqual as equal } from "node:assert/strict";
+ * import { encodePng } from "./_png.ts";
  * import { packImageList } from "./pack.ts";
  * import { ShardStream } from "./shard_stream.ts";
  * const root = await Deno.makeTempDir();
@@ -175,19 +175,25 @@ export class ShardStream {
     for (let k = 1; k < count; k++) firsts[k] = firsts[k - 1] + this.manifest.shards[k - 1].rows;
     const ahead: Promise<PackedImage[]>[] = [];
     for (let j = 0; j < Math.min(prefetch, count); j++) ahead.push(this.#read(order[j]));
-    for (let j = 0; j < count; j++) {
-      const k = order[j];
-      const rows = ahead.length > 0 ? await ahead.shift()! : await this.#read(k);
-      if (j + prefetch < count && prefetch > 0) ahead.push(this.#read(order[j + prefetch]));
-      const within = options.rng ? options.rng.permutation(rows.length) : null;
-      try {
-        for (let i = 0; i < rows.length; i++) {
-          const r = within ? within[i] : i;
-          yield { ...rows[r], index: firsts[k] + r, shard: k, row: r };
+    try {
+      for (let j = 0; j < count; j++) {
+        const k = order[j];
+        const rows = ahead.length > 0 ? await ahead.shift()! : await this.#read(k);
+        if (j + prefetch < count && prefetch > 0) ahead.push(this.#read(order[j + prefetch]));
+        const within = options.rng ? options.rng.permutation(rows.length) : null;
+        try {
+          for (let i = 0; i < rows.length; i++) {
+            const r = within ? within[i] : i;
+            yield { ...rows[r], index: firsts[k] + r, shard: k, row: r };
+          }
+        } finally {
+          this.#held--;
         }
-      } finally {
-        this.#held--;
       }
+    } finally {
+      // A consumer that stops early (stage 1 drops the last partial batch) leaves reads ahead
+      // that nobody will consume: they are released once they finish.
+      for (const read of ahead) read.then(() => this.#held--, () => this.#held--);
     }
   }
 }

@@ -25,20 +25,7 @@
  * @module
  */
 
-import {
-  Binary,
-  type Data,
-  Field,
-  Int32,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  tableFromIPC,
-  tableToIPC,
-  Utf8,
-} from "./_deps.ts";
+import { arrow } from "../deps.ts";
 import type { ListProblem } from "./image_list.ts";
 
 /** The `ltkit.format` of shards this module writes. */
@@ -78,7 +65,7 @@ export interface PackedImage {
  * @returns The file's bytes.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { decodeShard, encodeShard } from "./shards.ts";
  * const bytes = encodeShard([
  *   { pixels: new Uint8Array(6), height: 1, width: 2, label: 4, path: "x.png", line: 7 },
@@ -111,36 +98,41 @@ export function encodeShard(
   const nameData = new Uint8Array(nameOffsets[n]);
   names.forEach((b, i) => nameData.set(b, nameOffsets[i]));
   const int = (f: (im: PackedImage) => number) =>
-    makeData({ type: new Int32(), length: n, data: Int32Array.from(images, f) });
-  const columns: [string, Data][] = [
-    ["image", makeData({ type: new Binary(), length: n, valueOffsets: offsets, data })],
+    arrow.makeData({ type: new arrow.Int32(), length: n, data: Int32Array.from(images, f) });
+  const columns: [string, arrow.Data][] = [
+    ["image", arrow.makeData({ type: new arrow.Binary(), length: n, valueOffsets: offsets, data })],
     ["height", int((im) => im.height)],
     ["width", int((im) => im.width)],
     ["label", int((im) => im.label)],
     [
       "path",
-      makeData({ type: new Utf8(), length: n, valueOffsets: nameOffsets, data: nameData }),
+      arrow.makeData({
+        type: new arrow.Utf8(),
+        length: n,
+        valueOffsets: nameOffsets,
+        data: nameData,
+      }),
     ],
     ["line", int((im) => im.line)],
   ];
-  const fields = columns.map(([name, d]) => new Field(name, d.type, false));
+  const fields = columns.map(([name, d]) => new arrow.Field(name, d.type, false));
   const meta = new Map(Object.entries({
     ...metadata,
     "ltkit.format": SHARD_FORMAT,
     "ltkit.layout": "HWC",
     channels: "3",
   }));
-  const schema = new Schema(fields, meta);
-  const batch = new RecordBatch(
+  const schema = new arrow.Schema(fields, meta);
+  const batch = new arrow.RecordBatch(
     schema,
-    makeData({
-      type: new Struct(fields),
+    arrow.makeData({
+      type: new arrow.Struct(fields),
       length: n,
       nullCount: 0,
       children: columns.map(([, d]) => d),
     }),
   );
-  return tableToIPC(new Table([batch]), "file");
+  return arrow.tableToIPC(new arrow.Table([batch]), "file");
 }
 
 /**
@@ -158,9 +150,9 @@ export function encodeShard(
  * ```
  */
 export function decodeShard(bytes: Uint8Array, name: string): PackedImage[] {
-  let table: Table;
+  let table: arrow.Table;
   try {
-    table = tableFromIPC(bytes);
+    table = arrow.tableFromIPC(bytes);
   } catch (error) {
     throw new SyntaxError(
       `Cannot read shard ${name}: not an Arrow IPC file (${(error as Error).message})`,
@@ -298,7 +290,7 @@ export const MANIFEST = "manifest.json";
  * @returns `shard-00000.arrow` style.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { shardName } from "./shards.ts";
  * equal(shardName(12), "shard-00012.arrow");
  * ```
@@ -315,7 +307,7 @@ export function shardName(k: number): string {
  * @throws {SyntaxError} For a manifest that is not one.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { readManifest } from "./shards.ts";
  * equal(await readManifest(await Deno.makeTempDir()), undefined);
  * ```

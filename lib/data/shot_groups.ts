@@ -22,8 +22,9 @@ export type ShotGroup = "many" | "medium" | "few";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SHOT_GROUPS } from "./shot_groups.ts";
- * console.log(SHOT_GROUPS); // ["many", "medium", "few"]
+ * assert.deepEqual(SHOT_GROUPS, ["many", "medium", "few"]);
  * ```
  */
 export const SHOT_GROUPS: readonly ShotGroup[] = Object.freeze(["many", "medium", "few"]);
@@ -37,9 +38,10 @@ export const SHOT_GROUPS: readonly ShotGroup[] = Object.freeze(["many", "medium"
  * @returns The group of each class, (C).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shotGroups } from "./shot_groups.ts";
  * const groups = shotGroups([5980, 774, 60], { many: 1000, few: 200 });
- * console.log(groups); // ["many", "medium", "few"]
+ * assert.deepEqual(groups, ["many", "medium", "few"]);
  * ```
  */
 export function shotGroups(
@@ -63,8 +65,9 @@ export function shotGroups(
  * @returns Class indices per group.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classesByGroup } from "./shot_groups.ts";
- * console.log(classesByGroup(["many", "few", "many"]).many); // [0, 2]
+ * assert.deepEqual(classesByGroup(["many", "few", "many"]).many, [0, 2]);
  * ```
  */
 export function classesByGroup(groups: readonly ShotGroup[]): Record<ShotGroup, number[]> {

@@ -53,8 +53,9 @@ const cifarLoader = (source: string): SourceLoader => async (options) => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NAMED_SOURCES } from "./source.ts";
- * console.log(Object.keys(NAMED_SOURCES)); // ["fashion-mnist", "cifar-10", "cifar-100"]
+ * assert.deepEqual(Object.keys(NAMED_SOURCES), ["fashion-mnist", "cifar-10", "cifar-100"]);
  * ```
  */
 export const NAMED_SOURCES: Readonly<Record<string, SourceLoader>> = Object.freeze({
@@ -74,6 +75,7 @@ export const NAMED_SOURCES: Readonly<Record<string, SourceLoader>> = Object.free
  * @throws {RangeError} For an unknown source.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeImageTable } from "./arrow_table.ts";
  * import type { ImageSet } from "./image_set.ts";
  * import { loadSource } from "./source.ts";
@@ -91,7 +93,7 @@ export const NAMED_SOURCES: Readonly<Record<string, SourceLoader>> = Object.free
  * await writeImageTable(`${dir}/train.arrow`, set(90));
  * await writeImageTable(`${dir}/test.arrow`, set(30));
  * const { train, test, from } = await loadSource(`arrow:${dir}`);
- * console.log(train.count, test.count, from === dir); // 90 30 true
+ * assert.deepEqual([train.count, test.count, from === dir], [90, 30, true]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -122,6 +124,7 @@ export async function loadSource(
  * @returns The splits plus where the source came from.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeImageTable } from "./arrow_table.ts";
  * import type { ImageSet } from "./image_set.ts";
  * import type { LongTailProfile } from "./profiles.ts";
@@ -151,7 +154,7 @@ export async function loadSource(
  *   normalization: { mean: [0.5], std: [0.25] },
  * };
  * const splits = await loadLongTail(profile);
- * console.log([...splits.classCounts], splits.val.set.count); // [20, 6, 2] 15
+ * assert.deepEqual([[...splits.classCounts], splits.val.set.count], [[20, 6, 2], 15]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  *

@@ -15,8 +15,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PALETTE } from "./figures.ts";
- * console.log(PALETTE[0], PALETTE.length); // "#0072B2" 8
+ * assert.equal(PALETTE[0], "#0072B2");
+ * assert.equal(PALETTE.length, 8);
  * ```
  */
 export const PALETTE: readonly string[] = Object.freeze([
@@ -35,10 +37,11 @@ export const PALETTE: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineChart, type Series } from "./figures.ts";
  * const val: Series = { label: "val", x: [0, 0.5, 1], y: [61.2, null, 64.8], dash: "6 3" };
  * const svg = lineChart({ title: "tau", xLabel: "tau", yLabel: "accuracy (%)", series: [val] });
- * console.log(svg.includes("stroke-dasharray")); // true
+ * assert.match(svg, /stroke-dasharray="6 3"/);
  * ```
  */
 export interface Series {
@@ -61,6 +64,7 @@ export interface Series {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineChart, type Marker } from "./figures.ts";
  * const chosen: Marker = { x: 0.8, y: 66.1, label: "tau = 0.8" };
  * const svg = lineChart({
@@ -70,7 +74,7 @@ export interface Series {
  *   series: [{ label: "val", x: [0, 0.8, 1.6], y: [60, 66.1, 63] }],
  *   markers: [chosen],
  * });
- * console.log(svg.includes("tau = 0.8")); // true
+ * assert.ok(svg.includes("tau = 0.8"));
  * ```
  */
 export interface Marker {
@@ -91,6 +95,7 @@ export interface Marker {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { barChart, type ChartFrame } from "./figures.ts";
  * const frame: ChartFrame = {
  *   title: "Accuracy",
@@ -106,7 +111,7 @@ export interface Marker {
  *   categories: ["Many"],
  *   series: [{ label: "cRT", values: [80] }],
  * });
- * console.log(svg.includes('width="480"')); // true
+ * assert.match(svg, /^<svg [^>]*width="480"/);
  * ```
  */
 export interface ChartFrame {
@@ -133,6 +138,7 @@ export interface ChartFrame {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineChart, type LineChartSpec } from "./figures.ts";
  * const spec: LineChartSpec = {
  *   title: "Per-class accuracy",
@@ -141,7 +147,7 @@ export interface ChartFrame {
  *   xScale: "log",
  *   series: [{ label: "joint", x: [5980, 600, 60], y: [95, 80, 20], style: "points" }],
  * };
- * console.log(lineChart(spec).startsWith("<svg")); // true
+ * assert.match(lineChart(spec), /^<svg /);
  * ```
  */
 export interface LineChartSpec extends ChartFrame {
@@ -162,6 +168,7 @@ export interface LineChartSpec extends ChartFrame {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { barChart, type BarSeries } from "./figures.ts";
  * const crt: BarSeries = { label: "cRT", values: [90.1, 75.3, null] }; // null: no bar
  * const svg = barChart({
@@ -171,7 +178,7 @@ export interface LineChartSpec extends ChartFrame {
  *   categories: ["Many", "Medium", "Few"],
  *   series: [crt],
  * });
- * console.log(svg.includes("cRT")); // true
+ * assert.ok(svg.includes(">cRT<"));
  * ```
  */
 export interface BarSeries {
@@ -190,6 +197,7 @@ export interface BarSeries {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { barChart, type BarChartSpec } from "./figures.ts";
  * const spec: BarChartSpec = {
  *   title: "Accuracy by shot group",
@@ -202,7 +210,7 @@ export interface BarSeries {
  *     { label: "cRT", values: [90, 78, 55] },
  *   ],
  * };
- * console.log(barChart(spec).trimEnd().endsWith("</svg>")); // true
+ * assert.match(barChart(spec), /<\/svg>\s*$/);
  * ```
  */
 export interface BarChartSpec extends ChartFrame {
@@ -221,8 +229,9 @@ const GRID = "#e6e6e6";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeXml } from "./figures.ts";
- * console.log(escapeXml(`a < b & "c"`)); // a &lt; b &amp; &quot;c&quot;
+ * assert.equal(escapeXml(`a < b & "c"`), "a &lt; b &amp; &quot;c&quot;");
  * ```
  */
 export function escapeXml(text: string): string {
@@ -244,8 +253,11 @@ function px(v: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatTick } from "./figures.ts";
- * console.log(formatTick(0.1 + 0.2), formatTick(2000), formatTick(20000)); // 0.3 2000 20k
+ * assert.equal(formatTick(0.1 + 0.2), "0.3");
+ * assert.equal(formatTick(2000), "2000");
+ * assert.equal(formatTick(20000), "20k");
  * ```
  */
 export function formatTick(v: number): string {
@@ -276,9 +288,10 @@ function niceStep(raw: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type AxisTicks, linearAxis } from "./figures.ts";
  * const axis: AxisTicks = linearAxis([3, 17]);
- * console.log(axis); // { lo: 2, hi: 18, ticks: [2, 4, 6, 8, 10, 12, 14, 16, 18], log: false }
+ * assert.deepEqual(axis, { lo: 2, hi: 18, ticks: [2, 4, 6, 8, 10, 12, 14, 16, 18], log: false });
  * ```
  */
 export interface AxisTicks {
@@ -301,8 +314,9 @@ export interface AxisTicks {
  * @returns Range and ticks.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { linearAxis } from "./figures.ts";
- * console.log(linearAxis([0.05, 0.95]).ticks); // [0, 0.2, 0.4, 0.6, 0.8, 1]
+ * assert.deepEqual(linearAxis([0.05, 0.95]).ticks, [0, 0.2, 0.4, 0.6, 0.8, 1]);
  * ```
  */
 export function linearAxis(values: readonly number[], integer = false): AxisTicks {
@@ -332,8 +346,9 @@ export function linearAxis(values: readonly number[], integer = false): AxisTick
  * @returns Range and ticks.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logAxis } from "./figures.ts";
- * console.log(logAxis([60, 5980]).ticks); // [50, 100, 200, 500, 1000, 2000, 5000]
+ * assert.deepEqual(logAxis([60, 5980]).ticks, [50, 100, 200, 500, 1000, 2000, 5000]);
  * ```
  */
 export function logAxis(values: readonly number[]): AxisTicks {
@@ -472,12 +487,13 @@ function noData(l: Layout): string {
  * @returns The SVG text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineChart } from "./figures.ts";
  * const svg = lineChart({
  *   title: "Loss", xLabel: "epoch", yLabel: "loss", xInteger: true,
  *   series: [{ label: "train", x: [1, 2, 3], y: [2.1, 1.2, NaN] }],
  * });
- * console.log(svg.startsWith("<svg")); // true
+ * assert.match(svg, /^<svg /);
  * ```
  */
 export function lineChart(spec: LineChartSpec): string {
@@ -590,7 +606,7 @@ export function lineChart(spec: LineChartSpec): string {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import type { ReliabilitySeries } from "./figures.ts";
  * const crt: ReliabilitySeries = {
  *   label: "cRT",
@@ -663,12 +679,13 @@ export function reliabilityDiagram(title: string, series: readonly ReliabilitySe
  * @returns The SVG text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { barChart } from "./figures.ts";
  * const svg = barChart({
  *   title: "Accuracy", xLabel: "group", yLabel: "%", categories: ["Many", "Few"],
  *   series: [{ label: "cRT", values: [90, 70] }, { label: "LWS", values: [89, null] }],
  * });
- * console.log(svg.includes("<rect")); // true
+ * assert.ok(svg.includes("<rect"));
  * ```
  */
 export function barChart(spec: BarChartSpec): string {
@@ -769,9 +786,10 @@ export function barChart(spec: BarChartSpec): string {
  * @returns The SVG text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineChart, panelRow } from "./figures.ts";
  * const a = lineChart({ title: "a", xLabel: "x", yLabel: "y", series: [], width: 300 });
- * console.log(panelRow("two", [a, a]).includes('width="600"')); // true
+ * assert.match(panelRow("two", [a, a]), /^<svg [^>]*width="600"/);
  * ```
  */
 export function panelRow(title: string, panels: readonly string[]): string {
@@ -803,9 +821,10 @@ export function panelRow(title: string, panels: readonly string[]): string {
  * @returns A description of the first problem, or null when well formed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { xmlProblem } from "./figures.ts";
- * console.log(xmlProblem("<svg><g></g></svg>")); // null
- * console.log(xmlProblem("<svg><g></svg>")); // closing </svg> at 7 does not match <g>
+ * assert.equal(xmlProblem("<svg><g></g></svg>"), null);
+ * assert.equal(xmlProblem("<svg><g></svg>"), "closing </svg> at 8 does not match <g>");
  * ```
  */
 export function xmlProblem(text: string): string | null {

@@ -6,15 +6,16 @@
  * @module
  */
 
-import type { ReportBlock, ReportCell, ReportDocument } from "./report.ts";
+import type { ReportBlock, ReportCell, ReportDocument } from "./report_model.ts";
 
 /**
  * Escapes text for HTML content and attribute values.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeHtml } from "./html.ts";
- * console.log(escapeHtml(`<b> & "x"`)); // &lt;b&gt; &amp; &quot;x&quot;
+ * assert.equal(escapeHtml(`<b> & "x"`), "&lt;b&gt; &amp; &quot;x&quot;");
  * ```
  */
 export function escapeHtml(text: string): string {
@@ -96,48 +97,18 @@ function block(b: ReportBlock): string {
 /**
  * Renders the report as a self-contained HTML page.
  *
- * @param doc From buildReportDocument (report.ts).
+ * @param doc From buildReportDocument (report_document.ts).
  * @returns The HTML text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { exampleRunReport } from "./_example.ts";
  * import { renderHtml } from "./html.ts";
- * import { buildReportDocument, type RunReport } from "./report.ts";
- * const report: RunReport = {
- *   name: "example",
- *   createdAt: "2025-01-01T12:00:00Z",
- *   adapter: "llvmpipe (software fallback)",
- *   preset: "smoke",
- *   presetReason: "chosen with --preset",
- *   config: { seed: 0 },
- *   timings: [{ stage: "total", seconds: 42 }],
- *   stage1History: [{
- *     epoch: 1,
- *     loss: 1.1,
- *     accuracy: 0.6,
- *     lr: 0.05,
- *     seconds: 20,
- *     imagesPerSecond: 400,
- *   }],
- *   classes: ["shirt", "bag", "boot"],
- *   trainCounts: [500, 50, 5],
- *   groups: ["many", "medium", "few"],
- *   thresholds: { many: 100, few: 20 },
- *   methods: [{
- *     name: "tau",
- *     label: "τ-norm (τ=1.0)",
- *     all: 0.7,
- *     many: 0.9,
- *     medium: 0.7,
- *     few: 0.5,
- *     perClass: [0.9, 0.7, 0.5],
- *     weightNorms: [1, 1, 1],
- *     chosenTau: 1,
- *     tauCurve: { tau: [0, 1, 2], valAccuracy: [0.6, 0.7, 0.65] },
- *     seconds: 0.2,
- *   }],
- * };
+ * import { buildReportDocument } from "./report_document.ts";
+ * const report = exampleRunReport();
  * const html = renderHtml(buildReportDocument(report));
- * console.log(html.startsWith("<!DOCTYPE html>"), html.includes("<script")); // true false
+ * assert.ok(html.startsWith("<!DOCTYPE html>"));
+ * assert.ok(!html.includes("<script"));
  * ```
  */
 export function renderHtml(doc: ReportDocument): string {

@@ -11,15 +11,15 @@
 
 import { PAPER_SHOT_THRESHOLDS, type ShotThresholds } from "../data/profiles.ts";
 import { type ShotGroup, shotGroups } from "../data/shot_groups.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
 
 /**
  * Version of the `metrics.json` layout; bumped on any incompatible change.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { METRICS_VERSION } from "./metrics.ts";
- * console.log(METRICS_VERSION); // 1
+ * assert.equal(METRICS_VERSION, 1);
  * ```
  */
 export const METRICS_VERSION = 1;
@@ -29,8 +29,9 @@ export const METRICS_VERSION = 1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { METRICS_SCHEMA } from "./metrics.ts";
- * console.log(METRICS_SCHEMA); // "ltkit.stage2.metrics"
+ * assert.equal(METRICS_SCHEMA, "ltkit.stage2.metrics");
  * ```
  */
 export const METRICS_SCHEMA = "ltkit.stage2.metrics";
@@ -40,13 +41,16 @@ export const METRICS_SCHEMA = "ltkit.stage2.metrics";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type SplitMetrics, splitMetrics } from "./metrics.ts";
  * const m: SplitMetrics = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), [
  *   "many",
  *   "medium",
  *   "few",
  * ]);
- * console.log(m.per_class, m.few, m.confusion[2]); // [1, 1, 0] 0 [1, 0, 0]
+ * assert.deepEqual(m.per_class, [1, 1, 0]);
+ * assert.equal(m.few, 0);
+ * assert.deepEqual(m.confusion[2], [1, 0, 0]);
  * ```
  */
 export interface SplitMetrics {
@@ -73,9 +77,10 @@ export interface SplitMetrics {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chooseTau, type TauPoint } from "./metrics.ts";
  * const curve: TauPoint[] = [{ tau: 0, val_all: 0.61 }, { tau: 1, val_all: 0.66 }];
- * console.log(chooseTau(curve)); // 1
+ * assert.equal(chooseTau(curve), 1);
  * ```
  */
 export interface TauPoint {
@@ -90,7 +95,7 @@ export interface TauPoint {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { ECE_BINS } from "./metrics.ts";
  * equal(ECE_BINS, 15);
  * ```
@@ -103,7 +108,7 @@ export const ECE_BINS = 15;
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { type CalibrationFigures, calibrationMetrics } from "./metrics.ts";
  * const c: CalibrationFigures = calibrationMetrics(Float32Array.of(0, 0), Int32Array.of(0), [
  *   "many",
@@ -128,7 +133,7 @@ export interface CalibrationFigures {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { calibrationMetrics, type CalibrationMetrics } from "./metrics.ts";
  * const m: CalibrationMetrics = calibrationMetrics(
  *   Float32Array.of(2, 0, 0, 2),
@@ -164,7 +169,7 @@ export interface CalibrationMetrics extends CalibrationFigures {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { softmaxTop1 } from "./metrics.ts";
  * const t = softmaxTop1(Float32Array.of(0, Math.log(3)), Int32Array.of(0), 2);
  * equal(t.confidence[0].toFixed(6), "0.750000");
@@ -209,7 +214,7 @@ export function softmaxTop1(
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { confidenceBin } from "./metrics.ts";
  * equal(confidenceBin(1 / 3, 15), 4); // 5/15 is the top of bin 4
  * equal(confidenceBin(0.34, 15), 5);
@@ -261,7 +266,7 @@ function binned(
  * @returns The calibration figures.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { calibrationMetrics } from "./metrics.ts";
  * // Two rows with confidence 0.5 (one right) and one with e^2 / (1 + e^2) = 0.881 (right).
  * const m = calibrationMetrics(
@@ -315,6 +320,7 @@ export function calibrationMetrics(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type MethodMetrics, splitMetrics } from "./metrics.ts";
  * const split = splitMetrics(Int32Array.of(0, 1), Int32Array.of(0, 1), ["many", "few"]);
  * const tau: MethodMetrics = {
@@ -326,7 +332,7 @@ export function calibrationMetrics(
  *   tau: 0.9,
  *   tau_curve: [{ tau: 0.9, val_all: 1 }],
  * };
- * console.log(tau.test.all); // 1
+ * assert.equal(tau.test.all, 1);
  * ```
  */
 export interface MethodMetrics {
@@ -355,38 +361,12 @@ export interface MethodMetrics {
  *
  * @example
  * ```ts
- * import {
- *   groupsFor,
- *   METRICS_SCHEMA,
- *   METRICS_VERSION,
- *   type MetricsFile,
- *   splitMetrics,
- * } from "./metrics.ts";
- * const { thresholds, groups } = groupsFor([500, 50, 5]);
- * const test = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), groups);
- * const file: MetricsFile = {
- *   schema: METRICS_SCHEMA,
- *   version: METRICS_VERSION,
- *   created: "2025-01-01T12:00:00Z",
- *   kit_version: "0.1.0",
- *   source: {
- *     features: "runs/example/features",
- *     checkpoint_sha256: "0".repeat(64),
- *     profile: {},
- *     backbone: "resnet8",
- *     feature_dim: 64,
- *     class_count: 3,
- *   },
- *   train_class_counts: [500, 50, 5],
- *   shot_thresholds: thresholds,
- *   shot_groups: groups,
- *   seed: 0,
- *   settings: {},
- *   methods: {
- *     joint: { label: "Joint", wall_ms: 12, val: test, test, weight_norms: [1.2, 1, 0.8] },
- *   },
- * };
- * console.log(file.methods.joint.test.all.toFixed(4)); // "0.6667"
+ * import assert from "node:assert/strict";
+ * import { exampleMetricsFile } from "./_example.ts";
+ * import { METRICS_SCHEMA, type MetricsFile } from "./metrics.ts";
+ * const file: MetricsFile = exampleMetricsFile();
+ * assert.equal(file.schema, METRICS_SCHEMA);
+ * assert.equal(file.methods.joint.test.all.toFixed(4), "0.6667");
  * ```
  */
 export interface MetricsFile {
@@ -437,10 +417,13 @@ export interface MetricsFile {
  * @returns The thresholds.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { thresholdsFromProfile } from "./metrics.ts";
- * console.log(thresholdsFromProfile({ shotThresholds: { many: 1000, few: 200 } }));
- * // { many: 1000, few: 200 }
- * console.log(thresholdsFromProfile({})); // { many: 100, few: 20 }
+ * assert.deepEqual(
+ *   thresholdsFromProfile({ shotThresholds: { many: 1000, few: 200 } }),
+ *   { many: 1000, few: 200 },
+ * );
+ * assert.deepEqual(thresholdsFromProfile({}), { many: 100, few: 20 });
  * ```
  */
 export function thresholdsFromProfile(profile?: Record<string, unknown>): ShotThresholds {
@@ -456,8 +439,9 @@ export function thresholdsFromProfile(profile?: Record<string, unknown>): ShotTh
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { argmaxRows } from "./metrics.ts";
- * console.log([...argmaxRows(Float32Array.of(0, 2, 1, 5, 5, 0), 3)]); // [1, 0]
+ * assert.deepEqual([...argmaxRows(Float32Array.of(0, 2, 1, 5, 5, 0), 3)], [1, 0]);
  * ```
  */
 export function argmaxRows(logits: ArrayLike<number>, classes: number): Int32Array {
@@ -488,9 +472,12 @@ export function argmaxRows(logits: ArrayLike<number>, classes: number): Int32Arr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { confusionMatrix } from "./metrics.ts";
- * console.log(confusionMatrix(Int32Array.of(0, 1, 1), Int32Array.of(0, 1, 0), 2));
- * // [[1, 1], [0, 1]]
+ * assert.deepEqual(
+ *   confusionMatrix(Int32Array.of(0, 1, 1), Int32Array.of(0, 1, 0), 2),
+ *   [[1, 1], [0, 1]],
+ * );
  * ```
  */
 export function confusionMatrix(
@@ -533,9 +520,10 @@ function mean(values: (number | null)[]): number | null {
  * @returns The split's metrics.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitMetrics } from "./metrics.ts";
  * const m = splitMetrics(Int32Array.of(0, 0, 1, 0), Int32Array.of(0, 0, 1, 1), ["many", "few"]);
- * console.log(m.all, m.many, m.few, m.accuracy); // 0.75 1 0.5 0.75
+ * assert.deepEqual([m.all, m.many, m.few, m.accuracy], [0.75, 1, 0.5, 0.75]);
  * ```
  */
 export function splitMetrics(
@@ -569,9 +557,12 @@ export function splitMetrics(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { balancedAccuracy } from "./metrics.ts";
- * console.log(balancedAccuracy(Float32Array.of(1, 0, 1, 0, 0, 1), Int32Array.of(0, 1, 1), 2));
- * // 0.75
+ * assert.equal(
+ *   balancedAccuracy(Float32Array.of(1, 0, 1, 0, 0, 1), Int32Array.of(0, 1, 1), 2),
+ *   0.75,
+ * );
  * ```
  */
 export function balancedAccuracy(
@@ -602,8 +593,9 @@ export function balancedAccuracy(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classWeightNorms } from "./metrics.ts";
- * console.log(classWeightNorms(Float32Array.of(3, 4, 0, 1), 2, 2, [2, 1])); // [10, 1]
+ * assert.deepEqual(classWeightNorms(Float32Array.of(3, 4, 0, 1), 2, 2, [2, 1]), [10, 1]);
  * ```
  */
 export function classWeightNorms(
@@ -626,10 +618,12 @@ export function classWeightNorms(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chooseTau } from "./metrics.ts";
- * console.log(
+ * assert.equal(
  *   chooseTau([{ tau: 0, val_all: 0.5 }, { tau: 0.1, val_all: 0.7 }, { tau: 0.2, val_all: 0.7 }]),
- * ); // 0.1
+ *   0.1,
+ * );
  * ```
  */
 export function chooseTau(curve: readonly TauPoint[]): number {
@@ -646,10 +640,11 @@ export function chooseTau(curve: readonly TauPoint[]): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { groupsFor } from "./metrics.ts";
- * console.log(groupsFor([500, 50, 5]).groups); // ["many", "medium", "few"]
+ * assert.deepEqual(groupsFor([500, 50, 5]).groups, ["many", "medium", "few"]);
  * const fashion = { shotThresholds: { many: 1000, few: 200 } };
- * console.log(groupsFor([5980, 464, 60], fashion).groups); // ["many", "medium", "few"]
+ * assert.deepEqual(groupsFor([5980, 464, 60], fashion).groups, ["many", "medium", "few"]);
  * ```
  */
 export function groupsFor(
@@ -670,41 +665,12 @@ function pct(v: number | null | undefined): string {
  *
  * @example
  * ```ts
- * import {
- *   formatMetricsTable,
- *   groupsFor,
- *   METRICS_SCHEMA,
- *   METRICS_VERSION,
- *   type MetricsFile,
- *   splitMetrics,
- * } from "./metrics.ts";
- * const { thresholds, groups } = groupsFor([500, 50, 5]);
- * const test = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), groups);
- * const file: MetricsFile = {
- *   schema: METRICS_SCHEMA,
- *   version: METRICS_VERSION,
- *   created: "2025-01-01T12:00:00Z",
- *   kit_version: "0.1.0",
- *   source: {
- *     features: "runs/example/features",
- *     checkpoint_sha256: "0".repeat(64),
- *     profile: {},
- *     backbone: "resnet8",
- *     feature_dim: 64,
- *     class_count: 3,
- *   },
- *   train_class_counts: [500, 50, 5],
- *   shot_thresholds: thresholds,
- *   shot_groups: groups,
- *   seed: 0,
- *   settings: {},
- *   methods: {
- *     joint: { label: "Joint", wall_ms: 12, val: test, test, weight_norms: [1.2, 1, 0.8] },
- *   },
- * };
- * const table = formatMetricsTable(file).split("\n");
- * console.log(table[1]); // "method  val All    All    Many  Medium   Few  tau  ms"
- * console.log(table[3]); // "Joint     66.67  66.67  100.00  100.00  0.00    -  12"
+ * import assert from "node:assert/strict";
+ * import { exampleMetricsFile } from "./_example.ts";
+ * import { formatMetricsTable } from "./metrics.ts";
+ * const table = formatMetricsTable(exampleMetricsFile()).split("\n");
+ * assert.equal(table[1], "method  val All    All    Many  Medium   Few  tau  ms");
+ * assert.equal(table[3], "Joint     66.67  66.67  100.00  100.00  0.00    -  12");
  * ```
  */
 export function formatMetricsTable(file: MetricsFile): string {
@@ -743,40 +709,11 @@ export function formatMetricsTable(file: MetricsFile): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import {
- *   groupsFor,
- *   METRICS_SCHEMA,
- *   METRICS_VERSION,
- *   type MetricsFile,
- *   splitMetrics,
- *   validateMetricsFile,
- * } from "./metrics.ts";
- * const { thresholds, groups } = groupsFor([500, 50, 5]);
- * const test = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), groups);
- * const file: MetricsFile = {
- *   schema: METRICS_SCHEMA,
- *   version: METRICS_VERSION,
- *   created: "2025-01-01T12:00:00Z",
- *   kit_version: "0.1.0",
- *   source: {
- *     features: "runs/example/features",
- *     checkpoint_sha256: "0".repeat(64),
- *     profile: {},
- *     backbone: "resnet8",
- *     feature_dim: 64,
- *     class_count: 3,
- *   },
- *   train_class_counts: [500, 50, 5],
- *   shot_thresholds: thresholds,
- *   shot_groups: groups,
- *   seed: 0,
- *   settings: {},
- *   methods: {
- *     joint: { label: "Joint", wall_ms: 12, val: test, test, weight_norms: [1.2, 1, 0.8] },
- *   },
- * };
+ * import { exampleMetricsFile } from "./_example.ts";
+ * import { validateMetricsFile } from "./metrics.ts";
+ * const file = exampleMetricsFile();
  * const parsed = validateMetricsFile(JSON.parse(JSON.stringify(file)));
- * console.log(Object.keys(parsed.methods)); // ["joint"]
+ * assert.deepEqual(Object.keys(parsed.methods), ["joint"]);
  * assert.throws(() => validateMetricsFile({ ...file, version: 2 }), TypeError);
  * ```
  */
@@ -794,53 +731,4 @@ export function validateMetricsFile(value: unknown, name = "metrics.json"): Metr
     throw new TypeError(`Cannot read ${name}: "methods" is missing`);
   }
   return v;
-}
-
-/**
- * Writes `metrics.json` (two-space indented) atomically ({@link writeFileAtomic}).
- *
- * @example
- * ```ts
- * import {
- *   groupsFor,
- *   METRICS_SCHEMA,
- *   METRICS_VERSION,
- *   type MetricsFile,
- *   splitMetrics,
- *   validateMetricsFile,
- *   writeMetricsFile,
- * } from "./metrics.ts";
- * const { thresholds, groups } = groupsFor([500, 50, 5]);
- * const test = splitMetrics(Int32Array.of(0, 1, 0), Int32Array.of(0, 1, 2), groups);
- * const file: MetricsFile = {
- *   schema: METRICS_SCHEMA,
- *   version: METRICS_VERSION,
- *   created: "2025-01-01T12:00:00Z",
- *   kit_version: "0.1.0",
- *   source: {
- *     features: "runs/example/features",
- *     checkpoint_sha256: "0".repeat(64),
- *     profile: {},
- *     backbone: "resnet8",
- *     feature_dim: 64,
- *     class_count: 3,
- *   },
- *   train_class_counts: [500, 50, 5],
- *   shot_thresholds: thresholds,
- *   shot_groups: groups,
- *   seed: 0,
- *   settings: {},
- *   methods: {
- *     joint: { label: "Joint", wall_ms: 12, val: test, test, weight_norms: [1.2, 1, 0.8] },
- *   },
- * };
- * const dir = await Deno.makeTempDir();
- * await writeMetricsFile(`${dir}/metrics.json`, file);
- * const back = validateMetricsFile(JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`)));
- * console.log(back.methods.joint.label); // "Joint"
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function writeMetricsFile(path: string, file: MetricsFile): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(file, null, 2) + "\n", "metrics");
 }

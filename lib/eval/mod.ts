@@ -6,6 +6,7 @@
  */
 
 export * from "./metrics.ts";
+export * from "./write_metrics.ts";
 export * from "./predictions.ts";
 export * from "./report.ts";
 export * from "./figures.ts";

@@ -27,7 +27,7 @@ import { type MetricsFile, softmaxTop1 } from "./metrics.ts";
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { FULL_LOGITS_MAX_CLASSES } from "./predictions.ts";
  * equal(FULL_LOGITS_MAX_CLASSES, 100); // CIFAR-100 keeps its logits; ImageNet-LT keeps the top 5
  * ```
@@ -39,7 +39,7 @@ export const FULL_LOGITS_MAX_CLASSES = 100;
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { PREDICTION_TOP_K } from "./predictions.ts";
  * equal(PREDICTION_TOP_K, 5);
  * ```
@@ -51,7 +51,7 @@ export const PREDICTION_TOP_K = 5;
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import type { PredictionInput } from "./predictions.ts";
  * const input: PredictionInput = {
  *   method: "crt",
@@ -89,7 +89,7 @@ export interface PredictionInput {
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { topK } from "./predictions.ts";
  * const t = topK(Float32Array.of(0.1, 3, 3, -1), 4, 2);
  * deepEqual([...t.classes], [1, 2]);
@@ -133,7 +133,7 @@ function intVectorData(size: number, rows: number, values: Int32Array): arrow.Da
  * @throws {RangeError} When the scores are not (rows, C).
  * @example
  * ```ts
- * import { deepEqual, equal } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
  * import { predictionBatch } from "./predictions.ts";
  * const batch = predictionBatch({
  *   method: "crt",
@@ -143,7 +143,10 @@ function intVectorData(size: number, rows: number, values: Int32Array): arrow.Da
  *   classes: 2,
  *   checkpointSha256: "0".repeat(64),
  * });
- * deepEqual(batch.schema.fields.map((f) => f.name), ["index", "label", "pred", "confidence", "logits"]);
+ * deepEqual(
+ *   batch.schema.fields.map((f) => f.name),
+ *   ["index", "label", "pred", "confidence", "logits"],
+ * );
  * deepEqual([...batch.getChild("pred")!.toArray()], [0, 1]);
  * equal(batch.schema.metadata.get("ltkit.scores"), "logits");
  * ```
@@ -219,7 +222,7 @@ export function predictionBatch(input: PredictionInput): arrow.RecordBatch {
  * @returns The paths written, in the methods' order.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { arrow } from "../deps.ts";
  * import { writePredictionFiles } from "./predictions.ts";
  * const dir = await Deno.makeTempDir();
@@ -263,7 +266,7 @@ export async function writePredictionFiles(
  * @returns The paths written, in the metrics' method order.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { runStage2 } from "../stage2/run.ts";

@@ -12,9 +12,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FeatureDefect } from "./check.ts";
  * const defect: FeatureDefect = { kind: "all-zero", detail: "all 8 rows x 4 dims are zero" };
- * console.log(defect.kind); // "all-zero"
+ * assert.equal(defect.kind, "all-zero");
  * ```
  */
 export interface FeatureDefect {
@@ -37,7 +38,7 @@ const CONSTANT_TOLERANCE = 1e-6;
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { FeatureScan } from "./check.ts";
  * const scan = new FeatureScan(2);
  * scan.add(Float32Array.of(1, 0, 1, 0)); // two rows, both (1, 0)
@@ -150,7 +151,7 @@ export class FeatureScan {
  * @returns The first defect found, or null for a usable matrix.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { checkFeatures } from "./check.ts";
  * equal(checkFeatures(Float32Array.of(1, 2, 3, 4), 2, 2), null);
  * equal(checkFeatures(new Float32Array(6), 3, 2)?.detail, "all 3 rows x 2 dims are zero");
@@ -178,8 +179,9 @@ export function checkFeatures(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEGENERATE_ADVICE } from "./check.ts";
- * console.log(DEGENERATE_ADVICE.startsWith("stage 1 likely diverged")); // true
+ * assert.ok(DEGENERATE_ADVICE.startsWith("stage 1 likely diverged"));
  * ```
  */
 export const DEGENERATE_ADVICE: string =

@@ -34,12 +34,13 @@ import type { ClassifierWeights } from "./writer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FeatureSplitData } from "./reader.ts";
  * import { makeSyntheticFeatures } from "./synthetic.ts";
  * const test: FeatureSplitData =
  *   makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 3 }).test;
  * const firstRow = test.features.subarray(0, test.dim);
- * console.log(test.split, firstRow.length, test.label.length === test.rows); // "test" 3 true
+ * assert.deepEqual([test.split, firstRow.length, test.label.length === test.rows], ["test", 3, true]);
  * ```
  */
 export interface FeatureSplitData {
@@ -66,12 +67,15 @@ export interface FeatureSplitData {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ClassifierData } from "./reader.ts";
  * import { makeSyntheticFeatures } from "./synthetic.ts";
  * const classifier: ClassifierData = makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 3 })
  *   .classifier;
- * console.log(classifier.weight.length, classifier.bias.length, classifier.metadata.split);
- * // 6 2 "classifier"
+ * assert.deepEqual(
+ *   [classifier.weight.length, classifier.bias.length, classifier.metadata.split],
+ *   [6, 2, "classifier"],
+ * );
  * ```
  */
 export interface ClassifierData extends ClassifierWeights {
@@ -84,10 +88,11 @@ export interface ClassifierData extends ClassifierWeights {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FeatureDir } from "./reader.ts";
  * import { makeSyntheticFeatures } from "./synthetic.ts";
  * const features: FeatureDir = makeSyntheticFeatures({ trainCounts: [8, 2], featureDim: 2 });
- * console.log(features.train.metadata.trainClassCounts); // [8, 2]
+ * assert.deepEqual(features.train.metadata.trainClassCounts, [8, 2]);
  * ```
  */
 export interface FeatureDir {
@@ -278,17 +283,6 @@ function flatInts(vector: arrow.Vector, file: string, name: string): Int32Array 
   return out;
 }
 
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Deno.errors.NotFound(`Cannot read ${path}: no such file`);
-    }
-    throw error;
-  }
-}
-
 function checkKind(meta: FeatureMetadata, expected: FeatureFileKind | undefined, name: string) {
   if (expected !== undefined && meta.split !== expected) {
     throw new RangeError(
@@ -317,7 +311,7 @@ function checkKind(meta: FeatureMetadata, expected: FeatureFileKind | undefined,
  * const dir = await Deno.makeTempDir();
  * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4, testPerClass: 3 });
  * const bytes = await Deno.readFile(`${dir}/test.arrow`);
- * console.log(decodeFeatures(bytes, "test.arrow", "test").rows); // 6
+ * assert.equal(decodeFeatures(bytes, "test.arrow", "test").rows, 6);
  * assert.throws(() => decodeFeatures(bytes.subarray(0, 100), "test.arrow"), SyntaxError);
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -449,31 +443,6 @@ function decodeMinimal(
 }
 
 /**
- * Reads and checks one split file.
- *
- * @param path The file, e.g. `run/features/train.arrow`.
- * @param expected The split it must hold, when known.
- * @returns The split's columns and metadata.
- * @throws See {@link decodeFeatures}; `Deno.errors.NotFound` when the file is absent.
- * @example
- * ```ts
- * import { readFeatures } from "./reader.ts";
- * import { writeSyntheticFeatureDir } from "./synthetic.ts";
- * const dir = await Deno.makeTempDir();
- * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4 });
- * const train = await readFeatures(`${dir}/train.arrow`, "train");
- * console.log(train.rows, train.dim); // 8 4
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function readFeatures(
-  path: string,
-  expected?: FeatureSplit,
-): Promise<FeatureSplitData> {
-  return decodeFeatures(await readBytes(path), path, expected);
-}
-
-/**
  * Decodes `classifier.arrow` from IPC bytes and checks it: one row per class, in class order.
  *
  * @param bytes Arrow IPC file bytes.
@@ -482,6 +451,7 @@ export async function readFeatures(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeClassifier } from "./reader.ts";
  * import { writeClassifier } from "./writer.ts";
  * const dir = await Deno.makeTempDir();
@@ -492,7 +462,7 @@ export async function readFeatures(
  *   featureDim: 2,
  * }, { profile: {}, trainClassCounts: [3, 1], backbone: "toy", checkpointSha256: "0".repeat(64) });
  * const bytes = await Deno.readFile(`${dir}/classifier.arrow`);
- * console.log(decodeClassifier(bytes, "classifier.arrow").bias); // Float32Array(2) [0.5, -0.5]
+ * assert.deepEqual(decodeClassifier(bytes, "classifier.arrow").bias, Float32Array.of(0.5, -0.5));
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -559,81 +529,67 @@ function decodeMinimalClassifier(table: arrow.Table, name: string): ClassifierDa
 }
 
 /**
- * Reads and checks `classifier.arrow`.
- *
- * @param path The file.
- * @returns W (C, D), b (C) and the metadata.
- * @example
- * ```ts
- * import { readClassifier } from "./reader.ts";
- * import { writeSyntheticFeatureDir } from "./synthetic.ts";
- * const dir = await Deno.makeTempDir();
- * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2, 1], featureDim: 4 });
- * const { weight, bias } = await readClassifier(`${dir}/classifier.arrow`);
- * console.log(weight.length, bias.length); // 12 3
- * await Deno.remove(dir, { recursive: true });
- * ```
+ * Gives the files of a minimal-layout folder one class count (the largest over the files and
+ * the classifier's rows) and the training counts of `train.arrow`.
  */
-export async function readClassifier(path: string): Promise<ClassifierData> {
-  return decodeClassifier(await readBytes(path), path);
+function alignMinimal(
+  where: string,
+  train: FeatureSplitData,
+  val: FeatureSplitData,
+  test: FeatureSplitData,
+  classifier: ClassifierData | null,
+): FeatureDir {
+  for (const s of [val, test]) {
+    if (s.dim !== train.dim) {
+      throw new RangeError(
+        `${where}: the feature dimension differs between files: train.arrow has ${train.dim}, ` +
+          `${s.split}.arrow has ${s.dim}`,
+      );
+    }
+  }
+  const classes = Math.max(train.classCount, val.classCount, test.classCount);
+  if (classifier && classifier.classCount < classes) {
+    const top = [train, val, test].find((s) => s.classCount === classes)!;
+    throw new RangeError(
+      `${where}: the classifier has ${classifier.classCount} rows (classes) but ` +
+        `${top.split}.arrow has label ${classes - 1}; it needs one row per class`,
+    );
+  }
+  const c = classifier?.classCount ?? classes;
+  const counts = new Array<number>(c).fill(0);
+  for (const l of train.label) counts[l]++;
+  const align = <T extends { classCount: number; metadata: FeatureMetadata }>(x: T): T => ({
+    ...x,
+    classCount: c,
+    metadata: { ...x.metadata, classCount: c, trainClassCounts: [...counts] },
+  });
+  return {
+    train: align(train),
+    val: align(val),
+    test: align(test),
+    classifier: classifier ? align(classifier) : null,
+  };
 }
 
 /**
- * Options of {@link readFeatureDir}.
+ * Checks the layouts of a folder's three splits: all ltkit dumps or all minimal, never mixed.
  *
+ * @param where The message prefix, e.g. `Cannot use features in runs/x/features`.
+ * @param splits train, val and test, decoded.
+ * @returns Whether all three are in the minimal layout.
+ * @throws {RangeError} Naming the files when the layouts are mixed.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
- * import type { FeatureDirOptions } from "./reader.ts";
- * const options: FeatureDirOptions = { classifier: "models/head.arrow" };
- * equal(options.classifier, "models/head.arrow");
+ * import assert from "node:assert/strict";
+ * import { checkSplitLayouts } from "./reader.ts";
+ * import { makeSyntheticFeatures } from "./synthetic.ts";
+ * const { train, val, test } = makeSyntheticFeatures({ trainCounts: [6, 2], featureDim: 4 });
+ * assert.equal(checkSplitLayouts("Cannot use features", [train, val, test]), false);
  * ```
  */
-export interface FeatureDirOptions {
-  /**
-   * The classifier file (default `DIR/classifier.arrow`). A minimal-layout folder may have none;
-   * an ltkit dump must.
-   */
-  classifier?: string;
-}
-
-/**
- * Reads a features folder (`train.arrow`, `val.arrow`, `test.arrow`, `classifier.arrow`) and
- * checks that the files belong together: the same feature dimension, class count, training class
- * counts and stage-1 checkpoint, and training labels that match the recorded class counts.
- *
- * A folder written by another tool in the minimal layout (no `ltkit.*` metadata, see
- * {@link MINIMAL_LAYOUT}) needs the same dimension in every file; its class count is the largest
- * label (or the classifier's row count) + 1, its training class counts come from `train.arrow`,
- * and `classifier.arrow` is optional.
- *
- * @param dir The folder.
- * @param options Another classifier file.
- * @returns All four files, decoded (the classifier null when a minimal folder has none).
- * @throws {RangeError} Naming both files when they disagree.
- * @example
- * ```ts
- * import { readFeatureDir } from "./reader.ts";
- * import { writeSyntheticFeatureDir } from "./synthetic.ts";
- * const dir = await Deno.makeTempDir();
- * await writeSyntheticFeatureDir(dir, { trainCounts: [6, 2], featureDim: 4, testPerClass: 5 });
- * const { train, val, test, classifier } = await readFeatureDir(dir);
- * console.log(train.rows, val.rows, test.rows, classifier?.classCount); // 8 40 10 2
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function readFeatureDir(
-  dir: string,
-  options: FeatureDirOptions = {},
-): Promise<FeatureDir> {
-  const base = dir.replace(/\/+$/, "");
-  const [train, val, test] = await Promise.all(
-    FEATURE_SPLITS.map((s) => readFeatures(`${base}/${s}.arrow`, s)),
-  );
-  const where = `Cannot use features in ${base}`;
-  const splits = [train, val, test];
+export function checkSplitLayouts(where: string, splits: readonly FeatureSplitData[]): boolean {
   const minimal = splits.filter((s) => s.metadata.minimal);
-  if (minimal.length > 0 && minimal.length < 3) {
+  if (minimal.length > 0 && minimal.length < splits.length) {
     const names = (m: boolean) =>
       splits.filter((s) => Boolean(s.metadata.minimal) === m).map((s) => `${s.split}.arrow`);
     throw new RangeError(
@@ -641,24 +597,47 @@ export async function readFeatureDir(
         `${names(true).join(" and ")} do not; write all three splits the same way`,
     );
   }
-  const classifierPath = options.classifier ?? `${base}/classifier.arrow`;
-  let classifier: ClassifierData | null;
-  try {
-    classifier = await readClassifier(classifierPath);
-  } catch (error) {
-    // A model from elsewhere may come without its classifier; an ltkit dump always has one.
-    const optional = minimal.length === 3 && options.classifier === undefined;
-    if (!(optional && error instanceof Deno.errors.NotFound)) throw error;
-    classifier = null;
-  }
-  const classifierName = options.classifier ?? "classifier.arrow";
+  return minimal.length === splits.length;
+}
+
+/**
+ * Checks that the decoded files of a features folder belong together: the same feature
+ * dimension, class count, training class counts and stage-1 checkpoint, and training labels that
+ * match the recorded class counts. A minimal-layout folder (see {@link MINIMAL_LAYOUT}) needs the
+ * same dimension in every file; its class count is the largest label (or the classifier's row
+ * count) + 1 and its training class counts come from `train.arrow`.
+ *
+ * @param dir The decoded files (the classifier null when a minimal folder has none).
+ * @param base The folder, for messages.
+ * @param classifierName The classifier's name in messages (default `classifier.arrow`).
+ * @returns The folder, its minimal files given one class count.
+ * @throws {RangeError} Naming both files when they disagree.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkFeatureDir } from "./reader.ts";
+ * import { makeSyntheticFeatures } from "./synthetic.ts";
+ * const dir = makeSyntheticFeatures({ trainCounts: [6, 2], featureDim: 4 });
+ * assert.equal(checkFeatureDir(dir, "synthetic"), dir);
+ * const other = makeSyntheticFeatures({ trainCounts: [6, 2], featureDim: 5 });
+ * assert.throws(() => checkFeatureDir({ ...dir, test: other.test }, "mixed"), /feature dimension/);
+ * ```
+ */
+export function checkFeatureDir(
+  dir: FeatureDir,
+  base: string,
+  classifierName = "classifier.arrow",
+): FeatureDir {
+  const { train, val, test, classifier } = dir;
+  const where = `Cannot use features in ${base}`;
+  const minimal = checkSplitLayouts(where, [train, val, test]);
   if (classifier && classifier.featureDim !== train.dim) {
     throw new RangeError(
       `${where}: the feature dimension differs between files: train.arrow has ${train.dim}, ` +
         `${classifierName} has ${classifier.featureDim}`,
     );
   }
-  if (minimal.length === 3) return alignMinimal(where, train, val, test, classifier);
+  if (minimal) return alignMinimal(where, train, val, test, classifier);
   const files: [string, FeatureMetadata][] = [
     ["train.arrow", train.metadata],
     ["val.arrow", val.metadata],
@@ -709,48 +688,5 @@ export async function readFeatureDir(
         `says [${ref.trainClassCounts}]`,
     );
   }
-  return { train, val, test, classifier };
-}
-
-/**
- * Gives the files of a minimal-layout folder one class count (the largest over the files and
- * the classifier's rows) and the training counts of `train.arrow`.
- */
-function alignMinimal(
-  where: string,
-  train: FeatureSplitData,
-  val: FeatureSplitData,
-  test: FeatureSplitData,
-  classifier: ClassifierData | null,
-): FeatureDir {
-  for (const s of [val, test]) {
-    if (s.dim !== train.dim) {
-      throw new RangeError(
-        `${where}: the feature dimension differs between files: train.arrow has ${train.dim}, ` +
-          `${s.split}.arrow has ${s.dim}`,
-      );
-    }
-  }
-  const classes = Math.max(train.classCount, val.classCount, test.classCount);
-  if (classifier && classifier.classCount < classes) {
-    const top = [train, val, test].find((s) => s.classCount === classes)!;
-    throw new RangeError(
-      `${where}: the classifier has ${classifier.classCount} rows (classes) but ` +
-        `${top.split}.arrow has label ${classes - 1}; it needs one row per class`,
-    );
-  }
-  const c = classifier?.classCount ?? classes;
-  const counts = new Array<number>(c).fill(0);
-  for (const l of train.label) counts[l]++;
-  const align = <T extends { classCount: number; metadata: FeatureMetadata }>(x: T): T => ({
-    ...x,
-    classCount: c,
-    metadata: { ...x.metadata, classCount: c, trainClassCounts: [...counts] },
-  });
-  return {
-    train: align(train),
-    val: align(val),
-    test: align(test),
-    classifier: classifier ? align(classifier) : null,
-  };
+  return dir;
 }

@@ -31,8 +31,9 @@ import denoJson from "../../deno.json" with { type: "json" };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KIT_VERSION } from "./schema.ts";
- * console.log(/^\d+\.\d+\.\d+/.test(KIT_VERSION)); // true
+ * assert.ok(/^\d+\.\d+\.\d+/.test(KIT_VERSION));
  * ```
  */
 export const KIT_VERSION: string = denoJson.version;
@@ -42,9 +43,10 @@ export const KIT_VERSION: string = denoJson.version;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FeatureSplit } from "./schema.ts";
  * const split: FeatureSplit = "val";
- * console.log(`${split}.arrow`); // "val.arrow"
+ * assert.equal(`${split}.arrow`, "val.arrow");
  * ```
  */
 export type FeatureSplit = "train" | "val" | "test";
@@ -54,10 +56,13 @@ export type FeatureSplit = "train" | "val" | "test";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FEATURE_SPLITS, type FeatureFileKind } from "./schema.ts";
  * const files: FeatureFileKind[] = [...FEATURE_SPLITS, "classifier"];
- * console.log(files.map((f) => `${f}.arrow`).join(" "));
- * // "train.arrow val.arrow test.arrow classifier.arrow"
+ * assert.equal(
+ *   files.map((f) => `${f}.arrow`).join(" "),
+ *   "train.arrow val.arrow test.arrow classifier.arrow",
+ * );
  * ```
  */
 export type FeatureFileKind = FeatureSplit | "classifier";
@@ -67,8 +72,9 @@ export type FeatureFileKind = FeatureSplit | "classifier";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FEATURE_SPLITS } from "./schema.ts";
- * console.log(FEATURE_SPLITS); // ["train", "val", "test"]
+ * assert.deepEqual(FEATURE_SPLITS, ["train", "val", "test"]);
  * ```
  */
 export const FEATURE_SPLITS: readonly FeatureSplit[] = Object.freeze(["train", "val", "test"]);
@@ -78,8 +84,9 @@ export const FEATURE_SPLITS: readonly FeatureSplit[] = Object.freeze(["train", "
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { META_KEYS } from "./schema.ts";
- * console.log(META_KEYS.checkpointSha256); // "ltkit.checkpoint_sha256"
+ * assert.equal(META_KEYS.checkpointSha256, "ltkit.checkpoint_sha256");
  * ```
  */
 export const META_KEYS: Readonly<{
@@ -109,6 +116,7 @@ export const META_KEYS: Readonly<{
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeMetadata, encodeMetadata, type FeatureMetadata } from "./schema.ts";
  * const encoded = encodeMetadata("test", 2, 8, {
  *   profile: { name: "toy" },
@@ -118,8 +126,12 @@ export const META_KEYS: Readonly<{
  *   extra: { note: "example" },
  * });
  * const meta: FeatureMetadata = decodeMetadata(encoded, "test.arrow");
- * console.log(meta.split, meta.featureDim, meta.trainClassCounts, meta.extra);
- * // "test" 8 [5, 1] { note: "example" }
+ * assert.deepEqual([meta.split, meta.featureDim, meta.trainClassCounts, meta.extra], [
+ *   "test",
+ *   8,
+ *   [5, 1],
+ *   { note: "example" },
+ * ]);
  * ```
  */
 export interface FeatureMetadata {
@@ -154,6 +166,7 @@ export interface FeatureMetadata {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeMetadata, type FeatureMetadataInput } from "./schema.ts";
  * const input: FeatureMetadataInput = {
  *   profile: { name: "fashion-mnist-lt-100" },
@@ -161,7 +174,7 @@ export interface FeatureMetadata {
  *   backbone: { arch: "resnet8", width: 16 },
  *   checkpointSha256: "0".repeat(64),
  * };
- * console.log(encodeMetadata("train", 3, 64, input).get("ltkit.train_class_counts")); // "[6,3,1]"
+ * assert.equal(encodeMetadata("train", 3, 64, input).get("ltkit.train_class_counts"), "[6,3,1]");
  * ```
  */
 export interface FeatureMetadataInput {
@@ -184,8 +197,9 @@ export interface FeatureMetadataInput {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SPLIT_LAYOUT } from "./schema.ts";
- * console.log(`expected ${SPLIT_LAYOUT}`); // "expected index: int32, label: int32, feature: ..."
+ * assert.match(`expected ${SPLIT_LAYOUT}`, /^expected index: int32, label: int32, feature: /);
  * ```
  */
 export const SPLIT_LAYOUT = "index: int32, label: int32, feature: fixed_size_list<float32>[D]";
@@ -195,8 +209,9 @@ export const SPLIT_LAYOUT = "index: int32, label: int32, feature: fixed_size_lis
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CLASSIFIER_LAYOUT } from "./schema.ts";
- * console.log(CLASSIFIER_LAYOUT.split(", ")[0]); // "class: int32"
+ * assert.equal(CLASSIFIER_LAYOUT.split(", ")[0], "class: int32");
  * ```
  */
 export const CLASSIFIER_LAYOUT = "class: int32, weight: fixed_size_list<float32>[D], bias: float32";
@@ -212,7 +227,8 @@ export const CLASSIFIER_LAYOUT = "class: int32, weight: fixed_size_list<float32>
  * ok(MINIMAL_LAYOUT.startsWith("label: int32 or int64"));
  * ```
  */
-export const MINIMAL_LAYOUT = "label: int32 or int64, feature: fixed_size_list<float32 or " +
+export const MINIMAL_LAYOUT: string =
+  "label: int32 or int64, feature: fixed_size_list<float32 or " +
   "float16>[D], optionally index: int32 or int64";
 
 /**
@@ -225,7 +241,8 @@ export const MINIMAL_LAYOUT = "label: int32 or int64, feature: fixed_size_list<f
  * ok(MINIMAL_CLASSIFIER_LAYOUT.startsWith("weight:"));
  * ```
  */
-export const MINIMAL_CLASSIFIER_LAYOUT = "weight: fixed_size_list<float32 or float16>[D], " +
+export const MINIMAL_CLASSIFIER_LAYOUT: string =
+  "weight: fixed_size_list<float32 or float16>[D], " +
   "optionally bias: float32 or float16 and class: int32 or int64 (0..C-1 in order)";
 
 /**
@@ -234,7 +251,7 @@ export const MINIMAL_CLASSIFIER_LAYOUT = "weight: fixed_size_list<float32 or flo
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { hasKitMetadata } from "./schema.ts";
  * equal(hasKitMetadata(new Map([["ltkit.split", "train"]])), true);
  * equal(hasKitMetadata(new Map([["producer", "pyarrow"]])), false);
@@ -252,7 +269,7 @@ export function hasKitMetadata(meta: ReadonlyMap<string, string>): boolean {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { minimalMetadata } from "./schema.ts";
  * const meta = minimalMetadata("train", 3, [5, 2, 1], 8, new Map([["producer", "numpy"]]));
  * equal(meta.minimal, true);
@@ -286,8 +303,9 @@ export function minimalMetadata(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeType, vectorType } from "./schema.ts";
- * console.log(describeType(vectorType(64))); // "fixed_size_list<float32>[64]"
+ * assert.equal(describeType(vectorType(64)), "fixed_size_list<float32>[64]");
  * ```
  */
 export function vectorType(dim: number): arrow.FixedSizeList<arrow.Float32> {
@@ -305,12 +323,13 @@ export function vectorType(dim: number): arrow.FixedSizeList<arrow.Float32> {
  * @throws {RangeError} On a bad class count, dimension, count array or checksum.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeMetadata } from "./schema.ts";
  * const meta = encodeMetadata("train", 2, 4, {
  *   profile: { name: "toy" }, trainClassCounts: [3, 1], backbone: "toy",
  *   checkpointSha256: "0".repeat(64),
  * });
- * console.log(meta.get("ltkit.feature_dim")); // 4
+ * assert.equal(meta.get("ltkit.feature_dim"), "4");
  * ```
  */
 export function encodeMetadata(
@@ -375,12 +394,13 @@ export function encodeMetadata(
  * @throws {TypeError} When a key is missing or does not parse; {@link RangeError} for a bad value.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeMetadata, encodeMetadata } from "./schema.ts";
  * const meta = encodeMetadata("val", 2, 4, {
  *   profile: {}, trainClassCounts: [3, 1], backbone: { arch: "resnet8" },
  *   checkpointSha256: "a".repeat(64),
  * });
- * console.log(decodeMetadata(meta, "val.arrow").backbone); // { arch: "resnet8" }
+ * assert.deepEqual(decodeMetadata(meta, "val.arrow").backbone, { arch: "resnet8" });
  * ```
  */
 export function decodeMetadata(meta: Map<string, string>, name: string): FeatureMetadata {
@@ -469,9 +489,9 @@ export function decodeMetadata(meta: Map<string, string>, name: string): Feature
  * @returns The Arrow schema: index int32, label int32, feature fixed_size_list<float32>[D].
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitSchema } from "./schema.ts";
- * console.log(splitSchema(64, new Map()).fields.map((f) => f.name));
- * // ["index", "label", "feature"]
+ * assert.deepEqual(splitSchema(64, new Map()).fields.map((f) => f.name), ["index", "label", "feature"]);
  * ```
  */
 export function splitSchema(dim: number, metadata: Map<string, string>): ArrowSchema {
@@ -493,8 +513,9 @@ export function splitSchema(dim: number, metadata: Map<string, string>): ArrowSc
  * @returns The Arrow schema: class int32, weight fixed_size_list<float32>[D], bias float32.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classifierSchema } from "./schema.ts";
- * console.log(classifierSchema(8, new Map()).fields.length); // 3
+ * assert.equal(classifierSchema(8, new Map()).fields.length, 3);
  * ```
  */
 export function classifierSchema(dim: number, metadata: Map<string, string>): ArrowSchema {
@@ -517,9 +538,10 @@ export function classifierSchema(dim: number, metadata: Map<string, string>): Ar
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ArrowSchema, splitSchema } from "./schema.ts";
  * const schema: ArrowSchema = splitSchema(4, new Map([["note", "example"]]));
- * console.log(schema.metadata.get("note")); // "example"
+ * assert.equal(schema.metadata.get("note"), "example");
  * ```
  */
 export type ArrowSchema = arrow.Schema;
@@ -530,9 +552,10 @@ export type ArrowSchema = arrow.Schema;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ArrowDataType, splitSchema } from "./schema.ts";
  * const type: ArrowDataType = splitSchema(4, new Map()).fields[2].type;
- * console.log(String(type)); // "FixedSizeList[4]<Float32>"
+ * assert.equal(String(type), "FixedSizeList[4]<Float32>");
  * ```
  */
 export type ArrowDataType = arrow.DataType;
@@ -542,9 +565,13 @@ export type ArrowDataType = arrow.DataType;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeType, splitSchema } from "./schema.ts";
- * console.log(splitSchema(64, new Map()).fields.map((f) => describeType(f.type)));
- * // ["int32", "int32", "fixed_size_list<float32>[64]"]
+ * assert.deepEqual(splitSchema(64, new Map()).fields.map((f) => describeType(f.type)), [
+ *   "int32",
+ *   "int32",
+ *   "fixed_size_list<float32>[64]",
+ * ]);
  * ```
  */
 export function describeType(type: ArrowDataType): string {
@@ -563,9 +590,10 @@ export function describeType(type: ArrowDataType): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classifierSchema, isInt32 } from "./schema.ts";
  * const [cls, , bias] = classifierSchema(8, new Map()).fields;
- * console.log(isInt32(cls.type), isInt32(bias.type)); // true false
+ * assert.deepEqual([isInt32(cls.type), isInt32(bias.type)], [true, false]);
  * ```
  */
 export function isInt32(type: ArrowDataType): boolean {
@@ -577,9 +605,10 @@ export function isInt32(type: ArrowDataType): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classifierSchema, isFloat32 } from "./schema.ts";
  * const [cls, , bias] = classifierSchema(8, new Map()).fields;
- * console.log(isFloat32(cls.type), isFloat32(bias.type)); // false true
+ * assert.deepEqual([isFloat32(cls.type), isFloat32(bias.type)], [false, true]);
  * ```
  */
 export function isFloat32(type: ArrowDataType): boolean {
@@ -591,8 +620,9 @@ export function isFloat32(type: ArrowDataType): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isFloat32Vector, vectorType } from "./schema.ts";
- * console.log(isFloat32Vector(vectorType(8)), isFloat32Vector(vectorType(8), 16)); // true false
+ * assert.deepEqual([isFloat32Vector(vectorType(8)), isFloat32Vector(vectorType(8), 16)], [true, false]);
  * ```
  */
 export function isFloat32Vector(type: ArrowDataType, dim?: number): boolean {
@@ -605,7 +635,7 @@ export function isFloat32Vector(type: ArrowDataType, dim?: number): boolean {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { arrow } from "../deps.ts";
  * import { isInt32or64 } from "./schema.ts";
  * equal(isInt32or64(new arrow.Int64()), true);
@@ -622,7 +652,7 @@ export function isInt32or64(type: ArrowDataType): boolean {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { arrow } from "../deps.ts";
  * import { isFloat32or16 } from "./schema.ts";
  * equal(isFloat32or16(new arrow.Float16()), true);
@@ -639,7 +669,7 @@ export function isFloat32or16(type: ArrowDataType): boolean {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { arrow } from "../deps.ts";
  * import { isFloat32or16Vector, vectorType } from "./schema.ts";
  * const half = new arrow.FixedSizeList(4, new arrow.Field("item", new arrow.Float16()));

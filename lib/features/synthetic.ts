@@ -23,6 +23,7 @@ import { type ClassifierWeights, FeatureWriter, writeClassifier } from "./writer
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures, type SyntheticOptions } from "./synthetic.ts";
  * const options: SyntheticOptions = {
  *   trainCounts: [40, 8],
@@ -31,7 +32,7 @@ import { type ClassifierWeights, FeatureWriter, writeClassifier } from "./writer
  *   seed: 3,
  * };
  * const set = makeSyntheticFeatures(options);
- * console.log(set.train.classCount, set.test.rows, set.classifier.featureDim); // 2 10 4
+ * assert.deepEqual([set.train.classCount, set.test.rows, set.classifier.featureDim], [2, 10, 4]);
  * ```
  */
 export interface SyntheticOptions {
@@ -60,10 +61,11 @@ export interface SyntheticOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_LT100_COUNTS } from "./synthetic.ts";
  * const head = FASHION_LT100_COUNTS[0];
  * const tail = FASHION_LT100_COUNTS[FASHION_LT100_COUNTS.length - 1];
- * console.log(head / tail); // 99.66666666666667: an imbalance factor of about 100
+ * assert.equal(head / tail, 5980 / 60); // an imbalance factor of about 100
  * ```
  */
 export const FASHION_LT100_COUNTS: readonly number[] = Object.freeze([
@@ -84,9 +86,10 @@ export const FASHION_LT100_COUNTS: readonly number[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures, SYNTHETIC_SHA256 } from "./synthetic.ts";
  * const set = makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 2, testPerClass: 1 });
- * console.log(set.train.metadata.checkpointSha256 === SYNTHETIC_SHA256); // true
+ * assert.ok(set.train.metadata.checkpointSha256 === SYNTHETIC_SHA256);
  * ```
  */
 export const SYNTHETIC_SHA256: string = "5e".repeat(32);
@@ -96,9 +99,10 @@ export const SYNTHETIC_SHA256: string = "5e".repeat(32);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type FeatureSet, makeSyntheticFeatures } from "./synthetic.ts";
  * const set: FeatureSet = makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 2 });
- * console.log(Object.keys(set)); // ["train", "val", "test", "classifier"]
+ * assert.deepEqual(Object.keys(set), ["train", "val", "test", "classifier"]);
  * ```
  */
 export type FeatureSet = FeatureDir & { classifier: ClassifierData };
@@ -110,9 +114,10 @@ export type FeatureSet = FeatureDir & { classifier: ClassifierData };
  * @returns train, val, test and the joint classifier, with their metadata.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "./synthetic.ts";
  * const set = makeSyntheticFeatures({ trainCounts: [50, 10, 5], featureDim: 8, testPerClass: 20 });
- * console.log(set.train.rows, set.test.rows); // 65 60
+ * assert.deepEqual([set.train.rows, set.test.rows], [65, 60]);
  * ```
  */
 export function makeSyntheticFeatures(options: SyntheticOptions = {}): FeatureSet {
@@ -267,9 +272,10 @@ function trainJoint(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures, metadataInput } from "./synthetic.ts";
  * const set = makeSyntheticFeatures({ trainCounts: [4, 2], featureDim: 2, testPerClass: 1 });
- * console.log(metadataInput(set.train.metadata).trainClassCounts); // [4, 2]
+ * assert.deepEqual(metadataInput(set.train.metadata).trainClassCounts, [4, 2]);
  * ```
  */
 export function metadataInput(meta: FeatureMetadata): FeatureMetadataInput {
@@ -292,12 +298,13 @@ export function metadataInput(meta: FeatureMetadata): FeatureMetadataInput {
  * @param batchRows Rows per record batch (default 4096).
  * @example
  * ```ts
- * import { readFeatureDir } from "./reader.ts";
+ * import assert from "node:assert/strict";
+ * import { readFeatureDir } from "./load.ts";
  * import { makeSyntheticFeatures, writeFeatureDir } from "./synthetic.ts";
  * const dir = await Deno.makeTempDir();
  * const set = makeSyntheticFeatures({ trainCounts: [30, 6], featureDim: 4, testPerClass: 10 });
  * await writeFeatureDir(dir, set, 16); // train.arrow in record batches of 16 rows
- * console.log((await readFeatureDir(dir)).train.rows); // 36
+ * assert.equal((await readFeatureDir(dir)).train.rows, 36);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -348,6 +355,7 @@ export async function writeFeatureDir(
  * @returns The set that was written.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeSyntheticFeatureDir } from "./synthetic.ts";
  * const dir = await Deno.makeTempDir();
  * const set = await writeSyntheticFeatureDir(dir, {
@@ -355,7 +363,7 @@ export async function writeFeatureDir(
  *   featureDim: 4,
  *   seed: 0,
  * });
- * console.log(set.val.rows, [...Deno.readDirSync(dir)].length); // 40 4
+ * assert.deepEqual([set.val.rows, [...Deno.readDirSync(dir)].length], [40, 4]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

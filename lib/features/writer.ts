@@ -99,6 +99,7 @@ class IpcFile {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FeatureWriter, type FeatureWriterOptions } from "./writer.ts";
  * const options: FeatureWriterOptions = {
  *   split: "val",
@@ -114,7 +115,7 @@ class IpcFile {
  * const dir = await Deno.makeTempDir();
  * const writer = await FeatureWriter.create(`${dir}/val.arrow`, options);
  * await writer.abort(); // nothing is left behind
- * console.log([...Deno.readDirSync(dir)].length); // 0
+ * assert.equal([...Deno.readDirSync(dir)].length, 0);
  * await Deno.remove(dir);
  * ```
  */
@@ -278,7 +279,7 @@ export class FeatureWriter {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { vectorData } from "./writer.ts";
  * equal(vectorData(3, 2, new Float32Array(6)).length, 2);
  * ```
@@ -297,6 +298,7 @@ export function vectorData(dim: number, rows: number, values: Float32Array): arr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ClassifierWeights } from "./writer.ts";
  * const identity: ClassifierWeights = {
  *   weight: Float32Array.of(1, 0, 0, 1), // (C=2, D=2)
@@ -304,7 +306,7 @@ export function vectorData(dim: number, rows: number, values: Float32Array): arr
  *   classCount: 2,
  *   featureDim: 2,
  * };
- * console.log(identity.weight.length === identity.classCount * identity.featureDim); // true
+ * assert.ok(identity.weight.length === identity.classCount * identity.featureDim);
  * ```
  */
 export interface ClassifierWeights {
@@ -374,7 +376,7 @@ export async function writeClassifier(
  * @param what What the file holds, for error messages.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { arrow } from "../deps.ts";
  * import { writeArrowFile } from "./writer.ts";
  * const path = await Deno.makeTempFile({ suffix: ".arrow" });

@@ -10,7 +10,6 @@
  */
 
 import { GpuCache } from "./cache.ts";
-import { driverVersion } from "./driver.ts";
 import { BufferPool } from "./pool.ts";
 
 /**
@@ -38,17 +37,47 @@ export interface GpuOptions {
    * for a missing API, no adapter or a too-small adapter.
    */
   navigator?: { gpu?: GPU };
+  /**
+   * How kernel families choose their configurations (default `"auto"`); see {@link Gpu.tune}.
+   * The command-line tools read it from `LTKIT_TUNE` (lib/ops/tune.ts `tuneMode`).
+   */
+  tune?: TuneMode;
+  /**
+   * Names the driver behind the adapter ({@link AdapterSummary.driver}, part of the key under
+   * which tuning choices are stored), since WebGPU reports no driver version. Finding it means
+   * reading the host's Vulkan ICD files, which this module does not do: the command-line tools
+   * and the tests pass lib/io/driver.ts's `driverVersion` (lib/io/gpu_host.ts). Default: none.
+   */
+  driver?: (adapter: { description: string; vendor: string }) => string;
 }
+
+/**
+ * How kernel families choose their configurations (tile shapes, workgroup sizes): `auto` times
+ * the candidates once per adapter and keeps the winner, `off` uses each family's default
+ * without timing, `force` ignores stored results and times again.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TuneMode } from "./device.ts";
+ * const modes: TuneMode[] = ["auto", "off", "force"];
+ * assert.equal(modes.length, 3);
+ * ```
+ */
+export type TuneMode = "auto" | "off" | "force";
 
 /**
  * Summary of the adapter, for reports and logs.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const { description, isFallbackAdapter } = gpu.adapter;
- * console.log(description, isFallbackAdapter); // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" true
+ * // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" true: both depend on the adapter.
+ * assert.ok(description.length > 0);
+ * assert.equal(typeof isFallbackAdapter, "boolean");
  * gpu.destroy();
  * ```
  */
@@ -66,8 +95,8 @@ export interface AdapterSummary {
   /** The smallest subgroup size the adapter may use (0 when it does not say). */
   subgroupMinSize: number;
   /**
-   * The driver behind the adapter, e.g. "Mesa 25.0.7-2~bpo12+1", found from the Vulkan ICD
-   * library (WebGPU reports no driver version; see lib/gpu/driver.ts); "" when unknown.
+   * The driver behind the adapter, e.g. "Mesa 25.0.7-2~bpo12+1", as {@link GpuOptions.driver}
+   * names it (WebGPU reports no driver version); "" when unknown.
    */
   driver: string;
 }
@@ -144,12 +173,13 @@ export class GpuLostError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DispatchSource } from "./device.ts";
  * const source: DispatchSource = {
  *   pipeline: { name: "kernels/gemm.wgsl:gemm_main" },
  *   cost: { flops: 2e6, bytes: 1.2e4 },
  * };
- * console.log(source.pipeline.name.split(":")[1]); // "gemm_main"
+ * assert.equal(source.pipeline.name.split(":")[1], "gemm_main");
  * ```
  */
 export interface DispatchSource {
@@ -164,6 +194,7 @@ export interface DispatchSource {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "./mod.ts";
  * import { prepareFill } from "../ops/elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -175,8 +206,8 @@ export interface DispatchSource {
  * gpu.encodeDispatch(captured, pass);
  * pass.end();
  * gpu.device.queue.submit([encoder.finish()]);
- * console.log(captured.source?.pipeline.name); // "kernels/elementwise.wgsl:fill"
- * console.log((await t.read())[7]); // 3
+ * assert.equal(captured.source?.pipeline.name, "kernels/elementwise.wgsl:fill");
+ * assert.equal((await t.read())[7], 3);
  * gpu.destroy();
  * ```
  */
@@ -193,13 +224,14 @@ export interface CapturedDispatch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { Tensor } from "./tensor.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const t = Tensor.from(gpu, [1, 2, 3]);
  * gpu.submit(); // runs everything recorded so far (here: nothing but the upload)
  * await gpu.sync(); // and waits for it
- * console.log(gpu.hasPending, gpu.dispatchCount); // false 0
+ * assert.deepEqual([gpu.hasPending, gpu.dispatchCount], [false, 0]);
  * t.destroy();
  * gpu.destroy();
  * ```
@@ -215,6 +247,11 @@ export class Gpu {
   readonly pool: BufferPool;
   /** Per-device cache with typed keys, used by ops for pipelines, tuned tile shapes and the like. */
   readonly cache: GpuCache = new GpuCache();
+  /**
+   * How kernel families choose their configurations ({@link TuneMode}); set from
+   * {@link GpuOptions.tune}, and settable so that a test can switch it.
+   */
+  tune: TuneMode = "auto";
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #afterSubmit: (() => void)[] = [];
@@ -435,18 +472,19 @@ export class Gpu {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(gpu.limits.maxStorageBuffersPerShaderStage >= 8); // true
+ * assert.ok(gpu.limits.maxStorageBuffersPerShaderStage >= 8);
  * gpu.destroy();
  * ```
  */
 export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   const nav = options.navigator ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (!nav?.gpu) {
-    const runtime = "Deno" in globalThis
-      ? `Deno ${(globalThis as unknown as { Deno: typeof Deno }).Deno.version.deno}`
-      : "this runtime";
+    // A capability probe, for the message only: a browser has no Deno global.
+    const deno = globalThis.Deno?.version?.deno;
+    const runtime = deno ? `Deno ${deno}` : "this runtime";
     throw new GpuUnavailableError(
       `Cannot get a GPU: navigator.gpu is missing in ${runtime}. ltkit needs WebGPU: use ` +
         `Deno 2.x (WebGPU is built in; on Deno 1.x pass --unstable-webgpu)`,
@@ -462,7 +500,7 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
         "DENO_WEBGPU_BACKEND=vulkan|gl selects the backend",
     );
   }
-  const summary = summarizeAdapter(adapter);
+  const summary = summarizeAdapter(adapter, options.driver);
   const requiredLimits: Record<string, number> = {};
   for (const name of REQUESTED_LIMITS) {
     const have = adapter.limits[name] as number;
@@ -508,10 +546,15 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
         `runs on the CPU and is far slower than on a GPU`,
     );
   }
-  return new Gpu(device, summary);
+  const gpu = new Gpu(device, summary);
+  gpu.tune = options.tune ?? "auto";
+  return gpu;
 }
 
-function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
+function summarizeAdapter(
+  adapter: GPUAdapter,
+  driver: GpuOptions["driver"],
+): AdapterSummary {
   const info = (adapter as { info?: GPUAdapterInfo }).info;
   const record = (info ?? {}) as unknown as Record<string, unknown>;
   const fallback = record.isFallbackAdapter ??
@@ -525,7 +568,7 @@ function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
     device: String(record.device ?? ""),
     isFallbackAdapter: Boolean(fallback),
     subgroupMinSize: Number(record.subgroupMinSize ?? 0) || 0,
-    driver: driverVersion({ description, vendor }),
+    driver: driver?.({ description, vendor }) ?? "",
   };
 }
 
@@ -537,9 +580,10 @@ function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBytes } from "./device.ts";
- * console.log(formatBytes(134217728)); // "128 MiB"
- * console.log(formatBytes(1536)); // "1.5 KiB"
+ * assert.equal(formatBytes(134217728), "128 MiB");
+ * assert.equal(formatBytes(1536), "1.5 KiB");
  * ```
  */
 export function formatBytes(bytes: number): string {

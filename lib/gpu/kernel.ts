@@ -20,6 +20,7 @@ import { type DType, formatShape, Tensor } from "./tensor.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { KernelSource } from "./kernel.ts";
  * const SCALE: KernelSource = {
  *   file: "example/scale.wgsl",
@@ -33,7 +34,7 @@ import { type DType, formatShape, Tensor } from "./tensor.ts";
  *   if (gid.x < p.n) { y[gid.x] = p.alpha * x[gid.x]; }
  * }`,
  * };
- * console.log(SCALE.file); // "example/scale.wgsl"
+ * assert.equal(SCALE.file, "example/scale.wgsl");
  * ```
  */
 export interface KernelSource<E extends string = string> {
@@ -78,11 +79,12 @@ export type EntryOf<T extends Readonly<Record<string, string>>> = T[keyof T];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { spliceKernel } from "./kernel.ts";
  * const base = { file: "a.wgsl", source: "x\n// BEGIN r (note)\nold\n// END r\ny\n" };
  * const part = { file: "b.wgsl", source: "new\n" };
  * const v = spliceKernel(base, "r", part);
- * console.log(v.file, JSON.stringify(v.source)); // "a.wgsl with b.wgsl" "x\nnew\ny\n"
+ * assert.deepEqual([v.file, v.source], ["a.wgsl with b.wgsl", "x\nnew\ny\n"]);
  * ```
  */
 export function spliceKernel<E extends string>(
@@ -111,6 +113,7 @@ export function spliceKernel<E extends string>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { type BindingInfo, getPipeline, type KernelSource } from "./kernel.ts";
  * const SCALE: KernelSource = {
@@ -128,7 +131,7 @@ export function spliceKernel<E extends string>(
  * const gpu = await requestGpu({ warnFallback: false });
  * const pipeline = await getPipeline(gpu, SCALE, "scale");
  * const y: BindingInfo = pipeline.bindings[1];
- * console.log(y.name, y.binding, y.kind, y.scalar); // "y" 1 "read_write" "f32"
+ * assert.deepEqual([y.name, y.binding, y.kind, y.scalar], ["y", 1, "read_write", "f32"]);
  * gpu.destroy();
  * ```
  */
@@ -152,6 +155,7 @@ export interface BindingInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { getPipeline, type KernelSource, type UniformMember } from "./kernel.ts";
  * const SCALE: KernelSource = {
@@ -169,7 +173,7 @@ export interface BindingInfo {
  * const gpu = await requestGpu({ warnFallback: false });
  * const pipeline = await getPipeline(gpu, SCALE, "scale");
  * const members: readonly UniformMember[] = pipeline.uniform!.members;
- * console.log(members.map((m) => `${m.name}@${m.offset}:${m.type}`)); // ["n@0:u32", "alpha@4:f32"]
+ * assert.deepEqual(members.map((m) => `${m.name}@${m.offset}:${m.type}`), ["n@0:u32", "alpha@4:f32"]);
  * gpu.destroy();
  * ```
  */
@@ -187,9 +191,10 @@ export interface UniformMember {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Constants } from "./kernel.ts";
  * const tiles: Constants = { WG: 64, PER: 4 };
- * console.log(Object.keys(tiles)); // ["WG", "PER"]
+ * assert.deepEqual(Object.keys(tiles), ["WG", "PER"]);
  * ```
  */
 export type Constants = Readonly<Record<string, number>>;
@@ -199,12 +204,13 @@ export type Constants = Readonly<Record<string, number>>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import type { Resources } from "./kernel.ts";
  * import { Tensor } from "./tensor.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const resources: Resources = { x: Tensor.from(gpu, [1, 2]), y: Tensor.zeros(gpu, [2]) };
- * console.log(Object.keys(resources)); // ["x", "y"]
+ * assert.deepEqual(Object.keys(resources), ["x", "y"]);
  * gpu.destroy();
  * ```
  */
@@ -238,6 +244,7 @@ function reflectSource(src: KernelSource): Reflected {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { getPipeline, type KernelSource } from "./kernel.ts";
  * const SCALE: KernelSource = {
@@ -254,9 +261,9 @@ function reflectSource(src: KernelSource): Reflected {
  * };
  * const gpu = await requestGpu({ warnFallback: false });
  * const pipeline = await getPipeline(gpu, SCALE, "scale");
- * console.log(pipeline.name); // "example/scale.wgsl:scale"
- * console.log(pipeline.bindings.map((b) => b.name)); // ["x", "y", "p"]
- * console.log(pipeline.uniform?.name); // "p"
+ * assert.equal(pipeline.name, "example/scale.wgsl:scale");
+ * assert.deepEqual(pipeline.bindings.map((b) => b.name), ["x", "y", "p"]);
+ * assert.equal(pipeline.uniform?.name, "p");
  * gpu.destroy();
  * ```
  */
@@ -315,6 +322,7 @@ export class Pipeline {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { getPipeline, type KernelSource } from "./kernel.ts";
  * const SCALE: KernelSource = {
@@ -334,7 +342,7 @@ export class Pipeline {
  *   getPipeline(gpu, SCALE, "scale"),
  *   getPipeline(gpu, SCALE, "scale"),
  * ]);
- * console.log(a === b); // true: compiled once
+ * assert.equal(a, b); // compiled once
  * gpu.destroy();
  * ```
  */
@@ -449,10 +457,23 @@ async function compile(
 }
 
 /** Creates the shader module; throws `file:line:col message` lines for compile errors. */
+/**
+ * Tint (Chromium's WebGPU) compiles subgroup builtins only after `enable subgroups;`, which Naga
+ * (Deno 2.9.6) rejects; the kernels leave it out and it is added here, on line 1 so that
+ * compiler messages keep their line numbers.
+ */
+function withEnables(source: string): string {
+  const naga = globalThis.navigator?.userAgent?.startsWith("Deno/") ?? false;
+  // A directive, not the kernels' comments that mention it.
+  const enabled = /^\s*enable\s+subgroups\s*;/m.test(source);
+  if (naga || enabled || !/\bsubgroup[A-Z]\w*\s*\(/.test(source)) return source;
+  return `enable subgroups; ${source}`;
+}
+
 async function compileModule(gpu: Gpu, src: KernelSource, name: string): Promise<GPUShaderModule> {
   const device = gpu.device;
   device.pushErrorScope("validation");
-  const module = device.createShaderModule({ code: src.source, label: src.file });
+  const module = device.createShaderModule({ code: withEnables(src.source), label: src.file });
   const info = await module.getCompilationInfo();
   const moduleError = await device.popErrorScope();
   const errors = info.messages.filter((m) => m.type === "error");
@@ -518,9 +539,10 @@ function scalarOf(type: any): DType | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Cost } from "./kernel.ts";
  * const gemm: Cost = { flops: 2 * 64 * 64 * 64, bytes: 3 * 64 * 64 * 4 };
- * console.log(gemm.flops / gemm.bytes); // 10.666666666666666
+ * assert.equal(gemm.flops / gemm.bytes, 10.666666666666666);
  * ```
  */
 export interface Cost {
@@ -535,9 +557,10 @@ export interface Cost {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { WorkInfo } from "./kernel.ts";
  * const info: WorkInfo = { layer: "stem", flops: 1e6 };
- * console.log(info.layer); // "stem"
+ * assert.equal(info.layer, "stem");
  * ```
  */
 export interface WorkInfo {
@@ -558,9 +581,10 @@ const workInfo = new WeakMap<Recordable, WorkInfo>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeWork, Sequence, workInfoOf } from "./kernel.ts";
  * const op = describeWork(new Sequence(), { layer: "fc", flops: 2560 });
- * console.log(workInfoOf(op)); // { layer: "fc", flops: 2560 }
+ * assert.deepEqual(workInfoOf(op), { layer: "fc", flops: 2560 });
  * ```
  */
 export function describeWork<T extends Recordable>(work: T, info: WorkInfo): T {
@@ -576,8 +600,9 @@ export function describeWork<T extends Recordable>(work: T, info: WorkInfo): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Sequence, workInfoOf } from "./kernel.ts";
- * console.log(workInfoOf(new Sequence())); // undefined
+ * assert.equal(workInfoOf(new Sequence()), undefined);
  * ```
  */
 export function workInfoOf(work: Recordable): WorkInfo | undefined {
@@ -589,6 +614,7 @@ export function workInfoOf(work: Recordable): WorkInfo | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { Dispatch, getPipeline, groups, type KernelSource } from "./kernel.ts";
  * import { Tensor } from "./tensor.ts";
@@ -610,10 +636,10 @@ export function workInfoOf(work: Recordable): WorkInfo | undefined {
  * const pipeline = await getPipeline(gpu, SCALE, "scale");
  * const d = new Dispatch(gpu, pipeline, { x, y }, { n: x.size, alpha: 2 }, [groups(3, 64), 1, 1]);
  * d.record();
- * console.log(await y.read()); // Float32Array(3) [2, 4, 6]
+ * assert.deepEqual(await y.read(), Float32Array.of(2, 4, 6));
  * d.setUniforms({ alpha: -1 });
  * d.record();
- * console.log(await y.read()); // Float32Array(3) [-1, -2, -3]
+ * assert.deepEqual(await y.read(), Float32Array.of(-1, -2, -3));
  * d.destroy();
  * gpu.destroy();
  * ```
@@ -796,6 +822,7 @@ export class Dispatch implements Recordable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { Dispatch, getPipeline, type KernelSource, recordOnce } from "./kernel.ts";
  * import { Tensor } from "./tensor.ts";
@@ -816,7 +843,7 @@ export class Dispatch implements Recordable {
  * const y = Tensor.zeros(gpu, [2]);
  * const pipeline = await getPipeline(gpu, SCALE, "scale");
  * recordOnce(new Dispatch(gpu, pipeline, { x, y }, { n: 2, alpha: 10 }));
- * console.log(await y.read()); // Float32Array(2) [10, 20]
+ * assert.deepEqual(await y.read(), Float32Array.of(10, 20));
  * gpu.destroy();
  * ```
  */
@@ -834,8 +861,9 @@ export function recordOnce(work: Recordable): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { groups } from "./kernel.ts";
- * console.log(groups(100, 64)); // 2
+ * assert.equal(groups(100, 64), 2);
  * ```
  */
 export function groups(n: number, size: number): number {
@@ -853,12 +881,13 @@ export function groups(n: number, size: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { grid1d } from "./kernel.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(grid1d(gpu, 1000, 64)); // { workgroups: [16, 1, 1], row: 1024 }
+ * assert.deepEqual(grid1d(gpu, 1000, 64), { workgroups: [16, 1, 1], row: 1024 });
  * const max = gpu.limits.maxComputeWorkgroupsPerDimension;
- * console.log(grid1d(gpu, 64 * max + 1, 64).workgroups[1]); // 2
+ * assert.equal(grid1d(gpu, 64 * max + 1, 64).workgroups[1], 2);
  * gpu.destroy();
  * ```
  */
@@ -878,11 +907,12 @@ export function grid1d(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Recordable, Sequence } from "./kernel.ts";
  * const log: string[] = [];
  * const step: Recordable = { record: () => log.push("step"), destroy: () => log.push("free") };
  * new Sequence([step, step]).record();
- * console.log(log); // ["step", "step"]
+ * assert.deepEqual(log, ["step", "step"]);
  * ```
  */
 export interface Recordable {
@@ -898,6 +928,7 @@ export interface Recordable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { Dispatch, getPipeline, type KernelSource, Sequence } from "./kernel.ts";
  * import { Tensor } from "./tensor.ts";
@@ -921,7 +952,7 @@ export interface Recordable {
  * const step = new Sequence([new Dispatch(gpu, pipeline, { x, y }, { n: 2, alpha: 3 })]);
  * step.push(new Dispatch(gpu, pipeline, { x: y, y: z }, { n: 2, alpha: 3 }));
  * step.record(); // y = 3x, then z = 3y, in one submit
- * console.log(await z.read()); // Float32Array(2) [9, 18]
+ * assert.deepEqual(await z.read(), Float32Array.of(9, 18));
  * step.destroy();
  * gpu.destroy();
  * ```

@@ -13,12 +13,13 @@ const GRANULE = 256;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const a = gpu.pool.acquire(1000, GPUBufferUsage.STORAGE);
  * gpu.pool.release(a);
  * const b = gpu.pool.acquire(1024, GPUBufferUsage.STORAGE); // same rounded size: reused
- * console.log(a === b, b.size); // true 1024
+ * assert.deepEqual([a === b, b.size], [true, 1024]);
  * gpu.destroy();
  * ```
  */

@@ -11,9 +11,10 @@ import type { Gpu } from "./device.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DType } from "./tensor.ts";
  * const labels: DType = "i32";
- * console.log(labels); // "i32"
+ * assert.equal(labels, "i32");
  * ```
  */
 export type DType = "f32" | "i32" | "u32";
@@ -23,9 +24,10 @@ export type DType = "f32" | "i32" | "u32";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TypedArrayFor } from "./tensor.ts";
  * const labels: TypedArrayFor<"i32"> = new Int32Array([3, 1, 4]);
- * console.log(labels.length); // 3
+ * assert.equal(labels.length, 3);
  * ```
  */
 export type TypedArrayFor<D extends DType> = D extends "f32" ? Float32Array
@@ -37,9 +39,10 @@ export type TypedArrayFor<D extends DType> = D extends "f32" ? Float32Array
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TensorData } from "./tensor.ts";
  * const data: TensorData[] = [[1, 2], new Float32Array(2), new Int32Array([7])];
- * console.log(data.length); // 3
+ * assert.equal(data.length, 3);
  * ```
  */
 export type TensorData = Float32Array | Int32Array | Uint32Array | ArrayLike<number>;
@@ -58,7 +61,7 @@ const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.
  * ```ts
  * import assert from "node:assert/strict";
  * import { shapeSize } from "./tensor.ts";
- * console.log(shapeSize([2, 3, 4])); // 24
+ * assert.equal(shapeSize([2, 3, 4]), 24);
  * assert.throws(() => shapeSize([2, -1], "logits"), RangeError);
  * ```
  */
@@ -84,8 +87,9 @@ export function shapeSize(shape: readonly number[], what = "tensor"): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatShape } from "./tensor.ts";
- * console.log(formatShape([3, 1, 28, 28])); // "(3,1,28,28)"
+ * assert.equal(formatShape([3, 1, 28, 28]), "(3,1,28,28)");
  * ```
  */
 export function formatShape(shape: readonly number[]): string {
@@ -98,14 +102,15 @@ export function formatShape(shape: readonly number[]): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { Tensor } from "./tensor.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const t = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
- * console.log(await t.read()); // Float32Array(6) [1, 2, 3, 4, 5, 6]
+ * assert.deepEqual(await t.read(), Float32Array.of(1, 2, 3, 4, 5, 6));
  * const flat = t.reshape([6]); // a view: same buffer
  * const labels = Tensor.from(gpu, new Int32Array([2, 0]));
- * console.log(labels.dtype, flat.shape); // "i32" [6]
+ * assert.deepEqual([labels.dtype, flat.shape], ["i32", [6]]);
  * t.destroy();
  * labels.destroy();
  * gpu.destroy();
@@ -299,9 +304,10 @@ function dtypeOf(data: TensorData): DType {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arrayType } from "./tensor.ts";
  * const Ctor = arrayType("u32");
- * console.log(new Ctor(2)); // Uint32Array(2) [0, 0]
+ * assert.deepEqual(new Ctor(2), Uint32Array.of(0, 0));
  * ```
  */
 export function arrayType(
@@ -334,13 +340,14 @@ function toTyped(data: TensorData, dtype: DType): Float32Array | Int32Array | Ui
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "./device.ts";
  * import { readAll, Tensor } from "./tensor.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const loss = Tensor.from(gpu, [0.5]);
  * const correct = Tensor.from(gpu, new Int32Array([7]));
  * const [l, c] = await readAll([loss, correct]);
- * console.log(l, c); // Float32Array(1) [0.5] Int32Array(1) [7]
+ * assert.deepEqual([l, c], [Float32Array.of(0.5), Int32Array.of(7)]);
  * gpu.destroy();
  * ```
  */

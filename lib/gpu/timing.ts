@@ -19,6 +19,7 @@ import { type Recordable, Sequence, workInfoOf } from "./kernel.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DispatchTiming } from "./timing.ts";
  * const t: DispatchTiming = {
  *   family: "gemm",
@@ -28,7 +29,7 @@ import { type Recordable, Sequence, workInfoOf } from "./kernel.ts";
  *   flops: 1e6,
  *   bytes: 4e5,
  * };
- * console.log(t.flops / (t.ms * 1e6)); // 2 (GFLOP/s)
+ * assert.equal(t.flops / (t.ms * 1e6), 2); // GFLOP/s
  * ```
  */
 export interface DispatchTiming {
@@ -51,9 +52,10 @@ export interface DispatchTiming {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StepTimings } from "./timing.ts";
  * const result: StepTimings = { method: "cpu", dispatches: [], wallMs: 0 };
- * console.log(result.method); // "cpu"
+ * assert.equal(result.method, "cpu");
  * ```
  */
 export interface StepTimings {
@@ -69,9 +71,10 @@ export interface StepTimings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TimingRow } from "./timing.ts";
  * const row: TimingRow = { name: "gemm", dispatches: 3, ms: 2, share: 0.25, gflops: 5, gbps: 1 };
- * console.log(row.share * 100); // 25
+ * assert.equal(row.share * 100, 25);
  * ```
  */
 export interface TimingRow {
@@ -102,6 +105,7 @@ const MAX_QUERIES = 4096;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "./mod.ts";
  * import { prepareScale } from "../ops/elementwise.ts";
  * import { timeDispatches } from "./timing.ts";
@@ -109,9 +113,9 @@ const MAX_QUERIES = 4096;
  * const x = Tensor.from(gpu, new Float32Array(1024).fill(1));
  * const y = Tensor.empty(gpu, [1024]);
  * const result = await timeDispatches(gpu, await prepareScale(gpu, x, y, 2));
- * console.log(result.dispatches.map((d) => d.family)); // ["elementwise"]
- * console.log(result.dispatches[0].bytes); // 8192
- * console.log((await y.read())[0]); // 2
+ * assert.deepEqual(result.dispatches.map((d) => d.family), ["elementwise"]);
+ * assert.equal(result.dispatches[0].bytes, 8192);
+ * assert.equal((await y.read())[0], 2);
  * gpu.destroy();
  * ```
  */
@@ -134,10 +138,13 @@ export async function timeDispatches(
     const rows = op.dispatches.map((d) => {
       const name = d.source?.pipeline.name ?? "unknown:unknown";
       const [file, entry] = name.split(":");
-      const family = file.replace(/^.*\//, "").replace(/\.wgsl$/, "");
+      const base = file.replace(/^.*\//, "").replace(/\.wgsl$/, "");
+      // A variant's file (softmax_subgroup, conv2d_tiled) counts to its family; the kernel
+      // column keeps the variant.
+      const family = base.replace(/_(subgroup|tiled)$/, "");
       return {
         family,
-        kernel: `${family}.${entry}`,
+        kernel: `${base}.${entry}`,
         layer: op.layer,
         ms: ms[i++],
         flops: d.source?.cost.flops ?? 0,
@@ -252,13 +259,16 @@ async function timeOnCpu(gpu: Gpu, dispatches: CapturedDispatch[]): Promise<numb
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { summarizeTimings } from "./timing.ts";
  * const rows = summarizeTimings([
  *   { family: "conv2d", kernel: "conv2d.f", layer: "stem", ms: 3, flops: 6e6, bytes: 3e5 },
  *   { family: "batchnorm", kernel: "batchnorm.f", layer: "stem", ms: 1, flops: 0, bytes: 1e6 },
  * ], "family");
- * console.log(rows.map((r) => [r.name, r.share, r.gflops, r.gbps]));
- * // [["conv2d", 0.75, 2, 0.1], ["batchnorm", 0.25, null, 1]]
+ * assert.deepEqual(rows.map((r) => [r.name, r.share, r.gflops, r.gbps]), [
+ *   ["conv2d", 0.75, 2, 0.1],
+ *   ["batchnorm", 0.25, null, 1],
+ * ]);
  * ```
  */
 export function summarizeTimings(
@@ -303,15 +313,18 @@ export function summarizeTimings(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatTimings } from "./timing.ts";
  * const text = formatTimings({
  *   method: "cpu",
  *   wallMs: 5,
  *   dispatches: [{ family: "gemm", kernel: "gemm.m", layer: "fc", ms: 2, flops: 4e6, bytes: 2e6 }],
  * }, "one GEMM");
- * console.log(text.split("\n")[0]);
- * // "one GEMM: 1 dispatches, 2.00 ms of kernel time (cpu timing; 5.0 ms wall)"
- * console.log(text.includes("100.0%")); // true
+ * assert.equal(
+ *   text.split("\n")[0],
+ *   "one GEMM: 1 dispatches, 2.00 ms of kernel time (cpu timing; 5.0 ms wall)",
+ * );
+ * assert.ok(text.includes("100.0%"));
  * ```
  */
 export function formatTimings(timings: StepTimings, title: string): string {

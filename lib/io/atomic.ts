@@ -50,7 +50,8 @@ const KEPT_CLASSES: ErrorConstructor[] = [
   TypeError,
   RangeError,
   SyntaxError,
-  ...(Object.values(Deno.errors) as ErrorConstructor[]),
+  // Guarded: a browser bundle imports this module (through eval/metrics.ts) without running it.
+  ...(Object.values(globalThis.Deno?.errors ?? {}) as ErrorConstructor[]),
 ];
 
 /**

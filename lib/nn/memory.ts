@@ -117,7 +117,11 @@ function tally(spec: ResNetSpec): Tally {
   return t;
 }
 
-/** Convolution op scratch at `batch`: packed weights and partial sums (an upper bound). */
+/**
+ * Convolution op scratch at `batch`: packed weights and partial sums (an upper bound for the
+ * default, direct variants; a workgroup-tiled variant chosen by tuning may split its weight
+ * gradient into more partial sums).
+ */
 function convScratch(spec: ResNetSpec, batch: number): number {
   const plan = planResNet(spec);
   const up16 = (v: number) => Math.ceil(v / 16) * 16;
@@ -154,7 +158,6 @@ function convScratch(spec: ResNetSpec, batch: number): number {
  * ```ts
  * import assert from "node:assert/strict";
  * import { formatBytes } from "../gpu/device.ts";
-import { GROUPED_WEIGHT_TARGET } from "../ops/conv2d_grouped.ts";
  * import { stepMemory } from "./memory.ts";
  * import { imagenetResNet } from "./spec.ts";
  * const r10 = imagenetResNet("resnet10", [3, 224, 224], 64, [1, 1, 1, 1], 1000);

@@ -471,7 +471,9 @@ export class ResNet {
       const shape = [this.batch, spec.stem, ...plan.pool.output];
       const pooled = this.#tensor(shape, "stem.pool.out");
       maxPool = { argmax: this.#tensor(shape, "stem.pool.argmax", "u32") };
-      both(await prepareMaxPool2dForward(gpu, { x, y: pooled, argmax: maxPool.argmax }));
+      const pool = await prepareMaxPool2dForward(gpu, { x, y: pooled, argmax: maxPool.argmax });
+      describeWork(pool, { layer: "stem.pool" });
+      both(pool);
       x = pooled;
     }
     const blocks: Block[] = [];
@@ -491,7 +493,9 @@ export class ResNet {
         carried = short.out;
       } else if (bp.shortcut === "pad") {
         carried = this.#tensor(SHAPE(out), `${bp.name}.shortcut.out`);
-        both(await prepareShortcutPadForward(gpu, { x, y: carried, stride: bp.stride }));
+        const pad = await prepareShortcutPadForward(gpu, { x, y: carried, stride: bp.stride });
+        describeWork(pad, { layer: `${bp.name}.shortcut` });
+        both(pad);
       }
       const residual = await prepareAddRelu(gpu, last.out, carried, out);
       describeWork(residual, { layer: bp.name });
@@ -556,6 +560,10 @@ export class ResNet {
       await prepareGemm(gpu, { a: dLogits, b: weight.value, c: dFeatures }),
       await prepareGlobalAvgPoolBackward(gpu, { dy: dFeatures, dx: dOut }),
     ];
+    describeWork(loss, { layer: "head" });
+    for (const [i, w] of backward.entries()) {
+      describeWork(w, { layer: "head", flops: i === 1 || i === 3 ? linearFlops : 0 });
+    }
     for (const { x, main, short, pad, stride, out } of blocks.reverse()) {
       const dSum = scratch(out, [dOut]);
       backward.push(await prepareReluBackward(gpu, out, dOut, dSum));
@@ -581,6 +589,7 @@ export class ResNet {
           backward.push(...(await this.#convBnBackward(short, x, dSum, dPreShort, dx, false)));
         } else {
           backward.push(await prepareShortcutPadBackward(gpu, { dy: dSum, dx, stride }));
+          describeWork(backward.at(-1)!, { layer: `${out.label.replace(/\.out$/, "")}.shortcut` });
         }
         backward.push(...(await this.#convBnBackward(first, x, dA, dPre0, dx, true, true)));
         dOut = dx;
@@ -595,6 +604,7 @@ export class ResNet {
       backward.push(
         await prepareMaxPool2dBackward(gpu, { dy: dOut, argmax: maxPool.argmax, dx: dStem }),
       );
+      describeWork(backward.at(-1)!, { layer: "stem.pool" });
       dOut = dStem;
     }
     backward.push(

@@ -38,4 +38,5 @@ export * from "./shortcut.ts";
 export * from "./optim.ts";
 export * from "./gemm.ts";
 export * from "./tune.ts";
+export * from "./classifier.ts";
 export * from "./augment.ts";

@@ -7,8 +7,9 @@
  * and driver (see {@link adapterKey}) so that later runs skip the timing. Candidates are timed
  * round-robin for several rounds and ranked by their median, so a burst of load from another
  * process slows every candidate alike instead of crowning whichever ran in a quiet moment.
- * `LTKIT_TUNE=0` skips tuning (the family's default is used), `LTKIT_TUNE=force` ignores stored
- * results and tunes again.
+ * {@link Gpu.tune} says how: `off` skips tuning (the family's default is used), `force` ignores
+ * stored results and tunes again; the command-line tools set it from `LTKIT_TUNE` with
+ * {@link tuneMode}, so that this module reads no environment.
  *
  * Every choice made in a process is kept: {@link tuningRecord} returns them (a run writes them
  * to run.json and the checkpoint) and {@link useTuningRecord} makes a later process use the
@@ -19,8 +20,8 @@
  */
 
 import { type CacheKey, cacheKey } from "../gpu/cache.ts";
-import type { Gpu } from "../gpu/device.ts";
-import { readEnv } from "../gpu/driver.ts";
+import { lcgUniform } from "../data/rng.ts";
+import type { Gpu, TuneMode } from "../gpu/device.ts";
 
 /**
  * What {@link tuned} needs from a kernel family.
@@ -29,7 +30,7 @@ import { readEnv } from "../gpu/driver.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
- * import { forgetTuning, tuned, tuneMode, type TuneSpec } from "./tune.ts";
+ * import { forgetTuning, tuned, type TuneSpec } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * // A toy spec whose "time" is the candidate itself and which rejects odd candidates.
  * const spec: TuneSpec<number> = {
@@ -41,8 +42,8 @@ import { readEnv } from "../gpu/driver.ts";
  *   accept: (stored) => typeof stored === "number" && stored % 2 === 0 ? stored : undefined,
  * };
  * forgetTuning(gpu, spec.key); // ignore a result stored by an earlier run
- * // The fastest even candidate, or the fallback when tuning is off (LTKIT_TUNE=0).
- * assert.equal((await tuned(gpu, spec)).config, tuneMode() === "off" ? 8 : 4);
+ * // The fastest even candidate, or the fallback when tuning is off (gpu.tune "off").
+ * assert.equal((await tuned(gpu, spec)).config, gpu.tune === "off" ? 8 : 4);
  * forgetTuning(gpu, spec.key); // leave nothing in localStorage
  * gpu.destroy();
  * ```
@@ -127,25 +128,20 @@ export interface TuningRecord {
 }
 
 /**
- * Tuning mode from `LTKIT_TUNE`: `off` for `0`/`false`/`off`/`no`, `force`, else `auto` (also
- * when the environment cannot be read).
+ * The tuning mode a value of `LTKIT_TUNE` asks for: `off` for `0`/`false`/`off`/`no`, `force`,
+ * else `auto` (also when unset or unreadable).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { tuneMode } from "./tune.ts";
- * const saved = Deno.env.get("LTKIT_TUNE");
- * Deno.env.set("LTKIT_TUNE", "0");
- * assert.equal(tuneMode(), "off");
- * Deno.env.set("LTKIT_TUNE", "force");
- * assert.equal(tuneMode(), "force");
- * Deno.env.delete("LTKIT_TUNE");
- * assert.equal(tuneMode(), "auto");
- * if (saved !== undefined) Deno.env.set("LTKIT_TUNE", saved);
+ * assert.equal(tuneMode("0"), "off");
+ * assert.equal(tuneMode(" Force "), "force");
+ * assert.equal(tuneMode(undefined), "auto");
  * ```
  */
-export function tuneMode(): "auto" | "off" | "force" {
-  const value = readEnv("LTKIT_TUNE")?.trim().toLowerCase();
+export function tuneMode(setting: string | undefined): TuneMode {
+  const value = setting?.trim().toLowerCase();
   if (value === "0" || value === "false" || value === "off" || value === "no") return "off";
   if (value === "force") return "force";
   return "auto";
@@ -153,7 +149,7 @@ export function tuneMode(): "auto" | "off" | "force" {
 
 /**
  * The storage key part that names the adapter and what compiles for it: description, vendor,
- * architecture, device, the driver (see lib/gpu/driver.ts) and the WebGPU runtime, whose shader
+ * architecture, device, the driver (see {@link AdapterSummary.driver}) and the WebGPU runtime, whose shader
  * compiler shapes the code as much as the driver does.
  *
  * @example
@@ -172,8 +168,9 @@ export function tuneMode(): "auto" | "off" | "force" {
  */
 export function adapterKey(gpu: Gpu): string {
   const a = gpu.adapter;
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  const runtime = deno ? `deno ${deno.version.deno}` : (globalThis.navigator?.userAgent ?? "");
+  // A capability probe: in a browser there is no Deno global and the user agent names the runtime.
+  const deno = globalThis.Deno?.version?.deno;
+  const runtime = deno ? `deno ${deno}` : (globalThis.navigator?.userAgent ?? "");
   return [a.description, a.vendor, a.architecture, a.device, a.driver, runtime].join("|");
 }
 
@@ -187,7 +184,7 @@ export function adapterKey(gpu: Gpu): string {
  * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { formatGemmConfig, type GemmConfig, prepareGemm } from "./gemm.ts";
- * import { forgetTuning, tuned, tuneMode } from "./tune.ts";
+ * import { forgetTuning, tuned } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const a = Tensor.zeros(gpu, [64, 64]);
  * const b = Tensor.zeros(gpu, [64, 64]);
@@ -212,8 +209,8 @@ export function adapterKey(gpu: Gpu): string {
  * const result = await tuned(gpu, { key, fallback: candidates[0], candidates, measure });
  * assert.ok(candidates.includes(result.config)); // the faster of the two
  * assert.equal(formatGemmConfig(result.config).startsWith("rb "), true);
- * // Timed now, unless tuning is off (LTKIT_TUNE=0), which takes the fallback untimed.
- * assert.equal(result.timings?.length, tuneMode() === "off" ? undefined : 2);
+ * // Timed now, unless tuning is off (gpu.tune "off"), which takes the fallback untimed.
+ * assert.equal(result.timings?.length, gpu.tune === "off" ? undefined : 2);
  * forgetTuning(gpu, key);
  * gpu.destroy();
  * ```
@@ -325,7 +322,7 @@ export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
- * import { forgetTuning, presetTuning, tuned, tuneMode } from "./tune.ts";
+ * import { forgetTuning, presetTuning, tuned } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * // A toy spec whose "time" is the candidate itself.
  * const spec = {
@@ -337,7 +334,7 @@ export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
  * presetTuning(gpu, spec.key, 2);
  * assert.equal((await tuned(gpu, spec)).source, "preset");
  * forgetTuning(gpu, spec.key);
- * assert.equal((await tuned(gpu, spec)).config, tuneMode() === "off" ? 2 : 1);
+ * assert.equal((await tuned(gpu, spec)).config, gpu.tune === "off" ? 2 : 1);
  * forgetTuning(gpu, spec.key); // leave nothing in localStorage
  * gpu.destroy();
  * ```
@@ -365,7 +362,7 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
         `candidate on this device; choosing again, so results may differ from the recorded run`,
     );
   }
-  const mode = spec.force ? "force" : tuneMode();
+  const mode = spec.force ? "force" : gpu.tune;
   if (mode === "off") return { config: spec.fallback, source: "default" };
   if (mode === "auto") {
     const stored = readStored(gpu, spec.key);
@@ -494,13 +491,7 @@ function writeStored(gpu: Gpu, key: string, config: unknown): void {
  * ```
  */
 export function tuneData(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s >>> 8) / 8388608 - 1;
-  }
-  return out;
+  return lcgUniform(n, seed, -1, 1, { hashSeed: false });
 }
 
 /**

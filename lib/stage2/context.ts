@@ -19,13 +19,14 @@ import {
   paddedDim,
   prepareLogits,
   unpackModel,
-} from "./classifier_ops.ts";
+} from "../ops/classifier.ts";
 
 /**
  * Val and test logits, each (rows, C).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -38,7 +39,8 @@ import {
  * });
  * const ctx = await Stage2Context.create(gpu, features);
  * const logits: EvalLogits = await ctx.evaluate(ctx.joint);
- * console.log(logits.val.length, logits.test.length); // 180 90: (60, 3) and (30, 3) row-major
+ * assert.equal(logits.val.length, 60 * 3); // (N_val, C) row-major
+ * assert.equal(logits.test.length, 30 * 3);
  * ctx.destroy();
  * gpu.destroy();
  * ```
@@ -55,6 +57,7 @@ export interface EvalLogits {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -65,11 +68,14 @@ export interface EvalLogits {
  *   testPerClass: 10,
  * });
  * const ctx = await Stage2Context.create(gpu, features);
- * console.log(ctx.classes, ctx.dim, ctx.dimPadded, ctx.trainX.shape); // 3 6 8 [80, 8]
+ * assert.deepEqual([ctx.classes, ctx.dim, ctx.dimPadded], [3, 6, 8]);
+ * assert.deepEqual(ctx.trainX.shape, [80, 8]);
  * const { val, test } = await ctx.evaluate(ctx.joint);
- * console.log(val.length / ctx.classes, test.length / ctx.classes); // 60 30
+ * assert.equal(val.length / ctx.classes, 60);
+ * assert.equal(test.length / ctx.classes, 30);
  * const joint = await ctx.readModel(ctx.joint);
- * console.log(joint.weight.length, joint.scale); // 18 Float32Array(3) [1, 1, 1]
+ * assert.equal(joint.weight.length, 18);
+ * assert.deepEqual(joint.scale, Float32Array.of(1, 1, 1));
  * ctx.destroy();
  * gpu.destroy();
  * ```

@@ -13,7 +13,7 @@
 
 import { Rng } from "../data/rng.ts";
 import type { SamplerKind } from "../data/sampler.ts";
-import type { LinearModel } from "./classifier_ops.ts";
+import type { LinearModel } from "../ops/classifier.ts";
 import type { Stage2Context } from "./context.ts";
 import { DEFAULT_TRAIN_SETTINGS, type MethodResult, since, type TrainSettings } from "./method.ts";
 import { trainLinear } from "./train.ts";
@@ -23,11 +23,13 @@ import { trainLinear } from "./train.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../data/rng.ts";
  * import { STREAMS } from "./crt.ts";
  * const seed = 0;
  * const crtSampler = new Rng(seed, STREAMS.crtSampler); // independent of the LWS draws
- * console.log(STREAMS.lwsSampler, crtSampler.nextInt(10) < 10); // 203 true
+ * assert.equal(STREAMS.lwsSampler, 203);
+ * assert.ok(crtSampler.nextInt(10) < 10);
  * ```
  */
 export const STREAMS: Readonly<
@@ -44,7 +46,7 @@ export const STREAMS: Readonly<
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { CRT_DEFAULTS } from "./crt.ts";
  * deepEqual(CRT_DEFAULTS, { sampler: "class" });
  * ```
@@ -57,7 +59,7 @@ export const CRT_DEFAULTS: Readonly<{ sampler: SamplerKind }> = Object.freeze({ 
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { BSM_DEFAULTS } from "./crt.ts";
  * deepEqual(BSM_DEFAULTS, { sampler: "instance" });
  * ```
@@ -71,6 +73,7 @@ export const BSM_DEFAULTS: Readonly<{ sampler: SamplerKind }> = Object.freeze({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -84,7 +87,8 @@ export const BSM_DEFAULTS: Readonly<{ sampler: SamplerKind }> = Object.freeze({
  * const ctx = await Stage2Context.create(gpu, features);
  * const options: CrtOptions = { seed: 1, epochs: 2, batch: 32, loss: "balanced-softmax" };
  * const bsm = await runCrt(ctx, options);
- * console.log(bsm.name, bsm.stepLoss?.length); // "bsm" 6: 2 epochs of ceil(80 / 32) steps
+ * assert.equal(bsm.name, "bsm");
+ * assert.equal(bsm.stepLoss?.length, 2 * Math.ceil(80 / 32));
  * ctx.destroy();
  * gpu.destroy();
  * ```
@@ -103,10 +107,11 @@ export interface CrtOptions extends Partial<TrainSettings> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../data/rng.ts";
  * import { initLinear } from "./crt.ts";
  * const m = initLinear(3, 4, new Rng(0));
- * console.log(m.weight.every((w) => Math.abs(w) < 0.5)); // true
+ * assert.ok(m.weight.every((w) => Math.abs(w) < 0.5));
  * ```
  */
 export function initLinear(classes: number, dim: number, rng: Rng): LinearModel {
@@ -127,6 +132,7 @@ export function initLinear(classes: number, dim: number, rng: Rng): LinearModel 
  * @returns Logits, the trained classifier and the loss of each step.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -139,8 +145,10 @@ export function initLinear(classes: number, dim: number, rng: Rng): LinearModel 
  * });
  * const ctx = await Stage2Context.create(gpu, features);
  * const crt = await runCrt(ctx, { seed: 0, epochs: 2, batch: 32 });
- * console.log(crt.name, crt.logits.test.length, crt.stepsPerEpoch); // "crt" 90 3
- * console.log(crt.model.scale); // Float32Array(3) [1, 1, 1]: cRT trains W and b only
+ * assert.equal(crt.name, "crt");
+ * assert.equal(crt.logits.test.length, 90);
+ * assert.equal(crt.stepsPerEpoch, 3);
+ * assert.deepEqual(crt.model.scale, Float32Array.of(1, 1, 1)); // cRT trains W and b only
  * ctx.destroy();
  * gpu.destroy();
  * ```
@@ -180,10 +188,11 @@ export async function runCrt(ctx: Stage2Context, options: CrtOptions = {}): Prom
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { definedOnly } from "./crt.ts";
  * import { DEFAULT_TRAIN_SETTINGS } from "./method.ts";
  * const options = { epochs: 2, lr: undefined };
- * console.log({ ...DEFAULT_TRAIN_SETTINGS, ...definedOnly(options) }.lr); // 0.1, not undefined
+ * assert.equal({ ...DEFAULT_TRAIN_SETTINGS, ...definedOnly(options) }.lr, 0.1); // not undefined
  * ```
  */
 export function definedOnly(options: Partial<TrainSettings>): Partial<TrainSettings> {

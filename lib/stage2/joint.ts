@@ -14,6 +14,7 @@ import { type MethodResult, since } from "./method.ts";
  * @returns Logits and the classifier.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -26,7 +27,8 @@ import { type MethodResult, since } from "./method.ts";
  * });
  * const ctx = await Stage2Context.create(gpu, features);
  * const joint = await runJoint(ctx);
- * console.log(joint.name, joint.logits.val.length); // "joint" 180
+ * assert.equal(joint.name, "joint");
+ * assert.equal(joint.logits.val.length, 180);
  * ctx.destroy();
  * gpu.destroy();
  * ```

@@ -20,6 +20,7 @@ import { tauCurve } from "./tau_norm.ts";
  * @returns Adjusted logits at the chosen tau, the offset, tau and its validation curve.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -32,7 +33,8 @@ import { tauCurve } from "./tau_norm.ts";
  * });
  * const ctx = await Stage2Context.create(gpu, features);
  * const la = await runLogitAdjust(ctx);
- * console.log(la.tauCurve?.length, la.offset?.length); // 21 3: taus 0.0..2.0, one offset per class
+ * assert.equal(la.tauCurve?.length, 21); // taus 0.0..2.0
+ * assert.equal(la.offset?.length, 3); // one offset per class
  * ctx.destroy();
  * gpu.destroy();
  * ```

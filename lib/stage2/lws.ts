@@ -20,7 +20,7 @@ import { trainLinear } from "./train.ts";
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { LWS_DEFAULTS } from "./lws.ts";
  * deepEqual(LWS_DEFAULTS, { sampler: "class", weightDecay: 0 });
  * ```
@@ -33,6 +33,7 @@ export const LWS_DEFAULTS: Readonly<{ sampler: SamplerKind; weightDecay: number 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -46,7 +47,7 @@ export const LWS_DEFAULTS: Readonly<{ sampler: SamplerKind; weightDecay: number 
  * const ctx = await Stage2Context.create(gpu, features);
  * const options: LwsOptions = { seed: 0, epochs: 1, batch: 40, sampler: "sqrt" };
  * const lws = await runLws(ctx, options);
- * console.log(lws.stepLoss?.length); // 2
+ * assert.equal(lws.stepLoss?.length, 2);
  * ctx.destroy();
  * gpu.destroy();
  * ```
@@ -68,6 +69,7 @@ export interface LwsOptions extends Partial<Omit<TrainSettings, "weightDecay">> 
  * @returns Logits, the scaled classifier (f learned) and the loss of each step.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -80,7 +82,8 @@ export interface LwsOptions extends Partial<Omit<TrainSettings, "weightDecay">> 
  * });
  * const ctx = await Stage2Context.create(gpu, features);
  * const lws = await runLws(ctx, { seed: 0, epochs: 2, batch: 32 });
- * console.log(lws.name, lws.model.scale.length); // "lws" 3: one learned scale per class
+ * assert.equal(lws.name, "lws");
+ * assert.equal(lws.model.scale.length, 3); // one learned scale per class
  * ctx.destroy();
  * gpu.destroy();
  * ```

@@ -6,7 +6,7 @@
  */
 
 import type { TauPoint } from "../eval/metrics.ts";
-import type { LinearModel } from "./classifier_ops.ts";
+import type { LinearModel } from "../ops/classifier.ts";
 import type { EvalLogits } from "./context.ts";
 
 /**
@@ -15,7 +15,7 @@ import type { EvalLogits } from "./context.ts";
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import type { MethodName } from "./method.ts";
  * const name: MethodName = "tau";
  * equal(name, "tau");
@@ -28,6 +28,7 @@ export type MethodName = string;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -41,7 +42,9 @@ export type MethodName = string;
  * });
  * const ctx = await Stage2Context.create(gpu, features);
  * const result: MethodResult = await runJoint(ctx);
- * console.log(result.name, result.model.weight.length, result.tau); // "joint" 18 undefined
+ * assert.equal(result.name, "joint");
+ * assert.equal(result.model.weight.length, 18);
+ * assert.equal(result.tau, undefined);
  * ctx.destroy();
  * gpu.destroy();
  * ```
@@ -72,9 +75,10 @@ export interface MethodResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_TRAIN_SETTINGS, type TrainSettings } from "./method.ts";
  * const quick: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, epochs: 2 };
- * console.log(quick); // { epochs: 2, batch: 512, lr: 0.1, momentum: 0.9, weightDecay: 0.0005 }
+ * assert.deepEqual(quick, { epochs: 2, batch: 512, lr: 0.1, momentum: 0.9, weightDecay: 0.0005 });
  * ```
  */
 export interface TrainSettings {
@@ -95,8 +99,10 @@ export interface TrainSettings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_TRAIN_SETTINGS } from "./method.ts";
- * console.log(DEFAULT_TRAIN_SETTINGS.epochs, DEFAULT_TRAIN_SETTINGS.batch); // 10 512
+ * assert.equal(DEFAULT_TRAIN_SETTINGS.epochs, 10);
+ * assert.equal(DEFAULT_TRAIN_SETTINGS.batch, 512);
  * ```
  */
 export const DEFAULT_TRAIN_SETTINGS: Readonly<TrainSettings> = Object.freeze({
@@ -112,9 +118,10 @@ export const DEFAULT_TRAIN_SETTINGS: Readonly<TrainSettings> = Object.freeze({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type TauGrid, tauValues } from "./method.ts";
  * const coarse: TauGrid = { start: 0, stop: 2, step: 0.5 };
- * console.log(tauValues(coarse)); // [0, 0.5, 1, 1.5, 2]
+ * assert.deepEqual(tauValues(coarse), [0, 0.5, 1, 1.5, 2]);
  * ```
  */
 export interface TauGrid {
@@ -131,8 +138,9 @@ export interface TauGrid {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_TAU_GRID, tauValues } from "./method.ts";
- * console.log(tauValues(DEFAULT_TAU_GRID).length); // 21
+ * assert.equal(tauValues(DEFAULT_TAU_GRID).length, 21);
  * ```
  */
 export const DEFAULT_TAU_GRID: Readonly<TauGrid> = Object.freeze({ start: 0, stop: 2, step: 0.1 });
@@ -142,8 +150,9 @@ export const DEFAULT_TAU_GRID: Readonly<TauGrid> = Object.freeze({ start: 0, sto
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tauValues } from "./method.ts";
- * console.log(tauValues({ start: 0, stop: 0.3, step: 0.1 })); // [0, 0.1, 0.2, 0.3]
+ * assert.deepEqual(tauValues({ start: 0, stop: 0.3, step: 0.1 }), [0, 0.1, 0.2, 0.3]);
  * ```
  */
 export function tauValues(grid: TauGrid): number[] {
@@ -162,9 +171,10 @@ export function tauValues(grid: TauGrid): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { since } from "./method.ts";
  * const start = performance.now();
- * console.log(since(start) >= 0); // true
+ * assert.ok(since(start) >= 0);
  * ```
  */
 export function since(start: number): number {

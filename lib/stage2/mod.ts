@@ -6,7 +6,6 @@
  * @module
  */
 
-export * from "./classifier_ops.ts";
 export * from "./context.ts";
 export * from "./crt.ts";
 export * from "./joint.ts";

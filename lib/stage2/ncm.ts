@@ -22,7 +22,7 @@ import {
   prepareColumnMean,
   prepareNcmWeights,
   prepareNormalizeRows,
-} from "./classifier_ops.ts";
+} from "../ops/classifier.ts";
 import type { Stage2Context } from "./context.ts";
 import { type MethodResult, since } from "./method.ts";
 
@@ -34,6 +34,7 @@ import { type MethodResult, since } from "./method.ts";
  * @returns Val and test scores (cosines, or minus squared distances) and the NCM weights.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -47,7 +48,8 @@ import { type MethodResult, since } from "./method.ts";
  * const ctx = await Stage2Context.create(gpu, features);
  * const ncm = await runNcm(ctx, "cosine");
  * const scores = ncm.logits.test;
- * console.log(ncm.name, scores.every((s) => s >= -1.0001 && s <= 1.0001)); // "ncm" true: cosines
+ * assert.equal(ncm.name, "ncm");
+ * assert.ok(scores.every((s) => s >= -1.0001 && s <= 1.0001)); // cosines
  * ctx.destroy();
  * gpu.destroy();
  * ```

@@ -23,7 +23,7 @@ import { runTauNorm } from "./tau_norm.ts";
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { DEFAULT_TRAIN_SETTINGS } from "./method.ts";
  * import type { MethodTrainSettings } from "./registry.ts";
  * const lws: MethodTrainSettings = { ...DEFAULT_TRAIN_SETTINGS, weightDecay: 0, sampler: "class" };
@@ -40,7 +40,7 @@ export interface MethodTrainSettings extends TrainSettings {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { DEFAULT_TAU_GRID, DEFAULT_TRAIN_SETTINGS } from "./method.ts";
  * import type { MethodRunSettings } from "./registry.ts";
  * const settings: MethodRunSettings = {
@@ -65,7 +65,7 @@ export interface MethodRunSettings {
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { methodRow, type MethodStyle } from "./registry.ts";
  * const style: MethodStyle = { color: "#009E73", dash: "8 3", label: "τ-norm" };
  * deepEqual(methodRow("tau")?.style, style);
@@ -85,7 +85,7 @@ export interface MethodStyle {
  *
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { methodRow } from "./registry.ts";
  * const crt = methodRow("crt")!;
  * deepEqual([crt.label, crt.trains, crt.weightNorms, crt.tauCurve], ["cRT", true, true, false]);
@@ -221,7 +221,7 @@ const ROWS: MethodRow[] = [...BUILTIN];
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { METHODS } from "./registry.ts";
  * equal(METHODS.map((m) => m.name).join(" "), "joint ncm ncm_l2 crt tau lws la bsm");
  * ```
@@ -246,7 +246,7 @@ export const METHOD_NAMES: readonly string[] = ROWS.map((r) => r.name);
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { methodRow } from "./registry.ts";
  * equal(methodRow("bsm")?.label, "cRT + balanced softmax");
  * equal(methodRow("knn"), undefined);
@@ -265,7 +265,7 @@ export function methodRow(name: string): MethodRow | undefined {
  * @throws {RangeError} When the name is taken or not a lowercase key.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { METHOD_NAMES, registerMethod } from "./registry.ts";
  * import { runJoint } from "./joint.ts";
  * const remove = registerMethod({
@@ -312,7 +312,7 @@ export function registerMethod(row: MethodRow): () => void {
  * @throws {RangeError} Naming the unknown method and the known ones.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
  * import { parseMethods } from "./registry.ts";
  * deepEqual(parseMethods("tau, crt"), ["crt", "tau"]);
  * ```
@@ -336,7 +336,7 @@ export function parseMethods(text: string): string[] {
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { methodHelpLines } from "./registry.ts";
  * equal(methodHelpLines(2)[3], "  crt     classifier re-training, class-balanced sampling");
  * ```

@@ -37,6 +37,7 @@ import { METHOD_NAMES, type MethodRow, methodRow, type MethodTrainSettings } fro
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { runStage2, type Stage2Options } from "./run.ts";
@@ -57,7 +58,8 @@ import { METHOD_NAMES, type MethodRow, methodRow, type MethodTrainSettings } fro
  *   testPerClass: 10,
  * });
  * const { metrics } = await runStage2(features, options);
- * console.log(Object.keys(metrics.methods), lines.length); // ["joint", "lws"] 2
+ * assert.deepEqual(Object.keys(metrics.methods), ["joint", "lws"]);
+ * assert.equal(lines.length, 2);
  * gpu.destroy();
  * ```
  */
@@ -86,6 +88,7 @@ export interface Stage2Options extends Partial<TrainSettings> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { runStage2, type Stage2Result } from "./run.ts";
@@ -96,7 +99,8 @@ export interface Stage2Options extends Partial<TrainSettings> {
  *   testPerClass: 10,
  * });
  * const result: Stage2Result = await runStage2(features, { methods: ["joint", "ncm"], gpu });
- * console.log(Object.keys(result.results), result.setupMs >= 0); // ["joint", "ncm"] true
+ * assert.deepEqual(Object.keys(result.results), ["joint", "ncm"]);
+ * assert.ok(result.setupMs >= 0);
  * gpu.destroy();
  * ```
  */
@@ -118,8 +122,9 @@ export interface Stage2Result {
  * @returns Raw results and the metrics file.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatMetricsTable } from "../eval/metrics.ts";
- * import { readFeatureDir } from "../features/reader.ts";
+ * import { readFeatureDir } from "../features/load.ts";
  * import { writeSyntheticFeatureDir } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { runStage2 } from "./run.ts";
@@ -138,8 +143,9 @@ export interface Stage2Result {
  *   batch: 32,
  *   gpu,
  * });
- * console.log(formatMetricsTable(metrics).split("\n").length > 3);
- * // true: a header and a row per method
+ * const table = formatMetricsTable(metrics).split("\n");
+ * assert.equal(table.length, 3 + 3); // a caption, a header, a rule and a row per method
+ * assert.deepEqual(Object.keys(metrics.methods), ["joint", "crt", "tau"]);
  * await Deno.remove(dir, { recursive: true });
  * gpu.destroy();
  * ```
@@ -287,6 +293,7 @@ function epochLoss(stepLoss: Float32Array, perEpoch: number): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -301,7 +308,8 @@ function epochLoss(stepLoss: Float32Array, perEpoch: number): number[] {
  * const ctx = await Stage2Context.create(gpu, features);
  * const joint = await runJoint(ctx);
  * const metrics = buildMetrics(features, { joint }, { seed: 0, source: "memory", settings: {} });
- * console.log(Object.keys(metrics.methods), metrics.train_class_counts); // ["joint"] [60, 15, 5]
+ * assert.deepEqual(Object.keys(metrics.methods), ["joint"]);
+ * assert.deepEqual(metrics.train_class_counts, [60, 15, 5]);
  * ctx.destroy();
  * gpu.destroy();
  * ```

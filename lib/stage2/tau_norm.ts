@@ -9,7 +9,7 @@
 import { recordOnce } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import { balancedAccuracy, chooseTau, type TauPoint } from "../eval/metrics.ts";
-import { prepareSweep, prepareTauWeights, type SweepMode } from "./classifier_ops.ts";
+import { prepareSweep, prepareTauWeights, type SweepMode } from "../ops/classifier.ts";
 import type { Stage2Context } from "./context.ts";
 import { DEFAULT_TAU_GRID, type MethodResult, since, type TauGrid, tauValues } from "./method.ts";
 
@@ -23,6 +23,7 @@ import { DEFAULT_TAU_GRID, type MethodResult, since, type TauGrid, tauValues } f
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -35,7 +36,7 @@ import { DEFAULT_TAU_GRID, type MethodResult, since, type TauGrid, tauValues } f
  * });
  * const ctx = await Stage2Context.create(gpu, features);
  * const curve = await tauCurve(ctx, "tau-norm", { start: 0, stop: 1, step: 0.5 });
- * console.log(curve.map((p) => p.tau)); // [0, 0.5, 1]
+ * assert.deepEqual(curve.map((p) => p.tau), [0, 0.5, 1]);
  * ctx.destroy();
  * gpu.destroy();
  * ```
@@ -79,6 +80,7 @@ export async function tauCurve(
  * @returns Logits at the chosen tau, the normalised weights, tau and its validation curve.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -91,8 +93,8 @@ export async function tauCurve(
  * });
  * const ctx = await Stage2Context.create(gpu, features);
  * const result = await runTauNorm(ctx);
- * console.log(result.tauCurve?.length, result.model.bias);
- * // 21 Float32Array(3) [0, 0, 0]: bias dropped
+ * assert.equal(result.tauCurve?.length, 21);
+ * assert.deepEqual(result.model.bias, new Float32Array(3)); // bias dropped
  * ctx.destroy();
  * gpu.destroy();
  * ```

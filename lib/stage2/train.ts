@@ -9,7 +9,8 @@
 import type { Rng } from "../data/rng.ts";
 import { createSampler, type SamplerKind } from "../data/sampler.ts";
 import { Tensor } from "../gpu/tensor.ts";
-import { type LinearModel, modelSize, prepareTrainStep, workSize } from "./classifier_ops.ts";
+import { cosineSchedule } from "../train/schedule.ts";
+import { type LinearModel, modelSize, prepareTrainStep, workSize } from "../ops/classifier.ts";
 import type { Stage2Context } from "./context.ts";
 import type { TrainSettings } from "./method.ts";
 
@@ -18,6 +19,7 @@ import type { TrainSettings } from "./method.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../data/rng.ts";
  * import { DEFAULT_TRAIN_SETTINGS } from "./method.ts";
  * import type { TrainLinearSpec } from "./train.ts";
@@ -30,7 +32,8 @@ import type { TrainSettings } from "./method.ts";
  *   loss: "ce",
  *   weightDecay: 0,
  * };
- * console.log(spec.epochs, spec.mode); // 10 "lws"
+ * assert.equal(spec.epochs, 10);
+ * assert.equal(spec.mode, "lws");
  * ```
  */
 export interface TrainLinearSpec extends TrainSettings {
@@ -51,6 +54,7 @@ export interface TrainLinearSpec extends TrainSettings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -74,7 +78,8 @@ export interface TrainLinearSpec extends TrainSettings {
  *   rng: new Rng(0, 1),
  *   loss: "ce",
  * });
- * console.log(run.stepsPerEpoch, run.stepLoss.length); // 2 2
+ * assert.equal(run.stepsPerEpoch, 2); // ceil(80 / 40)
+ * assert.equal(run.stepLoss.length, 2);
  * run.model.destroy();
  * ctx.destroy();
  * gpu.destroy();
@@ -90,23 +95,6 @@ export interface TrainLinearResult {
 }
 
 /**
- * The learning rate of each of `steps` steps: `lr * (1 + cos(pi * s / steps)) / 2`, a cosine
- * applied per iteration that reaches 0 at the end of training.
- *
- * @example
- * ```ts
- * import { cosineRates } from "./train.ts";
- * console.log(cosineRates(0.1, 2)); // Float32Array(2) [0.10000000149011612, 0.05000000074505806]
- * ```
- */
-export function cosineRates(lr: number, steps: number): Float32Array {
-  return Float32Array.from(
-    { length: steps },
-    (_, s) => (lr * (1 + Math.cos((Math.PI * s) / steps))) / 2,
-  );
-}
-
-/**
  * Draws every epoch's samples up front: (row, label) pairs, (epochs * N, 2) u32.
  *
  * @param labels Training labels, (N).
@@ -118,12 +106,13 @@ export function cosineRates(lr: number, steps: number): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../data/rng.ts";
  * import { drawSamples } from "./train.ts";
  * const labels = Int32Array.from([0, 0, 0, 1]);
  * const pairs = drawSamples(labels, 2, "class", 2, new Rng(0));
- * console.log(pairs.length); // 16: 2 epochs of 4 (row, label) pairs
- * console.log([0, 2, 4, 6].every((i) => labels[pairs[i]] === pairs[i + 1])); // true
+ * assert.equal(pairs.length, 16); // 2 epochs of 4 (row, label) pairs
+ * assert.ok([0, 2, 4, 6].every((i) => labels[pairs[i]] === pairs[i + 1]));
  * ```
  */
 export function drawSamples(
@@ -156,6 +145,7 @@ export function drawSamples(
  * @returns The trained model tensor and the loss of each step.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeSyntheticFeatures } from "../features/synthetic.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { Stage2Context } from "./context.ts";
@@ -182,7 +172,7 @@ export function drawSamples(
  *   loss: "ce",
  * });
  * const trained = await ctx.readModel(run.model);
- * console.log(trained.weight.every((w, i) => w === weight[i])); // true: LWS leaves W alone
+ * assert.ok(trained.weight.every((w, i) => w === weight[i])); // LWS leaves W alone
  * run.model.destroy();
  * ctx.destroy();
  * gpu.destroy();
@@ -206,7 +196,7 @@ export async function trainLinear(
   const samples = drawSamples(train.label, classes, spec.sampler, epochs, spec.rng);
   const owned = [
     Tensor.from(gpu, samples, [epochs * train.rows, 2], "u32", "stage-2 samples"),
-    Tensor.from(gpu, cosineRates(spec.lr, steps), [steps], "f32", "stage-2 rates"),
+    Tensor.from(gpu, cosineSchedule(spec.lr, steps), [steps], "f32", "stage-2 rates"),
     Tensor.zeros(gpu, [modelSize(classes, dimPadded)], "f32", "stage-2 velocity"),
     Tensor.zeros(gpu, [workSize(batch, classes)], "f32", "stage-2 work"),
     Tensor.zeros(gpu, [1 + steps], "u32", "stage-2 trace"),

@@ -19,9 +19,10 @@ const VERSION = 1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CheckpointTensor } from "./checkpoint.ts";
  * const bias: CheckpointTensor = { name: "fc.bias", shape: [2], data: Float32Array.of(0, 1) };
- * console.log(bias.data.length); // 2
+ * assert.equal(bias.data.length, 2);
  * ```
  */
 export interface CheckpointTensor {
@@ -38,6 +39,7 @@ export interface CheckpointTensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
  * const checkpoint: Checkpoint = {
  *   epoch: 3,
@@ -48,7 +50,7 @@ export interface CheckpointTensor {
  *   tensors: [{ name: "fc.bias", shape: [2], data: Float32Array.of(0.25, -0.5) }],
  * };
  * const back = decodeCheckpoint(encodeCheckpoint(checkpoint), "in memory");
- * console.log(back.epoch, back.tensors[0].data); // 3 Float32Array(2) [0.25, -0.5]
+ * assert.deepEqual([back.epoch, back.tensors[0].data], [3, Float32Array.of(0.25, -0.5)]);
  * ```
  */
 export interface Checkpoint {
@@ -76,6 +78,7 @@ export interface Checkpoint {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
  * const checkpoint: Checkpoint = {
  *   epoch: 3,
@@ -86,7 +89,7 @@ export interface Checkpoint {
  *   tensors: [{ name: "fc.bias", shape: [2], data: Float32Array.of(0.25, -0.5) }],
  * };
  * const bytes = encodeCheckpoint(checkpoint);
- * console.log(new TextDecoder().decode(bytes.subarray(0, 8))); // "LTKITCK1"
+ * assert.equal(new TextDecoder().decode(bytes.subarray(0, 8)), "LTKITCK1");
  * ```
  */
 export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
@@ -137,7 +140,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
  *   tensors: [{ name: "fc.bias", shape: [2], data: Float32Array.of(0.25, -0.5) }],
  * };
  * const bytes = encodeCheckpoint(checkpoint);
- * console.log(decodeCheckpoint(bytes, "a.bin").history); // [{ epoch: 3, loss: 0.5 }]
+ * assert.deepEqual(decodeCheckpoint(bytes, "a.bin").history, [{ epoch: 3, loss: 0.5 }]);
  * assert.throws(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 4), "a.bin"), SyntaxError);
  * ```
  */
@@ -193,6 +196,7 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
  * const dir = await Deno.makeTempDir();
  * const checkpoint: Checkpoint = {
@@ -204,7 +208,7 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
  *   tensors: [{ name: "fc.bias", shape: [2], data: Float32Array.of(0.25, -0.5) }],
  * };
  * await saveCheckpoint(`${dir}/checkpoint.bin`, checkpoint);
- * console.log((await loadCheckpoint(`${dir}/checkpoint.bin`)).step); // 300
+ * assert.equal((await loadCheckpoint(`${dir}/checkpoint.bin`)).step, 300);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -230,7 +234,7 @@ export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Prom
  *   history: [],
  *   tensors: [],
  * });
- * console.log((await loadCheckpoint(path)).epoch); // 1
+ * assert.equal((await loadCheckpoint(path)).epoch, 1);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -254,9 +258,12 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256Hex } from "./checkpoint.ts";
- * console.log(await sha256Hex(new TextEncoder().encode("abc")));
- * // "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+ * assert.equal(
+ *   await sha256Hex(new TextEncoder().encode("abc")),
+ *   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+ * );
  * ```
  */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {

@@ -14,14 +14,17 @@ import type { LongTailSplits } from "../data/long_tail.ts";
 import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
+import { hostGpuOptions } from "../io/gpu_host.ts";
 import { exists, parentDir } from "../io/paths.ts";
 import { describeStepMemory } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
-import { dumpClassifier, extractFeatures } from "../features/extract.ts";
-import { type FeatureDir, readFeatureDir } from "../features/reader.ts";
+import { dumpClassifier, extractFeatures } from "./extract.ts";
+import { readFeatureDir } from "../features/load.ts";
+import type { FeatureDir } from "../features/reader.ts";
 import type { FeatureMetadataInput } from "../features/schema.ts";
-import { formatMetricsTable, type MetricsFile, writeMetricsFile } from "../eval/metrics.ts";
+import { formatMetricsTable, type MetricsFile } from "../eval/metrics.ts";
+import { writeMetricsFile } from "../eval/write_metrics.ts";
 import { writeStage2Predictions } from "../eval/predictions.ts";
 import { publishedFor } from "../eval/published.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
@@ -37,17 +40,21 @@ import {
   validateConfig,
 } from "./config.ts";
 import { applyOverrides, changedSettings, type TrainArgs } from "./flags.ts";
-import { formatDuration, Progress } from "./progress.ts";
+import { formatDuration, Progress } from "./_progress.ts";
 import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.ts";
 import { type TuningRecord, tuningRecord, useTuningRecord } from "../ops/tune.ts";
 import { findRecordedTuning } from "./tuning.ts";
 import { timeTrainingStep } from "./step_timings.ts";
+import { findImageListProfile } from "../data/image_list_profiles.ts";
+import { extractPackFeatures, type ImageSource } from "./image_source.ts";
+import { openPackedSplits, PACK_SPLITS, type PackedSplits } from "./packed_data.ts";
 
 /**
  * What a run leaves besides its files.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig } from "./config.ts";
  * import type { ExperimentResult } from "./experiment.ts";
  * const result: ExperimentResult = {
@@ -57,7 +64,7 @@ import { timeTrainingStep } from "./step_timings.ts";
  *   timings: [{ stage: "stage 1", seconds: 42 }],
  *   history: [],
  * };
- * console.log(result.timings[0].stage); // "stage 1"
+ * assert.equal(result.timings[0].stage, "stage 1");
  * ```
  */
 export interface ExperimentResult {
@@ -78,6 +85,7 @@ export interface ExperimentResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RunRecord } from "./experiment.ts";
  * const record: RunRecord = {
  *   name: "cpu-20250101-120000",
@@ -91,7 +99,7 @@ export interface ExperimentResult {
  *   stage1History: [],
  *   jointTestAccuracy: null,
  * };
- * console.log(JSON.parse(JSON.stringify(record)).fallbackAdapter); // true
+ * assert.ok(JSON.parse(JSON.stringify(record)).fallbackAdapter);
  * ```
  */
 export interface RunRecord {
@@ -124,10 +132,12 @@ export interface RunRecord {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { choosePreset } from "./experiment.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(choosePreset(gpu).preset); // "cpu" on lavapipe, "paper" on a GPU
+ * // "cpu" on lavapipe, "paper" on a GPU.
+ * assert.equal(choosePreset(gpu).preset, gpu.isFallback ? "cpu" : "paper");
  * gpu.destroy();
  * ```
  */
@@ -294,14 +304,19 @@ const MAX_TOTAL_STEPS = 1 << 24;
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { parseTrainArgs } from "./flags.ts";
  * const result = await runExperiment(parseTrainArgs(["--preset", "smoke", "--out", "runs/s"]));
- * console.log(result.dir);
+ * assert.equal(result.dir, "runs/s");
  * ```
  */
 export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> {
   const started = performance.now();
-  const gpu = await requestGpu({ verbose: args.verbose, warnFallback: !args.quiet });
+  const gpu = await requestGpu({
+    verbose: args.verbose,
+    warnFallback: !args.quiet,
+    ...hostGpuOptions(),
+  });
   const log = new Progress("ltkit", { quiet: args.quiet });
   const timings: { stage: string; seconds: number }[] = [];
   const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {
@@ -321,6 +336,8 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
 
     // Inputs are read and sizes checked before the run folder exists.
     let splits: (LongTailSplits & { from: string }) | null = null;
+    // Image-list profiles train from packs (lib/train/packed_data.ts), streamed from disk.
+    let packed: PackedSplits | null = null;
     let spec: ResNetSpec | null = null;
     let backbone = "";
     let history: EpochRecord[] = [];
@@ -333,16 +350,33 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       backbone = featuresRun?.backbone ?? "";
       history = featuresRun?.stage1History ?? [];
     } else {
-      splits = await timed(
-        "data",
-        () => loadLongTail(config.profile, { dataDir: config.dataDir ?? undefined }),
-      );
-      const set = splits.train.set;
-      classNames = set.classNames;
-      spec = modelSpec(config, set.classCount, [set.channels, set.height, set.width]);
+      const listProfile = findImageListProfile(config.profile);
+      let count: number;
+      if (listProfile) {
+        packed = await timed("data", () => openPackedSplits(listProfile, config.dataDir));
+        const size = packed.train.crop.size;
+        spec = modelSpec(config, listProfile.classCount, [3, size, size]);
+        count = packed.train.rows;
+        if (config.evalLimit !== null) {
+          throw new RangeError(
+            `Cannot extract features of ${config.profile}: --eval-limit ${config.evalLimit} ` +
+              "applies to in-memory data sets only (packs are read whole, in order); give " +
+              "--eval-limit null",
+          );
+        }
+      } else {
+        splits = await timed(
+          "data",
+          () => loadLongTail(config.profile, { dataDir: config.dataDir ?? undefined }),
+        );
+        const set = splits.train.set;
+        classNames = set.classNames;
+        spec = modelSpec(config, set.classCount, [set.channels, set.height, set.width]);
+        count = set.count;
+      }
       backbone = describeResNet(spec);
       if (!args.fromCheckpoint) {
-        const total = stepsPerEpoch(set.count, stage1Settings(config)) * config.stage1.epochs;
+        const total = stepsPerEpoch(count, stage1Settings(config)) * config.stage1.epochs;
         if (total > MAX_TOTAL_STEPS) {
           throw new RangeError(
             `Cannot train stage 1: ${config.stage1.epochs} epochs make ${total} steps, more ` +
@@ -372,10 +406,14 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
 
     let jointAccuracy: number | null = null;
     const featureDir = args.stage2Only ? args.features! : `${dir}/features`;
-    if (splits && spec) {
+    const data = splits ?? packed;
+    if (data && spec) {
       log.info(
-        `data: ${splits.profile.name}, ${splits.train.set.count} train / ` +
-          `${splits.val.set.count} val / ${splits.test.set.count} test images from ${splits.from}`,
+        splits
+          ? `data: ${splits.profile.name}, ${splits.train.set.count} train / ` +
+            `${splits.val.set.count} val / ${splits.test.set.count} test images from ${splits.from}`
+          : `data: ${packed!.profile.name}, ${packed!.train.rows} train / ${packed!.val.rows} ` +
+            `val / ${packed!.test.rows} test images packed at ${packed!.size} in ${packed!.from}`,
       );
       if (args.timings) {
         console.log((await timeTrainingStep(gpu, spec, stage1Settings(config))).text);
@@ -392,12 +430,13 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           `stage 1: ${backbone}, ${config.stage1.epochs} epochs; ` +
             describeStepMemory(spec, config.stage1.batch),
         );
+        const train: ImageSource = splits ? splits.train.set : packed!.train;
         const result = await timed("stage 1", () =>
-          trainStage1(gpu, splits!.train.set, {
+          trainStage1(gpu, train, {
             settings: stage1Settings(config),
             spec: spec!,
-            normalization: splits!.profile.normalization,
-            augmentPad: augmentPad(splits!.profile),
+            normalization: data.profile.normalization,
+            augmentPad: splits ? augmentPad(splits.profile) : undefined,
             checkpointPath,
             resume: args.resume,
             config,
@@ -409,7 +448,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       try {
         jointAccuracy = await timed(
           "features",
-          () => dumpAll(net, splits!, featureDir, checkpointPath, config, backbone, log),
+          () => dumpAll(net, data, featureDir, checkpointPath, config, backbone, log),
         );
       } finally {
         net.destroy();
@@ -505,7 +544,7 @@ async function loadNet(
 
 async function dumpAll(
   net: ResNet,
-  splits: LongTailSplits,
+  splits: LongTailSplits | PackedSplits,
   dir: string,
   checkpointPath: string,
   config: ExperimentConfig,
@@ -519,14 +558,18 @@ async function dumpAll(
     checkpointSha256: await sha256Hex(await Deno.readFile(checkpointPath)),
   };
   let jointAccuracy = 0;
-  for (const name of ["train", "val", "test"] as const) {
+  for (const name of PACK_SPLITS) {
     const split = splits[name];
     const t0 = performance.now();
-    const result = await extractFeatures(net, split, name, `${dir}/${name}.arrow`, metadata, {
-      normalization: splits.profile.normalization,
-      // The training dump stays whole: stage 2 samples it and its class counts define the groups.
-      limit: name === "train" ? null : config.evalLimit,
-    });
+    const path = `${dir}/${name}.arrow`;
+    const result = "pack" in split
+      ? await extractPackFeatures(net, split, name, path, metadata)
+      : await extractFeatures(net, split, name, path, metadata, {
+        normalization: splits.profile.normalization,
+        // The training dump stays whole: stage 2 samples it and its class counts define the
+        // groups.
+        limit: name === "train" ? null : config.evalLimit,
+      });
     log.info(
       `features: ${name} ${result.rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
         `, joint accuracy ${(100 * result.correct / result.rows).toFixed(2)}%`,

@@ -23,9 +23,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONFIG_FLAGS, type ConfigFlag } from "./flags.ts";
  * const lr: ConfigFlag = CONFIG_FLAGS.lr;
- * console.log(lr.field, lr.kind, lr.min, lr.max); // "stage1.lr" "number" 0 10
+ * assert.deepEqual([lr.field, lr.kind, lr.min, lr.max], ["stage1.lr", "number", 0, 10]);
  * ```
  */
 export interface ConfigFlag {
@@ -50,8 +51,9 @@ export interface ConfigFlag {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONFIG_FLAGS } from "./flags.ts";
- * console.log(CONFIG_FLAGS["weight-decay"].field); // "stage1.weightDecay"
+ * assert.equal(CONFIG_FLAGS["weight-decay"].field, "stage1.weightDecay");
  * ```
  */
 export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
@@ -154,13 +156,14 @@ export const CONFIG_FLAGS: Readonly<Record<string, ConfigFlag>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RUN_FLAGS } from "./flags.ts";
- * console.log(RUN_FLAGS.resume);
- * // "continue the interrupted run in --out from its last checkpoint"
+ * assert.equal(RUN_FLAGS.resume, "continue the interrupted run in --out from its last checkpoint");
  * ```
  */
 export const RUN_FLAGS = {
-  preset: "smoke, cpu or paper (default: paper on a GPU, cpu on a software adapter)",
+  preset: "smoke, cpu, paper, imagenet-lt-r10 or imagenet-lt-r10-cpu (default: paper on a GPU, " +
+    "cpu on a software adapter)",
   config: "load a saved config.json (flags given too override it)",
   out: "run folder (default: runs/<preset>-<time>)",
   "stage1-only": "stop after stage 1 and the feature dumps",
@@ -181,9 +184,10 @@ export const RUN_FLAGS = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTrainArgs, type TrainArgs } from "./flags.ts";
  * const args: TrainArgs = parseTrainArgs(["--stage2-only", "--features", "runs/a/features"]);
- * console.log(args.stage2Only, args.features, args.preset); // true "runs/a/features" null
+ * assert.deepEqual([args.stage2Only, args.features, args.preset], [true, "runs/a/features", null]);
  * ```
  */
 export interface TrainArgs {
@@ -223,9 +227,10 @@ export interface TrainArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTrainArgs } from "./flags.ts";
  * const args = parseTrainArgs(["--preset", "smoke", "--epochs", "3"]);
- * console.log(args.preset, args.overrides.get("stage1.epochs")); // smoke 3
+ * assert.deepEqual([args.preset, args.overrides.get("stage1.epochs")], ["smoke", 3]);
  * ```
  */
 export function parseTrainArgs(argv: string[]): TrainArgs {
@@ -396,11 +401,12 @@ export function parseSeeds(text: string): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig } from "./config.ts";
  * import { applyOverrides, parseTrainArgs } from "./flags.ts";
  * const config = presetConfig("cpu");
  * applyOverrides(config, parseTrainArgs(["--lr", "0.05", "--no-augment"]).overrides);
- * console.log(config.stage1.lr, config.stage1.augment); // 0.05 false
+ * assert.deepEqual([config.stage1.lr, config.stage1.augment], [0.05, false]);
  * ```
  */
 export function applyOverrides(config: ExperimentConfig, overrides: Map<string, unknown>): void {
@@ -474,11 +480,12 @@ export function changedSettings(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig } from "./config.ts";
  * import { trainHelp } from "./flags.ts";
  * const help = trainHelp(presetConfig("paper"));
- * console.log(help.split("\n")[0]); // "Usage: deno task train [flags]"
- * console.log(help.includes("[default: 128]")); // true
+ * assert.equal(help.split("\n")[0], "Usage: deno task train [flags]");
+ * assert.ok(help.includes("[default: 128]"));
  * ```
  */
 export function trainHelp(defaults: ExperimentConfig): string {

@@ -18,6 +18,7 @@ import {
   trainAugmentParams,
 } from "../data/mod.ts";
 import type { Gpu } from "../gpu/device.ts";
+import type { Tensor } from "../gpu/tensor.ts";
 import { GpuAugmenter } from "../ops/augment.ts";
 
 /**
@@ -51,6 +52,12 @@ export interface ImageLoaderOptions {
   resize?: number;
   /** Shards read ahead (default 1). */
   prefetch?: number;
+  /**
+   * The first generator stream (default 0): epoch e uses streams `first + 2e` (order) and
+   * `first + 2e + 1` (augmentation), so a caller that draws other numbers from the same seed
+   * (stage 1 initialises the network from stream 0) keeps them apart.
+   */
+  firstStream?: number;
 }
 
 /**
@@ -126,7 +133,7 @@ export class ImageLoader {
   }
 
   /** The batch images, (B,3,S,S) f32 on the GPU. */
-  get images() {
+  get images(): Tensor {
     return this.#augmenter.out;
   }
 
@@ -151,8 +158,9 @@ export class ImageLoader {
   async *epoch(epoch: number): AsyncGenerator<ImageBatch> {
     const { batch, train, seed } = this.options;
     const S = this.options.size ?? 224, R = this.options.resize ?? 256;
-    const order = train ? new Rng(seed, 2 * epoch) : undefined;
-    const aug = new Rng(seed, 2 * epoch + 1);
+    const first = this.options.firstStream ?? 0;
+    const order = train ? new Rng(seed, first + 2 * epoch) : undefined;
+    const aug = new Rng(seed, first + 2 * epoch + 1);
     let sources: AugmentSource[] = [], params: AugmentParams[] = [];
     let labels: number[] = [], indices: number[] = [];
     const flush = async (): Promise<ImageBatch> => {

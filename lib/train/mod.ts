@@ -1,6 +1,6 @@
 /**
- * Stage 1 and the whole experiment: training loop, schedule, checkpoints, config and presets,
- * command-line flags, progress.
+ * Stage 1 and the whole experiment: training loop, feature extraction, schedule, checkpoints,
+ * config and presets, command-line flags.
  *
  * @module
  */
@@ -8,8 +8,8 @@
 export * from "./checkpoint.ts";
 export * from "./config.ts";
 export * from "./experiment.ts";
+export * from "./extract.ts";
 export * from "./flags.ts";
 export * from "./image_loader.ts";
-export * from "./progress.ts";
 export * from "./schedule.ts";
 export * from "./stage1.ts";

@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cosineLr } from "./schedule.ts";
- * console.log(cosineLr(0.1, 0, 100)); // 0.1
- * console.log(cosineLr(0.1, 50, 100)); // 0.05
+ * assert.equal(cosineLr(0.1, 0, 100), 0.1);
+ * assert.equal(cosineLr(0.1, 50, 100), 0.05);
  * ```
  */
 export function cosineLr(base: number, step: number, total: number): number {
@@ -29,9 +30,9 @@ export function cosineLr(base: number, step: number, total: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cosineSchedule } from "./schedule.ts";
- * console.log(cosineSchedule(1, 4));
- * // Float32Array(4) [1, 0.8535534143447876, 0.5, 0.1464466154575348]
+ * assert.deepEqual(cosineSchedule(1, 4), Float32Array.of(1, 0.8535534143447876, 0.5, 0.1464466154575348));
  * ```
  */
 export function cosineSchedule(base: number, total: number): Float32Array {

@@ -26,7 +26,7 @@ import { exists } from "../io/paths.ts";
 import type { ExperimentConfig } from "./config.ts";
 import { resolveConfig, runExperiment } from "./experiment.ts";
 import type { TrainArgs } from "./flags.ts";
-import { formatDuration, Progress } from "./progress.ts";
+import { formatDuration, Progress } from "./_progress.ts";
 
 /**
  * What a group of seeds leaves.
@@ -228,10 +228,12 @@ function timestamp(): string {
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { parseTrainArgs } from "./flags.ts";
  * const args = parseTrainArgs(["--preset", "smoke", "--out", "runs/s"]);
  * const result = await runSeeds(args, [0, 1, 2]);
- * console.log(result.summary?.methods.crt.stats["test.all"]);
+ * const all = result.summary?.methods.crt.stats["test.all"];
+ * assert.equal(all?.values.length, 3);
  * ```
  */
 export async function runSeeds(args: TrainArgs, seeds: readonly number[]): Promise<SeedsResult> {

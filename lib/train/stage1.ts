@@ -20,16 +20,24 @@ import { ResNet } from "../nn/resnet.ts";
 import type { ResNetSpec } from "../nn/spec.ts";
 import { type CheckpointTensor, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { Stage1Settings } from "./config.ts";
-import { Progress } from "./progress.ts";
+import { Progress } from "./_progress.ts";
 import { cosineSchedule } from "./schedule.ts";
 import { prepareSgd } from "../ops/optim.ts";
 import { tuningRecord } from "../ops/tune.ts";
+import {
+  checkPackedSampler,
+  imageCount,
+  type ImageSource,
+  isPackedSource,
+  PackedTrainFeed,
+} from "./image_source.ts";
 
 /**
  * Per-epoch record of training.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EpochRecord } from "./stage1.ts";
  * const record: EpochRecord = {
  *   epoch: 1,
@@ -39,7 +47,7 @@ import { tuningRecord } from "../ops/tune.ts";
  *   seconds: 95,
  *   imagesPerSecond: 420,
  * };
- * console.log(record.accuracy); // 0.61
+ * assert.equal(record.accuracy, 0.61);
  * ```
  */
 export interface EpochRecord {
@@ -64,6 +72,7 @@ export interface EpochRecord {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resnet8 } from "../nn/spec.ts";
  * import { presetConfig, stage1Settings } from "./config.ts";
  * import type { Stage1Options } from "./stage1.ts";
@@ -75,7 +84,7 @@ export interface EpochRecord {
  *   resume: true,
  *   logEvery: 50,
  * };
- * console.log(options.settings.epochs); // 30
+ * assert.equal(options.settings.epochs, 30);
  * ```
  */
 export interface Stage1Options {
@@ -109,9 +118,10 @@ export interface Stage1Options {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DivergenceError } from "./stage1.ts";
  * const error = new DivergenceError("Cannot continue stage 1: the loss became NaN", 2, 0);
- * console.log(error.name, error.epoch, error.keptEpoch); // "DivergenceError" 2 0
+ * assert.deepEqual([error.name, error.epoch, error.keptEpoch], ["DivergenceError", 2, 0]);
  * ```
  */
 export class DivergenceError extends Error {
@@ -142,8 +152,9 @@ export class DivergenceError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lossLimit } from "./stage1.ts";
- * console.log(lossLimit(10).toFixed(2)); // "23.03"
+ * assert.equal(lossLimit(10).toFixed(2), "23.03");
  * ```
  */
 export function lossLimit(classes: number): number {
@@ -164,7 +175,7 @@ export function lossLimit(classes: number): number {
  * @returns Null when the loss passes, else what was seen and where, in words.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import { strictEqual as equal } from "node:assert/strict";
  * import { checkLoss } from "./stage1.ts";
  * equal(checkLoss(1.9, 2, 40, 10), null);
  * equal(checkLoss(1e9, 1, 20, 10), null); // steps of the first epoch may overshoot
@@ -212,11 +223,12 @@ export function checkLoss(
  * @param keptEpoch The epoch of the checkpoint on disk (0: none).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, stage1Settings } from "./config.ts";
  * import { divergenceError } from "./stage1.ts";
  * const settings = stage1Settings(presetConfig("smoke"));
  * const error = divergenceError("the training loss is NaN", 3, settings, "runs/x/c.bin", 2);
- * console.log(error.message.includes("the checkpoint of epoch 2")); // true
+ * assert.ok(error.message.includes("the checkpoint of epoch 2"));
  * ```
  */
 export function divergenceError(
@@ -247,6 +259,7 @@ export function divergenceError(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ImageSet } from "../data/image_set.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet } from "../nn/spec.ts";
@@ -277,7 +290,7 @@ export function divergenceError(
  * const normalization = { mean: [0.5], std: [0.25] };
  * const options = { settings, spec, normalization, quiet: true, stopAfterEpochs: 1 };
  * const result: Stage1Result = await trainStage1(gpu, train, options);
- * console.log(result.epochsDone, result.history.length); // 1 1
+ * assert.deepEqual([result.epochsDone, result.history.length], [1, 1]);
  * result.net.destroy();
  * gpu.destroy();
  * ```
@@ -332,10 +345,11 @@ export function validateStage1Settings(s: Stage1Settings): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { presetConfig, stage1Settings } from "./config.ts";
  * import { stepsPerEpoch } from "./stage1.ts";
- * console.log(stepsPerEpoch(12000, stage1Settings(presetConfig("paper")))); // 93
- * console.log(stepsPerEpoch(12000, stage1Settings(presetConfig("smoke")))); // 4
+ * assert.equal(stepsPerEpoch(12000, stage1Settings(presetConfig("paper"))), 93);
+ * assert.equal(stepsPerEpoch(12000, stage1Settings(presetConfig("smoke"))), 4);
  * ```
  */
 export function stepsPerEpoch(trainCount: number, s: Stage1Settings): number {
@@ -359,8 +373,12 @@ const augmentStream = (epoch: number) => 2 + 2 * epoch;
  * Each epoch draws its order and augmentation from generators seeded by (seed, epoch), so a
  * resumed run continues with exactly the numbers an uninterrupted one would have used.
  *
+ * `train` is an in-memory set (batched and augmented on the CPU) or a packed source, streamed
+ * and augmented on the GPU (lib/train/image_source.ts; instance-balanced sampling only).
+ *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ImageSet } from "../data/image_set.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet } from "../nn/spec.ts";
@@ -397,8 +415,8 @@ const augmentStream = (epoch: number) => 2 + 2 * epoch;
  *   checkpointPath: `${dir}/checkpoint.bin`,
  *   quiet: true,
  * });
- * console.log(history.length, Number.isFinite(history[0].loss)); // 1 true
- * console.log((await loadCheckpoint(`${dir}/checkpoint.bin`)).epoch); // 1
+ * assert.deepEqual([history.length, Number.isFinite(history[0].loss)], [1, true]);
+ * assert.equal((await loadCheckpoint(`${dir}/checkpoint.bin`)).epoch, 1);
  * net.destroy();
  * await Deno.remove(dir, { recursive: true });
  * gpu.destroy();
@@ -406,12 +424,21 @@ const augmentStream = (epoch: number) => 2 + 2 * epoch;
  */
 export async function trainStage1(
   gpu: Gpu,
-  train: ImageSet,
+  train: ImageSource,
   options: Stage1Options,
 ): Promise<Stage1Result> {
   const s = options.settings;
   validateStage1Settings(s);
-  const steps = stepsPerEpoch(train.count, s);
+  if (isPackedSource(train)) {
+    checkPackedSampler(s.sampler, train.pack);
+    if (!s.augment) {
+      throw new RangeError(
+        `Cannot train stage 1 on the packed data set ${train.pack} without augmentation: its ` +
+          "images differ in size, so training crops them (RandomResizedCrop); drop --augment false",
+      );
+    }
+  }
+  const steps = stepsPerEpoch(imageCount(train), s);
   const totalSteps = steps * s.epochs;
   const logEvery = Math.max(1, options.logEvery ?? 20);
   const progress = new Progress("stage 1", { quiet: options.quiet });
@@ -446,6 +473,32 @@ export async function trainStage1(
       net.initialize(new Rng(s.seed, INIT_STREAM));
     }
 
+    const feed = isPackedSource(train)
+      ? await PackedTrainFeed.create(gpu, net, train, s.seed)
+      : null;
+    if (feed) cleanup.push(() => void feed.destroy());
+    const memoryEpoch = (set: ImageSet, epoch: number) => {
+      const sampler = createSampler(
+        s.sampler,
+        set.labels,
+        new Rng(s.seed, samplerStream(epoch)),
+        set.classCount,
+      );
+      const order = sampler.epoch(epoch, s.epochs);
+      const maker = new BatchMaker(set, {
+        batchSize: s.batch,
+        mean: options.normalization.mean,
+        std: options.normalization.std,
+        augment: s.augment && { pad: options.augmentPad ?? 2 },
+        rng: new Rng(s.seed, augmentStream(epoch)),
+      });
+      if (batch.images.length === 0) Object.assign(batch, maker.allocate());
+      return (i: number) => {
+        maker.fill(order, i * s.batch, batch);
+        net.input.write(batch.images);
+        net.labels.write(batch.labels);
+      };
+    };
     const batch = { images: new Float32Array(0), labels: new Int32Array(0) };
     const staging = [0, 1].map(() =>
       gpu.device.createBuffer({
@@ -458,21 +511,7 @@ export async function trainStage1(
     let windowCount = 0;
     const lastEpoch = Math.min(s.epochs, startEpoch + (options.stopAfterEpochs ?? Infinity));
     for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
-      const sampler = createSampler(
-        s.sampler,
-        train.labels,
-        new Rng(s.seed, samplerStream(epoch)),
-        train.classCount,
-      );
-      const order = sampler.epoch(epoch, s.epochs);
-      const maker = new BatchMaker(train, {
-        batchSize: s.batch,
-        mean: options.normalization.mean,
-        std: options.normalization.std,
-        augment: s.augment && { pad: options.augmentPad ?? 2 },
-        rng: new Rng(s.seed, augmentStream(epoch)),
-      });
-      if (batch.images.length === 0) Object.assign(batch, maker.allocate());
+      const fill = feed ? feed.epoch(epoch) : memoryEpoch(train as ImageSet, epoch);
       net.resetMetrics();
       const started = performance.now();
       const inFlight: Promise<void>[] = [];
@@ -506,9 +545,7 @@ export async function trainStage1(
       };
       for (let i = 0; i < steps; i++) {
         const globalStep = epoch * steps + i;
-        maker.fill(order, i * s.batch, batch);
-        net.input.write(batch.images);
-        net.labels.write(batch.labels);
+        await fill(i);
         lr = schedule[globalStep];
         step.record();
         gpu.submit();
@@ -625,6 +662,7 @@ async function tryLoad(path: string) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../data/rng.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "../nn/mod.ts";
@@ -638,8 +676,8 @@ async function tryLoad(path: string) {
  * const tensors = await snapshot(a);
  * await restore(b, tensors); // b now holds a's parameters, velocities and BN statistics
  * const [wa, wb] = await Promise.all([a.params[0].value.read(), b.params[0].value.read()]);
- * console.log(tensors.length, tensors[0].name); // 28 "stem.conv.weight"
- * console.log(wa.every((v, i) => v === wb[i])); // true
+ * assert.deepEqual([tensors.length, tensors[0].name], [28, "stem.conv.weight"]);
+ * assert.ok(wa.every((v, i) => v === wb[i]));
  * a.destroy();
  * b.destroy();
  * gpu.destroy();
@@ -678,7 +716,7 @@ export async function snapshot(net: ResNet): Promise<CheckpointTensor[]> {
  * const tensors = await snapshot(a);
  * await restore(b, tensors); // b now holds a's parameters, velocities and BN statistics
  * const [wa, wb] = await Promise.all([a.params[0].value.read(), b.params[0].value.read()]);
- * console.log(wa.every((v, i) => v === wb[i])); // true
+ * assert.ok(wa.every((v, i) => v === wb[i]));
  * await assert.rejects(restore(b, tensors.slice(1)), /it has no tensor "stem.conv.weight"/);
  * a.destroy();
  * b.destroy();

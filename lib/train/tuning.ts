@@ -18,9 +18,10 @@ import { loadCheckpoint } from "./checkpoint.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TuningSourceArgs } from "./tuning.ts";
  * const args: TuningSourceArgs = { resume: false, config: "runs/a/config.json" };
- * console.log(args.config); // "runs/a/config.json"
+ * assert.equal(args.config, "runs/a/config.json");
  * ```
  */
 export interface TuningSourceArgs {
@@ -47,14 +48,17 @@ export interface TuningSourceArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findRecordedTuning } from "./tuning.ts";
  * const dir = await Deno.makeTempDir();
  * const record = { adapter: "a|b", choices: { "gemm.v2": { kernel: "rb" } } };
  * await Deno.writeTextFile(`${dir}/run.json`, JSON.stringify({ tuning: record }));
  * const found = await findRecordedTuning({ config: `${dir}/config.json` }, "runs/new");
- * console.log(found?.record.choices["gemm.v2"], found?.from === `${dir}/run.json`);
- * // { kernel: "rb" } true
- * console.log(await findRecordedTuning({}, dir)); // null: a fresh run tunes
+ * assert.deepEqual([found?.record.choices["gemm.v2"], found?.from === `${dir}/run.json`], [
+ *   { kernel: "rb" },
+ *   true,
+ * ]);
+ * assert.equal(await findRecordedTuning({}, dir), null); // a fresh run tunes
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

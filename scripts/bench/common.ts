@@ -7,6 +7,7 @@
  * @module
  */
 
+import { lcgUniform } from "../../lib/data/rng.ts";
 import type { Gpu } from "../../lib/gpu/device.ts";
 import type { TuneResult } from "../../lib/ops/tune.ts";
 
@@ -108,13 +109,7 @@ export function timeGpu(
 
 /** Seeded uniform values in [-1, 1). */
 export function seeded(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s >>> 8) / 8388608 - 1;
-  }
-  return out;
+  return lcgUniform(n, seed);
 }
 
 /** Largest |x - y| / max(1, |y|) over two arrays. */

@@ -16,6 +16,7 @@
 
 import { parseArgs } from "node:util";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
+import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
 import type { Recordable } from "../../lib/gpu/kernel.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
@@ -183,7 +184,7 @@ if (import.meta.main) {
       variant: { type: "string" },
     },
   });
-  const gpu = await requestGpu({ warnFallback: false });
+  const gpu = await requestGpu({ warnFallback: false, ...hostGpuOptions() });
   const variant = values.variant;
   if (variant !== undefined && variant !== "direct" && variant !== "tiled") {
     throw new RangeError(`Invalid --variant "${variant}": use direct or tiled`);

@@ -16,7 +16,9 @@
  */
 
 import { parseArgs } from "node:util";
+import { lcgUniform } from "../../lib/data/rng.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
+import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import { softmaxRef } from "../../lib/ops/reference_softmax.ts";
 import { rowStrategy } from "../../lib/ops/reduce.ts";
@@ -42,13 +44,7 @@ export interface SoftmaxBenchOptions {
 
 /** Deterministic logits in [-4, 4) for repetition `seed`. */
 function logits(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s >>> 8) / 16777216) * 8 - 4;
-  }
-  return out;
+  return lcgUniform(n, seed, -4, 4);
 }
 
 function median(xs: number[]): number {
@@ -136,7 +132,9 @@ async function timeTfjs(
  *
  * @example
  * ```ts ignore
- * for (const f of await benchSoftmax(gpu)) console.log(f.name, f.value, f.unit);
+ * import assert from "node:assert/strict";
+ * const figures = await benchSoftmax(gpu);
+ * assert.ok(figures.every((f) => f.name.length > 0 && Number.isFinite(f.value)));
  * ```
  */
 export async function benchSoftmax(
@@ -191,7 +189,7 @@ if (import.meta.main) {
       "no-tfjs": { type: "boolean", default: false },
     },
   });
-  const gpu = await requestGpu({ warnFallback: false });
+  const gpu = await requestGpu({ warnFallback: false, ...hostGpuOptions() });
   console.log(`adapter: ${gpu.adapter.description}`);
   const figures = await benchSoftmax(gpu, {
     rows: Number(values.rows),

@@ -11,6 +11,7 @@
 
 import { makeSyntheticFeatures } from "../../lib/features/synthetic.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
+import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
 import type { MethodName } from "../../lib/stage2/method.ts";
 import { METHOD_NAMES, methodRow } from "../../lib/stage2/registry.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
@@ -41,7 +42,8 @@ export interface Stage2Bench {
  * @returns The figures.
  * @example
  * ```ts ignore
- * console.log(formatStage2Bench(await benchStage2()));
+ * import assert from "node:assert/strict";
+ * assert.match(formatStage2Bench(await benchStage2()), /^stage 2 on \d+ x \d+ train/);
  * ```
  */
 export async function benchStage2(
@@ -49,7 +51,7 @@ export async function benchStage2(
 ): Promise<Stage2Bench> {
   const seed = options.seed ?? 0;
   const set = makeSyntheticFeatures({ seed });
-  const gpu = options.gpu ?? (await requestGpu({ warnFallback: false }));
+  const gpu = options.gpu ?? (await requestGpu({ warnFallback: false, ...hostGpuOptions() }));
   try {
     const cold = await runStage2(set, { gpu, seed });
     const warm = await runStage2(set, { gpu, seed });

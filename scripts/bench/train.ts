@@ -23,6 +23,7 @@ import { getProfile } from "../../lib/data/profiles.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { loadLongTail } from "../../lib/data/source.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
+import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
 import { Sequence } from "../../lib/gpu/kernel.ts";
 import { readAll } from "../../lib/gpu/tensor.ts";
 import { ResNet } from "../../lib/nn/resnet.ts";
@@ -424,7 +425,11 @@ async function timeTfjs(
 async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const plan = ctx.quick ? QUICK : FULL;
   const rows: BenchRow[] = [];
-  const gpu = await requestGpu({ warnFallback: false, label: "ltkit bench train" });
+  const gpu = await requestGpu({
+    warnFallback: false,
+    ...hostGpuOptions(),
+    label: "ltkit bench train",
+  });
   let ltkitRate: number;
   try {
     ctx.log(`train: ltkit step, ${plan.warmup} warm-up + ${plan.windows}x${plan.stepsPerWindow}`);

@@ -1,18 +1,10 @@
-import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import {
-  Field,
-  FixedSizeList,
-  Int32,
-  Int64,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  tableFromIPC,
-  tableToIPC,
-  Uint8,
-} from "../../lib/data/_deps.ts";
+  deepStrictEqual as deepEqual,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
+import { arrow } from "../../lib/deps.ts";
 import {
   imageTableFromIPC,
   imageTableToIPC,
@@ -29,7 +21,7 @@ Deno.test("image tables round-trip through an Arrow IPC file with shape and clas
     await writeImageTable(path, set, { source: "synthetic" });
     const back = await readImageTable(path);
     deepEqual(back, set);
-    const table = tableFromIPC(await Deno.readFile(path));
+    const table = arrow.tableFromIPC(await Deno.readFile(path));
     deepEqual(
       [...table.schema.metadata.entries()].sort(),
       [
@@ -51,36 +43,46 @@ function foreignTable(
   options: { listSize?: number; metadata?: Record<string, string>; batches?: number } = {},
 ) {
   const size = options.listSize ?? 4;
-  const batches: RecordBatch[] = [];
+  const batches: arrow.RecordBatch[] = [];
   let label = 0;
   for (let b = 0; b < (options.batches ?? 1); b++) {
     const rows = 3;
-    const imageType = new FixedSizeList(size, new Field("item", new Uint8(), false));
+    const imageType = new arrow.FixedSizeList(
+      size,
+      new arrow.Field("item", new arrow.Uint8(), false),
+    );
     const pixels = new Uint8Array(rows * size).map((_, i) => b * 100 + i);
-    const images = makeData({
+    const images = arrow.makeData({
       type: imageType,
       length: rows,
       nullCount: 0,
-      child: makeData({ type: new Uint8(), length: rows * size, data: pixels }),
+      child: arrow.makeData({ type: new arrow.Uint8(), length: rows * size, data: pixels }),
     });
-    const labels = makeData({
-      type: new Int32(),
+    const labels = arrow.makeData({
+      type: new arrow.Int32(),
       length: rows,
       data: Int32Array.from([label++, label++, label++]),
     });
-    const fields = [new Field("image", imageType, false), new Field("label", new Int32(), false)];
-    const schema = new Schema(
+    const fields = [
+      new arrow.Field("image", imageType, false),
+      new arrow.Field("label", new arrow.Int32(), false),
+    ];
+    const schema = new arrow.Schema(
       fields,
       new Map(Object.entries(options.metadata ?? { height: "2", width: "2" })),
     );
     batches.push(
-      new RecordBatch(
+      new arrow.RecordBatch(
         schema,
-        makeData({ type: new Struct(fields), length: rows, children: [images, labels] }),
+        arrow.makeData({
+          type: new arrow.Struct(fields),
+          length: rows,
+          children: [images, labels],
+        }),
       ),
     );
   }
-  return tableToIPC(new Table(batches), "stream");
+  return arrow.tableToIPC(new arrow.Table(batches), "stream");
 }
 
 Deno.test("tables from other writers: stream format, several batches, no class metadata", () => {
@@ -119,8 +121,10 @@ Deno.test("malformed image tables give errors that name the file and the problem
       ),
     /range.arrow: label 2 at index 2 is outside 0..1/,
   );
-  const wrongColumns = tableToIPC(
-    new Table({ pixels: makeData({ type: new Int32(), length: 1, data: Int32Array.of(1) }) }),
+  const wrongColumns = arrow.tableToIPC(
+    new arrow.Table({
+      pixels: arrow.makeData({ type: new arrow.Int32(), length: 1, data: Int32Array.of(1) }),
+    }),
     "file",
   );
   throws(() => imageTableFromIPC(wrongColumns, "cols.arrow"), /cols.arrow: columns are \[pixels\]/);
@@ -132,21 +136,28 @@ Deno.test("malformed image tables give errors that name the file and the problem
 });
 
 Deno.test("int64 labels (pyarrow's default integer type) are read as int32", () => {
-  const imageType = new FixedSizeList(1, new Field("item", new Uint8(), false));
-  const fields = [new Field("image", imageType, false), new Field("label", new Int64(), false)];
-  const images = makeData({
+  const imageType = new arrow.FixedSizeList(1, new arrow.Field("item", new arrow.Uint8(), false));
+  const fields = [
+    new arrow.Field("image", imageType, false),
+    new arrow.Field("label", new arrow.Int64(), false),
+  ];
+  const images = arrow.makeData({
     type: imageType,
     length: 2,
     nullCount: 0,
-    child: makeData({ type: new Uint8(), length: 2, data: Uint8Array.of(5, 6) }),
+    child: arrow.makeData({ type: new arrow.Uint8(), length: 2, data: Uint8Array.of(5, 6) }),
   });
-  const labels = makeData({ type: new Int64(), length: 2, data: BigInt64Array.of(1n, 0n) });
-  const schema = new Schema(fields, new Map([["height", "1"], ["width", "1"]]));
-  const batch = new RecordBatch(
+  const labels = arrow.makeData({
+    type: new arrow.Int64(),
+    length: 2,
+    data: BigInt64Array.of(1n, 0n),
+  });
+  const schema = new arrow.Schema(fields, new Map([["height", "1"], ["width", "1"]]));
+  const batch = new arrow.RecordBatch(
     schema,
-    makeData({ type: new Struct(fields), length: 2, children: [images, labels] }),
+    arrow.makeData({ type: new arrow.Struct(fields), length: 2, children: [images, labels] }),
   );
-  const set = imageTableFromIPC(tableToIPC(new Table([batch]), "file"), "int64.arrow");
+  const set = imageTableFromIPC(arrow.tableToIPC(new arrow.Table([batch]), "file"), "int64.arrow");
   deepEqual([...set.labels], [1, 0]);
   deepEqual([...set.images], [5, 6]);
   equal(set.classCount, 2);

@@ -1,4 +1,4 @@
-import { equal, ok } from "node:assert/strict";
+import { ok, strictEqual as equal } from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { FASHION_MNIST_FILES, getProfile, md5Hex, writeImageTable } from "../../lib/data/mod.ts";
 import {

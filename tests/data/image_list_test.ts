@@ -1,4 +1,10 @@
-import { deepEqual, equal, match, rejects, throws } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  match,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import {
   checkListFiles,
   describeImageListSplits,
@@ -84,9 +90,15 @@ Deno.test("drawTuneSet: perClass from each class large enough, seeded, disjoint,
 });
 
 Deno.test("image-list profiles: the three benchmarks, paper shot groups, ImageNet normalisation", () => {
-  deepEqual(Object.keys(IMAGE_LIST_PROFILES), ["imagenet-lt", "places-lt", "inat2018"]);
-  deepEqual(Object.values(IMAGE_LIST_PROFILES).map((p) => p.classCount), [1000, 365, 8142]);
-  for (const p of Object.values(IMAGE_LIST_PROFILES)) {
+  deepEqual(Object.keys(IMAGE_LIST_PROFILES), [
+    "imagenet-lt",
+    "places-lt",
+    "inat2018",
+    "fashion-mnist-lt-list",
+  ]);
+  deepEqual(Object.values(IMAGE_LIST_PROFILES).map((p) => p.classCount), [1000, 365, 8142, 10]);
+  const benchmarks = ["imagenet-lt", "places-lt", "inat2018"].map((k) => IMAGE_LIST_PROFILES[k]);
+  for (const p of benchmarks) {
     deepEqual(p.shotThresholds, { many: 100, few: 20 });
     deepEqual(p.normalization, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
   }

@@ -1,4 +1,10 @@
-import { deepEqual, equal, notDeepEqual, ok, throws } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  notDeepStrictEqual as notDeepEqual,
+  ok,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
   buildLongTail,

@@ -1,6 +1,6 @@
-import { equal, throws } from "node:assert/strict";
+import { strictEqual as equal, throws } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { Md5, md5File, md5Hex } from "../../lib/data/mod.ts";
+import { Md5, md5File, md5Hex } from "../../lib/data/_md5.ts";
 import { withTempDir } from "./_helpers.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);

@@ -4,7 +4,14 @@
  * lines, missing and broken files; shards read back by the kit (and pyarrow when .venv has it);
  * resume after a kill equals an uninterrupted pack.
  */
-import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  match,
+  ok,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import { deflateSync } from "node:zlib";
 import {
   crc32,

@@ -1,6 +1,7 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, strictEqual as equal, throws } from "node:assert/strict";
 import { inflateSync } from "node:zlib";
-import { crc32, encodePng, sampleGrid, sampleGridPng } from "../../lib/data/mod.ts";
+import { crc32, encodePng } from "../../lib/data/_png.ts";
+import { sampleGrid, sampleGridPng } from "../../lib/data/grid.ts";
 import { syntheticSet } from "./_helpers.ts";
 
 /** Decode the PNGs encodePng writes (filter 0 rows), checking every chunk's CRC. */

@@ -4,7 +4,7 @@
  * --deny-read on every place the search looks.
  */
 
-import { equal, ok } from "node:assert/strict";
+import { ok, strictEqual as equal } from "node:assert/strict";
 import { DEBIAN_FASHION_MNIST_DIR } from "../../lib/data/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

@@ -3,7 +3,13 @@
  * shards is read one shard at a time (at most the current one and the prefetched one held);
  * feature dumps record the pack so each row leads back to its image.
  */
-import { deepEqual, equal, notDeepEqual, ok, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  notDeepStrictEqual as notDeepEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import {
   decodeShard,
   encodePng,
@@ -14,7 +20,7 @@ import {
   ShardStream,
 } from "../../lib/data/mod.ts";
 import { FeatureWriter } from "../../lib/features/writer.ts";
-import { tableFromIPC } from "../../lib/data/_deps.ts";
+import { arrow } from "../../lib/deps.ts";
 
 async function pack2000(dir: string) {
   for (let k = 0; k < 10; k++) {
@@ -54,6 +60,17 @@ Deno.test("ShardStream: an epoch visits every row once holding at most current +
       equal(s.maxHeld, prefetch + 1, `prefetch ${prefetch}`);
       equal(peak, prefetch + 1);
       equal(s.held, 0);
+    }
+    // A consumer that stops early releases the shard it was in and, once they finish, the reads
+    // ahead.
+    for (const prefetch of [1, 2]) {
+      const s = await ShardStream.open(`${dir}/pack`);
+      let n = 0;
+      for await (const _ of s.epoch({ rng: new Rng(4), prefetch })) if (++n === 10) break;
+      for (let tries = 0; s.held > 0 && tries < 50; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      equal(s.held, 0, `prefetch ${prefetch}: held after an early stop`);
     }
     // Unshuffled order is the pack's; a seed gives the same order twice and another one differs.
     const order = async (rng?: Rng) => {
@@ -105,7 +122,7 @@ Deno.test("ShardStream refuses an unfinished pack; feature dumps record the pack
     });
     await w.append(Int32Array.of(1234), Int32Array.of(1234 % 7), Float32Array.of(1));
     await w.close();
-    const t = tableFromIPC(await Deno.readFile(path));
+    const t = arrow.tableFromIPC(await Deno.readFile(path));
     equal(t.schema.metadata.get("ltkit.source_pack"), `${dir}/pack`);
     const index = t.getChild("index")!.get(0) as number;
     const where = packRowLocation(m, index);

@@ -1,4 +1,4 @@
-import { deepEqual, throws } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, throws } from "node:assert/strict";
 import { classesByGroup, PAPER_SHOT_THRESHOLDS, shotGroups } from "../../lib/data/mod.ts";
 
 Deno.test("shot groups: Fashion thresholds (many > 1000, few < 200) at and around the edges", () => {

@@ -1,5 +1,5 @@
-import { deepEqual, equal, rejects } from "node:assert/strict";
-import { readTar, readTarFile } from "../../lib/data/mod.ts";
+import { deepStrictEqual as deepEqual, rejects, strictEqual as equal } from "node:assert/strict";
+import { readTar, readTarFile } from "../../lib/data/_tar.ts";
 import { gzip, systemTar, withTempDir } from "./_helpers.ts";
 
 const bytesOf = (n: number, seed: number) =>

@@ -15,20 +15,7 @@ import {
 } from "../../lib/eval/metrics.ts";
 import { shotGroups } from "../../lib/data/shot_groups.ts";
 import { fromMetrics, writeReport } from "../../lib/eval/report.ts";
-
-const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
-
-async function findChromium(): Promise<string | null> {
-  const env = Deno.env.get("CHROMIUM");
-  for (const path of env ? [env, ...CANDIDATES] : CANDIDATES) {
-    try {
-      if ((await Deno.stat(path)).isFile) return path;
-    } catch {
-      // not installed there
-    }
-  }
-  return null;
-}
+import { findChromium } from "../../scripts/_chromium.ts";
 
 const chromium = await findChromium();
 const inCi = Deno.env.get("CI") === "true";

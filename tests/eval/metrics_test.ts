@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal, throws } from "node:assert/strict";
 import {
   argmaxRows,
   balancedAccuracy,
@@ -14,8 +14,8 @@ import {
   splitMetrics,
   thresholdsFromProfile,
   validateMetricsFile,
-  writeMetricsFile,
 } from "../../lib/eval/metrics.ts";
+import { writeMetricsFile } from "../../lib/eval/write_metrics.ts";
 
 Deno.test("All is the mean of per-class accuracies; groups average their classes", () => {
   // Class 0: 3/4 right, class 1: 1/2, class 2: 0/1, class 3: no rows.

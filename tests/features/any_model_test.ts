@@ -1,4 +1,9 @@
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import { arrow } from "../../lib/deps.ts";
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
 import { fromMetrics } from "../../lib/eval/report.ts";

@@ -2,7 +2,7 @@
  * Degenerate features: the shared check, and `deno task features` failing a dump that holds them.
  */
 
-import { equal, match, throws } from "node:assert/strict";
+import { match, strictEqual as equal, throws } from "node:assert/strict";
 import {
   checkFeatures,
   FeatureScan,

@@ -9,7 +9,8 @@
  * under CI=true, where it fails.
  */
 
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { writePredictionFiles } from "../../lib/eval/predictions.ts";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import {
   type FeatureSplitData,
@@ -71,8 +72,12 @@ function sectionBlocks(
   });
 }
 
-/** The snippet's library: the first of duckdb, polars, pyarrow that it imports. */
+/**
+ * The snippet's name: `predictions` for the query of the prediction files, else the first of
+ * duckdb, polars, pyarrow that it imports.
+ */
 function library(code: string): string {
+  if (code.includes("/predictions/")) return "predictions";
   return ["duckdb", "polars", "pyarrow"].find((p) =>
     new RegExp(`^import ${p}\\b`, "m").test(code)
   )!;
@@ -93,6 +98,16 @@ function printedCounts(stdout: string): Record<string, number> {
     if (m) counts[m[1]] = Number(m[2]);
   }
   return counts;
+}
+
+/** `[label, pred, len]` rows of a printed three-column table (the confused pairs). */
+function printedTriples(stdout: string): [number, number, number][] {
+  const rows: [number, number, number][] = [];
+  for (const line of stdout.split("\n")) {
+    const m = line.trim().match(/^[│|]\s*(\d+)\s*[│┆|]\s*(\d+)\s*[│┆|]\s*(\d+)\s*[│|]$/u);
+    if (m) rows.push([Number(m[1]), Number(m[2]), Number(m[3])]);
+  }
+  return rows;
 }
 
 /** The first `rows` rows of a split, whatever their classes (the rows are shuffled). */
@@ -123,8 +138,14 @@ Deno.test({
     }
     const blocks = sectionBlocks(await Deno.readTextFile(`${ROOT}README.md`), SECTION);
     const snippets = blocks.filter((b) => b.lang === "python");
-    deepEqual(snippets.map((s) => library(s.code)).sort(), ["duckdb", "polars", "pyarrow"]);
-    for (const s of snippets) ok(s.code.includes(DUMP), `a snippet does not read ${DUMP}`);
+    deepEqual(snippets.map((s) => library(s.code)).sort(), [
+      "duckdb",
+      "polars",
+      "predictions",
+      "pyarrow",
+    ]);
+    const run = DUMP.replace(/\/features$/, "");
+    for (const s of snippets) ok(s.code.includes(run), `a snippet does not read ${run}`);
 
     const cwd = await Deno.makeTempDir({ prefix: "ltkit_interop_" });
     try {
@@ -143,6 +164,19 @@ Deno.test({
         part.metadata = { ...part.metadata, checkpointSha256: sha };
       }
       await writeFeatureDir(`${cwd}/${DUMP}`, set, 64);
+      // cRT's predictions: right, except every fifth row, which goes to the next class.
+      const classes = 4;
+      const scores = new Float32Array(set.test.rows * classes);
+      for (let r = 0; r < set.test.rows; r++) {
+        const y = set.test.label[r];
+        scores[r * classes + (r % 5 === 0 ? (y + 1) % classes : y)] = 1;
+      }
+      await writePredictionFiles(
+        `${cwd}/${run}`,
+        set.test,
+        [{ method: "crt", label: "cRT", scores, classes }],
+        sha,
+      );
 
       const outputs: Record<string, string> = {};
       for (const { code } of snippets) {
@@ -169,6 +203,16 @@ Deno.test({
       equal(Object.values(test).reduce((a, b) => a + b), 29);
       ok(new Set(Object.values(test)).size > 1, "the test split's classes differ in size");
       deepEqual(printedCounts(outputs.polars), test, `polars printed:\n${outputs.polars}`);
+      // The query prints the confused pairs (rows 0, 5, 10, ... are wrong) and, per class, its
+      // training images beside accuracy and confidence.
+      const wrong = Math.ceil(set.test.rows / 5);
+      const pairs = printedTriples(outputs.predictions);
+      equal(pairs.reduce((a, p) => a + p[2], 0) <= wrong, true, outputs.predictions);
+      ok(pairs.length > 0, `no confused pair printed:\n${outputs.predictions}`);
+      for (const [y, pred] of pairs) equal(pred, (y + 1) % classes, outputs.predictions);
+      for (const n of [150, 61, 24, 9]) {
+        ok(new RegExp(`[│┆]\\s*${n}\\s*[│┆]`, "u").test(outputs.predictions), `${n} train images`);
+      }
       console.log(
         `  pyarrow, DuckDB and polars read ${set.train.rows} train and ${set.test.rows} test rows`,
       );

@@ -1,4 +1,10 @@
-import { equal, notEqual, ok, rejects, throws } from "node:assert/strict";
+import {
+  notStrictEqual as notEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import {
   Dispatch,
   getPipeline,
@@ -55,8 +61,11 @@ Deno.test({
     await rejects(getPipeline(gpu, missingSemicolon, "main"), (e: Error) => {
       ok(e instanceof SyntaxError, `${e.name}: ${e.message}`);
       ok(/^Cannot compile kernels\/broken\.wgsl:main:\n/.test(e.message), e.message);
-      // naga reports where it found the next token: line 5, column 3.
-      ok(e.message.includes("\nkernels/broken.wgsl:5:3 parsing error: expected `;`"), e.message);
+      // naga (Deno) and Tint (Chromium) report where they found the next token: line 5, column 3.
+      ok(
+        /\nkernels\/broken\.wgsl:5:3 (parsing error: )?expected [`']?;/.test(e.message),
+        e.message,
+      );
       return true;
     });
     // wgsl_reflect accepts this one; naga rejects it at line 6, column 15.
@@ -67,7 +76,8 @@ Deno.test({
     await rejects(getPipeline(gpu, badExpression, "main"), (e: Error) => {
       ok(e instanceof SyntaxError, `${e.name}: ${e.message}`);
       ok(
-        e.message.includes("\nkernels/broken2.wgsl:6:15 parsing error: expected expression"),
+        /\nkernels\/broken2\.wgsl:6:15 (parsing error: expected expression|unable to parse)/
+          .test(e.message),
         e.message,
       );
       return true;
@@ -77,7 +87,8 @@ Deno.test({
       file: "kernels/broken3.wgsl",
       source: "@compute @workgroup_size(1)\nfn main() {\n  let a: u32 = 1.5;\n}\n",
     };
-    await rejects(getPipeline(gpu, typeError, "main"), /\nkernels\/broken3\.wgsl:3:7 .*u32/);
+    // naga points at the declaration (column 7), Tint at the value (column 16).
+    await rejects(getPipeline(gpu, typeError, "main"), /\nkernels\/broken3\.wgsl:3:(7|16) .*u32/);
     // A failed compile is not cached: asking again fails again (and does not hang).
     await rejects(getPipeline(gpu, badExpression, "main"), /broken2\.wgsl:6:15/);
     await rejects(

@@ -1,4 +1,4 @@
-import { equal, ok, rejects, throws } from "node:assert/strict";
+import { ok, rejects, strictEqual as equal, throws } from "node:assert/strict";
 import { formatShape, readAll, shapeSize, Tensor } from "../../lib/gpu/tensor.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 

@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
 import { Rng } from "../../lib/data/rng.ts";
 import { describeWork, Sequence } from "../../lib/gpu/kernel.ts";
 import { readAll } from "../../lib/gpu/tensor.ts";

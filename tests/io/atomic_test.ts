@@ -1,4 +1,9 @@
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import {
   AtomicFile,
   injectWriteFault,
@@ -9,7 +14,7 @@ import {
   writeFileAtomic,
 } from "../../lib/io/atomic.ts";
 import { saveCheckpoint } from "../../lib/train/checkpoint.ts";
-import { writeMetricsFile } from "../../lib/eval/metrics.ts";
+import { writeMetricsFile } from "../../lib/eval/write_metrics.ts";
 import { writeImageTable } from "../../lib/data/arrow_table.ts";
 import type { MetricsFile } from "../../lib/eval/metrics.ts";
 

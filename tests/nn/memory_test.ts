@@ -1,4 +1,4 @@
-import { equal, ok, rejects, throws } from "node:assert/strict";
+import { ok, rejects, strictEqual as equal, throws } from "node:assert/strict";
 import { formatBytes, requestGpu } from "../../lib/gpu/device.ts";
 import { BACKBONES } from "../../lib/nn/backbones.ts";
 import { assertBatchFits, largestBatch, stepMemory } from "../../lib/nn/memory.ts";
@@ -10,7 +10,10 @@ Deno.test({
   name: "step memory estimate bounds what a built network allocates, within a quarter",
   ignore: noGpu,
   async fn() {
-    const gpu = (await testGpu())!;
+    // The estimate covers the default (direct) convolution variants; the workgroup-tiled ones a
+    // tuner may pick split the weight gradient into more partial sums.
+    await testGpu();
+    const gpu = await requestGpu({ warnFallback: false, tune: "off" });
     const bottleneck = { block: "bottleneck" as const };
     const cases: [ResNetSpec, number][] = [
       [resnet32(10), 16],
@@ -41,6 +44,7 @@ Deno.test({
       ok(estimate >= actual, `${spec.name}: estimate ${estimate} below the allocation ${actual}`);
       ok(estimate <= 1.25 * actual, `${spec.name}: estimate ${estimate} far above ${actual}`);
     }
+    gpu.destroy();
   },
 });
 

@@ -1,4 +1,4 @@
-import { deepEqual, equal } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
 import { Rng } from "../../lib/data/rng.ts";
 import { readAll } from "../../lib/gpu/tensor.ts";
 import type { Gpu } from "../../lib/gpu/device.ts";

@@ -8,16 +8,17 @@
  * 1/std and by up to 1.4^3 of jitter): the kernel samples in f32 and reduces the contrast mean in
  * f32, the reference in f64.
  */
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal, throws } from "node:assert/strict";
+// The modules themselves, not lib/data/mod.ts, so that the browser suite can bundle this test.
 import {
   augmentReference,
   type AugmentSource,
   evalAugmentParams,
-  IMAGENET_NORMALIZATION,
   randomResizedCropBox,
-  Rng,
   trainAugmentParams,
-} from "../../lib/data/mod.ts";
+} from "../../lib/data/imagenet_augment.ts";
+import { IMAGENET_NORMALIZATION } from "../../lib/data/image_list_profiles.ts";
+import { Rng } from "../../lib/data/rng.ts";
 import { GpuAugmenter } from "../../lib/ops/augment.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 

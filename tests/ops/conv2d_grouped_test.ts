@@ -1,4 +1,4 @@
-import { equal, ok, rejects } from "node:assert/strict";
+import { ok, rejects, strictEqual as equal } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
   groupedConv2dBackwardInput,

@@ -1,4 +1,4 @@
-import { equal, ok, rejects, throws } from "node:assert/strict";
+import { ok, rejects, strictEqual as equal, throws } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
   conv2dBackwardInput,
@@ -134,8 +134,8 @@ Deno.test({
   ignore: noGpu,
   async fn() {
     const gpu = (await testGpu())!;
-    const saved = Deno.env.get("LTKIT_TUNE");
-    Deno.env.set("LTKIT_TUNE", "force");
+    const saved = gpu.tune;
+    gpu.tune = "force";
     try {
       for (const pass of ["forward", "backward_input", "backward_weight"] as const) {
         const result = await conv2dVariant(gpu, pass);
@@ -147,8 +147,7 @@ Deno.test({
         console.log(`  ${pass}: ${formatConv2dVariant(result.config)} wins`);
       }
     } finally {
-      if (saved === undefined) Deno.env.delete("LTKIT_TUNE");
-      else Deno.env.set("LTKIT_TUNE", saved);
+      gpu.tune = saved;
     }
     const xShape = [2, 3, 5, 6];
     const wShape = [4, 3, 3, 3];

@@ -1,4 +1,4 @@
-import { equal, rejects } from "node:assert/strict";
+import { rejects, strictEqual as equal } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import { add, addRelu, fill, reluBackward, reluForward, scale } from "../../lib/ops/elementwise.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";

@@ -1,4 +1,10 @@
-import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import type { Gpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
@@ -384,16 +390,15 @@ Deno.test({
     });
     deepEqual([none.config, none.source], [9, "default"]);
     forgetTuning(gpu, `${key}.none`);
-    // LTKIT_TUNE=0: the fallback, without timing anything.
-    const saved = Deno.env.get("LTKIT_TUNE");
-    Deno.env.set("LTKIT_TUNE", "0");
+    // Tuning off (LTKIT_TUNE=0): the fallback, without timing anything.
+    const saved = gpu.tune;
+    gpu.tune = "off";
     try {
       const off = await tuned(gpu, { ...spec, key: `${key}.off`, fallback: 7 });
       deepEqual([off.config, off.source], [7, "default"]);
       equal(seen.length, 10);
     } finally {
-      if (saved === undefined) Deno.env.delete("LTKIT_TUNE");
-      else Deno.env.set("LTKIT_TUNE", saved);
+      gpu.tune = saved;
     }
   },
 });
@@ -403,8 +408,8 @@ Deno.test({
   ignore: noGpu,
   async fn() {
     const gpu = (await testGpu())!;
-    const saved = Deno.env.get("LTKIT_TUNE");
-    Deno.env.set("LTKIT_TUNE", "force");
+    const saved = gpu.tune;
+    gpu.tune = "force";
     try {
       gpu.cache.delete(tunedKey(GEMM_TUNE_KEY));
       const result = await gemmConfig(gpu);
@@ -424,8 +429,7 @@ Deno.test({
       ok(maxRelativeError(await c.read(), want) <= tolerance(3));
       for (const t of [a, b, c]) t.destroy();
     } finally {
-      if (saved === undefined) Deno.env.delete("LTKIT_TUNE");
-      else Deno.env.set("LTKIT_TUNE", saved);
+      gpu.tune = saved;
     }
   },
 });

@@ -1,4 +1,4 @@
-import { equal, rejects, throws } from "node:assert/strict";
+import { rejects, strictEqual as equal, throws } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import { prepareNonFiniteCheck, prepareSgd, prepareSgdFlat, sgdFlat } from "../../lib/ops/optim.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";

@@ -1,4 +1,4 @@
-import { equal, rejects } from "node:assert/strict";
+import { rejects, strictEqual as equal } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";
 import {

@@ -1,4 +1,4 @@
-import { equal, ok, rejects, throws } from "node:assert/strict";
+import { ok, rejects, strictEqual as equal, throws } from "node:assert/strict";
 import type { Gpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import type { RowStrategy } from "../../lib/ops/reduce.ts";

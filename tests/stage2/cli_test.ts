@@ -1,4 +1,4 @@
-import { deepEqual, equal } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
 import { makeSyntheticFeatures, writeFeatureDir } from "../../lib/features/mod.ts";
 import { main as featuresMain } from "../../scripts/features.ts";

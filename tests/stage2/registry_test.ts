@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, ok, strictEqual as equal, throws } from "node:assert/strict";
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
 import { fromMetrics, writeReport } from "../../lib/eval/report.ts";
 import { makeSyntheticFeatures, writeFeatureDir } from "../../lib/features/mod.ts";

@@ -1,4 +1,9 @@
-import { deepEqual, equal, rejects, throws } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import {
   decodeCheckpoint,
   encodeCheckpoint,

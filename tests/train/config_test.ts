@@ -1,4 +1,9 @@
-import { deepEqual, equal, match, throws } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  match,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import { BACKBONE_NAMES, BACKBONES } from "../../lib/nn/backbones.ts";
 import { describeResNet, featureDim, planResNet, validateResNetSpec } from "../../lib/nn/spec.ts";
 import { ARCHITECTURES, modelSpec, presetConfig, validateConfig } from "../../lib/train/config.ts";

@@ -3,9 +3,9 @@
  * task's own permission flags so they are the ones users get.
  */
 
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, match, ok, strictEqual as equal } from "node:assert/strict";
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
-import { readFeatureDir } from "../../lib/features/reader.ts";
+import { readFeatureDir } from "../../lib/features/load.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { noGpu } from "../_gpu.ts";
 

@@ -1,4 +1,9 @@
-import { deepEqual, equal, match, throws } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  match,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
 import { presetConfig, validateConfig } from "../../lib/train/config.ts";
 import {
   applyOverrides,

@@ -3,17 +3,21 @@
  * CPU reference for the parameters it reports (tolerance 2e-4, as tests/ops/augment_test.ts),
  * each epoch covers every row once, and an epoch replays exactly from its number.
  */
-import { deepEqual, equal, notDeepEqual, ok } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  notDeepStrictEqual as notDeepEqual,
+  ok,
+  strictEqual as equal,
+} from "node:assert/strict";
 import {
   augmentReference,
   decodeShard,
-  encodePng,
   IMAGENET_NORMALIZATION,
   type PackedImage,
-  packImageList,
 } from "../../lib/data/mod.ts";
 import { ImageLoader } from "../../lib/train/image_loader.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
+import { syntheticPack } from "./_packs.ts";
 
 Deno.test({
   name: "ImageLoader: batches equal the CPU reference; epochs cover every row and replay by number",
@@ -22,23 +26,13 @@ Deno.test({
     const gpu = (await testGpu())!;
     const dir = await Deno.makeTempDir();
     try {
-      const lines: string[] = [];
-      for (let i = 0; i < 37; i++) {
-        const w = 21 + (i % 5) * 3, h = 17 + (i % 3) * 4;
-        const px = Uint8Array.from(
-          { length: w * h * 3 },
-          (_, j) => (j * (i + 5) + (j >> 4)) & 0xff,
-        );
-        await Deno.writeFile(`${dir}/${i}.png`, encodePng(px, w, h, 3));
-        lines.push(`${i}.png ${i % 4}`);
-      }
-      await Deno.writeTextFile(`${dir}/list.txt`, lines.join("\n"));
-      const m = await packImageList({
-        list: `${dir}/list.txt`,
-        root: dir,
+      const m = await syntheticPack(dir, {
+        count: 37,
+        classes: 4,
         size: 16,
-        out: `${dir}/pack`,
-        shardMiB: 3000 / 1048576,
+        shardBytes: 3000,
+        dims: (i) => [21 + (i % 5) * 3, 17 + (i % 3) * 4],
+        pixel: (i, j) => (j * (i + 5) + (j >> 4)) & 0xff,
         workers: 2,
       });
       ok(m.shards.length > 3);

@@ -2,13 +2,18 @@
  * The permission table agrees with deno.json's tasks, and the commands it prints are exact.
  */
 
-import { deepEqual, equal, match, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  match,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import {
   checkPaths,
   commandFor,
   TASK_PERMISSIONS,
   type TaskName,
-} from "../../lib/train/permissions.ts";
+} from "../../lib/train/_permissions.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 

@@ -4,7 +4,7 @@
  * a finished summary or a group's settings. Run with the tasks' own permissions.
  */
 
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, match, ok, strictEqual as equal } from "node:assert/strict";
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
 import type { SeedSummary } from "../../lib/eval/seeds.ts";
 import { makeSyntheticFeatures, writeFeatureDir } from "../../lib/features/synthetic.ts";

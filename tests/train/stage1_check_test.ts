@@ -1,6 +1,6 @@
 /** The stage-1 loss check: threshold, where it applies, and the error it leads to. */
 
-import { equal, match } from "node:assert/strict";
+import { match, strictEqual as equal } from "node:assert/strict";
 import { presetConfig, stage1Settings } from "../../lib/train/config.ts";
 import { checkLoss, DivergenceError, divergenceError, lossLimit } from "../../lib/train/stage1.ts";
 

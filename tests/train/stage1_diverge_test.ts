@@ -3,7 +3,13 @@
  * checkpoint of the last epoch that passed, and writes nothing of a later stage.
  */
 
-import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  match,
+  ok,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { runExperiment } from "../../lib/train/experiment.ts";
 import { parseTrainArgs } from "../../lib/train/flags.ts";

@@ -1,4 +1,9 @@
-import { deepEqual, equal, match, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  match,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import type { ImageSet } from "../../lib/data/image_set.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { readAll } from "../../lib/gpu/tensor.ts";

@@ -1,4 +1,4 @@
-import { deepEqual, equal, rejects } from "node:assert/strict";
+import { deepStrictEqual as deepEqual, rejects, strictEqual as equal } from "node:assert/strict";
 import { decodeCheckpoint, encodeCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.ts";
 import { findRecordedTuning } from "../../lib/train/tuning.ts";
 

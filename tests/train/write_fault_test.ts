@@ -3,7 +3,7 @@
  * nothing half-written stays behind, the last good checkpoint loads, and --resume finishes.
  */
 
-import { equal, ok } from "node:assert/strict";
+import { ok, strictEqual as equal } from "node:assert/strict";
 import { injectWriteFault, resetWriteFault } from "../../lib/io/atomic.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { runExperiment } from "../../lib/train/experiment.ts";

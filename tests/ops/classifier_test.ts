@@ -1,4 +1,4 @@
-import { equal, rejects } from "node:assert/strict";
+import { rejects, strictEqual as equal } from "node:assert/strict";
 import { recordOnce } from "../../lib/gpu/kernel.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
@@ -17,7 +17,7 @@ import {
   prepareTrainStep,
   unpackModel,
   workSize,
-} from "../../lib/stage2/classifier_ops.ts";
+} from "../../lib/ops/classifier.ts";
 import {
   classMeanRef,
   columnMeanRef,
@@ -28,7 +28,7 @@ import {
   tauWeightsRef,
   trainRef,
   weightNormsRef,
-} from "../../lib/stage2/reference_classifier.ts";
+} from "../../lib/ops/reference_classifier.ts";
 import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
 
 // Odd sizes: N and C are not multiples of the workgroup (64) or of 4; D = 13 is padded to 16.

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { Progress, type StepReport } from "./progress.ts";
+ * import { Progress, type StepReport } from "./_progress.ts";
  * const report: StepReport = {
  *   epoch: 1,
  *   epochs: 30,
@@ -48,9 +48,13 @@ export interface StepReport {
  *
  * @example
  * ```ts
- * import { formatDuration } from "./progress.ts";
- * console.log(formatDuration(3725), formatDuration(185), formatDuration(12.4));
- * // "1h02m" "3m05s" "12s"
+ * import assert from "node:assert/strict";
+ * import { formatDuration } from "./_progress.ts";
+ * assert.deepEqual([formatDuration(3725), formatDuration(185), formatDuration(12.4)], [
+ *   "1h02m",
+ *   "3m05s",
+ *   "12s",
+ * ]);
  * ```
  */
 export function formatDuration(seconds: number): string {
@@ -68,7 +72,7 @@ export function formatDuration(seconds: number): string {
  *
  * @example
  * ```ts
- * import { Progress, type StepReport } from "./progress.ts";
+ * import { Progress, type StepReport } from "./_progress.ts";
  * const progress = new Progress("stage 1", { interactive: false });
  * const report: StepReport = {
  *   epoch: 2,

@@ -2,11 +2,16 @@
  * Feature extraction refuses the dump of a diverged or collapsed network and leaves no file.
  */
 
-import { deepEqual, equal, match, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  match,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import type { Split } from "../../lib/data/long_tail.ts";
 import { Rng } from "../../lib/data/rng.ts";
-import { extractFeatures } from "../../lib/features/extract.ts";
-import { readFeatures } from "../../lib/features/reader.ts";
+import { extractFeatures } from "../../lib/train/extract.ts";
+import { readFeatures } from "../../lib/features/load.ts";
 import { ResNet, resnet } from "../../lib/nn/mod.ts";
 import { restore, snapshot } from "../../lib/train/stage1.ts";
 import { noGpu, testGpu } from "../_gpu.ts";

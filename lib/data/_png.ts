@@ -26,8 +26,9 @@ const CRC_TABLE = (() => {
  * @returns The CRC as an unsigned 32-bit integer.
  * @example
  * ```ts
- * import { crc32 } from "./png.ts";
- * console.log(crc32(new TextEncoder().encode("123456789")).toString(16)); // cbf43926
+ * import assert from "node:assert/strict";
+ * import { crc32 } from "./_png.ts";
+ * assert.equal(crc32(new TextEncoder().encode("123456789")).toString(16), "cbf43926");
  * ```
  */
 export function crc32(bytes: Uint8Array, crc = 0): number {
@@ -56,9 +57,10 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
  * @returns The PNG bytes.
  * @example
  * ```ts
- * import { encodePng } from "./png.ts";
+ * import assert from "node:assert/strict";
+ * import { encodePng } from "./_png.ts";
  * const png = encodePng(Uint8Array.from([0, 255, 255, 0]), 2, 2);
- * console.log(png.length > 8 && png[1] === 0x50); // true ("PNG")
+ * assert.ok(png.length > 8 && png[1] === 0x50); // "PNG"
  * ```
  */
 export function encodePng(
@@ -110,7 +112,7 @@ export function encodePng(
  *
  * @example
  * ```ts
- * import type { RgbImage } from "./png.ts";
+ * import type { RgbImage } from "./_png.ts";
  * const dot: RgbImage = { pixels: Uint8Array.of(255, 0, 0), width: 1, height: 1 };
  * ```
  */
@@ -142,8 +144,8 @@ function paeth(a: number, b: number, c: number): number {
  * @throws {SyntaxError} For a file that is not a PNG this decoder reads, saying why.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
- * import { decodePng, encodePng } from "./png.ts";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ * import { decodePng, encodePng } from "./_png.ts";
  * const rgb = Uint8Array.from([1, 2, 3, 4, 5, 6]);
  * deepEqual(decodePng(encodePng(rgb, 2, 1, 3), "x.png").pixels, rgb);
  * ```

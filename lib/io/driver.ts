@@ -15,6 +15,8 @@
  * @module
  */
 
+import { readEnv } from "./env.ts";
+
 /** Adapter and library name patterns: which ICD library drives which adapter. */
 const DRIVER_MATCHES: readonly { adapter: RegExp; vendor?: string; library: RegExp }[] = [
   { adapter: /llvmpipe/i, library: /lvp/i },
@@ -51,9 +53,10 @@ const found = new Map<string, string>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { driverVersion } from "./driver.ts";
  * const driver = driverVersion({ description: "no such adapter", vendor: "" });
- * console.log(driver); // "": no ICD library matches
+ * assert.equal(driver, ""); // no ICD library matches
  * ```
  */
 export function driverVersion(adapter: { description: string; vendor: string }): string {
@@ -98,32 +101,6 @@ function canRead(deno: typeof Deno, path: string): boolean {
     return deno.permissions.querySync?.({ name: "read", path }).state === "granted";
   } catch {
     return false;
-  }
-}
-
-/**
- * An environment variable, or undefined when it is unset, the environment may not be read
- * (asked first, so a run without `--allow-env` neither prompts nor throws) or this is no Deno.
- *
- * @param name The variable.
- * @returns Its value, or undefined.
- *
- * @example
- * ```ts
- * import { readEnv } from "./driver.ts";
- * console.log(typeof (readEnv("PATH") ?? "")); // "string"
- * ```
- */
-export function readEnv(name: string): string | undefined {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (!deno) return undefined;
-  try {
-    if (deno.permissions.querySync?.({ name: "env", variable: name }).state !== "granted") {
-      return undefined;
-    }
-    return deno.env.get(name);
-  } catch {
-    return undefined;
   }
 }
 

@@ -127,7 +127,7 @@ function paxRecords(data: Uint8Array): Map<string, string> {
  *
  * @example
  * ```ts
- * import type { TarMember } from "./tar.ts";
+ * import type { TarMember } from "./_tar.ts";
  * const member: TarMember = { path: "cifar-10-batches-bin/test_batch.bin", size: 30730000 };
  * ```
  */
@@ -143,7 +143,7 @@ export interface TarMember {
  *
  * @example
  * ```ts
- * import type { TarContents } from "./tar.ts";
+ * import type { TarContents } from "./_tar.ts";
  * const names = (t: TarContents) => t.members.map((m) => m.path);
  * ```
  */
@@ -165,8 +165,8 @@ export interface TarContents {
  *   archive that ends inside a header or a member, naming the archive, the member and the offset.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
- * import { readTar } from "./tar.ts";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ * import { readTar } from "./_tar.ts";
  * // One member "a.txt" holding "hi": a header block, one data block, two zero blocks.
  * const header = new Uint8Array(512);
  * const put = (text: string, at: number) => header.set(new TextEncoder().encode(text), at);
@@ -286,8 +286,8 @@ export async function readTar(
  * @throws {SyntaxError} As {@link readTar}, and for a corrupt or truncated gzip stream.
  * @example
  * ```ts
- * import { deepEqual } from "node:assert/strict";
- * import { readTarFile } from "./tar.ts";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ * import { readTarFile } from "./_tar.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.mkdir(`${dir}/in`);
  * await Deno.writeTextFile(`${dir}/in/x.txt`, "hello");

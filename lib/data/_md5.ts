@@ -18,8 +18,8 @@ const K = Uint32Array.from(
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
- * import { Md5 } from "./md5.ts";
+ * import { strictEqual as equal } from "node:assert/strict";
+ * import { Md5 } from "./_md5.ts";
  * const md5 = new Md5();
  * md5.update(new TextEncoder().encode("message "));
  * md5.update(new TextEncoder().encode("digest"));
@@ -128,8 +128,8 @@ export class Md5 {
  * @returns 32 lowercase hex digits.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
- * import { md5Hex } from "./md5.ts";
+ * import { strictEqual as equal } from "node:assert/strict";
+ * import { md5Hex } from "./_md5.ts";
  * equal(md5Hex(new TextEncoder().encode("abc")), "900150983cd24fb0d6963f7d28e17f72");
  * ```
  */
@@ -144,8 +144,8 @@ export function md5Hex(bytes: Uint8Array): string {
  * @returns 32 lowercase hex digits.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
- * import { md5File } from "./md5.ts";
+ * import { strictEqual as equal } from "node:assert/strict";
+ * import { md5File } from "./_md5.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "a");
  * equal(await md5File(path), "0cc175b9c0f1b6a831c399e269772661");

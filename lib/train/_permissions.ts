@@ -15,7 +15,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { TASK_PERMISSIONS } from "./permissions.ts";
+ * import { TASK_PERMISSIONS } from "./_permissions.ts";
  * assert.equal(TASK_PERMISSIONS.stage2.script, "scripts/stage2.ts");
  * ```
  */
@@ -32,7 +32,7 @@ export interface TaskPermissions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { TASK_PERMISSIONS } from "./permissions.ts";
+ * import { TASK_PERMISSIONS } from "./_permissions.ts";
  * assert.deepEqual(TASK_PERMISSIONS.features.flags, ["--allow-read=runs"]);
  * ```
  */
@@ -55,7 +55,7 @@ export const TASK_PERMISSIONS = {
  *
  * @example
  * ```ts
- * import type { TaskName } from "./permissions.ts";
+ * import type { TaskName } from "./_permissions.ts";
  * const task: TaskName = "train";
  * ```
  */
@@ -66,7 +66,7 @@ export type TaskName = keyof typeof TASK_PERMISSIONS;
  *
  * @example
  * ```ts
- * import type { PathNeeds } from "./permissions.ts";
+ * import type { PathNeeds } from "./_permissions.ts";
  * const needs: PathNeeds = { read: ["runs/a/features"], write: ["runs/stage2-x"] };
  * ```
  */
@@ -88,7 +88,7 @@ function quote(arg: string): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { commandFor } from "./permissions.ts";
+ * import { commandFor } from "./_permissions.ts";
  * assert.equal(
  *   commandFor("stage2", ["--features", "/d/features"], {
  *     read: ["/d/features"],
@@ -117,7 +117,7 @@ export function commandFor(task: TaskName, argv: readonly string[], needs: PathN
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkPaths } from "./permissions.ts";
+ * import { checkPaths } from "./_permissions.ts";
  * // Under `deno test --allow-read --allow-write` everything is granted.
  * await checkPaths("stage2", ["--features", "runs/a"], { read: ["runs/a"], write: ["/tmp"] });
  * assert.ok(true);

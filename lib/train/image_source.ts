@@ -1,0 +1,308 @@
+/**
+ * Where stage 1 and feature extraction get their images: an in-memory {@link ImageSet} (the
+ * Fashion-MNIST and CIFAR profiles, batched and augmented on the CPU by `BatchMaker`), or a
+ * {@link PackedSource}, a folder written by `deno task pack` that is streamed shard by shard and
+ * augmented on the GPU ({@link ImageLoader}), for the image-list profiles.
+ *
+ * A packed source's epoch order is the {@link ShardStream}'s two-level shuffle: the shards in a
+ * seeded order, then the rows of each shard in a seeded order. That is instance-balanced (every
+ * image once per epoch) but not a global shuffle: the rows of one shard stay together within an
+ * epoch, the price of reading at most two shards at a time. Class-balanced, square-root and
+ * progressive sampling need random access across the whole pack and are refused for packed
+ * sources ({@link checkPackedSampler}).
+ *
+ * @module
+ */
+
+import type { ImageSet } from "../data/image_set.ts";
+import type { SamplerKind } from "../data/sampler.ts";
+import type { Gpu } from "../gpu/device.ts";
+import type { ResNet } from "../nn/resnet.ts";
+import { extractBatches, type ExtractResult } from "./extract.ts";
+import type { FeatureMetadataInput, FeatureSplit } from "../features/schema.ts";
+import { type ImageBatch, ImageLoader } from "./image_loader.ts";
+
+/**
+ * A packed split (`deno task pack`'s folder) as a source of images.
+ *
+ * @example
+ * ```ts
+ * import type { PackedSource } from "./image_source.ts";
+ * const train: PackedSource = {
+ *   pack: "data/imagenet-lt-256/train", rows: 115846, classCount: 1000,
+ *   crop: { size: 224, resize: 256 },
+ *   normalization: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+ * };
+ * ```
+ */
+export interface PackedSource {
+  /** The pack folder (manifest.json and shards). */
+  pack: string;
+  /** Rows in the pack. */
+  rows: number;
+  /** Classes of the task (labels are below it). */
+  classCount: number;
+  /** Training crop side and evaluation resize. */
+  crop: { size: number; resize: number };
+  /** Per-channel mean and std of x/255 (3 values each). */
+  normalization: { mean: readonly number[]; std: readonly number[] };
+}
+
+/**
+ * What stage 1 and extraction accept.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual as equal } from "node:assert/strict";
+ * import { imageCount, type ImageSource } from "./image_source.ts";
+ * const s: ImageSource = {
+ *   pack: "p", rows: 7, classCount: 2, crop: { size: 8, resize: 9 },
+ *   normalization: { mean: [0, 0, 0], std: [1, 1, 1] },
+ * };
+ * equal(imageCount(s), 7);
+ * ```
+ */
+export type ImageSource = ImageSet | PackedSource;
+
+/**
+ * True for a packed source.
+ *
+ * @param source Either kind.
+ * @returns Whether it is a {@link PackedSource}.
+ * @example
+ * ```ts
+ * import { strictEqual as equal } from "node:assert/strict";
+ * import { isPackedSource } from "./image_source.ts";
+ * const set = {
+ *   images: new Uint8Array(1), labels: Int32Array.of(0), count: 1, channels: 1, height: 1,
+ *   width: 1, classCount: 1,
+ * };
+ * equal(isPackedSource(set), false);
+ * ```
+ */
+export function isPackedSource(source: ImageSource): source is PackedSource {
+  return "pack" in source;
+}
+
+/**
+ * Images in a source.
+ *
+ * @param source Either kind.
+ * @returns N.
+ * @example
+ * ```ts
+ * import { strictEqual as equal } from "node:assert/strict";
+ * import { imageCount } from "./image_source.ts";
+ * const set = {
+ *   images: new Uint8Array(2), labels: Int32Array.of(0, 1), count: 2, channels: 1, height: 1,
+ *   width: 1, classCount: 2,
+ * };
+ * equal(imageCount(set), 2);
+ * ```
+ */
+export function imageCount(source: ImageSource): number {
+  return isPackedSource(source) ? source.rows : source.count;
+}
+
+/**
+ * Refuses a sampler a packed source cannot give: only instance-balanced sampling streams (the
+ * others draw classes, then images of them, which needs random access to the whole pack).
+ *
+ * @param sampler The stage-1 sampler.
+ * @param pack The pack folder, for the message.
+ * @throws {RangeError} For any sampler but `instance`.
+ * @example
+ * ```ts
+ * import { throws } from "node:assert/strict";
+ * import { checkPackedSampler } from "./image_source.ts";
+ * checkPackedSampler("instance", "data/p"); // fine
+ * throws(() => checkPackedSampler("class", "data/p"), /only --sampler instance/);
+ * ```
+ */
+export function checkPackedSampler(sampler: SamplerKind, pack: string): void {
+  if (sampler !== "instance") {
+    throw new RangeError(
+      `Cannot train stage 1 with --sampler ${sampler} on the packed data set ${pack}: packs are ` +
+        "streamed shard by shard, which gives only --sampler instance (class-balanced, sqrt and " +
+        "progressive sampling need random access to every image); use --sampler instance",
+    );
+  }
+}
+
+/**
+ * Checks that a network takes a packed source's crops: 3 channels, the crop side square.
+ *
+ * @param source The packed source.
+ * @param input The network's (C,H,W).
+ * @throws {RangeError} Naming both shapes.
+ * @example
+ * ```ts
+ * import { throws } from "node:assert/strict";
+ * import { checkPackedInput } from "./image_source.ts";
+ * const s = {
+ *   pack: "p", rows: 1, classCount: 2, crop: { size: 32, resize: 36 },
+ *   normalization: { mean: [0, 0, 0], std: [1, 1, 1] },
+ * };
+ * checkPackedInput(s, [3, 32, 32]);
+ * throws(() => checkPackedInput(s, [1, 28, 28]), /takes 1x28x28/);
+ * ```
+ */
+export function checkPackedInput(source: PackedSource, input: readonly number[]): void {
+  const S = source.crop.size;
+  if (input[0] !== 3 || input[1] !== S || input[2] !== S) {
+    throw new RangeError(
+      `Cannot feed ${source.pack} to the network: it takes ${input.join("x")} but the pack ` +
+        `gives 3x${S}x${S} crops; build the network for the profile's crop`,
+    );
+  }
+}
+
+/**
+ * Stage 1's batches from a pack: each step's batch augmented on the GPU (RandomResizedCrop,
+ * flip, ColorJitter) and copied into the network's input. Epoch e draws its order from
+ * `Rng(seed, 1 + 2e)` and its augmentation from `Rng(seed, 2 + 2e)`, the streams the in-memory
+ * path uses for its sampler and augmentation, so a resumed run repeats them.
+ *
+ * @example
+ * ```ts ignore
+ * const feed = await PackedTrainFeed.create(gpu, net, source, seed);
+ * const next = feed.epoch(0);
+ * await next(); // net.input and net.labels hold step 0's batch (recorded, not yet submitted)
+ * ```
+ */
+export class PackedTrainFeed {
+  readonly #net: ResNet;
+  readonly #loader: ImageLoader;
+  #open: AsyncGenerator<ImageBatch> | null = null;
+
+  private constructor(net: ResNet, loader: ImageLoader) {
+    this.#net = net;
+    this.#loader = loader;
+  }
+
+  /**
+   * Opens the pack and the augmentation kernel.
+   *
+   * @param gpu The device.
+   * @param net The network (its batch is the loader's).
+   * @param source The training pack.
+   * @param seed The run's seed.
+   * @returns The feed.
+   */
+  static async create(
+    gpu: Gpu,
+    net: ResNet,
+    source: PackedSource,
+    seed: number,
+  ): Promise<PackedTrainFeed> {
+    checkPackedInput(source, net.spec.input);
+    const loader = await ImageLoader.create(gpu, {
+      dir: source.pack,
+      batch: net.batch,
+      train: true,
+      seed,
+      mean: source.normalization.mean,
+      std: source.normalization.std,
+      size: source.crop.size,
+      resize: source.crop.resize,
+      firstStream: 1,
+    });
+    return new PackedTrainFeed(net, loader);
+  }
+
+  /**
+   * Starts epoch `epoch`: each call of the returned function records the next full batch into
+   * the network's input and writes its labels.
+   *
+   * @param epoch The epoch, from 0.
+   * @returns The step function.
+   */
+  epoch(epoch: number): () => Promise<void> {
+    // The last epoch stopped at its last full batch: end it before this one reads.
+    let closing = this.#open?.return(undefined) ?? null;
+    const batches = this.#loader.epoch(epoch);
+    this.#open = batches;
+    const net = this.#net;
+    return async () => {
+      if (closing) {
+        await closing;
+        closing = null;
+      }
+      const next = await batches.next();
+      if (next.done || next.value.count !== net.batch) {
+        throw new RangeError(
+          `Cannot train stage 1: the pack ${this.#loader.stream.dir} ran out of full batches ` +
+            `of ${net.batch} in epoch ${epoch + 1}`,
+        );
+      }
+      net.gpu.copy(this.#loader.images.buffer, 0, net.input.buffer, 0, net.input.size * 4);
+      net.labels.write(next.value.labels);
+    };
+  }
+
+  /** Ends the open epoch and frees the kernel's buffers. */
+  async destroy(): Promise<void> {
+    await this.#open?.return(undefined);
+    this.#loader.destroy();
+  }
+}
+
+/**
+ * Writes the features of a packed split: the evaluation transform (Resize + CenterCrop, then
+ * the normalisation) in pack order, `index` = the row in the pack, `ltkit.source_pack` = the
+ * pack folder, so `packRowLocation` leads from every row back to its image and list line.
+ *
+ * @param net The frozen network.
+ * @param source The pack.
+ * @param name The split.
+ * @param path The Arrow file to write.
+ * @param metadata Schema metadata.
+ * @returns Rows written and the joint classifier's correct count.
+ * @example
+ * ```ts ignore
+ * const { rows } = await extractPackFeatures(net, test, "test", "runs/x/features/test.arrow", meta);
+ * ```
+ */
+export async function extractPackFeatures(
+  net: ResNet,
+  source: PackedSource,
+  name: FeatureSplit,
+  path: string,
+  metadata: FeatureMetadataInput,
+): Promise<ExtractResult> {
+  checkPackedInput(source, net.spec.input);
+  const loader = await ImageLoader.create(net.gpu, {
+    dir: source.pack,
+    batch: net.batch,
+    train: false,
+    seed: 0,
+    mean: source.normalization.mean,
+    std: source.normalization.std,
+    size: source.crop.size,
+    resize: source.crop.resize,
+  });
+  const batches = loader.epoch(0);
+  try {
+    return await extractBatches(net, name, path, metadata, {
+      total: loader.stream.rows,
+      // The loader's upload is a queue write: one batch per submit, or a later batch's pixels
+      // would replace an earlier one's before its kernel ran.
+      group: 1,
+      sourcePack: source.pack,
+      async fill(_start, n) {
+        const next = await batches.next();
+        if (next.done || next.value.count !== n) {
+          throw new RangeError(
+            `Cannot extract the ${name} features from ${source.pack}: the pack gave fewer rows ` +
+              `than its manifest's ${loader.stream.rows}`,
+          );
+        }
+        net.gpu.copy(loader.images.buffer, 0, net.input.buffer, 0, net.input.size * 4);
+        return { labels: next.value.labels, indices: next.value.indices };
+      },
+    });
+  } finally {
+    await batches.return(undefined);
+    loader.destroy();
+  }
+}
