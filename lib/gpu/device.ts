@@ -9,6 +9,7 @@
  * @module
  */
 
+import { GpuCache } from "./cache.ts";
 import { BufferPool } from "./pool.ts";
 
 /**
@@ -244,8 +245,8 @@ export class Gpu {
   readonly limits: GPUSupportedLimits;
   /** Storage and readback buffers, reused across steps. */
   readonly pool: BufferPool;
-  /** Free-form per-device cache, used by ops for tuned tile shapes and the like. */
-  readonly cache: Map<string, unknown> = new Map();
+  /** Per-device cache with typed keys, used by ops for pipelines, tuned tile shapes and the like. */
+  readonly cache: GpuCache = new GpuCache();
   /**
    * How kernel families choose their configurations ({@link TuneMode}); set from
    * {@link GpuOptions.tune}, and settable so that a test can switch it.

@@ -10,6 +10,7 @@
  */
 
 import { WgslReflect } from "../deps.ts";
+import { cacheKey } from "./cache.ts";
 import type { Gpu } from "./device.ts";
 import { type DType, formatShape, Tensor } from "./tensor.ts";
 
@@ -36,12 +37,33 @@ import { type DType, formatShape, Tensor } from "./tensor.ts";
  * assert.equal(SCALE.file, "example/scale.wgsl");
  * ```
  */
-export interface KernelSource {
+export interface KernelSource<E extends string = string> {
   /** Repository-relative path, e.g. `kernels/gemm.wgsl`. */
   readonly file: string;
   /** The WGSL text. */
   readonly source: string;
+  /**
+   * The family's entry table (name to entry point). With it, {@link getPipeline} accepts only
+   * those entry points, so a misspelt entry fails type checking instead of on the device.
+   */
+  readonly entries?: Readonly<Record<string, E>>;
 }
+
+/**
+ * The entry-point names of an entry table, e.g. `EntryOf<typeof GEMM_ENTRIES>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { EntryOf, KernelSource } from "./kernel.ts";
+ * const ENTRIES = { forward: "scale", backward: "scale_backward" } as const;
+ * const entry: EntryOf<typeof ENTRIES> = ENTRIES.backward;
+ * const src: KernelSource<EntryOf<typeof ENTRIES>> = { file: "x.wgsl", source: "", entries: ENTRIES };
+ * assert.equal(entry, "scale_backward");
+ * assert.deepEqual(Object.values(src.entries!), ["scale", "scale_backward"]);
+ * ```
+ */
+export type EntryOf<T extends Readonly<Record<string, string>>> = T[keyof T];
 
 /**
  * A kernel variant made from a base source by swapping its marked region (the lines from
@@ -65,7 +87,11 @@ export interface KernelSource {
  * assert.deepEqual([v.file, v.source], ["a.wgsl with b.wgsl", "x\nnew\ny\n"]);
  * ```
  */
-export function spliceKernel(base: KernelSource, region: string, part: KernelSource): KernelSource {
+export function spliceKernel<E extends string>(
+  base: KernelSource<E>,
+  region: string,
+  part: KernelSource,
+): KernelSource<E> {
   const begin = base.source.indexOf(`// BEGIN ${region}`);
   const endMarker = `// END ${region}\n`;
   const end = base.source.indexOf(endMarker, begin);
@@ -78,6 +104,7 @@ export function spliceKernel(base: KernelSource, region: string, part: KernelSou
   return {
     file: `${base.file} with ${part.file}`,
     source: base.source.slice(0, begin) + part.source + base.source.slice(end + endMarker.length),
+    ...(base.entries ? { entries: base.entries } : {}),
   };
 }
 
@@ -319,10 +346,10 @@ export class Pipeline {
  * gpu.destroy();
  * ```
  */
-export function getPipeline(
+export function getPipeline<E extends string>(
   gpu: Gpu,
-  src: KernelSource,
-  entry: string,
+  src: KernelSource<E>,
+  entry: NoInfer<E>,
   constants: Constants = {},
 ): Promise<Pipeline> {
   let reflected: Reflected;
@@ -359,13 +386,11 @@ export function getPipeline(
   return pending;
 }
 
+/** Compiles by source text, then by `[entry, sorted constants]`. */
+const PIPELINES = cacheKey<Map<string, Map<string, Promise<Pipeline>>>>("kernel:pipelines");
+
 function pipelineCache(gpu: Gpu): Map<string, Map<string, Promise<Pipeline>>> {
-  let cache = gpu.cache.get("pipelines") as Map<string, Map<string, Promise<Pipeline>>>;
-  if (!cache) {
-    cache = new Map();
-    gpu.cache.set("pipelines", cache);
-  }
-  return cache;
+  return gpu.cache.getOrCreate(PIPELINES, () => new Map());
 }
 
 async function compile(

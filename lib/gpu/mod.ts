@@ -4,6 +4,7 @@
  * @module
  */
 
+export * from "./cache.ts";
 export * from "./device.ts";
 export * from "./kernel.ts";
 export * from "./pool.ts";

@@ -46,13 +46,15 @@ import { type ConvPlan, featureDim, planResNet, type ResNetSpec } from "./spec.t
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { ResNet, resnet } from "./mod.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const net = await ResNet.create(gpu, resnet("tiny", [1, 4, 4], 2, [2], 1, 2), { batch: 2 });
  * const stem: Param = net.params[0];
- * console.log(stem.name, stem.value.shape, stem.init.kind);
- * // "stem.conv.weight" [2, 1, 3, 3] "kaiming-normal-fan-out"
+ * assert.equal(stem.name, "stem.conv.weight");
+ * assert.deepEqual(stem.value.shape, [2, 1, 3, 3]);
+ * assert.equal(stem.init.kind, "kaiming-normal-fan-out");
  * net.destroy();
  * gpu.destroy();
  * ```
@@ -75,13 +77,14 @@ export interface Param {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ParamInit } from "./resnet.ts";
  * const rules: ParamInit[] = [
  *   { kind: "kaiming-normal-fan-out", fanOut: 16 * 3 * 3 }, // conv weights
  *   { kind: "constant", value: 1 }, // BN gamma
  *   { kind: "uniform", bound: 1 / Math.sqrt(64) }, // linear layer
  * ];
- * console.log(rules.map((r) => r.kind)); // ["kaiming-normal-fan-out", "constant", "uniform"]
+ * assert.deepEqual(rules.map((r) => r.kind), ["kaiming-normal-fan-out", "constant", "uniform"]);
  * ```
  */
 export type ParamInit =
@@ -95,12 +98,14 @@ export type ParamInit =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "./mod.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const net = await ResNet.create(gpu, resnet("tiny", [1, 4, 4], 2, [2], 1, 2), { batch: 2 });
  * const runningVar: StateBuffer = net.state[1];
- * console.log(runningVar.name, runningVar.initial); // "stem.bn.running_var" 1
+ * assert.equal(runningVar.name, "stem.bn.running_var");
+ * assert.equal(runningVar.initial, 1);
  * net.destroy();
  * gpu.destroy();
  * ```
@@ -119,9 +124,10 @@ export interface StateBuffer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ResNetOptions } from "./resnet.ts";
  * const options: ResNetOptions = { batch: 128, bnMomentum: 0.1, bnEps: 1e-5 };
- * console.log(options.batch); // 128
+ * assert.equal(options.batch, 128);
  * ```
  */
 export interface ResNetOptions {
@@ -161,6 +167,7 @@ const convFlops = (l: ConvBn) => 2 * l.pre.size * (l.conv.value.size / l.conv.va
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../data/rng.ts";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "./mod.ts";
@@ -174,9 +181,10 @@ const convFlops = (l: ConvBn) => 2 * l.pre.size * (l.conv.value.size / l.conv.va
  * net.trainStep.record(); // forward, loss, backward: gradients in net.params[i].grad
  * await gpu.sync();
  * const [loss] = await net.lossSum.read();
- * console.log(Number.isFinite(loss), net.parameterCount); // true 1319
+ * assert.equal(Number.isFinite(loss), true);
+ * assert.equal(net.parameterCount, 1319);
  * net.evalForward.record();
- * console.log((await net.logits.read()).length); // 6
+ * assert.equal((await net.logits.read()).length, 6);
  * net.destroy();
  * gpu.destroy();
  * ```

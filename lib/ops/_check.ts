@@ -5,15 +5,11 @@
  * @module
  */
 
-import { formatShape, type Tensor } from "../gpu/tensor.ts";
+import { type DType, formatShape, type Tensor } from "../gpu/tensor.ts";
 
 /** Throws a TypeError unless every named tensor is f32. */
 export function checkF32(op: string, tensors: Readonly<Record<string, Tensor>>): void {
-  for (const [name, t] of Object.entries(tensors)) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${op}: ${name} must be f32 but is ${t.dtype}`);
-    }
-  }
+  for (const [name, t] of Object.entries(tensors)) checkDType(op, name, t, "f32");
 }
 
 /** Throws a RangeError unless `t` has `legend.length` dimensions; returns its shape. */
@@ -47,5 +43,37 @@ export function checkShape(op: string, name: string, t: Tensor, expected: readon
 export function checkWhole(op: string, name: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min) {
     throw new RangeError(`Cannot run ${op}: ${name} must be a whole number >= ${min}, got ${v}`);
+  }
+}
+
+/** Throws a TypeError unless `t` has dtype `dtype`. */
+export function checkDType(op: string, name: string, t: Tensor, dtype: DType): void {
+  if (t.dtype !== dtype) {
+    throw new TypeError(
+      `Cannot run ${op}: ${name} must be ${dtype} but ${t.label} ${formatShape(t.shape)} is ` +
+        t.dtype,
+    );
+  }
+}
+
+/** Throws a RangeError unless `t` holds exactly `size` elements; `why` names who needs them. */
+export function checkSize(op: string, name: string, t: Tensor, size: number, why: string): void {
+  if (t.size !== size) {
+    throw new RangeError(
+      `Cannot run ${op}: ${name} ${formatShape(t.shape)} has ${t.size} elements but ${why} ` +
+        `needs ${size}`,
+    );
+  }
+}
+
+/** Throws a RangeError when two of the named tensors share a buffer. */
+export function checkDistinct(op: string, tensors: Readonly<Record<string, Tensor>>): void {
+  const names = Object.keys(tensors);
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      if (tensors[names[i]].buffer === tensors[names[j]].buffer) {
+        throw new RangeError(`Cannot run ${op}: ${names[i]} and ${names[j]} share a buffer`);
+      }
+    }
   }
 }

@@ -23,10 +23,11 @@ import {
   type AugmentSource,
 } from "../data/imagenet_augment.ts";
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, type KernelSource } from "../gpu/kernel.ts";
+import { Dispatch, getPipeline } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
+import { AUGMENT_ENTRIES, family } from "./_entries.ts";
 
-const AUGMENT: KernelSource = { file: "kernels/augment.wgsl", source };
+const AUGMENT = family("kernels/augment.wgsl", source, AUGMENT_ENTRIES);
 /** Invocations per image (a power of two: the contrast mean is a tree reduction). */
 const WG = 256;
 

@@ -21,21 +21,24 @@ import subgroupSource from "../../kernels/batchnorm_subgroup.wgsl" with { type: 
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
+  type EntryOf,
   getPipeline,
-  type KernelSource,
   type Pipeline,
   type Recordable,
   recordOnce,
-  Sequence,
   spliceKernel,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
+import { checkDistinct, checkF32 } from "./_check.ts";
+import { prepareSteps } from "./_prepare.ts";
 import * as reference from "./reference_nn.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { BATCHNORM_ENTRIES, family } from "./_entries.ts";
 
-const BATCHNORM: KernelSource = { file: "kernels/batchnorm.wgsl", source };
+const BN = BATCHNORM_ENTRIES;
+const BATCHNORM = family("kernels/batchnorm.wgsl", source, BATCHNORM_ENTRIES);
 /** batchnorm.wgsl with its workgroup reductions swapped for the subgroup ones. */
-const BATCHNORM_SUBGROUP: KernelSource = spliceKernel(BATCHNORM, "workgroup reductions", {
+const BATCHNORM_SUBGROUP = spliceKernel(BATCHNORM, "workgroup reductions", {
   file: "kernels/batchnorm_subgroup.wgsl",
   source: subgroupSource,
 });
@@ -50,6 +53,7 @@ const PER = 8;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormTrainForward, type BatchNormTrainForwardArgs } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -66,9 +70,9 @@ const PER = 8;
  *   runningVar: Tensor.from(gpu, [1]),
  * };
  * await batchNormTrainForward(gpu, args);
- * console.log(round(await args.y.read())); // [-1.5, 2.5]
- * console.log(round(await args.runningMean.read()), round(await args.runningVar.read()));
- * // [0.2] [1.1]
+ * assert.deepEqual(round(await args.y.read()), [-1.5, 2.5]);
+ * assert.deepEqual(round(await args.runningMean.read()), [0.2]);
+ * assert.deepEqual(round(await args.runningVar.read()), [1.1]);
  * gpu.destroy();
  * ```
  */
@@ -104,6 +108,7 @@ export interface BatchNormTrainForwardArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormEvalForward, type BatchNormEvalForwardArgs } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -117,7 +122,7 @@ export interface BatchNormTrainForwardArgs {
  *   runningVar: Tensor.from(gpu, [4]),
  * };
  * await batchNormEvalForward(gpu, args);
- * console.log(round(await args.y.read())); // [-0.5, 0.5]
+ * assert.deepEqual(round(await args.y.read()), [-0.5, 0.5]);
  * gpu.destroy();
  * ```
  */
@@ -145,6 +150,7 @@ export interface BatchNormEvalForwardArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormBackward, type BatchNormBackwardArgs } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -160,9 +166,9 @@ export interface BatchNormEvalForwardArgs {
  *   dbeta: Tensor.empty(gpu, [1]),
  * };
  * await batchNormBackward(gpu, args);
- * console.log(await args.dbeta.read(), await args.dgamma.read());
- * // Float32Array(1) [1] Float32Array(1) [-1]
- * console.log(await args.dx.read()); // Float32Array(4) [0.5, -0.5, 0, 0]
+ * assert.deepEqual(Array.from(await args.dbeta.read()), [1]);
+ * assert.deepEqual(Array.from(await args.dgamma.read()), [-1]);
+ * assert.deepEqual(Array.from(await args.dx.read()), [0.5, -0.5, 0, 0]);
  * gpu.destroy();
  * ```
  */
@@ -196,11 +202,12 @@ export interface BatchNormBackwardArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { batchNormCandidates, type BatchNormVariant } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const variants: readonly BatchNormVariant[] = batchNormCandidates(gpu);
- * console.log(variants[0]); // "workgroup"
+ * assert.equal(variants[0], "workgroup");
  * gpu.destroy();
  * ```
  */
@@ -211,8 +218,9 @@ export type BatchNormVariant = "workgroup" | "subgroups";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BATCHNORM_TUNE_KEY } from "./batchnorm.ts";
- * console.log(BATCHNORM_TUNE_KEY); // "batchnorm.v1"
+ * assert.equal(BATCHNORM_TUNE_KEY, "batchnorm.v1");
  * ```
  */
 export const BATCHNORM_TUNE_KEY = "batchnorm.v1";
@@ -222,10 +230,11 @@ export const BATCHNORM_TUNE_KEY = "batchnorm.v1";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { batchNormCandidates } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(batchNormCandidates(gpu).length === (gpu.hasSubgroups ? 2 : 1)); // true
+ * assert.equal(batchNormCandidates(gpu).length === (gpu.hasSubgroups ? 2 : 1), true);
  * gpu.destroy();
  * ```
  */
@@ -239,12 +248,13 @@ export function batchNormCandidates(gpu: Gpu): readonly BatchNormVariant[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { BATCHNORM_TUNE_KEY, batchNormVariant } from "./batchnorm.ts";
  * import { presetTuning } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, BATCHNORM_TUNE_KEY, "workgroup");
- * console.log((await batchNormVariant(gpu)).config); // "workgroup"
+ * assert.equal((await batchNormVariant(gpu)).config, "workgroup");
  * gpu.destroy();
  * ```
  */
@@ -268,10 +278,11 @@ export function batchNormVariant(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { timeBatchNormVariant } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log((await timeBatchNormVariant(gpu, "workgroup")) > 0); // true
+ * assert.equal((await timeBatchNormVariant(gpu, "workgroup")) > 0, true);
  * gpu.destroy();
  * ```
  */
@@ -345,7 +356,7 @@ export async function timeBatchNormVariant(gpu: Gpu, v: BatchNormVariant): Promi
 async function reductionPipeline(
   gpu: Gpu,
   op: string,
-  entry: string,
+  entry: EntryOf<typeof BATCHNORM_ENTRIES>,
   forced: BatchNormVariant | undefined,
 ): Promise<Pipeline> {
   if (forced !== undefined && !batchNormCandidates(gpu).includes(forced)) {
@@ -391,11 +402,7 @@ function check(
     throw new RangeError(`Cannot run ${op}: x ${formatShape(x.shape)} is empty`);
   }
   const all = { x, ...perChannel, ...sameAsX };
-  for (const [name, t] of Object.entries(all)) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${op}: ${name} must be f32 but is ${t.dtype}`);
-    }
-  }
+  checkF32(op, all);
   for (const [name, t] of Object.entries(perChannel)) {
     if (t.size !== s.c) {
       throw new RangeError(
@@ -413,14 +420,7 @@ function check(
       );
     }
   }
-  const names = Object.keys(all);
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      if (all[names[i] as keyof typeof all].buffer === all[names[j] as keyof typeof all].buffer) {
-        throw new RangeError(`Cannot run ${op}: ${names[i]} and ${names[j]} share a buffer`);
-      }
-    }
-  }
+  checkDistinct(op, all);
   return s;
 }
 
@@ -469,6 +469,7 @@ function applyGroups(gpu: Gpu, op: string, s: BnShape, vec4: boolean): [number, 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type BatchNormTrainForwardArgs, prepareBatchNormTrainForward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -486,8 +487,9 @@ function applyGroups(gpu: Gpu, op: string, s: BnShape, vec4: boolean): [number, 
  * };
  * const bn = await prepareBatchNormTrainForward(gpu, { ...args, relu: true });
  * bn.record();
- * console.log(round(await args.y.read())); // [0, 2.5]
- * console.log(round(await args.mean.read()), round(await args.invStd.read())); // [2] [1]
+ * assert.deepEqual(round(await args.y.read()), [0, 2.5]);
+ * assert.deepEqual(round(await args.mean.read()), [2]);
+ * assert.deepEqual(round(await args.invStd.read()), [1]);
  * bn.destroy();
  * gpu.destroy();
  * ```
@@ -514,7 +516,6 @@ export async function prepareBatchNormTrainForward(
   }
   gpu.assertAlive(`run ${op}`);
   const vec4 = s.hw % 4 === 0;
-  const suffix = vec4 ? "_vec4" : "";
   const u = uniforms(s, vec4, {
     momentum,
     eps,
@@ -522,13 +523,14 @@ export async function prepareBatchNormTrainForward(
     relu: args.relu ? 1 : 0,
   });
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
-  try {
-    const [stats, apply] = await Promise.all([
-      reductionPipeline(gpu, op, `bn_stats${suffix}`, args.variant),
-      getPipeline(gpu, BATCHNORM, `bn_apply${suffix}`, { WG: APPLY_WG }),
-    ]);
-    const xs = bind(vec4, "x", x);
-    return new Sequence([
+  const xs = bind(vec4, "x", x);
+  return await prepareSteps(gpu, op, {
+    scratch: [coef],
+    pipelines: () => [
+      reductionPipeline(gpu, op, vec4 ? BN.stats_vec4 : BN.stats, args.variant),
+      getPipeline(gpu, BATCHNORM, vec4 ? BN.apply_vec4 : BN.apply, { WG: APPLY_WG }),
+    ],
+    steps: ([stats, apply]) => [
       new Dispatch(
         gpu,
         stats,
@@ -552,11 +554,8 @@ export async function prepareBatchNormTrainForward(
         u,
         applyGroups(gpu, op, s, vec4),
       ),
-    ], [coef]);
-  } catch (error) {
-    coef.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -564,6 +563,7 @@ export async function prepareBatchNormTrainForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormTrainForward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -573,7 +573,7 @@ export async function prepareBatchNormTrainForward(
  * const [mean, invStd] = [Tensor.empty(gpu, [1]), Tensor.empty(gpu, [1])];
  * const [runningMean, runningVar] = [Tensor.zeros(gpu, [1]), Tensor.from(gpu, [1])];
  * await batchNormTrainForward(gpu, { x, gamma, beta, y, mean, invStd, runningMean, runningVar });
- * console.log(round(await y.read())); // [-1, 1]
+ * assert.deepEqual(round(await y.read()), [-1, 1]);
  * gpu.destroy();
  * ```
  */
@@ -590,6 +590,7 @@ export async function batchNormTrainForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type BatchNormEvalForwardArgs, prepareBatchNormEvalForward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -604,7 +605,7 @@ export async function batchNormTrainForward(
  * };
  * const bn = await prepareBatchNormEvalForward(gpu, { ...args, relu: true });
  * bn.record();
- * console.log(round(await args.y.read())); // [0, 0.5]
+ * assert.deepEqual(round(await args.y.read()), [0, 0.5]);
  * bn.destroy();
  * gpu.destroy();
  * ```
@@ -622,12 +623,13 @@ export async function prepareBatchNormEvalForward(
   const vec4 = s.hw % 4 === 0;
   const u = uniforms(s, vec4, { eps, relu: args.relu ? 1 : 0 });
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
-  try {
-    const [coefs, apply] = await Promise.all([
-      getPipeline(gpu, BATCHNORM, "bn_eval_coef", { WG: APPLY_WG }),
-      getPipeline(gpu, BATCHNORM, vec4 ? "bn_apply_vec4" : "bn_apply", { WG: APPLY_WG }),
-    ]);
-    return new Sequence([
+  return await prepareSteps(gpu, op, {
+    scratch: [coef],
+    pipelines: () => [
+      getPipeline(gpu, BATCHNORM, BN.eval_coef, { WG: APPLY_WG }),
+      getPipeline(gpu, BATCHNORM, vec4 ? BN.apply_vec4 : BN.apply, { WG: APPLY_WG }),
+    ],
+    steps: ([coefs, apply]) => [
       new Dispatch(
         gpu,
         coefs,
@@ -648,11 +650,8 @@ export async function prepareBatchNormEvalForward(
         u,
         applyGroups(gpu, op, s, vec4),
       ),
-    ], [coef]);
-  } catch (error) {
-    coef.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -660,6 +659,7 @@ export async function prepareBatchNormEvalForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormEvalForward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -668,7 +668,7 @@ export async function prepareBatchNormEvalForward(
  * const [gamma, beta] = [Tensor.from(gpu, [1]), Tensor.from(gpu, [0])];
  * const [runningMean, runningVar] = [Tensor.from(gpu, [2]), Tensor.from(gpu, [4])];
  * await batchNormEvalForward(gpu, { x, gamma, beta, y, runningMean, runningVar });
- * console.log(round(await y.read())); // [-0.5, 0.5]
+ * assert.deepEqual(round(await y.read()), [-0.5, 0.5]);
  * gpu.destroy();
  * ```
  */
@@ -686,6 +686,7 @@ export async function batchNormEvalForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type BatchNormBackwardArgs, prepareBatchNormBackward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -702,7 +703,7 @@ export async function batchNormEvalForward(
  * };
  * const back = await prepareBatchNormBackward(gpu, args);
  * back.record();
- * console.log(await args.dx.read()); // Float32Array(4) [0.5, -0.5, 0, 0]
+ * assert.deepEqual(Array.from(await args.dx.read()), [0.5, -0.5, 0, 0]);
  * back.destroy();
  * gpu.destroy();
  * ```
@@ -721,18 +722,20 @@ export async function prepareBatchNormBackward(
   );
   gpu.assertAlive(`run ${op}`);
   const vec4 = s.hw % 4 === 0;
-  const suffix = vec4 ? "_vec4" : "";
   const u = uniforms(s, vec4, { relu: reluOutput ? 1 : 0 });
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
-  try {
-    const [reduce, apply] = await Promise.all([
-      reductionPipeline(gpu, op, `bn_backward_reduce${suffix}`, args.variant),
-      getPipeline(gpu, BATCHNORM, `bn_backward_apply${suffix}`, { WG: APPLY_WG }),
-    ]);
-    // Without a fused ReLU the mask binding is unused by the shader's logic; dy stands in.
-    const mask = reluOutput ?? dy;
-    const ins = { ...bind(vec4, "x", x), ...bind(vec4, "dy", dy), ...bind(vec4, "ymask", mask) };
-    return new Sequence([
+  // Without a fused ReLU the mask binding is unused by the shader's logic; dy stands in.
+  const mask = reluOutput ?? dy;
+  const ins = { ...bind(vec4, "x", x), ...bind(vec4, "dy", dy), ...bind(vec4, "ymask", mask) };
+  return await prepareSteps(gpu, op, {
+    scratch: [coef],
+    pipelines: () => [
+      reductionPipeline(gpu, op, vec4 ? BN.backward_reduce_vec4 : BN.backward_reduce, args.variant),
+      getPipeline(gpu, BATCHNORM, vec4 ? BN.backward_apply_vec4 : BN.backward_apply, {
+        WG: APPLY_WG,
+      }),
+    ],
+    steps: ([reduce, apply]) => [
       new Dispatch(
         gpu,
         reduce,
@@ -755,11 +758,8 @@ export async function prepareBatchNormBackward(
         u,
         applyGroups(gpu, op, s, vec4),
       ),
-    ], [coef]);
-  } catch (error) {
-    coef.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -767,6 +767,7 @@ export async function prepareBatchNormBackward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { batchNormBackward } from "./batchnorm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -780,7 +781,7 @@ export async function prepareBatchNormBackward(
  * const [dgamma, dbeta] = [Tensor.empty(gpu, [1]), Tensor.empty(gpu, [1])];
  * const dx = Tensor.empty(gpu, [4, 1]);
  * await batchNormBackward(gpu, { x, dy, gamma, mean, invStd, dx, dgamma, dbeta });
- * console.log(await dx.read()); // Float32Array(4) [0.5, -0.5, 0, 0]
+ * assert.deepEqual(Array.from(await dx.read()), [0.5, -0.5, 0, 0]);
  * gpu.destroy();
  * ```
  */

@@ -17,10 +17,13 @@
 
 import source from "../../kernels/classifier.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, groups, type KernelSource, Sequence } from "../gpu/kernel.ts";
+import { type Constants, type Dispatch, type EntryOf, groups, Sequence } from "../gpu/kernel.ts";
 import { formatShape, type Tensor } from "../gpu/tensor.ts";
+import { checkDType, checkSize } from "./_check.ts";
+import { prepareDispatch } from "./_prepare.ts";
+import { CLASSIFIER_ENTRIES, family } from "./_entries.ts";
 
-const CLASSIFIER: KernelSource = { file: "kernels/classifier.wgsl", source };
+const CLASSIFIER = family("kernels/classifier.wgsl", source, CLASSIFIER_ENTRIES);
 const WG = 64;
 
 /**
@@ -214,35 +217,23 @@ type Uniforms = Partial<typeof NO_UNIFORMS>;
 
 async function prepare(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof CLASSIFIER_ENTRIES>,
   resources: Record<string, Tensor>,
   uniforms: Uniforms,
   workgroups: [number, number, number],
 ): Promise<Dispatch> {
-  const pipeline = await getPipeline(
-    gpu,
-    CLASSIFIER,
-    entry,
-    entry === "train_finish" ? {} : { WG },
-  );
-  return new Dispatch(gpu, pipeline, resources, { ...NO_UNIFORMS, ...uniforms }, workgroups);
+  const constants: Constants = entry === "train_finish" ? {} : { WG };
+  const all = { ...NO_UNIFORMS, ...uniforms };
+  return await prepareDispatch(gpu, CLASSIFIER, entry, constants, resources, all, workgroups);
 }
 
 function fail(op: string, why: string): never {
   throw new RangeError(`Cannot run ${op}: ${why}`);
 }
 
-function dtype(op: string, name: string, t: Tensor, want: "f32" | "i32" | "u32"): void {
-  if (t.dtype !== want) {
-    throw new TypeError(
-      `Cannot run ${op}: ${name} ${formatShape(t.shape)} must be ${want} but is ${t.dtype}`,
-    );
-  }
-}
-
 /** Checks a (N, Dp) f32 matrix with Dp a multiple of 4 and returns [N, Dp]. */
 function matrix(op: string, name: string, t: Tensor): [number, number] {
-  dtype(op, name, t, "f32");
+  checkDType(op, name, t, "f32");
   if (t.shape.length !== 2) fail(op, `${name} must be 2-D (N, D) but is ${formatShape(t.shape)}`);
   const d = t.shape[1];
   if (d % 4 !== 0 || d === 0) {
@@ -255,15 +246,9 @@ function matrix(op: string, name: string, t: Tensor): [number, number] {
   return [t.shape[0], d];
 }
 
-function size(op: string, name: string, t: Tensor, want: number, what: string): void {
-  if (t.size !== want) {
-    fail(op, `${name} ${formatShape(t.shape)} has ${t.size} elements but ${what} needs ${want}`);
-  }
-}
-
 function checkModel(op: string, name: string, model: Tensor, classes: number, dim: number): void {
-  dtype(op, name, model, "f32");
-  size(
+  checkDType(op, name, model, "f32");
+  checkSize(
     op,
     name,
     model,
@@ -317,11 +302,11 @@ export async function prepareLogits(
 ): Promise<Dispatch> {
   const op = "classifier logits";
   const [n, d] = matrix(op, "x", x);
-  dtype(op, "offset", offset, "f32");
+  checkDType(op, "offset", offset, "f32");
   const c = offset.size;
   checkModel(op, "model", model, c, d);
-  dtype(op, "out", out, "f32");
-  size(op, "out", out, n * c, `(N, C) = (${n}, ${c})`);
+  checkDType(op, "out", out, "f32");
+  checkSize(op, "out", out, n * c, `(N, C) = (${n}, ${c})`);
   return await prepare(
     gpu,
     "logits",
@@ -397,11 +382,11 @@ export async function prepareSweep(
     fail(op, `mode "${mode}" is not tau-norm or logit-adjust`);
   }
   positive(op, "the tau count", taus.count);
-  dtype(op, "offset", offset, "f32");
+  checkDType(op, "offset", offset, "f32");
   const c = offset.size;
   checkModel(op, "model", model, c, d);
-  dtype(op, "out", out, "f32");
-  size(op, "out", out, taus.count * n * c, `(T, N, C) = (${taus.count}, ${n}, ${c})`);
+  checkDType(op, "out", out, "f32");
+  checkSize(op, "out", out, taus.count * n * c, `(T, N, C) = (${taus.count}, ${n}, ${c})`);
   return await prepare(
     gpu,
     "sweep",
@@ -508,10 +493,10 @@ export async function prepareNormalizeRows(
 ): Promise<Dispatch> {
   const op = "normalize rows";
   const [n, d] = matrix(op, "x", x);
-  dtype(op, "centre", centre, "f32");
-  size(op, "centre", centre, d, `D = ${d}`);
-  dtype(op, "out", out, "f32");
-  size(op, "out", out, n * d, `(N, D) = (${n}, ${d})`);
+  checkDType(op, "centre", centre, "f32");
+  checkSize(op, "centre", centre, d, `D = ${d}`);
+  checkDType(op, "out", out, "f32");
+  checkSize(op, "out", out, n * d, `(N, D) = (${n}, ${d})`);
   return await prepare(
     gpu,
     "normalize_rows",
@@ -547,8 +532,8 @@ export async function prepareNormalizeRows(
 export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promise<Dispatch> {
   const op = "column mean";
   const [n, d] = matrix(op, "x", x);
-  dtype(op, "out", out, "f32");
-  size(op, "out", out, d, `D = ${d}`);
+  checkDType(op, "out", out, "f32");
+  checkSize(op, "out", out, d, `D = ${d}`);
   return await prepare(gpu, "column_mean", { x, out }, { rows: n, dim4: d / 4 }, [
     groups(d / 4, WG),
     1,
@@ -589,8 +574,8 @@ export async function prepareClassMean(
 ): Promise<Dispatch> {
   const op = "class mean";
   const [n, d] = matrix(op, "x", x);
-  dtype(op, "labels", labels, "i32");
-  size(op, "labels", labels, n, `N = ${n}`);
+  checkDType(op, "labels", labels, "i32");
+  checkSize(op, "labels", labels, n, `N = ${n}`);
   const [c, d2] = matrix(op, "out", out);
   if (d2 !== d) fail(op, `out ${formatShape(out.shape)} has dimension ${d2} but x has ${d}`);
   return await prepare(
@@ -797,12 +782,12 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
   positive(op, "batch", batch);
   positive(op, "epoch length", epochLength);
   if (spec.mode !== "crt" && spec.mode !== "lws") fail(op, `mode "${spec.mode}" is not crt or lws`);
-  dtype(op, "offset", spec.offset, "f32");
+  checkDType(op, "offset", spec.offset, "f32");
   const c = spec.offset.size;
   checkModel(op, "model", spec.model, c, d);
   checkModel(op, "velocity", spec.velocity, c, d);
   const perEpoch = Math.ceil(epochLength / batch);
-  dtype(op, "samples", spec.samples, "u32");
+  checkDType(op, "samples", spec.samples, "u32");
   const positions = spec.samples.size / 2;
   if (!Number.isInteger(positions) || positions % epochLength !== 0 || positions === 0) {
     fail(
@@ -812,12 +797,12 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
     );
   }
   const steps = (positions / epochLength) * perEpoch;
-  dtype(op, "lr", spec.lr, "f32");
-  size(op, "lr", spec.lr, steps, `one rate per step (${steps} steps)`);
-  dtype(op, "work", spec.work, "f32");
-  size(op, "work", spec.work, workSize(batch, c), `(2*B*C + B) for (B, C) = (${batch}, ${c})`);
-  dtype(op, "trace", spec.trace, "u32");
-  size(op, "trace", spec.trace, 1 + steps, `1 + S (S = ${steps})`);
+  checkDType(op, "lr", spec.lr, "f32");
+  checkSize(op, "lr", spec.lr, steps, `one rate per step (${steps} steps)`);
+  checkDType(op, "work", spec.work, "f32");
+  checkSize(op, "work", spec.work, workSize(batch, c), `(2*B*C + B) for (B, C) = (${batch}, ${c})`);
+  checkDType(op, "trace", spec.trace, "u32");
+  checkSize(op, "trace", spec.trace, 1 + steps, `1 + S (S = ${steps})`);
   const uniforms = {
     rows: epochLength,
     dim4: d / 4,

@@ -25,26 +25,23 @@
 import source from "../../kernels/conv2d.wgsl" with { type: "text" };
 import tiledSource from "../../kernels/conv2d_tiled.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import {
-  Dispatch,
-  getPipeline,
-  type KernelSource,
-  type Recordable,
-  recordOnce,
-  Sequence,
-} from "../gpu/kernel.ts";
+import { Dispatch, getPipeline, type Recordable, recordOnce } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
+import { checkDistinct, checkF32, checkShape } from "./_check.ts";
+import { prepareSteps } from "./_prepare.ts";
 import * as reference from "./reference_nn.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { CONV2D_ENTRIES, CONV2D_TILED_ENTRIES, family } from "./_entries.ts";
 
-const CONV2D: KernelSource = { file: "kernels/conv2d.wgsl", source };
-const CONV2D_TILED: KernelSource = { file: "kernels/conv2d_tiled.wgsl", source: tiledSource };
+const CONV2D = family("kernels/conv2d.wgsl", source, CONV2D_ENTRIES);
+const CONV2D_TILED = family("kernels/conv2d_tiled.wgsl", tiledSource, CONV2D_TILED_ENTRIES);
 
 /**
  * Workgroup sizes: conv tiles (heavy, few) and packing/reduction (light, many).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dTuning, conv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -53,7 +50,7 @@ const CONV2D_TILED: KernelSource = { file: "kernels/conv2d_tiled.wgsl", source: 
  * const y = Tensor.empty(gpu, [1, 1, 3, 3]);
  * const tuning: Conv2dTuning = { tileWorkgroup: 16, workgroup: 64 };
  * await conv2dForward(gpu, { x, w, y, padding: 1, tuning });
- * console.log(Array.from(await y.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * assert.deepEqual(Array.from(await y.read()), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
  * gpu.destroy();
  * ```
  */
@@ -77,6 +74,7 @@ export interface Conv2dTuning {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dGeometry, conv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -85,7 +83,7 @@ export interface Conv2dTuning {
  * const y = Tensor.empty(gpu, [1, 1, 2, 2]);
  * const geometry: Conv2dGeometry = { stride: 2, padding: 1 };
  * await conv2dForward(gpu, { x, w, y, ...geometry });
- * console.log(await y.read()); // Float32Array(4) [4, 6, 6, 9]
+ * assert.deepEqual(Array.from(await y.read()), [4, 6, 6, 9]);
  * gpu.destroy();
  * ```
  */
@@ -110,6 +108,7 @@ export interface Conv2dGeometry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dVariant, conv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -118,7 +117,7 @@ export interface Conv2dGeometry {
  * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
  * const y = Tensor.empty(gpu, [1, 1, 3, 3]);
  * await conv2dForward(gpu, { x, w, y, padding: 1, variant });
- * console.log(Array.from(await y.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * assert.deepEqual(Array.from(await y.read()), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
  * gpu.destroy();
  * ```
  */
@@ -131,9 +130,10 @@ export type Conv2dVariant =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONV2D_TUNE_KEYS, type Conv2dPass } from "./conv2d.ts";
  * const pass: Conv2dPass = "backward_weight";
- * console.log(CONV2D_TUNE_KEYS[pass]); // "conv2d.backward_weight.v1"
+ * assert.equal(CONV2D_TUNE_KEYS[pass], "conv2d.backward_weight.v1");
  * ```
  */
 export type Conv2dPass = "forward" | "backward_input" | "backward_weight";
@@ -143,8 +143,9 @@ export type Conv2dPass = "forward" | "backward_input" | "backward_weight";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONV2D_TUNE_KEYS } from "./conv2d.ts";
- * console.log(CONV2D_TUNE_KEYS.forward); // "conv2d.forward.v1"
+ * assert.equal(CONV2D_TUNE_KEYS.forward, "conv2d.forward.v1");
  * ```
  */
 export const CONV2D_TUNE_KEYS: Readonly<Record<Conv2dPass, string>> = {
@@ -161,8 +162,9 @@ export const CONV2D_TUNE_KEYS: Readonly<Record<Conv2dPass, string>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FALLBACK_CONV2D_CANDIDATES, formatConv2dVariant } from "./conv2d.ts";
- * console.log(formatConv2dVariant(FALLBACK_CONV2D_CANDIDATES[0])); // "direct wg16"
+ * assert.equal(formatConv2dVariant(FALLBACK_CONV2D_CANDIDATES[0]), "direct wg16");
  * ```
  */
 export const FALLBACK_CONV2D_CANDIDATES: readonly Conv2dVariant[] = [
@@ -175,8 +177,9 @@ export const FALLBACK_CONV2D_CANDIDATES: readonly Conv2dVariant[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatConv2dVariant, GPU_CONV2D_CANDIDATES } from "./conv2d.ts";
- * console.log(formatConv2dVariant(GPU_CONV2D_CANDIDATES[0])); // "tiled 64x64x16"
+ * assert.equal(formatConv2dVariant(GPU_CONV2D_CANDIDATES[0]), "tiled 64x64x16");
  * ```
  */
 export const GPU_CONV2D_CANDIDATES: readonly Conv2dVariant[] = [
@@ -198,8 +201,9 @@ const NAMED_VARIANTS: Readonly<Record<"direct" | "tiled", Conv2dVariant>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatConv2dVariant } from "./conv2d.ts";
- * console.log(formatConv2dVariant({ kernel: "tiled", tm: 64, tn: 32, tk: 16 })); // "tiled 64x32x16"
+ * assert.equal(formatConv2dVariant({ kernel: "tiled", tm: 64, tn: 32, tk: 16 }), "tiled 64x32x16");
  * ```
  */
 export function formatConv2dVariant(v: Conv2dVariant): string {
@@ -211,10 +215,13 @@ export function formatConv2dVariant(v: Conv2dVariant): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { conv2dCandidates, formatConv2dVariant } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(conv2dCandidates(gpu).map(formatConv2dVariant)); // on lavapipe: ["direct wg16", ...]
+ * const names = conv2dCandidates(gpu).map(formatConv2dVariant); // on lavapipe: ["direct wg16", ...]
+ * assert.equal(new Set(names).size, names.length); // each candidate once
+ * assert.equal(names.every((n) => /^(direct|tiled) /.test(n)), true);
  * gpu.destroy();
  * ```
  */
@@ -227,12 +234,12 @@ export function conv2dCandidates(gpu: Gpu): readonly Conv2dVariant[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { conv2dVariantProblem } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(conv2dVariantProblem(gpu, { kernel: "tiled", tm: 30, tn: 32, tk: 16 }));
- * // "tile 30x32 is not a multiple of 4x4"
- * console.log(conv2dVariantProblem(gpu, { kernel: "direct", wg: 16 })); // null
+ * assert.equal(conv2dVariantProblem(gpu, { kernel: "tiled", tm: 30, tn: 32, tk: 16 }), "tile 30x32 is not a multiple of 4x4");
+ * assert.equal(conv2dVariantProblem(gpu, { kernel: "direct", wg: 16 }), null);
  * gpu.destroy();
  * ```
  */
@@ -267,6 +274,7 @@ export function conv2dVariantProblem(gpu: Gpu, v: Conv2dVariant): string | null 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { CONV2D_TUNE_KEYS, conv2dVariant, formatConv2dVariant } from "./conv2d.ts";
  * import { presetTuning } from "./tune.ts";
@@ -274,7 +282,8 @@ export function conv2dVariantProblem(gpu: Gpu, v: Conv2dVariant): string | null 
  * // Without the preset, this first call would tune (seconds on lavapipe).
  * presetTuning(gpu, CONV2D_TUNE_KEYS.forward, { kernel: "direct", wg: 16 });
  * const { config, source } = await conv2dVariant(gpu, "forward");
- * console.log(formatConv2dVariant(config), source); // "direct wg16" "preset"
+ * assert.equal(formatConv2dVariant(config), "direct wg16");
+ * assert.equal(source, "preset");
  * gpu.destroy();
  * ```
  */
@@ -331,6 +340,7 @@ async function chooseVariant(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dForwardArgs, conv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -340,7 +350,7 @@ async function chooseVariant(
  *   y: Tensor.empty(gpu, [1, 1, 2, 2]),
  * };
  * await conv2dForward(gpu, args);
- * console.log(await args.y.read()); // Float32Array(4) [2, 4, 6, 8]
+ * assert.deepEqual(Array.from(await args.y.read()), [2, 4, 6, 8]);
  * gpu.destroy();
  * ```
  */
@@ -358,6 +368,7 @@ export interface Conv2dForwardArgs extends Conv2dGeometry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dBackwardInputArgs, conv2dBackwardInput } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -368,7 +379,7 @@ export interface Conv2dForwardArgs extends Conv2dGeometry {
  *   accumulate: true,
  * };
  * await conv2dBackwardInput(gpu, args);
- * console.log(await args.dx.read()); // Float32Array(4) [3, 5, 7, 9]
+ * assert.deepEqual(Array.from(await args.dx.read()), [3, 5, 7, 9]);
  * gpu.destroy();
  * ```
  */
@@ -391,6 +402,7 @@ export interface Conv2dBackwardInputArgs extends Conv2dGeometry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type Conv2dBackwardWeightArgs, conv2dBackwardWeight } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -400,7 +412,7 @@ export interface Conv2dBackwardInputArgs extends Conv2dGeometry {
  *   dw: Tensor.empty(gpu, [1, 1, 1, 1]),
  * };
  * await conv2dBackwardWeight(gpu, args);
- * console.log(await args.dw.read()); // Float32Array(1) [10]
+ * assert.deepEqual(Array.from(await args.dw.read()), [10]);
  * gpu.destroy();
  * ```
  */
@@ -439,8 +451,9 @@ interface Conv2dShape {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { conv2dOutputShape } from "./conv2d.ts";
- * console.log(conv2dOutputShape([128, 16, 28, 28], [32, 16, 3, 3], 2, 1)); // [128, 32, 14, 14]
+ * assert.deepEqual(conv2dOutputShape([128, 16, 28, 28], [32, 16, 3, 3], 2, 1), [128, 32, 14, 14]);
  * ```
  */
 export function conv2dOutputShape(
@@ -500,35 +513,6 @@ function resolve(
   return { n, c, h, w, f, kh, kw, ho, wo, stride, padding };
 }
 
-function checkF32(op: string, tensors: Record<string, Tensor>): void {
-  for (const [name, t] of Object.entries(tensors)) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${op}: ${name} must be f32 but is ${t.dtype}`);
-    }
-  }
-}
-
-function checkShape(op: string, name: string, t: Tensor, expected: readonly number[]): void {
-  const same = t.shape.length === expected.length && t.shape.every((d, i) => d === expected[i]);
-  if (!same) {
-    throw new RangeError(
-      `Cannot run ${op}: ${name} has shape ${formatShape(t.shape)} but ${formatShape(expected)} ` +
-        `is expected`,
-    );
-  }
-}
-
-function checkDistinct(op: string, tensors: Record<string, Tensor>): void {
-  const names = Object.keys(tensors);
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      if (tensors[names[i]].buffer === tensors[names[j]].buffer) {
-        throw new RangeError(`Cannot run ${op}: ${names[i]} and ${names[j]} share a buffer`);
-      }
-    }
-  }
-}
-
 const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
 
 /** The sizes every kernel of both convolution files takes as uniforms. */
@@ -581,6 +565,7 @@ function tileGroups(gpu: Gpu, op: string, count: number, wg: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareConv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -589,7 +574,7 @@ function tileGroups(gpu: Gpu, op: string, count: number, wg: number): number {
  * const y = Tensor.empty(gpu, [1, 1, 2, 2]);
  * const conv = await prepareConv2dForward(gpu, { x, w, y, stride: 2, padding: 1 });
  * conv.record();
- * console.log(await y.read()); // Float32Array(4) [4, 6, 6, 9]
+ * assert.deepEqual(Array.from(await y.read()), [4, 6, 6, 9]);
  * conv.destroy();
  * gpu.destroy();
  * ```
@@ -614,14 +599,15 @@ export async function prepareConv2dForward(
   const u = uniforms(s);
   const kdim = s.c * s.kh * s.kw;
   const wt = Tensor.empty(gpu, [kdim, u.f4 * 4], "f32", "conv2d packed weight");
-  try {
-    const [pack, conv] = await Promise.all([
+  const packCount = kdim * u.f4;
+  const count = Math.ceil(s.n / 16) * s.ho * s.wo;
+  return prepareSteps(gpu, op, {
+    scratch: [wt],
+    pipelines: () => [
       getPipeline(gpu, CONV2D, "pack_weight_forward", { WG: wg }),
       getPipeline(gpu, CONV2D, "conv2d_forward", { WG: tileWg }),
-    ]);
-    const packCount = kdim * u.f4;
-    const count = Math.ceil(s.n / 16) * s.ho * s.wo;
-    return new Sequence([
+    ],
+    steps: ([pack, conv]) => [
       new Dispatch(gpu, pack, { w, wt_out: wt }, { ...u, count: packCount }, [
         tileGroups(gpu, op, packCount, wg),
         1,
@@ -632,11 +618,8 @@ export async function prepareConv2dForward(
         u.f4 / 4,
         1,
       ]),
-    ], [wt]);
-  } catch (error) {
-    wt.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -644,6 +627,7 @@ export async function prepareConv2dForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { conv2dForward } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -651,7 +635,7 @@ export async function prepareConv2dForward(
  * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
  * const y = Tensor.empty(gpu, [1, 1, 3, 3]);
  * await conv2dForward(gpu, { x, w, y, padding: 1 });
- * console.log(Array.from(await y.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * assert.deepEqual(Array.from(await y.read()), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
  * gpu.destroy();
  * ```
  */
@@ -665,6 +649,7 @@ export async function conv2dForward(gpu: Gpu, args: Conv2dForwardArgs): Promise<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareConv2dBackwardInput } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -674,7 +659,7 @@ export async function conv2dForward(gpu: Gpu, args: Conv2dForwardArgs): Promise<
  * const back = await prepareConv2dBackwardInput(gpu, { dy, w, dx, stride: 2, padding: 1 });
  * back.record();
  * // Output (0, 0) saw input rows and columns 0..1.
- * console.log(Array.from(await dx.read())); // [1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+ * assert.deepEqual(Array.from(await dx.read()), [1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
  * back.destroy();
  * gpu.destroy();
  * ```
@@ -700,15 +685,16 @@ export async function prepareConv2dBackwardInput(
   const u = uniforms(s);
   const kk = s.kh * s.kw;
   const wb = Tensor.empty(gpu, [s.f * kk, u.c4 * 4], "f32", "conv2d packed weight");
-  try {
-    const [pack, conv] = await Promise.all([
+  const packCount = s.f * kk * u.c4;
+  const cell = Math.ceil(s.h / s.stride) * Math.ceil(s.w / s.stride);
+  const count = Math.ceil(s.n / 16) * cell;
+  return prepareSteps(gpu, op, {
+    scratch: [wb],
+    pipelines: () => [
       getPipeline(gpu, CONV2D, "pack_weight_backward", { WG: wg }),
       getPipeline(gpu, CONV2D, "conv2d_backward_input", { WG: tileWg }),
-    ]);
-    const packCount = s.f * kk * u.c4;
-    const cell = Math.ceil(s.h / s.stride) * Math.ceil(s.w / s.stride);
-    const count = Math.ceil(s.n / 16) * cell;
-    return new Sequence([
+    ],
+    steps: ([pack, conv]) => [
       new Dispatch(gpu, pack, { w, wb_out: wb }, { ...u, count: packCount }, [
         tileGroups(gpu, op, packCount, wg),
         1,
@@ -723,11 +709,8 @@ export async function prepareConv2dBackwardInput(
         u.cblocks * s.stride * s.stride,
         1,
       ]),
-    ], [wb]);
-  } catch (error) {
-    wb.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -735,6 +718,7 @@ export async function prepareConv2dBackwardInput(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { conv2dBackwardInput } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -742,7 +726,7 @@ export async function prepareConv2dBackwardInput(
  * const w = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
  * const dx = Tensor.empty(gpu, [1, 1, 3, 3]);
  * await conv2dBackwardInput(gpu, { dy, w, dx, padding: 1 });
- * console.log(Array.from(await dx.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * assert.deepEqual(Array.from(await dx.read()), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
  * gpu.destroy();
  * ```
  */
@@ -759,6 +743,7 @@ export async function conv2dBackwardInput(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareConv2dBackwardWeight } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -767,7 +752,7 @@ export async function conv2dBackwardInput(
  * const dw = Tensor.empty(gpu, [1, 1, 3, 3]);
  * const gw = await prepareConv2dBackwardWeight(gpu, { x, dy, dw, stride: 2, padding: 1 });
  * gw.record();
- * console.log(Array.from(await dw.read())); // [1, 2, 2, 2, 4, 4, 2, 4, 4]
+ * assert.deepEqual(Array.from(await dw.read()), [1, 2, 2, 2, 4, 4, 2, 4, 4]);
  * gw.destroy();
  * gpu.destroy();
  * ```
@@ -805,8 +790,12 @@ export async function prepareConv2dBackwardWeight(
   const perSplit = Math.ceil(s.n / Math.max(1, Math.min(s.n, Math.ceil(target / tiles))));
   const splits = Math.ceil(s.n / perSplit);
   const part = Tensor.empty(gpu, [splits, s.f, kdim], "f32", "conv2d weight partials");
-  try {
-    const [tile, reduce] = await Promise.all([
+  const count = columnTiles * splits;
+  const reduceCount = s.f * kdim;
+  const common = { ...u, splits, per_split: perSplit };
+  return prepareSteps(gpu, op, {
+    scratch: [part],
+    pipelines: () => [
       getPipeline(
         gpu,
         CONV2D,
@@ -814,11 +803,8 @@ export async function prepareConv2dBackwardWeight(
         { WG: tileWg },
       ),
       getPipeline(gpu, CONV2D, "conv2d_reduce_weight", { WG: wg }),
-    ]);
-    const count = columnTiles * splits;
-    const reduceCount = s.f * kdim;
-    const common = { ...u, splits, per_split: perSplit };
-    return new Sequence([
+    ],
+    steps: ([tile, reduce]) => [
       new Dispatch(gpu, tile, { x, dy, part_out: part }, { ...common, count }, [
         tileGroups(gpu, op, count, tileWg),
         u.f4 / 4,
@@ -829,11 +815,8 @@ export async function prepareConv2dBackwardWeight(
         count: reduceCount,
         accumulate: args.accumulate ? 1 : 0,
       }, [tileGroups(gpu, op, reduceCount, wg), 1, 1]),
-    ], [part]);
-  } catch (error) {
-    part.destroy();
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -841,6 +824,7 @@ export async function prepareConv2dBackwardWeight(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { conv2dBackwardWeight } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -848,7 +832,7 @@ export async function prepareConv2dBackwardWeight(
  * const dy = Tensor.from(gpu, new Float32Array(9).fill(1), [1, 1, 3, 3]);
  * const dw = Tensor.empty(gpu, [1, 1, 3, 3]);
  * await conv2dBackwardWeight(gpu, { x, dy, dw, padding: 1 });
- * console.log(Array.from(await dw.read())); // [4, 6, 4, 6, 9, 6, 4, 6, 4]
+ * assert.deepEqual(Array.from(await dw.read()), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
  * gpu.destroy();
  * ```
  */
@@ -864,7 +848,7 @@ export async function conv2dBackwardWeight(
  * splits its long depth (N*P) into slices so that enough workgroups run, writes per-slice
  * partials and sums them with conv2d.wgsl's reduction, which also accumulates.
  */
-async function prepareTiled(
+function prepareTiled(
   gpu: Gpu,
   op: string,
   mode: 0 | 1 | 2,
@@ -906,39 +890,39 @@ async function prepareTiled(
   const part = mode === 2
     ? Tensor.empty(gpu, [splits, s.f, s.c * kk], "f32", "conv2d weight partials")
     : null;
-  try {
-    const [tile, reduce] = await Promise.all([
+  return prepareSteps(gpu, op, {
+    scratch: part ? [part] : [],
+    pipelines: () => [
       getPipeline(gpu, CONV2D_TILED, "conv2d_tiled", { MODE: mode, TM: v.tm, TN: v.tn, TK: v.tk }),
       part ? getPipeline(gpu, CONV2D, "conv2d_reduce_weight", { WG: 64 }) : null,
-    ]);
-    const steps = [
-      new Dispatch(gpu, tile, { src0: io.src0, src1: io.src1, dst: part ?? io.dst }, {
-        ...geometryUniforms(s),
-        m,
-        cols,
-        depth,
-        kps,
-        gx,
-        mtiles,
-        accumulate: accumulate ? 1 : 0,
-      }, [gx, gy, mtiles * splits]),
-    ];
-    if (part && reduce) {
-      const count = s.f * s.c * kk;
-      steps.push(
-        new Dispatch(gpu, reduce, { part, dw: io.dst }, {
-          ...uniforms(s),
-          splits,
-          count,
+    ],
+    steps: ([tile, reduce]) => {
+      const steps = [
+        new Dispatch(gpu, tile, { src0: io.src0, src1: io.src1, dst: part ?? io.dst }, {
+          ...geometryUniforms(s),
+          m,
+          cols,
+          depth,
+          kps,
+          gx,
+          mtiles,
           accumulate: accumulate ? 1 : 0,
-        }, [tileGroups(gpu, op, count, 64), 1, 1]),
-      );
-    }
-    return new Sequence(steps, part ? [part] : []);
-  } catch (error) {
-    part?.destroy();
-    throw error;
-  }
+        }, [gx, gy, mtiles * splits]),
+      ];
+      if (part && reduce) {
+        const count = s.f * s.c * kk;
+        steps.push(
+          new Dispatch(gpu, reduce, { part, dw: io.dst }, {
+            ...uniforms(s),
+            splits,
+            count,
+            accumulate: accumulate ? 1 : 0,
+          }, [tileGroups(gpu, op, count, 64), 1, 1]),
+        );
+      }
+      return steps;
+    },
+  });
 }
 
 /** The odd shape every candidate is checked on: stride 2, padding, nothing a tile multiple. */
@@ -953,8 +937,8 @@ const CHECK_SHAPE = { x: [3, 5, 9, 11], w: [7, 5, 3, 3], stride: 2, padding: 1 }
  * import { requestGpu } from "../gpu/mod.ts";
  * import { checkConv2dVariant } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
+ * // Resolves when the tiled 32x32x16 kernel matches the CPU reference; throws otherwise.
  * await checkConv2dVariant(gpu, "forward", { kernel: "tiled", tm: 32, tn: 32, tk: 16 });
- * console.log("tiled 32x32x16 matches the CPU reference"); // throws otherwise
  * gpu.destroy();
  * ```
  */
@@ -1014,10 +998,11 @@ export async function checkConv2dVariant(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { conv2dTuneShape } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(conv2dTuneShape(gpu).c); // 16 on lavapipe
+ * assert.equal(conv2dTuneShape(gpu).c, gpu.isFallback ? 16 : 64);
  * gpu.destroy();
  * ```
  */
@@ -1033,11 +1018,12 @@ export function conv2dTuneShape(gpu: Gpu): { n: number; c: number; hw: number; f
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { timeConv2dVariant } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const ms = await timeConv2dVariant(gpu, "forward", { kernel: "direct", wg: 16 });
- * console.log(ms > 0); // true
+ * assert.equal(ms > 0, true);
  * gpu.destroy();
  * ```
  */

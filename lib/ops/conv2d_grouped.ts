@@ -16,15 +16,16 @@ import source from "../../kernels/conv2d_grouped.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
+  type EntryOf,
   getPipeline,
   grid1d,
-  type KernelSource,
+  type Pipeline,
   type Recordable,
   recordOnce,
-  Sequence,
 } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import { checkF32, checkRank, checkShape, checkWhole } from "./_check.ts";
+import { prepareSteps } from "./_prepare.ts";
 import {
   type Conv2dBackwardInputArgs,
   type Conv2dBackwardWeightArgs,
@@ -33,8 +34,9 @@ import {
   prepareConv2dBackwardWeight,
   prepareConv2dForward,
 } from "./conv2d.ts";
+import { family, GROUPED_ENTRIES } from "./_entries.ts";
 
-const GROUPED: KernelSource = { file: "kernels/conv2d_grouped.wgsl", source };
+const GROUPED = family("kernels/conv2d_grouped.wgsl", source, GROUPED_ENTRIES);
 const WG = 64;
 /**
  * The weight gradient splits the batch into shares until about this many invocations run (one
@@ -259,9 +261,26 @@ function uniforms(s: GroupedShape, total: number, row: number, accumulate = fals
   };
 }
 
+/** Binds one grouped-convolution pipeline over `total` outputs. */
+function bindGrouped(
+  gpu: Gpu,
+  pipeline: Pipeline,
+  s: GroupedShape,
+  total: number,
+  resources: Record<string, Tensor>,
+  extra: Record<string, number> = {},
+  accumulate = false,
+): Dispatch {
+  const { workgroups, row } = grid1d(gpu, total, WG);
+  return new Dispatch(gpu, pipeline, resources, {
+    ...uniforms(s, total, row, accumulate),
+    ...extra,
+  }, workgroups);
+}
+
 async function dispatch(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof GROUPED_ENTRIES>,
   s: GroupedShape,
   total: number,
   resources: Record<string, Tensor>,
@@ -270,11 +289,7 @@ async function dispatch(
 ): Promise<Dispatch> {
   gpu.assertAlive(`run ${entry}`);
   const pipeline = await getPipeline(gpu, GROUPED, entry, { WG });
-  const { workgroups, row } = grid1d(gpu, total, WG);
-  return new Dispatch(gpu, pipeline, resources, {
-    ...uniforms(s, total, row, accumulate),
-    ...extra,
-  }, workgroups);
+  return bindGrouped(gpu, pipeline, s, total, resources, extra, accumulate);
 }
 
 /**
@@ -439,28 +454,18 @@ export async function prepareGroupedConv2dBackwardWeight(
   );
   const splits = Math.ceil(s.n / perSplit);
   const part = Tensor.empty(gpu, [splits, ...dw.shape], "f32", "grouped conv2d weight partials");
-  try {
-    const shares = { splits, per_split: perSplit };
-    return new Sequence([
-      await dispatch(gpu, "conv2d_grouped_backward_weight", s, splits * weights, {
-        x,
-        dy,
-        part_out: part,
-      }, shares),
-      await dispatch(
-        gpu,
-        "conv2d_grouped_reduce_weight",
-        s,
-        weights,
-        { part, dw },
-        shares,
-        args.accumulate,
-      ),
-    ], [part]);
-  } catch (error) {
-    part.destroy();
-    throw error;
-  }
+  const shares = { splits, per_split: perSplit };
+  return await prepareSteps(gpu, op, {
+    scratch: [part],
+    pipelines: () => [
+      getPipeline(gpu, GROUPED, "conv2d_grouped_backward_weight", { WG }),
+      getPipeline(gpu, GROUPED, "conv2d_grouped_reduce_weight", { WG }),
+    ],
+    steps: ([tile, reduce]) => [
+      bindGrouped(gpu, tile, s, splits * weights, { x, dy, part_out: part }, shares),
+      bindGrouped(gpu, reduce, s, weights, { part, dw }, shares, args.accumulate),
+    ],
+  });
 }
 
 /**

@@ -9,30 +9,37 @@
 
 import source from "../../kernels/elementwise.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
+import { type Dispatch, type EntryOf, grid1d, recordOnce } from "../gpu/kernel.ts";
 import { formatShape, type Tensor } from "../gpu/tensor.ts";
+import { checkF32 } from "./_check.ts";
+import { prepareDispatch } from "./_prepare.ts";
+import { ELEMENTWISE_ENTRIES, family } from "./_entries.ts";
 
-const ELEMENTWISE: KernelSource = { file: "kernels/elementwise.wgsl", source };
+const ELEMENTWISE = family("kernels/elementwise.wgsl", source, ELEMENTWISE_ENTRIES);
 const WG = 64;
 const PER = 4;
 
 async function prepare(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof ELEMENTWISE_ENTRIES>,
   n: number,
   resources: Record<string, Tensor>,
   alpha = 0,
   beta = 0,
 ): Promise<Dispatch> {
-  for (const [name, t] of Object.entries(resources)) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${entry}: ${name} must be f32 but is ${t.dtype}`);
-    }
-  }
-  const pipeline = await getPipeline(gpu, ELEMENTWISE, entry, { WG, PER });
+  checkF32(entry, resources);
   const quads = Math.ceil(n / 4);
   const { workgroups, row } = grid1d(gpu, Math.ceil(quads / PER), WG);
-  return new Dispatch(gpu, pipeline, resources, { n: quads, row, alpha, beta }, workgroups);
+  const uniforms = { n: quads, row, alpha, beta };
+  return await prepareDispatch(
+    gpu,
+    ELEMENTWISE,
+    entry,
+    { WG, PER },
+    resources,
+    uniforms,
+    workgroups,
+  );
 }
 
 function sameSize(op: string, a: Tensor, b: Tensor): void {
@@ -49,13 +56,14 @@ function sameSize(op: string, a: Tensor, b: Tensor): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareFill } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const t = Tensor.empty(gpu, [3]);
  * const clear = await prepareFill(gpu, t, 0);
  * clear.record(); // e.g. at the start of every step
- * console.log(await t.read()); // Float32Array(3) [0, 0, 0]
+ * assert.deepEqual(Array.from(await t.read()), [0, 0, 0]);
  * clear.destroy();
  * gpu.destroy();
  * ```
@@ -69,12 +77,13 @@ export function prepareFill(gpu: Gpu, out: Tensor, value: number): Promise<Dispa
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { fill } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const t = Tensor.empty(gpu, [3]);
  * await fill(gpu, t, 1.5);
- * console.log(await t.read()); // Float32Array(3) [1.5, 1.5, 1.5]
+ * assert.deepEqual(Array.from(await t.read()), [1.5, 1.5, 1.5]);
  * gpu.destroy();
  * ```
  */
@@ -87,6 +96,7 @@ export async function fill(gpu: Gpu, out: Tensor, value: number): Promise<void> 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareScale } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -94,7 +104,7 @@ export async function fill(gpu: Gpu, out: Tensor, value: number): Promise<void> 
  * const out = Tensor.empty(gpu, [3]);
  * const work = await prepareScale(gpu, x, out, 2);
  * work.record();
- * console.log(await out.read()); // Float32Array(3) [2, 4, 6]
+ * assert.deepEqual(Array.from(await out.read()), [2, 4, 6]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -109,13 +119,14 @@ export function prepareScale(gpu: Gpu, x: Tensor, out: Tensor, alpha: number): P
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { scale } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3]);
  * const out = Tensor.empty(gpu, [3]);
  * await scale(gpu, x, out, -1);
- * console.log(await out.read()); // Float32Array(3) [-1, -2, -3]
+ * assert.deepEqual(Array.from(await out.read()), [-1, -2, -3]);
  * gpu.destroy();
  * ```
  */
@@ -128,6 +139,7 @@ export async function scale(gpu: Gpu, x: Tensor, out: Tensor, alpha: number): Pr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareAdd } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -136,7 +148,7 @@ export async function scale(gpu: Gpu, x: Tensor, out: Tensor, alpha: number): Pr
  * const out = Tensor.empty(gpu, [2]);
  * const work = await prepareAdd(gpu, x, y, out, 1, 0.5);
  * work.record();
- * console.log(await out.read()); // Float32Array(2) [6, 12]
+ * assert.deepEqual(Array.from(await out.read()), [6, 12]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -159,6 +171,7 @@ export function prepareAdd(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { add } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -166,7 +179,7 @@ export function prepareAdd(
  * const b = Tensor.from(gpu, [10, 20]);
  * const sum = Tensor.empty(gpu, [2]);
  * await add(gpu, a, b, sum);
- * console.log(await sum.read()); // Float32Array(2) [11, 22]
+ * assert.deepEqual(Array.from(await sum.read()), [11, 22]);
  * gpu.destroy();
  * ```
  */
@@ -186,6 +199,7 @@ export async function add(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareAddRelu } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -194,7 +208,7 @@ export async function add(
  * const out = Tensor.empty(gpu, [2]);
  * const work = await prepareAddRelu(gpu, x, shortcut, out);
  * work.record();
- * console.log(await out.read()); // Float32Array(2) [2, 0]
+ * assert.deepEqual(Array.from(await out.read()), [2, 0]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -217,6 +231,7 @@ export function prepareAddRelu(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { addRelu } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -224,7 +239,7 @@ export function prepareAddRelu(
  * const y = Tensor.from(gpu, [1, 2]);
  * const out = Tensor.empty(gpu, [2]);
  * await addRelu(gpu, x, y, out);
- * console.log(await out.read()); // Float32Array(2) [2, 0]
+ * assert.deepEqual(Array.from(await out.read()), [2, 0]);
  * gpu.destroy();
  * ```
  */
@@ -244,6 +259,7 @@ export async function addRelu(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareReluForward } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -251,7 +267,7 @@ export async function addRelu(
  * const out = Tensor.empty(gpu, [3]);
  * const work = await prepareReluForward(gpu, x, out);
  * work.record();
- * console.log(await out.read()); // Float32Array(3) [0, 0, 2]
+ * assert.deepEqual(Array.from(await out.read()), [0, 0, 2]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -266,13 +282,14 @@ export function prepareReluForward(gpu: Gpu, x: Tensor, out: Tensor): Promise<Di
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { reluForward } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [-1, 0, 2]);
  * const out = Tensor.empty(gpu, [3]);
  * await reluForward(gpu, x, out);
- * console.log(await out.read()); // Float32Array(3) [0, 0, 2]
+ * assert.deepEqual(Array.from(await out.read()), [0, 0, 2]);
  * gpu.destroy();
  * ```
  */
@@ -285,6 +302,7 @@ export async function reluForward(gpu: Gpu, x: Tensor, out: Tensor): Promise<voi
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareReluBackward } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -293,7 +311,7 @@ export async function reluForward(gpu: Gpu, x: Tensor, out: Tensor): Promise<voi
  * const dx = Tensor.empty(gpu, [3]);
  * const work = await prepareReluBackward(gpu, y, dy, dx);
  * work.record();
- * console.log(await dx.read()); // Float32Array(3) [0, 0, 7]
+ * assert.deepEqual(Array.from(await dx.read()), [0, 0, 7]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -314,6 +332,7 @@ export function prepareReluBackward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { reluBackward } from "./elementwise.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -321,7 +340,7 @@ export function prepareReluBackward(
  * const dy = Tensor.from(gpu, [5, 6]);
  * const dx = Tensor.empty(gpu, [2]);
  * await reluBackward(gpu, x, dy, dx);
- * console.log(await dx.read()); // Float32Array(2) [0, 6]
+ * assert.deepEqual(Array.from(await dx.read()), [0, 6]);
  * gpu.destroy();
  * ```
  */

@@ -18,15 +18,17 @@ import {
   Dispatch,
   getPipeline,
   grid1d,
-  type KernelSource,
   type Pipeline,
   type Recordable,
+  recordOnce,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
+import { checkDType } from "./_check.ts";
 import { referenceGemm } from "./reference_gemm.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { family, GEMM_ENTRIES } from "./_entries.ts";
 
-const GEMM: KernelSource = { file: "kernels/gemm.wgsl", source };
+const GEMM = family("kernels/gemm.wgsl", source, GEMM_ENTRIES);
 /** Workgroup size of the padding and epilogue kernels (one element per invocation). */
 const ELEMENT_WG = 256;
 
@@ -35,6 +37,7 @@ const ELEMENT_WG = 256;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { matmul, type RegisterBlockedConfig } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -42,7 +45,7 @@ const ELEMENT_WG = 256;
  * const a = Tensor.from(gpu, [1, 2, 3, 4], [2, 2]);
  * const b = Tensor.from(gpu, [5, 6, 7, 8], [2, 2]);
  * const c = await matmul(gpu, a, b, { config });
- * console.log(await c.read()); // Float32Array(4) [19, 22, 43, 50]
+ * assert.deepEqual(Array.from(await c.read()), [19, 22, 43, 50]);
  * gpu.destroy();
  * ```
  */
@@ -64,6 +67,7 @@ export interface RegisterBlockedConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { matmul, type TiledConfig } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -72,7 +76,7 @@ export interface RegisterBlockedConfig {
  * const a = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
  * const b = Tensor.from(gpu, [1, 0, 0, 1, 1, 1], [3, 2]);
  * const c = await matmul(gpu, a, b, { config });
- * console.log(await c.read()); // Float32Array(4) [4, 5, 10, 11]
+ * assert.deepEqual(Array.from(await c.read()), [4, 5, 10, 11]);
  * gpu.destroy();
  * ```
  */
@@ -127,12 +131,13 @@ export interface LanesConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type GemmConfig, gemmBlock } from "./gemm.ts";
  * const configs: GemmConfig[] = [
  *   { kernel: "rb", bm: 32, bn: 16, wg: 64 },
  *   { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 4, tc: 4 },
  * ];
- * console.log(configs.map(gemmBlock)); // [[32, 16], [64, 64]]
+ * assert.deepEqual(configs.map(gemmBlock), [[32, 16], [64, 64]]);
  * ```
  */
 export type GemmConfig = RegisterBlockedConfig | TiledConfig | LanesConfig;
@@ -142,13 +147,14 @@ export type GemmConfig = RegisterBlockedConfig | TiledConfig | LanesConfig;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { GEMM_TUNE_KEY, gemmConfig } from "./gemm.ts";
  * import { presetTuning } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * // Fix the configuration, e.g. from a CLI flag: no tuning pass runs.
  * presetTuning(gpu, GEMM_TUNE_KEY, { kernel: "rb", bm: 16, bn: 16, wg: 64 });
- * console.log((await gemmConfig(gpu)).source); // "preset"
+ * assert.equal((await gemmConfig(gpu)).source, "preset");
  * gpu.destroy();
  * ```
  */
@@ -162,8 +168,9 @@ export const GEMM_TUNE_KEY = "gemm.v3";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FALLBACK_GEMM_CANDIDATES, formatGemmConfig } from "./gemm.ts";
- * console.log(formatGemmConfig(FALLBACK_GEMM_CANDIDATES[0])); // "rb 32x16 wg64"
+ * assert.equal(formatGemmConfig(FALLBACK_GEMM_CANDIDATES[0]), "rb 32x16 wg64");
  * ```
  */
 export const FALLBACK_GEMM_CANDIDATES: readonly GemmConfig[] = [
@@ -181,8 +188,9 @@ export const FALLBACK_GEMM_CANDIDATES: readonly GemmConfig[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatGemmConfig, GPU_GEMM_CANDIDATES } from "./gemm.ts";
- * console.log(formatGemmConfig(GPU_GEMM_CANDIDATES[0])); // "tiled 64x64x16 4x4"
+ * assert.equal(formatGemmConfig(GPU_GEMM_CANDIDATES[0]), "tiled 64x64x16 4x4");
  * ```
  */
 export const GPU_GEMM_CANDIDATES: readonly GemmConfig[] = [
@@ -200,12 +208,14 @@ export const GPU_GEMM_CANDIDATES: readonly GemmConfig[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { defaultGemmConfig, formatGemmConfig, gemmCandidates } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const candidates = gemmCandidates(gpu);
- * console.log(candidates.map(formatGemmConfig)); // on lavapipe: ["rb 32x16 wg64", ...]
- * console.log(candidates[0] === defaultGemmConfig(gpu)); // true
+ * const names = candidates.map(formatGemmConfig); // on lavapipe: ["rb 32x16 wg64", ...]
+ * assert.equal(new Set(names).size, names.length); // each candidate once
+ * assert.equal(candidates[0] === defaultGemmConfig(gpu), true);
  * gpu.destroy();
  * ```
  */
@@ -219,6 +229,7 @@ export function gemmCandidates(gpu: Gpu): readonly GemmConfig[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { defaultGemmConfig, gemm } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -226,7 +237,7 @@ export function gemmCandidates(gpu: Gpu): readonly GemmConfig[] {
  * const b = Tensor.from(gpu, [3, 4], [2, 1]);
  * const c = Tensor.empty(gpu, [1, 1]);
  * await gemm(gpu, { a, b, c, config: defaultGemmConfig(gpu) }); // skips tuning
- * console.log(await c.read()); // Float32Array(1) [11]
+ * assert.deepEqual(Array.from(await c.read()), [11]);
  * gpu.destroy();
  * ```
  */
@@ -239,8 +250,9 @@ export function defaultGemmConfig(gpu: Gpu): GemmConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gemmBlock } from "./gemm.ts";
- * console.log(gemmBlock({ kernel: "rb", bm: 32, bn: 16, wg: 64 })); // [32, 16]
+ * assert.deepEqual(gemmBlock({ kernel: "rb", bm: 32, bn: 16, wg: 64 }), [32, 16]);
  * ```
  */
 export function gemmBlock(config: GemmConfig): [number, number] {
@@ -267,9 +279,9 @@ export function gemmThreads(config: GemmConfig): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatGemmConfig } from "./gemm.ts";
- * console.log(formatGemmConfig({ kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 4, tc: 4 }));
- * // "tiled 64x64x16 4x4"
+ * assert.equal(formatGemmConfig({ kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 4, tc: 4 }), "tiled 64x64x16 4x4");
  * ```
  */
 export function formatGemmConfig(config: GemmConfig): string {
@@ -287,6 +299,7 @@ export function formatGemmConfig(config: GemmConfig): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { defaultGemmConfig, formatGemmConfig, GEMM_TUNE_KEY, gemmConfig } from "./gemm.ts";
  * import { presetTuning } from "./tune.ts";
@@ -294,7 +307,8 @@ export function formatGemmConfig(config: GemmConfig): string {
  * // Without the preset, this first call would tune (seconds on lavapipe).
  * presetTuning(gpu, GEMM_TUNE_KEY, defaultGemmConfig(gpu));
  * const { config, source } = await gemmConfig(gpu);
- * console.log(formatGemmConfig(config), source); // on lavapipe: "rb 32x16 wg64" "preset"
+ * assert.equal(source, "preset");
+ * assert.equal(formatGemmConfig(config), formatGemmConfig(defaultGemmConfig(gpu))); // e.g. "rb 32x16 wg64"
  * gpu.destroy();
  * ```
  */
@@ -324,12 +338,12 @@ export function gemmConfig(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { configProblem, defaultGemmConfig } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(configProblem(gpu, { kernel: "rb", bm: 12, bn: 16, wg: 64 }));
- * // "bm is 12, not 4, 8, 16 or 32"
- * console.log(configProblem(gpu, defaultGemmConfig(gpu))); // null
+ * assert.equal(configProblem(gpu, { kernel: "rb", bm: 12, bn: 16, wg: 64 }), "bm is 12, not 4, 8, 16 or 32");
+ * assert.equal(configProblem(gpu, defaultGemmConfig(gpu)), null);
  * gpu.destroy();
  * ```
  */
@@ -367,6 +381,7 @@ export function configProblem(gpu: Gpu, config: GemmConfig): string | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { defaultGemmConfig, gemm, type GemmOptions } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -380,7 +395,7 @@ export function configProblem(gpu: Gpu, config: GemmConfig): string | null {
  *   config: defaultGemmConfig(gpu),
  * };
  * await gemm(gpu, options);
- * console.log(await options.c.read()); // Float32Array(4) [11, 25, 14, 31]
+ * assert.deepEqual(Array.from(await options.c.read()), [11, 25, 14, 31]);
  * gpu.destroy();
  * ```
  */
@@ -424,6 +439,7 @@ export interface GemmOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type GemmShape, resolveGemm } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -432,7 +448,13 @@ export interface GemmOptions {
  * const b = Tensor.zeros(gpu, [4, 5]);
  * const c = Tensor.empty(gpu, [2, 3, 5]);
  * const { m, n, k, batch, strideA, strideB, strideC }: GemmShape = resolveGemm({ a, b, c });
- * console.log(m, n, k, batch, strideA, strideB, strideC); // 3 5 4 2 12 0 15
+ * assert.equal(m, 3);
+ * assert.equal(n, 5);
+ * assert.equal(k, 4);
+ * assert.equal(batch, 2);
+ * assert.equal(strideA, 12);
+ * assert.equal(strideB, 0);
+ * assert.equal(strideC, 15);
  * gpu.destroy();
  * ```
  */
@@ -466,6 +488,7 @@ export interface GemmShape {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { defaultGemmConfig, type GemmPlanInfo, prepareGemm } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -476,7 +499,11 @@ export interface GemmShape {
  * const { splits, direct, padA, padB, dispatches }: GemmPlanInfo = plan.info;
  * // Rows of 3 and 2 floats are not vec4-aligned, and 2x2 is a partial block: pad A, pad B,
  * // the main kernel and the epilogue.
- * console.log(splits, direct, padA, padB, dispatches); // 1 false true true 4
+ * assert.equal(splits, 1);
+ * assert.equal(direct, false);
+ * assert.equal(padA, true);
+ * assert.equal(padB, true);
+ * assert.equal(dispatches, 4);
  * plan.destroy();
  * gpu.destroy();
  * ```
@@ -504,6 +531,7 @@ export interface GemmPlanInfo extends GemmShape {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { defaultGemmConfig, prepareGemm } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -522,7 +550,7 @@ export interface GemmPlanInfo extends GemmShape {
  * plan.record();
  * gpu.submit();
  * plan.destroy();
- * console.log(await c.read()); // Float32Array(4) [2, 4, 6, 8]
+ * assert.deepEqual(Array.from(await c.read()), [2, 4, 6, 8]);
  * gpu.destroy();
  * ```
  */
@@ -588,7 +616,9 @@ function fail(reason: string): never {
  * const b = Tensor.zeros(gpu, [4, 3]);
  * const c = Tensor.empty(gpu, [2, 4]);
  * const shape = resolveGemm({ a, b, c, transB: true });
- * console.log(shape.m, shape.n, shape.k); // 2 4 3
+ * assert.equal(shape.m, 2);
+ * assert.equal(shape.n, 4);
+ * assert.equal(shape.k, 3);
  * assert.throws(() => resolveGemm({ a, b, c }), {
  *   name: "RangeError",
  *   message: "Cannot run gemm: A is 2x3 but B is 4x3 (K 3 != 4)",
@@ -611,11 +641,7 @@ function resolve(opts: Omit<GemmOptions, "c"> & { c?: Tensor }, withC: boolean):
   for (const [name, t, required] of named) {
     if (required && !(t instanceof Tensor)) fail(`${name} is not a Tensor`);
     if (t !== undefined && !(t instanceof Tensor)) fail(`${name} is not a Tensor`);
-    if (t && t.dtype !== "f32") {
-      throw new TypeError(
-        `Cannot run gemm: ${name} must be f32 but ${t.label} ${formatShape(t.shape)} is ${t.dtype}`,
-      );
-    }
+    if (t) checkDType("gemm", name, t, "f32");
   }
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
@@ -751,6 +777,7 @@ function chooseSplits(items: number, k4: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { defaultGemmConfig, prepareGemm } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -764,7 +791,7 @@ function chooseSplits(items: number, k4: number): number {
  * const plan = await prepareGemm(gpu, { a: x, b: w, c: y, bias, transB: true, config });
  * plan.record(); // once per training step
  * gpu.submit();
- * console.log(await y.read()); // Float32Array(6) [3, 3, 4, 7, 5, 8]
+ * assert.deepEqual(Array.from(await y.read()), [3, 3, 4, 7, 5, 8]);
  * plan.destroy();
  * gpu.destroy();
  * ```
@@ -918,6 +945,7 @@ async function build(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { defaultGemmConfig, gemm } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -926,14 +954,12 @@ async function build(
  * const c = Tensor.from(gpu, [1], [1, 1]);
  * await gemm(gpu, { a, b, c, alpha: 0.5, beta: 1, config: defaultGemmConfig(gpu) });
  * gpu.submit();
- * console.log(await c.read()); // Float32Array(1) [6.5]: 0.5 * 11 + 1
+ * assert.deepEqual(Array.from(await c.read()), [6.5]); // 0.5 * 11 + 1
  * gpu.destroy();
  * ```
  */
 export async function gemm(gpu: Gpu, opts: GemmOptions): Promise<void> {
-  const plan = await prepareGemm(gpu, opts);
-  plan.record();
-  plan.destroy();
+  recordOnce(await prepareGemm(gpu, opts));
 }
 
 /**
@@ -941,13 +967,15 @@ export async function gemm(gpu: Gpu, opts: GemmOptions): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { defaultGemmConfig, matmul } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const a = Tensor.from(gpu, [1, 2, 3, 4], [2, 2]);
  * const b = Tensor.from(gpu, [1, 1, 0, 1], [2, 2]);
  * const c = await matmul(gpu, a, b, { transB: true, config: defaultGemmConfig(gpu) });
- * console.log(c.shape, await c.read()); // [2, 2] Float32Array(4) [3, 2, 7, 4]
+ * assert.deepEqual(c.shape, [2, 2]);
+ * assert.deepEqual(Array.from(await c.read()), [3, 2, 7, 4]);
  * gpu.destroy();
  * ```
  */
@@ -986,7 +1014,6 @@ export async function matmul(
  * import { checkGemmConfig } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * await checkGemmConfig(gpu, { kernel: "rb", bm: 8, bn: 8, wg: 64 }); // throws if wrong
- * console.log("rb 8x8 wg64 matches the CPU reference");
  * gpu.destroy();
  * ```
  */
@@ -1028,10 +1055,11 @@ export async function checkGemmConfig(gpu: Gpu, config: GemmConfig): Promise<voi
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { gemmTuneProblems } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(gemmTuneProblems(gpu)[0]); // [512, 512, 512] on lavapipe
+ * assert.deepEqual(gemmTuneProblems(gpu)[0], gpu.isFallback ? [512, 512, 512] : [1024, 1024, 1024]);
  * gpu.destroy();
  * ```
  */
@@ -1047,11 +1075,12 @@ export function gemmTuneProblems(gpu: Gpu): [number, number, number][] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { defaultGemmConfig, timeGemmConfig } from "./gemm.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const ms = await timeGemmConfig(gpu, defaultGemmConfig(gpu));
- * console.log(`${ms.toFixed(1)} ms per GEMM`); // e.g. "11.3 ms per GEMM" on lavapipe
+ * assert.ok(Number.isFinite(ms) && ms > 0); // e.g. 11.3 ms per GEMM on lavapipe
  * gpu.destroy();
  * ```
  */

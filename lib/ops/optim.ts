@@ -18,18 +18,13 @@
 
 import source from "../../kernels/optim.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import {
-  Dispatch,
-  getPipeline,
-  grid1d,
-  type KernelSource,
-  type Recordable,
-  recordOnce,
-  Sequence,
-} from "../gpu/kernel.ts";
+import { Dispatch, getPipeline, grid1d, type Recordable, recordOnce } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
+import { checkDType } from "./_check.ts";
+import { prepareSteps } from "./_prepare.ts";
+import { family, OPTIM_ENTRIES } from "./_entries.ts";
 
-const OPTIM: KernelSource = { file: "kernels/optim.wgsl", source };
+const OPTIM = family("kernels/optim.wgsl", source, OPTIM_ENTRIES);
 const WG = 64;
 /** vec4s (or values, for the check) per invocation. */
 const PER = 4;
@@ -39,6 +34,7 @@ const PER = 4;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSgdFlat, type SgdOptions } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -49,8 +45,8 @@ const PER = 4;
  * const sgd = await prepareSgdFlat(gpu, { params, grads, velocity, ...options });
  * sgd.record(); // lr 0.5
  * sgd.record(); // lr 0.25: the GPU step counter advanced
- * console.log(await params.read(), await sgd.step.read());
- * // Float32Array(1) [0.25] Uint32Array(1) [2]
+ * assert.deepEqual(Array.from(await params.read()), [0.25]);
+ * assert.deepEqual(Array.from(await sgd.step.read()), [2]);
  * sgd.destroy();
  * gpu.destroy();
  * ```
@@ -74,6 +70,7 @@ export interface SgdOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type SgdFlatArgs, sgdFlat } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -87,7 +84,7 @@ export interface SgdOptions {
  *   weightDecay: 0,
  * };
  * await sgdFlat(gpu, args);
- * console.log(await args.params.read()); // Float32Array(3) [0.5, 1.5, 3]
+ * assert.deepEqual(Array.from(await args.params.read()), [0.5, 1.5, 3]);
  * gpu.destroy();
  * ```
  */
@@ -107,6 +104,7 @@ export interface SgdFlatArgs extends SgdOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSgd, type SgdArgs } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -120,7 +118,7 @@ export interface SgdFlatArgs extends SgdOptions {
  * };
  * const sgd = await prepareSgd(gpu, args);
  * sgd.record();
- * console.log(await args.params[1].read()); // Float32Array(1) [1]
+ * assert.deepEqual(Array.from(await args.params[1].read()), [1]);
  * sgd.destroy();
  * gpu.destroy();
  * ```
@@ -139,6 +137,7 @@ export interface SgdArgs extends SgdOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSgdFlat, type SgdOp } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -154,9 +153,9 @@ export interface SgdArgs extends SgdOptions {
  * });
  * sgd.setLr(0.5);
  * sgd.record(); // v = g, p -= 0.5 v
- * console.log(await params.read()); // Float32Array(2) [0.5, 1]
+ * assert.deepEqual(Array.from(await params.read()), [0.5, 1]);
  * sgd.record(); // v = 0.5 v + g
- * console.log(await params.read()); // Float32Array(2) [-0.25, -0.5]
+ * assert.deepEqual(Array.from(await params.read()), [-0.25, -0.5]);
  * sgd.destroy();
  * gpu.destroy();
  * ```
@@ -197,9 +196,7 @@ function checkHyper(op: string, o: SgdOptions): Float32Array {
 function checkTriple(op: string, params: Tensor, grads: Tensor, velocity: Tensor, count: number) {
   const all = { params, grads, velocity };
   for (const [name, t] of Object.entries(all)) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${op}: ${name} ${t.label} must be f32 but is ${t.dtype}`);
-    }
+    checkDType(op, name, t, "f32");
     if (t.size < count) {
       throw new RangeError(
         `Cannot run ${op}: ${name} ${t.label} ${formatShape(t.shape)} has ${t.size} elements, ` +
@@ -303,6 +300,7 @@ async function build(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSgdFlat } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -319,7 +317,7 @@ async function build(
  * });
  * sgd.record();
  * gpu.submit();
- * console.log(await params.read()); // Float32Array(2) [0.5, 1]
+ * assert.deepEqual(Array.from(await params.read()), [0.5, 1]);
  * sgd.destroy();
  * gpu.destroy();
  * ```
@@ -337,6 +335,7 @@ export async function prepareSgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<SgdOp
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { sgdFlat } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -345,7 +344,7 @@ export async function prepareSgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<SgdOp
  * const velocity = Tensor.zeros(gpu, [2]);
  * // With a zero gradient only the weight decay acts: p -= lr * weightDecay * p.
  * await sgdFlat(gpu, { params, grads, velocity, lr: 0.5, momentum: 0.9, weightDecay: 0.5 });
- * console.log(await params.read()); // Float32Array(2) [0.75, 1.5]
+ * assert.deepEqual(Array.from(await params.read()), [0.75, 1.5]);
  * gpu.destroy();
  * ```
  */
@@ -359,6 +358,7 @@ export async function sgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSgd } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -374,8 +374,8 @@ export async function sgdFlat(gpu: Gpu, args: SgdFlatArgs): Promise<void> {
  *   weightDecay: 0,
  * });
  * sgd.record();
- * console.log(await w1.read(), await b1.read());
- * // Float32Array(3) [0.5, 0.5, 0.5] Float32Array(1) [0]
+ * assert.deepEqual(Array.from(await w1.read()), [0.5, 0.5, 0.5]);
+ * assert.deepEqual(Array.from(await b1.read()), [0]);
  * sgd.destroy();
  * gpu.destroy();
  * ```
@@ -412,6 +412,7 @@ export async function prepareSgd(gpu: Gpu, args: SgdArgs): Promise<SgdOp> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type NonFiniteCheckArgs, prepareNonFiniteCheck } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -421,7 +422,7 @@ export async function prepareSgd(gpu: Gpu, args: SgdArgs): Promise<SgdOp> {
  * };
  * const check = await prepareNonFiniteCheck(gpu, args);
  * check.record();
- * console.log(await args.flag.read()); // Uint32Array(1) [1]
+ * assert.deepEqual(Array.from(await args.flag.read()), [1]);
  * check.destroy();
  * gpu.destroy();
  * ```
@@ -439,6 +440,7 @@ export interface NonFiniteCheckArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareNonFiniteCheck } from "./optim.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -446,8 +448,7 @@ export interface NonFiniteCheckArgs {
  * const flag = Tensor.zeros(gpu, [1], "u32");
  * const check = await prepareNonFiniteCheck(gpu, { tensors: [grads], flag });
  * check.record();
- * console.log((await flag.read())[0] !== 0 ? "gradients diverged" : "fine");
- * // "gradients diverged"
+ * assert.equal((await flag.read())[0] !== 0 ? "gradients diverged" : "fine", "gradients diverged");
  * check.destroy();
  * gpu.destroy();
  * ```
@@ -463,34 +464,31 @@ export async function prepareNonFiniteCheck(
         `${args.flag.dtype} ${formatShape(args.flag.shape)}`,
     );
   }
-  for (const t of args.tensors) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${op}: ${t.label} must be f32 but is ${t.dtype}`);
-    }
+  for (const [i, t] of args.tensors.entries()) {
+    checkDType(op, `tensors[${i}]`, t, "f32");
     if (t.buffer === args.flag.buffer) {
       throw new RangeError(`Cannot run ${op}: the flag is one of the scanned tensors`);
     }
   }
-  gpu.assertAlive(`run ${op}`);
-  const [clear, check] = await Promise.all([
-    getPipeline(gpu, OPTIM, "nonfinite_clear"),
-    getPipeline(gpu, OPTIM, "nonfinite_check", { WG }),
-  ]);
-  const dispatches = [new Dispatch(gpu, clear, { flag: args.flag })];
-  for (const t of args.tensors) {
-    if (t.size === 0) continue;
-    const { workgroups, row } = grid1d(gpu, Math.ceil(t.size / PER), WG);
-    dispatches.push(
-      new Dispatch(gpu, check, { values: t, flag: args.flag }, {
-        count: t.size,
-        quads: Math.ceil(t.size / 4),
-        per: PER,
-        row,
-        lrs_len: 1,
-        momentum: 0,
-        weight_decay: 0,
-      }, workgroups),
-    );
-  }
-  return new Sequence(dispatches);
+  return await prepareSteps(gpu, op, {
+    pipelines: () => [
+      getPipeline(gpu, OPTIM, "nonfinite_clear"),
+      getPipeline(gpu, OPTIM, "nonfinite_check", { WG }),
+    ],
+    steps: ([clear, check]) => [
+      new Dispatch(gpu, clear, { flag: args.flag }),
+      ...args.tensors.filter((t) => t.size > 0).map((t) => {
+        const { workgroups, row } = grid1d(gpu, Math.ceil(t.size / PER), WG);
+        return new Dispatch(gpu, check, { values: t, flag: args.flag }, {
+          count: t.size,
+          quads: Math.ceil(t.size / 4),
+          per: PER,
+          row,
+          lrs_len: 1,
+          momentum: 0,
+          weight_decay: 0,
+        }, workgroups);
+      }),
+    ],
+  });
 }

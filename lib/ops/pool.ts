@@ -15,11 +15,14 @@
 
 import source from "../../kernels/pool.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
+import { type Dispatch, type EntryOf, grid1d, recordOnce } from "../gpu/kernel.ts";
 import { formatShape, type Tensor } from "../gpu/tensor.ts";
-import { checkF32, checkRank, checkShape, checkWhole } from "./_check.ts";
+import { checkDType, checkF32, checkRank, checkShape, checkWhole } from "./_check.ts";
+import { prepareDispatch } from "./_prepare.ts";
+import { family, POOL_ENTRIES } from "./_entries.ts";
 
-const POOL: KernelSource = { file: "kernels/pool.wgsl", source };
+type PoolEntry = EntryOf<typeof POOL_ENTRIES>;
+const POOL = family("kernels/pool.wgsl", source, POOL_ENTRIES);
 const WG = 64;
 
 /**
@@ -27,6 +30,7 @@ const WG = 64;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { globalAvgPoolForward, type GlobalAvgPoolForwardArgs } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -35,7 +39,7 @@ const WG = 64;
  *   y: Tensor.empty(gpu, [1, 2]),
  * };
  * await globalAvgPoolForward(gpu, args);
- * console.log(await args.y.read()); // Float32Array(2) [2.5, 25]
+ * assert.deepEqual(Array.from(await args.y.read()), [2.5, 25]);
  * gpu.destroy();
  * ```
  */
@@ -51,6 +55,7 @@ export interface GlobalAvgPoolForwardArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { globalAvgPoolBackward, type GlobalAvgPoolBackwardArgs } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -59,7 +64,7 @@ export interface GlobalAvgPoolForwardArgs {
  *   dx: Tensor.empty(gpu, [1, 2, 2, 2]),
  * };
  * await globalAvgPoolBackward(gpu, args);
- * console.log(await args.dx.read()); // Float32Array(8) [1, 1, 1, 1, 2, 2, 2, 2]
+ * assert.deepEqual(Array.from(await args.dx.read()), [1, 1, 1, 1, 2, 2, 2, 2]);
  * gpu.destroy();
  * ```
  */
@@ -71,11 +76,7 @@ export interface GlobalAvgPoolBackwardArgs {
 }
 
 function check(op: string, big: Tensor, bigName: string, small: Tensor, smallName: string) {
-  for (const [name, t] of [[bigName, big], [smallName, small]] as const) {
-    if (t.dtype !== "f32") {
-      throw new TypeError(`Cannot run ${op}: ${name} must be f32 but is ${t.dtype}`);
-    }
-  }
+  checkF32(op, { [bigName]: big, [smallName]: small });
   if (big.shape.length !== 4) {
     throw new RangeError(
       `Cannot run ${op}: ${bigName} must be (N,C,H,W), got ${formatShape(big.shape)}`,
@@ -94,22 +95,16 @@ function check(op: string, big: Tensor, bigName: string, small: Tensor, smallNam
 
 async function prepare(
   gpu: Gpu,
-  entry: string,
+  entries: readonly [plain: PoolEntry, vec4: PoolEntry],
   planes: number,
   hw: number,
   resources: Record<string, Tensor>,
 ): Promise<Dispatch> {
-  gpu.assertAlive(`run ${entry}`);
   const vec4 = hw % 4 === 0;
-  const pipeline = await getPipeline(gpu, POOL, vec4 ? `${entry}_vec4` : entry, { WG });
   const { workgroups, row } = grid1d(gpu, planes, WG);
-  return new Dispatch(
-    gpu,
-    pipeline,
-    resources,
-    { planes, v: vec4 ? hw / 4 : hw, row, inv_hw: 1 / hw },
-    workgroups,
-  );
+  const uniforms = { planes, v: vec4 ? hw / 4 : hw, row, inv_hw: 1 / hw };
+  const entry = entries[vec4 ? 1 : 0];
+  return await prepareDispatch(gpu, POOL, entry, { WG }, resources, uniforms, workgroups);
 }
 
 /**
@@ -117,6 +112,7 @@ async function prepare(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareGlobalAvgPoolForward } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -124,7 +120,7 @@ async function prepare(
  * const y = Tensor.empty(gpu, [2, 1]);
  * const pool = await prepareGlobalAvgPoolForward(gpu, { x, y });
  * pool.record();
- * console.log(await y.read()); // Float32Array(2) [2.5, 25]
+ * assert.deepEqual(Array.from(await y.read()), [2.5, 25]);
  * pool.destroy();
  * gpu.destroy();
  * ```
@@ -138,7 +134,10 @@ export function prepareGlobalAvgPoolForward(
     throw new RangeError("Cannot run global average pool: x and y share a buffer");
   }
   const x: Record<string, Tensor> = { [hw % 4 === 0 ? "x4" : "x"]: args.x };
-  return prepare(gpu, "avgpool_forward", planes, hw, { ...x, y: args.y });
+  return prepare(gpu, [POOL_ENTRIES.avg_forward, POOL_ENTRIES.avg_forward_vec4], planes, hw, {
+    ...x,
+    y: args.y,
+  });
 }
 
 /**
@@ -146,13 +145,14 @@ export function prepareGlobalAvgPoolForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { globalAvgPoolForward } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 6], [1, 1, 2, 2]);
  * const y = Tensor.empty(gpu, [1, 1]);
  * await globalAvgPoolForward(gpu, { x, y });
- * console.log(await y.read()); // Float32Array(1) [3]
+ * assert.deepEqual(Array.from(await y.read()), [3]);
  * gpu.destroy();
  * ```
  */
@@ -168,6 +168,7 @@ export async function globalAvgPoolForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareGlobalAvgPoolBackward } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -175,7 +176,7 @@ export async function globalAvgPoolForward(
  * const dx = Tensor.empty(gpu, [2, 1, 2, 2]);
  * const back = await prepareGlobalAvgPoolBackward(gpu, { dy, dx });
  * back.record();
- * console.log(await dx.read()); // Float32Array(8) [1, 1, 1, 1, 2, 2, 2, 2]
+ * assert.deepEqual(Array.from(await dx.read()), [1, 1, 1, 1, 2, 2, 2, 2]);
  * back.destroy();
  * gpu.destroy();
  * ```
@@ -189,7 +190,10 @@ export function prepareGlobalAvgPoolBackward(
     throw new RangeError("Cannot run global average pool backward: dy and dx share a buffer");
   }
   const dx: Record<string, Tensor> = { [hw % 4 === 0 ? "dx4" : "dx"]: args.dx };
-  return prepare(gpu, "avgpool_backward", planes, hw, { dy: args.dy, ...dx });
+  return prepare(gpu, [POOL_ENTRIES.avg_backward, POOL_ENTRIES.avg_backward_vec4], planes, hw, {
+    dy: args.dy,
+    ...dx,
+  });
 }
 
 /**
@@ -197,13 +201,14 @@ export function prepareGlobalAvgPoolBackward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { globalAvgPoolBackward } from "./pool.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const dy = Tensor.from(gpu, [8], [1, 1]);
  * const dx = Tensor.empty(gpu, [1, 1, 2, 2]);
  * await globalAvgPoolBackward(gpu, { dy, dx });
- * console.log(await dx.read()); // Float32Array(4) [2, 2, 2, 2]
+ * assert.deepEqual(Array.from(await dx.read()), [2, 2, 2, 2]);
  * gpu.destroy();
  * ```
  */
@@ -341,17 +346,15 @@ export function maxPool2dOutputShape(
 
 async function prepareMaxPool(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof POOL_ENTRIES>,
   xShape: readonly number[],
   yShape: readonly number[],
   geometry: MaxPool2dGeometry,
   total: number,
   resources: Record<string, Tensor>,
 ): Promise<Dispatch> {
-  gpu.assertAlive(`run ${entry}`);
-  const pipeline = await getPipeline(gpu, POOL, entry, { WG });
   const { workgroups, row } = grid1d(gpu, total, WG);
-  return new Dispatch(gpu, pipeline, resources, {
+  return await prepareDispatch(gpu, POOL, entry, { WG }, resources, {
     h: xShape[2],
     w: xShape[3],
     ho: yShape[2],
@@ -365,9 +368,7 @@ async function prepareMaxPool(
 }
 
 function checkArgmax(op: string, argmax: Tensor, shape: readonly number[]): void {
-  if (argmax.dtype !== "u32") {
-    throw new TypeError(`Cannot run ${op}: argmax must be u32 but is ${argmax.dtype}`);
-  }
+  checkDType(op, "argmax", argmax, "u32");
   checkShape(op, "argmax", argmax, shape);
 }
 

@@ -15,21 +15,23 @@ import subgroupSource from "../../kernels/reduce_subgroup.wgsl" with { type: "te
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
+  type EntryOf,
   getPipeline,
   grid1d,
-  type KernelSource,
   type Recordable,
   recordOnce,
-  Sequence,
   spliceKernel,
 } from "../gpu/kernel.ts";
-import { type DType, formatShape, Tensor } from "../gpu/tensor.ts";
+import { formatShape, Tensor } from "../gpu/tensor.ts";
+import { checkDType, checkSize } from "./_check.ts";
+import { prepareDispatch, prepareSteps } from "./_prepare.ts";
 import { rowSumRef } from "./reference_softmax.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { family, REDUCE_ENTRIES } from "./_entries.ts";
 
-const REDUCE: KernelSource = { file: "kernels/reduce.wgsl", source };
+const REDUCE = family("kernels/reduce.wgsl", source, REDUCE_ENTRIES);
 /** reduce.wgsl with its row reductions swapped for the subgroup ones (see both files). */
-const REDUCE_SUBGROUP: KernelSource = spliceKernel(REDUCE, "row reductions", {
+const REDUCE_SUBGROUP = spliceKernel(REDUCE, "row reductions", {
   file: "kernels/reduce_subgroup.wgsl",
   source: subgroupSource,
 });
@@ -39,10 +41,11 @@ const REDUCE_SUBGROUP: KernelSource = spliceKernel(REDUCE, "row reductions", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RowStrategy } from "./reduce.ts";
  * // 16 rows per workgroup of 64, four invocations per row.
  * const strategy: RowStrategy = { workgroupSize: 64, threadsPerRow: 4 };
- * console.log(strategy.workgroupSize / strategy.threadsPerRow); // 16
+ * assert.equal(strategy.workgroupSize / strategy.threadsPerRow, 16);
  * ```
  */
 export interface RowStrategy {
@@ -62,6 +65,7 @@ export interface RowStrategy {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { colSum, type SumOptions } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -69,7 +73,7 @@ export interface RowStrategy {
  * const dbias = Tensor.from(gpu, [100, 100]);
  * const options: SumOptions = { alpha: 0.5, accumulate: true };
  * await colSum(gpu, dy, dbias, options);
- * console.log(await dbias.read()); // Float32Array(2) [102, 103]
+ * assert.deepEqual(Array.from(await dbias.read()), [102, 103]);
  * gpu.destroy();
  * ```
  */
@@ -85,6 +89,7 @@ export interface SumOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type RowOptions, rowSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -92,7 +97,7 @@ export interface SumOptions {
  * const out = Tensor.empty(gpu, [2]);
  * const options: RowOptions = { strategy: { threadsPerRow: 2 } };
  * await rowSum(gpu, x, out, options);
- * console.log(await out.read()); // Float32Array(2) [6, 15]
+ * assert.deepEqual(Array.from(await out.read()), [6, 15]);
  * gpu.destroy();
  * ```
  */
@@ -113,11 +118,12 @@ function nextPow2(n: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { type RowRule, rowStrategy } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const rule: RowRule = { workgroupSize: 256, colsPerThread: 32 };
- * console.log(rowStrategy(gpu, 4096, 1000, rule)); // { workgroupSize: 256, threadsPerRow: 32 }
+ * assert.deepEqual(rowStrategy(gpu, 4096, 1000, rule), { workgroupSize: 256, threadsPerRow: 32 });
  * gpu.destroy();
  * ```
  */
@@ -135,8 +141,9 @@ export interface RowRule {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FALLBACK_ROW_RULES } from "./reduce.ts";
- * console.log(FALLBACK_ROW_RULES[0]); // { workgroupSize: 64, colsPerThread: 0 }
+ * assert.deepEqual(FALLBACK_ROW_RULES[0], { workgroupSize: 64, colsPerThread: 0 });
  * ```
  */
 export const FALLBACK_ROW_RULES: readonly RowRule[] = [
@@ -151,8 +158,9 @@ export const FALLBACK_ROW_RULES: readonly RowRule[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GPU_ROW_RULES } from "./reduce.ts";
- * console.log(GPU_ROW_RULES[0]); // { workgroupSize: 256, colsPerThread: 32 }
+ * assert.deepEqual(GPU_ROW_RULES[0], { workgroupSize: 256, colsPerThread: 32 });
  * ```
  */
 export const GPU_ROW_RULES: readonly RowRule[] = [
@@ -168,12 +176,13 @@ export const GPU_ROW_RULES: readonly RowRule[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { FALLBACK_ROW_RULES, rowRuleCandidates } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(rowRuleCandidates(gpu)[0] === FALLBACK_ROW_RULES[0]); // true on lavapipe
+ * assert.equal(rowRuleCandidates(gpu)[0] === FALLBACK_ROW_RULES[0], gpu.isFallback);
  * // Subgroup reductions are timed too where the device has them.
- * console.log(rowRuleCandidates(gpu).some((r) => r.subgroups) === gpu.hasSubgroups); // true
+ * assert.equal(rowRuleCandidates(gpu).some((r) => r.subgroups) === gpu.hasSubgroups, true);
  * gpu.destroy();
  * ```
  */
@@ -187,8 +196,9 @@ export function rowRuleCandidates(gpu: Gpu): readonly RowRule[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatRowRule, SUBGROUP_ROW_RULES } from "./reduce.ts";
- * console.log(formatRowRule(SUBGROUP_ROW_RULES[0])); // "wg64 256/thread subgroups"
+ * assert.equal(formatRowRule(SUBGROUP_ROW_RULES[0]), "wg64 256/thread subgroups");
  * ```
  */
 export const SUBGROUP_ROW_RULES: readonly RowRule[] = [
@@ -201,8 +211,9 @@ export const SUBGROUP_ROW_RULES: readonly RowRule[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatRowRule } from "./reduce.ts";
- * console.log(formatRowRule({ workgroupSize: 64, colsPerThread: 0 })); // "wg64 row/thread"
+ * assert.equal(formatRowRule({ workgroupSize: 64, colsPerThread: 0 }), "wg64 row/thread");
  * ```
  */
 export function formatRowRule(rule: RowRule): string {
@@ -215,8 +226,9 @@ export function formatRowRule(rule: RowRule): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ROW_RULE_TUNE_KEYS } from "./reduce.ts";
- * console.log(ROW_RULE_TUNE_KEYS.softmax); // "rows.softmax.v1"
+ * assert.equal(ROW_RULE_TUNE_KEYS.softmax, "rows.softmax.v1");
  * ```
  */
 export const ROW_RULE_TUNE_KEYS = { reduce: "rows.reduce.v2", softmax: "rows.softmax.v1" } as const;
@@ -233,12 +245,13 @@ export const ROW_RULE_TUNE_KEYS = { reduce: "rows.reduce.v2", softmax: "rows.sof
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { reduceRowRule } from "./reduce.ts";
  * import { presetTuning } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, "rows.reduce.v2", { workgroupSize: 64, colsPerThread: 0 });
- * console.log((await reduceRowRule(gpu)).source); // "preset"
+ * assert.equal((await reduceRowRule(gpu)).source, "preset");
  * gpu.destroy();
  * ```
  */
@@ -263,10 +276,11 @@ export function tunedRowRule(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { rowTuneProblems } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(rowTuneProblems(gpu)); // [[512, 1000], [16, 4096]] on lavapipe
+ * assert.deepEqual(rowTuneProblems(gpu)[0], gpu.isFallback ? [512, 1000] : [4096, 1000]);
  * gpu.destroy();
  * ```
  */
@@ -286,10 +300,12 @@ export function rowTuneProblems(gpu: Gpu): [number, number][] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { reduceRowRule, timeRowRule } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(typeof timeRowRule, typeof reduceRowRule); // "function" "function"
+ * assert.equal(typeof timeRowRule, "function");
+ * assert.equal(typeof reduceRowRule, "function");
  * gpu.destroy();
  * ```
  */
@@ -324,12 +340,13 @@ export async function timeRowRule(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { formatRowRule, reduceRowRule } from "./reduce.ts";
  * import { presetTuning } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, "rows.reduce.v2", { workgroupSize: 64, colsPerThread: 0 });
- * console.log(formatRowRule((await reduceRowRule(gpu)).config)); // "wg64 row/thread"
+ * assert.equal(formatRowRule((await reduceRowRule(gpu)).config), "wg64 row/thread");
  * gpu.destroy();
  * ```
  */
@@ -368,10 +385,13 @@ export function reduceRowRule(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { rowStrategy } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(rowStrategy(gpu, 4096, 1000)); // { workgroupSize: 64, threadsPerRow: 1 } on lavapipe
+ * const s = rowStrategy(gpu, 4096, 1000); // { workgroupSize: 64, threadsPerRow: 1 } on lavapipe
+ * assert.equal(s.threadsPerRow <= s.workgroupSize && s.workgroupSize <= 256, true);
+ * if (gpu.isFallback) assert.deepEqual(s, { workgroupSize: 64, threadsPerRow: 1 });
  * gpu.destroy();
  * ```
  */
@@ -466,26 +486,6 @@ export function asMatrix(t: Tensor): { rows: number; cols: number } {
   return { rows, cols };
 }
 
-/** Throws a TypeError unless `t` has dtype `dtype`. */
-export function checkDType(op: string, name: string, t: Tensor, dtype: DType): void {
-  if (t.dtype !== dtype) {
-    throw new TypeError(
-      `Cannot run ${op}: ${name} must be ${dtype} but ${t.label} ${formatShape(t.shape)} is ` +
-        `${t.dtype}`,
-    );
-  }
-}
-
-/** Throws a RangeError unless `t` holds exactly `size` elements. */
-export function checkSize(op: string, name: string, t: Tensor, size: number, why: string): void {
-  if (t.size !== size) {
-    throw new RangeError(
-      `Cannot run ${op}: ${name} ${formatShape(t.shape)} has ${t.size} elements but ${why} ` +
-        `needs ${size}`,
-    );
-  }
-}
-
 function sumUniforms(rows: number, cols: number, inner: number, options: SumOptions) {
   const alpha = options.alpha ?? 1;
   if (!Number.isFinite(alpha)) {
@@ -496,7 +496,7 @@ function sumUniforms(rows: number, cols: number, inner: number, options: SumOpti
 
 async function prepareRowwise(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof REDUCE_ENTRIES>,
   x: Tensor,
   out: Tensor,
   outName: string,
@@ -504,13 +504,18 @@ async function prepareRowwise(
   rows: number,
   strategy: RowStrategy,
 ): Promise<Dispatch> {
-  const pipeline = await getPipeline(gpu, strategy.subgroups ? REDUCE_SUBGROUP : REDUCE, entry, {
-    WG: strategy.workgroupSize,
-    TPR: strategy.threadsPerRow,
-  });
-  const perGroup = strategy.workgroupSize / strategy.threadsPerRow;
-  const { workgroups } = grid1d(gpu, rows, perGroup);
-  return new Dispatch(gpu, pipeline, { x, [outName]: out }, uniforms, workgroups);
+  const src = strategy.subgroups ? REDUCE_SUBGROUP : REDUCE;
+  const constants = { WG: strategy.workgroupSize, TPR: strategy.threadsPerRow };
+  const { workgroups } = grid1d(gpu, rows, strategy.workgroupSize / strategy.threadsPerRow);
+  return await prepareDispatch(
+    gpu,
+    src,
+    entry,
+    constants,
+    { x, [outName]: out },
+    uniforms,
+    workgroups,
+  );
 }
 
 /**
@@ -519,6 +524,7 @@ async function prepareRowwise(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareRowSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -526,7 +532,7 @@ async function prepareRowwise(
  * const out = Tensor.empty(gpu, [2]);
  * const sums = await prepareRowSum(gpu, x, out);
  * sums.record(); // record again every step; nothing new is allocated
- * console.log(await out.read()); // Float32Array(2) [6, 15]
+ * assert.deepEqual(Array.from(await out.read()), [6, 15]);
  * sums.destroy();
  * gpu.destroy();
  * ```
@@ -559,13 +565,14 @@ export async function prepareRowSum(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { rowSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
  * const out = Tensor.empty(gpu, [2]);
  * await rowSum(gpu, x, out);
- * console.log(await out.read()); // Float32Array(2) [6, 15]
+ * assert.deepEqual(Array.from(await out.read()), [6, 15]);
  * gpu.destroy();
  * ```
  */
@@ -583,6 +590,7 @@ export async function rowSum(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareArgmax } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -590,7 +598,7 @@ export async function rowSum(
  * const predicted = Tensor.empty(gpu, [2], "i32");
  * const work = await prepareArgmax(gpu, logits, predicted);
  * work.record();
- * console.log(await predicted.read()); // Int32Array(2) [1, 0]
+ * assert.deepEqual(Array.from(await predicted.read()), [1, 0]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -626,13 +634,14 @@ export async function prepareArgmax(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { argmax } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 5, 5, 9, 0, 2], [2, 3]);
  * const out = Tensor.empty(gpu, [2], "i32");
  * await argmax(gpu, x, out);
- * console.log(await out.read()); // Int32Array(2) [1, 0]
+ * assert.deepEqual(Array.from(await out.read()), [1, 0]);
  * gpu.destroy();
  * ```
  */
@@ -656,6 +665,7 @@ function columnTile(cols: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareColSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -663,7 +673,7 @@ function columnTile(cols: number): number {
  * const dbias = Tensor.empty(gpu, [3]);
  * const work = await prepareColSum(gpu, dy, dbias);
  * work.record();
- * console.log(await dbias.read()); // Float32Array(3) [5, 7, 9]
+ * assert.deepEqual(Array.from(await dbias.read()), [5, 7, 9]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -680,9 +690,16 @@ export async function prepareColSum(
   checkSize("col_sum", "out", out, cols, `x ${formatShape(x.shape)}`);
   const uniforms = sumUniforms(rows, cols, 0, options);
   const tx = columnTile(cols);
-  const pipeline = await getPipeline(gpu, REDUCE, "col_sum", { WG: 256, TX: tx });
   const { workgroups } = grid1d(gpu, cols, tx);
-  return new Dispatch(gpu, pipeline, { x, out }, uniforms, workgroups);
+  return await prepareDispatch(
+    gpu,
+    REDUCE,
+    "col_sum",
+    { WG: 256, TX: tx },
+    { x, out },
+    uniforms,
+    workgroups,
+  );
 }
 
 /**
@@ -690,13 +707,14 @@ export async function prepareColSum(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { colSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const dy = Tensor.from(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
  * const dbias = Tensor.zeros(gpu, [3]);
  * await colSum(gpu, dy, dbias, { accumulate: true });
- * console.log(await dbias.read()); // Float32Array(3) [5, 7, 9]
+ * assert.deepEqual(Array.from(await dbias.read()), [5, 7, 9]);
  * gpu.destroy();
  * ```
  */
@@ -715,6 +733,7 @@ export async function colSum(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareChannelSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -723,7 +742,7 @@ export async function colSum(
  * const out = Tensor.empty(gpu, [2]);
  * const work = await prepareChannelSum(gpu, x, out);
  * work.record();
- * console.log(await out.read()); // Float32Array(2) [14, 22]
+ * assert.deepEqual(Array.from(await out.read()), [14, 22]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -744,9 +763,12 @@ export async function prepareChannelSum(
   const [n, channels] = x.shape;
   const spatial = x.shape.slice(2).reduce((a, b) => a * b, 1);
   checkSize("channel_sum", "out", out, channels, `x ${formatShape(x.shape)}`);
-  const pipeline = await getPipeline(gpu, REDUCE, "channel_sum", { WG: 256 });
   const uniforms = sumUniforms(n, channels, spatial, options);
-  return new Dispatch(gpu, pipeline, { x, out }, uniforms, [channels, 1, 1]);
+  return await prepareDispatch(gpu, REDUCE, "channel_sum", { WG: 256 }, { x, out }, uniforms, [
+    channels,
+    1,
+    1,
+  ]);
 }
 
 /**
@@ -754,13 +776,14 @@ export async function prepareChannelSum(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { channelSum } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4], [1, 2, 2]);
  * const out = Tensor.empty(gpu, [2]);
  * await channelSum(gpu, x, out);
- * console.log(await out.read()); // Float32Array(2) [3, 7]
+ * assert.deepEqual(Array.from(await out.read()), [3, 7]);
  * gpu.destroy();
  * ```
  */
@@ -785,6 +808,7 @@ const PARTIAL_CHUNK = 8192;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSumAll } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -792,7 +816,7 @@ const PARTIAL_CHUNK = 8192;
  * const mean = Tensor.empty(gpu, [1]);
  * const work = await prepareSumAll(gpu, x, mean, { alpha: 1 / x.size });
  * work.record();
- * console.log(await mean.read()); // Float32Array(1) [0.5]
+ * assert.deepEqual(Array.from(await mean.read()), [0.5]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -817,22 +841,32 @@ export async function prepareSumAll(
   );
   const chunk = Math.ceil(x.size / partials);
   const scratch = Tensor.empty(gpu, [partials], "f32", "partial sums");
-  try {
-    const pipeline = await getPipeline(gpu, REDUCE, "sum_partial", { WG: 256 });
-    const first = new Dispatch(
-      gpu,
-      pipeline,
-      { x, out: scratch },
-      { rows: x.size, cols: chunk, inner: 0, alpha: 1, accumulate: 0 },
-      [partials, 1, 1],
-    );
-    const uniforms = sumUniforms(1, partials, 0, options);
-    const second = await prepareRowwise(gpu, "row_sum", scratch, out, "out", uniforms, 1, wholeRow);
-    return new Sequence([first, second], [scratch]);
-  } catch (error) {
-    scratch.destroy();
-    throw error;
-  }
+  return await prepareSteps(gpu, "sum", {
+    scratch: [scratch],
+    pipelines: () => [
+      getPipeline(gpu, REDUCE, "sum_partial", { WG: 256 }),
+      prepareRowwise(
+        gpu,
+        "row_sum",
+        scratch,
+        out,
+        "out",
+        sumUniforms(1, partials, 0, options),
+        1,
+        wholeRow,
+      ),
+    ],
+    steps: ([pipeline, second]) => [
+      new Dispatch(
+        gpu,
+        pipeline,
+        { x, out: scratch },
+        { rows: x.size, cols: chunk, inner: 0, alpha: 1, accumulate: 0 },
+        [partials, 1, 1],
+      ),
+      second,
+    ],
+  });
 }
 
 /**
@@ -840,13 +874,14 @@ export async function prepareSumAll(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { sumAll } from "./reduce.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 2, 3, 4]);
  * const out = Tensor.empty(gpu, [1]);
  * await sumAll(gpu, x, out);
- * console.log(await out.read()); // Float32Array(1) [10]
+ * assert.deepEqual(Array.from(await out.read()), [10]);
  * gpu.destroy();
  * ```
  */
@@ -856,7 +891,5 @@ export async function sumAll(
   out: Tensor,
   options: SumOptions = {},
 ): Promise<void> {
-  const work = await prepareSumAll(gpu, x, out, options);
-  work.record();
-  work.destroy();
+  recordOnce(await prepareSumAll(gpu, x, out, options));
 }

@@ -14,11 +14,13 @@
 
 import source from "../../kernels/shortcut.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, grid1d, type KernelSource, recordOnce } from "../gpu/kernel.ts";
+import { type Dispatch, type EntryOf, grid1d, recordOnce } from "../gpu/kernel.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { checkF32, checkRank, checkShape, checkWhole } from "./_check.ts";
+import { prepareDispatch } from "./_prepare.ts";
+import { family, SHORTCUT_ENTRIES } from "./_entries.ts";
 
-const SHORTCUT: KernelSource = { file: "kernels/shortcut.wgsl", source };
+const SHORTCUT = family("kernels/shortcut.wgsl", source, SHORTCUT_ENTRIES);
 const WG = 64;
 const NCHW = ["N", "C", "H", "W"];
 
@@ -126,7 +128,7 @@ export function shortcutPadShape(
 
 async function prepare(
   gpu: Gpu,
-  entry: string,
+  entry: EntryOf<typeof SHORTCUT_ENTRIES>,
   xShape: readonly number[],
   yShape: readonly number[],
   stride: number,
@@ -135,11 +137,9 @@ async function prepare(
   accumulate: boolean,
   resources: Record<string, Tensor>,
 ): Promise<Dispatch> {
-  gpu.assertAlive(`run ${entry}`);
-  const pipeline = await getPipeline(gpu, SHORTCUT, entry, { WG });
   const { workgroups, row } = grid1d(gpu, total, WG);
   const [n, c, h, w] = xShape;
-  return new Dispatch(gpu, pipeline, resources, {
+  return await prepareDispatch(gpu, SHORTCUT, entry, { WG }, resources, {
     n,
     c,
     h,

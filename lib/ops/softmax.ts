@@ -17,19 +17,18 @@ import type { Gpu } from "../gpu/device.ts";
 import {
   type Constants,
   Dispatch,
+  type EntryOf,
   getPipeline,
   grid1d,
   type KernelSource,
   type Recordable,
   recordOnce,
-  Sequence,
   spliceKernel,
 } from "../gpu/kernel.ts";
+import { cacheKey } from "../gpu/cache.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import {
   asMatrix,
-  checkDType,
-  checkSize,
   resolveStrategy,
   type RowOptions,
   type RowRule,
@@ -38,12 +37,16 @@ import {
   timeRowRule,
   tunedRowRule,
 } from "./reduce.ts";
+import { checkDType, checkSize } from "./_check.ts";
+import { prepareSteps } from "./_prepare.ts";
 import { softmaxRef } from "./reference_softmax.ts";
 import type { TuneResult } from "./tune.ts";
+import { family, SOFTMAX_ENTRIES } from "./_entries.ts";
 
-const SOFTMAX: KernelSource = { file: "kernels/softmax.wgsl", source };
+type SoftmaxEntry = EntryOf<typeof SOFTMAX_ENTRIES>;
+const SOFTMAX = family("kernels/softmax.wgsl", source, SOFTMAX_ENTRIES);
 /** softmax.wgsl with its row reductions swapped for the subgroup ones (see both files). */
-const SOFTMAX_SUBGROUP: KernelSource = spliceKernel(SOFTMAX, "row reductions", {
+const SOFTMAX_SUBGROUP = spliceKernel(SOFTMAX, "row reductions", {
   file: "kernels/softmax_subgroup.wgsl",
   source: subgroupSource,
 });
@@ -53,6 +56,7 @@ const SOFTMAX_SUBGROUP: KernelSource = spliceKernel(SOFTMAX, "row reductions", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { softmax, type SoftmaxOptions } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -60,7 +64,7 @@ const SOFTMAX_SUBGROUP: KernelSource = spliceKernel(SOFTMAX, "row reductions", {
  * const options: SoftmaxOptions = { offset: Tensor.from(gpu, [0, Math.log(3)]) };
  * const p = Tensor.empty(gpu, [1, 2]);
  * await softmax(gpu, x, p, options);
- * console.log(Array.from(await p.read(), (v) => v.toFixed(2))); // ["0.25", "0.75"]
+ * assert.deepEqual(Array.from(await p.read(), (v) => v.toFixed(2)), ["0.25", "0.75"]);
  * gpu.destroy();
  * ```
  */
@@ -74,6 +78,7 @@ export interface SoftmaxOptions extends RowOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { softmax, type SoftmaxRowsOptions } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -81,7 +86,7 @@ export interface SoftmaxOptions extends RowOptions {
  * const p = Tensor.empty(gpu, [1, 4]);
  * const options: SoftmaxRowsOptions = { vec4: false }; // force the scalar kernel
  * await softmax(gpu, x, p, options);
- * console.log(await p.read()); // Float32Array(4) [0.25, 0.25, 0.25, 0.25]
+ * assert.deepEqual(Array.from(await p.read()), [0.25, 0.25, 0.25, 0.25]);
  * gpu.destroy();
  * ```
  */
@@ -98,6 +103,7 @@ export interface SoftmaxRowsOptions extends SoftmaxOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type CrossEntropyOptions, crossEntropyForward, labelsTensor } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -109,7 +115,7 @@ export interface SoftmaxRowsOptions extends SoftmaxOptions {
  * const options: CrossEntropyOptions = { accumulate: true }; // sum over several batches
  * await crossEntropyForward(gpu, logits, labels, { loss, meanLoss, correct }, options);
  * await crossEntropyForward(gpu, logits, labels, { loss, meanLoss, correct }, options);
- * console.log(await correct.read()); // Uint32Array(1) [4]
+ * assert.deepEqual(Array.from(await correct.read()), [4]);
  * gpu.destroy();
  * ```
  */
@@ -123,6 +129,7 @@ export interface CrossEntropyOptions extends SoftmaxOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import {
  *   crossEntropyBackward,
@@ -135,7 +142,7 @@ export interface CrossEntropyOptions extends SoftmaxOptions {
  * const dlogits = Tensor.empty(gpu, [1, 2]);
  * const options: CrossEntropyBackwardOptions = { scale: 4 };
  * await crossEntropyBackward(gpu, logits, labels, dlogits, options);
- * console.log(await dlogits.read()); // Float32Array(2) [2, -2]
+ * assert.deepEqual(Array.from(await dlogits.read()), [2, -2]);
  * gpu.destroy();
  * ```
  */
@@ -149,6 +156,7 @@ export interface CrossEntropyBackwardOptions extends SoftmaxOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { type CrossEntropyOutputs, crossEntropyForward, labelsTensor } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -160,8 +168,8 @@ export interface CrossEntropyBackwardOptions extends SoftmaxOptions {
  *   pred: Tensor.empty(gpu, [2], "i32"),
  * };
  * await crossEntropyForward(gpu, logits, labels, outputs);
- * console.log((await outputs.meanLoss.read())[0].toFixed(4)); // "0.6931" (ln 2)
- * console.log(await outputs.pred!.read()); // Int32Array(2) [0, 0]: ties go to the first class
+ * assert.equal((await outputs.meanLoss.read())[0].toFixed(4), "0.6931"); // ln 2
+ * assert.deepEqual(Array.from(await outputs.pred!.read()), [0, 0]); // ties go to the first class
  * gpu.destroy();
  * ```
  */
@@ -176,12 +184,14 @@ export interface CrossEntropyOutputs {
   correct?: Tensor;
 }
 
+const NO_OFFSET = cacheKey<Tensor>("softmax:no-offset");
+
 /** A zero-length stand-in bound as `offset` when there is none (the kernel never reads it). */
 function noOffset(gpu: Gpu): Tensor {
-  let t = gpu.cache.get("softmax:no-offset") as Tensor | undefined;
+  let t = gpu.cache.get(NO_OFFSET);
   if (!t || t.destroyed) {
     t = Tensor.zeros(gpu, [1], "f32", "no offset");
-    gpu.cache.set("softmax:no-offset", t);
+    gpu.cache.set(NO_OFFSET, t);
   }
   return t;
 }
@@ -235,13 +245,14 @@ function checkLogits(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { formatRowRule } from "./reduce.ts";
  * import { softmaxRowRule } from "./softmax.ts";
  * import { presetTuning } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, "rows.softmax.v1", { workgroupSize: 256, colsPerThread: 32 });
- * console.log(formatRowRule((await softmaxRowRule(gpu)).config)); // "wg256 32/thread"
+ * assert.equal(formatRowRule((await softmaxRowRule(gpu)).config), "wg256 32/thread");
  * gpu.destroy();
  * ```
  */
@@ -274,7 +285,7 @@ function rowGrid(gpu: Gpu, rows: number, s: RowStrategy): [number, number, numbe
 
 async function prepareRows(
   gpu: Gpu,
-  entry: string,
+  [entry, entryVec4]: readonly [plain: SoftmaxEntry, vec4: SoftmaxEntry],
   x: Tensor,
   out: Tensor,
   options: SoftmaxRowsOptions,
@@ -290,7 +301,7 @@ async function prepareRows(
     );
   }
   c = checkLogits(gpu, entry, x, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
-  const pipeline = await getPipeline(gpu, c.kernel, vec4 ? `${entry}_vec4` : entry, c.constants);
+  const pipeline = await getPipeline(gpu, c.kernel, vec4 ? entryVec4 : entry, c.constants);
   return new Dispatch(
     gpu,
     pipeline,
@@ -306,6 +317,7 @@ async function prepareRows(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareSoftmax } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -313,7 +325,7 @@ async function prepareRows(
  * const p = Tensor.empty(gpu, [2, 2]);
  * const work = await prepareSoftmax(gpu, x, p);
  * work.record();
- * console.log(await p.read()); // Float32Array(4) [0.5, 0.5, 0.5, 0.5]
+ * assert.deepEqual(Array.from(await p.read()), [0.5, 0.5, 0.5, 0.5]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -324,7 +336,7 @@ export function prepareSoftmax(
   out: Tensor,
   options: SoftmaxRowsOptions = {},
 ): Promise<Dispatch> {
-  return prepareRows(gpu, "softmax_forward", x, out, options);
+  return prepareRows(gpu, [SOFTMAX_ENTRIES.softmax, SOFTMAX_ENTRIES.softmax_vec4], x, out, options);
 }
 
 /**
@@ -332,13 +344,14 @@ export function prepareSoftmax(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { softmax } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [0, 0, 1, 1], [2, 2]);
  * const p = Tensor.empty(gpu, [2, 2]);
  * await softmax(gpu, x, p);
- * console.log(await p.read()); // Float32Array(4) [0.5, 0.5, 0.5, 0.5]
+ * assert.deepEqual(Array.from(await p.read()), [0.5, 0.5, 0.5, 0.5]);
  * gpu.destroy();
  * ```
  */
@@ -356,6 +369,7 @@ export async function softmax(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { prepareLogSoftmax } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -363,7 +377,7 @@ export async function softmax(
  * const out = Tensor.empty(gpu, [1, 2]);
  * const work = await prepareLogSoftmax(gpu, x, out);
  * work.record();
- * console.log(Array.from(await out.read(), (v) => v.toFixed(4))); // ["-0.6931", "-0.6931"]
+ * assert.deepEqual(Array.from(await out.read(), (v) => v.toFixed(4)), ["-0.6931", "-0.6931"]);
  * work.destroy();
  * gpu.destroy();
  * ```
@@ -374,7 +388,13 @@ export function prepareLogSoftmax(
   out: Tensor,
   options: SoftmaxRowsOptions = {},
 ): Promise<Dispatch> {
-  return prepareRows(gpu, "log_softmax_forward", x, out, options);
+  return prepareRows(
+    gpu,
+    [SOFTMAX_ENTRIES.log_softmax, SOFTMAX_ENTRIES.log_softmax_vec4],
+    x,
+    out,
+    options,
+  );
 }
 
 /**
@@ -382,13 +402,14 @@ export function prepareLogSoftmax(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { logSoftmax } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const logits = Tensor.from(gpu, [0, 0, 0, 0], [1, 4]);
  * const logProbs = Tensor.empty(gpu, [1, 4]);
  * await logSoftmax(gpu, logits, logProbs);
- * console.log((await logProbs.read())[0].toFixed(4)); // "-1.3863" (ln 1/4)
+ * assert.equal((await logProbs.read())[0].toFixed(4), "-1.3863"); // ln 1/4
  * gpu.destroy();
  * ```
  */
@@ -409,6 +430,7 @@ export async function logSoftmax(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { labelsTensor, prepareCrossEntropyForward } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -423,7 +445,7 @@ export async function logSoftmax(
  *   correct,
  * });
  * forward.record();
- * console.log(await correct.read()); // Uint32Array(1) [2]
+ * assert.deepEqual(Array.from(await correct.read()), [2]);
  * forward.destroy();
  * gpu.destroy();
  * ```
@@ -457,23 +479,24 @@ export async function prepareCrossEntropyForward(
     checkSize(op, "correct", outputs.correct, 1, "the correct count");
   }
   c = checkLogits(gpu, op, logits, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
-  const [forward, finalize] = await Promise.all([
-    getPipeline(gpu, c.kernel, op, c.constants),
-    getPipeline(gpu, SOFTMAX, "cross_entropy_finalize", { WG: 256 }),
-  ]);
   const scratch: Tensor[] = [];
   const pred = outputs.pred ?? Tensor.empty(gpu, [c.rows], "i32", "predictions");
   if (!outputs.pred) scratch.push(pred);
   const correct = outputs.correct ?? Tensor.empty(gpu, [1], "u32", "correct count");
   if (!outputs.correct) scratch.push(correct);
-  try {
-    const uniforms = {
-      rows: c.rows,
-      cols: c.cols,
-      alpha: 1 / c.rows,
-      accumulate: options.accumulate ? 1 : 0,
-    };
-    return new Sequence([
+  const uniforms = {
+    rows: c.rows,
+    cols: c.cols,
+    alpha: 1 / c.rows,
+    accumulate: options.accumulate ? 1 : 0,
+  };
+  return await prepareSteps(gpu, op, {
+    scratch,
+    pipelines: () => [
+      getPipeline(gpu, c.kernel, op, c.constants),
+      getPipeline(gpu, SOFTMAX, "cross_entropy_finalize", { WG: 256 }),
+    ],
+    steps: ([forward, finalize]) => [
       new Dispatch(
         gpu,
         forward,
@@ -488,11 +511,8 @@ export async function prepareCrossEntropyForward(
         uniforms,
         [1, 1, 1],
       ),
-    ], scratch);
-  } catch (error) {
-    scratch.forEach((t) => t.destroy());
-    throw error;
-  }
+    ],
+  });
 }
 
 /**
@@ -500,6 +520,7 @@ export async function prepareCrossEntropyForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { crossEntropyForward, labelsTensor } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -509,8 +530,8 @@ export async function prepareCrossEntropyForward(
  * const meanLoss = Tensor.empty(gpu, [1]);
  * const correct = Tensor.empty(gpu, [1], "u32");
  * await crossEntropyForward(gpu, logits, labels, { loss, meanLoss, correct });
- * console.log((await meanLoss.read())[0].toFixed(4)); // "2.3026" (ln 10)
- * console.log(await correct.read()); // Uint32Array(1) [0]
+ * assert.equal((await meanLoss.read())[0].toFixed(4), "2.3026"); // ln 10
+ * assert.deepEqual(Array.from(await correct.read()), [0]);
  * gpu.destroy();
  * ```
  */
@@ -532,6 +553,7 @@ export async function crossEntropyForward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { labelsTensor, prepareCrossEntropyBackward } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -540,10 +562,10 @@ export async function crossEntropyForward(
  * const dlogits = Tensor.empty(gpu, [2, 2]);
  * const backward = await prepareCrossEntropyBackward(gpu, logits, labels, dlogits);
  * backward.record();
- * console.log(await dlogits.read()); // Float32Array(4) [-0.25, 0.25, 0.25, -0.25]
+ * assert.deepEqual(Array.from(await dlogits.read()), [-0.25, 0.25, 0.25, -0.25]);
  * backward.setScale(2);
  * backward.record();
- * console.log(await dlogits.read()); // Float32Array(4) [-0.5, 0.5, 0.5, -0.5]
+ * assert.deepEqual(Array.from(await dlogits.read()), [-0.5, 0.5, 0.5, -0.5]);
  * backward.destroy();
  * gpu.destroy();
  * ```
@@ -597,6 +619,7 @@ function checkScale(scale: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { labelsTensor, prepareCrossEntropyBackward } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -605,7 +628,7 @@ function checkScale(scale: number): number {
  * const dlogits = Tensor.empty(gpu, [1, 2]);
  * const backward = await prepareCrossEntropyBackward(gpu, logits, labels, dlogits);
  * backward.record();
- * console.log(await dlogits.read()); // Float32Array(2) [-0.5, 0.5]
+ * assert.deepEqual(Array.from(await dlogits.read()), [-0.5, 0.5]);
  * backward.destroy();
  * gpu.destroy();
  * ```
@@ -645,6 +668,7 @@ export async function prepareCrossEntropyBackward(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { crossEntropyBackward, labelsTensor } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -652,7 +676,7 @@ export async function prepareCrossEntropyBackward(
  * const labels = labelsTensor(gpu, [0, 1], 2);
  * const dlogits = Tensor.empty(gpu, [2, 2]);
  * await crossEntropyBackward(gpu, logits, labels, dlogits, { scale: 1 });
- * console.log(await dlogits.read()); // Float32Array(4) [-0.25, 0.25, 0.25, -0.25]
+ * assert.deepEqual(Array.from(await dlogits.read()), [-0.25, 0.25, 0.25, -0.25]);
  * gpu.destroy();
  * ```
  */
@@ -704,7 +728,8 @@ export function checkLabels(labels: ArrayLike<number>, classes: number): void {
  * import { labelsTensor } from "./softmax.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const labels = labelsTensor(gpu, Int32Array.from([3, 1, 4]), 10);
- * console.log(labels.dtype, await labels.read()); // "i32" Int32Array(3) [3, 1, 4]
+ * assert.equal(labels.dtype, "i32");
+ * assert.deepEqual(Array.from(await labels.read()), [3, 1, 4]);
  * assert.throws(() => labelsTensor(gpu, [10], 10), RangeError);
  * gpu.destroy();
  * ```
@@ -731,7 +756,7 @@ export function labelsTensor(
  * const gpu = await requestGpu({ warnFallback: false });
  * const labels = Tensor.empty(gpu, [3], "i32", "batch labels"); // allocated once
  * writeLabels(labels, [3, 1, 4], 10); // every step
- * console.log(await labels.read()); // Int32Array(3) [3, 1, 4]
+ * assert.deepEqual(Array.from(await labels.read()), [3, 1, 4]);
  * assert.throws(() => writeLabels(labels, [3, 1, -1], 10), RangeError);
  * gpu.destroy();
  * ```

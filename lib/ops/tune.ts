@@ -19,6 +19,7 @@
  * @module
  */
 
+import { type CacheKey, cacheKey } from "../gpu/cache.ts";
 import { lcgUniform } from "../data/rng.ts";
 import type { Gpu, TuneMode } from "../gpu/device.ts";
 
@@ -27,6 +28,7 @@ import type { Gpu, TuneMode } from "../gpu/device.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { forgetTuning, tuned, type TuneSpec } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -40,7 +42,8 @@ import type { Gpu, TuneMode } from "../gpu/device.ts";
  *   accept: (stored) => typeof stored === "number" && stored % 2 === 0 ? stored : undefined,
  * };
  * forgetTuning(gpu, spec.key); // ignore a result stored by an earlier run
- * console.log((await tuned(gpu, spec)).config); // 4 (8, the fallback, with tuning off)
+ * // The fastest even candidate, or the fallback when tuning is off (gpu.tune "off").
+ * assert.equal((await tuned(gpu, spec)).config, gpu.tune === "off" ? 8 : 4);
  * forgetTuning(gpu, spec.key); // leave nothing in localStorage
  * gpu.destroy();
  * ```
@@ -74,14 +77,16 @@ export interface TuneSpec<C> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { defaultGemmConfig, GEMM_TUNE_KEY, type GemmConfig, gemmConfig } from "./gemm.ts";
  * import { presetTuning, type TuneResult } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, GEMM_TUNE_KEY, defaultGemmConfig(gpu));
  * const result: TuneResult<GemmConfig> = await gemmConfig(gpu);
- * console.log(result.source, result.config === defaultGemmConfig(gpu)); // "preset" true
- * console.log(result.timings); // undefined: nothing was timed
+ * assert.equal(result.source, "preset");
+ * assert.equal(result.config === defaultGemmConfig(gpu), true);
+ * assert.equal(result.timings, undefined); // nothing was timed
  * gpu.destroy();
  * ```
  */
@@ -106,12 +111,13 @@ export interface TuneResult<C> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TuningRecord } from "./tune.ts";
  * const record: TuningRecord = {
  *   adapter: "llvmpipe (LLVM 15.0.6, 256 bits)|65541||0|Mesa 25.0.7|deno 2.9.6",
  *   choices: { "gemm.v2": { kernel: "rb", bm: 32, bn: 16, wg: 64 } },
  * };
- * console.log(Object.keys(record.choices)); // ["gemm.v2"]
+ * assert.deepEqual(Object.keys(record.choices), ["gemm.v2"]);
  * ```
  */
 export interface TuningRecord {
@@ -148,11 +154,15 @@ export function tuneMode(setting: string | undefined): TuneMode {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { adapterKey } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * console.log(adapterKey(gpu));
+ * const key = adapterKey(gpu);
  * // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)|65541||0|Mesa 25.0.7-2~bpo12+1|deno 2.9.6"
+ * assert.equal(key.split("|").length, 6);
+ * assert.equal(key.split("|")[0], gpu.adapter.description);
+ * assert.equal(key.endsWith(`|deno ${Deno.version.deno}`), true);
  * gpu.destroy();
  * ```
  */
@@ -171,6 +181,7 @@ export function adapterKey(gpu: Gpu): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { formatGemmConfig, type GemmConfig, prepareGemm } from "./gemm.ts";
  * import { forgetTuning, tuned } from "./tune.ts";
@@ -196,22 +207,24 @@ export function adapterKey(gpu: Gpu): string {
  * const key = "example.gemm64.v1";
  * forgetTuning(gpu, key); // time again even if an earlier run stored a result
  * const result = await tuned(gpu, { key, fallback: candidates[0], candidates, measure });
- * console.log(formatGemmConfig(result.config), result.source); // e.g. "rb 8x8 wg64" "tuned"
- * console.log(result.timings?.length); // 2 (undefined with tuning off)
+ * assert.ok(candidates.includes(result.config)); // the faster of the two
+ * assert.equal(formatGemmConfig(result.config).startsWith("rb "), true);
+ * // Timed now, unless tuning is off (gpu.tune "off"), which takes the fallback untimed.
+ * assert.equal(result.timings?.length, gpu.tune === "off" ? undefined : 2);
  * forgetTuning(gpu, key);
  * gpu.destroy();
  * ```
  */
 export function tuned<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
-  const cacheKey = `tune:${spec.key}`;
-  let pending = gpu.cache.get(cacheKey) as Promise<TuneResult<C>> | undefined;
+  const key = tunedKey<C>(spec.key);
+  let pending = gpu.cache.get(key);
   if (!pending || spec.force) {
     pending = choose(gpu, spec).then((result) => {
       choices(gpu).set(spec.key, result.config);
       return result;
     });
-    gpu.cache.set(cacheKey, pending);
-    pending.catch(() => gpu.cache.delete(cacheKey));
+    gpu.cache.set(key, pending);
+    pending.catch(() => gpu.cache.delete(key));
   }
   return pending;
 }
@@ -222,12 +235,14 @@ export function tuned<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { adapterKey, presetTuning, tuned, tuningRecord } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * presetTuning(gpu, "example.record.v1", 4);
  * const record = tuningRecord(gpu);
- * console.log(record.choices["example.record.v1"], record.adapter === adapterKey(gpu)); // 4 true
+ * assert.equal(record.choices["example.record.v1"], 4);
+ * assert.equal(record.adapter === adapterKey(gpu), true);
  * gpu.destroy();
  * ```
  */
@@ -248,6 +263,7 @@ export function tuningRecord(gpu: Gpu): TuningRecord {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { forgetTuning, tuned, tuningRecord, useTuningRecord } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -259,7 +275,8 @@ export function tuningRecord(gpu: Gpu): TuningRecord {
  * };
  * useTuningRecord(gpu, { adapter: tuningRecord(gpu).adapter, choices: { [spec.key]: 3 } });
  * const result = await tuned(gpu, spec);
- * console.log(result.config, result.source); // 3 "recorded"
+ * assert.equal(result.config, 3);
+ * assert.equal(result.source, "recorded");
  * forgetTuning(gpu, spec.key);
  * gpu.destroy();
  * ```
@@ -272,7 +289,7 @@ export function useTuningRecord(gpu: Gpu, record: TuningRecord): void {
     );
   }
   for (const [key, value] of Object.entries(record.choices)) {
-    gpu.cache.set(`tune-recorded:${key}`, value);
+    gpu.cache.set(recordedKey(key), value);
   }
 }
 
@@ -281,6 +298,7 @@ export function useTuningRecord(gpu: Gpu, record: TuningRecord): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { GEMM_TUNE_KEY, matmul } from "./gemm.ts";
  * import { presetTuning } from "./tune.ts";
@@ -288,12 +306,12 @@ export function useTuningRecord(gpu: Gpu, record: TuningRecord): void {
  * presetTuning(gpu, GEMM_TUNE_KEY, { kernel: "rb", bm: 16, bn: 16, wg: 64 });
  * // Without a config, matmul asks for the tuned one and gets the preset: no tuning pass.
  * const c = await matmul(gpu, Tensor.from(gpu, [2], [1, 1]), Tensor.from(gpu, [3], [1, 1]));
- * console.log(await c.read()); // Float32Array(1) [6]
+ * assert.deepEqual(Array.from(await c.read()), [6]);
  * gpu.destroy();
  * ```
  */
 export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
-  gpu.cache.set(`tune:${key}`, Promise.resolve({ config, source: "preset" } as TuneResult<C>));
+  gpu.cache.set(tunedKey<C>(key), Promise.resolve({ config, source: "preset" }));
   choices(gpu).set(key, config);
 }
 
@@ -302,6 +320,7 @@ export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
  * import { forgetTuning, presetTuning, tuned } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
@@ -313,16 +332,16 @@ export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
  *   measure: (c: number) => Promise.resolve(c),
  * };
  * presetTuning(gpu, spec.key, 2);
- * console.log((await tuned(gpu, spec)).source); // "preset"
+ * assert.equal((await tuned(gpu, spec)).source, "preset");
  * forgetTuning(gpu, spec.key);
- * console.log((await tuned(gpu, spec)).config); // 1 (2, the fallback, with tuning off)
+ * assert.equal((await tuned(gpu, spec)).config, gpu.tune === "off" ? 2 : 1);
  * forgetTuning(gpu, spec.key); // leave nothing in localStorage
  * gpu.destroy();
  * ```
  */
 export function forgetTuning(gpu: Gpu, key: string): void {
-  gpu.cache.delete(`tune:${key}`);
-  gpu.cache.delete(`tune-recorded:${key}`);
+  gpu.cache.delete(tunedKey(key));
+  gpu.cache.delete(recordedKey(key));
   choices(gpu).delete(key);
   try {
     globalThis.localStorage?.removeItem(storageKey(gpu, key));
@@ -333,9 +352,9 @@ export function forgetTuning(gpu: Gpu, key: string): void {
 
 async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   const accept = spec.accept ?? ((v: unknown) => matchCandidate(spec.candidates, v));
-  const recordedKey = `tune-recorded:${spec.key}`;
-  if (gpu.cache.has(recordedKey) && !spec.force) {
-    const value = gpu.cache.get(recordedKey);
+  const recorded = recordedKey(spec.key);
+  if (gpu.cache.has(recorded) && !spec.force) {
+    const value = gpu.cache.get(recorded);
     const config = accept(value);
     if (config !== undefined) return { config, source: "recorded" };
     console.error(
@@ -396,13 +415,37 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+const CHOICES = cacheKey<Map<string, unknown>>("tune-choices");
+
 function choices(gpu: Gpu): Map<string, unknown> {
-  let map = gpu.cache.get("tune-choices") as Map<string, unknown> | undefined;
-  if (!map) {
-    map = new Map();
-    gpu.cache.set("tune-choices", map);
-  }
-  return map;
+  return gpu.cache.getOrCreate(CHOICES, () => new Map());
+}
+
+/**
+ * The cache entry holding this process's result for tuning key `key`; deleting it makes the
+ * next use look again (in storage first), as a new process would.
+ *
+ * @param key A tuning key, e.g. `GEMM_TUNE_KEY`.
+ * @returns The typed cache key.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { presetTuning, tunedKey } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * presetTuning(gpu, "example.key.v1", 3);
+ * assert.equal((await gpu.cache.get(tunedKey<number>("example.key.v1")))?.config, 3);
+ * gpu.destroy();
+ * ```
+ */
+export function tunedKey<C>(key: string): CacheKey<Promise<TuneResult<C>>> {
+  return cacheKey(`tune:${key}`);
+}
+
+/** A choice recorded by an earlier run ({@link useTuningRecord}), checked before use. */
+function recordedKey(key: string): CacheKey<unknown> {
+  return cacheKey(`tune-recorded:${key}`);
 }
 
 function matchCandidate<C>(candidates: readonly C[], value: unknown): C | undefined {
@@ -440,9 +483,11 @@ function writeStored(gpu: Gpu, key: string, config: unknown): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tuneData } from "./tune.ts";
  * const v = tuneData(4, 1);
- * console.log(v.length, v.every((x) => x >= -1 && x < 1)); // 4 true
+ * assert.equal(v.length, 4);
+ * assert.equal(v.every((x) => x >= -1 && x < 1), true);
  * ```
  */
 export function tuneData(n: number, seed: number): Float32Array {
@@ -461,6 +506,7 @@ export function tuneData(n: number, seed: number): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
  * import { defaultGemmConfig, prepareGemm } from "./gemm.ts";
  * import { timeRecorded } from "./tune.ts";
@@ -469,7 +515,7 @@ export function tuneData(n: number, seed: number): Float32Array {
  * const c = Tensor.empty(gpu, [64, 64]);
  * const plan = await prepareGemm(gpu, { a, b: a, c, config: defaultGemmConfig(gpu) });
  * const ms = await timeRecorded(gpu, () => plan.record(), 2 * 64 ** 3);
- * console.log(ms > 0); // true
+ * assert.equal(ms > 0, true);
  * plan.destroy();
  * gpu.destroy();
  * ```

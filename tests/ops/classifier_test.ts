@@ -237,7 +237,7 @@ Deno.test({
     );
     await rejects(
       prepareClassMean(gpu, x, Tensor.zeros(gpu, [N]), Tensor.zeros(gpu, [C, DP])),
-      /Cannot run class mean: labels \(37\) must be i32 but is f32/,
+      /Cannot run class mean: labels must be i32 but tensor \(37\) is f32/,
     );
     await rejects(
       prepareClassMean(gpu, x, labels, Tensor.zeros(gpu, [C, DP + 4])),

@@ -50,7 +50,7 @@ Deno.test({
     const i = Tensor.zeros(gpu, [12], "i32");
     const before = gpu.dispatchCount;
     await rejects(add(gpu, a, b, a), /Cannot run add: tensor \(3,4\) and tensor \(5\) differ/);
-    await rejects(scale(gpu, i, a, 1), /must be f32 but is i32/);
+    await rejects(scale(gpu, i, a, 1), /Cannot run scale: x must be f32 but tensor \(12\) is i32/);
     equal(gpu.dispatchCount, before);
   },
 });

@@ -26,7 +26,7 @@ import {
   resolveGemm,
 } from "../../lib/ops/gemm.ts";
 import { referenceGemm } from "../../lib/ops/reference_gemm.ts";
-import { forgetTuning, presetTuning, tuned } from "../../lib/ops/tune.ts";
+import { forgetTuning, presetTuning, tuned, tunedKey } from "../../lib/ops/tune.ts";
 import { maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
 
 // Tolerance relative to max(1, |expected|), float32 kernels against the float64 reference:
@@ -411,7 +411,7 @@ Deno.test({
       equal((await tuned(gpu, spec)).config, 2);
       deepEqual(seen, [1, 2, 3, 4, 2, 3, 1, 3, 1, 2]);
       // A new process (empty gpu.cache) finds the stored result.
-      gpu.cache.delete(`tune:${key}`);
+      gpu.cache.delete(tunedKey(key));
       const stored = await tuned(gpu, { ...spec, measure: () => Promise.reject(new Error("no")) });
       deepEqual([stored.config, stored.source], [2, "stored"]);
       presetTuning(gpu, key, 3);
@@ -449,7 +449,7 @@ Deno.test({
     const saved = gpu.tune;
     gpu.tune = "force";
     try {
-      gpu.cache.delete(`tune:${GEMM_TUNE_KEY}`);
+      gpu.cache.delete(tunedKey(GEMM_TUNE_KEY));
       const result = await gemmConfig(gpu);
       equal(result.source, "tuned");
       const timings = result.timings ?? [];
