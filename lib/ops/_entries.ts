@@ -75,6 +75,7 @@ export const ELEMENTWISE_ENTRIES = {
 /** `kernels/gemm.wgsl`. */
 export const GEMM_ENTRIES = {
   rb: "gemm_rb",
+  lanes: "gemm_lanes",
   tiled: "gemm_tiled",
   pad: "pad_rows",
   epilogue: "gemm_epilogue",
