@@ -1,5 +1,6 @@
-// Linear classifiers on frozen features (stage 2): evaluation logits, the tau sweep, NCM class
-// means, and whole SGD training runs of cRT and LWS recorded into a single submit.
+// Linear classifiers on frozen features (stage 2): evaluation logits, the tau sweep (base scores,
+// weight norms, per-tau argmax), NCM class means, and whole SGD training runs of cRT and LWS
+// recorded into a single submit.
 //
 // Legend: N rows of a feature buffer, D feature dimension padded with zeros to a multiple of 4
 // (D4 = D / 4 vec4 per row), C classes, B batch rows, S steps, T taus, E epoch length (training
@@ -10,10 +11,15 @@
 //   [dz (B,C) | u (B,C) | loss (B)] with u = W x + b and dz = dLoss/dz of the current step.
 //   "trace" is [step, bitcast<u32>(mean batch loss) of each of the S steps]. "samples" holds,
 //   for sample position k = epoch * E + position in epoch, samples[2k] = row of x and
-//   samples[2k + 1] = its label.
-// Bindings (group 0): read-only storage first, then read_write storage, then the uniform `p`.
-// Workgroup: WG invocations (override, default 64) along x; `sweep` also uses y for the tau.
-// Determinism: every sum runs in a fixed order inside one invocation; no atomics.
+//   samples[2k + 1] = its label (for class_mean, `samples` holds the class segments instead).
+// Bindings (group 0): read-only storage first, then read_write storage, then the uniform `p`,
+//   then the sweep's own buffers.
+// Workgroup: WG invocations (override, default 64) along x. Grids: a 1-D launch wider than the
+//   device's maxComputeWorkgroupsPerDimension is folded into x and y (grid1d on the host), so
+//   every entry takes its item index from `item(gid)` = gid.y * p.row + gid.x.
+// Determinism: every sum runs in a fixed order inside one invocation; no atomics. Class means
+//   read only their own class's rows through a by-class row order ("segments"), so all classes
+//   together cost one pass over the rows.
 // NOTE: features and weights are read as vec4: on a software adapter every storage load costs
 // about the same whatever its width, so vec4 rows halve the time of a training step (the
 // gradient kernel alone runs 5x faster than with scalar loads).
@@ -28,7 +34,7 @@ struct Params {
   steps_per_epoch: u32, // ceil(E / B)
   mode: u32,            // entry-specific switch, documented at each entry
   taus: u32,            // T
-  _pad: u32,
+  row: u32,             // invocations per row of a folded grid (grid1d)
   momentum: f32,
   weight_decay: f32,
   tau0: f32,            // first tau of a sweep, or the tau of tau_weights
@@ -37,7 +43,7 @@ struct Params {
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;         // x: (N, D4) features
 @group(0) @binding(1) var<storage, read> samples: array<u32>;         // samples: (S*B-ish, 2)
-@group(0) @binding(2) var<storage, read> labels: array<i32>;          // labels: (N)
+// (binding 2, once per-row labels, is free: class means take segments in `samples`)
 @group(0) @binding(3) var<storage, read> lr: array<f32>;              // lr: (S) rate per step
 @group(0) @binding(4) var<storage, read> offset: array<f32>;          // offset: (C) logit offset
 @group(0) @binding(5) var<storage, read> centre: array<vec4<f32>>;    // centre: (D4)
@@ -47,6 +53,13 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> trace: array<u32>;     // trace: (1 + S)
 @group(0) @binding(10) var<storage, read_write> out: array<f32>;      // out: entry-specific
 @group(0) @binding(11) var<uniform> p: Params;
+@group(0) @binding(12) var<storage, read> scores: array<f32>;        // scores: (N, C) sweep base
+@group(0) @binding(13) var<storage, read> norms: array<f32>;         // norms: (C) ||W_c||
+@group(0) @binding(14) var<storage, read_write> predictions: array<u32>; // predictions: (T, N)
+
+fn item(gid: vec3<u32>) -> u32 {
+  return gid.y * p.row + gid.x;
+}
 
 fn hsum(v: vec4<f32>) -> f32 {
   return v.x + v.y + v.z + v.w;
@@ -90,9 +103,8 @@ fn weight_norm(c: u32) -> f32 {
   return sqrt(hsum(acc));
 }
 
-// ||W_c||^-tau, 1 for a zero row (so its logits stay 0 instead of NaN).
-fn tau_scale(c: u32, tau: f32) -> f32 {
-  let n = weight_norm(c);
+// n^-tau for a weight norm n, 1 for a zero row (so its logits stay 0 instead of NaN).
+fn tau_scale(n: f32, tau: f32) -> f32 {
   return select(pow(n, -tau), 1.0, n == 0.0);
 }
 
@@ -100,44 +112,74 @@ fn tau_scale(c: u32, tau: f32) -> f32 {
 // x is (N, D4); out is (N, C). One invocation per row.
 @compute @workgroup_size(WG)
 fn logits(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let r = gid.x;
+  let r = item(gid);
   if (r >= p.rows) { return; }
   for (var c = 0u; c < p.classes; c++) {
     out[r * p.classes + c] = scale_of(c) * (dot_row(r, c) + bias_of(c)) + offset[c];
   }
 }
 
-// The tau sweep: out[t, r, c] for tau = tau0 + t * tau_step, t = 0..T-1 (y of the grid).
-// mode 0 (tau-normalisation): (W_c . x_r) * ||W_c||^-tau, bias dropped.
-// mode 1 (post-hoc logit adjustment): f_c * (W_c . x_r + b_c) - tau * offset_c, offset = log
-//   prior. x is (N, D4); out is (T, N, C).
+// The tau sweep, in three entries so that W x is computed once for all T taus and only
+// predictions (not T sets of logits) come back:
+// sweep_base: scores[r, c] into out, (N, C). mode 0 (tau-normalisation): W_c . x_r (bias
+//   dropped); mode 1 (post-hoc logit adjustment): f_c * (W_c . x_r + b_c). One invocation per row.
 @compute @workgroup_size(WG)
-fn sweep(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let r = gid.x;
-  let t = gid.y;
-  if (r >= p.rows || t >= p.taus) { return; }
-  let tau = p.tau0 + f32(t) * p.tau_step;
-  let base = (t * p.rows + r) * p.classes;
+fn sweep_base(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = item(gid);
+  if (r >= p.rows) { return; }
   for (var c = 0u; c < p.classes; c++) {
     let u = dot_row(r, c);
-    if (p.mode == 0u) {
-      out[base + c] = u * tau_scale(c, tau);
-    } else {
-      out[base + c] = scale_of(c) * (u + bias_of(c)) - tau * offset[c];
-    }
+    out[r * p.classes + c] = select(scale_of(c) * (u + bias_of(c)), u, p.mode == 0u);
   }
 }
 
-// tau-normalised model: out = [W_c * ||W_c||^-tau | 0 | 1] for tau = tau0.
-// model is the source; out is a scalar model of the same layout. One invocation per element.
+// out[c] = ||W_c|| of the model. One invocation per class.
+@compute @workgroup_size(WG)
+fn weight_norms(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = item(gid);
+  if (c >= p.classes) { return; }
+  out[c] = weight_norm(c);
+}
+
+// predictions[t, r] = argmax_c of the adjusted score for tau = tau0 + t * tau_step (ties to the
+// smallest class, like argmaxRows on the host). mode 0: scores[r, c] * norms[c]^-tau; mode 1:
+// scores[r, c] - tau * offset[c], offset = log prior. One invocation per (t, r), item = t * N + r.
+@compute @workgroup_size(WG)
+fn sweep(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = item(gid);
+  if (i >= p.rows * p.taus) { return; }
+  let t = i / p.rows;
+  let r = i % p.rows;
+  let tau = p.tau0 + f32(t) * p.tau_step;
+  var best = 0u;
+  var top = -3.4e38;
+  for (var c = 0u; c < p.classes; c++) {
+    let u = scores[r * p.classes + c];
+    var v: f32;
+    if (p.mode == 0u) {
+      v = u * tau_scale(norms[c], tau);
+    } else {
+      v = u - tau * offset[c];
+    }
+    if (c == 0u || v > top) {
+      top = v;
+      best = c;
+    }
+  }
+  predictions[i] = best;
+}
+
+// tau-normalised model: out = [W_c * norms[c]^-tau | 0 | 1] for tau = tau0, norms from
+// weight_norms. model is the source; out is a scalar model of the same layout. One invocation
+// per element.
 @compute @workgroup_size(WG)
 fn tau_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+  let i = item(gid);
   let cd = p.classes * p.dim4 * 4u;
   let c4 = classes4() * 4u;
   if (i >= cd + 2u * c4) { return; }
   if (i < cd) {
-    out[i] = model_at(i) * tau_scale(i / (p.dim4 * 4u), p.tau0);
+    out[i] = model_at(i) * tau_scale(norms[i / (p.dim4 * 4u)], p.tau0);
   } else {
     out[i] = select(0.0, 1.0, i >= cd + c4 && i < cd + c4 + p.classes);
   }
@@ -147,7 +189,7 @@ fn tau_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
 // x is (N, D4); centre is (D4); out is (N, D) scalars. One invocation per row.
 @compute @workgroup_size(WG)
 fn normalize_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let r = gid.x;
+  let r = item(gid);
   if (r >= p.rows) { return; }
   let d4 = p.dim4;
   var acc = vec4<f32>(0.0);
@@ -170,7 +212,7 @@ fn normalize_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
 // out[k] = mean over rows of x[r, k]. x is (N, D4); out is (D). One invocation per vec4 column.
 @compute @workgroup_size(WG)
 fn column_mean(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let k = gid.x;
+  let k = item(gid);
   if (k >= p.dim4) { return; }
   var acc = vec4<f32>(0.0);
   for (var r = 0u; r < p.rows; r++) {
@@ -183,22 +225,25 @@ fn column_mean(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[4u * k + 3u] = m.w;
 }
 
-// out[c, k] = mean of x[r, k] over rows with labels[r] == c (0 for an empty class).
-// x is (N, D4); labels is (N); out is (C, D). One invocation per (c, vec4 column).
+// out[c, k] = mean of x[r, k] over rows with label c (0 for an empty class).
+// samples holds the segments (classSegments on the host): [start (C + 1) | order (N)], the rows
+// of class c being order[start[c]] .. order[start[c + 1] - 1] in increasing row order, so each
+// invocation reads only its class's rows and all of them together read x once.
+// x is (N, D4); out is (C, D). One invocation per (c, vec4 column).
 @compute @workgroup_size(WG)
 fn class_mean(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+  let i = item(gid);
   if (i >= p.classes * p.dim4) { return; }
-  let c = i32(i / p.dim4);
+  let c = i / p.dim4;
   let k = i % p.dim4;
+  let first = samples[c];
+  let last = samples[c + 1u];
+  let order = p.classes + 1u;
   var acc = vec4<f32>(0.0);
-  var n = 0u;
-  for (var r = 0u; r < p.rows; r++) {
-    if (labels[r] == c) {
-      acc += x[r * p.dim4 + k];
-      n++;
-    }
+  for (var j = first; j < last; j++) {
+    acc += x[samples[order + j] * p.dim4 + k];
   }
+  let n = last - first;
   let m = select(acc / f32(n), vec4<f32>(0.0), n == 0u);
   out[4u * i] = m.x;
   out[4u * i + 1u] = m.y;
@@ -213,7 +258,7 @@ fn class_mean(@builtin(global_invocation_id) gid: vec3<u32>) {
 //   are -||x - m_c||^2.
 @compute @workgroup_size(WG)
 fn ncm_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.x;
+  let c = item(gid);
   if (c >= p.classes) { return; }
   let d4 = p.dim4;
   var acc = vec4<f32>(0.0);
@@ -265,7 +310,7 @@ fn current_step() -> Step {
 @compute @workgroup_size(WG)
 fn train_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let st = current_step();
-  let r = gid.x;
+  let r = item(gid);
   if (r >= st.count) { return; }
   let row = samples[2u * (st.first + r)];
   let y = samples[2u * (st.first + r) + 1u];
@@ -316,7 +361,7 @@ fn scales4(j: u32) -> vec4<f32> {
 // mode 0 (cRT): W as C*D4 vec4, then b as C4/4 vec4. mode 1 (LWS): f as C4/4 vec4.
 @compute @workgroup_size(WG)
 fn train_update(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+  let i = item(gid);
   let st = current_step();
   let cc = p.classes;
   let d4 = p.dim4;

@@ -579,12 +579,34 @@ export function balancedAccuracy(
   labels: ArrayLike<number>,
   classes: number,
 ): number {
-  const pred = argmaxRows(logits, classes);
+  return balancedAccuracyOf(argmaxRows(logits, classes), labels, classes);
+}
+
+/**
+ * Balanced accuracy (mean of per-class accuracies) of (N) predicted classes, O(N + C).
+ *
+ * @example
+ * ```ts
+ * import { balancedAccuracyOf } from "./metrics.ts";
+ * console.log(balancedAccuracyOf(Int32Array.of(0, 0, 1), Int32Array.of(0, 1, 1), 2)); // 0.75
+ * ```
+ */
+export function balancedAccuracyOf(
+  predictions: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classes: number,
+): number {
+  if (predictions.length !== labels.length) {
+    throw new RangeError(
+      `Cannot compute balanced accuracy: ${predictions.length} predictions for ` +
+        `${labels.length} labels`,
+    );
+  }
   const hits = new Float64Array(classes);
   const totals = new Float64Array(classes);
   for (let i = 0; i < labels.length; i++) {
     totals[labels[i]]++;
-    if (pred[i] === labels[i]) hits[labels[i]]++;
+    if (predictions[i] === labels[i]) hits[labels[i]]++;
   }
   let sum = 0;
   let present = 0;

@@ -10,15 +10,19 @@
  * changes no dot product or norm, and padded parameters get zero gradients, so they stay zero.
  *
  * Every `prepare*` validates shapes and dtypes before anything is recorded and returns a
- * reusable {@link Dispatch} (or {@link Sequence}); nothing here submits.
+ * reusable {@link Dispatch} (or {@link Sequence}); nothing here submits. Every launch is 1-D over
+ * its items and folded into a 2-D grid past the device's maxComputeWorkgroupsPerDimension
+ * ({@link grid1d}), so ImageNet-sized class and row counts dispatch on any device. No kernel
+ * loops over all rows once per class: class means read the rows through by-class segments
+ * ({@link classSegments}), and the tau sweep computes W x once for every tau.
  *
  * @module
  */
 
 import source from "../../kernels/classifier.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, groups, type KernelSource, Sequence } from "../gpu/kernel.ts";
-import { formatShape, type Tensor } from "../gpu/tensor.ts";
+import { Dispatch, getPipeline, grid1d, type KernelSource, Sequence } from "../gpu/kernel.ts";
+import { formatShape, Tensor } from "../gpu/tensor.ts";
 
 const CLASSIFIER: KernelSource = { file: "kernels/classifier.wgsl", source };
 const WG = 64;
@@ -199,24 +203,25 @@ const NO_UNIFORMS = {
   weight_decay: 0,
   tau0: 0,
   tau_step: 0,
+  row: 0,
 };
 
 type Uniforms = Partial<typeof NO_UNIFORMS>;
 
+/** One dispatch of `entry` over `items` invocations (train_finish: one invocation). */
 async function prepare(
   gpu: Gpu,
   entry: string,
   resources: Record<string, Tensor>,
   uniforms: Uniforms,
-  workgroups: [number, number, number],
+  items: number,
 ): Promise<Dispatch> {
-  const pipeline = await getPipeline(
-    gpu,
-    CLASSIFIER,
-    entry,
-    entry === "train_finish" ? {} : { WG },
-  );
-  return new Dispatch(gpu, pipeline, resources, { ...NO_UNIFORMS, ...uniforms }, workgroups);
+  const single = entry === "train_finish";
+  const pipeline = await getPipeline(gpu, CLASSIFIER, entry, single ? {} : { WG });
+  const { workgroups, row } = single
+    ? { workgroups: [1, 1, 1] as [number, number, number], row: 1 }
+    : grid1d(gpu, items, WG);
+  return new Dispatch(gpu, pipeline, resources, { ...NO_UNIFORMS, ...uniforms, row }, workgroups);
 }
 
 function fail(op: string, why: string): never {
@@ -317,7 +322,7 @@ export async function prepareLogits(
     "logits",
     { x, model, offset, out },
     { rows: n, dim4: d / 4, classes: c },
-    [groups(n, WG), 1, 1],
+    n,
   );
 }
 
@@ -334,7 +339,10 @@ export async function prepareLogits(
 export type SweepMode = "tau-norm" | "logit-adjust";
 
 /**
- * Prepares the tau sweep: logits for T taus at once, out (T, N, C).
+ * Prepares the tau sweep: the prediction (argmax class, ties to the smallest) of every row for T
+ * taus at once, predictions (T, N) u32. The scores `W x` are computed once into an (N, C) scratch
+ * and only the adjustment is repeated per tau, so T taus cost one pass of logits plus T * N * C
+ * comparisons, and only T * N predictions come back.
  *
  * - `tau-norm`: `(W_c . x) * ||W_c||^-tau`, bias dropped (a zero row keeps scale 1);
  * - `logit-adjust`: `f_c (W_c . x + b_c) - tau * offset_c` with offset = log prior.
@@ -343,10 +351,10 @@ export type SweepMode = "tau-norm" | "logit-adjust";
  * @param x Features, (N, Dp) f32.
  * @param model `[W | b | f]`, modelSize(C, Dp) f32.
  * @param offset (C) f32: log prior for `logit-adjust` (bound but unused by `tau-norm`).
- * @param out (T, N, C) f32.
+ * @param predictions (T, N) u32.
  * @param mode Which adjustment.
  * @param taus The grid: `tau0 + t * step`, t = 0..count-1.
- * @returns The reusable dispatch.
+ * @returns The reusable sequence (it owns its scratch).
  *
  * @example
  * ```ts
@@ -358,14 +366,14 @@ export type SweepMode = "tau-norm" | "logit-adjust";
  *   bias: Float32Array.of(0, 0),
  *   scale: Float32Array.of(1, 1),
  * }, 2, 4));
- * const x = Tensor.from(gpu, [1, 1, 0, 0], [1, 4]);
- * const out = Tensor.empty(gpu, [2, 1, 2]); // (T, N, C)
+ * const x = Tensor.from(gpu, [1, 0.8, 0, 0], [1, 4]);
+ * const predictions = Tensor.empty(gpu, [2, 1], "u32"); // (T, N)
  * const offset = Tensor.zeros(gpu, [2]);
  * const taus = { tau0: 0, step: 1, count: 2 };
- * const sweep = await prepareSweep(gpu, x, model, offset, out, "tau-norm", taus);
+ * const sweep = await prepareSweep(gpu, x, model, offset, predictions, "tau-norm", taus);
  * sweep.record();
- * // tau = 0: W x; tau = 1: W x / ||W_c||, with ||W_0|| = 1 and ||W_1|| = 2.
- * console.log(await out.read()); // Float32Array(4) [1, 2, 1, 1]
+ * // tau = 0: W x = [1, 1.6], class 1; tau = 1: W x / ||W_c|| = [1, 0.8], class 0.
+ * console.log(await predictions.read()); // Uint32Array(2) [1, 0]
  * sweep.destroy();
  * gpu.destroy();
  * ```
@@ -375,10 +383,10 @@ export async function prepareSweep(
   x: Tensor,
   model: Tensor,
   offset: Tensor,
-  out: Tensor,
+  predictions: Tensor,
   mode: SweepMode,
   taus: { tau0: number; step: number; count: number },
-): Promise<Dispatch> {
+): Promise<Sequence> {
   const op = "tau sweep";
   const [n, d] = matrix(op, "x", x);
   if (mode !== "tau-norm" && mode !== "logit-adjust") {
@@ -388,23 +396,31 @@ export async function prepareSweep(
   dtype(op, "offset", offset, "f32");
   const c = offset.size;
   checkModel(op, "model", model, c, d);
-  dtype(op, "out", out, "f32");
-  size(op, "out", out, taus.count * n * c, `(T, N, C) = (${taus.count}, ${n}, ${c})`);
-  return await prepare(
-    gpu,
-    "sweep",
-    { x, model, offset, out },
-    {
-      rows: n,
-      dim4: d / 4,
-      classes: c,
-      taus: taus.count,
-      mode: mode === "tau-norm" ? 0 : 1,
-      tau0: taus.tau0,
-      tau_step: taus.step,
-    },
-    [groups(n, WG), taus.count, 1],
-  );
+  dtype(op, "predictions", predictions, "u32");
+  size(op, "predictions", predictions, taus.count * n, `(T, N) = (${taus.count}, ${n})`);
+  const uniforms = {
+    rows: n,
+    dim4: d / 4,
+    classes: c,
+    taus: taus.count,
+    mode: mode === "tau-norm" ? 0 : 1,
+    tau0: taus.tau0,
+    tau_step: taus.step,
+  };
+  const scores = Tensor.empty(gpu, [n, c], "f32", "tau sweep scores");
+  const norms = Tensor.empty(gpu, [c], "f32", "tau sweep weight norms");
+  try {
+    const steps = await Promise.all([
+      prepare(gpu, "sweep_base", { x, model, out: scores }, uniforms, n),
+      prepare(gpu, "weight_norms", { model, out: norms }, uniforms, c),
+      prepare(gpu, "sweep", { scores, norms, offset, predictions }, uniforms, taus.count * n),
+    ]);
+    return new Sequence(steps, [scores, norms]);
+  } catch (e) {
+    scores.destroy();
+    norms.destroy();
+    throw e;
+  }
 }
 
 /**
@@ -416,7 +432,7 @@ export async function prepareSweep(
  * @param classes C.
  * @param dim Dp, a multiple of 4.
  * @param tau The exponent.
- * @returns The reusable dispatch.
+ * @returns The reusable sequence (weight norms, then the weights; it owns the norms).
  *
  * @example
  * ```ts
@@ -444,7 +460,7 @@ export async function prepareTauWeights(
   classes: number,
   dim: number,
   tau: number,
-): Promise<Dispatch> {
+): Promise<Sequence> {
   const op = "tau weights";
   positive(op, "class count", classes);
   if (!Number.isInteger(dim) || dim < 4 || dim % 4 !== 0) {
@@ -453,13 +469,20 @@ export async function prepareTauWeights(
   checkModel(op, "model", model, classes, dim);
   checkModel(op, "out", out, classes, dim);
   if (!Number.isFinite(tau)) fail(op, `tau ${tau} is not finite`);
-  return await prepare(
-    gpu,
-    "tau_weights",
-    { model, out },
-    { dim4: dim / 4, classes, tau0: tau },
-    [groups(model.size, WG), 1, 1],
-  );
+  const uniforms = { dim4: dim / 4, classes, tau0: tau };
+  // The norms first: each element of W reads its row's norm instead of recomputing it (which
+  // cost D times more than the whole rest at D = 2048).
+  const norms = Tensor.empty(gpu, [classes], "f32", "tau weight norms");
+  try {
+    const steps = await Promise.all([
+      prepare(gpu, "weight_norms", { model, out: norms }, uniforms, classes),
+      prepare(gpu, "tau_weights", { model, norms, out }, uniforms, model.size),
+    ]);
+    return new Sequence(steps, [norms]);
+  } catch (e) {
+    norms.destroy();
+    throw e;
+  }
 }
 
 /**
@@ -503,7 +526,7 @@ export async function prepareNormalizeRows(
     "normalize_rows",
     { x, centre, out },
     { rows: n, dim4: d / 4 },
-    [groups(n, WG), 1, 1],
+    n,
   );
 }
 
@@ -534,31 +557,62 @@ export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promi
   const [n, d] = matrix(op, "x", x);
   dtype(op, "out", out, "f32");
   size(op, "out", out, d, `D = ${d}`);
-  return await prepare(gpu, "column_mean", { x, out }, { rows: n, dim4: d / 4 }, [
-    groups(d / 4, WG),
-    1,
-    1,
-  ]);
+  return await prepare(gpu, "column_mean", { x, out }, { rows: n, dim4: d / 4 }, d / 4);
 }
 
 /**
- * Prepares class means `out[c] = mean of x[r] over rows with label c` (0 for an empty class).
+ * The rows of each class, for {@link prepareClassMean}: `[start (C + 1) | order (N)]`, where the
+ * rows with label c are `order[start[c]] .. order[start[c + 1] - 1]`, in increasing row order
+ * (a stable counting sort, O(N + C)).
+ *
+ * @param labels Label of each row, each an integer in 0..C-1.
+ * @param classes C.
+ * @returns The segments, C + 1 + N values.
+ * @throws {RangeError} When a label is outside 0..C-1.
+ *
+ * @example
+ * ```ts
+ * import { classSegments } from "./classifier_ops.ts";
+ * console.log([...classSegments(Int32Array.of(1, 0, 1, 1), 3)]);
+ * // [0, 1, 4, 4, 1, 0, 2, 3]: class 0 is row 1; class 1 rows 0, 2, 3; class 2 none
+ * ```
+ */
+export function classSegments(labels: ArrayLike<number>, classes: number): Uint32Array {
+  positive("class mean", "class count", classes);
+  const n = labels.length;
+  const out = new Uint32Array(classes + 1 + n);
+  for (let r = 0; r < n; r++) {
+    const y = labels[r];
+    if (!(Number.isInteger(y) && y >= 0 && y < classes)) {
+      fail("class mean", `row ${r} has label ${y}, outside 0..${classes - 1}`);
+    }
+    out[y + 1]++;
+  }
+  for (let c = 0; c < classes; c++) out[c + 1] += out[c];
+  const next = out.slice(0, classes);
+  for (let r = 0; r < n; r++) out[classes + 1 + next[labels[r]]++] = r;
+  return out;
+}
+
+/**
+ * Prepares class means `out[c] = mean of x[r] over rows with label c` (0 for an empty class), in
+ * one pass over the rows: each class sums only its own rows, found through the segments.
  *
  * @param gpu The device.
  * @param x (N, Dp) f32.
- * @param labels (N) i32, each in 0..C-1 (the caller checks the range).
+ * @param segments {@link classSegments} of the N labels, (C + 1 + N) u32.
  * @param out (C, Dp) f32.
  * @returns The reusable dispatch.
  *
  * @example
  * ```ts
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { prepareClassMean } from "./classifier_ops.ts";
+ * import { classSegments, prepareClassMean } from "./classifier_ops.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0], [3, 4]);
- * const labels = Tensor.from(gpu, new Int32Array([0, 0, 1]));
+ * const segments = Tensor.from(gpu, classSegments(Int32Array.of(0, 0, 1), 2));
  * const means = Tensor.empty(gpu, [2, 4]);
- * const work = await prepareClassMean(gpu, x, labels, means);
+ * const work = await prepareClassMean(gpu, x, segments, means);
  * work.record();
  * console.log(await means.read()); // Float32Array(8) [2, 0, 0, 0, 0, 2, 0, 0]
  * work.destroy();
@@ -568,21 +622,21 @@ export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promi
 export async function prepareClassMean(
   gpu: Gpu,
   x: Tensor,
-  labels: Tensor,
+  segments: Tensor,
   out: Tensor,
 ): Promise<Dispatch> {
   const op = "class mean";
   const [n, d] = matrix(op, "x", x);
-  dtype(op, "labels", labels, "i32");
-  size(op, "labels", labels, n, `N = ${n}`);
   const [c, d2] = matrix(op, "out", out);
   if (d2 !== d) fail(op, `out ${formatShape(out.shape)} has dimension ${d2} but x has ${d}`);
+  dtype(op, "segments", segments, "u32");
+  size(op, "segments", segments, c + 1 + n, `classSegments of (N, C) = (${n}, ${c}): C + 1 + N`);
   return await prepare(
     gpu,
     "class_mean",
-    { x, labels, out },
+    { x, samples: segments, out },
     { rows: n, dim4: d / 4, classes: c },
-    [groups((c * d) / 4, WG), 1, 1],
+    (c * d) / 4,
   );
 }
 
@@ -643,7 +697,7 @@ export async function prepareNcmWeights(
     "ncm_weights",
     { x: means, out },
     { dim4: d / 4, classes: c, mode: mode === "cosine" ? 0 : 1 },
-    [groups(c, WG), 1, 1],
+    c,
   );
 }
 
@@ -810,17 +864,15 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
   const c4 = paddedClasses(c) / 4;
   const invocations = spec.mode === "crt" ? (c * d) / 4 + c4 : c4;
   const [forward, update, finish] = await Promise.all([
-    prepare(gpu, "train_forward", { x, samples, offset, model, work, trace }, uniforms, [
-      groups(batch, WG),
-      1,
-      1,
-    ]),
-    prepare(gpu, "train_update", { x, samples, lr, model, velocity, work, trace }, uniforms, [
-      groups(invocations, WG),
-      1,
-      1,
-    ]),
-    prepare(gpu, "train_finish", { work, trace }, uniforms, [1, 1, 1]),
+    prepare(gpu, "train_forward", { x, samples, offset, model, work, trace }, uniforms, batch),
+    prepare(
+      gpu,
+      "train_update",
+      { x, samples, lr, model, velocity, work, trace },
+      uniforms,
+      invocations,
+    ),
+    prepare(gpu, "train_finish", { work, trace }, uniforms, 1),
   ]);
   return new Sequence([forward, update, finish]);
 }

@@ -12,6 +12,7 @@ import { Tensor } from "../gpu/tensor.ts";
 import type { ClassifierData, FeatureDir } from "../features/reader.ts";
 import { MINIMAL_CLASSIFIER_LAYOUT } from "../features/schema.ts";
 import {
+  classSegments,
   type LinearModel,
   modelSize,
   packModel,
@@ -87,8 +88,8 @@ export class Stage2Context {
   readonly dimPadded: number;
   /** Training features, (N, Dp). */
   readonly trainX: Tensor;
-  /** Training labels, (N) i32. */
-  readonly trainLabels: Tensor;
+  /** The training rows of each class, {@link classSegments} of the labels, (C + 1 + N) u32. */
+  readonly trainSegments: Tensor;
   /** Validation features, (N_val, Dp), for the tau sweeps. */
   readonly valX: Tensor;
   /** Validation then test features, (N_val + N_test, Dp): one evaluation covers both. */
@@ -116,7 +117,13 @@ export class Stage2Context {
     const upload = (data: Float32Array, rows: number, label: string) =>
       Tensor.from(gpu, padColumns(data, rows, this.dim), [rows, dp], "f32", label);
     this.trainX = upload(train.features, train.rows, "train features");
-    this.trainLabels = Tensor.from(gpu, train.label, [train.rows], "i32", "train labels");
+    this.trainSegments = Tensor.from(
+      gpu,
+      classSegments(train.label, this.classes),
+      [this.classes + 1 + train.rows],
+      "u32",
+      "train class segments",
+    );
     this.valX = upload(val.features, val.rows, "val features");
     const evalRows = val.rows + test.rows;
     const evalData = new Float32Array(evalRows * this.dim);
@@ -140,7 +147,7 @@ export class Stage2Context {
     this.#evalLogits = Tensor.empty(gpu, [evalRows, c], "f32", "eval logits");
     this.#owned = [
       this.trainX,
-      this.trainLabels,
+      this.trainSegments,
       this.valX,
       this.evalX,
       this.joint,

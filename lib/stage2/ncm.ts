@@ -54,7 +54,7 @@ import { type MethodResult, since } from "./method.ts";
  */
 export async function runNcm(ctx: Stage2Context, mode: NcmMode): Promise<MethodResult> {
   const start = performance.now();
-  const { gpu, trainX, trainLabels, evalX, classes } = ctx;
+  const { gpu, trainX, trainSegments, evalX, classes } = ctx;
   const dp = ctx.dimPadded;
   const centre = Tensor.zeros(gpu, [dp], "f32", "ncm centre");
   const unitTrain = Tensor.empty(gpu, trainX.shape, "f32", "ncm unit train");
@@ -64,7 +64,7 @@ export async function runNcm(ctx: Stage2Context, mode: NcmMode): Promise<MethodR
   try {
     if (mode === "l2") recordOnce(await prepareColumnMean(gpu, trainX, centre));
     recordOnce(await prepareNormalizeRows(gpu, trainX, centre, unitTrain));
-    recordOnce(await prepareClassMean(gpu, unitTrain, trainLabels, means));
+    recordOnce(await prepareClassMean(gpu, unitTrain, trainSegments, means));
     recordOnce(await prepareNcmWeights(gpu, means, model, mode));
     recordOnce(await prepareNormalizeRows(gpu, evalX, centre, unitEval));
     const logits = await ctx.evaluate(model, ctx.zeros, unitEval);

@@ -8,13 +8,13 @@
 
 import { recordOnce } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
-import { balancedAccuracy, chooseTau, type TauPoint } from "../eval/metrics.ts";
+import { balancedAccuracyOf, chooseTau, type TauPoint } from "../eval/metrics.ts";
 import { prepareSweep, prepareTauWeights, type SweepMode } from "./classifier_ops.ts";
 import type { Stage2Context } from "./context.ts";
 import { DEFAULT_TAU_GRID, type MethodResult, since, type TauGrid, tauValues } from "./method.ts";
 
 /**
- * Validation curve of a tau sweep: logits for every tau in one dispatch, one read-back.
+ * Validation curve of a tau sweep: predictions for every tau in one submit, one read-back.
  *
  * @param ctx The stage-2 context.
  * @param mode `tau-norm` or `logit-adjust` (offset = log prior).
@@ -47,7 +47,7 @@ export async function tauCurve(
 ): Promise<TauPoint[]> {
   const taus = tauValues(grid);
   const val = ctx.features.val;
-  const out = Tensor.empty(ctx.gpu, [taus.length, val.rows, ctx.classes], "f32", "tau sweep");
+  const out = Tensor.empty(ctx.gpu, [taus.length, val.rows], "u32", "tau sweep predictions");
   try {
     recordOnce(
       await prepareSweep(ctx.gpu, ctx.valX, ctx.joint, ctx.logPriorTensor, out, mode, {
@@ -56,12 +56,11 @@ export async function tauCurve(
         count: taus.length,
       }),
     );
-    const logits = await out.read();
-    const block = val.rows * ctx.classes;
+    const predictions = await out.read();
     return taus.map((tau, t) => ({
       tau,
-      val_all: balancedAccuracy(
-        logits.subarray(t * block, (t + 1) * block),
+      val_all: balancedAccuracyOf(
+        predictions.subarray(t * val.rows, (t + 1) * val.rows),
         val.label,
         ctx.classes,
       ),
