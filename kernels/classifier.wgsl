@@ -12,6 +12,8 @@
 //   "trace" is [step, bitcast<u32>(mean batch loss) of each of the S steps]. "samples" holds,
 //   for sample position k = epoch * E + position in epoch, samples[2k] = row of x and
 //   samples[2k + 1] = its label (for class_mean, `samples` holds the class segments instead).
+//   Training reads the step's rows from "batch_x" (B, D4), which gather_batch fills from the
+//   training rows, held in one or more chunks of at most one storage binding each.
 // Bindings (group 0): read-only storage first, then read_write storage, then the uniform `p`,
 //   then the sweep's own buffers.
 // Workgroup: WG invocations (override, default 64) along x. Grids: a 1-D launch wider than the
@@ -35,6 +37,8 @@ struct Params {
   mode: u32,            // entry-specific switch, documented at each entry
   taus: u32,            // T
   row: u32,             // invocations per row of a folded grid (grid1d)
+  chunk_start: u32,     // gather_batch: first training row held by x
+  chunk_rows: u32,      // gather_batch: rows held by x
   momentum: f32,
   weight_decay: f32,
   tau0: f32,            // first tau of a sweep, or the tau of tau_weights
@@ -56,6 +60,7 @@ struct Params {
 @group(0) @binding(12) var<storage, read> scores: array<f32>;        // scores: (N, C) sweep base
 @group(0) @binding(13) var<storage, read> norms: array<f32>;         // norms: (C) ||W_c||
 @group(0) @binding(14) var<storage, read_write> predictions: array<u32>; // predictions: (T, N)
+@group(0) @binding(15) var<storage, read_write> batch_x: array<vec4<f32>>;  // batch_x: (B, D4)
 
 fn item(gid: vec3<u32>) -> u32 {
   return gid.y * p.row + gid.x;
@@ -225,11 +230,15 @@ fn column_mean(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[4u * k + 3u] = m.w;
 }
 
-// out[c, k] = mean of x[r, k] over rows with label c (0 for an empty class).
-// samples holds the segments (classSegments on the host): [start (C + 1) | order (N)], the rows
-// of class c being order[start[c]] .. order[start[c + 1] - 1] in increasing row order, so each
-// invocation reads only its class's rows and all of them together read x once.
-// x is (N, D4); out is (C, D). One invocation per (c, vec4 column).
+// Class means over the rows of one chunk of the training rows (x), class by class:
+// acc[c, k] = sum of x[r, k] over the chunk's rows with label c. samples holds the chunk's
+// segments (classSegments on the host): [start (C + 1) | total (C) | order (rows)], the rows of
+// class c being order[start[c]] .. order[start[c + 1] - 1] in increasing row order, and total[c]
+// the class's rows over all chunks; so each invocation reads only its class's rows, and all of
+// them together read x once.
+// mode bit 0: add to what out holds (a later chunk); bit 1: finish, out = (out + acc) / total
+//   (0 for an empty class). One chunk: mode 2.
+// x is (rows, D4); out is (C, D). One invocation per (c, vec4 column).
 @compute @workgroup_size(WG)
 fn class_mean(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = item(gid);
@@ -238,17 +247,22 @@ fn class_mean(@builtin(global_invocation_id) gid: vec3<u32>) {
   let k = i % p.dim4;
   let first = samples[c];
   let last = samples[c + 1u];
-  let order = p.classes + 1u;
+  let order = 2u * p.classes + 1u;
   var acc = vec4<f32>(0.0);
   for (var j = first; j < last; j++) {
     acc += x[samples[order + j] * p.dim4 + k];
   }
-  let n = last - first;
-  let m = select(acc / f32(n), vec4<f32>(0.0), n == 0u);
-  out[4u * i] = m.x;
-  out[4u * i + 1u] = m.y;
-  out[4u * i + 2u] = m.z;
-  out[4u * i + 3u] = m.w;
+  if ((p.mode & 1u) == 1u) {
+    acc += vec4<f32>(out[4u * i], out[4u * i + 1u], out[4u * i + 2u], out[4u * i + 3u]);
+  }
+  if ((p.mode & 2u) == 2u) {
+    let n = samples[p.classes + 1u + c];
+    acc = select(acc / f32(n), vec4<f32>(0.0), n == 0u);
+  }
+  out[4u * i] = acc.x;
+  out[4u * i + 1u] = acc.y;
+  out[4u * i + 2u] = acc.z;
+  out[4u * i + 3u] = acc.w;
 }
 
 // NCM model from class means m (x, (C, D4)) into `out` (a scalar model). One invocation per
@@ -304,7 +318,33 @@ fn current_step() -> Step {
   return Step(s, e * p.rows + start, min(p.batch, p.rows - start));
 }
 
-// Forward and softmax cross-entropy backward, one batch row per invocation.
+// Copies the step's batch rows that lie in this chunk of the training rows (x holds rows
+// chunk_start .. chunk_start + chunk_rows - 1) into batch_x; one dispatch per chunk fills it all.
+// One invocation per (batch row, vec4 column).
+@compute @workgroup_size(WG)
+fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let st = current_step();
+  let i = item(gid);
+  if (i >= st.count * p.dim4) { return; }
+  let r = i / p.dim4;
+  let k = i % p.dim4;
+  let row = samples[2u * (st.first + r)];
+  if (row >= p.chunk_start && row - p.chunk_start < p.chunk_rows) {
+    batch_x[i] = x[(row - p.chunk_start) * p.dim4 + k];
+  }
+}
+
+// W_c . batch_x[r]
+fn dot_batch(r: u32, c: u32) -> f32 {
+  let d4 = p.dim4;
+  var acc = vec4<f32>(0.0);
+  for (var k = 0u; k < d4; k++) {
+    acc += model[c * d4 + k] * batch_x[r * d4 + k];
+  }
+  return hsum(acc);
+}
+
+// Forward and softmax cross-entropy backward, one batch row (of batch_x) per invocation.
 // Loss on a = z + offset (offset = log prior is balanced softmax; zeros is plain CE).
 // Writes work: dz[r, c] = (softmax(a)_c - [c == y]) / count, u[r, c] = W_c x + b_c, loss[r].
 @compute @workgroup_size(WG)
@@ -312,13 +352,12 @@ fn train_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let st = current_step();
   let r = item(gid);
   if (r >= st.count) { return; }
-  let row = samples[2u * (st.first + r)];
   let y = samples[2u * (st.first + r) + 1u];
   let cc = p.classes;
   let bc = p.batch * cc;
   var top = -3.4e38;
   for (var c = 0u; c < cc; c++) {
-    let u = dot_row(row, c) + bias_of(c);
+    let u = dot_batch(r, c) + bias_of(c);
     let a = scale_of(c) * u + offset[c];
     work[bc + r * cc + c] = u;
     work[r * cc + c] = a;
@@ -373,7 +412,7 @@ fn train_update(@builtin(global_invocation_id) gid: vec3<u32>) {
       let k = i % d4;
       var g = vec4<f32>(0.0);
       for (var r = 0u; r < st.count; r++) {
-        g += work[r * cc + c] * x[samples[2u * (st.first + r)] * d4 + k];
+        g += work[r * cc + c] * batch_x[r * d4 + k];
       }
       sgd(i, g * scale_of(c), st.s);
     } else if (i < cd4 + groups4) {

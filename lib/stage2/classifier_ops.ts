@@ -204,6 +204,8 @@ const NO_UNIFORMS = {
   tau0: 0,
   tau_step: 0,
   row: 0,
+  chunk_start: 0,
+  chunk_rows: 0,
 };
 
 type Uniforms = Partial<typeof NO_UNIFORMS>;
@@ -561,26 +563,32 @@ export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promi
 }
 
 /**
- * The rows of each class, for {@link prepareClassMean}: `[start (C + 1) | order (N)]`, where the
- * rows with label c are `order[start[c]] .. order[start[c + 1] - 1]`, in increasing row order
- * (a stable counting sort, O(N + C)).
+ * The rows of each class, for {@link prepareClassMean}: `[start (C + 1) | total (C) | order (N)]`,
+ * where the rows with label c are `order[start[c]] .. order[start[c + 1] - 1]`, in increasing row
+ * order (a stable counting sort, O(N + C)), and `total[c]` is the class's row count over all
+ * chunks of the training rows (`totals`; by default these labels' own counts).
  *
- * @param labels Label of each row, each an integer in 0..C-1.
+ * @param labels Label of each row (of one chunk), each an integer in 0..C-1.
  * @param classes C.
- * @returns The segments, C + 1 + N values.
+ * @param totals Rows of each class over every chunk, when the labels are one chunk of several.
+ * @returns The segments, 2C + 1 + N values.
  * @throws {RangeError} When a label is outside 0..C-1.
  *
  * @example
  * ```ts
  * import { classSegments } from "./classifier_ops.ts";
  * console.log([...classSegments(Int32Array.of(1, 0, 1, 1), 3)]);
- * // [0, 1, 4, 4, 1, 0, 2, 3]: class 0 is row 1; class 1 rows 0, 2, 3; class 2 none
+ * // [0, 1, 4, 4, 1, 3, 0, 1, 0, 2, 3]: class 0 is row 1; class 1 rows 0, 2, 3; class 2 none
  * ```
  */
-export function classSegments(labels: ArrayLike<number>, classes: number): Uint32Array {
+export function classSegments(
+  labels: ArrayLike<number>,
+  classes: number,
+  totals?: ArrayLike<number>,
+): Uint32Array {
   positive("class mean", "class count", classes);
   const n = labels.length;
-  const out = new Uint32Array(classes + 1 + n);
+  const out = new Uint32Array(2 * classes + 1 + n);
   for (let r = 0; r < n; r++) {
     const y = labels[r];
     if (!(Number.isInteger(y) && y >= 0 && y < classes)) {
@@ -588,20 +596,42 @@ export function classSegments(labels: ArrayLike<number>, classes: number): Uint3
     }
     out[y + 1]++;
   }
-  for (let c = 0; c < classes; c++) out[c + 1] += out[c];
+  for (let c = 0; c < classes; c++) {
+    out[classes + 1 + c] = totals ? totals[c] : out[c + 1];
+    out[c + 1] += out[c];
+  }
   const next = out.slice(0, classes);
-  for (let r = 0; r < n; r++) out[classes + 1 + next[labels[r]]++] = r;
+  const order = 2 * classes + 1;
+  for (let r = 0; r < n; r++) out[order + next[labels[r]]++] = r;
   return out;
 }
 
 /**
+ * Which part of a class mean over chunked rows one dispatch does: `whole` (one chunk: the
+ * means), `first` (writes the chunk's sums), `middle` (adds them), `last` (adds them and divides
+ * by the classes' totals).
+ *
+ * @example
+ * ```ts
+ * import type { ClassMeanPart } from "./classifier_ops.ts";
+ * const parts: ClassMeanPart[] = ["first", "middle", "last"];
+ * console.log(parts.length); // 3
+ * ```
+ */
+export type ClassMeanPart = "whole" | "first" | "middle" | "last";
+
+const CLASS_MEAN_MODES: Record<ClassMeanPart, number> = { first: 0, middle: 1, whole: 2, last: 3 };
+
+/**
  * Prepares class means `out[c] = mean of x[r] over rows with label c` (0 for an empty class), in
- * one pass over the rows: each class sums only its own rows, found through the segments.
+ * one pass over the rows: each class sums only its own rows, found through the segments. Rows
+ * held in several chunks take one dispatch per chunk (`part`), each adding its sums to `out`.
  *
  * @param gpu The device.
- * @param x (N, Dp) f32.
- * @param segments {@link classSegments} of the N labels, (C + 1 + N) u32.
+ * @param x (N, Dp) f32: all rows, or one chunk of them.
+ * @param segments {@link classSegments} of x's labels, (2C + 1 + N) u32.
  * @param out (C, Dp) f32.
+ * @param part Which part of a chunked mean this is (default `whole`).
  * @returns The reusable dispatch.
  *
  * @example
@@ -624,18 +654,26 @@ export async function prepareClassMean(
   x: Tensor,
   segments: Tensor,
   out: Tensor,
+  part: ClassMeanPart = "whole",
 ): Promise<Dispatch> {
   const op = "class mean";
   const [n, d] = matrix(op, "x", x);
   const [c, d2] = matrix(op, "out", out);
   if (d2 !== d) fail(op, `out ${formatShape(out.shape)} has dimension ${d2} but x has ${d}`);
+  if (!(part in CLASS_MEAN_MODES)) fail(op, `part "${part}" is not whole, first, middle or last`);
   dtype(op, "segments", segments, "u32");
-  size(op, "segments", segments, c + 1 + n, `classSegments of (N, C) = (${n}, ${c}): C + 1 + N`);
+  size(
+    op,
+    "segments",
+    segments,
+    2 * c + 1 + n,
+    `classSegments of (N, C) = (${n}, ${c}): 2C + 1 + N`,
+  );
   return await prepare(
     gpu,
     "class_mean",
     { x, samples: segments, out },
-    { rows: n, dim4: d / 4, classes: c },
+    { rows: n, dim4: d / 4, classes: c, mode: CLASS_MEAN_MODES[part] },
     (c * d) / 4,
   );
 }
@@ -743,8 +781,11 @@ export async function prepareNcmWeights(
  * ```
  */
 export interface TrainStepSpec {
-  /** Training features, (N, Dp) f32. */
-  x: Tensor;
+  /**
+   * Training features, (N, Dp) f32, or their rows in consecutive chunks (each (N_k, Dp), at
+   * most one storage binding) when N * Dp exceeds one binding.
+   */
+  x: Tensor | readonly Tensor[];
   /** (row, label) of every sample position of every epoch, (epochs * E, 2) u32. */
   samples: Tensor;
   /** Learning rate of each step, (S) f32. */
@@ -772,8 +813,9 @@ export interface TrainStepSpec {
 }
 
 /**
- * Prepares one SGD step (forward + softmax-CE backward, gradient + momentum update, step
- * counter) as a {@link Sequence} of three dispatches. The step index lives on the GPU
+ * Prepares one SGD step (gather of the batch rows, one dispatch per chunk of the training
+ * rows; forward + softmax-CE backward; gradient + momentum update; step counter) as a
+ * {@link Sequence}. The step index lives on the GPU
  * (`trace[0]`), so recording the sequence S times runs S different steps in one submit.
  * Sample rows must be below N (the caller builds them from a sampler over the training set).
  *
@@ -824,7 +866,13 @@ export interface TrainStepSpec {
  */
 export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<Sequence> {
   const op = "classifier training step";
-  const [, d] = matrix(op, "x", spec.x);
+  const chunks = spec.x instanceof Tensor ? [spec.x] : [...spec.x];
+  if (chunks.length === 0) fail(op, "x has no chunks");
+  const shapes = chunks.map((t, i) => matrix(op, chunks.length > 1 ? `x[${i}]` : "x", t));
+  const d = shapes[0][1];
+  shapes.forEach(([, dk], i) => {
+    if (dk !== d) fail(op, `x[${i}] has ${dk} columns but x[0] has ${d}`);
+  });
   const { batch, epochLength } = spec;
   positive(op, "batch", batch);
   positive(op, "epoch length", epochLength);
@@ -860,19 +908,44 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
     momentum: spec.momentum,
     weight_decay: spec.weightDecay,
   };
-  const { x, samples, lr, offset, model, velocity, work, trace } = spec;
+  const { samples, lr, offset, model, velocity, work, trace } = spec;
   const c4 = paddedClasses(c) / 4;
   const invocations = spec.mode === "crt" ? (c * d) / 4 + c4 : c4;
-  const [forward, update, finish] = await Promise.all([
-    prepare(gpu, "train_forward", { x, samples, offset, model, work, trace }, uniforms, batch),
-    prepare(
-      gpu,
-      "train_update",
-      { x, samples, lr, model, velocity, work, trace },
-      uniforms,
-      invocations,
-    ),
-    prepare(gpu, "train_finish", { work, trace }, uniforms, 1),
-  ]);
-  return new Sequence([forward, update, finish]);
+  const batchX = Tensor.empty(gpu, [batch, d], "f32", "stage-2 batch rows");
+  try {
+    let start = 0;
+    const gathers = chunks.map((x, i) => {
+      const chunk = { ...uniforms, chunk_start: start, chunk_rows: shapes[i][0] };
+      start += shapes[i][0];
+      return prepare(
+        gpu,
+        "gather_batch",
+        { x, samples, batch_x: batchX, trace },
+        chunk,
+        batch * d / 4,
+      );
+    });
+    const all = await Promise.all([
+      ...gathers,
+      prepare(
+        gpu,
+        "train_forward",
+        { batch_x: batchX, samples, offset, model, work, trace },
+        uniforms,
+        batch,
+      ),
+      prepare(
+        gpu,
+        "train_update",
+        { batch_x: batchX, lr, model, velocity, work, trace },
+        uniforms,
+        invocations,
+      ),
+      prepare(gpu, "train_finish", { work, trace }, uniforms, 1),
+    ]);
+    return new Sequence(all, [batchX]);
+  } catch (error) {
+    batchX.destroy();
+    throw error;
+  }
 }

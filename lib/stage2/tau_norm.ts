@@ -14,7 +14,8 @@ import type { Stage2Context } from "./context.ts";
 import { DEFAULT_TAU_GRID, type MethodResult, since, type TauGrid, tauValues } from "./method.ts";
 
 /**
- * Validation curve of a tau sweep: predictions for every tau in one submit, one read-back.
+ * Validation curve of a tau sweep: predictions for every tau, one submit and one read-back per
+ * chunk of validation rows.
  *
  * @param ctx The stage-2 context.
  * @param mode `tau-norm` or `logit-adjust` (offset = log prior).
@@ -47,27 +48,36 @@ export async function tauCurve(
 ): Promise<TauPoint[]> {
   const taus = tauValues(grid);
   const val = ctx.features.val;
-  const out = Tensor.empty(ctx.gpu, [taus.length, val.rows], "u32", "tau sweep predictions");
-  try {
-    recordOnce(
-      await prepareSweep(ctx.gpu, ctx.valX, ctx.joint, ctx.logPriorTensor, out, mode, {
-        tau0: grid.start,
-        step: grid.step,
-        count: taus.length,
-      }),
-    );
-    const predictions = await out.read();
-    return taus.map((tau, t) => ({
-      tau,
-      val_all: balancedAccuracyOf(
-        predictions.subarray(t * val.rows, (t + 1) * val.rows),
-        val.label,
-        ctx.classes,
-      ),
-    }));
-  } finally {
-    out.destroy();
+  const predictions = new Uint32Array(taus.length * val.rows);
+  let at = 0;
+  for (const x of ctx.valX) {
+    const n = x.shape[0];
+    const out = Tensor.empty(ctx.gpu, [taus.length, n], "u32", "tau sweep predictions");
+    try {
+      recordOnce(
+        await prepareSweep(ctx.gpu, x, ctx.joint, ctx.logPriorTensor, out, mode, {
+          tau0: grid.start,
+          step: grid.step,
+          count: taus.length,
+        }),
+      );
+      const chunk = await out.read();
+      for (let t = 0; t < taus.length; t++) {
+        predictions.set(chunk.subarray(t * n, (t + 1) * n), t * val.rows + at);
+      }
+      at += n;
+    } finally {
+      out.destroy();
+    }
   }
+  return taus.map((tau, t) => ({
+    tau,
+    val_all: balancedAccuracyOf(
+      predictions.subarray(t * val.rows, (t + 1) * val.rows),
+      val.label,
+      ctx.classes,
+    ),
+  }));
 }
 
 /**

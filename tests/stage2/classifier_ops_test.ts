@@ -52,7 +52,7 @@ const SMALL: Shape = { n: N, d: D, c: C };
 // With at most 5 workgroups per grid dimension every launch of more than 5 * 64 items is folded
 // into a 2-D grid (and the last grid row is partly outside the items): N = 333 rows, C * D4 = 336
 // class-mean and cRT-gradient items, C * Dp + 2 * C4 = 1392 tau-weight items, T * N = 1332 sweep
-// items, a batch of 333.
+// items, B * D4 = 1600 batch-gather items.
 const FOLDED: Shape = { n: 333, d: 61, c: 21 };
 const FOLD_LIMIT = 5;
 
@@ -168,7 +168,14 @@ async function checkMeans(gpu: Gpu, shape: Shape) {
   for (const t of [x, centre, segments, unit, mean, means, model]) t.destroy();
 }
 
-async function checkTraining(gpu: Gpu, shape: Shape, batch: number, epochs: number) {
+/** `chunks`: row counts of consecutive chunks of the training rows (default one chunk). */
+async function checkTraining(
+  gpu: Gpu,
+  shape: Shape,
+  batch: number,
+  epochs: number,
+  chunks = [shape.n],
+) {
   const { n: rows, d, c } = shape;
   const dp = paddedDim(d);
   const steps = epochs * Math.ceil(rows / batch);
@@ -188,7 +195,14 @@ async function checkTraining(gpu: Gpu, shape: Shape, batch: number, epochs: numb
   for (const mode of ["crt", "lws"] as const) {
     const init = randomModel(shape, 9, 0.3);
     if (mode === "crt") init.scale.fill(1);
-    const x = Tensor.from(gpu, padColumns(xs, rows, d), [rows, dp]);
+    const padded = padColumns(xs, rows, d);
+    let at = 0;
+    const x = chunks.map((n) => {
+      const t = Tensor.from(gpu, padded.subarray(at * dp, (at + n) * dp), [n, dp]);
+      at += n;
+      return t;
+    });
+    equal(at, rows);
     const spec = {
       x,
       samples: Tensor.from(gpu, samples),
@@ -225,7 +239,7 @@ async function checkTraining(gpu: Gpu, shape: Shape, batch: number, epochs: numb
     equal(trace[0], steps);
     report(`${mode} losses`, new Float32Array(trace.buffer, 4, steps), ref.losses, 2e-5);
     step.destroy();
-    for (const t of Object.values(spec)) if (t instanceof Tensor) t.destroy();
+    for (const t of [...x, ...Object.values(spec)]) if (t instanceof Tensor) t.destroy();
   }
 }
 
@@ -265,7 +279,9 @@ Deno.test({
     try {
       await checkLogitsAndSweep(gpu, FOLDED, 4);
       await checkMeans(gpu, FOLDED);
-      await checkTraining(gpu, FOLDED, FOLDED.n, 2);
+      await checkTraining(gpu, FOLDED, 100, 2);
+      // Training rows in three chunks: each step gathers its batch from all of them.
+      await checkTraining(gpu, FOLDED, 100, 2, [120, 1, 212]);
       // Past the folded grid's capacity (limit^2 workgroups) the dispatch refuses clearly.
       const rows = 64 * FOLD_LIMIT ** 2 + 1;
       const x = Tensor.zeros(gpu, [rows, 4]);
@@ -317,12 +333,12 @@ Deno.test({
       /x \(37,13\) has 13 columns, not a positive multiple of 4; pad the rows/,
     );
     await rejects(
-      prepareClassMean(gpu, x, Tensor.zeros(gpu, [C + 1 + N]), Tensor.zeros(gpu, [C, DP])),
-      /Cannot run class mean: segments \(43\) must be u32 but is f32/,
+      prepareClassMean(gpu, x, Tensor.zeros(gpu, [2 * C + 1 + N]), Tensor.zeros(gpu, [C, DP])),
+      /Cannot run class mean: segments \(48\) must be u32 but is f32/,
     );
     await rejects(
       prepareClassMean(gpu, x, Tensor.zeros(gpu, [N], "u32"), Tensor.zeros(gpu, [C, DP])),
-      /segments \(37\) has 37 elements but classSegments of \(N, C\) = \(37, 5\): C \+ 1 \+ N needs 43/,
+      /segments \(37\) has 37 elements but classSegments of \(N, C\) = \(37, 5\): 2C \+ 1 \+ N needs 48/,
     );
     await rejects(
       prepareClassMean(gpu, x, segments, Tensor.zeros(gpu, [C, DP + 4])),
@@ -365,7 +381,7 @@ Deno.test({
     equal(gpu.dispatchCount, before);
     deepEqual(
       [...classSegments(Int32Array.of(2, 0, 2, 1, 0), 4)],
-      [0, 2, 3, 5, 5, 1, 4, 3, 0, 2],
+      [0, 2, 3, 5, 5, 2, 1, 2, 0, 1, 4, 3, 0, 2],
     );
     throws(
       () => classSegments(Int32Array.of(0, 4), 4),
