@@ -61,7 +61,10 @@ export type LowerLimits = Partial<
   >
 >;
 
-/** `limits` with `lower` applied, as a plain object; checks each is a positive integer at most the real one. */
+/**
+ * `limits` with `lower` applied, as a plain object; each must be a positive integer at most the
+ * real one.
+ */
 function lowered(limits: GPUSupportedLimits, lower: LowerLimits): GPUSupportedLimits {
   const out: Record<string, number> = {};
   for (const name in limits) out[name] = limits[name as keyof GPUSupportedLimits] as number;

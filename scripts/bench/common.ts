@@ -38,7 +38,7 @@ export interface BenchContext {
   readonly quick: boolean;
   /** Progress on stderr (stdout carries the table or JSON). */
   log(message: string): void;
-  /** The stage-2 section's feature shape and training epochs (`--stage2-scale`, `--stage2-epochs`). */
+  /** The stage-2 section's feature shape and epochs (`--stage2-scale`, `--stage2-epochs`). */
   readonly stage2?: { scale?: string; epochs?: number };
 }
 
