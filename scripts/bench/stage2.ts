@@ -161,7 +161,13 @@ export interface Stage2Bench {
  * ```
  */
 export async function benchStage2(
-  options: { gpu?: Gpu; seed?: number; scale?: string; epochs?: number } = {},
+  options: {
+    gpu?: Gpu;
+    seed?: number;
+    scale?: string;
+    epochs?: number;
+    log?: (line: string) => void;
+  } = {},
 ): Promise<Stage2Bench> {
   const seed = options.seed ?? 0;
   const scaleName = options.scale ?? "fashion-lt";
@@ -175,9 +181,15 @@ export async function benchStage2(
   const made = performance.now();
   const set = makeSyntheticFeatures(scale.features(seed));
   const makeMs = performance.now() - made;
+  options.log?.(`features made in ${(makeMs / 1000).toFixed(1)} s`);
   const gpu = options.gpu ?? (await requestGpu({ warnFallback: false }));
   try {
-    const run = { gpu, seed, ...(options.epochs ? { epochs: options.epochs } : {}) };
+    const run = {
+      gpu,
+      seed,
+      log: options.log,
+      ...(options.epochs ? { epochs: options.epochs } : {}),
+    };
     const cold = scale.warmUp ? await runStage2(set, run) : null;
     const warm = await runStage2(set, run);
     const methods = {} as Record<MethodName, number>;
@@ -296,6 +308,7 @@ if (import.meta.main) {
       seed: Number(values.seed ?? 0),
       scale: values.scale,
       epochs: values.epochs === undefined ? undefined : Number(values.epochs),
+      log: (line) => console.error(`[${new Date().toISOString()}] ${line}`),
     }),
   ));
 }
