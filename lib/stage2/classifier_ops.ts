@@ -324,8 +324,13 @@ export async function prepareLogits(
     "logits",
     { x, model, offset, out },
     { rows: n, dim4: d / 4, classes: c },
-    n,
+    blocks(n, c),
   );
+}
+
+/** 4 x 4 blocks of (row, class) that cover (N, C): the logits kernels' items. */
+function blocks(rows: number, classes: number): number {
+  return Math.ceil(rows / 4) * Math.ceil(classes / 4);
 }
 
 /**
@@ -413,7 +418,7 @@ export async function prepareSweep(
   const norms = Tensor.empty(gpu, [c], "f32", "tau sweep weight norms");
   try {
     const steps = await Promise.all([
-      prepare(gpu, "sweep_base", { x, model, out: scores }, uniforms, n),
+      prepare(gpu, "sweep_base", { x, model, out: scores }, uniforms, blocks(n, c)),
       prepare(gpu, "weight_norms", { model, out: norms }, uniforms, c),
       prepare(gpu, "sweep", { scores, norms, offset, predictions }, uniforms, taus.count * n),
     ]);
