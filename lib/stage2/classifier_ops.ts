@@ -1,7 +1,8 @@
 /**
  * The classifier kernel family (kernels/classifier.wgsl): evaluation logits, the tau sweep,
- * tau-normalised weights, row normalisation, column and class means, NCM weights, and the three
- * dispatches of one SGD step of cRT or LWS.
+ * tau-normalised weights, row normalisation, column and class means, NCM weights, and the
+ * dispatches of one SGD step of cRT or LWS (a gather of the batch rows from each chunk of the
+ * training rows, forward, update, step counter).
  *
  * Layouts: feature rows are read as vec4, so the feature dimension of every tensor here is
  * padded with zeros to a multiple of 4 ({@link paddedDim}, {@link padColumns}). A "model" tensor
