@@ -12,8 +12,9 @@
 //   "trace" is [step, bitcast<u32>(mean batch loss) of each of the S steps]. "samples" holds,
 //   for sample position k = epoch * E + position in epoch, samples[2k] = row of x and
 //   samples[2k + 1] = its label (for class_mean, `samples` holds the class segments instead).
-//   Training reads the step's rows from "batch_x" (B, D4), which gather_batch fills from the
-//   training rows, held in one or more chunks of at most one storage binding each.
+//   gather_batch copies the step's rows into "batch_x" (B, D4) from the training rows, held in
+//   one or more chunks of at most one storage binding each; train_forward and train_update
+//   then get that buffer bound as x.
 // Bindings (group 0): read-only storage first, then read_write storage, then the uniform `p`,
 //   then the sweep's own buffers.
 // Workgroup: WG invocations (override, default 64) along x. Grids: a 1-D launch wider than the
@@ -113,14 +114,14 @@ fn tau_scale(n: f32, tau: f32) -> f32 {
   return select(pow(n, -tau), 1.0, n == 0.0);
 }
 
-// W_c . x_r for the 4 x 4 block of rows r0..r0+3 and classes c0..c0+3: acc[4a + b] summed over
-// vec4 lanes is row r0 + a, class c0 + b (rows and classes past the end repeat the last one, and
-// the caller skips them). Each step loads 4 feature and 4 weight vec4 for 16 products instead
+// W_c . x_r for the 4 x 4 block of rows r0..r0+3 and classes c0..c0+3 of x's first `rows` rows:
+// acc[4a + b] summed over vec4 lanes is row r0 + a, class c0 + b (rows and classes past the end
+// repeat the last one, and the caller skips them). Each step loads 4 feature and 4 weight vec4 for 16 products instead
 // of 2 loads per product, which on a software adapter, where loads dominate, is what counts;
 // the order of every sum is dot_row's, so the result is the same bit for bit.
-fn block_dots(r0: u32, c0: u32) -> array<vec4<f32>, 16> {
+fn block_dots(r0: u32, c0: u32, rows: u32) -> array<vec4<f32>, 16> {
   let d4 = p.dim4;
-  let lr = p.rows - 1u;
+  let lr = rows - 1u;
   let lc = p.classes - 1u;
   let x0 = min(r0, lr) * d4;
   let x1 = min(r0 + 1u, lr) * d4;
@@ -180,7 +181,7 @@ fn block_of(i: u32) -> Block {
 fn logits(@builtin(global_invocation_id) gid: vec3<u32>) {
   let blk = block_of(item(gid));
   if (!blk.valid) { return; }
-  var acc = block_dots(blk.r0, blk.c0);
+  var acc = block_dots(blk.r0, blk.c0, p.rows);
   for (var a = 0u; a < 4u; a++) {
     let r = blk.r0 + a;
     for (var b = 0u; b < 4u; b++) {
@@ -201,7 +202,7 @@ fn logits(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn sweep_base(@builtin(global_invocation_id) gid: vec3<u32>) {
   let blk = block_of(item(gid));
   if (!blk.valid) { return; }
-  var acc = block_dots(blk.r0, blk.c0);
+  var acc = block_dots(blk.r0, blk.c0, p.rows);
   for (var a = 0u; a < 4u; a++) {
     let r = blk.r0 + a;
     for (var b = 0u; b < 4u; b++) {
@@ -410,45 +411,49 @@ fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// W_c . batch_x[r]
-fn dot_batch(r: u32, c: u32) -> f32 {
-  let d4 = p.dim4;
-  var acc = vec4<f32>(0.0);
-  for (var k = 0u; k < d4; k++) {
-    acc += model[c * d4 + k] * batch_x[r * d4 + k];
-  }
-  return hsum(acc);
-}
-
-// Forward and softmax cross-entropy backward, one batch row (of batch_x) per invocation.
+// Forward and softmax cross-entropy backward of 4 batch rows per invocation, x bound to the
+// gathered batch rows (B, D4): their logits come in 4 x 4 blocks (block_dots).
 // Loss on a = z + offset (offset = log prior is balanced softmax; zeros is plain CE).
 // Writes work: dz[r, c] = (softmax(a)_c - [c == y]) / count, u[r, c] = W_c x + b_c, loss[r].
 @compute @workgroup_size(WG)
 fn train_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let st = current_step();
-  let r = item(gid);
-  if (r >= st.count) { return; }
-  let y = samples[2u * (st.first + r) + 1u];
+  let r0 = 4u * item(gid);
+  if (r0 >= st.count) { return; }
   let cc = p.classes;
   let bc = p.batch * cc;
-  var top = -3.4e38;
-  for (var c = 0u; c < cc; c++) {
-    let u = dot_batch(r, c) + bias_of(c);
-    let a = scale_of(c) * u + offset[c];
-    work[bc + r * cc + c] = u;
-    work[r * cc + c] = a;
-    top = max(top, a);
+  var top = vec4<f32>(-3.4e38);
+  for (var c0 = 0u; c0 < cc; c0 += 4u) {
+    var acc = block_dots(r0, c0, st.count);
+    for (var a = 0u; a < 4u; a++) {
+      let r = r0 + a;
+      for (var b = 0u; b < 4u; b++) {
+        let c = c0 + b;
+        if (r < st.count && c < cc) {
+          let u = hsum(acc[4u * a + b]) + bias_of(c);
+          let z = scale_of(c) * u + offset[c];
+          work[bc + r * cc + c] = u;
+          work[r * cc + c] = z;
+          top[a] = max(top[a], z);
+        }
+      }
+    }
   }
-  var total = 0.0;
-  for (var c = 0u; c < cc; c++) {
-    total += exp(work[r * cc + c] - top);
-  }
-  let log_total = log(total);
-  work[2u * bc + r] = top + log_total - work[r * cc + y];
   let inv_count = 1.0 / f32(st.count);
-  for (var c = 0u; c < cc; c++) {
-    let prob = exp(work[r * cc + c] - top - log_total);
-    work[r * cc + c] = (prob - select(0.0, 1.0, c == y)) * inv_count;
+  for (var a = 0u; a < 4u; a++) {
+    let r = r0 + a;
+    if (r >= st.count) { break; }
+    let y = samples[2u * (st.first + r) + 1u];
+    var total = 0.0;
+    for (var c = 0u; c < cc; c++) {
+      total += exp(work[r * cc + c] - top[a]);
+    }
+    let log_total = log(total);
+    work[2u * bc + r] = top[a] + log_total - work[r * cc + y];
+    for (var c = 0u; c < cc; c++) {
+      let prob = exp(work[r * cc + c] - top[a] - log_total);
+      work[r * cc + c] = (prob - select(0.0, 1.0, c == y)) * inv_count;
+    }
   }
 }
 
@@ -471,7 +476,8 @@ fn scales4(j: u32) -> vec4<f32> {
   return model[p.classes * p.dim4 + classes4() + j];
 }
 
-// Gradient and update from train_forward's work, one vec4 of parameters per invocation.
+// Gradient and update from train_forward's work, one vec4 of parameters per invocation; x is
+// bound to the gathered batch rows (B, D4).
 // dLoss/dW_c = f_c sum_r dz_rc x_r, dLoss/db_c = f_c sum_r dz_rc, dLoss/df_c = sum_r dz_rc u_rc.
 // mode 0 (cRT): W as C*D4 vec4, then b as C4/4 vec4. mode 1 (LWS): f as C4/4 vec4.
 @compute @workgroup_size(WG)
@@ -482,17 +488,42 @@ fn train_update(@builtin(global_invocation_id) gid: vec3<u32>) {
   let d4 = p.dim4;
   let cd4 = cc * d4;
   let groups4 = classes4();
+  // cRT's W in blocks of 4 classes x 4 vec4 columns per invocation: each batch row loads 4 dz
+  // and 4 feature vec4 for 16 products (2 loads per product before); every sum keeps its order.
+  let kb = (d4 + 3u) / 4u;
+  let wblocks = groups4 * kb;
   if (p.mode == 0u) {
-    if (i < cd4) {
-      let c = i / d4;
-      let k = i % d4;
-      var g = vec4<f32>(0.0);
+    if (i < wblocks) {
+      let c0 = (i / kb) * 4u;
+      let k0 = (i % kb) * 4u;
+      let lk = d4 - 1u;
+      var g: array<vec4<f32>, 16>;
       for (var r = 0u; r < st.count; r++) {
-        g += work[r * cc + c] * batch_x[r * d4 + k];
+        let w = vec4<f32>(
+          work_at(r, c0, false),
+          work_at(r, c0 + 1u, false),
+          work_at(r, c0 + 2u, false),
+          work_at(r, c0 + 3u, false),
+        );
+        for (var q = 0u; q < 4u; q++) {
+          let v = x[r * d4 + min(k0 + q, lk)];
+          g[q] += w.x * v;
+          g[4u + q] += w.y * v;
+          g[8u + q] += w.z * v;
+          g[12u + q] += w.w * v;
+        }
       }
-      sgd(i, g * scale_of(c), st.s);
-    } else if (i < cd4 + groups4) {
-      let j = i - cd4;
+      for (var j = 0u; j < 4u; j++) {
+        let c = c0 + j;
+        for (var q = 0u; q < 4u; q++) {
+          let k = k0 + q;
+          if (c < cc && k < d4) {
+            sgd(c * d4 + k, g[4u * j + q] * scale_of(c), st.s);
+          }
+        }
+      }
+    } else if (i < wblocks + groups4) {
+      let j = i - wblocks;
       var g = vec4<f32>(0.0);
       for (var r = 0u; r < st.count; r++) {
         g += vec4<f32>(
@@ -502,7 +533,7 @@ fn train_update(@builtin(global_invocation_id) gid: vec3<u32>) {
           work_at(r, 4u * j + 3u, false),
         );
       }
-      sgd(i, g * scales4(j), st.s);
+      sgd(cd4 + j, g * scales4(j), st.s);
     }
   } else if (i < groups4) {
     var g = vec4<f32>(0.0);

@@ -916,7 +916,8 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
   };
   const { samples, lr, offset, model, velocity, work, trace } = spec;
   const c4 = paddedClasses(c) / 4;
-  const invocations = spec.mode === "crt" ? (c * d) / 4 + c4 : c4;
+  // cRT: blocks of 4 classes x 4 vec4 columns of W, then one vec4 of b each.
+  const invocations = spec.mode === "crt" ? c4 * Math.ceil(d / 16) + c4 : c4;
   const batchX = Tensor.empty(gpu, [batch, d], "f32", "stage-2 batch rows");
   try {
     let start = 0;
@@ -936,14 +937,14 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
       prepare(
         gpu,
         "train_forward",
-        { batch_x: batchX, samples, offset, model, work, trace },
+        { x: batchX, samples, offset, model, work, trace },
         uniforms,
-        batch,
+        Math.ceil(batch / 4),
       ),
       prepare(
         gpu,
         "train_update",
-        { batch_x: batchX, lr, model, velocity, work, trace },
+        { x: batchX, lr, model, velocity, work, trace },
         uniforms,
         invocations,
       ),

@@ -51,8 +51,9 @@ const SMALL: Shape = { n: N, d: D, c: C };
 
 // With at most 5 workgroups per grid dimension every launch of more than 5 * 64 items is folded
 // into a 2-D grid (and the last grid row is partly outside the items): N = 333 rows, C * D4 = 336
-// class-mean and cRT-gradient items, C * Dp + 2 * C4 = 1392 tau-weight items, T * N = 1332 sweep
-// items, B * D4 = 1600 batch-gather items.
+// class-mean items, (N / 4) * (C / 4) = 504 blocks of logits and sweep scores, C * Dp + 2 * C4 =
+// 1392 tau-weight items, T * N = 1332 sweep items, B * D4 = 1600 batch-gather items. (cRT's
+// update, in blocks of 4 classes x 4 vec4 columns, has only 30 items here.)
 const FOLDED: Shape = { n: 333, d: 61, c: 21 };
 const FOLD_LIMIT = 5;
 
