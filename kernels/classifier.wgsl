@@ -132,6 +132,8 @@ fn block_dots(r0: u32, c0: u32, rows: u32) -> array<vec4<f32>, 16> {
   let w2 = min(c0 + 2u, lc) * d4;
   let w3 = min(c0 + 3u, lc) * d4;
   var acc: array<vec4<f32>, 16>;
+  // Unrolled by hand: a loop over the 4 rows with an index array runs at half the speed on
+  // lavapipe.
   for (var k = 0u; k < d4; k++) {
     let m0 = model[w0 + k];
     let m1 = model[w1 + k];
