@@ -14,6 +14,7 @@ import { hostGpuOptions } from "../lib/io/gpu_host.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
 import type { BenchContext, BenchRow } from "./bench/common.ts";
 import { SECTIONS } from "./bench/registry.ts";
+import { STAGE2_SCALES } from "./bench/stage2.ts";
 
 const USAGE = `usage: deno task bench [--quick] [--json] [--timings] [--only ${
   SECTIONS.map((s) => s.name).join(",")
@@ -21,7 +22,10 @@ const USAGE = `usage: deno task bench [--quick] [--json] [--timings] [--only ${
   --quick   fewer sizes and runs
   --json    print JSON instead of a table
   --timings also time one training step kernel by kernel (the timings section)
-  --only    comma-separated sections (default: all but timings)`;
+  --only    comma-separated sections (default: all but timings)
+  --stage2-scale NAME   stage-2 feature shape: ${Object.keys(STAGE2_SCALES).join(", ")}
+                        (default fashion-lt)
+  --stage2-epochs N     stage-2 training epochs (default the recipe's 10)`;
 
 function formatNumber(x: number | undefined): string {
   if (x === undefined) return "";
@@ -57,6 +61,8 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       timings: { type: "boolean", default: false },
       only: { type: "string" },
+      "stage2-scale": { type: "string" },
+      "stage2-epochs": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -70,6 +76,20 @@ async function main(): Promise<number> {
     console.error(`Cannot run bench: no section ${unknown.join(", ")}\n${USAGE}`);
     return 2;
   }
+  const scale = values["stage2-scale"];
+  if (scale !== undefined && !(scale in STAGE2_SCALES)) {
+    console.error(`Cannot run bench: no stage-2 scale "${scale}"\n${USAGE}`);
+    return 2;
+  }
+  const epochs = values["stage2-epochs"] === undefined
+    ? undefined
+    : Number(values["stage2-epochs"]);
+  if (epochs !== undefined && !(Number.isInteger(epochs) && epochs > 0)) {
+    console.error(
+      `Cannot run bench: --stage2-epochs ${values["stage2-epochs"]} is not a positive integer`,
+    );
+    return 2;
+  }
   const sections = SECTIONS.filter((s) =>
     wanted ? wanted.includes(s.name) || (values.timings && s.name === "timings") : !s.optional ||
       (values.timings && s.name === "timings")
@@ -80,6 +100,7 @@ async function main(): Promise<number> {
   const ctx: BenchContext = {
     gpu,
     quick: values.quick,
+    stage2: { scale, epochs },
     log: (message) =>
       console.error(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${message}`),
   };

@@ -319,20 +319,24 @@ function renderSelected(features: FeatureDir): void {
     $("norms"),
     classBars(m.weight_norms, groups, `${m.label}: weight norm per class`, "class", hover),
   );
+  const confusion = m.test.confusion;
   replace(
     $("confusion"),
-    confusionCanvas(m.test.confusion, (cell, event) => {
-      const tip = $("tip");
-      if (!cell) {
-        tip.hidden = true;
-        return;
-      }
-      const [i, j] = cell;
-      replace(tip, el("div", {}, `true ${i}, predicted ${j}: ${m.test.confusion[i][j]} rows`));
-      tip.hidden = false;
-      tip.style.left = `${event.pageX + 12}px`;
-      tip.style.top = `${event.pageY + 12}px`;
-    }),
+    confusion === null
+      // metrics.json keeps no confusion matrix past CONFUSION_MAX_CLASSES classes.
+      ? el("p", {}, `No confusion matrix: ${m.test.per_class.length} classes are too many to draw.`)
+      : confusionCanvas(confusion, (cell, event) => {
+        const tip = $("tip");
+        if (!cell) {
+          tip.hidden = true;
+          return;
+        }
+        const [i, j] = cell;
+        replace(tip, el("div", {}, `true ${i}, predicted ${j}: ${confusion[i][j]} rows`));
+        tip.hidden = false;
+        tip.style.left = `${event.pageX + 12}px`;
+        tip.style.top = `${event.pageY + 12}px`;
+      }),
   );
 }
 

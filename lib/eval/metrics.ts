@@ -50,7 +50,7 @@ export const METRICS_SCHEMA = "ltkit.stage2.metrics";
  * ]);
  * assert.deepEqual(m.per_class, [1, 1, 0]);
  * assert.equal(m.few, 0);
- * assert.deepEqual(m.confusion[2], [1, 0, 0]);
+ * assert.deepEqual(m.confusion?.[2], [1, 0, 0]);
  * ```
  */
 export interface SplitMetrics {
@@ -68,9 +68,26 @@ export interface SplitMetrics {
   accuracy: number;
   /** Accuracy of each class; null for a class without rows. */
   per_class: (number | null)[];
-  /** confusion[true][predicted] = number of rows. */
-  confusion: number[][];
+  /**
+   * confusion[true][predicted] = number of rows; null past {@link CONFUSION_MAX_CLASSES} classes
+   * (8142 classes would make 66 M entries per split and method).
+   */
+  confusion: number[][] | null;
 }
+
+/**
+ * The most classes for which {@link splitMetrics} keeps the (C, C) confusion matrix: 1000 (the
+ * ImageNet-LT classes, 1 M entries per split) keeps it; iNaturalist's 8142 (66 M entries, about
+ * 265 MB of JSON per split and method) does not. Per-class accuracies are kept at any size.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual as equal } from "node:assert/strict";
+ * import { CONFUSION_MAX_CLASSES } from "./metrics.ts";
+ * equal(CONFUSION_MAX_CLASSES, 1000);
+ * ```
+ */
+export const CONFUSION_MAX_CLASSES = 1000;
 
 /**
  * One point of a validation curve over tau.
@@ -506,13 +523,41 @@ export function confusionMatrix(
   return out;
 }
 
+/** Adds each class's correct rows to `hits` and its rows to `totals`, checking the range. */
+function countHits(
+  predictions: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classes: number,
+  hits: Float64Array,
+  totals: Float64Array,
+): void {
+  if (predictions.length !== labels.length) {
+    throw new RangeError(
+      `Cannot score predictions: ${predictions.length} predictions for ${labels.length} labels`,
+    );
+  }
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i];
+    const p = predictions[i];
+    if (!(y >= 0 && y < classes && p >= 0 && p < classes)) {
+      throw new RangeError(
+        `Cannot score predictions: row ${i} has label ${y} and prediction ${p}, outside ` +
+          `0..${classes - 1}`,
+      );
+    }
+    totals[y]++;
+    if (p === y) hits[y]++;
+  }
+}
+
 function mean(values: (number | null)[]): number | null {
   const present = values.filter((v): v is number => v !== null);
   return present.length === 0 ? null : present.reduce((a, b) => a + b, 0) / present.length;
 }
 
 /**
- * All / Many / Medium / Few, per-class accuracy and the confusion matrix of one split.
+ * All / Many / Medium / Few, per-class accuracy and (up to {@link CONFUSION_MAX_CLASSES} classes)
+ * the confusion matrix of one split.
  *
  * @param predictions Predicted class of each row, (N).
  * @param labels True class of each row, (N).
@@ -532,13 +577,21 @@ export function splitMetrics(
   groups: readonly ShotGroup[],
 ): SplitMetrics {
   const classes = groups.length;
-  const confusion = confusionMatrix(predictions, labels, classes);
-  const perClass = confusion.map((row, c) => {
-    const total = row.reduce((a, b) => a + b, 0);
-    return total === 0 ? null : row[c] / total;
-  });
-  let correct = 0;
-  for (let c = 0; c < classes; c++) correct += confusion[c][c];
+  const confusion = classes <= CONFUSION_MAX_CLASSES
+    ? confusionMatrix(predictions, labels, classes)
+    : null;
+  const hits = new Float64Array(classes);
+  const totals = new Float64Array(classes);
+  if (confusion) {
+    confusion.forEach((row, c) => {
+      hits[c] = row[c];
+      totals[c] = row.reduce((a, b) => a + b, 0);
+    });
+  } else {
+    countHits(predictions, labels, classes, hits, totals);
+  }
+  const perClass = Array.from(totals, (total, c) => total === 0 ? null : hits[c] / total);
+  const correct = hits.reduce((a, b) => a + b, 0);
   const pick = (g: ShotGroup) => mean(perClass.filter((_, c) => groups[c] === g));
   return {
     rows: labels.length,
@@ -570,13 +623,26 @@ export function balancedAccuracy(
   labels: ArrayLike<number>,
   classes: number,
 ): number {
-  const pred = argmaxRows(logits, classes);
+  return balancedAccuracyOf(argmaxRows(logits, classes), labels, classes);
+}
+
+/**
+ * Balanced accuracy (mean of per-class accuracies) of (N) predicted classes, O(N + C).
+ *
+ * @example
+ * ```ts
+ * import { balancedAccuracyOf } from "./metrics.ts";
+ * console.log(balancedAccuracyOf(Int32Array.of(0, 0, 1), Int32Array.of(0, 1, 1), 2)); // 0.75
+ * ```
+ */
+export function balancedAccuracyOf(
+  predictions: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classes: number,
+): number {
   const hits = new Float64Array(classes);
   const totals = new Float64Array(classes);
-  for (let i = 0; i < labels.length; i++) {
-    totals[labels[i]]++;
-    if (pred[i] === labels[i]) hits[labels[i]]++;
-  }
+  countHits(predictions, labels, classes, hits, totals);
   let sum = 0;
   let present = 0;
   for (let c = 0; c < classes; c++) {

@@ -49,6 +49,47 @@ export interface GpuOptions {
    * and the tests pass lib/io/driver.ts's `driverVersion` (lib/io/gpu_host.ts). Default: none.
    */
   driver?: (adapter: { description: string; vendor: string }) => string;
+  /**
+   * Lower limits the kit obeys as if the device had them (each at most the adapter's), so that
+   * tests can exercise the splitting of work past the limits on a small problem.
+   */
+  lowerLimits?: LowerLimits;
+}
+
+/**
+ * Limits that {@link GpuOptions.lowerLimits} may lower.
+ *
+ * @example
+ * ```ts
+ * import type { LowerLimits } from "./device.ts";
+ * const tiny: LowerLimits = { maxComputeWorkgroupsPerDimension: 3 };
+ * console.log(tiny.maxComputeWorkgroupsPerDimension); // 3
+ * ```
+ */
+export type LowerLimits = Partial<
+  Record<
+    "maxComputeWorkgroupsPerDimension" | "maxStorageBufferBindingSize" | "maxBufferSize",
+    number
+  >
+>;
+
+/**
+ * `limits` with `lower` applied, as a plain object; each must be a positive integer at most the
+ * real one.
+ */
+function lowered(limits: GPUSupportedLimits, lower: LowerLimits): GPUSupportedLimits {
+  const out: Record<string, number> = {};
+  for (const name in limits) out[name] = limits[name as keyof GPUSupportedLimits] as number;
+  for (const [name, value] of Object.entries(lower)) {
+    if (!Number.isInteger(value) || value! < 1 || value! > out[name]) {
+      throw new RangeError(
+        `Cannot lower ${name} to ${value}: it must be a positive integer at most the device's ` +
+          `${out[name]}`,
+      );
+    }
+    out[name] = value!;
+  }
+  return out as unknown as GPUSupportedLimits;
 }
 
 /**
@@ -267,11 +308,12 @@ export class Gpu {
    *
    * @param device A WebGPU device.
    * @param adapter The adapter summary to report.
+   * @param lower Limits to obey below the device's (see {@link GpuOptions.lowerLimits}).
    */
-  constructor(device: GPUDevice, adapter: AdapterSummary) {
+  constructor(device: GPUDevice, adapter: AdapterSummary, lower: LowerLimits = {}) {
     this.device = device;
     this.adapter = adapter;
-    this.limits = device.limits;
+    this.limits = Object.keys(lower).length === 0 ? device.limits : lowered(device.limits, lower);
     this.pool = new BufferPool(device);
     device.lost.then((info) => {
       if (this.#destroyed) return;
@@ -546,7 +588,7 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
         `runs on the CPU and is far slower than on a GPU`,
     );
   }
-  const gpu = new Gpu(device, summary);
+  const gpu = new Gpu(device, summary, options.lowerLimits);
   gpu.tune = options.tune ?? "auto";
   return gpu;
 }

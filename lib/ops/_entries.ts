@@ -38,6 +38,9 @@ export const CLASSIFIER_ENTRIES = {
   train_forward: "train_forward",
   train_update: "train_update",
   train_finish: "train_finish",
+  sweep_base: "sweep_base",
+  weight_norms: "weight_norms",
+  gather_batch: "gather_batch",
 } as const;
 
 /** `kernels/conv2d.wgsl`. */

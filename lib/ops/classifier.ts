@@ -1,7 +1,8 @@
 /**
  * The classifier kernel family (kernels/classifier.wgsl): evaluation logits, the tau sweep,
- * tau-normalised weights, row normalisation, column and class means, NCM weights, and the three
- * dispatches of one SGD step of cRT or LWS.
+ * tau-normalised weights, row normalisation, column and class means, NCM weights, and the
+ * dispatches of one SGD step of cRT or LWS (a gather of the batch rows from each chunk of the
+ * training rows, forward, update, step counter).
  *
  * Layouts: feature rows are read as vec4, so the feature dimension of every tensor here is
  * padded with zeros to a multiple of 4 ({@link paddedDim}, {@link padColumns}). A "model" tensor
@@ -10,15 +11,19 @@
  * changes no dot product or norm, and padded parameters get zero gradients, so they stay zero.
  *
  * Every `prepare*` validates shapes and dtypes before anything is recorded and returns a
- * reusable {@link Dispatch} (or {@link Sequence}); nothing here submits.
+ * reusable {@link Dispatch} (or {@link Sequence}); nothing here submits. Every launch is 1-D over
+ * its items and folded into a 2-D grid past the device's maxComputeWorkgroupsPerDimension
+ * ({@link grid1d}), so ImageNet-sized class and row counts dispatch on any device. No kernel
+ * loops over all rows once per class: class means read the rows through by-class segments
+ * ({@link classSegments}), and the tau sweep computes W x once for every tau.
  *
  * @module
  */
 
 import source from "../../kernels/classifier.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { type Constants, type Dispatch, type EntryOf, groups, Sequence } from "../gpu/kernel.ts";
-import { formatShape, type Tensor } from "../gpu/tensor.ts";
+import { type Constants, type Dispatch, type EntryOf, grid1d, Sequence } from "../gpu/kernel.ts";
+import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDType, checkSize } from "./_check.ts";
 import { prepareDispatch } from "./_prepare.ts";
 import { CLASSIFIER_ENTRIES, family } from "./_entries.ts";
@@ -211,19 +216,27 @@ const NO_UNIFORMS = {
   weight_decay: 0,
   tau0: 0,
   tau_step: 0,
+  row: 0,
+  chunk_start: 0,
+  chunk_rows: 0,
 };
 
 type Uniforms = Partial<typeof NO_UNIFORMS>;
 
+/** One dispatch of `entry` over `items` invocations (train_finish: one invocation). */
 async function prepare(
   gpu: Gpu,
   entry: EntryOf<typeof CLASSIFIER_ENTRIES>,
   resources: Record<string, Tensor>,
   uniforms: Uniforms,
-  workgroups: [number, number, number],
+  items: number,
 ): Promise<Dispatch> {
-  const constants: Constants = entry === "train_finish" ? {} : { WG };
-  const all = { ...NO_UNIFORMS, ...uniforms };
+  const single = entry === "train_finish";
+  const constants: Constants = single ? {} : { WG };
+  const { workgroups, row } = single
+    ? { workgroups: [1, 1, 1] as [number, number, number], row: 1 }
+    : grid1d(gpu, items, WG);
+  const all = { ...NO_UNIFORMS, ...uniforms, row };
   return await prepareDispatch(gpu, CLASSIFIER, entry, constants, resources, all, workgroups);
 }
 
@@ -312,8 +325,13 @@ export async function prepareLogits(
     "logits",
     { x, model, offset, out },
     { rows: n, dim4: d / 4, classes: c },
-    [groups(n, WG), 1, 1],
+    blocks(n, c),
   );
+}
+
+/** 4 x 4 blocks of (row, class) that cover (N, C): the logits kernels' items. */
+function blocks(rows: number, classes: number): number {
+  return Math.ceil(rows / 4) * Math.ceil(classes / 4);
 }
 
 /**
@@ -330,7 +348,10 @@ export async function prepareLogits(
 export type SweepMode = "tau-norm" | "logit-adjust";
 
 /**
- * Prepares the tau sweep: logits for T taus at once, out (T, N, C).
+ * Prepares the tau sweep: the prediction (argmax class, ties to the smallest) of every row for T
+ * taus at once, predictions (T, N) u32. The scores `W x` are computed once into an (N, C) scratch
+ * and only the adjustment is repeated per tau, so T taus cost one pass of logits plus T * N * C
+ * comparisons, and only T * N predictions come back.
  *
  * - `tau-norm`: `(W_c . x) * ||W_c||^-tau`, bias dropped (a zero row keeps scale 1);
  * - `logit-adjust`: `f_c (W_c . x + b_c) - tau * offset_c` with offset = log prior.
@@ -339,10 +360,10 @@ export type SweepMode = "tau-norm" | "logit-adjust";
  * @param x Features, (N, Dp) f32.
  * @param model `[W | b | f]`, modelSize(C, Dp) f32.
  * @param offset (C) f32: log prior for `logit-adjust` (bound but unused by `tau-norm`).
- * @param out (T, N, C) f32.
+ * @param predictions (T, N) u32.
  * @param mode Which adjustment.
  * @param taus The grid: `tau0 + t * step`, t = 0..count-1.
- * @returns The reusable dispatch.
+ * @returns The reusable sequence (it owns its scratch).
  *
  * @example
  * ```ts
@@ -355,14 +376,14 @@ export type SweepMode = "tau-norm" | "logit-adjust";
  *   bias: Float32Array.of(0, 0),
  *   scale: Float32Array.of(1, 1),
  * }, 2, 4));
- * const x = Tensor.from(gpu, [1, 1, 0, 0], [1, 4]);
- * const out = Tensor.empty(gpu, [2, 1, 2]); // (T, N, C)
+ * const x = Tensor.from(gpu, [1, 0.8, 0, 0], [1, 4]);
+ * const predictions = Tensor.empty(gpu, [2, 1], "u32"); // (T, N)
  * const offset = Tensor.zeros(gpu, [2]);
  * const taus = { tau0: 0, step: 1, count: 2 };
- * const sweep = await prepareSweep(gpu, x, model, offset, out, "tau-norm", taus);
+ * const sweep = await prepareSweep(gpu, x, model, offset, predictions, "tau-norm", taus);
  * sweep.record();
- * // tau = 0: W x; tau = 1: W x / ||W_c||, with ||W_0|| = 1 and ||W_1|| = 2.
- * assert.deepEqual(Array.from(await out.read(), (v) => +v.toFixed(5)), [1, 2, 1, 1]);
+ * // tau = 0: W x = [1, 1.6], class 1; tau = 1: W x / ||W_c|| = [1, 0.8], class 0.
+ * assert.deepEqual([...await predictions.read()], [1, 0]);
  * sweep.destroy();
  * gpu.destroy();
  * ```
@@ -372,10 +393,10 @@ export async function prepareSweep(
   x: Tensor,
   model: Tensor,
   offset: Tensor,
-  out: Tensor,
+  predictions: Tensor,
   mode: SweepMode,
   taus: { tau0: number; step: number; count: number },
-): Promise<Dispatch> {
+): Promise<Sequence> {
   const op = "tau sweep";
   const [n, d] = matrix(op, "x", x);
   if (mode !== "tau-norm" && mode !== "logit-adjust") {
@@ -385,23 +406,31 @@ export async function prepareSweep(
   checkDType(op, "offset", offset, "f32");
   const c = offset.size;
   checkModel(op, "model", model, c, d);
-  checkDType(op, "out", out, "f32");
-  checkSize(op, "out", out, taus.count * n * c, `(T, N, C) = (${taus.count}, ${n}, ${c})`);
-  return await prepare(
-    gpu,
-    "sweep",
-    { x, model, offset, out },
-    {
-      rows: n,
-      dim4: d / 4,
-      classes: c,
-      taus: taus.count,
-      mode: mode === "tau-norm" ? 0 : 1,
-      tau0: taus.tau0,
-      tau_step: taus.step,
-    },
-    [groups(n, WG), taus.count, 1],
-  );
+  checkDType(op, "predictions", predictions, "u32");
+  checkSize(op, "predictions", predictions, taus.count * n, `(T, N) = (${taus.count}, ${n})`);
+  const uniforms = {
+    rows: n,
+    dim4: d / 4,
+    classes: c,
+    taus: taus.count,
+    mode: mode === "tau-norm" ? 0 : 1,
+    tau0: taus.tau0,
+    tau_step: taus.step,
+  };
+  const scores = Tensor.empty(gpu, [n, c], "f32", "tau sweep scores");
+  const norms = Tensor.empty(gpu, [c], "f32", "tau sweep weight norms");
+  try {
+    const steps = await Promise.all([
+      prepare(gpu, "sweep_base", { x, model, out: scores }, uniforms, blocks(n, c)),
+      prepare(gpu, "weight_norms", { model, out: norms }, uniforms, c),
+      prepare(gpu, "sweep", { scores, norms, offset, predictions }, uniforms, taus.count * n),
+    ]);
+    return new Sequence(steps, [scores, norms]);
+  } catch (e) {
+    scores.destroy();
+    norms.destroy();
+    throw e;
+  }
 }
 
 /**
@@ -413,7 +442,7 @@ export async function prepareSweep(
  * @param classes C.
  * @param dim Dp, a multiple of 4.
  * @param tau The exponent.
- * @returns The reusable dispatch.
+ * @returns The reusable sequence (weight norms, then the weights; it owns the norms).
  *
  * @example
  * ```ts
@@ -442,7 +471,7 @@ export async function prepareTauWeights(
   classes: number,
   dim: number,
   tau: number,
-): Promise<Dispatch> {
+): Promise<Sequence> {
   const op = "tau weights";
   positive(op, "class count", classes);
   if (!Number.isInteger(dim) || dim < 4 || dim % 4 !== 0) {
@@ -451,13 +480,20 @@ export async function prepareTauWeights(
   checkModel(op, "model", model, classes, dim);
   checkModel(op, "out", out, classes, dim);
   if (!Number.isFinite(tau)) fail(op, `tau ${tau} is not finite`);
-  return await prepare(
-    gpu,
-    "tau_weights",
-    { model, out },
-    { dim4: dim / 4, classes, tau0: tau },
-    [groups(model.size, WG), 1, 1],
-  );
+  const uniforms = { dim4: dim / 4, classes, tau0: tau };
+  // The norms first: each element of W reads its row's norm instead of recomputing it (which
+  // cost D times more than the whole rest at D = 2048).
+  const norms = Tensor.empty(gpu, [classes], "f32", "tau weight norms");
+  try {
+    const steps = await Promise.all([
+      prepare(gpu, "weight_norms", { model, out: norms }, uniforms, classes),
+      prepare(gpu, "tau_weights", { model, norms, out }, uniforms, model.size),
+    ]);
+    return new Sequence(steps, [norms]);
+  } catch (e) {
+    norms.destroy();
+    throw e;
+  }
 }
 
 /**
@@ -502,7 +538,7 @@ export async function prepareNormalizeRows(
     "normalize_rows",
     { x, centre, out },
     { rows: n, dim4: d / 4 },
-    [groups(n, WG), 1, 1],
+    n,
   );
 }
 
@@ -534,32 +570,91 @@ export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promi
   const [n, d] = matrix(op, "x", x);
   checkDType(op, "out", out, "f32");
   checkSize(op, "out", out, d, `D = ${d}`);
-  return await prepare(gpu, "column_mean", { x, out }, { rows: n, dim4: d / 4 }, [
-    groups(d / 4, WG),
-    1,
-    1,
-  ]);
+  return await prepare(gpu, "column_mean", { x, out }, { rows: n, dim4: d / 4 }, d / 4);
 }
 
 /**
- * Prepares class means `out[c] = mean of x[r] over rows with label c` (0 for an empty class).
+ * The rows of each class, for {@link prepareClassMean}: `[start (C + 1) | total (C) | order (N)]`,
+ * where the rows with label c are `order[start[c]] .. order[start[c + 1] - 1]`, in increasing row
+ * order (a stable counting sort, O(N + C)), and `total[c]` is the class's row count over all
+ * chunks of the training rows (`totals`; by default these labels' own counts).
+ *
+ * @param labels Label of each row (of one chunk), each an integer in 0..C-1.
+ * @param classes C.
+ * @param totals Rows of each class over every chunk, when the labels are one chunk of several.
+ * @returns The segments, 2C + 1 + N values.
+ * @throws {RangeError} When a label is outside 0..C-1.
+ *
+ * @example
+ * ```ts
+ * import { classSegments } from "./classifier.ts";
+ * console.log([...classSegments(Int32Array.of(1, 0, 1, 1), 3)]);
+ * // [0, 1, 4, 4, 1, 3, 0, 1, 0, 2, 3]: class 0 is row 1; class 1 rows 0, 2, 3; class 2 none
+ * ```
+ */
+export function classSegments(
+  labels: ArrayLike<number>,
+  classes: number,
+  totals?: ArrayLike<number>,
+): Uint32Array {
+  positive("class mean", "class count", classes);
+  const n = labels.length;
+  const out = new Uint32Array(2 * classes + 1 + n);
+  for (let r = 0; r < n; r++) {
+    const y = labels[r];
+    if (!(Number.isInteger(y) && y >= 0 && y < classes)) {
+      fail("class mean", `row ${r} has label ${y}, outside 0..${classes - 1}`);
+    }
+    out[y + 1]++;
+  }
+  for (let c = 0; c < classes; c++) {
+    out[classes + 1 + c] = totals ? totals[c] : out[c + 1];
+    out[c + 1] += out[c];
+  }
+  const next = out.slice(0, classes);
+  const order = 2 * classes + 1;
+  for (let r = 0; r < n; r++) out[order + next[labels[r]]++] = r;
+  return out;
+}
+
+/**
+ * Which part of a class mean over chunked rows one dispatch does: `whole` (one chunk: the
+ * means), `first` (writes the chunk's sums), `middle` (adds them), `last` (adds them and divides
+ * by the classes' totals).
+ *
+ * @example
+ * ```ts
+ * import type { ClassMeanPart } from "./classifier.ts";
+ * const parts: ClassMeanPart[] = ["first", "middle", "last"];
+ * console.log(parts.length); // 3
+ * ```
+ */
+export type ClassMeanPart = "whole" | "first" | "middle" | "last";
+
+const CLASS_MEAN_MODES: Record<ClassMeanPart, number> = { first: 0, middle: 1, whole: 2, last: 3 };
+
+/**
+ * Prepares class means `out[c] = mean of x[r] over rows with label c` (0 for an empty class), in
+ * one pass over the rows: each class sums only its own rows, found through the segments. Rows
+ * held in several chunks take one dispatch per chunk (`part`), each adding its sums to `out`.
  *
  * @param gpu The device.
- * @param x (N, Dp) f32.
- * @param labels (N) i32, each in 0..C-1 (the caller checks the range).
+ * @param x (N, Dp) f32: all rows, or one chunk of them.
+ * @param segments {@link classSegments} of x's labels, (2C + 1 + N) u32.
  * @param out (C, Dp) f32.
+ * @param part Which part of a chunked mean this is (default `whole`).
  * @returns The reusable dispatch.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "../gpu/mod.ts";
- * import { prepareClassMean } from "./classifier.ts";
+ * import { classSegments, prepareClassMean } from "./classifier.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, [1, 0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0], [3, 4]);
- * const labels = Tensor.from(gpu, new Int32Array([0, 0, 1]));
+ * const segments = Tensor.from(gpu, classSegments(Int32Array.of(0, 0, 1), 2));
  * const means = Tensor.empty(gpu, [2, 4]);
- * const work = await prepareClassMean(gpu, x, labels, means);
+ * const work = await prepareClassMean(gpu, x, segments, means);
  * work.record();
  * assert.deepEqual(Array.from(await means.read(), (v) => +v.toFixed(5)), [2, 0, 0, 0, 0, 2, 0, 0]);
  * work.destroy();
@@ -569,21 +664,29 @@ export async function prepareColumnMean(gpu: Gpu, x: Tensor, out: Tensor): Promi
 export async function prepareClassMean(
   gpu: Gpu,
   x: Tensor,
-  labels: Tensor,
+  segments: Tensor,
   out: Tensor,
+  part: ClassMeanPart = "whole",
 ): Promise<Dispatch> {
   const op = "class mean";
   const [n, d] = matrix(op, "x", x);
-  checkDType(op, "labels", labels, "i32");
-  checkSize(op, "labels", labels, n, `N = ${n}`);
   const [c, d2] = matrix(op, "out", out);
   if (d2 !== d) fail(op, `out ${formatShape(out.shape)} has dimension ${d2} but x has ${d}`);
+  if (!(part in CLASS_MEAN_MODES)) fail(op, `part "${part}" is not whole, first, middle or last`);
+  checkDType(op, "segments", segments, "u32");
+  checkSize(
+    op,
+    "segments",
+    segments,
+    2 * c + 1 + n,
+    `classSegments of (N, C) = (${n}, ${c}): 2C + 1 + N`,
+  );
   return await prepare(
     gpu,
     "class_mean",
-    { x, labels, out },
-    { rows: n, dim4: d / 4, classes: c },
-    [groups((c * d) / 4, WG), 1, 1],
+    { x, samples: segments, out },
+    { rows: n, dim4: d / 4, classes: c, mode: CLASS_MEAN_MODES[part] },
+    (c * d) / 4,
   );
 }
 
@@ -646,7 +749,7 @@ export async function prepareNcmWeights(
     "ncm_weights",
     { x: means, out },
     { dim4: d / 4, classes: c, mode: mode === "cosine" ? 0 : 1 },
-    [groups(c, WG), 1, 1],
+    c,
   );
 }
 
@@ -694,8 +797,11 @@ export async function prepareNcmWeights(
  * ```
  */
 export interface TrainStepSpec {
-  /** Training features, (N, Dp) f32. */
-  x: Tensor;
+  /**
+   * Training features, (N, Dp) f32, or their rows in consecutive chunks (each (N_k, Dp), at
+   * most one storage binding) when N * Dp exceeds one binding.
+   */
+  x: Tensor | readonly Tensor[];
   /** (row, label) of every sample position of every epoch, (epochs * E, 2) u32. */
   samples: Tensor;
   /** Learning rate of each step, (S) f32. */
@@ -723,8 +829,9 @@ export interface TrainStepSpec {
 }
 
 /**
- * Prepares one SGD step (forward + softmax-CE backward, gradient + momentum update, step
- * counter) as a {@link Sequence} of three dispatches. The step index lives on the GPU
+ * Prepares one SGD step (gather of the batch rows, one dispatch per chunk of the training
+ * rows; forward + softmax-CE backward; gradient + momentum update; step counter) as a
+ * {@link Sequence}. The step index lives on the GPU
  * (`trace[0]`), so recording the sequence S times runs S different steps in one submit.
  * Sample rows must be below N (the caller builds them from a sampler over the training set).
  *
@@ -777,7 +884,13 @@ export interface TrainStepSpec {
  */
 export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<Sequence> {
   const op = "classifier training step";
-  const [, d] = matrix(op, "x", spec.x);
+  const chunks = spec.x instanceof Tensor ? [spec.x] : [...spec.x];
+  if (chunks.length === 0) fail(op, "x has no chunks");
+  const shapes = chunks.map((t, i) => matrix(op, chunks.length > 1 ? `x[${i}]` : "x", t));
+  const d = shapes[0][1];
+  shapes.forEach(([, dk], i) => {
+    if (dk !== d) fail(op, `x[${i}] has ${dk} columns but x[0] has ${d}`);
+  });
   const { batch, epochLength } = spec;
   positive(op, "batch", batch);
   positive(op, "epoch length", epochLength);
@@ -813,21 +926,45 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
     momentum: spec.momentum,
     weight_decay: spec.weightDecay,
   };
-  const { x, samples, lr, offset, model, velocity, work, trace } = spec;
+  const { samples, lr, offset, model, velocity, work, trace } = spec;
   const c4 = paddedClasses(c) / 4;
-  const invocations = spec.mode === "crt" ? (c * d) / 4 + c4 : c4;
-  const [forward, update, finish] = await Promise.all([
-    prepare(gpu, "train_forward", { x, samples, offset, model, work, trace }, uniforms, [
-      groups(batch, WG),
-      1,
-      1,
-    ]),
-    prepare(gpu, "train_update", { x, samples, lr, model, velocity, work, trace }, uniforms, [
-      groups(invocations, WG),
-      1,
-      1,
-    ]),
-    prepare(gpu, "train_finish", { work, trace }, uniforms, [1, 1, 1]),
-  ]);
-  return new Sequence([forward, update, finish]);
+  // cRT: blocks of 4 classes x 4 vec4 columns of W, then one vec4 of b each.
+  const invocations = spec.mode === "crt" ? c4 * Math.ceil(d / 16) + c4 : c4;
+  const batchX = Tensor.empty(gpu, [batch, d], "f32", "stage-2 batch rows");
+  try {
+    let start = 0;
+    const gathers = chunks.map((x, i) => {
+      const chunk = { ...uniforms, chunk_start: start, chunk_rows: shapes[i][0] };
+      start += shapes[i][0];
+      return prepare(
+        gpu,
+        "gather_batch",
+        { x, samples, batch_x: batchX, trace },
+        chunk,
+        batch * d / 4,
+      );
+    });
+    const all = await Promise.all([
+      ...gathers,
+      prepare(
+        gpu,
+        "train_forward",
+        { x: batchX, samples, offset, model, work, trace },
+        uniforms,
+        Math.ceil(batch / 4),
+      ),
+      prepare(
+        gpu,
+        "train_update",
+        { x: batchX, lr, model, velocity, work, trace },
+        uniforms,
+        invocations,
+      ),
+      prepare(gpu, "train_finish", { work, trace }, uniforms, 1),
+    ]);
+    return new Sequence(all, [batchX]);
+  } catch (error) {
+    batchX.destroy();
+    throw error;
+  }
 }

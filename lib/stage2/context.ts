@@ -1,7 +1,11 @@
 /**
  * The GPU side of stage 2: features uploaded once and kept on the GPU for every method, the
- * stage-1 (joint) classifier, the log prior, and evaluation that reads back val and test logits
- * in one go.
+ * stage-1 (joint) classifier, the log prior, and evaluation that reads back val and test logits.
+ *
+ * Feature rows are held in chunks of at most {@link chunkRows} rows, so that every chunk, and the
+ * (rows, C) logits of a chunk, fit one storage binding: ImageNet-LT's 115,846 x 2048 training
+ * features (949 MB) take 8 chunks on a device whose bindings hold 128 MiB (lavapipe). Every
+ * method works chunk by chunk; one chunk is the common case.
  *
  * @module
  */
@@ -12,6 +16,7 @@ import { Tensor } from "../gpu/tensor.ts";
 import type { ClassifierData, FeatureDir } from "../features/reader.ts";
 import { MINIMAL_CLASSIFIER_LAYOUT } from "../features/schema.ts";
 import {
+  classSegments,
   type LinearModel,
   modelSize,
   packModel,
@@ -20,6 +25,49 @@ import {
   prepareLogits,
   unpackModel,
 } from "../ops/classifier.ts";
+
+/**
+ * Rows per chunk of feature rows: the most rows whose (rows, Dp) features and (rows, C) logits
+ * or scores (and up to 32 taus of predictions) each fit one storage binding and one buffer.
+ *
+ * @param gpu The device whose limits apply.
+ * @param dimPadded Dp.
+ * @param classes C.
+ * @returns At least 1.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { chunkRows } from "./context.ts";
+ * const gpu = await requestGpu({
+ *   warnFallback: false,
+ *   lowerLimits: { maxStorageBufferBindingSize: 128 * 2 ** 20 },
+ * });
+ * console.log(chunkRows(gpu, 2048, 1000)); // 16384: 115,846 ImageNet-LT rows take 8 chunks
+ * gpu.destroy();
+ * ```
+ */
+export function chunkRows(gpu: Gpu, dimPadded: number, classes: number): number {
+  const max = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+  return Math.max(1, Math.floor(max / (4 * Math.max(dimPadded, classes, 32))));
+}
+
+/**
+ * Val and test feature rows, each as chunks of rows (see {@link chunkRows}).
+ *
+ * @example
+ * ```ts
+ * import type { EvalRows } from "./context.ts";
+ * const none: EvalRows = { val: [], test: [] };
+ * console.log(none.val.length); // 0
+ * ```
+ */
+export interface EvalRows {
+  /** Validation rows, in order. */
+  val: readonly Tensor[];
+  /** Test rows, in order. */
+  test: readonly Tensor[];
+}
 
 /**
  * Val and test logits, each (rows, C).
@@ -69,7 +117,7 @@ export interface EvalLogits {
  * });
  * const ctx = await Stage2Context.create(gpu, features);
  * assert.deepEqual([ctx.classes, ctx.dim, ctx.dimPadded], [3, 6, 8]);
- * assert.deepEqual(ctx.trainX.shape, [80, 8]);
+ * assert.deepEqual(ctx.trainX[0].shape, [80, 8]);
  * const { val, test } = await ctx.evaluate(ctx.joint);
  * assert.equal(val.length / ctx.classes, 60);
  * assert.equal(test.length / ctx.classes, 30);
@@ -91,14 +139,16 @@ export class Stage2Context {
   readonly dim: number;
   /** D padded to a multiple of 4: the row length of the GPU tensors. */
   readonly dimPadded: number;
-  /** Training features, (N, Dp). */
-  readonly trainX: Tensor;
-  /** Training labels, (N) i32. */
-  readonly trainLabels: Tensor;
-  /** Validation features, (N_val, Dp), for the tau sweeps. */
-  readonly valX: Tensor;
-  /** Validation then test features, (N_val + N_test, Dp): one evaluation covers both. */
-  readonly evalX: Tensor;
+  /** Rows per chunk of every feature split ({@link chunkRows}). */
+  readonly rowsPerChunk: number;
+  /** Training features, chunks of (N_k, Dp) in row order. */
+  readonly trainX: readonly Tensor[];
+  /** The training rows of each class in each chunk, {@link classSegments}, (2C + 1 + N_k) u32. */
+  readonly trainSegments: readonly Tensor[];
+  /** Validation features, chunks of (N_k, Dp), for the tau sweeps and evaluation. */
+  readonly valX: readonly Tensor[];
+  /** Test features, chunks of (N_k, Dp). */
+  readonly testX: readonly Tensor[];
   /** The stage-1 classifier in the kernels' model layout (zeros when the dump has none). */
   readonly joint: Tensor;
   /** Zeros, (C): the "no offset" logit offset. */
@@ -107,7 +157,6 @@ export class Stage2Context {
   readonly logPrior: Float32Array;
   /** {@link logPrior} on the GPU. */
   readonly logPriorTensor: Tensor;
-  readonly #evalLogits: Tensor<"f32">;
   readonly #owned: Tensor[];
 
   private constructor(gpu: Gpu, features: FeatureDir) {
@@ -119,16 +168,30 @@ export class Stage2Context {
     this.dimPadded = paddedDim(train.dim);
     const dp = this.dimPadded;
     const c = this.classes;
+    const per = chunkRows(gpu, dp, c);
+    this.rowsPerChunk = per;
+    const starts = (rows: number) =>
+      Array.from({ length: Math.ceil(rows / per) }, (_, i) => i * per);
     const upload = (data: Float32Array, rows: number, label: string) =>
-      Tensor.from(gpu, padColumns(data, rows, this.dim), [rows, dp], "f32", label);
+      starts(rows).map((start) => {
+        const end = Math.min(rows, start + per);
+        const part = padColumns(
+          data.subarray(start * this.dim, end * this.dim),
+          end - start,
+          this.dim,
+        );
+        return Tensor.from(gpu, part, [end - start, dp], "f32", `${label} ${start}..${end - 1}`);
+      });
     this.trainX = upload(train.features, train.rows, "train features");
-    this.trainLabels = Tensor.from(gpu, train.label, [train.rows], "i32", "train labels");
+    const totals = new Uint32Array(c);
+    for (const y of train.label) totals[y]++;
+    this.trainSegments = starts(train.rows).map((start) => {
+      const labels = train.label.subarray(start, Math.min(train.rows, start + per));
+      const segments = classSegments(labels, c, totals);
+      return Tensor.from(gpu, segments, [segments.length], "u32", "train class segments");
+    });
     this.valX = upload(val.features, val.rows, "val features");
-    const evalRows = val.rows + test.rows;
-    const evalData = new Float32Array(evalRows * this.dim);
-    evalData.set(val.features);
-    evalData.set(test.features, val.rows * this.dim);
-    this.evalX = upload(evalData, evalRows, "val+test features");
+    this.testX = upload(test.features, test.rows, "test features");
     const ones = new Float32Array(c).fill(1);
     this.joint = this.modelTensor(
       {
@@ -143,16 +206,14 @@ export class Stage2Context {
     const total = counts.reduce((a, b) => a + b, 0);
     this.logPrior = Float32Array.from(counts, (n) => Math.log(Math.max(n, 1) / Math.max(total, 1)));
     this.logPriorTensor = Tensor.from(gpu, this.logPrior, [c], "f32", "log prior");
-    this.#evalLogits = Tensor.empty(gpu, [evalRows, c], "f32", "eval logits");
     this.#owned = [
-      this.trainX,
-      this.trainLabels,
-      this.valX,
-      this.evalX,
+      ...this.trainX,
+      ...this.trainSegments,
+      ...this.valX,
+      ...this.testX,
       this.joint,
       this.zeros,
       this.logPriorTensor,
-      this.#evalLogits,
     ];
   }
 
@@ -209,23 +270,50 @@ export class Stage2Context {
 
   /**
    * Logits of val and test for `model` (plus an additive offset), after any work already
-   * recorded; one dispatch and one read-back.
+   * recorded; one dispatch and one read-back per chunk of rows.
    *
    * @param model A model tensor of this context.
    * @param offset (C) additive logit offset (default zeros).
-   * @param x The (N_val + N_test, Dp) features to use (default {@link evalX}; NCM passes
-   *   normalised ones).
+   * @param x The val and test feature chunks to use (default {@link valX} and {@link testX};
+   *   NCM passes normalised ones).
    * @returns Val and test logits.
    */
   async evaluate(
     model: Tensor,
     offset: Tensor = this.zeros,
-    x: Tensor = this.evalX,
+    x: EvalRows = { val: this.valX, test: this.testX },
   ): Promise<EvalLogits> {
-    recordOnce(await prepareLogits(this.gpu, x, model, offset, this.#evalLogits));
-    const all = await this.#evalLogits.read();
-    const split = this.features.val.rows * this.classes;
-    return { val: all.slice(0, split), test: all.slice(split) };
+    return {
+      val: await this.#logits(model, offset, x.val, this.features.val.rows),
+      test: await this.#logits(model, offset, x.test, this.features.test.rows),
+    };
+  }
+
+  async #logits(
+    model: Tensor,
+    offset: Tensor,
+    chunks: readonly Tensor[],
+    rows: number,
+  ): Promise<Float32Array> {
+    const c = this.classes;
+    const all = new Float32Array(rows * c);
+    let at = 0;
+    for (const x of chunks) {
+      const out = Tensor.empty(this.gpu, [x.shape[0], c], "f32", "eval logits");
+      try {
+        recordOnce(await prepareLogits(this.gpu, x, model, offset, out));
+        all.set(await out.read(), at);
+        at += out.size;
+      } finally {
+        out.destroy();
+      }
+    }
+    if (at !== all.length) {
+      throw new RangeError(
+        `Cannot evaluate: the chunks hold ${at / c} rows but the split has ${rows}`,
+      );
+    }
+    return all;
   }
 
   /** Frees every tensor the context made. */

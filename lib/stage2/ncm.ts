@@ -17,6 +17,7 @@
 import { recordOnce } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import {
+  type ClassMeanPart,
   type NcmMode,
   prepareClassMean,
   prepareColumnMean,
@@ -56,19 +57,35 @@ import { type MethodResult, since } from "./method.ts";
  */
 export async function runNcm(ctx: Stage2Context, mode: NcmMode): Promise<MethodResult> {
   const start = performance.now();
-  const { gpu, trainX, trainLabels, evalX, classes } = ctx;
+  const { gpu, trainX, trainSegments, classes } = ctx;
   const dp = ctx.dimPadded;
-  const centre = Tensor.zeros(gpu, [dp], "f32", "ncm centre");
-  const unitTrain = Tensor.empty(gpu, trainX.shape, "f32", "ncm unit train");
-  const unitEval = Tensor.empty(gpu, evalX.shape, "f32", "ncm unit eval");
-  const means = Tensor.empty(gpu, [classes, dp], "f32", "ncm means");
-  const model = ctx.emptyModel("ncm model");
+  const owned: Tensor[] = [];
+  const own = (t: Tensor) => (owned.push(t), t);
   try {
-    if (mode === "l2") recordOnce(await prepareColumnMean(gpu, trainX, centre));
-    recordOnce(await prepareNormalizeRows(gpu, trainX, centre, unitTrain));
-    recordOnce(await prepareClassMean(gpu, unitTrain, trainLabels, means));
+    const centre = own(
+      mode === "l2" ? await trainMean(ctx) : Tensor.zeros(gpu, [dp], "f32", "ncm centre"),
+    );
+    const unit = async (chunks: readonly Tensor[], label: string) => {
+      const out: Tensor[] = [];
+      for (const x of chunks) {
+        const u = own(Tensor.empty(gpu, x.shape, "f32", label));
+        recordOnce(await prepareNormalizeRows(gpu, x, centre, u));
+        out.push(u);
+      }
+      return out;
+    };
+    const unitTrain = await unit(trainX, "ncm unit train");
+    const means = own(Tensor.empty(gpu, [classes, dp], "f32", "ncm means"));
+    for (let i = 0; i < unitTrain.length; i++) {
+      const part = meanPart(i, unitTrain.length);
+      recordOnce(await prepareClassMean(gpu, unitTrain[i], trainSegments[i], means, part));
+    }
+    const model = own(ctx.emptyModel("ncm model"));
     recordOnce(await prepareNcmWeights(gpu, means, model, mode));
-    recordOnce(await prepareNormalizeRows(gpu, evalX, centre, unitEval));
+    const unitEval = {
+      val: await unit(ctx.valX, "ncm unit val"),
+      test: await unit(ctx.testX, "ncm unit test"),
+    };
     const logits = await ctx.evaluate(model, ctx.zeros, unitEval);
     const weights = await ctx.readModel(model);
     return {
@@ -78,6 +95,40 @@ export async function runNcm(ctx: Stage2Context, mode: NcmMode): Promise<MethodR
       wallMs: since(start),
     };
   } finally {
-    for (const t of [centre, unitTrain, unitEval, means, model]) t.destroy();
+    for (const t of owned) t.destroy();
   }
+}
+
+function meanPart(i: number, chunks: number): ClassMeanPart {
+  if (chunks === 1) return "whole";
+  return i === 0 ? "first" : i === chunks - 1 ? "last" : "middle";
+}
+
+/**
+ * The mean training feature, (Dp): on the GPU for one chunk; for several, each chunk's mean
+ * comes back and they are combined, weighted by rows, in float64.
+ */
+async function trainMean(ctx: Stage2Context): Promise<Tensor> {
+  const { gpu, trainX } = ctx;
+  const dp = ctx.dimPadded;
+  const centre = Tensor.empty(gpu, [dp], "f32", "ncm centre");
+  if (trainX.length === 1) {
+    recordOnce(await prepareColumnMean(gpu, trainX[0], centre));
+    return centre;
+  }
+  const sum = new Float64Array(dp);
+  let rows = 0;
+  try {
+    for (const x of trainX) {
+      recordOnce(await prepareColumnMean(gpu, x, centre));
+      const m = await centre.read();
+      for (let k = 0; k < dp; k++) sum[k] += m[k] * x.shape[0];
+      rows += x.shape[0];
+    }
+  } catch (error) {
+    centre.destroy();
+    throw error;
+  }
+  centre.destroy();
+  return Tensor.from(gpu, Float32Array.from(sum, (v) => v / rows), [dp], "f32", "ncm centre");
 }

@@ -8,13 +8,14 @@
 
 import { recordOnce } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
-import { balancedAccuracy, chooseTau, type TauPoint } from "../eval/metrics.ts";
+import { balancedAccuracyOf, chooseTau, type TauPoint } from "../eval/metrics.ts";
 import { prepareSweep, prepareTauWeights, type SweepMode } from "../ops/classifier.ts";
 import type { Stage2Context } from "./context.ts";
 import { DEFAULT_TAU_GRID, type MethodResult, since, type TauGrid, tauValues } from "./method.ts";
 
 /**
- * Validation curve of a tau sweep: logits for every tau in one dispatch, one read-back.
+ * Validation curve of a tau sweep: predictions for every tau, one submit and one read-back per
+ * chunk of validation rows.
  *
  * @param ctx The stage-2 context.
  * @param mode `tau-norm` or `logit-adjust` (offset = log prior).
@@ -48,28 +49,36 @@ export async function tauCurve(
 ): Promise<TauPoint[]> {
   const taus = tauValues(grid);
   const val = ctx.features.val;
-  const out = Tensor.empty(ctx.gpu, [taus.length, val.rows, ctx.classes], "f32", "tau sweep");
-  try {
-    recordOnce(
-      await prepareSweep(ctx.gpu, ctx.valX, ctx.joint, ctx.logPriorTensor, out, mode, {
-        tau0: grid.start,
-        step: grid.step,
-        count: taus.length,
-      }),
-    );
-    const logits = await out.read();
-    const block = val.rows * ctx.classes;
-    return taus.map((tau, t) => ({
-      tau,
-      val_all: balancedAccuracy(
-        logits.subarray(t * block, (t + 1) * block),
-        val.label,
-        ctx.classes,
-      ),
-    }));
-  } finally {
-    out.destroy();
+  const predictions = new Uint32Array(taus.length * val.rows);
+  let at = 0;
+  for (const x of ctx.valX) {
+    const n = x.shape[0];
+    const out = Tensor.empty(ctx.gpu, [taus.length, n], "u32", "tau sweep predictions");
+    try {
+      recordOnce(
+        await prepareSweep(ctx.gpu, x, ctx.joint, ctx.logPriorTensor, out, mode, {
+          tau0: grid.start,
+          step: grid.step,
+          count: taus.length,
+        }),
+      );
+      const chunk = await out.read();
+      for (let t = 0; t < taus.length; t++) {
+        predictions.set(chunk.subarray(t * n, (t + 1) * n), t * val.rows + at);
+      }
+      at += n;
+    } finally {
+      out.destroy();
+    }
   }
+  return taus.map((tau, t) => ({
+    tau,
+    val_all: balancedAccuracyOf(
+      predictions.subarray(t * val.rows, (t + 1) * val.rows),
+      val.label,
+      ctx.classes,
+    ),
+  }));
 }
 
 /**

@@ -39,6 +39,8 @@ export interface BenchContext {
   readonly quick: boolean;
   /** Progress on stderr (stdout carries the table or JSON). */
   log(message: string): void;
+  /** The stage-2 section's feature shape and epochs (`--stage2-scale`, `--stage2-epochs`). */
+  readonly stage2?: { scale?: string; epochs?: number };
 }
 
 /** A benchmark section: other sections (softmax, conv, training, stage 2) follow this shape. */

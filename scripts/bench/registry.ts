@@ -58,7 +58,7 @@ const conv: BenchSection = {
 const stage2: BenchSection = {
   name: stage2Section.name,
   description: stage2Section.description,
-  run: async (ctx) => (await stage2Section.run(ctx.gpu)).figures,
+  run: async (ctx) => (await stage2Section.run(ctx.gpu, ctx.stage2)).figures,
 };
 
 const batchnorm: BenchSection = {

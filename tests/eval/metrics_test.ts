@@ -6,6 +6,7 @@ import {
   chooseTau,
   classWeightNorms,
   confidenceBin,
+  CONFUSION_MAX_CLASSES,
   confusionMatrix,
   ECE_BINS,
   formatMetricsTable,
@@ -38,6 +39,31 @@ Deno.test("All is the mean of per-class accuracies; groups average their classes
   const noFew = splitMetrics(Int32Array.of(0, 1), Int32Array.of(0, 1), ["many", "many"]);
   equal(noFew.few, null);
   equal(noFew.medium, null);
+});
+
+Deno.test("past CONFUSION_MAX_CLASSES classes the confusion matrix is dropped, per-class kept", () => {
+  const classes = CONFUSION_MAX_CLASSES + 7;
+  // Row i has label i % C; every third row is predicted as the next class.
+  const labels = Int32Array.from({ length: 3 * classes }, (_, i) => i % classes);
+  const preds = labels.map((y, i) => (i % 3 === 0 ? (y + 1) % classes : y));
+  const groups = Array.from({ length: classes }, () => "many" as const);
+  const big = splitMetrics(preds, labels, groups);
+  equal(big.confusion, null);
+  // The same per-class figures as the confusion-matrix path on the first C_max classes.
+  const perClass = Array.from({ length: classes }, (_, c) => {
+    let hits = 0;
+    for (let k = 0; k < 3; k++) hits += (c + k * classes) % 3 === 0 ? 0 : 1;
+    return hits / 3;
+  });
+  deepEqual(big.per_class, perClass);
+  ok(Math.abs(big.accuracy - perClass.reduce((a, b) => a + b, 0) / classes) < 1e-12);
+  const keep = labels.subarray(0, CONFUSION_MAX_CLASSES).map((y) => y % CONFUSION_MAX_CLASSES);
+  const small = splitMetrics(keep, keep, groups.slice(0, CONFUSION_MAX_CLASSES));
+  equal(small.confusion?.length, CONFUSION_MAX_CLASSES);
+  throws(
+    () => splitMetrics(Int32Array.of(classes), Int32Array.of(0), groups),
+    /Cannot score predictions: row 0 has label 0 and prediction 1007, outside 0..1006/,
+  );
 });
 
 Deno.test("shot groups come from the profile's thresholds, the paper's by default", () => {

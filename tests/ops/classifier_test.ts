@@ -1,7 +1,16 @@
-import { rejects, strictEqual as equal } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
+import { requestGpu } from "../../lib/gpu/device.ts";
+import type { Gpu } from "../../lib/gpu/device.ts";
 import { recordOnce } from "../../lib/gpu/kernel.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
+import { argmaxRows } from "../../lib/eval/metrics.ts";
 import {
+  classSegments,
   type LinearModel,
   modelSize,
   packModel,
@@ -31,11 +40,27 @@ import {
 } from "../../lib/ops/reference_classifier.ts";
 import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
 
+/** Rows, feature dimension and classes of one check. */
+interface Shape {
+  n: number;
+  d: number;
+  c: number;
+}
+
 // Odd sizes: N and C are not multiples of the workgroup (64) or of 4; D = 13 is padded to 16.
 const N = 37;
 const D = 13;
 const DP = paddedDim(D);
 const C = 5;
+const SMALL: Shape = { n: N, d: D, c: C };
+
+// With at most 5 workgroups per grid dimension every launch of more than 5 * 64 items is folded
+// into a 2-D grid (and the last grid row is partly outside the items): N = 333 rows, C * D4 = 336
+// class-mean items, (N / 4) * (C / 4) = 504 blocks of logits and sweep scores, C * Dp + 2 * C4 =
+// 1392 tau-weight items, T * N = 1332 sweep items, B * D4 = 1600 batch-gather items. (cRT's
+// update, in blocks of 4 classes x 4 vec4 columns, has only 30 items here.)
+const FOLDED: Shape = { n: 333, d: 61, c: 21 };
+const FOLD_LIMIT = 5;
 
 function report(
   label: string,
@@ -47,54 +72,188 @@ function report(
   assertClose(actual, expected, tol, label);
 }
 
-function reportModel(label: string, packed: ArrayLike<number>, expected: ModelRef, tol: number) {
-  const m = unpackModel(packed, C, D);
+function reportModel(
+  label: string,
+  shape: Shape,
+  packed: ArrayLike<number>,
+  expected: ModelRef,
+  tol: number,
+) {
+  const m = unpackModel(packed, shape.c, shape.d);
   report(`${label} W`, m.weight, expected.weight, tol);
   report(`${label} b`, m.bias, expected.bias, tol);
   report(`${label} f`, m.scale, expected.scale, tol);
   // The padding of the packed layout must stay zero.
-  const repacked = packModel(m, C, D);
+  const repacked = packModel(m, shape.c, shape.d);
   assertClose(packed, repacked, 0, `${label} padding`);
 }
 
-function randomModel(seed: number, scale = 1): LinearModel {
+function randomModel(shape: Shape, seed: number, scale = 1): LinearModel {
   return {
-    weight: randomArray(C * D, seed, -scale, scale),
-    bias: randomArray(C, seed + 1, -scale, scale),
-    scale: randomArray(C, seed + 2, 0.5, 1.5),
+    weight: randomArray(shape.c * shape.d, seed, -scale, scale),
+    bias: randomArray(shape.c, seed + 1, -scale, scale),
+    scale: randomArray(shape.c, seed + 2, 0.5, 1.5),
   };
+}
+
+async function checkLogitsAndSweep(gpu: Gpu, shape: Shape, tauCount: number) {
+  const { n, d, c } = shape;
+  const dp = paddedDim(d);
+  const xs = randomArray(n * d, 1, -2, 2);
+  const m = randomModel(shape, 2);
+  m.bias[2] = 0;
+  m.weight.fill(0, 3 * d, 4 * d); // class 3 has a zero weight row
+  const offs = randomArray(c, 3, -1, 0);
+  const x = Tensor.from(gpu, padColumns(xs, n, d), [n, dp]);
+  const model = Tensor.from(gpu, packModel(m, c, d));
+  const offset = Tensor.from(gpu, offs);
+  const out = Tensor.empty(gpu, [n, c]);
+  recordOnce(await prepareLogits(gpu, x, model, offset, out));
+  report("logits", await out.read(), logitsRef(xs, d, m, c, offs), 1e-5);
+
+  const taus = Array.from({ length: tauCount }, (_, t) => t / 10);
+  const predictions = Tensor.empty(gpu, [taus.length, n], "u32");
+  for (const mode of ["tau-norm", "logit-adjust"] as const) {
+    const grid = { tau0: 0, step: 0.1, count: tauCount };
+    recordOnce(await prepareSweep(gpu, x, model, offset, predictions, mode, grid));
+    // The argmax of the reference's logits: exact, the data have no near-ties.
+    const expected = argmaxRows(sweepRef(xs, d, m, c, mode, taus, offs), c);
+    assertClose(await predictions.read(), expected, 0, `sweep ${mode} predictions`);
+  }
+
+  const tauModel = Tensor.empty(gpu, [modelSize(c, dp)]);
+  recordOnce(await prepareTauWeights(gpu, model, tauModel, c, dp, 0.7));
+  reportModel("tau weights", shape, await tauModel.read(), tauWeightsRef(m, c, d, 0.7), 1e-6);
+  for (const t of [x, model, offset, out, predictions, tauModel]) t.destroy();
+}
+
+async function checkMeans(gpu: Gpu, shape: Shape) {
+  const { n, d, c } = shape;
+  const dp = paddedDim(d);
+  const xs = randomArray(n * d, 4, -1, 3);
+  const cs = randomArray(d, 5);
+  xs.set(cs, 5 * d); // a row equal to the centre normalises to zero
+  // Class C-1 is empty; the classes' rows interleave, so segments are not contiguous rows.
+  const labels = Int32Array.from({ length: n }, (_, i) => (i * 7) % (c - 1));
+  const x = Tensor.from(gpu, padColumns(xs, n, d), [n, dp]);
+  const centre = Tensor.from(gpu, padColumns(cs, 1, d));
+  const segments = Tensor.from(gpu, classSegments(labels, c));
+  const unit = Tensor.empty(gpu, [n, dp]);
+  recordOnce(await prepareNormalizeRows(gpu, x, centre, unit));
+  report(
+    "normalize rows",
+    await unit.read(),
+    padColumns(normalizeRowsRef(xs, d, cs), n, d),
+    1e-6,
+  );
+
+  const mean = Tensor.empty(gpu, [dp]);
+  recordOnce(await prepareColumnMean(gpu, x, mean));
+  report("column mean", await mean.read(), padColumns(columnMeanRef(xs, d), 1, d), 1e-6);
+
+  const means = Tensor.empty(gpu, [c, dp]);
+  recordOnce(await prepareClassMean(gpu, x, segments, means));
+  const meansRef = classMeanRef(xs, labels, d, c);
+  report("class mean", await means.read(), padColumns(meansRef, c, d), 1e-6);
+
+  const model = Tensor.empty(gpu, [modelSize(c, dp)]);
+  recordOnce(await prepareNcmWeights(gpu, means, model, "cosine"));
+  const ones = new Float64Array(c).fill(1);
+  reportModel("ncm cosine", shape, await model.read(), {
+    weight: normalizeRowsRef(meansRef, d),
+    bias: new Float64Array(c),
+    scale: ones,
+  }, 1e-6);
+  recordOnce(await prepareNcmWeights(gpu, means, model, "l2"));
+  const norms = weightNormsRef(meansRef, c, d);
+  reportModel("ncm l2", shape, await model.read(), {
+    weight: meansRef.map((v) => 2 * v),
+    bias: norms.map((v) => -(v ** 2) - 1),
+    scale: ones,
+  }, 1e-5);
+  for (const t of [x, centre, segments, unit, mean, means, model]) t.destroy();
+}
+
+/** `chunks`: row counts of consecutive chunks of the training rows (default one chunk). */
+async function checkTraining(
+  gpu: Gpu,
+  shape: Shape,
+  batch: number,
+  epochs: number,
+  chunks = [shape.n],
+) {
+  const { n: rows, d, c } = shape;
+  const dp = paddedDim(d);
+  const steps = epochs * Math.ceil(rows / batch);
+  const xs = randomArray(rows * d, 6, -1, 1);
+  const samples = new Uint32Array(2 * epochs * rows);
+  const rand = randomArray(epochs * rows, 7, 0, 1);
+  for (let i = 0; i < epochs * rows; i++) {
+    const row = Math.floor(rand[i] * rows);
+    samples[2 * i] = row;
+    samples[2 * i + 1] = row % c;
+  }
+  const lrs = Float32Array.from(
+    { length: steps },
+    (_, s) => (0.1 * (1 + Math.cos((Math.PI * s) / steps))) / 2,
+  );
+  const offs = randomArray(c, 8, -2, 0);
+  for (const mode of ["crt", "lws"] as const) {
+    const init = randomModel(shape, 9, 0.3);
+    if (mode === "crt") init.scale.fill(1);
+    const padded = padColumns(xs, rows, d);
+    let at = 0;
+    const x = chunks.map((n) => {
+      const t = Tensor.from(gpu, padded.subarray(at * dp, (at + n) * dp), [n, dp]);
+      at += n;
+      return t;
+    });
+    equal(at, rows);
+    const spec = {
+      x,
+      samples: Tensor.from(gpu, samples),
+      lr: Tensor.from(gpu, lrs),
+      offset: Tensor.from(gpu, offs),
+      model: Tensor.from(gpu, packModel(init, c, d)),
+      velocity: Tensor.zeros(gpu, [modelSize(c, dp)]),
+      work: Tensor.zeros(gpu, [workSize(batch, c)]),
+      trace: Tensor.zeros(gpu, [1 + steps], "u32"),
+      epochLength: rows,
+      batch,
+      mode,
+      momentum: 0.9,
+      weightDecay: mode === "crt" ? 5e-4 : 1e-3,
+    };
+    const step = await prepareTrainStep(gpu, spec);
+    const submits = gpu.submitCount;
+    for (let s = 0; s < steps; s++) step.record();
+    gpu.submit();
+    equal(gpu.submitCount, submits + 1);
+    const ref = trainRef({
+      ...spec,
+      x: xs,
+      dim: d,
+      classes: c,
+      samples,
+      lr: lrs,
+      offset: offs,
+      model: init,
+    });
+    const label = `${mode} after ${steps} steps`;
+    reportModel(label, shape, await spec.model.read(), ref.model, 2e-5);
+    const trace = await spec.trace.read();
+    equal(trace[0], steps);
+    report(`${mode} losses`, new Float32Array(trace.buffer, 4, steps), ref.losses, 2e-5);
+    step.destroy();
+    for (const t of [...x, ...Object.values(spec)]) if (t instanceof Tensor) t.destroy();
+  }
 }
 
 Deno.test({
   name: "classifier kernels: logits, sweep and tau weights match the CPU reference",
   ignore: noGpu,
   async fn() {
-    const gpu = (await testGpu())!;
-    const xs = randomArray(N * D, 1, -2, 2);
-    const m = randomModel(2);
-    m.bias[2] = 0;
-    m.weight.fill(0, 3 * D, 4 * D); // class 3 has a zero weight row
-    const offs = randomArray(C, 3, -1, 0);
-    const x = Tensor.from(gpu, padColumns(xs, N, D), [N, DP]);
-    const model = Tensor.from(gpu, packModel(m, C, D));
-    const offset = Tensor.from(gpu, offs);
-    const out = Tensor.empty(gpu, [N, C]);
-    recordOnce(await prepareLogits(gpu, x, model, offset, out));
-    report("logits", await out.read(), logitsRef(xs, D, m, C, offs), 1e-5);
-
-    const taus = Array.from({ length: 21 }, (_, t) => t / 10);
-    const swept = Tensor.empty(gpu, [taus.length, N, C]);
-    for (const mode of ["tau-norm", "logit-adjust"] as const) {
-      recordOnce(
-        await prepareSweep(gpu, x, model, offset, swept, mode, { tau0: 0, step: 0.1, count: 21 }),
-      );
-      report(`sweep ${mode}`, await swept.read(), sweepRef(xs, D, m, C, mode, taus, offs), 1e-5);
-    }
-
-    const tauModel = Tensor.empty(gpu, [modelSize(C, DP)]);
-    recordOnce(await prepareTauWeights(gpu, model, tauModel, C, DP, 0.7));
-    reportModel("tau weights", await tauModel.read(), tauWeightsRef(m, C, D, 0.7), 1e-6);
-    for (const t of [x, model, offset, out, swept, tauModel]) t.destroy();
+    await checkLogitsAndSweep((await testGpu())!, SMALL, 21);
   },
 });
 
@@ -102,48 +261,7 @@ Deno.test({
   name: "classifier kernels: normalisation, means and NCM weights match the CPU reference",
   ignore: noGpu,
   async fn() {
-    const gpu = (await testGpu())!;
-    const xs = randomArray(N * D, 4, -1, 3);
-    const cs = randomArray(D, 5);
-    xs.set(cs, 5 * D); // a row equal to the centre normalises to zero
-    const labels = Int32Array.from({ length: N }, (_, i) => (i * 7) % (C - 1)); // class C-1 empty
-    const x = Tensor.from(gpu, padColumns(xs, N, D), [N, DP]);
-    const centre = Tensor.from(gpu, padColumns(cs, 1, D));
-    const lab = Tensor.from(gpu, labels);
-    const unit = Tensor.empty(gpu, [N, DP]);
-    recordOnce(await prepareNormalizeRows(gpu, x, centre, unit));
-    report(
-      "normalize rows",
-      await unit.read(),
-      padColumns(normalizeRowsRef(xs, D, cs), N, D),
-      1e-6,
-    );
-
-    const mean = Tensor.empty(gpu, [DP]);
-    recordOnce(await prepareColumnMean(gpu, x, mean));
-    report("column mean", await mean.read(), padColumns(columnMeanRef(xs, D), 1, D), 1e-6);
-
-    const means = Tensor.empty(gpu, [C, DP]);
-    recordOnce(await prepareClassMean(gpu, x, lab, means));
-    const meansRef = classMeanRef(xs, labels, D, C);
-    report("class mean", await means.read(), padColumns(meansRef, C, D), 1e-6);
-
-    const model = Tensor.empty(gpu, [modelSize(C, DP)]);
-    recordOnce(await prepareNcmWeights(gpu, means, model, "cosine"));
-    const ones = new Float64Array(C).fill(1);
-    reportModel("ncm cosine", await model.read(), {
-      weight: normalizeRowsRef(meansRef, D),
-      bias: new Float64Array(C),
-      scale: ones,
-    }, 1e-6);
-    recordOnce(await prepareNcmWeights(gpu, means, model, "l2"));
-    const norms = weightNormsRef(meansRef, C, D);
-    reportModel("ncm l2", await model.read(), {
-      weight: meansRef.map((v) => 2 * v),
-      bias: norms.map((n) => -(n ** 2) - 1),
-      scale: ones,
-    }, 1e-5);
-    for (const t of [x, centre, lab, unit, mean, means, model]) t.destroy();
+    await checkMeans((await testGpu())!, SMALL);
   },
 });
 
@@ -151,64 +269,49 @@ Deno.test({
   name: "classifier kernels: cRT and LWS SGD steps in one submit match the CPU reference",
   ignore: noGpu,
   async fn() {
-    const gpu = (await testGpu())!;
-    const rows = 101;
-    const batch = 16; // 7 steps per epoch, the last one of 5 rows
-    const epochs = 3;
-    const steps = epochs * Math.ceil(rows / batch);
-    const xs = randomArray(rows * D, 6, -1, 1);
-    const samples = new Uint32Array(2 * epochs * rows);
-    const rand = randomArray(epochs * rows, 7, 0, 1);
-    for (let i = 0; i < epochs * rows; i++) {
-      const row = Math.floor(rand[i] * rows);
-      samples[2 * i] = row;
-      samples[2 * i + 1] = row % C;
-    }
-    const lrs = Float32Array.from(
-      { length: steps },
-      (_, s) => (0.1 * (1 + Math.cos((Math.PI * s) / steps))) / 2,
-    );
-    const offs = randomArray(C, 8, -2, 0);
-    for (const mode of ["crt", "lws"] as const) {
-      const init = randomModel(9, 0.3);
-      if (mode === "crt") init.scale.fill(1);
-      const x = Tensor.from(gpu, padColumns(xs, rows, D), [rows, DP]);
-      const spec = {
-        x,
-        samples: Tensor.from(gpu, samples),
-        lr: Tensor.from(gpu, lrs),
-        offset: Tensor.from(gpu, offs),
-        model: Tensor.from(gpu, packModel(init, C, D)),
-        velocity: Tensor.zeros(gpu, [modelSize(C, DP)]),
-        work: Tensor.zeros(gpu, [workSize(batch, C)]),
-        trace: Tensor.zeros(gpu, [1 + steps], "u32"),
-        epochLength: rows,
-        batch,
-        mode,
-        momentum: 0.9,
-        weightDecay: mode === "crt" ? 5e-4 : 1e-3,
-      };
-      const step = await prepareTrainStep(gpu, spec);
-      const submits = gpu.submitCount;
-      for (let s = 0; s < steps; s++) step.record();
-      gpu.submit();
-      equal(gpu.submitCount, submits + 1);
-      const ref = trainRef({
-        ...spec,
-        x: xs,
-        dim: D,
-        classes: C,
-        samples,
-        lr: lrs,
-        offset: offs,
-        model: init,
-      });
-      reportModel(`${mode} after ${steps} steps`, await spec.model.read(), ref.model, 2e-5);
-      const trace = await spec.trace.read();
-      equal(trace[0], steps);
-      report(`${mode} losses`, new Float32Array(trace.buffer, 4, steps), ref.losses, 2e-5);
-      step.destroy();
-      for (const t of Object.values(spec)) if (t instanceof Tensor) t.destroy();
+    // 101 rows in batches of 16: 7 steps per epoch, the last one of 5 rows.
+    await checkTraining((await testGpu())!, { n: 101, d: D, c: C }, 16, 3);
+  },
+});
+
+Deno.test({
+  name: "classifier kernels fold grids past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  async fn() {
+    const gpu = await requestGpu({
+      warnFallback: false,
+      lowerLimits: { maxComputeWorkgroupsPerDimension: FOLD_LIMIT },
+    });
+    try {
+      await checkLogitsAndSweep(gpu, FOLDED, 4);
+      await checkMeans(gpu, FOLDED);
+      await checkTraining(gpu, FOLDED, 100, 2);
+      // Training rows in three chunks: each step gathers its batch from all of them.
+      await checkTraining(gpu, FOLDED, 100, 2, [120, 1, 212]);
+      // Past the folded grid's capacity (limit^2 workgroups) the dispatch refuses clearly.
+      const rows = 64 * FOLD_LIMIT ** 2 + 1;
+      const x = Tensor.zeros(gpu, [rows, 4]);
+      const out = Tensor.zeros(gpu, [rows, 4]);
+      const centre = Tensor.zeros(gpu, [4]);
+      const work = await prepareNormalizeRows(gpu, x, centre, out);
+      try {
+        let message = "";
+        try {
+          work.record();
+        } catch (e) {
+          message = (e as Error).message;
+        }
+        equal(
+          message,
+          `Cannot dispatch: 5x6x1 workgroups exceeds the device limit of 5 per dimension; ` +
+            `split the work or use larger tiles`,
+        );
+      } finally {
+        work.destroy();
+        for (const t of [x, out, centre]) t.destroy();
+      }
+    } finally {
+      gpu.destroy();
     }
   },
 });
@@ -221,7 +324,7 @@ Deno.test({
     const x = Tensor.zeros(gpu, [N, DP]);
     const model = Tensor.zeros(gpu, [modelSize(C, DP)]);
     const offset = Tensor.zeros(gpu, [C]);
-    const labels = Tensor.zeros(gpu, [N], "i32");
+    const segments = Tensor.from(gpu, classSegments(new Int32Array(N), C));
     const before = gpu.dispatchCount;
     await rejects(
       prepareLogits(gpu, x, model, offset, Tensor.zeros(gpu, [N, C + 1])),
@@ -236,20 +339,32 @@ Deno.test({
       /x \(37,13\) has 13 columns, not a positive multiple of 4; pad the rows/,
     );
     await rejects(
-      prepareClassMean(gpu, x, Tensor.zeros(gpu, [N]), Tensor.zeros(gpu, [C, DP])),
-      /Cannot run class mean: labels must be i32 but tensor \(37\) is f32/,
+      prepareClassMean(gpu, x, Tensor.zeros(gpu, [2 * C + 1 + N]), Tensor.zeros(gpu, [C, DP])),
+      /Cannot run class mean: segments must be u32 but tensor \(48\) is f32/,
     );
     await rejects(
-      prepareClassMean(gpu, x, labels, Tensor.zeros(gpu, [C, DP + 4])),
+      prepareClassMean(gpu, x, Tensor.zeros(gpu, [N], "u32"), Tensor.zeros(gpu, [C, DP])),
+      /segments \(37\) has 37 elements but classSegments of \(N, C\) = \(37, 5\): 2C \+ 1 \+ N needs 48/,
+    );
+    await rejects(
+      prepareClassMean(gpu, x, segments, Tensor.zeros(gpu, [C, DP + 4])),
       /out \(5,20\) has dimension 20 but x has 16/,
     );
     await rejects(
-      prepareSweep(gpu, x, model, offset, Tensor.zeros(gpu, [3, N, C]), "tau-norm", {
+      prepareSweep(gpu, x, model, offset, Tensor.zeros(gpu, [3, N], "u32"), "tau-norm", {
         tau0: 0,
         step: 0.1,
         count: 21,
       }),
-      /out \(3,37,5\) has 555 elements but \(T, N, C\) = \(21, 37, 5\) needs 3885/,
+      /predictions \(3,37\) has 111 elements but \(T, N\) = \(21, 37\) needs 777/,
+    );
+    await rejects(
+      prepareSweep(gpu, x, model, offset, Tensor.zeros(gpu, [21, N]), "tau-norm", {
+        tau0: 0,
+        step: 0.1,
+        count: 21,
+      }),
+      /predictions \(21,37\) must be u32 but is f32/,
     );
     await rejects(
       prepareTrainStep(gpu, {
@@ -270,5 +385,13 @@ Deno.test({
       /Cannot run classifier training step: lr \(2\) has 2 elements but one rate per step \(3 steps\) needs 3/,
     );
     equal(gpu.dispatchCount, before);
+    deepEqual(
+      [...classSegments(Int32Array.of(2, 0, 2, 1, 0), 4)],
+      [0, 2, 3, 5, 5, 2, 1, 2, 0, 1, 4, 3, 0, 2],
+    );
+    throws(
+      () => classSegments(Int32Array.of(0, 4), 4),
+      /Cannot run class mean: row 1 has label 4, outside 0..3/,
+    );
   },
 });

@@ -241,7 +241,7 @@ Deno.test({
       deepEqual(back.train_class_counts, FIXTURE.trainCounts);
       deepEqual(back.shot_groups, ["few", "few", "few", "few", "few"]);
       equal(back.methods.tau.tau_curve!.length, 21);
-      equal(back.methods.joint.test.confusion.flat().reduce((x, y) => x + y, 0), 60);
+      equal(back.methods.joint.test.confusion!.flat().reduce((x, y) => x + y, 0), 60);
       equal(back.methods.joint.weight_norms.length, 5);
     } finally {
       await Deno.remove(dir, { recursive: true });
