@@ -364,7 +364,7 @@ Deno.test({
         step: 0.1,
         count: 21,
       }),
-      /predictions \(21,37\) must be u32 but is f32/,
+      /Cannot run tau sweep: predictions must be u32 but tensor \(21,37\) is f32/,
     );
     await rejects(
       prepareTrainStep(gpu, {
