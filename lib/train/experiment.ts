@@ -245,7 +245,19 @@ export async function resolveConfig(
   }
   const scaled = applyTrainOverrides(config, args.overrides);
   if (scaled) reason += `; ${scaled}`;
-  return { config: validateConfig(config, "settings"), reason };
+  const from = config.stage1.lrScaledFrom;
+  try {
+    return { config: validateConfig(config, "settings"), reason };
+  } catch (error) {
+    // A rate the user never gave is out of range: say where it came from.
+    if (from && error instanceof RangeError && /stage1\.lr is/.test(error.message)) {
+      throw new RangeError(
+        `${error.message}; it was scaled linearly with --batch (${from.lr} x ` +
+          `${config.stage1.batch} / ${from.batch}); give --lr`,
+      );
+    }
+    throw error;
+  }
 }
 
 /**

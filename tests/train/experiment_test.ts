@@ -6,6 +6,7 @@
 import { deepStrictEqual as deepEqual, match, ok, strictEqual as equal } from "node:assert/strict";
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
 import { readFeatureDir } from "../../lib/features/load.ts";
+import { GEMM_TUNE_KEY } from "../../lib/ops/gemm.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { noGpu } from "../_gpu.ts";
 
@@ -118,7 +119,7 @@ Deno.test({
         equal(checkpoint.epoch, 6);
         // The kernel variants used are recorded, per family and pass, in both places.
         const tuning = JSON.parse(await Deno.readTextFile(`${dir}/run.json`)).tuning;
-        for (const key of ["gemm.v2", "conv2d.forward.v1", "conv2d.backward_weight.v1"]) {
+        for (const key of [GEMM_TUNE_KEY, "conv2d.forward.v1", "conv2d.backward_weight.v1"]) {
           ok(key in tuning.choices, `run.json records no ${key}`);
           deepEqual(checkpoint.tuning?.choices[key], tuning.choices[key]);
         }
@@ -354,7 +355,12 @@ Deno.test({
             ["--batch", "2", "--steps-per-epoch", "null", "--epochs", "10000"],
             /Cannot train stage 1: 10000 epochs make 74330000 steps, more than the 16777216/,
           ],
-          [["--width", "512", "--batch", "4096"], /Cannot/],
+          // --lr keeps the learning rate, which --batch alone would scale past its limit.
+          [["--width", "512", "--batch", "4096", "--lr", "0.1"], /Cannot/],
+          [
+            ["--batch", "4096"],
+            /stage1\.lr is 12\.8; .*scaled linearly with --batch \(0\.1 x 4096 \/ 32\); give --lr/,
+          ],
         ];
         for (const [args, pattern] of cases) {
           const { code, out } = await run([...SMOKE, ...args, "--out", absurd]);

@@ -49,7 +49,10 @@ Deno.test("every bad flag names the flag, the value and what is allowed", () => 
     [["--sampler", "random"], /Invalid --sampler "random": use one of instance, class, sqrt/],
     [["--arch", "vgg"], /Invalid --arch "vgg": use one of resnet8/],
     [["--methods", "crt,foo"], /Invalid --methods "crt,foo": "foo" is not one of joint/],
-    [["--preset", "huge"], /Invalid --preset "huge": use one of smoke, cpu, paper, cifar10-lt,/],
+    [
+      ["--preset", "huge"],
+      /Invalid --preset "huge": use one of smoke, cpu, paper, imagenet-lt-r10, imagenet-lt-r10-cpu, cifar10-lt,/,
+    ],
     [["--bogus"], /Unknown option .--bogus.*See --help/],
     [["--stage2-only"], /--stage2-only: it needs --features DIR/],
     [["--features", "x"], /--features: it is only used with --stage2-only/],
