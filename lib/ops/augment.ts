@@ -23,7 +23,8 @@ import {
   type AugmentSource,
 } from "../data/imagenet_augment.ts";
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline } from "../gpu/kernel.ts";
+import type { Dispatch } from "../gpu/kernel.ts";
+import { prepareDispatch } from "./_prepare.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import { AUGMENT_ENTRIES, family } from "./_entries.ts";
 
@@ -125,14 +126,13 @@ export class GpuAugmenter {
       );
     }
     gpu.assertAlive("augment");
-    const pipeline = await getPipeline(gpu, AUGMENT, "augment", { WG });
     const tensors = {
       out: Tensor.empty(gpu, [batch, 3, size, size], "f32", "augmented batch"),
       src: Tensor.empty(gpu, [Math.ceil(maxBytes / 4)], "u32", "source bytes"),
       info: Tensor.empty(gpu, [batch, 4], "u32", "augment info"),
       prm: Tensor.empty(gpu, [batch, AUGMENT_FLOATS], "f32", "augment parameters"),
     };
-    const dispatch = new Dispatch(gpu, pipeline, tensors, {
+    const uniforms = {
       size,
       batch,
       m0: mean[0],
@@ -141,8 +141,19 @@ export class GpuAugmenter {
       s0: std[0],
       s1: std[1],
       s2: std[2],
-    }, [batch, 1, 1]);
-    return new GpuAugmenter({ ...options }, tensors, dispatch);
+    };
+    try {
+      const dispatch = await prepareDispatch(gpu, AUGMENT, "augment", { WG }, tensors, uniforms, [
+        batch,
+        1,
+        1,
+      ]);
+      return new GpuAugmenter({ ...options }, tensors, dispatch);
+    } catch (error) {
+      // The augmenter owns its buffers; a failed compile must not leave them behind.
+      for (const t of Object.values(tensors)) t.destroy();
+      throw error;
+    }
   }
 
   /**

@@ -22,10 +22,16 @@
 
 import source from "../../kernels/classifier.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { type Constants, type Dispatch, type EntryOf, grid1d, Sequence } from "../gpu/kernel.ts";
+import {
+  type Constants,
+  type Dispatch,
+  type EntryOf,
+  grid1d,
+  type Sequence,
+} from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDType, checkSize } from "./_check.ts";
-import { prepareDispatch } from "./_prepare.ts";
+import { prepareDispatch, prepareSteps } from "./_prepare.ts";
 import { CLASSIFIER_ENTRIES, family } from "./_entries.ts";
 
 const CLASSIFIER = family("kernels/classifier.wgsl", source, CLASSIFIER_ENTRIES);
@@ -419,18 +425,15 @@ export async function prepareSweep(
   };
   const scores = Tensor.empty(gpu, [n, c], "f32", "tau sweep scores");
   const norms = Tensor.empty(gpu, [c], "f32", "tau sweep weight norms");
-  try {
-    const steps = await Promise.all([
+  return await prepareSteps(gpu, op, {
+    scratch: [scores, norms],
+    pipelines: () => [
       prepare(gpu, "sweep_base", { x, model, out: scores }, uniforms, blocks(n, c)),
       prepare(gpu, "weight_norms", { model, out: norms }, uniforms, c),
       prepare(gpu, "sweep", { scores, norms, offset, predictions }, uniforms, taus.count * n),
-    ]);
-    return new Sequence(steps, [scores, norms]);
-  } catch (e) {
-    scores.destroy();
-    norms.destroy();
-    throw e;
-  }
+    ],
+    steps: (dispatches) => dispatches,
+  });
 }
 
 /**
@@ -484,16 +487,14 @@ export async function prepareTauWeights(
   // The norms first: each element of W reads its row's norm instead of recomputing it (which
   // cost D times more than the whole rest at D = 2048).
   const norms = Tensor.empty(gpu, [classes], "f32", "tau weight norms");
-  try {
-    const steps = await Promise.all([
+  return await prepareSteps(gpu, op, {
+    scratch: [norms],
+    pipelines: () => [
       prepare(gpu, "weight_norms", { model, out: norms }, uniforms, classes),
       prepare(gpu, "tau_weights", { model, norms, out }, uniforms, model.size),
-    ]);
-    return new Sequence(steps, [norms]);
-  } catch (e) {
-    norms.destroy();
-    throw e;
-  }
+    ],
+    steps: (dispatches) => dispatches,
+  });
 }
 
 /**
@@ -931,40 +932,40 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
   // cRT: blocks of 4 classes x 4 vec4 columns of W, then one vec4 of b each.
   const invocations = spec.mode === "crt" ? c4 * Math.ceil(d / 16) + c4 : c4;
   const batchX = Tensor.empty(gpu, [batch, d], "f32", "stage-2 batch rows");
-  try {
-    let start = 0;
-    const gathers = chunks.map((x, i) => {
-      const chunk = { ...uniforms, chunk_start: start, chunk_rows: shapes[i][0] };
-      start += shapes[i][0];
-      return prepare(
-        gpu,
-        "gather_batch",
-        { x, samples, batch_x: batchX, trace },
-        chunk,
-        batch * d / 4,
-      );
-    });
-    const all = await Promise.all([
-      ...gathers,
-      prepare(
-        gpu,
-        "train_forward",
-        { x: batchX, samples, offset, model, work, trace },
-        uniforms,
-        Math.ceil(batch / 4),
-      ),
-      prepare(
-        gpu,
-        "train_update",
-        { x: batchX, lr, model, velocity, work, trace },
-        uniforms,
-        invocations,
-      ),
-      prepare(gpu, "train_finish", { work, trace }, uniforms, 1),
-    ]);
-    return new Sequence(all, [batchX]);
-  } catch (error) {
-    batchX.destroy();
-    throw error;
-  }
+  return await prepareSteps(gpu, op, {
+    scratch: [batchX],
+    pipelines: () => {
+      let start = 0;
+      const gathers = chunks.map((x, i) => {
+        const chunk = { ...uniforms, chunk_start: start, chunk_rows: shapes[i][0] };
+        start += shapes[i][0];
+        return prepare(
+          gpu,
+          "gather_batch",
+          { x, samples, batch_x: batchX, trace },
+          chunk,
+          batch * d / 4,
+        );
+      });
+      return [
+        ...gathers,
+        prepare(
+          gpu,
+          "train_forward",
+          { x: batchX, samples, offset, model, work, trace },
+          uniforms,
+          Math.ceil(batch / 4),
+        ),
+        prepare(
+          gpu,
+          "train_update",
+          { x: batchX, lr, model, velocity, work, trace },
+          uniforms,
+          invocations,
+        ),
+        prepare(gpu, "train_finish", { work, trace }, uniforms, 1),
+      ];
+    },
+    steps: (dispatches) => dispatches,
+  });
 }

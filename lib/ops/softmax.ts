@@ -38,7 +38,7 @@ import {
   tunedRowRule,
 } from "./reduce.ts";
 import { checkDType, checkSize } from "./_check.ts";
-import { prepareSteps } from "./_prepare.ts";
+import { prepareDispatch, prepareSteps } from "./_prepare.ts";
 import { softmaxRef } from "./reference_softmax.ts";
 import type { TuneResult } from "./tune.ts";
 import { family, SOFTMAX_ENTRIES } from "./_entries.ts";
@@ -301,10 +301,11 @@ async function prepareRows(
     );
   }
   c = checkLogits(gpu, entry, x, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
-  const pipeline = await getPipeline(gpu, c.kernel, vec4 ? entryVec4 : entry, c.constants);
-  return new Dispatch(
+  return await prepareDispatch(
     gpu,
-    pipeline,
+    c.kernel,
+    vec4 ? entryVec4 : entry,
+    c.constants,
     vec4 ? { x4: x, offset4: c.offset, out4: out } : { x, offset: c.offset, out },
     { rows: c.rows, cols: c.cols, alpha: 1, accumulate: 0 },
     rowGrid(gpu, c.rows, c.strategy),
@@ -652,10 +653,11 @@ export async function prepareCrossEntropyBackward(
   checkSize(op, "dlogits", dlogits, logits.size, `logits ${formatShape(logits.shape)}`);
   const scale = checkScale(options.scale ?? 1);
   c = checkLogits(gpu, op, logits, options, await ruleUnlessForced(gpu, options, softmaxRowRule));
-  const pipeline = await getPipeline(gpu, c.kernel, op, c.constants);
-  const dispatch = new Dispatch(
+  const dispatch = await prepareDispatch(
     gpu,
-    pipeline,
+    c.kernel,
+    op,
+    c.constants,
     { x: logits, offset: c.offset, labels, out: dlogits },
     { rows: c.rows, cols: c.cols, alpha: scale / c.rows, accumulate: 0 },
     rowGrid(gpu, c.rows, c.strategy),
