@@ -25,7 +25,7 @@ import { METHOD_NAMES, methodHelpLines, METHODS, parseMethods } from "../lib/sta
 import { runStage2, type Stage2Options } from "../lib/stage2/run.ts";
 import { parseSeeds } from "../lib/train/flags.ts";
 import { openSeedGroup, readMetrics, writeSeedSummary } from "../lib/train/seeds.ts";
-import { exists, parentDir } from "../lib/io/paths.ts";
+import { exists, parentDir, runStamp } from "../lib/io/paths.ts";
 import { checkPaths } from "../lib/train/_permissions.ts";
 
 /** The usage text, built from the method table when asked, so registered methods show too. */
@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const dir = values.features.replace(/\/+$/, "") || "/";
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  const stamp = runStamp();
   const group = seeds ? (values.out ?? `runs/stage2-seeds-${stamp}`).replace(/\/+$/, "") : null;
   const out = group ? `${group}/seed-${seeds![0]}/metrics.json` : values.out ??
     `runs/stage2-${stamp}/metrics.json`;

@@ -42,3 +42,17 @@ export function parentDir(path: string): string {
   if (slash < 0) return ".";
   return slash === 0 ? "/" : trimmed.slice(0, slash);
 }
+
+/**
+ * The time as a folder-name stamp, `YYYYMMDD-HHMMSS` (UTC), as in `runs/cpu-20250101-120000`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runStamp } from "./paths.ts";
+ * assert.equal(runStamp(new Date("2025-01-01T12:00:05Z")), "20250101-120005");
+ * ```
+ */
+export function runStamp(date: Date = new Date()): string {
+  return date.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+}

@@ -12,7 +12,6 @@
  * @module
  */
 
-import { prepareDispatch } from "./_prepare.ts";
 import source from "../../kernels/conv2d_grouped.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import {
@@ -288,9 +287,9 @@ async function dispatch(
   extra: Record<string, number> = {},
   accumulate = false,
 ): Promise<Dispatch> {
-  const { workgroups, row } = grid1d(gpu, total, WG);
-  const all = { ...uniforms(s, total, row, accumulate), ...extra };
-  return await prepareDispatch(gpu, GROUPED, entry, { WG }, resources, all, workgroups);
+  gpu.assertAlive(`run ${entry}`);
+  const pipeline = await getPipeline(gpu, GROUPED, entry, { WG });
+  return bindGrouped(gpu, pipeline, s, total, resources, extra, accumulate);
 }
 
 /**

@@ -15,7 +15,7 @@ import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { hostGpuOptions } from "../io/gpu_host.ts";
-import { exists, parentDir } from "../io/paths.ts";
+import { exists, parentDir, runStamp } from "../io/paths.ts";
 import { describeStepMemory } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
@@ -154,10 +154,6 @@ export function choosePreset(gpu: Gpu): { preset: PresetName; reason: string } {
     };
 }
 
-function timestamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-}
-
 async function readJson(path: string, what: string): Promise<unknown> {
   let text: string;
   try {
@@ -276,7 +272,7 @@ export async function resolveConfig(
  */
 export function runFolder(args: TrainArgs, config: ExperimentConfig): string {
   if (args.out) return args.out.replace(/\/+$/, "") || "/";
-  return `runs/${args.stage2Only ? "stage2" : config.preset}-${timestamp()}`;
+  return `runs/${args.stage2Only ? "stage2" : config.preset}-${runStamp()}`;
 }
 
 /**

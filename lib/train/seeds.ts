@@ -22,7 +22,7 @@ import {
 } from "../eval/seeds.ts";
 import { requestGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { exists } from "../io/paths.ts";
+import { exists, runStamp } from "../io/paths.ts";
 import type { ExperimentConfig } from "./config.ts";
 import { resolveConfig, runExperiment } from "./experiment.ts";
 import type { TrainArgs } from "./flags.ts";
@@ -214,10 +214,6 @@ export async function readMetrics(path: string): Promise<MetricsFile> {
   return validateMetricsFile(JSON.parse(await Deno.readTextFile(path)), path);
 }
 
-function timestamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-}
-
 /**
  * Runs `deno task train` once per seed, each into `DIR/seed-<n>/`, then writes the summary.
  * Finished seeds (their `run.json` exists) are kept and skipped; an interrupted one is resumed
@@ -245,7 +241,7 @@ export async function runSeeds(args: TrainArgs, seeds: readonly number[]): Promi
   } finally {
     gpu.destroy();
   }
-  const dir = (args.out ?? `runs/${config.preset}-seeds-${timestamp()}`).replace(/\/+$/, "");
+  const dir = (args.out ?? `runs/${config.preset}-seeds-${runStamp()}`).replace(/\/+$/, "");
   await openSeedGroup(
     dir,
     { seeds: [...seeds], config: withoutSeed(config) },
