@@ -57,12 +57,17 @@ export const CONV2D_ENTRIES = {
 /** `kernels/conv2d_tiled.wgsl`: one entry, its pass picked by the MODE constant. */
 export const CONV2D_TILED_ENTRIES = { tiled: "conv2d_tiled" } as const;
 
-/** `kernels/conv2d_grouped.wgsl`. */
+/** `kernels/conv2d_grouped.wgsl`: plain and register-tiled (`_tile`) passes. */
 export const GROUPED_ENTRIES = {
   forward: "conv2d_grouped_forward",
   backward_input: "conv2d_grouped_backward_input",
   backward_weight: "conv2d_grouped_backward_weight",
   reduce_weight: "conv2d_grouped_reduce_weight",
+  pack_forward: "conv2d_grouped_pack_forward",
+  pack_backward: "conv2d_grouped_pack_backward",
+  forward_tile: "conv2d_grouped_forward_tile",
+  backward_input_tile: "conv2d_grouped_backward_input_tile",
+  backward_weight_tile: "conv2d_grouped_backward_weight_tile",
 } as const;
 
 /** `kernels/elementwise.wgsl`. */

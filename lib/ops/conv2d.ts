@@ -427,8 +427,21 @@ export interface Conv2dBackwardWeightArgs extends Conv2dGeometry {
   accumulate?: boolean;
 }
 
-/** Resolved sizes of one convolution (names as in kernels/conv2d.wgsl). */
-interface Conv2dShape {
+/**
+ * Resolved sizes of one convolution (names as in kernels/conv2d.wgsl); the grouped convolution's
+ * shape extends it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Conv2dShape } from "./conv2d.ts";
+ * const s: Conv2dShape = {
+ *   n: 8, c: 16, h: 28, w: 28, f: 32, kh: 3, kw: 3, ho: 14, wo: 14, stride: 2, padding: 1,
+ * };
+ * assert.equal(s.ho, Math.floor((s.h + 2 * s.padding - s.kh) / s.stride) + 1);
+ * ```
+ */
+export interface Conv2dShape {
   n: number;
   c: number;
   h: number;

@@ -9,6 +9,11 @@
  * prepareGroupedConv2dBackwardWeight(gpu, { x, dy, dw, ..., accumulate })       dw (+)= dconv/dw
  * ```
  *
+ * Two kernel variants share that contract (kernels/conv2d_grouped.wgsl): `plain`, one output
+ * element per invocation, and `tile`, register tiles of up to 16 channels x 16 pixels (or
+ * taps) of one group per invocation with packed vec4 weights. Each pass picks its variant by
+ * tuning on the adapter ({@link groupedConv2dVariant}); `groupedVariant` on any call forces one.
+ *
  * @module
  */
 
@@ -30,10 +35,14 @@ import {
   type Conv2dBackwardInputArgs,
   type Conv2dBackwardWeightArgs,
   type Conv2dForwardArgs,
+  type Conv2dPass,
+  type Conv2dShape,
   prepareConv2dBackwardInput,
   prepareConv2dBackwardWeight,
   prepareConv2dForward,
 } from "./conv2d.ts";
+import * as reference from "./reference_nn.ts";
+import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { family, GROUPED_ENTRIES } from "./_entries.ts";
 
 const GROUPED = family("kernels/conv2d_grouped.wgsl", source, GROUPED_ENTRIES);
@@ -67,6 +76,12 @@ export const GROUPED_WEIGHT_TARGET = 65536;
 export interface Conv2dGroups {
   /** Channel groups (default 1): C and F must be multiples of it. */
   groups?: number;
+  /**
+   * Forces a grouped kernel variant instead of the tuned one (tests, benchmarks): a full
+   * {@link GroupedConv2dVariant}, or `"plain"` / `"tile"` for that kind's default shape. Not
+   * used at `groups` 1, where `variant` picks the plain convolution's kernel.
+   */
+  groupedVariant?: GroupedConv2dVariant | "plain" | "tile";
 }
 
 /**
@@ -142,18 +157,235 @@ export interface GroupedConv2dBackwardInputArgs extends Conv2dBackwardInputArgs,
  */
 export interface GroupedConv2dBackwardWeightArgs extends Conv2dBackwardWeightArgs, Conv2dGroups {}
 
-interface GroupedShape {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  f: number;
-  kh: number;
-  kw: number;
-  ho: number;
-  wo: number;
-  stride: number;
-  pad: number;
+/**
+ * A grouped-convolution kernel variant: `plain` (one output element per invocation, `wg` per
+ * workgroup) or `tile` (a register tile of `rows` channels x `cols` pixels, or taps for the
+ * weight gradient, per invocation; each a multiple of 4 up to 16; the channel rows are capped
+ * at the group's channels rounded up to 4, so one variant suits every layer of a network).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { groupedConv2dForward, type GroupedConv2dVariant } from "./conv2d_grouped.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const groupedVariant: GroupedConv2dVariant = { kernel: "tile", rows: 4, cols: 8, wg: 16 };
+ * const x = Tensor.from(gpu, [1, 2], [1, 2, 1, 1]);
+ * const w = Tensor.from(gpu, [3, 4], [2, 1, 1, 1]);
+ * const y = Tensor.empty(gpu, [1, 2, 1, 1]);
+ * await groupedConv2dForward(gpu, { x, w, y, groups: 2, groupedVariant });
+ * assert.deepEqual(Array.from(await y.read()), [3, 8]);
+ * gpu.destroy();
+ * ```
+ */
+export type GroupedConv2dVariant =
+  | { readonly kernel: "plain"; readonly wg: number }
+  | { readonly kernel: "tile"; readonly rows: number; readonly cols: number; readonly wg: number };
+
+type TileVariant = Extract<GroupedConv2dVariant, { kernel: "tile" }>;
+
+/**
+ * Storage keys of the tuned grouped variant per pass; bump the version when candidates change.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GROUPED_CONV2D_TUNE_KEYS } from "./conv2d_grouped.ts";
+ * assert.equal(GROUPED_CONV2D_TUNE_KEYS.forward, "conv2d_grouped.forward.v1");
+ * ```
+ */
+export const GROUPED_CONV2D_TUNE_KEYS: Readonly<Record<Conv2dPass, string>> = {
+  forward: "conv2d_grouped.forward.v1",
+  backward_input: "conv2d_grouped.backward_input.v1",
+  backward_weight: "conv2d_grouped.backward_weight.v1",
+};
+
+/**
+ * Candidates on CPU (fallback) adapters, default first: 16-wide workgroups, as for the plain
+ * convolution (one lavapipe thread runs a whole workgroup), register tiles of one or two
+ * channel quads (ResNeXt-50's groups hold 4 to 32 channels), and the plain kernel.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   FALLBACK_GROUPED_CANDIDATES,
+ *   formatGroupedConv2dVariant,
+ * } from "./conv2d_grouped.ts";
+ * assert.equal(formatGroupedConv2dVariant(FALLBACK_GROUPED_CANDIDATES[0]), "tile 8x16 wg16");
+ * ```
+ */
+export const FALLBACK_GROUPED_CANDIDATES: readonly GroupedConv2dVariant[] = [
+  { kernel: "tile", rows: 8, cols: 16, wg: 16 },
+  { kernel: "tile", rows: 4, cols: 16, wg: 16 },
+  { kernel: "tile", rows: 8, cols: 8, wg: 16 },
+  { kernel: "plain", wg: 64 },
+];
+
+/**
+ * Candidates on real GPUs, default first: smaller tiles and 64..128 invocations per workgroup,
+ * so that a layer still makes enough invocations to fill the chip.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatGroupedConv2dVariant, GPU_GROUPED_CANDIDATES } from "./conv2d_grouped.ts";
+ * assert.equal(formatGroupedConv2dVariant(GPU_GROUPED_CANDIDATES[0]), "tile 4x8 wg64");
+ * ```
+ */
+export const GPU_GROUPED_CANDIDATES: readonly GroupedConv2dVariant[] = [
+  { kernel: "tile", rows: 4, cols: 8, wg: 64 },
+  { kernel: "tile", rows: 4, cols: 4, wg: 128 },
+  { kernel: "tile", rows: 8, cols: 8, wg: 64 },
+  { kernel: "tile", rows: 8, cols: 16, wg: 64 },
+  { kernel: "plain", wg: 64 },
+];
+
+/** The shapes `"plain"` and `"tile"` stand for. */
+const NAMED_VARIANTS: Readonly<Record<"plain" | "tile", GroupedConv2dVariant>> = {
+  plain: { kernel: "plain", wg: 64 },
+  tile: FALLBACK_GROUPED_CANDIDATES[0],
+};
+
+/**
+ * A short name for tables: `plain wg64`, `tile 8x16 wg16`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatGroupedConv2dVariant } from "./conv2d_grouped.ts";
+ * assert.equal(formatGroupedConv2dVariant({ kernel: "plain", wg: 64 }), "plain wg64");
+ * ```
+ */
+export function formatGroupedConv2dVariant(v: GroupedConv2dVariant): string {
+  return v.kernel === "plain" ? `plain wg${v.wg}` : `tile ${v.rows}x${v.cols} wg${v.wg}`;
+}
+
+/**
+ * The candidates that suit this adapter; the first is the default.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { formatGroupedConv2dVariant, groupedConv2dCandidates } from "./conv2d_grouped.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const names = groupedConv2dCandidates(gpu).map(formatGroupedConv2dVariant);
+ * assert.equal(new Set(names).size, names.length); // each candidate once
+ * assert.equal(names.includes("plain wg64"), true); // the plain kernel always competes
+ * gpu.destroy();
+ * ```
+ */
+export function groupedConv2dCandidates(gpu: Gpu): readonly GroupedConv2dVariant[] {
+  return gpu.isFallback ? FALLBACK_GROUPED_CANDIDATES : GPU_GROUPED_CANDIDATES;
+}
+
+/**
+ * Why `v` cannot run on this device, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { groupedConv2dVariantProblem } from "./conv2d_grouped.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const bad = { kernel: "tile", rows: 6, cols: 16, wg: 16 } as const;
+ * assert.equal(groupedConv2dVariantProblem(gpu, bad), "tile 6x16 is not 4, 8, 12 or 16 each way");
+ * assert.equal(groupedConv2dVariantProblem(gpu, { kernel: "plain", wg: 64 }), null);
+ * gpu.destroy();
+ * ```
+ */
+export function groupedConv2dVariantProblem(gpu: Gpu, v: GroupedConv2dVariant): string | null {
+  const max = Math.min(
+    gpu.limits.maxComputeInvocationsPerWorkgroup,
+    gpu.limits.maxComputeWorkgroupSizeX,
+  );
+  if (!(Number.isInteger(v.wg) && v.wg >= 1 && v.wg <= max)) return `wg is ${v.wg}, not 1..${max}`;
+  if (v.kernel === "plain") return null;
+  const quads = [4, 8, 12, 16];
+  if (!quads.includes(v.rows) || !quads.includes(v.cols)) {
+    return `tile ${v.rows}x${v.cols} is not 4, 8, 12 or 16 each way`;
+  }
+  return null;
+}
+
+/**
+ * The variant for one pass on this adapter. The first call per pass tunes (unless
+ * `LTKIT_TUNE=0`, a stored result for this adapter and driver, or a recorded run's choice):
+ * each candidate is checked against the CPU reference on an odd shape, then timed round-robin
+ * on a ResNeXt-like layer ({@link groupedConv2dTuneShape}); the median wins.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import {
+ *   formatGroupedConv2dVariant,
+ *   GROUPED_CONV2D_TUNE_KEYS,
+ *   groupedConv2dVariant,
+ * } from "./conv2d_grouped.ts";
+ * import { presetTuning } from "./tune.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // Without the preset, this first call would tune (seconds on lavapipe).
+ * presetTuning(gpu, GROUPED_CONV2D_TUNE_KEYS.forward, { kernel: "plain", wg: 64 });
+ * const { config, source } = await groupedConv2dVariant(gpu, "forward");
+ * assert.equal(formatGroupedConv2dVariant(config), "plain wg64");
+ * assert.equal(source, "preset");
+ * gpu.destroy();
+ * ```
+ */
+export function groupedConv2dVariant(
+  gpu: Gpu,
+  pass: Conv2dPass,
+  options: { force?: boolean } = {},
+): Promise<TuneResult<GroupedConv2dVariant>> {
+  const candidates = groupedConv2dCandidates(gpu).filter((v) =>
+    groupedConv2dVariantProblem(gpu, v) === null
+  );
+  const checked = new Set<GroupedConv2dVariant>();
+  return tuned(gpu, {
+    force: options.force,
+    key: GROUPED_CONV2D_TUNE_KEYS[pass],
+    fallback: candidates[0] ?? NAMED_VARIANTS.plain,
+    candidates,
+    async measure(v) {
+      if (!checked.has(v)) {
+        await checkGroupedConv2dVariant(gpu, pass, v);
+        checked.add(v);
+      }
+      return timeGroupedConv2dVariant(gpu, pass, v);
+    },
+  });
+}
+
+/** The variant a call asked for (validated), else the tuned one for its pass. */
+async function chooseVariant(
+  gpu: Gpu,
+  op: string,
+  pass: Conv2dPass,
+  args: Conv2dGroups,
+): Promise<GroupedConv2dVariant> {
+  const asked = args.groupedVariant;
+  const v = typeof asked === "string" ? NAMED_VARIANTS[asked] : asked;
+  if (asked !== undefined && v === undefined) {
+    throw new RangeError(
+      `Cannot run ${op}: grouped variant "${asked}" is unknown; use "plain", "tile" or an object`,
+    );
+  }
+  if (v === undefined) return (await groupedConv2dVariant(gpu, pass)).config;
+  const problem = groupedConv2dVariantProblem(gpu, v);
+  if (problem) {
+    throw new RangeError(
+      `Cannot run ${op}: grouped variant ${formatGroupedConv2dVariant(v)} is not usable ` +
+        `here: ${problem}`,
+    );
+  }
+  return v;
+}
+
+/** A convolution's sizes with its groups: Cg and Fg channels per group. */
+interface GroupedShape extends Conv2dShape {
+  groups: number;
   cg: number;
   fg: number;
 }
@@ -234,11 +466,11 @@ function resolve(
         `${h}x${w} input`,
     );
   }
-  return { n, c, h, w, f, kh, kw, ho, wo, stride, pad: padding, cg, fg: f / groups };
+  return { n, c, h, w, f, kh, kw, ho, wo, stride, padding, groups, cg, fg: f / groups };
 }
 
 function uniforms(s: GroupedShape, total: number, row: number, accumulate = false) {
-  const { n, c, h, w, f, ho, wo, kh, kw, stride, pad, cg, fg } = s;
+  const { n, c, h, w, f, ho, wo, kh, kw, stride, padding, cg, fg } = s;
   return {
     n,
     c,
@@ -250,7 +482,7 @@ function uniforms(s: GroupedShape, total: number, row: number, accumulate = fals
     kh,
     kw,
     stride,
-    pad,
+    pad: padding,
     cg,
     fg,
     total,
@@ -258,6 +490,9 @@ function uniforms(s: GroupedShape, total: number, row: number, accumulate = fals
     splits: 1,
     per_split: n,
     accumulate: accumulate ? 1 : 0,
+    q4: 1,
+    tiles: 1,
+    blocks: 1,
   };
 }
 
@@ -324,6 +559,8 @@ export async function prepareGroupedConv2dForward(
   checkF32(op, { x, w, y });
   checkRank(op, "output y", y, NCHW);
   checkShape(op, "output y", y, [s.n, s.f, s.ho, s.wo]);
+  const v = await chooseVariant(gpu, op, "forward", args);
+  if (v.kernel === "tile") return prepareTile(gpu, op, "forward", s, v, { x, w, y });
   return await dispatch(gpu, "conv2d_grouped_forward", s, y.size, { x, w, y });
 }
 
@@ -382,6 +619,10 @@ export async function prepareGroupedConv2dBackwardInput(
   const s = resolve(op, dx.shape, w.shape, groups, args.stride ?? 1, args.padding ?? 0);
   checkF32(op, { dy, w, dx });
   checkShape(op, "gradient dy", dy, [s.n, s.f, s.ho, s.wo]);
+  const v = await chooseVariant(gpu, op, "backward_input", args);
+  if (v.kernel === "tile") {
+    return prepareTile(gpu, op, "backward_input", s, v, { dy, w, dx }, args.accumulate);
+  }
   return await dispatch(
     gpu,
     "conv2d_grouped_backward_input",
@@ -448,6 +689,7 @@ export async function prepareGroupedConv2dBackwardWeight(
   const s = resolve(op, x.shape, dw.shape, groups, args.stride ?? 1, args.padding ?? 0);
   checkF32(op, { x, dy, dw });
   checkShape(op, "gradient dy", dy, [s.n, s.f, s.ho, s.wo]);
+  const v = await chooseVariant(gpu, op, "backward_weight", args);
   const weights = dw.size;
   const perSplit = Math.ceil(
     s.n / Math.max(1, Math.min(s.n, Math.ceil(GROUPED_WEIGHT_TARGET / weights))),
@@ -455,6 +697,9 @@ export async function prepareGroupedConv2dBackwardWeight(
   const splits = Math.ceil(s.n / perSplit);
   const part = Tensor.empty(gpu, [splits, ...dw.shape], "f32", "grouped conv2d weight partials");
   const shares = { splits, per_split: perSplit };
+  if (v.kernel === "tile") {
+    return prepareWeightTile(gpu, op, s, v, { x, dy, dw, part }, shares, args.accumulate);
+  }
   return await prepareSteps(gpu, op, {
     scratch: [part],
     pipelines: () => [
@@ -490,4 +735,262 @@ export async function groupedConv2dBackwardWeight(
   args: GroupedConv2dBackwardWeightArgs,
 ): Promise<void> {
   recordOnce(await prepareGroupedConv2dBackwardWeight(gpu, args));
+}
+
+/** Workgroups along x for `count` tile invocations, refused past the device's limit. */
+function tileGroups(gpu: Gpu, op: string, count: number, wg: number): number {
+  const groups = Math.ceil(count / wg);
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  if (groups > max) {
+    throw new RangeError(
+      `Cannot run ${op}: ${groups} workgroups exceed the device limit of ${max}; use a smaller ` +
+        `batch`,
+    );
+  }
+  return groups;
+}
+
+/** Channel quads per invocation: the variant's rows, capped at a group's `channels`. */
+function channelQuads(v: TileVariant, channels: number): number {
+  return Math.min(v.rows / 4, Math.ceil(channels / 4));
+}
+
+/**
+ * Prepares the forward or input-gradient pass as register tiles: packs the weight into vec4
+ * quads of the tile's channels (`wt` or `wb` of the WGSL header), then runs the tiles.
+ */
+function prepareTile(
+  gpu: Gpu,
+  op: string,
+  pass: "forward" | "backward_input",
+  s: GroupedShape,
+  v: TileVariant,
+  io: Record<string, Tensor>,
+  accumulate = false,
+): Promise<Recordable> {
+  const forward = pass === "forward";
+  const kk = s.kh * s.kw;
+  // Forward tiles run over a group's output channels and output pixels; input-gradient tiles
+  // over its input channels and the input pixels of one stride phase.
+  const cq = channelQuads(v, forward ? s.fg : s.cg);
+  const pq = v.cols / 4;
+  const blocks = Math.ceil((forward ? s.fg : s.cg) / (4 * cq));
+  const q4 = blocks * cq;
+  const pixels = forward
+    ? s.ho * s.wo
+    : Math.ceil(s.h / s.stride) * Math.ceil(s.w / s.stride);
+  const tiles = Math.ceil(pixels / (4 * pq));
+  const total = s.n * tiles;
+  const gy = (forward ? 1 : s.stride * s.stride) * s.groups * blocks;
+  const packed = Tensor.empty(
+    gpu,
+    [(forward ? s.c : s.f) * kk, q4 * 4],
+    "f32",
+    "grouped conv2d packed weight",
+  );
+  const packCount = packed.size / 4;
+  const { w, ...rest } = io;
+  return prepareSteps(gpu, op, {
+    scratch: [packed],
+    pipelines: () => [
+      getPipeline(
+        gpu,
+        GROUPED,
+        forward ? "conv2d_grouped_pack_forward" : "conv2d_grouped_pack_backward",
+        { WG },
+      ),
+      getPipeline(
+        gpu,
+        GROUPED,
+        forward ? "conv2d_grouped_forward_tile" : "conv2d_grouped_backward_input_tile",
+        { WG: v.wg, CQ: cq, PQ: pq },
+      ),
+    ],
+    steps: ([pack, tile]) => [
+      bindGrouped(gpu, pack, s, packCount, { w, wp_out: packed }, { q4 }),
+      new Dispatch(gpu, tile, { ...rest, wp: packed }, {
+        ...uniforms(s, total, 0, accumulate),
+        q4,
+        tiles,
+        blocks,
+      }, [tileGroups(gpu, op, total, v.wg), gy, 1]),
+    ],
+  });
+}
+
+/**
+ * Prepares the weight gradient as register tiles (output channels x taps of a group) over
+ * batch shares, then the shares' reduction (which also does `accumulate`).
+ */
+function prepareWeightTile(
+  gpu: Gpu,
+  op: string,
+  s: GroupedShape,
+  v: TileVariant,
+  io: { x: Tensor; dy: Tensor; dw: Tensor; part: Tensor },
+  shares: { splits: number; per_split: number },
+  accumulate = false,
+): Promise<Recordable> {
+  const cq = channelQuads(v, s.fg);
+  const blocks = Math.ceil(s.fg / (4 * cq));
+  const tiles = Math.ceil((s.cg * s.kh * s.kw) / v.cols);
+  const total = shares.splits * tiles;
+  const { x, dy, dw, part } = io;
+  return prepareSteps(gpu, op, {
+    scratch: [part],
+    pipelines: () => [
+      getPipeline(gpu, GROUPED, "conv2d_grouped_backward_weight_tile", {
+        WG: v.wg,
+        CQ: cq,
+        PQ: v.cols / 4,
+      }),
+      getPipeline(gpu, GROUPED, "conv2d_grouped_reduce_weight", { WG }),
+    ],
+    steps: ([tile, reduce]) => [
+      new Dispatch(gpu, tile, { x, dy, part_out: part }, {
+        ...uniforms(s, total, 0),
+        ...shares,
+        tiles,
+        blocks,
+      }, [tileGroups(gpu, op, total, v.wg), s.groups * blocks, 1]),
+      bindGrouped(gpu, reduce, s, dw.size, { part, dw }, shares, accumulate),
+    ],
+  });
+}
+
+/**
+ * The odd shape every candidate is checked on: 2 groups of 5 channels (not a tile multiple),
+ * stride 2, padding.
+ */
+const CHECK_SHAPE = { x: [3, 10, 9, 11], w: [10, 5, 3, 3], groups: 2, stride: 2, padding: 1 };
+
+/**
+ * Runs variant `v` of `pass` on an odd shape (with accumulation for the backward passes) and
+ * throws when it differs from the CPU reference: the tuner's self-check.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { checkGroupedConv2dVariant } from "./conv2d_grouped.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * // Resolves when the 8x16 tile matches the CPU reference; throws otherwise.
+ * await checkGroupedConv2dVariant(gpu, "forward", { kernel: "tile", rows: 8, cols: 16, wg: 16 });
+ * gpu.destroy();
+ * ```
+ */
+export async function checkGroupedConv2dVariant(
+  gpu: Gpu,
+  pass: Conv2dPass,
+  v: GroupedConv2dVariant,
+): Promise<void> {
+  const { groups, stride, padding } = CHECK_SHAPE;
+  const xShape = [...CHECK_SHAPE.x];
+  const wShape = [...CHECK_SHAPE.w];
+  const yShape = groupedConv2dOutputShape(xShape, wShape, groups, stride, padding);
+  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+  const [xs, ws, dys] = [
+    tuneData(size(xShape), 31),
+    tuneData(size(wShape), 32),
+    tuneData(size(yShape), 33),
+  ];
+  const start = tuneData(Math.max(size(xShape), size(wShape)), 34);
+  const t = (data: Float32Array, shape: number[]) =>
+    Tensor.from(gpu, data.subarray(0, size(shape)), shape, "f32", "grouped conv2d check");
+  const [x, w, dy] = [t(xs, xShape), t(ws, wShape), t(dys, yShape)];
+  const g = { groups, stride, padding, groupedVariant: v };
+  let out: Tensor;
+  let want: Float64Array;
+  if (pass === "forward") {
+    out = Tensor.empty(gpu, yShape, "f32", "grouped conv2d check");
+    await groupedConv2dForward(gpu, { x, w, y: out, ...g });
+    want = reference.conv2dForward(xs, xShape, ws, wShape, g);
+  } else if (pass === "backward_input") {
+    out = t(start, xShape);
+    await groupedConv2dBackwardInput(gpu, { dy, w, dx: out, accumulate: true, ...g });
+    want = reference.conv2dBackwardInput(dys, ws, wShape, xShape, g).map((d, i) => d + start[i]);
+  } else {
+    out = t(start, wShape);
+    await groupedConv2dBackwardWeight(gpu, { x, dy, dw: out, accumulate: true, ...g });
+    want = reference.conv2dBackwardWeight(xs, xShape, dys, wShape, g).map((d, i) => d + start[i]);
+  }
+  try {
+    const got = await out.read();
+    for (let i = 0; i < want.length; i++) {
+      if (!(Math.abs(got[i] - want[i]) <= 1e-4 * Math.max(1, Math.abs(want[i])))) {
+        throw new Error(
+          `${formatGroupedConv2dVariant(v)} ${pass} computes ${got[i]} instead of ${want[i]} ` +
+            `at ${i}`,
+        );
+      }
+    }
+  } finally {
+    for (const tensor of [x, w, dy, out]) tensor.destroy();
+    gpu.submit();
+  }
+}
+
+/**
+ * The layer {@link timeGroupedConv2dVariant} times: ResNeXt-50 (32x4d) stage 3's grouped 3x3
+ * convolution, 256 channels in 32 groups of 8 (stride 1, padding 1), at HW x HW and batch N,
+ * and its multiply-adds times 2.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { groupedConv2dTuneShape } from "./conv2d_grouped.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const s = groupedConv2dTuneShape(gpu);
+ * assert.equal(s.c / s.groups, 8);
+ * assert.equal(s.flop, 2 * s.n * s.c * 8 * 9 * s.hw * s.hw);
+ * gpu.destroy();
+ * ```
+ */
+export function groupedConv2dTuneShape(
+  gpu: Gpu,
+): { n: number; c: number; groups: number; hw: number; flop: number } {
+  const [n, c, groups, hw] = gpu.isFallback ? [4, 256, 32, 14] : [32, 256, 32, 28];
+  return { n, c, groups, hw, flop: 2 * n * c * (c / groups) * 9 * hw * hw };
+}
+
+/**
+ * Times variant `v` of `pass` on {@link groupedConv2dTuneShape}; returns ms per call (submits
+ * and waits).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { timeGroupedConv2dVariant } from "./conv2d_grouped.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const ms = await timeGroupedConv2dVariant(gpu, "forward", { kernel: "plain", wg: 64 });
+ * assert.equal(ms > 0, true);
+ * gpu.destroy();
+ * ```
+ */
+export async function timeGroupedConv2dVariant(
+  gpu: Gpu,
+  pass: Conv2dPass,
+  v: GroupedConv2dVariant,
+): Promise<number> {
+  const { n, c, groups, hw, flop } = groupedConv2dTuneShape(gpu);
+  const xShape = [n, c, hw, hw];
+  const wShape = [c, c / groups, 3, 3];
+  const g = { groups, stride: 1, padding: 1, groupedVariant: v };
+  const x = Tensor.from(gpu, tuneData(n * c * hw * hw, 41), xShape, "f32", "grouped tune");
+  const dy = Tensor.from(gpu, tuneData(n * c * hw * hw, 42), xShape, "f32", "grouped tune");
+  const w = Tensor.from(gpu, tuneData(c * (c / groups) * 9, 43), wShape, "f32", "grouped tune");
+  const out = Tensor.empty(gpu, pass === "backward_weight" ? wShape : xShape, "f32", "grouped tune");
+  const op = pass === "forward"
+    ? await prepareGroupedConv2dForward(gpu, { x, w, y: out, ...g })
+    : pass === "backward_input"
+    ? await prepareGroupedConv2dBackwardInput(gpu, { dy, w, dx: out, ...g })
+    : await prepareGroupedConv2dBackwardWeight(gpu, { x, dy, dw: out, ...g });
+  try {
+    return await timeRecorded(gpu, () => op.record(), flop);
+  } finally {
+    op.destroy();
+    for (const t of [x, dy, w, out]) t.destroy();
+    gpu.submit();
+  }
 }

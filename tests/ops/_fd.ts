@@ -6,10 +6,12 @@
 import type { Gpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
+  formatGroupedConv2dVariant,
   groupedConv2dBackwardInput,
   groupedConv2dBackwardWeight,
   groupedConv2dForward,
   groupedConv2dOutputShape,
+  type GroupedConv2dVariant,
 } from "../../lib/ops/conv2d_grouped.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";
 import { assertClose, maxRelativeError, randomArray } from "../_gpu.ts";
@@ -61,18 +63,19 @@ export function convReferenceErrors(
 /**
  * Runs a convolution's three passes on the GPU (the grouped wrappers, which hand `groups` 1 to
  * the tiled kernels) on seeded data, compares each with the CPU reference and prints the errors.
- * Outputs start as garbage, so a pass that does not overwrite them fails.
+ * Outputs start as garbage, so a pass that does not overwrite them fails. `groupedVariant`
+ * forces a grouped kernel variant.
  */
 export async function checkConvPasses(
   gpu: Gpu,
   xShape: readonly number[],
   wShape: readonly number[],
-  geometry: ref.ConvGeometry,
+  geometry: ref.ConvGeometry & { groupedVariant?: GroupedConv2dVariant },
   tolerance: number,
 ): Promise<void> {
   const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-  const { stride = 1, padding = 0, groups = 1 } = geometry;
-  const g = { stride, padding, groups };
+  const { stride = 1, padding = 0, groups = 1, groupedVariant } = geometry;
+  const g = { stride, padding, groups, groupedVariant };
   const yShape = groupedConv2dOutputShape(xShape, wShape, groups, stride, padding);
   const xs = randomArray(size(xShape), xShape[0] + xShape[1]);
   const ws = randomArray(size(wShape), wShape[0] + wShape[2]);
@@ -91,7 +94,8 @@ export async function checkConvPasses(
     const edx = ref.conv2dBackwardInput(dys, ws, wShape, xShape, g);
     const edw = ref.conv2dBackwardWeight(xs, xShape, dys, wShape, g);
     const [gy, gdx, gdw] = [await y.read(), await dx.read(), await dw.read()];
-    const label = `x${xShape} w${wShape} g${groups} s${stride} p${padding}`;
+    const variant = groupedVariant ? `${formatGroupedConv2dVariant(groupedVariant)} ` : "";
+    const label = `${variant}x${xShape} w${wShape} g${groups} s${stride} p${padding}`;
     console.log(
       `  ${label}: y ${maxRelativeError(gy, ey).toExponential(2)}, dx ` +
         `${maxRelativeError(gdx, edx).toExponential(2)}, dw ` +

@@ -1,10 +1,14 @@
 import { ok, rejects, strictEqual as equal } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
+  FALLBACK_GROUPED_CANDIDATES,
+  formatGroupedConv2dVariant,
+  GPU_GROUPED_CANDIDATES,
   groupedConv2dBackwardInput,
   groupedConv2dBackwardWeight,
   groupedConv2dForward,
   groupedConv2dOutputShape,
+  type GroupedConv2dVariant,
   prepareGroupedConv2dBackwardInput,
   prepareGroupedConv2dBackwardWeight,
   prepareGroupedConv2dForward,
@@ -13,7 +17,11 @@ import * as ref from "../../lib/ops/reference_nn.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
 import { checkConvPasses, convReferenceErrors } from "./_fd.ts";
 
-/** [N, C, H, W, F, groups, K, stride, padding]: odd sizes and group widths. */
+/**
+ * [N, C, H, W, F, groups, K, stride, padding]: odd sizes and group widths; none of the channels
+ * per group (1 to 13) or pixel counts is a multiple of the 4..16 register tiles, except where a
+ * case says so.
+ */
 const CASES: readonly number[][] = [
   [3, 6, 9, 11, 9, 3, 3, 2, 1],
   [2, 8, 7, 5, 8, 8, 3, 1, 1], // depthwise
@@ -21,9 +29,22 @@ const CASES: readonly number[][] = [
   [1, 10, 6, 6, 15, 5, 3, 2, 1],
   [17, 6, 5, 5, 4, 2, 3, 1, 1], // a batch past the weight gradient's shares
   [2, 9, 8, 7, 3, 3, 2, 3, 1], // stride > kernel: some inputs get no gradient
+  [2, 22, 7, 9, 26, 2, 3, 2, 1], // 11 -> 13 channels per group: two and four channel quads
+  [3, 18, 6, 5, 27, 3, 3, 1, 1], // 6 -> 9 channels per group
+  [2, 10, 8, 7, 10, 2, 5, 2, 2], // a 5x5 kernel, 5 channels per group
+  [2, 64, 7, 7, 64, 4, 3, 1, 1], // 16 per group: full 16-channel tiles, a ResNeXt-like 7x7
 ];
-// f32 sums of at most a few hundred products of values in [-1, 1].
+// f32 sums of at most about a thousand products of values in [-1, 1].
 const TOL = 1e-5;
+/** Every grouped variant any adapter may tune to, each once: all are tested here, forced. */
+const VARIANTS: readonly GroupedConv2dVariant[] = ([
+  ...FALLBACK_GROUPED_CANDIDATES,
+  ...GPU_GROUPED_CANDIDATES,
+  { kernel: "tile", rows: 16, cols: 4, wg: 16 }, // four channel quads, one pixel quad
+  { kernel: "tile", rows: 12, cols: 12, wg: 16 },
+] as const).filter((v, i, all) =>
+  all.findIndex((o) => formatGroupedConv2dVariant(o) === formatGroupedConv2dVariant(v)) === i
+);
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -46,20 +67,25 @@ Deno.test("grouped conv2d reference: finite differences, and groups = 1 is the p
   assertClose(ref.conv2dForward(x, xShape, w, wShape, g), plain, 1e-12, "grouped = masked plain");
 });
 
-Deno.test({
-  name: "grouped conv2d forward and both backward passes match the CPU reference on odd shapes",
-  ignore: noGpu,
-  async fn() {
-    const gpu = (await testGpu())!;
-    for (const [n, c, h, w, f, groups, k, stride, padding] of CASES) {
-      await checkConvPasses(gpu, [n, c, h, w], [f, c / groups, k, k], {
-        stride,
-        padding,
-        groups,
-      }, TOL);
-    }
-  },
-});
+for (const groupedVariant of VARIANTS) {
+  const name = formatGroupedConv2dVariant(groupedVariant);
+  Deno.test({
+    name: `grouped conv2d ${name}: forward and both backward passes match the CPU reference ` +
+      `on odd shapes`,
+    ignore: noGpu,
+    async fn() {
+      const gpu = (await testGpu())!;
+      for (const [n, c, h, w, f, groups, k, stride, padding] of CASES) {
+        await checkConvPasses(gpu, [n, c, h, w], [f, c / groups, k, k], {
+          stride,
+          padding,
+          groups,
+          groupedVariant,
+        }, TOL);
+      }
+    },
+  });
+}
 
 Deno.test({
   name: "grouped conv2d re-records, accumulates, and takes the plain fast path at groups = 1",
