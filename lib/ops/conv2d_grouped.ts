@@ -776,9 +776,7 @@ function prepareTile(
   const pq = v.cols / 4;
   const blocks = Math.ceil((forward ? s.fg : s.cg) / (4 * cq));
   const q4 = blocks * cq;
-  const pixels = forward
-    ? s.ho * s.wo
-    : Math.ceil(s.h / s.stride) * Math.ceil(s.w / s.stride);
+  const pixels = forward ? s.ho * s.wo : Math.ceil(s.h / s.stride) * Math.ceil(s.w / s.stride);
   const tiles = Math.ceil(pixels / (4 * pq));
   const total = s.n * tiles;
   const gy = (forward ? 1 : s.stride * s.stride) * s.groups * blocks;
@@ -980,7 +978,12 @@ export async function timeGroupedConv2dVariant(
   const x = Tensor.from(gpu, tuneData(n * c * hw * hw, 41), xShape, "f32", "grouped tune");
   const dy = Tensor.from(gpu, tuneData(n * c * hw * hw, 42), xShape, "f32", "grouped tune");
   const w = Tensor.from(gpu, tuneData(c * (c / groups) * 9, 43), wShape, "f32", "grouped tune");
-  const out = Tensor.empty(gpu, pass === "backward_weight" ? wShape : xShape, "f32", "grouped tune");
+  const out = Tensor.empty(
+    gpu,
+    pass === "backward_weight" ? wShape : xShape,
+    "f32",
+    "grouped tune",
+  );
   const op = pass === "forward"
     ? await prepareGroupedConv2dForward(gpu, { x, w, y: out, ...g })
     : pass === "backward_input"

@@ -4,16 +4,20 @@ import {
   FALLBACK_GROUPED_CANDIDATES,
   formatGroupedConv2dVariant,
   GPU_GROUPED_CANDIDATES,
+  GROUPED_CONV2D_TUNE_KEYS,
   groupedConv2dBackwardInput,
   groupedConv2dBackwardWeight,
+  groupedConv2dCandidates,
   groupedConv2dForward,
   groupedConv2dOutputShape,
   type GroupedConv2dVariant,
+  groupedConv2dVariant,
   prepareGroupedConv2dBackwardInput,
   prepareGroupedConv2dBackwardWeight,
   prepareGroupedConv2dForward,
 } from "../../lib/ops/conv2d_grouped.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";
+import { tuningRecord } from "../../lib/ops/tune.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
 import { checkConvPasses, convReferenceErrors } from "./_fd.ts";
 
@@ -87,48 +91,120 @@ for (const groupedVariant of VARIANTS) {
   });
 }
 
+for (const groupedVariant of ["plain", "tile"] as const) {
+  Deno.test({
+    name: `grouped conv2d ${groupedVariant}: re-records, accumulates, and takes the plain fast ` +
+      `path at groups = 1`,
+    ignore: noGpu,
+    async fn() {
+      const gpu = (await testGpu())!;
+      const xShape = [3, 6, 7, 5];
+      const wShape = [9, 2, 3, 3];
+      const g = { stride: 2, padding: 1, groups: 3, groupedVariant };
+      const yShape = groupedConv2dOutputShape(xShape, wShape, 3, 2, 1);
+      const x = Tensor.zeros(gpu, xShape);
+      const w = Tensor.zeros(gpu, wShape);
+      const dy = Tensor.zeros(gpu, yShape);
+      const y = Tensor.empty(gpu, yShape);
+      const dx = Tensor.from(gpu, new Float32Array(size(xShape)).fill(0.5), xShape);
+      const dw = Tensor.from(gpu, new Float32Array(size(wShape)).fill(-0.25), wShape);
+      const fwd = await prepareGroupedConv2dForward(gpu, { x, w, y, ...g });
+      const bin = await prepareGroupedConv2dBackwardInput(gpu, {
+        dy,
+        w,
+        dx,
+        ...g,
+        accumulate: true,
+      });
+      const bw = await prepareGroupedConv2dBackwardWeight(gpu, {
+        x,
+        dy,
+        dw,
+        ...g,
+        accumulate: true,
+      });
+      for (let step = 0; step < 2; step++) {
+        const [xs, ws, dys] = [x, w, dy].map((t, i) => randomArray(t.size, 10 * step + i));
+        x.write(xs);
+        w.write(ws);
+        dy.write(dys);
+        const dxBefore = await dx.read();
+        const dwBefore = await dw.read();
+        fwd.record();
+        bin.record();
+        bw.record();
+        assertClose(await y.read(), ref.conv2dForward(xs, xShape, ws, wShape, g), TOL, "y");
+        const gx = ref.conv2dBackwardInput(dys, ws, wShape, xShape, g);
+        assertClose(await dx.read(), gx.map((v, i) => v + dxBefore[i]), TOL, "accumulated dx");
+        const gw = ref.conv2dBackwardWeight(xs, xShape, dys, wShape, g);
+        assertClose(await dw.read(), gw.map((v, i) => v + dwBefore[i]), TOL, "accumulated dw");
+      }
+      for (const t of [fwd, bin, bw]) t.destroy();
+      // groups = 1 hands over to the register-tiled convolution (two dispatches: pack, tiles).
+      const wPlain = Tensor.from(gpu, randomArray(4 * 6 * 9, 3), [4, 6, 3, 3]);
+      const yPlain = Tensor.empty(gpu, [3, 4, 7, 5]);
+      const before = gpu.dispatchCount;
+      const plain = { padding: 1, groups: 1, variant: "direct" } as const; // no tuning dispatches
+      await groupedConv2dForward(gpu, { x, w: wPlain, y: yPlain, ...plain });
+      equal(gpu.dispatchCount - before, 2);
+      for (const t of [x, w, dy, y, dx, dw, wPlain, yPlain]) t.destroy();
+    },
+  });
+}
+
 Deno.test({
-  name: "grouped conv2d re-records, accumulates, and takes the plain fast path at groups = 1",
+  name: "grouped conv2d tuning checks and times every candidate per pass; calls without a " +
+    "variant use it",
   ignore: noGpu,
   async fn() {
     const gpu = (await testGpu())!;
-    const xShape = [3, 6, 7, 5];
-    const wShape = [9, 2, 3, 3];
-    const g = { stride: 2, padding: 1, groups: 3 };
-    const yShape = groupedConv2dOutputShape(xShape, wShape, 3, 2, 1);
-    const x = Tensor.zeros(gpu, xShape);
-    const w = Tensor.zeros(gpu, wShape);
-    const dy = Tensor.zeros(gpu, yShape);
-    const y = Tensor.empty(gpu, yShape);
-    const dx = Tensor.from(gpu, new Float32Array(size(xShape)).fill(0.5), xShape);
-    const dw = Tensor.from(gpu, new Float32Array(size(wShape)).fill(-0.25), wShape);
-    const fwd = await prepareGroupedConv2dForward(gpu, { x, w, y, ...g });
-    const bin = await prepareGroupedConv2dBackwardInput(gpu, { dy, w, dx, ...g, accumulate: true });
-    const bw = await prepareGroupedConv2dBackwardWeight(gpu, { x, dy, dw, ...g, accumulate: true });
-    for (let step = 0; step < 2; step++) {
-      const [xs, ws, dys] = [x, w, dy].map((t, i) => randomArray(t.size, 10 * step + i));
-      x.write(xs);
-      w.write(ws);
-      dy.write(dys);
-      const dxBefore = await dx.read();
-      const dwBefore = await dw.read();
-      fwd.record();
-      bin.record();
-      bw.record();
-      assertClose(await y.read(), ref.conv2dForward(xs, xShape, ws, wShape, g), TOL, "y");
-      const gx = ref.conv2dBackwardInput(dys, ws, wShape, xShape, g);
-      assertClose(await dx.read(), gx.map((v, i) => v + dxBefore[i]), TOL, "accumulated dx");
-      const gw = ref.conv2dBackwardWeight(xs, xShape, dys, wShape, g);
-      assertClose(await dw.read(), gw.map((v, i) => v + dwBefore[i]), TOL, "accumulated dw");
+    const saved = gpu.tune;
+    gpu.tune = "force";
+    try {
+      for (const pass of ["forward", "backward_input", "backward_weight"] as const) {
+        const result = await groupedConv2dVariant(gpu, pass);
+        equal(result.source, "tuned");
+        equal(result.timings?.length, groupedConv2dCandidates(gpu).length);
+        for (const t of result.timings ?? []) {
+          const name = formatGroupedConv2dVariant(t.config);
+          console.log(`  ${pass} ${name}: ${t.ms?.toFixed(2)} ms`);
+          ok(t.ms !== null && t.ms > 0, `${name} failed: ${t.error}`);
+        }
+        console.log(`  ${pass}: ${formatGroupedConv2dVariant(result.config)} wins`);
+        equal(tuningRecord(gpu).choices[GROUPED_CONV2D_TUNE_KEYS[pass]], result.config);
+      }
+    } finally {
+      gpu.tune = saved;
     }
-    for (const t of [fwd, bin, bw]) t.destroy();
-    // groups = 1 hands over to the register-tiled convolution (two dispatches: pack, tiles).
-    const wPlain = Tensor.from(gpu, randomArray(4 * 6 * 9, 3), [4, 6, 3, 3]);
-    const yPlain = Tensor.empty(gpu, [3, 4, 7, 5]);
+    const xShape = [2, 6, 5, 6];
+    const wShape = [4, 3, 3, 3];
+    const g = { padding: 1, groups: 2 };
+    const xs = randomArray(size(xShape), 70);
+    const ws = randomArray(size(wShape), 71);
+    const x = Tensor.from(gpu, xs, xShape);
+    const w = Tensor.from(gpu, ws, wShape);
+    const y = Tensor.empty(gpu, [2, 4, 5, 6]);
     const before = gpu.dispatchCount;
-    await groupedConv2dForward(gpu, { x, w: wPlain, y: yPlain, padding: 1, groups: 1 });
-    equal(gpu.dispatchCount - before, 2);
-    for (const t of [x, w, dy, y, dx, dw, wPlain, yPlain]) t.destroy();
+    await groupedConv2dForward(gpu, { x, w, y, ...g });
+    const tuned = await groupedConv2dVariant(gpu, "forward");
+    // The tuned choice runs without tuning again: a tile packs then convolves, plain is one.
+    equal(gpu.dispatchCount - before, tuned.config.kernel === "tile" ? 2 : 1);
+    assertClose(await y.read(), ref.conv2dForward(xs, xShape, ws, wShape, g), TOL, "tuned");
+    await rejects(
+      groupedConv2dForward(gpu, {
+        x,
+        w,
+        y,
+        ...g,
+        groupedVariant: { kernel: "tile", rows: 6, cols: 16, wg: 16 },
+      }),
+      /Cannot run grouped conv2d: grouped variant tile 6x16 wg16 is not usable here: tile 6x16/,
+    );
+    await rejects(
+      groupedConv2dForward(gpu, { x, w, y, ...g, groupedVariant: "big" as "tile" }),
+      /Cannot run grouped conv2d: grouped variant "big" is unknown; use "plain", "tile"/,
+    );
+    for (const t of [x, w, y]) t.destroy();
   },
 });
 
