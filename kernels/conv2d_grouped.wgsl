@@ -510,12 +510,26 @@ fn taps(kq: u32) -> Taps {
   return Taps(k * (p.h * p.w), vec4<i32>(a), vec4<i32>(b), ks < vec4<u32>(kg));
 }
 
-// x at taps t for the output pixel whose tap (0, 0) is input (ih, iw), of the group whose first
-// channel starts at xb.
-fn gather_taps(xb: u32, t: Taps, ih: i32, iw: i32) -> vec4<f32> {
-  let s = spots(vec4<i32>(ih) + t.kh, vec4<i32>(iw) + t.kw, p.h, p.w);
-  let o = vec4<u32>(xb) + t.chan + s.off;
-  return select(vec4<f32>(), vec4<f32>(x[o.x], x[o.y], x[o.z], x[o.w]), s.ok & t.ok);
+// Row part of taps t for an output row whose tap (0, 0) is input row ih: offsets within the
+// group (channel and row), and whether the tap exists and its row lies inside.
+struct TapRows {
+  off: vec4<u32>,
+  ok: vec4<bool>,
+}
+
+fn tap_rows(t: Taps, ih: i32) -> TapRows {
+  let r = vec4<i32>(ih) + t.kh;
+  let ok = t.ok & (r >= vec4<i32>(0)) & (r < vec4<i32>(i32(p.h)));
+  return TapRows(t.chan + vec4<u32>(clamp(r, vec4<i32>(0), vec4<i32>(i32(p.h) - 1))) * p.w, ok);
+}
+
+// x at taps t, rows r, for the output pixel whose tap (0, 0) is input column iw, of the group
+// whose first channel starts at xb.
+fn gather_taps(xb: u32, t: Taps, r: TapRows, iw: i32) -> vec4<f32> {
+  let q = vec4<i32>(iw) + t.kw;
+  let ok = r.ok & (q >= vec4<i32>(0)) & (q < vec4<i32>(i32(p.w)));
+  let o = vec4<u32>(xb) + r.off + vec4<u32>(clamp(q, vec4<i32>(0), vec4<i32>(i32(p.w) - 1)));
+  return select(vec4<f32>(), vec4<f32>(x[o.x], x[o.y], x[o.z], x[o.w]), ok);
 }
 
 // Stores tile v (rows: output channels m..m+3 of group g; column j: tap kq + j) of share split.
@@ -566,16 +580,21 @@ fn conv2d_grouped_backward_weight_tile(@builtin(global_invocation_id) gid: vec3<
     var q = n * p.f * pixels;
     for (var i = 0u; i < p.ho; i++) {
       let ih = i32(i * p.stride) - i32(p.pad);
+      // A row's bounds and offsets serve every pixel of the row.
+      let r0 = tap_rows(t0, ih);
+      let r1 = tap_rows(t1, ih);
+      let r2 = tap_rows(t2, ih);
+      let r3 = tap_rows(t3, ih);
       for (var j = 0u; j < p.wo; j++) {
         let iw = i32(j * p.stride) - i32(p.pad);
         let g0 = vec4<f32>(dy[q + d0.x], dy[q + d0.y], dy[q + d0.z], dy[q + d0.w]);
         let g1 = vec4<f32>(dy[q + d1.x], dy[q + d1.y], dy[q + d1.z], dy[q + d1.w]);
         let g2 = vec4<f32>(dy[q + d2.x], dy[q + d2.y], dy[q + d2.z], dy[q + d2.w]);
         let g3 = vec4<f32>(dy[q + d3.x], dy[q + d3.y], dy[q + d3.z], dy[q + d3.w]);
-        let v0 = gather_taps(xb, t0, ih, iw);
-        let v1 = gather_taps(xb, t1, ih, iw);
-        let v2 = gather_taps(xb, t2, ih, iw);
-        let v3 = gather_taps(xb, t3, ih, iw);
+        let v0 = gather_taps(xb, t0, r0, iw);
+        let v1 = gather_taps(xb, t1, r1, iw);
+        let v2 = gather_taps(xb, t2, r2, iw);
+        let v3 = gather_taps(xb, t3, r3, iw);
         a00 += outer4(g0, v0); a01 += outer4(g0, v1); a02 += outer4(g0, v2); a03 += outer4(g0, v3);
         a10 += outer4(g1, v0); a11 += outer4(g1, v1); a12 += outer4(g1, v2); a13 += outer4(g1, v3);
         a20 += outer4(g2, v0); a21 += outer4(g2, v1); a22 += outer4(g2, v2); a23 += outer4(g2, v3);

@@ -202,8 +202,9 @@ export const GROUPED_CONV2D_TUNE_KEYS: Readonly<Record<Conv2dPass, string>> = {
 
 /**
  * Candidates on CPU (fallback) adapters, default first: 16-wide workgroups, as for the plain
- * convolution (one lavapipe thread runs a whole workgroup), register tiles of one or two
- * channel quads (ResNeXt-50's groups hold 4 to 32 channels), and the plain kernel.
+ * convolution (one lavapipe thread runs a whole workgroup), register tiles of two to four
+ * channel quads (capped per layer at the group's width, ResNeXt-50's 4 to 32 channels), and
+ * the plain kernel.
  *
  * @example
  * ```ts
@@ -217,8 +218,9 @@ export const GROUPED_CONV2D_TUNE_KEYS: Readonly<Record<Conv2dPass, string>> = {
  */
 export const FALLBACK_GROUPED_CANDIDATES: readonly GroupedConv2dVariant[] = [
   { kernel: "tile", rows: 8, cols: 16, wg: 16 },
-  { kernel: "tile", rows: 4, cols: 16, wg: 16 },
+  { kernel: "tile", rows: 16, cols: 8, wg: 16 },
   { kernel: "tile", rows: 8, cols: 8, wg: 16 },
+  { kernel: "tile", rows: 16, cols: 16, wg: 16 },
   { kernel: "plain", wg: 64 },
 ];
 
@@ -237,6 +239,7 @@ export const GPU_GROUPED_CANDIDATES: readonly GroupedConv2dVariant[] = [
   { kernel: "tile", rows: 4, cols: 8, wg: 64 },
   { kernel: "tile", rows: 4, cols: 4, wg: 128 },
   { kernel: "tile", rows: 8, cols: 8, wg: 64 },
+  { kernel: "tile", rows: 16, cols: 8, wg: 64 },
   { kernel: "tile", rows: 8, cols: 16, wg: 64 },
   { kernel: "plain", wg: 64 },
 ];
@@ -857,10 +860,10 @@ function prepareWeightTile(
 }
 
 /**
- * The odd shape every candidate is checked on: 2 groups of 5 channels (not a tile multiple),
- * stride 2, padding.
+ * The odd shape every candidate is checked on: 2 groups of 13 channels (four channel quads, the
+ * last one partial), stride 2, padding.
  */
-const CHECK_SHAPE = { x: [3, 10, 9, 11], w: [10, 5, 3, 3], groups: 2, stride: 2, padding: 1 };
+const CHECK_SHAPE = { x: [3, 26, 9, 11], w: [26, 13, 3, 3], groups: 2, stride: 2, padding: 1 };
 
 /**
  * Runs variant `v` of `pass` on an odd shape (with accumulation for the backward passes) and
@@ -929,8 +932,9 @@ export async function checkGroupedConv2dVariant(
 
 /**
  * The layer {@link timeGroupedConv2dVariant} times: ResNeXt-50 (32x4d) stage 3's grouped 3x3
- * convolution, 256 channels in 32 groups of 8 (stride 1, padding 1), at HW x HW and batch N,
- * and its multiply-adds times 2.
+ * convolution, 512 channels in 32 groups of 16 at 14x14 (stride 1, padding 1), at batch N (1 on
+ * software adapters, 32 on GPUs), and its multiply-adds times 2. Groups of 16 tell 8- and
+ * 16-channel tiles apart; narrower layers cap either at their group width.
  *
  * @example
  * ```ts
@@ -939,15 +943,15 @@ export async function checkGroupedConv2dVariant(
  * import { groupedConv2dTuneShape } from "./conv2d_grouped.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const s = groupedConv2dTuneShape(gpu);
- * assert.equal(s.c / s.groups, 8);
- * assert.equal(s.flop, 2 * s.n * s.c * 8 * 9 * s.hw * s.hw);
+ * assert.equal(s.c / s.groups, 16);
+ * assert.equal(s.flop, 2 * s.n * s.c * 16 * 9 * s.hw * s.hw);
  * gpu.destroy();
  * ```
  */
 export function groupedConv2dTuneShape(
   gpu: Gpu,
 ): { n: number; c: number; groups: number; hw: number; flop: number } {
-  const [n, c, groups, hw] = gpu.isFallback ? [4, 256, 32, 14] : [32, 256, 32, 28];
+  const [n, c, groups, hw] = gpu.isFallback ? [1, 512, 32, 14] : [32, 512, 32, 14];
   return { n, c, groups, hw, flop: 2 * n * c * (c / groups) * 9 * hw * hw };
 }
 

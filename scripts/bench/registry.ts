@@ -12,6 +12,7 @@ import { formatRowRule } from "../../lib/ops/reduce.ts";
 import { softmaxRowRule } from "../../lib/ops/softmax.ts";
 import { type BenchRow, type BenchSection, tuningRows } from "./common.ts";
 import { benchConv } from "./conv.ts";
+import { groupedConvSection } from "./conv_grouped.ts";
 import { gemmSection } from "./gemm.ts";
 import { inputSection } from "./input.ts";
 import { benchSoftmax } from "./softmax.ts";
@@ -73,6 +74,7 @@ export const SECTIONS: readonly BenchSection[] = [
   gemmSection,
   softmax,
   conv,
+  groupedConvSection,
   batchnorm,
   trainSection,
   stage2,
