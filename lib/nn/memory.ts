@@ -137,6 +137,9 @@ function convScratch(spec: ResNetSpec, batch: number): number {
     const weights = c.cout * (c.cin / c.groups) * kk;
     if (c.groups > 1) {
       bytes += Math.min(batch, Math.ceil(GROUPED_WEIGHT_TARGET / weights)) * weights * F32;
+      // Register tiles pack the weight for the forward and input-gradient passes: a group's
+      // channels rounded up to the tile's 4, 8 or 16.
+      bytes += (c.cin * kk * up16(c.cout / c.groups) + c.cout * kk * up16(c.cin / c.groups)) * F32;
       continue;
     }
     const k = c.cin * kk;
