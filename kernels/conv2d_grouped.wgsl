@@ -24,14 +24,15 @@
 //   conv2d_grouped_reduce_weight:          dw (+)= the sum of the shares
 // Tiles (CQ, PQ overrides, 1..4 each; the wrapper caps CQ at the group's channel quads):
 //   forward_tile:         4 CQ output channels x 4 PQ output pixels (flattened i*Wo + j) of one
-//                         image; gid.x = n * tiles + pixel tile, gid.y = g * blocks + block.
+//                         image; e = n * tiles + pixel tile, gid.y = g * blocks + block.
 //   backward_input_tile:  4 CQ input channels x 4 PQ input pixels of one stride phase
 //                         (ih mod s, iw mod s), flattened over the phase's ceil(H/s) x ceil(W/s)
 //                         cells: every pixel of a phase is reached by the same taps, so no lane
-//                         tests divisibility; gid.x = n * tiles + cell tile, gid.y = (phase G +
-//                         g) * blocks + block.
+//                         tests divisibility; e = n * tiles + cell tile, gid.y = (phase G + g) *
+//                         blocks + block.
 //   backward_weight_tile: 4 CQ output channels x 4 PQ taps of Kg over one batch share;
-//                         gid.x = share * tiles + tap tile, gid.y = g * blocks + block.
+//                         e = share * tiles + tap tile, gid.y = g * blocks + block.
+// The tile index e = gid.z * row + gid.x folds into z when it needs more workgroups than x has.
 // Tile sizes are overrides, not loops over a register array: Mesa's lavapipe left such arrays in
 // memory (conv2d.wgsl's note). All 16 accumulators are written out and updated; those a tile
 // size leaves unused are never stored, so the compiler drops them and their loads. Lanes past
@@ -65,12 +66,12 @@ struct Conv {
   cg: u32,         // Cg
   fg: u32,         // Fg
   total: u32,      // elements of this entry point's output
-  row: u32,        // elements covered by one row of workgroups (x groups * WG)
+  row: u32,        // elements (tiles) covered by one row of workgroups along x (x groups * WG)
   splits: u32,     // backward weight: batch shares
   per_split: u32,  // backward weight: images per share
   accumulate: u32, // 1 adds to dx or dw, 0 overwrites
   q4: u32,         // tiled: vec4 quads per row of wt / wb (a multiple of CQ)
-  tiles: u32,      // tiled: tiles along gid.x per image (per share for the weight gradient)
+  tiles: u32,      // tiled: tiles along e per image (per share for the weight gradient)
   blocks: u32,     // tiled: channel blocks of 4 CQ per group along gid.y
 }
 
@@ -291,9 +292,10 @@ fn store_y(n: u32, g: u32, m: u32, q: u32, v: mat4x4<f32>) {
 // total = N * tiles.
 @compute @workgroup_size(WG)
 fn conv2d_grouped_forward_tile(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x >= p.total) { return; }
-  let n = gid.x / p.tiles;
-  let q = (gid.x - n * p.tiles) * (4u * PQ);
+  let e = gid.z * p.row + gid.x;
+  if (e >= p.total) { return; }
+  let n = e / p.tiles;
+  let q = (e - n * p.tiles) * (4u * PQ);
   let g = gid.y / p.blocks;
   let m = (gid.y - g * p.blocks) * (4u * CQ); // the tile's first output channel in its group
   let o0 = origins(q);
@@ -409,7 +411,8 @@ fn store_dx(n: u32, g: u32, k: u32, at: Cells, v: mat4x4<f32>) {
 // total = N * tiles.
 @compute @workgroup_size(WG)
 fn conv2d_grouped_backward_input_tile(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x >= p.total) { return; }
+  let e = gid.z * p.row + gid.x;
+  if (e >= p.total) { return; }
   let s = p.stride;
   let per_phase = (p.c / p.cg) * p.blocks;
   let phase = gid.y / per_phase;
@@ -420,8 +423,8 @@ fn conv2d_grouped_backward_input_tile(@builtin(global_invocation_id) gid: vec3<u
   let pw = phase - ph * s;
   let cw = (p.w + s - 1u) / s;
   let ncell = ((p.h + s - 1u) / s) * cw;
-  let n = gid.x / p.tiles;
-  let c = (gid.x - n * p.tiles) * (4u * PQ);
+  let n = e / p.tiles;
+  let c = (e - n * p.tiles) * (4u * PQ);
   let c0 = cells(c, ph, pw, cw, ncell);
   let c1 = cells(c + 4u, ph, pw, cw, ncell);
   let c2 = cells(c + 8u, ph, pw, cw, ncell);
@@ -550,9 +553,10 @@ fn store_part(split: u32, g: u32, m: u32, kq: u32, v: mat4x4<f32>) {
 // invocation. Reads x and dy; overwrites part. total = splits * tiles.
 @compute @workgroup_size(WG)
 fn conv2d_grouped_backward_weight_tile(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x >= p.total) { return; }
-  let split = gid.x / p.tiles;
-  let kq = (gid.x - split * p.tiles) * (4u * PQ);
+  let e = gid.z * p.row + gid.x;
+  if (e >= p.total) { return; }
+  let split = e / p.tiles;
+  let kq = (e - split * p.tiles) * (4u * PQ);
   let g = gid.y / p.blocks;
   let m = (gid.y - g * p.blocks) * (4u * CQ); // the tile's first output channel in its group
   let t0 = taps(kq);

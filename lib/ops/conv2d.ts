@@ -30,7 +30,7 @@ import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDistinct, checkF32, checkShape } from "./_check.ts";
 import { prepareSteps } from "./_prepare.ts";
 import * as reference from "./reference_nn.ts";
-import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { askedOrTuned, timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { CONV2D_ENTRIES, CONV2D_TILED_ENTRIES, family } from "./_entries.ts";
 
 const CONV2D = family("kernels/conv2d.wgsl", source, CONV2D_ENTRIES);
@@ -293,46 +293,30 @@ export function conv2dVariant(
   options: { force?: boolean } = {},
 ): Promise<TuneResult<Conv2dVariant>> {
   const candidates = conv2dCandidates(gpu).filter((v) => conv2dVariantProblem(gpu, v) === null);
-  const checked = new Set<Conv2dVariant>();
   return tuned(gpu, {
     force: options.force,
     key: CONV2D_TUNE_KEYS[pass],
     fallback: candidates[0] ?? NAMED_VARIANTS.direct,
     candidates,
-    async measure(v) {
-      if (!checked.has(v)) {
-        await checkConv2dVariant(gpu, pass, v);
-        checked.add(v);
-      }
-      return timeConv2dVariant(gpu, pass, v);
-    },
+    check: (v) => checkConv2dVariant(gpu, pass, v),
+    measure: (v) => timeConv2dVariant(gpu, pass, v),
   });
 }
 
 /** The variant a call asked for (validated), else the tuned one for its pass. */
-async function chooseVariant(
+function chooseVariant(
   gpu: Gpu,
   op: string,
   pass: Conv2dPass,
   g: Conv2dGeometry,
 ): Promise<Conv2dVariant> {
-  let v = typeof g.variant === "string" ? NAMED_VARIANTS[g.variant] : g.variant;
-  if (g.variant !== undefined && v === undefined) {
-    throw new RangeError(
-      `Cannot run ${op}: variant "${g.variant}" is unknown; use "direct", "tiled" or an object`,
-    );
-  }
-  if (v === undefined && g.tuning?.tileWorkgroup !== undefined) {
-    v = { kernel: "direct", wg: g.tuning.tileWorkgroup };
-  }
-  if (v === undefined) return (await conv2dVariant(gpu, pass)).config;
-  const problem = conv2dVariantProblem(gpu, v);
-  if (problem) {
-    throw new RangeError(
-      `Cannot run ${op}: variant ${formatConv2dVariant(v)} is not usable here: ${problem}`,
-    );
-  }
-  return v;
+  const wg = g.tuning?.tileWorkgroup;
+  const asked = g.variant ?? (wg === undefined ? undefined : { kernel: "direct", wg } as const);
+  return askedOrTuned(op, "variant", asked, {
+    named: NAMED_VARIANTS,
+    problem: (v) => conv2dVariantProblem(gpu, v),
+    format: formatConv2dVariant,
+  }, async () => (await conv2dVariant(gpu, pass)).config);
 }
 
 /**

@@ -42,7 +42,7 @@ import {
   prepareConv2dForward,
 } from "./conv2d.ts";
 import * as reference from "./reference_nn.ts";
-import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { askedOrTuned, timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { family, GROUPED_ENTRIES } from "./_entries.ts";
 
 const GROUPED = family("kernels/conv2d_grouped.wgsl", source, GROUPED_ENTRIES);
@@ -345,45 +345,28 @@ export function groupedConv2dVariant(
   const candidates = groupedConv2dCandidates(gpu).filter((v) =>
     groupedConv2dVariantProblem(gpu, v) === null
   );
-  const checked = new Set<GroupedConv2dVariant>();
   return tuned(gpu, {
     force: options.force,
     key: GROUPED_CONV2D_TUNE_KEYS[pass],
     fallback: candidates[0] ?? NAMED_VARIANTS.plain,
     candidates,
-    async measure(v) {
-      if (!checked.has(v)) {
-        await checkGroupedConv2dVariant(gpu, pass, v);
-        checked.add(v);
-      }
-      return timeGroupedConv2dVariant(gpu, pass, v);
-    },
+    check: (v) => checkGroupedConv2dVariant(gpu, pass, v),
+    measure: (v) => timeGroupedConv2dVariant(gpu, pass, v),
   });
 }
 
 /** The variant a call asked for (validated), else the tuned one for its pass. */
-async function chooseVariant(
+function chooseVariant(
   gpu: Gpu,
   op: string,
   pass: Conv2dPass,
   args: Conv2dGroups,
 ): Promise<GroupedConv2dVariant> {
-  const asked = args.groupedVariant;
-  const v = typeof asked === "string" ? NAMED_VARIANTS[asked] : asked;
-  if (asked !== undefined && v === undefined) {
-    throw new RangeError(
-      `Cannot run ${op}: grouped variant "${asked}" is unknown; use "plain", "tile" or an object`,
-    );
-  }
-  if (v === undefined) return (await groupedConv2dVariant(gpu, pass)).config;
-  const problem = groupedConv2dVariantProblem(gpu, v);
-  if (problem) {
-    throw new RangeError(
-      `Cannot run ${op}: grouped variant ${formatGroupedConv2dVariant(v)} is not usable ` +
-        `here: ${problem}`,
-    );
-  }
-  return v;
+  return askedOrTuned(op, "grouped variant", args.groupedVariant, {
+    named: NAMED_VARIANTS,
+    problem: (v) => groupedConv2dVariantProblem(gpu, v),
+    format: formatGroupedConv2dVariant,
+  }, async () => (await groupedConv2dVariant(gpu, pass)).config);
 }
 
 /** A convolution's sizes with its groups: Cg and Fg channels per group. */
@@ -740,17 +723,23 @@ export async function groupedConv2dBackwardWeight(
   recordOnce(await prepareGroupedConv2dBackwardWeight(gpu, args));
 }
 
-/** Workgroups along x for `count` tile invocations, refused past the device's limit. */
-function tileGroups(gpu: Gpu, op: string, count: number, wg: number): number {
-  const groups = Math.ceil(count / wg);
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (groups > max) {
-    throw new RangeError(
-      `Cannot run ${op}: ${groups} workgroups exceed the device limit of ${max}; use a smaller ` +
-        `batch`,
-    );
-  }
-  return groups;
+/** Binds a tile pipeline: `total` tiles along x (folded into z past the device's limit). */
+function bindTiles(
+  gpu: Gpu,
+  pipeline: Pipeline,
+  s: GroupedShape,
+  v: TileVariant,
+  total: number,
+  gy: number,
+  resources: Record<string, Tensor>,
+  extra: Record<string, number>,
+  accumulate = false,
+): Dispatch {
+  const { workgroups: [gx, gz], row } = grid1d(gpu, total, v.wg);
+  return new Dispatch(gpu, pipeline, resources, {
+    ...uniforms(s, total, row, accumulate),
+    ...extra,
+  }, [gx, gy, gz]);
 }
 
 /** Channel quads per invocation: the variant's rows, capped at a group's `channels`. */
@@ -809,12 +798,17 @@ function prepareTile(
     ],
     steps: ([pack, tile]) => [
       bindGrouped(gpu, pack, s, packCount, { w, wp_out: packed }, { q4 }),
-      new Dispatch(gpu, tile, { ...rest, wp: packed }, {
-        ...uniforms(s, total, 0, accumulate),
-        q4,
-        tiles,
-        blocks,
-      }, [tileGroups(gpu, op, total, v.wg), gy, 1]),
+      bindTiles(
+        gpu,
+        tile,
+        s,
+        v,
+        total,
+        gy,
+        { ...rest, wp: packed },
+        { q4, tiles, blocks },
+        accumulate,
+      ),
     ],
   });
 }
@@ -848,12 +842,11 @@ function prepareWeightTile(
       getPipeline(gpu, GROUPED, "conv2d_grouped_reduce_weight", { WG }),
     ],
     steps: ([tile, reduce]) => [
-      new Dispatch(gpu, tile, { x, dy, part_out: part }, {
-        ...uniforms(s, total, 0),
+      bindTiles(gpu, tile, s, v, total, s.groups * blocks, { x, dy, part_out: part }, {
         ...shares,
         tiles,
         blocks,
-      }, [tileGroups(gpu, op, total, v.wg), s.groups * blocks, 1]),
+      }),
       bindGrouped(gpu, reduce, s, dw.size, { part, dw }, shares, accumulate),
     ],
   });

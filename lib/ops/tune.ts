@@ -58,6 +58,11 @@ export interface TuneSpec<C> {
   /** Runs one candidate and returns its time in ms (lower is better); throw to reject it. */
   measure(candidate: C): Promise<number>;
   /**
+   * Checks one candidate's results (against a CPU reference) before its first timing; throw to
+   * reject it. Runs once per candidate and tuning run.
+   */
+  check?(candidate: C): Promise<void>;
+  /**
    * Round-robin passes over the candidates (default 3), each starting one candidate later; a
    * candidate's time is the median of its passes. Interleaving spreads load from other
    * processes over every candidate, which a software adapter feels directly.
@@ -386,6 +391,7 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
       if (entry.error !== undefined) continue;
       if (round > 1 && Math.min(...entry.samples) > PRUNE * best) continue;
       try {
+        if (round === 0) await spec.check?.(entry.config);
         entry.samples.push(await spec.measure(entry.config));
       } catch (error) {
         entry.error = (error as Error).message;
@@ -472,6 +478,70 @@ function writeStored(gpu: Gpu, key: string, config: unknown): void {
   } catch {
     // No persistent storage here: the result still lives in gpu.cache for this process.
   }
+}
+
+/**
+ * The configuration a call asks for, by name (from `named`) or in full, validated by `problem`;
+ * or, when it asks for none, the tuned one. Errors name the op and say what to use instead.
+ *
+ * @param op The op, for error messages (`Cannot run <op>: ...`).
+ * @param what What a configuration is called there, e.g. `variant`.
+ * @param asked The configuration, its name, or undefined for the tuned one.
+ * @param family The named configurations, a check and a short name for messages.
+ * @param tunedConfig Returns the tuned configuration.
+ * @returns The configuration to run.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { askedOrTuned } from "./tune.ts";
+ * const family = {
+ *   named: { small: 4, large: 64 },
+ *   problem: (c: number) => (c % 4 ? `${c} is not a multiple of 4` : null),
+ *   format: String,
+ * };
+ * const tuned = () => Promise.resolve(16);
+ * assert.equal(await askedOrTuned("op", "tile", "large", family, tuned), 64);
+ * assert.equal(await askedOrTuned("op", "tile", undefined, family, tuned), 16);
+ * await assert.rejects(
+ *   askedOrTuned("op", "tile", 6, family, tuned),
+ *   /Cannot run op: tile 6 is not usable here: 6 is not a multiple of 4/,
+ * );
+ * await assert.rejects(
+ *   askedOrTuned("op", "tile", "huge", family, tuned),
+ *   /Cannot run op: tile "huge" is unknown; use "small", "large" or an object/,
+ * );
+ * ```
+ */
+export async function askedOrTuned<C>(
+  op: string,
+  what: string,
+  asked: C | string | undefined,
+  family: {
+    readonly named: Readonly<Record<string, C>>;
+    problem(config: C): string | null;
+    format(config: C): string;
+  },
+  tunedConfig: () => Promise<C>,
+): Promise<C> {
+  if (asked === undefined) return await tunedConfig();
+  let config: C;
+  if (typeof asked === "string") {
+    if (!Object.hasOwn(family.named, asked)) {
+      const names = Object.keys(family.named).map((n) => `"${n}"`).join(", ");
+      throw new RangeError(
+        `Cannot run ${op}: ${what} "${asked}" is unknown; use ${names} or an object`,
+      );
+    }
+    config = family.named[asked];
+  } else config = asked;
+  const problem = family.problem(config);
+  if (problem) {
+    throw new RangeError(
+      `Cannot run ${op}: ${what} ${family.format(config)} is not usable here: ${problem}`,
+    );
+  }
+  return config;
 }
 
 /**
