@@ -34,9 +34,8 @@
 //                         e = share * tiles + tap tile, gid.y = g * blocks + block.
 // The tile index e = gid.z * row + gid.x folds into z when it needs more workgroups than x has.
 // Tile sizes are overrides, not loops over a register array: Mesa's lavapipe left such arrays in
-// memory (conv2d.wgsl's note). All 16 accumulators are written out and updated; those a tile
-// size leaves unused are never stored, so the compiler drops them and their loads. Lanes past
-// an edge load clamped (in-bounds) addresses and are never stored.
+// memory (conv2d.wgsl's note); the 16 accumulators are named members of a struct (Acc). Lanes
+// past an edge load clamped (in-bounds) addresses and are never stored.
 // Sizes are uniforms, so one pipeline per tile shape serves every layer.
 // Bindings (group 0): read-only inputs, then outputs, then the uniform `p`; each entry point
 // uses a subset.
@@ -193,6 +192,29 @@ fn outer4(a: vec4<f32>, b: vec4<f32>) -> mat4x4<f32> {
   return mat4x4<f32>(a * b.x, a * b.y, a * b.z, a * b.w);
 }
 
+// A tile's accumulators: aij holds channel quad i x pixel (or tap) quad j. All 16 are updated;
+// the ones past CQ x PQ are never stored, so the compiler drops them with their loads. Members
+// are only ever named, never indexed: an indexed one would leave the tile in memory.
+struct Acc {
+  a00: mat4x4<f32>, a01: mat4x4<f32>, a02: mat4x4<f32>, a03: mat4x4<f32>,
+  a10: mat4x4<f32>, a11: mat4x4<f32>, a12: mat4x4<f32>, a13: mat4x4<f32>,
+  a20: mat4x4<f32>, a21: mat4x4<f32>, a22: mat4x4<f32>, a23: mat4x4<f32>,
+  a30: mat4x4<f32>, a31: mat4x4<f32>, a32: mat4x4<f32>, a33: mat4x4<f32>,
+}
+
+// Adds the rank-1 products of channel quads c0..c3 and pixel (or tap) quads q0..q3.
+fn accumulate(
+  acc: ptr<function, Acc>,
+  c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32>,
+  q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>,
+) {
+  (*acc).a00 += outer4(c0, q0); (*acc).a01 += outer4(c0, q1); (*acc).a02 += outer4(c0, q2); (*acc).a03 += outer4(c0, q3);
+  (*acc).a10 += outer4(c1, q0); (*acc).a11 += outer4(c1, q1); (*acc).a12 += outer4(c1, q2); (*acc).a13 += outer4(c1, q3);
+  (*acc).a20 += outer4(c2, q0); (*acc).a21 += outer4(c2, q1); (*acc).a22 += outer4(c2, q2); (*acc).a23 += outer4(c2, q3);
+  (*acc).a30 += outer4(c3, q0); (*acc).a31 += outer4(c3, q1); (*acc).a32 += outer4(c3, q2); (*acc).a33 += outer4(c3, q3);
+}
+
+
 // wt[(c KK + t) Q4 + q] = w[g Fg + 4q + j, k, t] for j = 0..3 (zero past Fg), c = g Cg + k:
 // the forward tile's four output channels of one input channel and tap in one vec4.
 // total = C*KK*Q4.
@@ -302,11 +324,7 @@ fn conv2d_grouped_forward_tile(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o1 = origins(q + 4u);
   let o2 = origins(q + 8u);
   let o3 = origins(q + 12u);
-  // a<channel quad><pixel quad>
-  var a00 = mat4x4<f32>(); var a01 = mat4x4<f32>(); var a02 = mat4x4<f32>(); var a03 = mat4x4<f32>();
-  var a10 = mat4x4<f32>(); var a11 = mat4x4<f32>(); var a12 = mat4x4<f32>(); var a13 = mat4x4<f32>();
-  var a20 = mat4x4<f32>(); var a21 = mat4x4<f32>(); var a22 = mat4x4<f32>(); var a23 = mat4x4<f32>();
-  var a30 = mat4x4<f32>(); var a31 = mat4x4<f32>(); var a32 = mat4x4<f32>(); var a33 = mat4x4<f32>();
+  var acc = Acc();
   let hw = p.h * p.w;
   let kk = p.kh * p.kw;
   let step = kk * p.q4;
@@ -331,36 +349,33 @@ fn conv2d_grouped_forward_tile(@builtin(global_invocation_id) gid: vec3<u32>) {
         let w1 = wp[t + min(1u, CQ - 1u)];
         let w2 = wp[t + min(2u, CQ - 1u)];
         let w3 = wp[t + min(3u, CQ - 1u)];
-        a00 += outer4(w0, v0); a01 += outer4(w0, v1); a02 += outer4(w0, v2); a03 += outer4(w0, v3);
-        a10 += outer4(w1, v0); a11 += outer4(w1, v1); a12 += outer4(w1, v2); a13 += outer4(w1, v3);
-        a20 += outer4(w2, v0); a21 += outer4(w2, v1); a22 += outer4(w2, v2); a23 += outer4(w2, v3);
-        a30 += outer4(w3, v0); a31 += outer4(w3, v1); a32 += outer4(w3, v2); a33 += outer4(w3, v3);
+        accumulate(&acc, w0, w1, w2, w3, v0, v1, v2, v3);
         xo += hw;
         t += step;
       }
     }
   }
-  store_y(n, g, m, q, a00);
-  if (PQ > 1u) { store_y(n, g, m, q + 4u, a01); }
-  if (PQ > 2u) { store_y(n, g, m, q + 8u, a02); }
-  if (PQ > 3u) { store_y(n, g, m, q + 12u, a03); }
+  store_y(n, g, m, q, acc.a00);
+  if (PQ > 1u) { store_y(n, g, m, q + 4u, acc.a01); }
+  if (PQ > 2u) { store_y(n, g, m, q + 8u, acc.a02); }
+  if (PQ > 3u) { store_y(n, g, m, q + 12u, acc.a03); }
   if (CQ > 1u) {
-    store_y(n, g, m + 4u, q, a10);
-    if (PQ > 1u) { store_y(n, g, m + 4u, q + 4u, a11); }
-    if (PQ > 2u) { store_y(n, g, m + 4u, q + 8u, a12); }
-    if (PQ > 3u) { store_y(n, g, m + 4u, q + 12u, a13); }
+    store_y(n, g, m + 4u, q, acc.a10);
+    if (PQ > 1u) { store_y(n, g, m + 4u, q + 4u, acc.a11); }
+    if (PQ > 2u) { store_y(n, g, m + 4u, q + 8u, acc.a12); }
+    if (PQ > 3u) { store_y(n, g, m + 4u, q + 12u, acc.a13); }
   }
   if (CQ > 2u) {
-    store_y(n, g, m + 8u, q, a20);
-    if (PQ > 1u) { store_y(n, g, m + 8u, q + 4u, a21); }
-    if (PQ > 2u) { store_y(n, g, m + 8u, q + 8u, a22); }
-    if (PQ > 3u) { store_y(n, g, m + 8u, q + 12u, a23); }
+    store_y(n, g, m + 8u, q, acc.a20);
+    if (PQ > 1u) { store_y(n, g, m + 8u, q + 4u, acc.a21); }
+    if (PQ > 2u) { store_y(n, g, m + 8u, q + 8u, acc.a22); }
+    if (PQ > 3u) { store_y(n, g, m + 8u, q + 12u, acc.a23); }
   }
   if (CQ > 3u) {
-    store_y(n, g, m + 12u, q, a30);
-    if (PQ > 1u) { store_y(n, g, m + 12u, q + 4u, a31); }
-    if (PQ > 2u) { store_y(n, g, m + 12u, q + 8u, a32); }
-    if (PQ > 3u) { store_y(n, g, m + 12u, q + 12u, a33); }
+    store_y(n, g, m + 12u, q, acc.a30);
+    if (PQ > 1u) { store_y(n, g, m + 12u, q + 4u, acc.a31); }
+    if (PQ > 2u) { store_y(n, g, m + 12u, q + 8u, acc.a32); }
+    if (PQ > 3u) { store_y(n, g, m + 12u, q + 12u, acc.a33); }
   }
 }
 
@@ -429,10 +444,7 @@ fn conv2d_grouped_backward_input_tile(@builtin(global_invocation_id) gid: vec3<u
   let c1 = cells(c + 4u, ph, pw, cw, ncell);
   let c2 = cells(c + 8u, ph, pw, cw, ncell);
   let c3 = cells(c + 12u, ph, pw, cw, ncell);
-  var a00 = mat4x4<f32>(); var a01 = mat4x4<f32>(); var a02 = mat4x4<f32>(); var a03 = mat4x4<f32>();
-  var a10 = mat4x4<f32>(); var a11 = mat4x4<f32>(); var a12 = mat4x4<f32>(); var a13 = mat4x4<f32>();
-  var a20 = mat4x4<f32>(); var a21 = mat4x4<f32>(); var a22 = mat4x4<f32>(); var a23 = mat4x4<f32>();
-  var a30 = mat4x4<f32>(); var a31 = mat4x4<f32>(); var a32 = mat4x4<f32>(); var a33 = mat4x4<f32>();
+  var acc = Acc();
   let pixels = p.ho * p.wo;
   let kk = p.kh * p.kw;
   let step = kk * p.q4;
@@ -457,10 +469,7 @@ fn conv2d_grouped_backward_input_tile(@builtin(global_invocation_id) gid: vec3<u
         let w1 = wp[t + min(1u, CQ - 1u)];
         let w2 = wp[t + min(2u, CQ - 1u)];
         let w3 = wp[t + min(3u, CQ - 1u)];
-        a00 += outer4(w0, v0); a01 += outer4(w0, v1); a02 += outer4(w0, v2); a03 += outer4(w0, v3);
-        a10 += outer4(w1, v0); a11 += outer4(w1, v1); a12 += outer4(w1, v2); a13 += outer4(w1, v3);
-        a20 += outer4(w2, v0); a21 += outer4(w2, v1); a22 += outer4(w2, v2); a23 += outer4(w2, v3);
-        a30 += outer4(w3, v0); a31 += outer4(w3, v1); a32 += outer4(w3, v2); a33 += outer4(w3, v3);
+        accumulate(&acc, w0, w1, w2, w3, v0, v1, v2, v3);
         yo += pixels;
         t += step;
       }
@@ -468,27 +477,27 @@ fn conv2d_grouped_backward_input_tile(@builtin(global_invocation_id) gid: vec3<u
     }
     dh += vec4<i32>(1);
   }
-  store_dx(n, g, k, c0, a00);
-  if (PQ > 1u) { store_dx(n, g, k, c1, a01); }
-  if (PQ > 2u) { store_dx(n, g, k, c2, a02); }
-  if (PQ > 3u) { store_dx(n, g, k, c3, a03); }
+  store_dx(n, g, k, c0, acc.a00);
+  if (PQ > 1u) { store_dx(n, g, k, c1, acc.a01); }
+  if (PQ > 2u) { store_dx(n, g, k, c2, acc.a02); }
+  if (PQ > 3u) { store_dx(n, g, k, c3, acc.a03); }
   if (CQ > 1u) {
-    store_dx(n, g, k + 4u, c0, a10);
-    if (PQ > 1u) { store_dx(n, g, k + 4u, c1, a11); }
-    if (PQ > 2u) { store_dx(n, g, k + 4u, c2, a12); }
-    if (PQ > 3u) { store_dx(n, g, k + 4u, c3, a13); }
+    store_dx(n, g, k + 4u, c0, acc.a10);
+    if (PQ > 1u) { store_dx(n, g, k + 4u, c1, acc.a11); }
+    if (PQ > 2u) { store_dx(n, g, k + 4u, c2, acc.a12); }
+    if (PQ > 3u) { store_dx(n, g, k + 4u, c3, acc.a13); }
   }
   if (CQ > 2u) {
-    store_dx(n, g, k + 8u, c0, a20);
-    if (PQ > 1u) { store_dx(n, g, k + 8u, c1, a21); }
-    if (PQ > 2u) { store_dx(n, g, k + 8u, c2, a22); }
-    if (PQ > 3u) { store_dx(n, g, k + 8u, c3, a23); }
+    store_dx(n, g, k + 8u, c0, acc.a20);
+    if (PQ > 1u) { store_dx(n, g, k + 8u, c1, acc.a21); }
+    if (PQ > 2u) { store_dx(n, g, k + 8u, c2, acc.a22); }
+    if (PQ > 3u) { store_dx(n, g, k + 8u, c3, acc.a23); }
   }
   if (CQ > 3u) {
-    store_dx(n, g, k + 12u, c0, a30);
-    if (PQ > 1u) { store_dx(n, g, k + 12u, c1, a31); }
-    if (PQ > 2u) { store_dx(n, g, k + 12u, c2, a32); }
-    if (PQ > 3u) { store_dx(n, g, k + 12u, c3, a33); }
+    store_dx(n, g, k + 12u, c0, acc.a30);
+    if (PQ > 1u) { store_dx(n, g, k + 12u, c1, acc.a31); }
+    if (PQ > 2u) { store_dx(n, g, k + 12u, c2, acc.a32); }
+    if (PQ > 3u) { store_dx(n, g, k + 12u, c3, acc.a33); }
   }
 }
 
@@ -571,11 +580,7 @@ fn conv2d_grouped_backward_weight_tile(@builtin(global_invocation_id) gid: vec3<
   let d1 = (f0 + min(vec4<u32>(m) + vec4<u32>(4u, 5u, 6u, 7u), last)) * pixels;
   let d2 = (f0 + min(vec4<u32>(m) + vec4<u32>(8u, 9u, 10u, 11u), last)) * pixels;
   let d3 = (f0 + min(vec4<u32>(m) + vec4<u32>(12u, 13u, 14u, 15u), last)) * pixels;
-  // a<channel quad><tap quad>
-  var a00 = mat4x4<f32>(); var a01 = mat4x4<f32>(); var a02 = mat4x4<f32>(); var a03 = mat4x4<f32>();
-  var a10 = mat4x4<f32>(); var a11 = mat4x4<f32>(); var a12 = mat4x4<f32>(); var a13 = mat4x4<f32>();
-  var a20 = mat4x4<f32>(); var a21 = mat4x4<f32>(); var a22 = mat4x4<f32>(); var a23 = mat4x4<f32>();
-  var a30 = mat4x4<f32>(); var a31 = mat4x4<f32>(); var a32 = mat4x4<f32>(); var a33 = mat4x4<f32>();
+  var acc = Acc();
   let hw = p.h * p.w;
   let n0 = split * p.per_split;
   let n1 = min(p.n, n0 + p.per_split);
@@ -599,34 +604,31 @@ fn conv2d_grouped_backward_weight_tile(@builtin(global_invocation_id) gid: vec3<
         let v1 = gather_taps(xb, t1, r1, iw);
         let v2 = gather_taps(xb, t2, r2, iw);
         let v3 = gather_taps(xb, t3, r3, iw);
-        a00 += outer4(g0, v0); a01 += outer4(g0, v1); a02 += outer4(g0, v2); a03 += outer4(g0, v3);
-        a10 += outer4(g1, v0); a11 += outer4(g1, v1); a12 += outer4(g1, v2); a13 += outer4(g1, v3);
-        a20 += outer4(g2, v0); a21 += outer4(g2, v1); a22 += outer4(g2, v2); a23 += outer4(g2, v3);
-        a30 += outer4(g3, v0); a31 += outer4(g3, v1); a32 += outer4(g3, v2); a33 += outer4(g3, v3);
+        accumulate(&acc, g0, g1, g2, g3, v0, v1, v2, v3);
         q++;
       }
     }
   }
-  store_part(split, g, m, kq, a00);
-  if (PQ > 1u) { store_part(split, g, m, kq + 4u, a01); }
-  if (PQ > 2u) { store_part(split, g, m, kq + 8u, a02); }
-  if (PQ > 3u) { store_part(split, g, m, kq + 12u, a03); }
+  store_part(split, g, m, kq, acc.a00);
+  if (PQ > 1u) { store_part(split, g, m, kq + 4u, acc.a01); }
+  if (PQ > 2u) { store_part(split, g, m, kq + 8u, acc.a02); }
+  if (PQ > 3u) { store_part(split, g, m, kq + 12u, acc.a03); }
   if (CQ > 1u) {
-    store_part(split, g, m + 4u, kq, a10);
-    if (PQ > 1u) { store_part(split, g, m + 4u, kq + 4u, a11); }
-    if (PQ > 2u) { store_part(split, g, m + 4u, kq + 8u, a12); }
-    if (PQ > 3u) { store_part(split, g, m + 4u, kq + 12u, a13); }
+    store_part(split, g, m + 4u, kq, acc.a10);
+    if (PQ > 1u) { store_part(split, g, m + 4u, kq + 4u, acc.a11); }
+    if (PQ > 2u) { store_part(split, g, m + 4u, kq + 8u, acc.a12); }
+    if (PQ > 3u) { store_part(split, g, m + 4u, kq + 12u, acc.a13); }
   }
   if (CQ > 2u) {
-    store_part(split, g, m + 8u, kq, a20);
-    if (PQ > 1u) { store_part(split, g, m + 8u, kq + 4u, a21); }
-    if (PQ > 2u) { store_part(split, g, m + 8u, kq + 8u, a22); }
-    if (PQ > 3u) { store_part(split, g, m + 8u, kq + 12u, a23); }
+    store_part(split, g, m + 8u, kq, acc.a20);
+    if (PQ > 1u) { store_part(split, g, m + 8u, kq + 4u, acc.a21); }
+    if (PQ > 2u) { store_part(split, g, m + 8u, kq + 8u, acc.a22); }
+    if (PQ > 3u) { store_part(split, g, m + 8u, kq + 12u, acc.a23); }
   }
   if (CQ > 3u) {
-    store_part(split, g, m + 12u, kq, a30);
-    if (PQ > 1u) { store_part(split, g, m + 12u, kq + 4u, a31); }
-    if (PQ > 2u) { store_part(split, g, m + 12u, kq + 8u, a32); }
-    if (PQ > 3u) { store_part(split, g, m + 12u, kq + 12u, a33); }
+    store_part(split, g, m + 12u, kq, acc.a30);
+    if (PQ > 1u) { store_part(split, g, m + 12u, kq + 4u, acc.a31); }
+    if (PQ > 2u) { store_part(split, g, m + 12u, kq + 8u, acc.a32); }
+    if (PQ > 3u) { store_part(split, g, m + 12u, kq + 12u, acc.a33); }
   }
 }
