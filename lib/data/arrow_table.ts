@@ -15,8 +15,8 @@
  * @module
  */
 
-import { arrow } from "../deps.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { arrow } from "../_deps.ts";
+import { writeFileAtomic } from "../io/_atomic.ts";
 import { type ImageSet, validateImageSet } from "./image_set.ts";
 
 const LAYOUT_HINT = "expected columns image: fixed_size_list<uint8>[C*H*W] and label: int32, " +

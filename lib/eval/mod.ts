@@ -10,4 +10,5 @@ export * from "./write_metrics.ts";
 export * from "./predictions.ts";
 export * from "./report.ts";
 export * from "./figures.ts";
-export * from "./html.ts";
+export * from "./published.ts";
+export * from "./seeds.ts";

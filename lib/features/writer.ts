@@ -1,15 +1,15 @@
 /**
  * Writes feature dumps as Arrow IPC files, one record batch per {@link FeatureWriter.append}, to a
  * temporary name that is renamed into place by {@link FeatureWriter.close} (see
- * `lib/io/atomic.ts`). A reader never sees a half-written file, a failed write leaves no temporary
+ * `lib/io/_atomic.ts`). A reader never sees a half-written file, a failed write leaves no temporary
  * and names the file, and a split is never held in memory twice: each batch goes to disk as soon
  * as it is appended. Opening a file first removes its temporaries left by killed writers.
  *
  * @module
  */
 
-import { arrow } from "../deps.ts";
-import { AtomicFile, removeStaleTemporaries } from "../io/atomic.ts";
+import { arrow } from "../_deps.ts";
+import { AtomicFile, removeStaleTemporaries } from "../io/_atomic.ts";
 import {
   classifierSchema,
   encodeMetadata,
@@ -377,7 +377,7 @@ export async function writeClassifier(
  * @example
  * ```ts
  * import { strictEqual as equal } from "node:assert/strict";
- * import { arrow } from "../deps.ts";
+ * import { arrow } from "../_deps.ts";
  * import { writeArrowFile } from "./writer.ts";
  * const path = await Deno.makeTempFile({ suffix: ".arrow" });
  * await writeArrowFile(path, arrow.tableFromArrays({ x: Int32Array.of(4, 5) }).batches[0]);

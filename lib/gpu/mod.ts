@@ -4,9 +4,6 @@
  * @module
  */
 
-export * from "./cache.ts";
 export * from "./device.ts";
 export * from "./kernel.ts";
-export * from "./pool.ts";
 export * from "./tensor.ts";
-export * from "./timing.ts";

@@ -29,7 +29,7 @@ import { Dispatch, getPipeline, type Recordable, recordOnce } from "../gpu/kerne
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDistinct, checkF32, checkShape } from "./_check.ts";
 import { prepareSteps } from "./_prepare.ts";
-import * as reference from "./reference_nn.ts";
+import * as reference from "./_reference_nn.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { CONV2D_ENTRIES, CONV2D_TILED_ENTRIES, family } from "./_entries.ts";
 

@@ -26,7 +26,7 @@ import {
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDType } from "./_check.ts";
 import { prepareSteps, type StepBuild } from "./_prepare.ts";
-import { referenceGemm } from "./reference_gemm.ts";
+import { referenceGemm } from "./_reference_gemm.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { family, GEMM_ENTRIES } from "./_entries.ts";
 

@@ -14,8 +14,8 @@ import type { LongTailSplits } from "../data/long_tail.ts";
 import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
-import { hostGpuOptions } from "../io/gpu_host.ts";
-import { exists, parentDir, runStamp } from "../io/paths.ts";
+import { hostGpuOptions } from "../io/_gpu_host.ts";
+import { exists, parentDir, runStamp } from "../io/_paths.ts";
 import { describeStepMemory } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
@@ -29,7 +29,7 @@ import { writeStage2Predictions } from "../eval/predictions.ts";
 import { publishedFor } from "../eval/published.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
-import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
+import { removeStaleTemporaries, writeFileAtomic } from "../io/_atomic.ts";
 import { loadCheckpoint, sha256Hex } from "./checkpoint.ts";
 import {
   type ExperimentConfig,
@@ -43,8 +43,8 @@ import { applyOverrides, applyTrainOverrides, changedSettings, type TrainArgs } 
 import { formatDuration, Progress } from "./_progress.ts";
 import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.ts";
 import { type TuningRecord, tuningRecord, useTuningRecord } from "../ops/tune.ts";
-import { findRecordedTuning } from "./tuning.ts";
-import { timeTrainingStep } from "./step_timings.ts";
+import { findRecordedTuning } from "./_tuning.ts";
+import { timeTrainingStep } from "./_step_timings.ts";
 import { findImageListProfile } from "../data/image_list_profiles.ts";
 import { extractPackFeatures, type ImageSource } from "./image_source.ts";
 import { openPackedSplits, PACK_SPLITS, type PackedSplits } from "./packed_data.ts";

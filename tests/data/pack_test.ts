@@ -14,19 +14,16 @@ import {
 } from "node:assert/strict";
 import { deflateSync } from "node:zlib";
 import {
-  crc32,
   decodeImage,
-  decodePng,
   decodeShard,
-  encodePng,
   forceWasmJpeg,
   packImageList,
   readManifest,
   resizeRgb,
   resizeShorterSide,
-  type RgbImage,
   shorterSideSize,
 } from "../../lib/data/mod.ts";
+import { crc32, decodePng, encodePng, type RgbImage } from "../../lib/data/_png.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 

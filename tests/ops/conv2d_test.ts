@@ -14,7 +14,7 @@ import {
   prepareConv2dBackwardWeight,
   prepareConv2dForward,
 } from "../../lib/ops/conv2d.ts";
-import * as ref from "../../lib/ops/reference_nn.ts";
+import * as ref from "../../lib/ops/_reference_nn.ts";
 import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
 
 /** [N, C, H, W, F, KH, KW, stride, padding]: odd sizes, none a multiple of the 16x16 tiles. */

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { encodePng, packImageList, type PackManifest } from "../../lib/data/mod.ts";
+import { packImageList, type PackManifest } from "../../lib/data/mod.ts";
+import { encodePng } from "../../lib/data/_png.ts";
 
 /** Sizes of {@link syntheticPack}'s images and pack. */
 export interface SyntheticPackOptions {

@@ -6,7 +6,7 @@
  */
 
 import { deepStrictEqual as deepEqual, rejects, strictEqual as equal } from "node:assert/strict";
-import { arrow } from "../../lib/deps.ts";
+import { arrow } from "../../lib/_deps.ts";
 import { resnet } from "../../lib/nn/spec.ts";
 import type { Stage1Settings } from "../../lib/train/config.ts";
 import { extractPackFeatures, type PackedSource } from "../../lib/train/image_source.ts";

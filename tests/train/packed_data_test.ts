@@ -10,7 +10,8 @@ import {
   strictEqual as equal,
   throws,
 } from "node:assert/strict";
-import { encodePng, type ImageListProfile, packImageList } from "../../lib/data/mod.ts";
+import { type ImageListProfile, packImageList } from "../../lib/data/mod.ts";
+import { encodePng } from "../../lib/data/_png.ts";
 import { checkPackedSampler } from "../../lib/train/image_source.ts";
 import { openPackedSplits } from "../../lib/train/packed_data.ts";
 
