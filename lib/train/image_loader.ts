@@ -84,11 +84,34 @@ export interface ImageBatch {
  * Batches from a pack, augmented on the GPU.
  *
  * @example
- * ```ts ignore
- * const loader = await ImageLoader.create(gpu, { dir, batch: 128, train: true, seed: 0, mean, std });
+ * ```ts
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ * import { requestGpu } from "../gpu/device.ts";
+ * import { encodePng } from "../data/_png.ts";
+ * import { packImageList } from "../data/pack.ts";
+ * import { ImageLoader } from "./image_loader.ts";
+ * const root = await Deno.makeTempDir();
+ * // Three grey 8x8 images: a pack of them, read back as evaluation batches of two 4x4 crops.
+ * await Deno.writeFile(`${root}/a.png`, encodePng(new Uint8Array(8 * 8 * 3).fill(51), 8, 8, 3));
+ * await Deno.writeTextFile(`${root}/l.txt`, "a.png 0\na.png 1\na.png 2\n");
+ * await packImageList({ list: `${root}/l.txt`, root, size: 8, out: `${root}/p`, workers: 1 });
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const loader = await ImageLoader.create(gpu, {
+ *   dir: `${root}/p`, batch: 2, train: false, seed: 0, mean: [0, 0, 0], std: [1, 1, 1],
+ *   size: 4, resize: 4,
+ * });
+ * const labels: number[][] = [];
  * for await (const b of loader.epoch(0)) {
- *   // loader.images holds (B,3,224,224); use the first b.count rows
+ *   labels.push(Array.from(b.labels));
+ *   // loader.images holds (B,3,S,S); the first b.count rows are this batch, x/255 normalised.
+ *   deepEqual(Array.from((await loader.images.read()).slice(0, 3)).map((v) => v.toFixed(2)), [
+ *     "0.20", "0.20", "0.20",
+ *   ]);
  * }
+ * deepEqual(labels, [[0, 1], [2]]);
+ * loader.destroy();
+ * gpu.destroy();
+ * await Deno.remove(root, { recursive: true });
  * ```
  */
 export class ImageLoader {
