@@ -17,6 +17,7 @@
 import type { ImageSet } from "../data/image_set.ts";
 import type { SamplerKind } from "../data/sampler.ts";
 import type { Gpu } from "../gpu/device.ts";
+import type { MicroBatchStep } from "../nn/microbatch.ts";
 import type { ResNet } from "../nn/resnet.ts";
 import { extractBatches, type ExtractResult } from "./extract.ts";
 import type { FeatureMetadataInput, FeatureSplit } from "../features/schema.ts";
@@ -167,16 +168,16 @@ export function checkPackedInput(source: PackedSource, input: readonly number[])
  * ```ts ignore
  * const feed = await PackedTrainFeed.create(gpu, net, source, seed);
  * const next = feed.epoch(0);
- * await next(); // net.input and net.labels hold step 0's batch (recorded, not yet submitted)
+ * await next(); // the step holds step 0's batch and labels (recorded, not yet submitted)
  * ```
  */
 export class PackedTrainFeed {
-  readonly #net: ResNet;
+  readonly #step: MicroBatchStep;
   readonly #loader: ImageLoader;
   #open: AsyncGenerator<ImageBatch> | null = null;
 
-  private constructor(net: ResNet, loader: ImageLoader) {
-    this.#net = net;
+  private constructor(step: MicroBatchStep, loader: ImageLoader) {
+    this.#step = step;
     this.#loader = loader;
   }
 
@@ -184,21 +185,21 @@ export class PackedTrainFeed {
    * Opens the pack and the augmentation kernel.
    *
    * @param gpu The device.
-   * @param net The network (its batch is the loader's).
+   * @param step The training step (its whole batch is the loader's).
    * @param source The training pack.
    * @param seed The run's seed.
    * @returns The feed.
    */
   static async create(
     gpu: Gpu,
-    net: ResNet,
+    step: MicroBatchStep,
     source: PackedSource,
     seed: number,
   ): Promise<PackedTrainFeed> {
-    checkPackedInput(source, net.spec.input);
+    checkPackedInput(source, step.net.spec.input);
     const loader = await ImageLoader.create(gpu, {
       dir: source.pack,
-      batch: net.batch,
+      batch: step.batch,
       train: true,
       seed,
       mean: source.normalization.mean,
@@ -207,7 +208,7 @@ export class PackedTrainFeed {
       resize: source.crop.resize,
       firstStream: 1,
     });
-    return new PackedTrainFeed(net, loader);
+    return new PackedTrainFeed(step, loader);
   }
 
   /**
@@ -222,21 +223,20 @@ export class PackedTrainFeed {
     let closing = this.#open?.return(undefined) ?? null;
     const batches = this.#loader.epoch(epoch);
     this.#open = batches;
-    const net = this.#net;
+    const step = this.#step;
     return async () => {
       if (closing) {
         await closing;
         closing = null;
       }
       const next = await batches.next();
-      if (next.done || next.value.count !== net.batch) {
+      if (next.done || next.value.count !== step.batch) {
         throw new RangeError(
           `Cannot train stage 1: the pack ${this.#loader.stream.dir} ran out of full batches ` +
-            `of ${net.batch} in epoch ${epoch + 1}`,
+            `of ${step.batch} in epoch ${epoch + 1}`,
         );
       }
-      net.gpu.copy(this.#loader.images.buffer, 0, net.input.buffer, 0, net.input.size * 4);
-      net.labels.write(next.value.labels);
+      step.copyFrom(this.#loader.images.buffer, next.value.labels);
     };
   }
 
