@@ -49,7 +49,10 @@ export interface StepMemory {
   scratchBytes: number;
   /** Everything: fixed + batch x per image + scratch. */
   totalBytes: number;
-  /** The largest single tensor at this batch (it must fit one storage buffer). */
+  /**
+   * The largest single tensor at this batch that must fit one storage buffer: an activation, a
+   * parameter or a packed weight (a weight gradient's partial sums split to fit).
+   */
   largest: { name: string; bytes: number };
 }
 
@@ -78,13 +81,27 @@ interface Tally {
   perImage: number;
   /** Per-image sizes of activation tensors, by name. */
   activations: Map<string, number>;
+  /**
+   * Sizes of tensors that do not grow with the batch and must each fit one storage buffer:
+   * parameters (their gradients and velocities are as large), the convolutions' packed weights,
+   * and one share of a weight gradient's partial sums (the ops split the sum into as many shares
+   * as fit, lib/ops/conv2d.ts).
+   */
+  fixedTensors: Map<string, number>;
   /** Distinct per-image activation shapes that backward scratch is keyed by. */
   shapes: Set<string>;
 }
 
 function tally(spec: ResNetSpec): Tally {
   const plan = planResNet(spec);
-  const t: Tally = { fixed: 0, params: 0, perImage: 0, activations: new Map(), shapes: new Set() };
+  const t: Tally = {
+    fixed: 0,
+    params: 0,
+    perImage: 0,
+    activations: new Map(),
+    fixedTensors: new Map(),
+    shapes: new Set(),
+  };
   const act = (name: string, shape: readonly number[], count = 1) => {
     const size = shape.reduce((a, b) => a * b, 1);
     t.perImage += count * size * F32;
@@ -95,6 +112,16 @@ function tally(spec: ResNetSpec): Tally {
     // weight, gamma, beta with gradients and velocities; running and batch mean and variance.
     t.fixed += (3 * (weights + 2 * c.cout) + 4 * c.cout) * F32;
     t.params += weights + 2 * c.cout;
+    t.fixedTensors.set(`${c.name}.conv.weight`, weights * F32);
+    if (c.groups === 1) {
+      const up16 = (v: number) => Math.ceil(v / 16) * 16;
+      const kk = c.kernel ** 2;
+      t.fixedTensors.set(`${c.name}.conv packed weights`, c.cin * kk * up16(c.cout) * F32);
+      t.fixedTensors.set(
+        `${c.name}.conv packed weights (backward)`,
+        c.cout * kk * up16(c.cin) * F32,
+      );
+    }
     act(`${c.name}.conv.out`, [c.cout, ...c.output], 2);
     t.shapes.add([c.cout, ...c.output].join("x"));
   };
@@ -115,6 +142,7 @@ function tally(spec: ResNetSpec): Tally {
   t.perImage += (1 + 2 * plan.feature + 2 * spec.classes + 1) * F32;
   t.fixed += 3 * (plan.feature + 1) * spec.classes * F32 + 2 * F32;
   t.params += (plan.feature + 1) * spec.classes;
+  t.fixedTensors.set("fc.weight", plan.feature * spec.classes * F32);
   for (const key of t.shapes) {
     t.perImage += 4 * key.split("x").map(Number).reduce((a, b) => a * b, 1) * F32;
   }
@@ -178,6 +206,9 @@ export function stepMemory(spec: ResNetSpec, batch: number): StepMemory {
   let largest = { name: "", bytes: 0 };
   for (const [name, bytes] of t.activations) {
     if (bytes * batch > largest.bytes) largest = { name, bytes: bytes * batch };
+  }
+  for (const [name, bytes] of t.fixedTensors) {
+    if (bytes > largest.bytes) largest = { name, bytes };
   }
   const scratchBytes = convScratch(spec, batch);
   return {
@@ -344,12 +375,13 @@ function microBatchExtra(spec: ResNetSpec, batch: number, count: number): number
  * import { planMicroBatches } from "./memory.ts";
  * import { imagenetResNet } from "./spec.ts";
  * const r10 = imagenetResNet("resnet10", [3, 224, 224], 64, [1, 1, 1, 1], 1000);
- * // stem.conv.out is 3.1 MiB per image: 512 images need 1.5 GiB, 256 fit one 1 GiB buffer.
+ * // stem.conv.out is 3.1 MiB per image: 512 images need 1.5 GiB, 256 fit one 1 GiB buffer;
+ * // nothing fits 1 MiB, not even the 512x512x3x3 weights.
  * const plan = planMicroBatches(r10, 512, { maxTensorBytes: 2 ** 30 });
  * assert.deepEqual([plan.count, plan.size], [2, 256]);
  * assert.throws(
  *   () => planMicroBatches(r10, 512, { maxTensorBytes: 2 ** 20 }),
- *   /Cannot train resnet10 at batch 512: even one image per micro-batch needs 3.1 MiB for stem.conv.out but one storage buffer holds at most 1 MiB/,
+ *   /Cannot train resnet10 at batch 512: even one image per micro-batch needs 9 MiB for stage4.block1.2.conv.weight but one storage buffer holds at most 1 MiB/,
  * );
  * ```
  */

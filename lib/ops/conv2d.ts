@@ -547,6 +547,12 @@ function uniforms(s: Conv2dShape): Record<string, number> {
   };
 }
 
+/** How many partial sums of a `weights`-value gradient one storage buffer holds. */
+function partialsThatFit(gpu: Gpu, weights: number): number {
+  const max = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+  return Math.floor(max / (weights * 4));
+}
+
 function tileGroups(gpu: Gpu, op: string, count: number, wg: number): number {
   const groups = Math.ceil(count / wg);
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
@@ -786,8 +792,9 @@ export async function prepareConv2dBackwardWeight(
   const columnTiles = useChannels ? s.kh * s.kw * u.cblocks : u.kblocks;
   const tiles = columnTiles * (u.f4 / 4);
   // Split the batch so that there are about `target` tile invocations: enough to fill the
-  // machine, few enough that the partial sums stay small.
-  const perSplit = Math.ceil(s.n / Math.max(1, Math.min(s.n, Math.ceil(target / tiles))));
+  // machine, few enough that the partial sums stay small (and fit one storage buffer).
+  const wanted = Math.min(s.n, Math.ceil(target / tiles), partialsThatFit(gpu, s.f * kdim));
+  const perSplit = Math.ceil(s.n / Math.max(1, wanted));
   const splits = Math.ceil(s.n / perSplit);
   const part = Tensor.empty(gpu, [splits, s.f, kdim], "f32", "conv2d weight partials");
   const count = columnTiles * splits;
@@ -873,7 +880,11 @@ function prepareTiled(
     const target = gpu.isFallback ? 64 : 2048;
     splits = Math.max(
       1,
-      Math.min(Math.ceil(target / (mtiles * ntiles)), Math.floor(depth / (8 * v.tk))),
+      Math.min(
+        Math.ceil(target / (mtiles * ntiles)),
+        Math.floor(depth / (8 * v.tk)),
+        partialsThatFit(gpu, s.f * s.c * kk),
+      ),
     );
   }
   const kps = roundUp(Math.ceil(depth / splits), v.tk);

@@ -583,7 +583,7 @@ export async function trainStage1(
         const meanLoss = lossSum / (w.steps * micro.count);
         const seen = checkLoss(meanLoss, epoch + 1, w.last + 1, train.classCount, w.steps);
         if (seen) throw divergenceError(seen, epoch + 1, s, options.checkpointPath, epoch);
-        epochLoss += lossSum;
+        epochLoss += lossSum / micro.count;
         epochCorrect += correct;
         const elapsed = (performance.now() - started) / 1000;
         const rate = ((w.last + 1) * s.batch) / elapsed;
