@@ -13,9 +13,10 @@
  * @module
  */
 
-import { type FileHandle, open } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { arrow, ArrowFooter } from "../deps.ts";
 import { joinPath } from "./_find.ts";
+import { readAt } from "./_read_at.ts";
 import type { Rng } from "./rng.ts";
 import { createSampler, type SamplerKind } from "./sampler.ts";
 import { ShardStream } from "./shard_stream.ts";
@@ -53,26 +54,6 @@ const SHARD_COLUMNS: Record<string, "binary" | "int32" | "utf8"> = {
   path: "utf8",
   line: "int32",
 };
-
-async function readAt(
-  file: FileHandle,
-  position: number,
-  length: number,
-  name: string,
-): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
-  for (let done = 0; done < length;) {
-    const { bytesRead } = await file.read(out, done, length - done, position + done);
-    if (bytesRead === 0) {
-      throw new RangeError(
-        `Cannot read ${name}: it ends before byte ${position + length}; the pack is damaged, ` +
-          "pack it again",
-      );
-    }
-    done += bytesRead;
-  }
-  return out;
-}
 
 const isInt32 = (t: arrow.DataType) => arrow.DataType.isInt(t) && t.bitWidth === 32 && t.isSigned;
 const kindOf = (t: arrow.DataType) =>

@@ -14,6 +14,7 @@
  */
 
 import { joinPath } from "./_find.ts";
+import { readWhole } from "./_read_at.ts";
 import type { Rng } from "./rng.ts";
 import { decodeShard, type PackedImage, type PackManifest, readManifest } from "./shards.ts";
 
@@ -143,7 +144,7 @@ export class ShardStream {
     // Counted from the start of the read: its buffer is memory from then on.
     this.#held++;
     this.#maxHeld = Math.max(this.#maxHeld, this.#held);
-    const bytes = await Deno.readFile(joinPath(this.dir, file));
+    const bytes = await readWhole(joinPath(this.dir, file));
     const rows = decodeShard(bytes, file);
     if (rows.length !== this.manifest.shards[k].rows) {
       throw new RangeError(

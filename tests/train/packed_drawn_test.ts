@@ -15,8 +15,8 @@ import {
   type ImageListProfile,
   loadImageListSplits,
   packImageList,
-  PackRows,
   packRowLocation,
+  PackRows,
   readManifest,
   ShardStream,
 } from "../../lib/data/mod.ts";
@@ -108,7 +108,8 @@ async function rowsTrainedOn(fn: () => Promise<void>): Promise<Set<number>> {
 }
 
 Deno.test({
-  name: "packs without a val list: tuning rows drawn from train, never trained on, dumps lead back to list lines",
+  name:
+    "packs without a val list: tuning rows drawn from train, never trained on, dumps lead back to list lines",
   ignore: noGpu,
   fn: async () => {
     const gpu = (await testGpu())!;
@@ -146,7 +147,9 @@ Deno.test({
         });
         ok(seen.size > 0);
         ok([...seen].every((r) => !tune.has(r)), `${sampler}: a tuning row was trained on`);
-        if (sampler === "instance") deepEqual([...seen].sort((a, b) => a - b), [...splits.train.subset!]);
+        if (sampler === "instance") {
+          deepEqual([...seen].sort((a, b) => a - b), [...splits.train.subset!]);
+        }
       }
 
       const { net } = await trainStage1(gpu, splits.train, { ...options, settings: SETTINGS });
