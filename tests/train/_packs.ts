@@ -6,6 +6,20 @@
  */
 
 import { encodePng, packImageList, type PackManifest } from "../../lib/data/mod.ts";
+import type { Stage1Settings } from "../../lib/train/config.ts";
+
+/** Stage 1 on a tiny pack: 2 epochs of batch 4, augmented (packs are always cropped). */
+export const PACK_SETTINGS: Readonly<Stage1Settings> = Object.freeze({
+  epochs: 2,
+  batch: 4,
+  lr: 0.05,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  sampler: "instance",
+  augment: true,
+  seed: 5,
+  stepsPerEpoch: null,
+});
 
 /** Sizes of {@link syntheticPack}'s images and pack. */
 export interface SyntheticPackOptions {

@@ -20,9 +20,25 @@ import {
   readManifest,
   Rng,
 } from "../../lib/data/mod.ts";
-import { ImageLoader } from "../../lib/train/image_loader.ts";
+import { type ImageBatch, ImageLoader } from "../../lib/train/image_loader.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 import { syntheticPack } from "./_packs.ts";
+
+/** The loader's batch equals the CPU reference of its rows and parameters (tolerance 2e-4). */
+async function checkBatch(
+  loader: ImageLoader,
+  b: ImageBatch,
+  rows: PackedImage[],
+  what: string,
+): Promise<void> {
+  const S = loader.options.size!;
+  const got = (await loader.images.read()).subarray(0, b.count * 3 * S * S);
+  const { mean, std } = loader.options;
+  const want = augmentReference([...b.indices].map((i) => rows[i]), b.params, S, mean, std);
+  let err = 0;
+  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+  ok(err <= 2e-4, `${what}: max |diff| ${err}`);
+}
 
 Deno.test({
   name: "ImageLoader: batches equal the CPU reference; epochs cover every row and replay by number",
@@ -61,17 +77,7 @@ Deno.test({
           const run = async (epoch: number) => {
             const seen: number[] = [];
             for await (const b of loader.epoch(epoch)) {
-              const got = (await loader.images.read()).subarray(0, b.count * 3 * 13 * 13);
-              const want = augmentReference(
-                [...b.indices].map((i) => rows[i]),
-                b.params,
-                13,
-                mean,
-                std,
-              );
-              let err = 0;
-              for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-              ok(err <= 2e-4, `train ${train}: max |diff| ${err}`);
+              await checkBatch(loader, b, rows, `train ${train}`);
               deepEqual([...b.labels], [...b.indices].map((i) => rows[i].label));
               seen.push(...b.indices);
             }
@@ -133,18 +139,8 @@ Deno.test({
             const seen: number[] = [];
             for await (const b of loader.epoch(epoch)) {
               deepEqual([...b.labels], [...b.indices].map(label));
-              // The pixels read by position are the rows' (the augmentation checked as above).
-              const got = (await loader.images.read()).subarray(0, b.count * 3 * 10 * 10);
-              const want = augmentReference(
-                [...b.indices].map((i) => rows[i]),
-                b.params,
-                10,
-                mean,
-                std,
-              );
-              let err = 0;
-              for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-              ok(err <= 2e-4, `${sampler}: max |diff| ${err}`);
+              // The pixels read by position are the rows'.
+              await checkBatch(loader, b, rows, sampler);
               seen.push(...b.indices);
             }
             ok(seen.every((r) => r % 5 !== 2), `${sampler}: a left-out row was trained on`);

@@ -13,23 +13,10 @@ import {
 } from "node:assert/strict";
 import { arrow } from "../../lib/deps.ts";
 import { resnet } from "../../lib/nn/spec.ts";
-import type { Stage1Settings } from "../../lib/train/config.ts";
 import { extractPackFeatures, type PackedSource } from "../../lib/train/image_source.ts";
 import { snapshot, trainStage1 } from "../../lib/train/stage1.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
-import { syntheticPack } from "./_packs.ts";
-
-const SETTINGS: Stage1Settings = {
-  epochs: 2,
-  batch: 4,
-  lr: 0.05,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  sampler: "instance",
-  augment: true,
-  seed: 5,
-  stepsPerEpoch: null,
-};
+import { PACK_SETTINGS as SETTINGS, syntheticPack } from "./_packs.ts";
 
 Deno.test({
   name: "stage 1 from a pack: deterministic, resumes bit for bit; its dump maps rows to the pack",

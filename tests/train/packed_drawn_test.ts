@@ -21,14 +21,13 @@ import {
   ShardStream,
 } from "../../lib/data/mod.ts";
 import { resnet } from "../../lib/nn/spec.ts";
-import type { Stage1Settings } from "../../lib/train/config.ts";
 import { extractPackFeatures } from "../../lib/train/image_source.ts";
 import { openPackedSplits, PACK_SPLITS } from "../../lib/train/packed_data.ts";
 import { trainStage1 } from "../../lib/train/stage1.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 import { cjpeg, picture } from "../data/_images.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
+import { PACK_SETTINGS as SETTINGS } from "./_packs.ts";
+import { runTask } from "./_tasks.ts";
 
 const PROFILE: ImageListProfile = {
   name: "toy-inat",
@@ -70,18 +69,6 @@ async function writeLists(root: string): Promise<void> {
     await Deno.writeTextFile(`${root}/ToyNat/ToyNat_${split}.txt`, list.join("\n") + "\n");
   }
 }
-
-const SETTINGS: Stage1Settings = {
-  epochs: 2,
-  batch: 4,
-  lr: 0.05,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  sampler: "instance",
-  augment: true,
-  seed: 2,
-  stepsPerEpoch: null,
-};
 
 /** Every pack row handed to stage 1 while `fn` runs (streamed or read by position). */
 async function rowsTrainedOn(fn: () => Promise<void>): Promise<Set<number>> {
@@ -197,18 +184,9 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "ltkit_inat_" });
     try {
-      const tasks = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks;
-      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: [
-          ...tasks.train.split(/\s+/).slice(1),
-          ...["--profile", "inat2018", "--data-dir", dir, "--out", `runs/_test-inat-${Deno.pid}`],
-        ],
-        cwd: ROOT,
-        stdout: "piped",
-        stderr: "piped",
-        env: { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-      }).output();
-      const out = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+      const { code, out } = await runTask("train", [
+        ...["--profile", "inat2018", "--data-dir", dir, "--out", `runs/_test-inat-${Deno.pid}`],
+      ]);
       ok(code !== 0, out);
       ok(
         out.includes(
