@@ -179,7 +179,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "deno task train --profile inat2018 names DIR/train and DIR/test when a pack is missing",
+  name:
+    "deno task train --profile inat2018: names DIR/train and DIR/test, draws from the train pack",
   ignore: noGpu,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "ltkit_inat_" });
@@ -197,6 +198,34 @@ Deno.test({
             "least 10 images, seed 0))",
         ),
         out,
+      );
+      // Packs of the two iNaturalist lists (one class only): the run gets to the draw, and says
+      // which class it leaves without training images.
+      const lists = `${dir}/images/iNaturalist18`;
+      await Deno.mkdir(lists, { recursive: true });
+      const im = picture(14, 11);
+      await Deno.writeFile(`${dir}/images/a.png`, encodePng(im.pixels, im.width, im.height, 3));
+      for (const [folder, list, n] of [["train", "train", 12], ["test", "val", 3]] as const) {
+        await Deno.writeTextFile(`${lists}/iNaturalist18_${list}.txt`, "a.png 0\n".repeat(n));
+        await packImageList({
+          list: `${lists}/iNaturalist18_${list}.txt`,
+          root: `${dir}/images`,
+          size: 224,
+          out: `${dir}/packs/${folder}`,
+          workers: 1,
+        });
+      }
+      const drawn = await runTask("train", [
+        ...["--profile", "inat2018", "--data-dir", `${dir}/packs`],
+        ...["--out", `runs/_test-inat-${Deno.pid}`],
+      ]);
+      ok(drawn.code !== 0, drawn.out);
+      ok(
+        drawn.out.includes(
+          `class 1 has no image in the train pack ${dir}/packs/train (after drawing the tuning ` +
+            "set); every one of the 8142 classes needs one",
+        ),
+        drawn.out,
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
