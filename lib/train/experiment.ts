@@ -428,7 +428,10 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           ? `data: ${splits.profile.name}, ${splits.train.set.count} train / ` +
             `${splits.val.set.count} val / ${splits.test.set.count} test images from ${splits.from}`
           : `data: ${packed!.profile.name}, ${packed!.train.rows} train / ${packed!.val.rows} ` +
-            `val / ${packed!.test.rows} test images packed at ${packed!.size} in ${packed!.from}`,
+            `val / ${packed!.test.rows} test images packed at ${packed!.size} in ${packed!.from}` +
+            (packed!.val.subset
+              ? ` (val drawn from train; ${packed!.tooSmall.length} classes too small to give any)`
+              : ""),
       );
       if (args.timings) {
         console.log((await timeTrainingStep(gpu, spec, stage1Settings(config))).text);

@@ -29,13 +29,7 @@ import { Progress } from "./_progress.ts";
 import { buildSchedule, scheduleProblem } from "./schedule.ts";
 import { prepareSgd } from "../ops/optim.ts";
 import { tuningRecord } from "../ops/tune.ts";
-import {
-  checkPackedSampler,
-  imageCount,
-  type ImageSource,
-  isPackedSource,
-  PackedTrainFeed,
-} from "./image_source.ts";
+import { imageCount, type ImageSource, isPackedSource, PackedTrainFeed } from "./image_source.ts";
 
 /**
  * Per-epoch record of training.
@@ -411,7 +405,7 @@ const augmentStream = (epoch: number) => 2 + 2 * epoch;
  * resumed run continues with exactly the numbers an uninterrupted one would have used.
  *
  * `train` is an in-memory set (batched and augmented on the CPU) or a packed source, streamed
- * and augmented on the GPU (lib/train/image_source.ts; instance-balanced sampling only).
+ * and augmented on the GPU (lib/train/image_source.ts).
  *
  * @example
  * ```ts
@@ -467,7 +461,6 @@ export async function trainStage1(
   const s = options.settings;
   validateStage1Settings(s);
   if (isPackedSource(train)) {
-    checkPackedSampler(s.sampler, train.pack);
     if (!s.augment) {
       throw new RangeError(
         `Cannot train stage 1 on the packed data set ${train.pack} without augmentation: its ` +
@@ -528,9 +521,7 @@ export async function trainStage1(
       net.initialize(new Rng(s.seed, INIT_STREAM));
     }
 
-    const feed = isPackedSource(train)
-      ? await PackedTrainFeed.create(gpu, micro, train, s.seed)
-      : null;
+    const feed = isPackedSource(train) ? await PackedTrainFeed.create(gpu, micro, train, s) : null;
     if (feed) cleanup.push(() => void feed.destroy());
     const memoryEpoch = (set: ImageSet, epoch: number) => {
       const sampler = createSampler(
