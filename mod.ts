@@ -148,7 +148,8 @@ export {
   unpackModel,
 } from "./lib/ops/classifier.ts";
 
-// Networks: ResNet descriptions, the backbone table and a training step's GPU memory.
+// Networks: ResNet descriptions, the backbone table, a training step's GPU memory and its
+// micro-batches.
 export { ResNet, type ResNetOptions } from "./lib/nn/resnet.ts";
 export {
   describeResNet,
@@ -172,12 +173,16 @@ export {
 export { type Backbone, BACKBONE_NAMES, type BackboneName, BACKBONES } from "./lib/nn/backbones.ts";
 export {
   assertBatchFits,
+  describeMicroBatchPlan,
   describeStepMemory,
   largestBatch,
   type MemoryLimits,
+  type MicroBatchPlan,
+  planMicroBatches,
   type StepMemory,
   stepMemory,
 } from "./lib/nn/memory.ts";
+export { MicroBatchStep } from "./lib/nn/microbatch.ts";
 
 // Data: image sets, long-tailed profiles and splits, samplers, batches and their CPU
 // augmentation, a seeded PRNG.
@@ -271,6 +276,7 @@ export {
   readManifest,
 } from "./lib/data/shards.ts";
 export { ShardStream, type StreamRow } from "./lib/data/shard_stream.ts";
+export { type PackRow, PackRows } from "./lib/data/pack_rows.ts";
 export {
   type AugmentParams,
   augmentReference,

@@ -45,6 +45,7 @@ export * from "./rng.ts";
 export * from "./pack.ts";
 export * from "./resize.ts";
 export * from "./sampler.ts";
+export * from "./pack_rows.ts";
 export * from "./shard_stream.ts";
 export * from "./shards.ts";
 export * from "./shot_groups.ts";

@@ -13,3 +13,4 @@ export * from "./resnet.ts";
 export * from "./spec.ts";
 export * from "./backbones.ts";
 export * from "./memory.ts";
+export * from "./microbatch.ts";
