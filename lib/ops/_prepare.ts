@@ -86,6 +86,8 @@ export async function prepareSteps<const P extends readonly unknown[] | []>(
  * @param resources Storage bindings by name.
  * @param uniforms Uniform members by name.
  * @param workgroups Workgroup counts.
+ * @param owned Tensors the caller allocated for this dispatch and keeps; destroyed if the
+ *   compile or the binding fails.
  * @returns The reusable dispatch.
  */
 export async function prepareDispatch<E extends string>(
@@ -96,8 +98,14 @@ export async function prepareDispatch<E extends string>(
   resources: Resources,
   uniforms: Readonly<Record<string, number>>,
   workgroups: readonly [number, number, number],
+  owned: readonly Tensor[] = [],
 ): Promise<Dispatch> {
-  gpu.assertAlive(`run ${entry}`);
-  const pipeline = await getPipeline(gpu, src, entry, constants);
-  return new Dispatch(gpu, pipeline, resources, uniforms, workgroups);
+  try {
+    gpu.assertAlive(`run ${entry}`);
+    const pipeline = await getPipeline(gpu, src, entry, constants);
+    return new Dispatch(gpu, pipeline, resources, uniforms, workgroups);
+  } catch (error) {
+    for (const t of owned) t.destroy();
+    throw error;
+  }
 }
