@@ -9,13 +9,17 @@ import { Tensor } from "../../lib/gpu/tensor.ts";
 import { prepareSteps } from "../../lib/ops/_prepare.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 
+/** One tensor given to the helper up front and one a builder hands over while building. */
+async function scratchPair() {
+  const gpu = (await testGpu())!;
+  return { gpu, given: Tensor.zeros(gpu, [3]), owned: Tensor.zeros(gpu, [5]) };
+}
+
 Deno.test({
   name: "a failed build frees the scratch given up front and the scratch it owned",
   ignore: noGpu,
   async fn() {
-    const gpu = (await testGpu())!;
-    const given = Tensor.zeros(gpu, [3]);
-    const owned = Tensor.zeros(gpu, [5]);
+    const { gpu, given, owned } = await scratchPair();
     await rejects(
       prepareSteps(gpu, "example", {
         scratch: [given],
@@ -35,9 +39,7 @@ Deno.test({
   name: "a built sequence owns both kinds of scratch and frees them with itself",
   ignore: noGpu,
   async fn() {
-    const gpu = (await testGpu())!;
-    const given = Tensor.zeros(gpu, [3]);
-    const owned = Tensor.zeros(gpu, [5]);
+    const { gpu, given, owned } = await scratchPair();
     const steps = await prepareSteps(gpu, "example", {
       scratch: [given],
       pipelines: () => [],
