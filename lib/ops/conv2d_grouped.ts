@@ -41,7 +41,7 @@ import {
   prepareConv2dBackwardWeight,
   prepareConv2dForward,
 } from "./conv2d.ts";
-import * as reference from "./reference_nn.ts";
+import * as reference from "./_reference_nn.ts";
 import { askedOrTuned, timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { family, GROUPED_ENTRIES } from "./_entries.ts";
 
