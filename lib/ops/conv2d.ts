@@ -36,8 +36,8 @@ import {
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDistinct, checkF32, checkShape } from "./_check.ts";
 import { prepareSteps } from "./_prepare.ts";
-import * as reference from "./_reference_nn.ts";
-import { askedOrTuned, timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { checkConvPass, type ConvFamily, timeConvPass } from "./_conv_check.ts";
+import { askedOrTuned, tuned, type TuneResult } from "./tune.ts";
 import { CONV2D_ENTRIES, CONV2D_TILED_ENTRIES, family } from "./_entries.ts";
 
 const CONV2D = family("kernels/conv2d.wgsl", source, CONV2D_ENTRIES);
@@ -940,7 +940,14 @@ function prepareTiled(
 }
 
 /** The odd shape every candidate is checked on: stride 2, padding, nothing a tile multiple. */
-const CHECK_SHAPE = { x: [3, 5, 9, 11], w: [7, 5, 3, 3], stride: 2, padding: 1 } as const;
+const CHECK_SHAPE = { x: [3, 5, 9, 11], w: [7, 5, 3, 3], stride: 2, padding: 1 };
+
+/** The prepare functions the tuner's check and timing run. */
+const CONV2D_FAMILY: ConvFamily<Conv2dGeometry> = {
+  forward: prepareConv2dForward,
+  backwardInput: prepareConv2dBackwardInput,
+  backwardWeight: prepareConv2dBackwardWeight,
+};
 
 /**
  * Runs variant `v` of `pass` on an odd shape (with accumulation for the backward passes) and
@@ -956,54 +963,19 @@ const CHECK_SHAPE = { x: [3, 5, 9, 11], w: [7, 5, 3, 3], stride: 2, padding: 1 }
  * gpu.destroy();
  * ```
  */
-export async function checkConv2dVariant(
+export function checkConv2dVariant(
   gpu: Gpu,
   pass: Conv2dPass,
   v: Conv2dVariant,
 ): Promise<void> {
-  const { stride, padding } = CHECK_SHAPE;
-  const xShape = [...CHECK_SHAPE.x];
-  const wShape = [...CHECK_SHAPE.w];
-  const yShape = conv2dOutputShape(xShape, wShape, stride, padding);
-  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-  const [xs, ws, dys] = [
-    tuneData(size(xShape), 11),
-    tuneData(size(wShape), 12),
-    tuneData(size(yShape), 13),
-  ];
-  const start = tuneData(Math.max(size(xShape), size(wShape)), 14);
-  const t = (data: Float32Array, shape: number[]) =>
-    Tensor.from(gpu, data.subarray(0, size(shape)), shape, "f32", "conv2d check");
-  const [x, w, dy] = [t(xs, xShape), t(ws, wShape), t(dys, yShape)];
-  const g = { stride, padding, variant: v };
-  let out: Tensor;
-  let want: Float64Array;
-  if (pass === "forward") {
-    out = Tensor.empty(gpu, yShape, "f32", "conv2d check");
-    await conv2dForward(gpu, { x, w, y: out, ...g });
-    want = reference.conv2dForward(xs, xShape, ws, wShape, g);
-  } else if (pass === "backward_input") {
-    out = t(start, xShape);
-    await conv2dBackwardInput(gpu, { dy, w, dx: out, accumulate: true, ...g });
-    want = reference.conv2dBackwardInput(dys, ws, wShape, xShape, g).map((d, i) => d + start[i]);
-  } else {
-    out = t(start, wShape);
-    await conv2dBackwardWeight(gpu, { x, dy, dw: out, accumulate: true, ...g });
-    want = reference.conv2dBackwardWeight(xs, xShape, dys, wShape, g).map((d, i) => d + start[i]);
-  }
-  try {
-    const got = await out.read();
-    for (let i = 0; i < want.length; i++) {
-      if (!(Math.abs(got[i] - want[i]) <= 1e-4 * Math.max(1, Math.abs(want[i])))) {
-        throw new Error(
-          `${formatConv2dVariant(v)} ${pass} computes ${got[i]} instead of ${want[i]} at ${i}`,
-        );
-      }
-    }
-  } finally {
-    for (const tensor of [x, w, dy, out]) tensor.destroy();
-    gpu.submit();
-  }
+  return checkConvPass(
+    gpu,
+    CONV2D_FAMILY,
+    pass,
+    CHECK_SHAPE,
+    { variant: v },
+    formatConv2dVariant(v),
+  );
 }
 
 /**
@@ -1041,29 +1013,12 @@ export function conv2dTuneShape(gpu: Gpu): { n: number; c: number; hw: number; f
  * gpu.destroy();
  * ```
  */
-export async function timeConv2dVariant(
+export function timeConv2dVariant(
   gpu: Gpu,
   pass: Conv2dPass,
   v: Conv2dVariant,
 ): Promise<number> {
-  const { n, c, hw } = conv2dTuneShape(gpu);
-  const xShape = [n, c, hw, hw];
-  const wShape = [c, c, 3, 3];
-  const g = { stride: 1, padding: 1, variant: v };
-  const x = Tensor.from(gpu, tuneData(n * c * hw * hw, 21), xShape, "f32", "conv2d tune");
-  const dy = Tensor.from(gpu, tuneData(n * c * hw * hw, 22), xShape, "f32", "conv2d tune");
-  const w = Tensor.from(gpu, tuneData(c * c * 9, 23), wShape, "f32", "conv2d tune");
-  const out = Tensor.empty(gpu, pass === "backward_weight" ? wShape : xShape, "f32", "conv2d tune");
-  const op = pass === "forward"
-    ? await prepareConv2dForward(gpu, { x, w, y: out, ...g })
-    : pass === "backward_input"
-    ? await prepareConv2dBackwardInput(gpu, { dy, w, dx: out, ...g })
-    : await prepareConv2dBackwardWeight(gpu, { x, dy, dw: out, ...g });
-  try {
-    return await timeRecorded(gpu, () => op.record(), conv2dTuneShape(gpu).flop);
-  } finally {
-    op.destroy();
-    for (const t of [x, dy, w, out]) t.destroy();
-    gpu.submit();
-  }
+  const { n, c, hw, flop } = conv2dTuneShape(gpu);
+  const layer = { x: [n, c, hw, hw], w: [c, c, 3, 3], stride: 1, padding: 1 };
+  return timeConvPass(gpu, CONV2D_FAMILY, pass, layer, { variant: v }, flop);
 }

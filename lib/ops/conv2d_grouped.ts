@@ -37,12 +37,13 @@ import {
   type Conv2dForwardArgs,
   type Conv2dPass,
   type Conv2dShape,
+  conv2dVariantProblem,
   prepareConv2dBackwardInput,
   prepareConv2dBackwardWeight,
   prepareConv2dForward,
 } from "./conv2d.ts";
-import * as reference from "./_reference_nn.ts";
-import { askedOrTuned, timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
+import { checkConvPass, type ConvFamily, timeConvPass } from "./_conv_check.ts";
+import { askedOrTuned, tuned, type TuneResult } from "./tune.ts";
 import { family, GROUPED_ENTRIES } from "./_entries.ts";
 
 const GROUPED = family("kernels/conv2d_grouped.wgsl", source, GROUPED_ENTRIES);
@@ -299,12 +300,9 @@ export function groupedConv2dCandidates(gpu: Gpu): readonly GroupedConv2dVariant
  * ```
  */
 export function groupedConv2dVariantProblem(gpu: Gpu, v: GroupedConv2dVariant): string | null {
-  const max = Math.min(
-    gpu.limits.maxComputeInvocationsPerWorkgroup,
-    gpu.limits.maxComputeWorkgroupSizeX,
-  );
-  if (!(Number.isInteger(v.wg) && v.wg >= 1 && v.wg <= max)) return `wg is ${v.wg}, not 1..${max}`;
-  if (v.kernel === "plain") return null;
+  // The plain convolution's direct kernel has the same workgroup rule.
+  const wg = conv2dVariantProblem(gpu, { kernel: "direct", wg: v.wg });
+  if (wg !== null || v.kernel === "plain") return wg;
   const quads = [4, 8, 12, 16];
   if (!quads.includes(v.rows) || !quads.includes(v.cols)) {
     return `tile ${v.rows}x${v.cols} is not 4, 8, 12 or 16 each way`;
@@ -858,6 +856,13 @@ function prepareWeightTile(
  */
 const CHECK_SHAPE = { x: [3, 26, 9, 11], w: [26, 13, 3, 3], groups: 2, stride: 2, padding: 1 };
 
+/** The prepare functions the tuner's check and timing run. */
+const GROUPED_FAMILY: ConvFamily<Conv2dGroups> = {
+  forward: prepareGroupedConv2dForward,
+  backwardInput: prepareGroupedConv2dBackwardInput,
+  backwardWeight: prepareGroupedConv2dBackwardWeight,
+};
+
 /**
  * Runs variant `v` of `pass` on an odd shape (with accumulation for the backward passes) and
  * throws when it differs from the CPU reference: the tuner's self-check.
@@ -872,55 +877,20 @@ const CHECK_SHAPE = { x: [3, 26, 9, 11], w: [26, 13, 3, 3], groups: 2, stride: 2
  * gpu.destroy();
  * ```
  */
-export async function checkGroupedConv2dVariant(
+export function checkGroupedConv2dVariant(
   gpu: Gpu,
   pass: Conv2dPass,
   v: GroupedConv2dVariant,
 ): Promise<void> {
-  const { groups, stride, padding } = CHECK_SHAPE;
-  const xShape = [...CHECK_SHAPE.x];
-  const wShape = [...CHECK_SHAPE.w];
-  const yShape = groupedConv2dOutputShape(xShape, wShape, groups, stride, padding);
-  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-  const [xs, ws, dys] = [
-    tuneData(size(xShape), 31),
-    tuneData(size(wShape), 32),
-    tuneData(size(yShape), 33),
-  ];
-  const start = tuneData(Math.max(size(xShape), size(wShape)), 34);
-  const t = (data: Float32Array, shape: number[]) =>
-    Tensor.from(gpu, data.subarray(0, size(shape)), shape, "f32", "grouped conv2d check");
-  const [x, w, dy] = [t(xs, xShape), t(ws, wShape), t(dys, yShape)];
-  const g = { groups, stride, padding, groupedVariant: v };
-  let out: Tensor;
-  let want: Float64Array;
-  if (pass === "forward") {
-    out = Tensor.empty(gpu, yShape, "f32", "grouped conv2d check");
-    await groupedConv2dForward(gpu, { x, w, y: out, ...g });
-    want = reference.conv2dForward(xs, xShape, ws, wShape, g);
-  } else if (pass === "backward_input") {
-    out = t(start, xShape);
-    await groupedConv2dBackwardInput(gpu, { dy, w, dx: out, accumulate: true, ...g });
-    want = reference.conv2dBackwardInput(dys, ws, wShape, xShape, g).map((d, i) => d + start[i]);
-  } else {
-    out = t(start, wShape);
-    await groupedConv2dBackwardWeight(gpu, { x, dy, dw: out, accumulate: true, ...g });
-    want = reference.conv2dBackwardWeight(xs, xShape, dys, wShape, g).map((d, i) => d + start[i]);
-  }
-  try {
-    const got = await out.read();
-    for (let i = 0; i < want.length; i++) {
-      if (!(Math.abs(got[i] - want[i]) <= 1e-4 * Math.max(1, Math.abs(want[i])))) {
-        throw new Error(
-          `${formatGroupedConv2dVariant(v)} ${pass} computes ${got[i]} instead of ${want[i]} ` +
-            `at ${i}`,
-        );
-      }
-    }
-  } finally {
-    for (const tensor of [x, w, dy, out]) tensor.destroy();
-    gpu.submit();
-  }
+  const extra = { groups: CHECK_SHAPE.groups, groupedVariant: v };
+  return checkConvPass(
+    gpu,
+    GROUPED_FAMILY,
+    pass,
+    CHECK_SHAPE,
+    extra,
+    formatGroupedConv2dVariant(v),
+  );
 }
 
 /**
@@ -963,34 +933,12 @@ export function groupedConv2dTuneShape(
  * gpu.destroy();
  * ```
  */
-export async function timeGroupedConv2dVariant(
+export function timeGroupedConv2dVariant(
   gpu: Gpu,
   pass: Conv2dPass,
   v: GroupedConv2dVariant,
 ): Promise<number> {
   const { n, c, groups, hw, flop } = groupedConv2dTuneShape(gpu);
-  const xShape = [n, c, hw, hw];
-  const wShape = [c, c / groups, 3, 3];
-  const g = { groups, stride: 1, padding: 1, groupedVariant: v };
-  const x = Tensor.from(gpu, tuneData(n * c * hw * hw, 41), xShape, "f32", "grouped tune");
-  const dy = Tensor.from(gpu, tuneData(n * c * hw * hw, 42), xShape, "f32", "grouped tune");
-  const w = Tensor.from(gpu, tuneData(c * (c / groups) * 9, 43), wShape, "f32", "grouped tune");
-  const out = Tensor.empty(
-    gpu,
-    pass === "backward_weight" ? wShape : xShape,
-    "f32",
-    "grouped tune",
-  );
-  const op = pass === "forward"
-    ? await prepareGroupedConv2dForward(gpu, { x, w, y: out, ...g })
-    : pass === "backward_input"
-    ? await prepareGroupedConv2dBackwardInput(gpu, { dy, w, dx: out, ...g })
-    : await prepareGroupedConv2dBackwardWeight(gpu, { x, dy, dw: out, ...g });
-  try {
-    return await timeRecorded(gpu, () => op.record(), flop);
-  } finally {
-    op.destroy();
-    for (const t of [x, dy, w, out]) t.destroy();
-    gpu.submit();
-  }
+  const layer = { x: [n, c, hw, hw], w: [c, c / groups, 3, 3], stride: 1, padding: 1, groups };
+  return timeConvPass(gpu, GROUPED_FAMILY, pass, layer, { groups, groupedVariant: v }, flop);
 }
