@@ -1,4 +1,9 @@
-import { ok, rejects, strictEqual as equal } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
   FALLBACK_GROUPED_CANDIDATES,
@@ -17,7 +22,8 @@ import {
   prepareGroupedConv2dForward,
 } from "../../lib/ops/conv2d_grouped.ts";
 import * as ref from "../../lib/ops/_reference_nn.ts";
-import { tuningRecord } from "../../lib/ops/tune.ts";
+import { tuningRecord, useTuningRecord } from "../../lib/ops/tune.ts";
+import { requestGpu } from "../../lib/gpu/device.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
 import { checkConvPasses, convReferenceErrors } from "./_fd.ts";
 
@@ -206,6 +212,29 @@ Deno.test({
       /Cannot run grouped conv2d: grouped variant "big" is unknown; use "plain", "tile"/,
     );
     for (const t of [x, w, y]) t.destroy();
+  },
+});
+
+Deno.test({
+  name: "grouped conv2d uses a recorded run's choice instead of tuning, and records it again",
+  ignore: noGpu,
+  async fn() {
+    await testGpu();
+    // A device of its own: the shared one has already chosen in this process.
+    const gpu = await requestGpu({ warnFallback: false });
+    try {
+      const key = GROUPED_CONV2D_TUNE_KEYS.backward_weight;
+      const recorded = groupedConv2dCandidates(gpu).at(-1)!; // not the default
+      useTuningRecord(gpu, { adapter: tuningRecord(gpu).adapter, choices: { [key]: recorded } });
+      const before = gpu.dispatchCount;
+      const result = await groupedConv2dVariant(gpu, "backward_weight");
+      equal(result.source, "recorded");
+      deepEqual(result.config, recorded);
+      equal(gpu.dispatchCount, before, "nothing was timed");
+      deepEqual(tuningRecord(gpu).choices[key], recorded);
+    } finally {
+      gpu.destroy();
+    }
   },
 });
 
