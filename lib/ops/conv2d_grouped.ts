@@ -205,7 +205,8 @@ export const GROUPED_CONV2D_TUNE_KEYS: Readonly<Record<Conv2dPass, string>> = {
  * Candidates on CPU (fallback) adapters, default first: 16-wide workgroups, as for the plain
  * convolution (one lavapipe thread runs a whole workgroup), register tiles of two to four
  * channel quads (capped per layer at the group's width, ResNeXt-50's 4 to 32 channels), and
- * the plain kernel.
+ * the plain kernel. 12 columns fit a 3x3 weight gradient exactly (Cg*9 taps, Cg a multiple of
+ * 4); on ResNeXt-50's first stage they ran its weight gradient about 1.4x as fast as 8.
  *
  * @example
  * ```ts
@@ -214,14 +215,14 @@ export const GROUPED_CONV2D_TUNE_KEYS: Readonly<Record<Conv2dPass, string>> = {
  *   FALLBACK_GROUPED_CANDIDATES,
  *   formatGroupedConv2dVariant,
  * } from "./conv2d_grouped.ts";
- * assert.equal(formatGroupedConv2dVariant(FALLBACK_GROUPED_CANDIDATES[0]), "tile 8x16 wg16");
+ * assert.equal(formatGroupedConv2dVariant(FALLBACK_GROUPED_CANDIDATES[0]), "tile 16x12 wg16");
  * ```
  */
 export const FALLBACK_GROUPED_CANDIDATES: readonly GroupedConv2dVariant[] = [
-  { kernel: "tile", rows: 8, cols: 16, wg: 16 },
+  { kernel: "tile", rows: 16, cols: 12, wg: 16 },
   { kernel: "tile", rows: 16, cols: 8, wg: 16 },
+  { kernel: "tile", rows: 8, cols: 16, wg: 16 },
   { kernel: "tile", rows: 8, cols: 8, wg: 16 },
-  { kernel: "tile", rows: 16, cols: 16, wg: 16 },
   { kernel: "plain", wg: 64 },
 ];
 
@@ -314,7 +315,7 @@ export function groupedConv2dVariantProblem(gpu: Gpu, v: GroupedConv2dVariant): 
  * The variant for one pass on this adapter. The first call per pass tunes (unless
  * `LTKIT_TUNE=0`, a stored result for this adapter and driver, or a recorded run's choice):
  * each candidate is checked against the CPU reference on an odd shape, then timed round-robin
- * on a ResNeXt-like layer ({@link groupedConv2dTuneShape}); the median wins.
+ * on ResNeXt-like layers ({@link groupedConv2dTuneLayers}); the median wins.
  *
  * @example
  * ```ts
@@ -894,33 +895,38 @@ export function checkGroupedConv2dVariant(
 }
 
 /**
- * The layer {@link timeGroupedConv2dVariant} times: ResNeXt-50 (32x4d) stage 3's grouped 3x3
- * convolution, 512 channels in 32 groups of 16 at 14x14 (stride 1, padding 1), at batch N (1 on
- * software adapters, 32 on GPUs), and its multiply-adds times 2. Groups of 16 tell 8- and
- * 16-channel tiles apart; narrower layers cap either at their group width.
+ * The layers {@link timeGroupedConv2dVariant} times, one after the other: ResNeXt-50 (32x4d)
+ * stage 1's and stage 3's grouped 3x3 convolutions (128 channels in 32 groups of 4 at 56x56, 512
+ * in groups of 16 at 14x14; stride 1, padding 1) at batch N (1 on software adapters, 16 on GPUs),
+ * and their multiply-adds times 2. Narrow and wide groups favour different tiles (a tile's
+ * channels are capped at the group's), so one choice is weighed on both.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
- * import { groupedConv2dTuneShape } from "./conv2d_grouped.ts";
+ * import { groupedConv2dTuneLayers } from "./conv2d_grouped.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * const s = groupedConv2dTuneShape(gpu);
- * assert.equal(s.c / s.groups, 16);
- * assert.equal(s.flop, 2 * s.n * s.c * 16 * 9 * s.hw * s.hw);
+ * const { layers, flop } = groupedConv2dTuneLayers(gpu);
+ * assert.deepEqual(layers.map((l) => l.c / l.groups), [4, 16]);
+ * const macs = layers.map((l) => l.n * l.c * (l.c / l.groups) * 9 * l.hw * l.hw);
+ * assert.equal(flop, 2 * (macs[0] + macs[1]));
  * gpu.destroy();
  * ```
  */
-export function groupedConv2dTuneShape(
-  gpu: Gpu,
-): { n: number; c: number; groups: number; hw: number; flop: number } {
-  const [n, c, groups, hw] = gpu.isFallback ? [1, 512, 32, 14] : [32, 512, 32, 14];
-  return { n, c, groups, hw, flop: 2 * n * c * (c / groups) * 9 * hw * hw };
+export function groupedConv2dTuneLayers(gpu: Gpu): {
+  layers: readonly { n: number; c: number; groups: number; hw: number }[];
+  flop: number;
+} {
+  const n = gpu.isFallback ? 1 : 16;
+  const layers = [{ n, c: 128, groups: 32, hw: 56 }, { n, c: 512, groups: 32, hw: 14 }];
+  const flop = layers.reduce((sum, l) => sum + 2 * l.n * l.c * (l.c / l.groups) * 9 * l.hw ** 2, 0);
+  return { layers, flop };
 }
 
 /**
- * Times variant `v` of `pass` on {@link groupedConv2dTuneShape}; returns ms per call (submits
- * and waits).
+ * Times variant `v` of `pass` on {@link groupedConv2dTuneLayers}; returns ms per call of all
+ * of them (submits and waits).
  *
  * @example
  * ```ts
@@ -928,17 +934,21 @@ export function groupedConv2dTuneShape(
  * import { requestGpu } from "../gpu/mod.ts";
  * import { timeGroupedConv2dVariant } from "./conv2d_grouped.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * const ms = await timeGroupedConv2dVariant(gpu, "forward", { kernel: "plain", wg: 64 });
+ * const ms = await timeGroupedConv2dVariant(gpu, "forward", { kernel: "tile", rows: 8, cols: 8, wg: 16 });
  * assert.equal(ms > 0, true);
  * gpu.destroy();
  * ```
  */
-export function timeGroupedConv2dVariant(
+export async function timeGroupedConv2dVariant(
   gpu: Gpu,
   pass: Conv2dPass,
   v: GroupedConv2dVariant,
 ): Promise<number> {
-  const { n, c, groups, hw, flop } = groupedConv2dTuneShape(gpu);
-  const layer = { x: [n, c, hw, hw], w: [c, c / groups, 3, 3], stride: 1, padding: 1, groups };
-  return timeConvPass(gpu, GROUPED_FAMILY, pass, layer, { groups, groupedVariant: v }, flop);
+  let ms = 0;
+  for (const { n, c, groups, hw } of groupedConv2dTuneLayers(gpu).layers) {
+    const layer = { x: [n, c, hw, hw], w: [c, c / groups, 3, 3], stride: 1, padding: 1, groups };
+    const flop = 2 * n * c * (c / groups) * 9 * hw * hw;
+    ms += await timeConvPass(gpu, GROUPED_FAMILY, pass, layer, { groups, groupedVariant: v }, flop);
+  }
+  return ms;
 }

@@ -21,7 +21,7 @@ import {
   formatGroupedConv2dVariant,
   groupedConv2dCandidates,
   groupedConv2dOutputShape,
-  groupedConv2dTuneShape,
+  groupedConv2dTuneLayers,
   type GroupedConv2dVariant,
   groupedConv2dVariant,
   prepareGroupedConv2dBackwardInput,
@@ -132,7 +132,7 @@ export const groupedConvSection: BenchSection = {
     "candidate per layer",
   run: async (ctx) => {
     const rows: BenchRow[] = [];
-    const { flop } = groupedConv2dTuneShape(ctx.gpu);
+    const { flop } = groupedConv2dTuneLayers(ctx.gpu);
     for (const pass of PASSES) {
       // Every candidate is timed afresh (interleaved rounds, median), so the table shows them.
       const result = await groupedConv2dVariant(ctx.gpu, pass, { force: true });

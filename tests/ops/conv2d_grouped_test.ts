@@ -53,6 +53,7 @@ const VARIANTS: readonly GroupedConv2dVariant[] = ([
   { kernel: "tile", rows: 16, cols: 4, wg: 16 }, // four channel quads, one pixel quad
   { kernel: "tile", rows: 12, cols: 12, wg: 16 },
   { kernel: "tile", rows: 4, cols: 16, wg: 16 },
+  { kernel: "tile", rows: 16, cols: 16, wg: 16 }, // every accumulator
 ] as const).filter((v, i, all) =>
   all.findIndex((o) => formatGroupedConv2dVariant(o) === formatGroupedConv2dVariant(v)) === i
 );
