@@ -99,6 +99,41 @@ for (const groupedVariant of VARIANTS) {
   });
 }
 
+Deno.test({
+  name: "grouped conv2d tiles fold their grid past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  async fn() {
+    await testGpu();
+    // 13 workgroups per dimension: these images need 18 to 60 along x, so the forward and
+    // input-gradient tiles fold into z-slices; channel blocks (at most 12 here) stay within it.
+    const gpu = await requestGpu({
+      warnFallback: false,
+      lowerLimits: { maxComputeWorkgroupsPerDimension: 13 },
+    });
+    try {
+      const folded = [
+        [3, 4, 37, 41, 6, 2, 3, 1, 1],
+        [7, 6, 45, 39, 9, 3, 3, 2, 1],
+      ];
+      const tiles = VARIANTS.filter((v) => v.kernel === "tile");
+      ok(tiles.length > 0);
+      for (const groupedVariant of tiles) {
+        for (const [n, c, h, w, f, groups, k, stride, padding] of folded) {
+          // The weight gradient sums up to 3 x 37 x 41 = 4551 products here: rounding of 1e-4.
+          await checkConvPasses(gpu, [n, c, h, w], [f, c / groups, k, k], {
+            stride,
+            padding,
+            groups,
+            groupedVariant,
+          }, 1e-4);
+        }
+      }
+    } finally {
+      gpu.destroy();
+    }
+  },
+});
+
 for (const groupedVariant of ["plain", "tile"] as const) {
   Deno.test({
     name: `grouped conv2d ${groupedVariant}: re-records, accumulates, and takes the plain fast ` +
