@@ -23,7 +23,7 @@ import {
 } from "../../lib/ops/conv2d_grouped.ts";
 import * as ref from "../../lib/ops/_reference_nn.ts";
 import { tuningRecord, useTuningRecord } from "../../lib/ops/tune.ts";
-import { requestGpu } from "../../lib/gpu/device.ts";
+import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
 import { checkConvPasses, convReferenceErrors } from "./_fd.ts";
 
@@ -79,6 +79,19 @@ Deno.test("grouped conv2d reference: finite differences, and groups = 1 is the p
   assertClose(ref.conv2dForward(x, xShape, w, wShape, g), plain, 1e-12, "grouped = masked plain");
 });
 
+/** Runs the three passes of `groupedVariant` on every case (see {@link CASES}). */
+async function checkCases(
+  gpu: Gpu,
+  groupedVariant: GroupedConv2dVariant,
+  cases: readonly number[][],
+  tolerance: number,
+): Promise<void> {
+  for (const [n, c, h, w, f, groups, k, stride, padding] of cases) {
+    const g = { stride, padding, groups, groupedVariant };
+    await checkConvPasses(gpu, [n, c, h, w], [f, c / groups, k, k], g, tolerance);
+  }
+}
+
 for (const groupedVariant of VARIANTS) {
   const name = formatGroupedConv2dVariant(groupedVariant);
   Deno.test({
@@ -86,15 +99,7 @@ for (const groupedVariant of VARIANTS) {
       `on odd shapes`,
     ignore: noGpu,
     async fn() {
-      const gpu = (await testGpu())!;
-      for (const [n, c, h, w, f, groups, k, stride, padding] of CASES) {
-        await checkConvPasses(gpu, [n, c, h, w], [f, c / groups, k, k], {
-          stride,
-          padding,
-          groups,
-          groupedVariant,
-        }, TOL);
-      }
+      await checkCases((await testGpu())!, groupedVariant, CASES, TOL);
     },
   });
 }
@@ -117,17 +122,8 @@ Deno.test({
       ];
       const tiles = VARIANTS.filter((v) => v.kernel === "tile");
       ok(tiles.length > 0);
-      for (const groupedVariant of tiles) {
-        for (const [n, c, h, w, f, groups, k, stride, padding] of folded) {
-          // The weight gradient sums up to 3 x 37 x 41 = 4551 products here: rounding of 1e-4.
-          await checkConvPasses(gpu, [n, c, h, w], [f, c / groups, k, k], {
-            stride,
-            padding,
-            groups,
-            groupedVariant,
-          }, 1e-4);
-        }
-      }
+      // The weight gradient sums up to 3 x 37 x 41 = 4551 products here: rounding of 1e-4.
+      for (const groupedVariant of tiles) await checkCases(gpu, groupedVariant, folded, 1e-4);
     } finally {
       gpu.destroy();
     }
