@@ -2,8 +2,8 @@
 // passes side by side. Ungrouped convolutions (G = 1) do not come here: they take the kernels
 // of conv2d.wgsl. Two kinds of entry points share the file and its bindings:
 //   plain (conv2d_grouped_forward, _backward_input, _backward_weight): one output element per
-//     invocation, loads every operand from storage; kept as a tuning candidate and for shapes
-//     where a tile would be mostly padding.
+//     invocation, loads every operand from storage (two loads per FMA); kept as a tuning
+//     candidate and as the bench's baseline.
 //   tiled (the *_tile entry points): each invocation keeps a register tile of 4 CQ channels x
 //     4 PQ things of one group in mat4x4 accumulators updated with rank-1 products (outer4), so
 //     each loaded value feeds 4 CQ (or 4 PQ) FMAs. Weights are packed first (pack_*) so that
@@ -64,7 +64,7 @@ struct Conv {
   pad: u32,        // p
   cg: u32,         // Cg
   fg: u32,         // Fg
-  total: u32,      // elements of this entry point's output
+  total: u32,      // elements of this entry point's output (tiled: tiles along e)
   row: u32,        // elements (tiles) covered by one row of workgroups along x (x groups * WG)
   splits: u32,     // backward weight: batch shares
   per_split: u32,  // backward weight: images per share
