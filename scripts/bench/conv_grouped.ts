@@ -39,7 +39,16 @@ export interface GroupedCase {
   readonly stride: number;
 }
 
-/** The distinct grouped convolutions of ResNeXt-50 (32x4d): 32 groups of 4 to 32 channels. */
+/**
+ * The distinct grouped convolutions of ResNeXt-50 (32x4d): 32 groups of 4 to 32 channels.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RESNEXT50_GROUPED } from "./conv_grouped.ts";
+ * assert.deepEqual(RESNEXT50_GROUPED.map((l) => l.c / 32), [4, 8, 8, 16, 32]);
+ * ```
+ */
 export const RESNEXT50_GROUPED: readonly GroupedCase[] = [
   { name: "stage 1 128 @56", c: 128, hw: 56, stride: 1 },
   { name: "stage 2 256 @56 s2", c: 256, hw: 56, stride: 2 },
@@ -54,6 +63,11 @@ const PASSES: readonly Conv2dPass[] = ["forward", "backward_input", "backward_we
 /**
  * Times every candidate of every pass on every case at batch `n`, `rounds` round-robin passes
  * each, and returns a row per candidate with GFLOP/s and its speed-up over the plain kernel.
+ *
+ * @example
+ * ```ts ignore
+ * const rows = await benchGroupedConv(gpu, { n: 2, rounds: 3 });
+ * ```
  */
 export async function benchGroupedConv(
   gpu: Gpu,
