@@ -186,7 +186,7 @@ const ROWS: Record<
     width: 64,
     shortcut: "B",
     init: "fan-out",
-    defaultPreset: null,
+    defaultPreset: "imagenet-lt-rx50",
   },
 };
 
