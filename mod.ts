@@ -97,6 +97,23 @@ export {
   prepareConv2dForward,
 } from "./lib/ops/conv2d.ts";
 export {
+  type Conv2dGroups,
+  groupedConv2dBackwardInput,
+  groupedConv2dBackwardWeight,
+  groupedConv2dForward,
+  groupedConv2dOutputShape,
+  prepareGroupedConv2dBackwardInput,
+  prepareGroupedConv2dBackwardWeight,
+  prepareGroupedConv2dForward,
+} from "./lib/ops/conv2d_grouped.ts";
+export {
+  prepareShortcutPadBackward,
+  prepareShortcutPadForward,
+  shortcutPadBackward,
+  shortcutPadForward,
+  shortcutPadShape,
+} from "./lib/ops/shortcut.ts";
+export {
   batchNormBackward,
   batchNormEvalForward,
   batchNormTrainForward,
@@ -112,6 +129,7 @@ export {
 } from "./lib/ops/pool.ts";
 export { gemm, type GemmOptions, type GemmShape, matmul, prepareGemm } from "./lib/ops/gemm.ts";
 export { prepareSgd, prepareSgdFlat, sgdFlat, type SgdOptions } from "./lib/ops/optim.ts";
+export { GpuAugmenter, type GpuAugmenterOptions } from "./lib/ops/augment.ts";
 export {
   forgetTuning,
   tuneMode,
@@ -130,7 +148,8 @@ export {
   unpackModel,
 } from "./lib/ops/classifier.ts";
 
-// Networks.
+// Networks: ResNet descriptions, the backbone table, a training step's GPU memory and its
+// micro-batches.
 export { ResNet, type ResNetOptions } from "./lib/nn/resnet.ts";
 export {
   describeResNet,
@@ -151,8 +170,22 @@ export {
   validateResNetSpec,
   type WeightInit,
 } from "./lib/nn/spec.ts";
+export { type Backbone, BACKBONE_NAMES, type BackboneName, BACKBONES } from "./lib/nn/backbones.ts";
+export {
+  assertBatchFits,
+  describeMicroBatchPlan,
+  describeStepMemory,
+  largestBatch,
+  type MemoryLimits,
+  type MicroBatchPlan,
+  planMicroBatches,
+  type StepMemory,
+  stepMemory,
+} from "./lib/nn/memory.ts";
+export { MicroBatchStep } from "./lib/nn/microbatch.ts";
 
-// Data: image sets, long-tailed profiles and splits, samplers, batches, a seeded PRNG.
+// Data: image sets, long-tailed profiles and splits, samplers, batches and their CPU
+// augmentation, a seeded PRNG.
 export {
   countPerClass,
   FASHION_MNIST_CLASSES,
@@ -202,8 +235,58 @@ export {
   writeImageTable,
 } from "./lib/data/arrow_table.ts";
 export { type GridOptions, sampleGrid, sampleGridPng } from "./lib/data/grid.ts";
+export { augmentImage, normalizeImage } from "./lib/data/augment.ts";
 
-// Training: stage 1, configuration and presets, checkpoints, feature extraction, the whole experiment.
+// Image lists (ImageNet-LT, Places-LT, iNaturalist 2018): lists, profiles, packing into shards,
+// streaming them back, and the ImageNet-style augmentation's parameters.
+export {
+  type ImageList,
+  type ImageListEntry,
+  type ListOptions,
+  type ListProblem,
+  parseImageList,
+  readImageList,
+} from "./lib/data/image_list.ts";
+export {
+  findImageListProfile,
+  IMAGE_LIST_PROFILES,
+  type ImageListProfile,
+  type ImageListSplits,
+  loadImageListSplits,
+} from "./lib/data/image_list_profiles.ts";
+export { imageListGridPng } from "./lib/data/image_list_grid.ts";
+export {
+  standInCounts,
+  type StandInOptions,
+  writeFashionMnistList,
+} from "./lib/data/fashion_mnist_list.ts";
+export { decodeImage } from "./lib/data/decode.ts";
+export { resizeShorterSide, shorterSideSize } from "./lib/data/resize.ts";
+export {
+  MAX_SHARD_MIB,
+  packImageList,
+  type PackOptions,
+  type PackProgress,
+} from "./lib/data/pack.ts";
+export {
+  decodeShard,
+  encodeShard,
+  type PackedImage,
+  type PackManifest,
+  readManifest,
+} from "./lib/data/shards.ts";
+export { ShardStream, type StreamRow } from "./lib/data/shard_stream.ts";
+export { type PackRow, PackRows } from "./lib/data/pack_rows.ts";
+export {
+  type AugmentParams,
+  augmentReference,
+  type AugmentSource,
+  evalAugmentParams,
+  trainAugmentParams,
+} from "./lib/data/imagenet_augment.ts";
+
+// Training: stage 1, configuration and presets, flags, packed inputs, checkpoints, feature
+// extraction, the whole experiment.
 export { type ExperimentResult, resolveConfig, runExperiment } from "./lib/train/experiment.ts";
 export {
   type Architecture,
@@ -241,6 +324,10 @@ export {
   type ExtractResult,
 } from "./lib/train/extract.ts";
 export { runSeeds, type SeedsResult } from "./lib/train/seeds.ts";
+export { parseTrainArgs, type TrainArgs, trainHelp } from "./lib/train/flags.ts";
+export { type ImageSource, isPackedSource, type PackedSource } from "./lib/train/image_source.ts";
+export { openPackedSplits, PACK_SPLITS, type PackedSplits } from "./lib/train/packed_data.ts";
+export { type ImageBatch, ImageLoader, type ImageLoaderOptions } from "./lib/train/image_loader.ts";
 
 // Features: Arrow feature dumps.
 export {
@@ -337,4 +424,27 @@ export { writeMetricsFile } from "./lib/eval/write_metrics.ts";
 export { writeStage2Predictions } from "./lib/eval/predictions.ts";
 export { PUBLISHED, publishedFor, type PublishedProtocol } from "./lib/eval/published.ts";
 export { formatSeedTable, type SeedSummary, summarizeSeeds } from "./lib/eval/seeds.ts";
-export { type ReportFiles, type RunReport, writeReport } from "./lib/eval/report.ts";
+export {
+  buildReportDocument,
+  fromMetrics,
+  renderHtml,
+  renderMarkdown,
+  type ReportDocument,
+  reportFigures,
+  type ReportFiles,
+  type RunInfo,
+  type RunReport,
+  writeReport,
+} from "./lib/eval/report.ts";
+
+// Figures as standalone SVG.
+export {
+  barChart,
+  type BarChartSpec,
+  type BarSeries,
+  lineChart,
+  type LineChartSpec,
+  reliabilityDiagram,
+  type ReliabilitySeries,
+  type Series,
+} from "./lib/eval/figures.ts";

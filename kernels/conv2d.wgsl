@@ -45,7 +45,7 @@ struct Conv {
   per_split: u32, // backward weight: images per share
   kblocks: u32, // backward weight: ceil(K / 16)
   accumulate: u32, // 1 adds to dx or dw, 0 overwrites
-  _pad0: u32,
+  row: u32,    // x invocations per z-slice: the x index is gid.z * row + gid.x (folded grid)
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;               // x: (N,C,H,W)
@@ -83,9 +83,15 @@ fn load_dy4(base: vec4<u32>, o: u32, ok: bool) -> vec4<f32> {
 }
 
 // wt[k][f4] = w[4 f4 + j][k] for j = 0..3 (zero past F). One invocation per vec4; count = K*F4.
+// The linear x index of an invocation: grids past the per-dimension workgroup limit fold the
+// x range into z-slices of `row` invocations (lib/ops/conv2d.ts foldGroups).
+fn lin(gid: vec3<u32>) -> u32 {
+  return gid.z * p.row + gid.x;
+}
+
 @compute @workgroup_size(WG)
 fn pack_weight_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+  let i = lin(gid);
   if (i >= p.count) { return; }
   let kdim = p.c * p.kh * p.kw;
   let k = i / p.f4;
@@ -101,7 +107,7 @@ fn pack_weight_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
 // wb[f*KK + t][c4] = w[f][4 c4 + j][t] for j = 0..3 (zero past C). count = F*KK*C4.
 @compute @workgroup_size(WG)
 fn pack_weight_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+  let i = lin(gid);
   if (i >= p.count) { return; }
   let kk = p.kh * p.kw;
   let ft = i / p.c4;
@@ -140,10 +146,11 @@ fn store_y_tile(n: u32, f: u32, q: u32, pixels: u32, m: mat4x4<f32>) {
 // gid.y = block of 16 output channels. Reads x and wt; overwrites y.
 @compute @workgroup_size(WG)
 fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x >= p.count) { return; }
+  let ix = lin(gid);
+  if (ix >= p.count) { return; }
   let pixels = p.ho * p.wo;
-  let nb = gid.x / pixels;
-  let q = gid.x - nb * pixels;
+  let nb = ix / pixels;
+  let q = ix - nb * pixels;
   let oh = q / p.wo;
   let ow = q - oh * p.wo;
   let n0 = nb * 16u;
@@ -245,7 +252,8 @@ fn store_dx_tile(n: u32, c: u32, o: u32, m: mat4x4<f32>) {
 // get zeros), or adds to it with accumulate = 1 (the residual branch of a ResNet block).
 @compute @workgroup_size(WG)
 fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x >= p.count) { return; }
+  let ix = lin(gid);
+  if (ix >= p.count) { return; }
   let s = p.stride;
   let phase = gid.y / p.cblocks;
   let c4 = (gid.y - phase * p.cblocks) * 4u;
@@ -254,8 +262,8 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
   let ch = (p.h + s - 1u) / s;
   let cw = (p.w + s - 1u) / s;
   let cell = ch * cw;
-  let nb = gid.x / cell;
-  let r = gid.x - nb * cell;
+  let nb = ix / cell;
+  let r = ix - nb * cell;
   let a = r / cw;
   let b = r - a * cw;
   let ih = ph + a * s;
@@ -389,9 +397,10 @@ fn store_part(split: u32, f: u32, k: u32, m: mat4x4<f32>) {
 // kblocks * splits); gid.y = block of 16 output channels. Reads x and dy; overwrites part.
 @compute @workgroup_size(WG)
 fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x >= p.count) { return; }
-  let split = gid.x / p.kblocks;
-  let k = (gid.x - split * p.kblocks) * 16u;
+  let ix = lin(gid);
+  if (ix >= p.count) { return; }
+  let split = ix / p.kblocks;
+  let k = (ix - split * p.kblocks) * 16u;
   let f = gid.y * 16u;
   let pixels = p.ho * p.wo;
   let chw = p.c * p.h * p.w;
@@ -483,10 +492,11 @@ fn store_part_channels(split: u32, f: u32, c: u32, tap: u32, m: mat4x4<f32>) {
 // share (count = KK * C16/16 * splits); gid.y = block of 16 output channels.
 @compute @workgroup_size(WG)
 fn conv2d_backward_weight_channels(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x >= p.count) { return; }
+  let ix = lin(gid);
+  if (ix >= p.count) { return; }
   let tiles = p.kh * p.kw * p.cblocks;
-  let split = gid.x / tiles;
-  let r = gid.x - split * tiles;
+  let split = ix / tiles;
+  let r = ix - split * tiles;
   let tap = r / p.cblocks;
   let c = (r - tap * p.cblocks) * 16u;
   let kh = tap / p.kw;
@@ -564,7 +574,7 @@ fn conv2d_backward_weight_channels(@builtin(global_invocation_id) gid: vec3<u32>
 // dw[i] = sum over shares of part[share][i] (+ dw[i] when accumulating). count = F*K.
 @compute @workgroup_size(WG)
 fn conv2d_reduce_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+  let i = lin(gid);
   if (i >= p.count) { return; }
   var sum = 0.0;
   for (var s = 0u; s < p.splits; s++) {

@@ -62,6 +62,17 @@ fn add(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
+// out += alpha * x, in place: out is read and written by the same invocation, so a sum can
+// grow in one buffer (gradient accumulation over micro-batches) without a second copy.
+@compute @workgroup_size(WG)
+fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let first = first_of(gid);
+  for (var k = 0u; k < PER; k++) {
+    let i = first + k;
+    if (i < p.n) { out[i] = out[i] + p.alpha * x[i]; }
+  }
+}
+
 // out = max(alpha * x + beta * y, 0): a residual add and its ReLU in one pass
 @compute @workgroup_size(WG)
 fn add_relu(@builtin(global_invocation_id) gid: vec3<u32>) {

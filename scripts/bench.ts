@@ -10,8 +10,8 @@
 
 import { parseArgs } from "node:util";
 import { requestGpu } from "../lib/gpu/device.ts";
-import { hostGpuOptions } from "../lib/io/gpu_host.ts";
-import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { hostGpuOptions } from "../lib/io/_gpu_host.ts";
+import { writeFileAtomic } from "../lib/io/_atomic.ts";
 import type { BenchContext, BenchRow } from "./bench/common.ts";
 import { SECTIONS } from "./bench/registry.ts";
 import { STAGE2_SCALES } from "./bench/stage2.ts";

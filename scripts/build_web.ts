@@ -16,7 +16,7 @@
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { writeFileAtomic } from "../lib/io/_atomic.ts";
 import { bundle } from "./_bundle.ts";
 
 const WEB = new URL("../web/", import.meta.url);

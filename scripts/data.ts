@@ -27,7 +27,7 @@ import {
   sampleGridPng,
   validateProfile,
 } from "../lib/data/mod.ts";
-import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { writeFileAtomic } from "../lib/io/_atomic.ts";
 
 const DOWNLOADS = Object.entries(DATASET_DOWNLOADS).map(([source, d]) =>
   `        ${source}: ${d.files.length > 1 ? `${d.files.length} files` : d.files[0].name} from ` +

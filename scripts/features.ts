@@ -12,7 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { checkPaths } from "../lib/train/_permissions.ts";
-import type { arrow } from "../lib/deps.ts";
+import type { arrow } from "../lib/_deps.ts";
 import { shotGroups } from "../lib/data/shot_groups.ts";
 import { thresholdsFromProfile } from "../lib/eval/metrics.ts";
 import { checkFeatures, DEGENERATE_ADVICE } from "../lib/features/check.ts";

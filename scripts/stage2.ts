@@ -25,7 +25,7 @@ import { METHOD_NAMES, methodHelpLines, METHODS, parseMethods } from "../lib/sta
 import { runStage2, type Stage2Options } from "../lib/stage2/run.ts";
 import { parseSeeds } from "../lib/train/flags.ts";
 import { openSeedGroup, readMetrics, writeSeedSummary } from "../lib/train/seeds.ts";
-import { exists, parentDir, runStamp } from "../lib/io/paths.ts";
+import { exists, parentDir, runStamp } from "../lib/io/_paths.ts";
 import { checkPaths } from "../lib/train/_permissions.ts";
 
 /** The usage text, built from the method table when asked, so registered methods show too. */

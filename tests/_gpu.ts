@@ -5,7 +5,7 @@
 
 import { lcgUniform } from "../lib/data/rng.ts";
 import { type Gpu, GpuUnavailableError, requestGpu } from "../lib/gpu/device.ts";
-import { hostGpuOptions } from "../lib/io/gpu_host.ts";
+import { hostGpuOptions } from "../lib/io/_gpu_host.ts";
 
 let shared: Promise<Gpu | null> | null = null;
 

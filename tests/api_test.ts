@@ -1,13 +1,24 @@
 /**
  * The public API is deliberate: mod.ts exports exactly these names. Adding, renaming or removing
  * one means changing this list in the same commit (and the README when users see it).
+ *
+ * Every module under lib/ is either part of the API (mod.ts exports from it) or internal, named
+ * `_name.ts`, and never exported by mod.ts. A layer's `mod.ts` (lib/data/mod.ts, ...) gathers
+ * that layer's public modules, all of them and no internal one, for the kit's own scripts and
+ * tests; mod.ts lists its names from the modules themselves, not from those.
  */
 
 import { deepStrictEqual as deepEqual, doesNotMatch } from "node:assert/strict";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Run-time values: functions, classes, constants. */
 const VALUES = [
   "ARCHITECTURES",
+  "BACKBONES",
+  "BACKBONE_NAMES",
   "BatchMaker",
   "DEFAULT_TAU_GRID",
   "DEFAULT_TRAIN_SETTINGS",
@@ -18,37 +29,50 @@ const VALUES = [
   "FEATURE_SPLITS",
   "FeatureWriter",
   "Gpu",
+  "GpuAugmenter",
   "GpuLostError",
   "GpuUnavailableError",
+  "IMAGE_LIST_PROFILES",
   "INITS",
+  "ImageLoader",
   "KIT_VERSION",
+  "MAX_SHARD_MIB",
   "METHODS",
   "METHOD_NAMES",
   "METRICS_SCHEMA",
   "METRICS_VERSION",
   "MINIMAL_LAYOUT",
+  "MicroBatchStep",
+  "PACK_SPLITS",
   "PAPER_SHOT_THRESHOLDS",
   "PRESETS",
   "PRESET_NAMES",
   "PROFILES",
   "PUBLISHED",
+  "PackRows",
   "ResNet",
   "Rng",
   "SAMPLER_KINDS",
   "SHORTCUTS",
   "SHOT_GROUPS",
   "Sequence",
+  "ShardStream",
   "Stage2Context",
   "Tensor",
   "add",
   "addRelu",
   "argmax",
   "argmaxRows",
+  "assertBatchFits",
+  "augmentImage",
+  "augmentReference",
   "balancedAccuracy",
+  "barChart",
   "batchNormBackward",
   "batchNormEvalForward",
   "batchNormTrainForward",
   "buildLongTail",
+  "buildReportDocument",
   "calibrationMetrics",
   "channelSum",
   "checkFeatureDir",
@@ -73,36 +97,53 @@ const VALUES = [
   "decodeCheckpoint",
   "decodeClassifier",
   "decodeFeatures",
+  "decodeImage",
+  "decodeShard",
+  "describeMicroBatchPlan",
   "describeResNet",
   "describeSplits",
+  "describeStepMemory",
   "downloadFashionMnist",
   "downloadSource",
   "dumpClassifier",
   "encodeCheckpoint",
+  "encodeShard",
+  "evalAugmentParams",
   "extractFeatures",
   "featureDim",
   "fill",
   "findCifar",
   "findFashionMnist",
+  "findImageListProfile",
   "forgetTuning",
   "formatMetricsTable",
   "formatSeedTable",
   "formatShape",
   "forwardMacs",
+  "fromMetrics",
   "gemm",
   "getProfile",
   "globalAvgPoolBackward",
   "globalAvgPoolForward",
+  "groupedConv2dBackwardInput",
+  "groupedConv2dBackwardWeight",
+  "groupedConv2dForward",
+  "groupedConv2dOutputShape",
   "groupsFor",
   "idxToImageSet",
+  "imageListGridPng",
   "imageTableFromIPC",
   "imageTableToIPC",
   "imagenetResNet",
+  "isPackedSource",
   "labelsTensor",
+  "largestBatch",
   "lcgUniform",
+  "lineChart",
   "loadCheckpoint",
   "loadCifar",
   "loadFashionMnist",
+  "loadImageListSplits",
   "loadLongTail",
   "loadSource",
   "logSoftmax",
@@ -111,12 +152,18 @@ const VALUES = [
   "matmul",
   "methodRow",
   "modelSpec",
+  "normalizeImage",
+  "openPackedSplits",
+  "packImageList",
   "packModel",
   "paddedClasses",
   "paddedDim",
   "parameterCount",
   "parseIdx",
+  "parseImageList",
   "parseMethods",
+  "parseTrainArgs",
+  "planMicroBatches",
   "prepareAdd",
   "prepareAddRelu",
   "prepareArgmax",
@@ -134,6 +181,9 @@ const VALUES = [
   "prepareGemm",
   "prepareGlobalAvgPoolBackward",
   "prepareGlobalAvgPoolForward",
+  "prepareGroupedConv2dBackwardInput",
+  "prepareGroupedConv2dBackwardWeight",
+  "prepareGroupedConv2dForward",
   "prepareLogSoftmax",
   "prepareLogits",
   "prepareReluBackward",
@@ -142,6 +192,8 @@ const VALUES = [
   "prepareScale",
   "prepareSgd",
   "prepareSgdFlat",
+  "prepareShortcutPadBackward",
+  "prepareShortcutPadForward",
   "prepareSoftmax",
   "prepareSumAll",
   "presetConfig",
@@ -151,12 +203,19 @@ const VALUES = [
   "readFeatureDir",
   "readFeatures",
   "readIdx",
+  "readImageList",
   "readImageTable",
+  "readManifest",
   "recordOnce",
   "registerMethod",
+  "reliabilityDiagram",
   "reluBackward",
   "reluForward",
+  "renderHtml",
+  "renderMarkdown",
+  "reportFigures",
   "requestGpu",
+  "resizeShorterSide",
   "resnet",
   "resnet20",
   "resnet32",
@@ -178,14 +237,22 @@ const VALUES = [
   "scale",
   "sgdFlat",
   "shapeSize",
+  "shortcutPadBackward",
+  "shortcutPadForward",
+  "shortcutPadShape",
+  "shorterSideSize",
   "shotGroups",
   "softmax",
   "splitMetrics",
   "stage1Settings",
+  "standInCounts",
+  "stepMemory",
   "subsetImageSet",
   "sumAll",
   "summarizeSeeds",
   "thresholdsFromProfile",
+  "trainAugmentParams",
+  "trainHelp",
   "trainLinear",
   "trainStage1",
   "tuneMode",
@@ -198,6 +265,7 @@ const VALUES = [
   "validateProfile",
   "validateResNetSpec",
   "writeClassifier",
+  "writeFashionMnistList",
   "writeFeatureDir",
   "writeImageTable",
   "writeMetricsFile",
@@ -211,6 +279,12 @@ const TYPES = [
   "AdapterSummary",
   "Architecture",
   "AugmentOptions",
+  "AugmentParams",
+  "AugmentSource",
+  "Backbone",
+  "BackboneName",
+  "BarChartSpec",
+  "BarSeries",
   "Batch",
   "BatchMakerOptions",
   "CalibrationMetrics",
@@ -219,6 +293,7 @@ const TYPES = [
   "ClassifierData",
   "ClassifierWeights",
   "Conv2dGeometry",
+  "Conv2dGroups",
   "CrossEntropyOptions",
   "CrossEntropyOutputs",
   "CrtOptions",
@@ -241,14 +316,26 @@ const TYPES = [
   "FeatureWriterOptions",
   "GemmOptions",
   "GemmShape",
+  "GpuAugmenterOptions",
   "GpuOptions",
   "GridOptions",
+  "ImageBatch",
+  "ImageList",
+  "ImageListEntry",
+  "ImageListProfile",
+  "ImageListSplits",
+  "ImageLoaderOptions",
   "ImageNetResNetOptions",
   "ImageSet",
+  "ImageSource",
+  "LineChartSpec",
   "LinearModel",
+  "ListOptions",
+  "ListProblem",
   "LongTailProfile",
   "LongTailSplits",
   "LwsOptions",
+  "MemoryLimits",
   "MethodMetrics",
   "MethodName",
   "MethodResult",
@@ -257,18 +344,30 @@ const TYPES = [
   "MethodStyle",
   "MethodTrainSettings",
   "MetricsFile",
+  "MicroBatchPlan",
+  "PackManifest",
+  "PackOptions",
+  "PackProgress",
+  "PackRow",
+  "PackedImage",
+  "PackedSource",
+  "PackedSplits",
   "PresetName",
   "PublishedProtocol",
   "Recordable",
+  "ReliabilitySeries",
+  "ReportDocument",
   "ReportFiles",
   "ResNetOptions",
   "ResNetSpec",
   "RngState",
+  "RunInfo",
   "RunReport",
   "Sampler",
   "SamplerKind",
   "SeedSummary",
   "SeedsResult",
+  "Series",
   "SgdOptions",
   "Shortcut",
   "ShotGroup",
@@ -283,10 +382,14 @@ const TYPES = [
   "Stage2Options",
   "Stage2Result",
   "StageSpec",
+  "StandInOptions",
+  "StepMemory",
+  "StreamRow",
   "SyntheticOptions",
   "TauGrid",
   "TauPoint",
   "TensorData",
+  "TrainArgs",
   "TrainLinearResult",
   "TrainLinearSpec",
   "TrainSettings",
@@ -314,4 +417,98 @@ Deno.test("mod.ts exports exactly the listed types, each from an explicit list",
     }
   }
   deepEqual(types.sort(byName), [...TYPES].sort(byName));
+});
+
+/** The source without comments (JSDoc examples import too, but they are not code). */
+function code(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+}
+
+/** Root-relative paths of the modules `file` (root-relative) imports or re-exports from. */
+function importsOf(root: string, file: string): Set<string> {
+  const text = code(Deno.readTextFileSync(join(root, file)));
+  const out = new Set<string>();
+  for (const m of text.matchAll(/\bfrom\s*"(\.{1,2}\/[^"]+)"/g)) {
+    out.add(relative(root, resolve(root, dirname(file), m[1])));
+  }
+  return out;
+}
+
+/** Every .ts file under `dir` (root-relative), sorted. */
+function modulesUnder(root: string, dir: string): string[] {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of Deno.readDirSync(join(root, d))) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory) walk(path);
+      else if (entry.isFile && entry.name.endsWith(".ts")) files.push(path);
+    }
+  };
+  walk(dir);
+  return files.sort();
+}
+
+/** A layer barrel: lib/<layer>/mod.ts. */
+const isBarrel = (file: string) => /^lib\/[^/]+\/mod\.ts$/.test(file);
+
+/** What breaks the naming rule of the tree at `root`, one line per module. */
+function apiProblems(root: string): string[] {
+  const exported = importsOf(root, "mod.ts");
+  const problems: string[] = [];
+  for (const file of modulesUnder(root, "lib")) {
+    const internal = basename(file).startsWith("_");
+    if (isBarrel(file)) {
+      if (exported.has(file)) problems.push(`mod.ts exports from the layer barrel ${file}`);
+      const gathered = importsOf(root, file);
+      const layer = modulesUnder(root, dirname(file)).filter((f) => dirname(f) === dirname(file));
+      for (const f of layer) {
+        if (f === file) continue;
+        const hidden = basename(f).startsWith("_");
+        if (hidden && gathered.has(f)) problems.push(`${file} re-exports the internal ${f}`);
+        if (!hidden && !gathered.has(f)) problems.push(`${file} does not re-export ${f}`);
+      }
+    } else if (internal && exported.has(file)) {
+      problems.push(`mod.ts exports from the internal ${file}`);
+    } else if (!internal && !exported.has(file)) {
+      problems.push(`${file} is neither exported by mod.ts nor named _${basename(file)}`);
+    }
+  }
+  return problems;
+}
+
+Deno.test("every lib/ module is public (exported by mod.ts) or internal (_name.ts)", () => {
+  deepEqual(apiProblems(ROOT), []);
+});
+
+Deno.test("the module rule names each breach", () => {
+  const dir = Deno.makeTempDirSync();
+  const tree: Record<string, string> = {
+    "mod.ts": [
+      'export { a } from "./lib/x/a.ts";',
+      'export { h } from "./lib/x/_h.ts";',
+      'export { m } from "./lib/y/mod.ts";',
+      '// export { b } from "./lib/x/b.ts"; a comment exports nothing',
+    ].join("\n"),
+    "lib/x/a.ts": "export const a = 1;\n",
+    "lib/x/b.ts": "export const b = 1;\n",
+    "lib/x/_h.ts": "export const h = 1;\n",
+    "lib/x/mod.ts": 'export * from "./a.ts";\nexport * from "./_h.ts";\n',
+    "lib/y/mod.ts": "export const m = 1;\n",
+    "lib/y/_ok.ts": "export const ok = 1;\n",
+  };
+  try {
+    for (const [path, text] of Object.entries(tree)) {
+      Deno.mkdirSync(dirname(join(dir, path)), { recursive: true });
+      Deno.writeTextFileSync(join(dir, path), text);
+    }
+    deepEqual(apiProblems(dir), [
+      "mod.ts exports from the internal lib/x/_h.ts",
+      "lib/x/b.ts is neither exported by mod.ts nor named _b.ts",
+      "lib/x/mod.ts re-exports the internal lib/x/_h.ts",
+      "lib/x/mod.ts does not re-export lib/x/b.ts",
+      "mod.ts exports from the layer barrel lib/y/mod.ts",
+    ]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -15,8 +15,8 @@
  * @module
  */
 
-import { arrow } from "../deps.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { arrow } from "../_deps.ts";
+import { writeFileAtomic } from "../io/_atomic.ts";
 import { type ImageSet, validateImageSet } from "./image_set.ts";
 
 const LAYOUT_HINT = "expected columns image: fixed_size_list<uint8>[C*H*W] and label: int32, " +
@@ -243,12 +243,14 @@ export async function readImageTable(path: string): Promise<ImageSet> {
  * @param metadata Extra schema metadata.
  * @example
  * ```ts
- * import { writeImageTable } from "./arrow_table.ts";
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ * import { readImageTable, writeImageTable } from "./arrow_table.ts";
  * const path = await Deno.makeTempFile({ suffix: ".arrow" });
  * await writeImageTable(path, {
- *   images: new Uint8Array(4), labels: Int32Array.from([0]),
+ *   images: Uint8Array.of(1, 2, 3, 4), labels: Int32Array.from([0]),
  *   count: 1, channels: 1, height: 2, width: 2, classCount: 1,
  * }, { source: "example" });
+ * deepEqual(Array.from((await readImageTable(path)).images), [1, 2, 3, 4]);
  * await Deno.remove(path);
  * ```
  */

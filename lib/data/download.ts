@@ -9,7 +9,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { writeAll, writeError } from "../io/atomic.ts";
+import { writeAll, writeError } from "../io/_atomic.ts";
 import { DEFAULT_DOWNLOAD_DIR, FASHION_MNIST_FILES } from "./fashion_mnist.ts";
 import { md5File } from "./_md5.ts";
 

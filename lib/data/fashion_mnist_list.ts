@@ -88,11 +88,25 @@ async function cjpeg(input: Uint8Array, path: string): Promise<void> {
  * @returns The list files.
  * @throws {RangeError} When a class has too few images for the sizes asked.
  * @example
- * ```ts ignore
- * const { train, test } = await loadFashionMnist();
- * await writeFashionMnistList(train, test, "data/fmnist-list", {
- *   head: 150, ratio: 20, valPerClass: 10, testPerClass: 30,
+ * ```ts
+ * import { strictEqual as equal } from "node:assert/strict";
+ * import type { ImageSet } from "./image_set.ts";
+ * import { writeFashionMnistList } from "./fashion_mnist_list.ts";
+ * // A tiny grey set with two 4x4 images per class stands in for Fashion-MNIST here.
+ * const set = (n: number): ImageSet => ({
+ *   images: new Uint8Array(n * 10 * 16).fill(128),
+ *   labels: Int32Array.from({ length: n * 10 }, (_, i) => i % 10),
+ *   count: n * 10, channels: 1, height: 4, width: 4, classCount: 10,
  * });
+ * const out = `${await Deno.makeTempDir()}/list`;
+ * const lists = await writeFashionMnistList(set(2), set(1), out, {
+ *   head: 1, ratio: 1, valPerClass: 1, testPerClass: 1,
+ * });
+ * const train = (await Deno.readTextFile(lists.train)).trim().split("\n");
+ * equal(train.length, 10);
+ * equal(train[3], "images/train/3/00003.jpg 3");
+ * equal((await Deno.stat(`${out}/images/val/3/00013.jpg`)).isFile, true);
+ * await Deno.remove(out, { recursive: true });
  * ```
  */
 export async function writeFashionMnistList(

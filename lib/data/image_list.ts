@@ -329,9 +329,59 @@ export interface TuneDraw {
 }
 
 /**
- * Split a training list into training and tuning entries: shuffle with `Rng(seed)`, then walking
- * that order take the first `perClass` images of every class that has at least `minClassSize`.
- * Both outputs keep file order.
+ * The rule of {@link TuneDraw} over labels alone, so that a list (in memory) and a pack (its
+ * rows' labels, read without the pixels) draw the same tuning set: shuffle the positions with
+ * `Rng(seed)`, then walking that order take the first `perClass` of every class that has at
+ * least `minClassSize`.
+ *
+ * @param labels The label of each training image, in list (or pack) order.
+ * @param classCount C.
+ * @param draw The rule.
+ * @returns `tune[i]` = 1 for the images drawn, and the classes too small to give one.
+ * @throws {RangeError} For a label outside 0..C-1.
+ * @example
+ * ```ts
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ * import { drawTuneRows } from "./image_list.ts";
+ * const { tune, tooSmall } = drawTuneRows([0, 0, 0, 1], 2, { perClass: 1, minClassSize: 3, seed: 0 });
+ * deepEqual([tune.reduce((a, b) => a + b, 0), tooSmall], [1, [1]]);
+ * ```
+ */
+export function drawTuneRows(
+  labels: ArrayLike<number>,
+  classCount: number,
+  draw: TuneDraw,
+): { tune: Uint8Array; tooSmall: number[] } {
+  const counts = new Int32Array(classCount);
+  for (let i = 0; i < labels.length; i++) {
+    const c = labels[i];
+    if (!(c >= 0 && c < classCount)) {
+      throw new RangeError(
+        `Cannot draw the tuning set: image ${i} has label ${c} but there are ${classCount} ` +
+          `classes (0..${classCount - 1})`,
+      );
+    }
+    counts[c]++;
+  }
+  const taken = new Int32Array(classCount);
+  const tune = new Uint8Array(labels.length);
+  for (const i of new Rng(draw.seed).permutation(labels.length)) {
+    const c = labels[i];
+    if (counts[c] >= draw.minClassSize && taken[c] < draw.perClass) {
+      taken[c]++;
+      tune[i] = 1;
+    }
+  }
+  const tooSmall: number[] = [];
+  for (let c = 0; c < classCount; c++) {
+    if (counts[c] > 0 && counts[c] < draw.minClassSize) tooSmall.push(c);
+  }
+  return { tune, tooSmall };
+}
+
+/**
+ * Split a training list into training and tuning entries by {@link drawTuneRows}. Both outputs
+ * keep file order.
  *
  * @param entries The training entries.
  * @param classCount C.
@@ -351,22 +401,10 @@ export function drawTuneSet(
   classCount: number,
   draw: TuneDraw,
 ): { train: ImageListEntry[]; tune: ImageListEntry[]; tooSmall: number[] } {
-  const counts = listClassCounts(entries, classCount);
-  const taken = new Int32Array(classCount);
-  const toTune = new Uint8Array(entries.length);
-  const order = new Rng(draw.seed).permutation(entries.length);
-  for (const i of order) {
-    const c = entries[i].label;
-    if (counts[c] >= draw.minClassSize && taken[c] < draw.perClass) {
-      taken[c]++;
-      toTune[i] = 1;
-    }
-  }
+  // Checks the labels with the list's own message (line and path).
+  listClassCounts(entries, classCount);
+  const { tune: toTune, tooSmall } = drawTuneRows(entries.map((e) => e.label), classCount, draw);
   const train: ImageListEntry[] = [], tune: ImageListEntry[] = [];
   entries.forEach((e, i) => (toTune[i] ? tune : train).push(e));
-  const tooSmall: number[] = [];
-  for (let c = 0; c < classCount; c++) {
-    if (counts[c] > 0 && counts[c] < draw.minClassSize) tooSmall.push(c);
-  }
   return { train, tune, tooSmall };
 }

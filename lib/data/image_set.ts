@@ -78,11 +78,14 @@ function positiveInt(value: number, field: string, name: string): void {
  * @throws {RangeError} Naming the field and the offending value.
  * @example
  * ```ts
+ * import { doesNotThrow, throws } from "node:assert/strict";
  * import { validateImageSet } from "./image_set.ts";
- * validateImageSet({
+ * const tiny = {
  *   images: new Uint8Array(2 * 4), labels: Int32Array.from([0, 1]),
  *   count: 2, channels: 1, height: 2, width: 2, classCount: 2,
- * }, "tiny");
+ * };
+ * doesNotThrow(() => validateImageSet(tiny, "tiny"));
+ * throws(() => validateImageSet({ ...tiny, labels: Int32Array.from([0, 2]) }, "tiny"), RangeError);
  * ```
  */
 export function validateImageSet(set: ImageSet, name: string): ImageSet {

@@ -1,7 +1,11 @@
 /**
  * Data: IDX, CIFAR binary, tar and Arrow image sources and their discovery and download
  * (Fashion-MNIST, CIFAR), long-tailed profiles and splits, shot groups, samplers, normalised and
- * augmented batches, a seeded PRNG, and sample grids as PNG.
+ * augmented batches, a seeded PRNG, sample grids as PNG, and image lists packed into shards.
+ *
+ * A layer barrel: every public module of the layer, for the kit's own scripts and tests;
+ * internal `_name.ts` modules are imported from their files, and programs import the root
+ * `mod.ts`, whose list is the public API (tests/api_test.ts checks both rules).
  *
  * @example
  * ```ts ignore
@@ -36,15 +40,13 @@ export * from "./image_set.ts";
 export * from "./imagenet_augment.ts";
 export * from "./info.ts";
 export * from "./long_tail.ts";
-export * from "./_md5.ts";
-export * from "./_png.ts";
 export * from "./profiles.ts";
 export * from "./rng.ts";
 export * from "./pack.ts";
 export * from "./resize.ts";
 export * from "./sampler.ts";
+export * from "./pack_rows.ts";
 export * from "./shard_stream.ts";
 export * from "./shards.ts";
 export * from "./shot_groups.ts";
 export * from "./source.ts";
-export * from "./_tar.ts";

@@ -1,6 +1,6 @@
 /**
  * Packing an image list once into Arrow shards ({@link encodeShard}) so training reads pixels,
- * not JPEGs: every core decodes and resizes (Web Workers running `pack_worker.ts`), the main
+ * not JPEGs: every core decodes and resizes (Web Workers running `_pack_worker.ts`), the main
  * thread writes shards in list order, each atomically, then the manifest.
  *
  * Resume: a rerun with the same settings verifies every finished shard by its SHA-256, keeps the
@@ -12,7 +12,7 @@
  */
 
 import { sha256Hex } from "../train/checkpoint.ts";
-import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
+import { removeStaleTemporaries, writeFileAtomic } from "../io/_atomic.ts";
 import { dirExists, joinPath } from "./_find.ts";
 import { jpegDecoderName } from "./decode.ts";
 import {
@@ -349,7 +349,7 @@ class DecoderPool {
   constructor(count: number, size: number) {
     this.#size = size;
     this.#workers = Array.from({ length: count }, () => {
-      const w = new Worker(new URL("./pack_worker.ts", import.meta.url), { type: "module" });
+      const w = new Worker(new URL("./_pack_worker.ts", import.meta.url), { type: "module" });
       w.onmessage = (event: MessageEvent<WorkerReply>) => {
         const done = this.#pending.get(event.data.id);
         this.#pending.delete(event.data.id);

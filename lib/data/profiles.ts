@@ -202,9 +202,11 @@ export function getProfile(name: string): Readonly<LongTailProfile> {
  * @throws {TypeError} For a missing or mistyped field; {@link RangeError} for a bad value.
  * @example
  * ```ts
+ * import { doesNotThrow, throws } from "node:assert/strict";
  * import { getProfile, validateProfile } from "./profiles.ts";
  * const mine = { ...structuredClone(getProfile("fashion-mnist-lt-10")), imbalanceRatio: 50 };
- * validateProfile(mine, 10);
+ * doesNotThrow(() => validateProfile(mine, 10));
+ * throws(() => validateProfile({ ...mine, imbalanceRatio: 0 }, 10));
  * ```
  */
 export function validateProfile(value: unknown, classCount?: number): LongTailProfile {

@@ -14,6 +14,7 @@
  */
 
 import { joinPath } from "./_find.ts";
+import { readWhole } from "./_read_at.ts";
 import type { Rng } from "./rng.ts";
 import { decodeShard, type PackedImage, type PackManifest, readManifest } from "./shards.ts";
 
@@ -143,7 +144,7 @@ export class ShardStream {
     // Counted from the start of the read: its buffer is memory from then on.
     this.#held++;
     this.#maxHeld = Math.max(this.#maxHeld, this.#held);
-    const bytes = await Deno.readFile(joinPath(this.dir, file));
+    const bytes = await readWhole(joinPath(this.dir, file));
     const rows = decodeShard(bytes, file);
     if (rows.length !== this.manifest.shards[k].rows) {
       throw new RangeError(
@@ -159,11 +160,21 @@ export class ShardStream {
    * the shard (the next shards are read while the current one is consumed).
    *
    * @param options `rng` for a seeded shard and row order; `prefetch` shards read ahead (default
-   *   1, so at most 2 are held).
+   *   1, so at most 2 are held); `keep`, by pack row, 1 for the rows to yield (absent: all), so
+   *   that a source made of part of a pack (a training set whose tuning rows were drawn out)
+   *   streams in the same order with the other rows left out.
    * @returns The rows.
    */
-  async *epoch(options: { rng?: Rng; prefetch?: number } = {}): AsyncGenerator<StreamRow> {
+  async *epoch(
+    options: { rng?: Rng; prefetch?: number; keep?: Uint8Array } = {},
+  ): AsyncGenerator<StreamRow> {
     const prefetch = options.prefetch ?? 1;
+    const keep = options.keep;
+    if (keep && keep.length !== this.rows) {
+      throw new RangeError(
+        `Cannot stream ${this.dir}: keep has ${keep.length} entries but the pack has ${this.rows} rows`,
+      );
+    }
     if (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > 16) {
       throw new RangeError(`Cannot stream ${this.dir}: prefetch ${prefetch} must be in 0..16`);
     }
@@ -184,6 +195,7 @@ export class ShardStream {
         try {
           for (let i = 0; i < rows.length; i++) {
             const r = within ? within[i] : i;
+            if (keep && !keep[firsts[k] + r]) continue;
             yield { ...rows[r], index: firsts[k] + r, shard: k, row: r };
           }
         } finally {

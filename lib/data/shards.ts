@@ -25,7 +25,7 @@
  * @module
  */
 
-import { arrow } from "../deps.ts";
+import { arrow } from "../_deps.ts";
 import type { ListProblem } from "./image_list.ts";
 
 /** The `ltkit.format` of shards this module writes. */

@@ -12,7 +12,7 @@ import {
   type MetricsFile,
   splitMetrics,
 } from "./metrics.ts";
-import type { RunReport } from "./report_model.ts";
+import type { RunReport } from "./_report_model.ts";
 
 /**
  * A fresh copy of the example run (one stage-1 epoch, one stage-2 method with a tau sweep), so an

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { arrow } from "../deps.ts";
+import { arrow } from "../_deps.ts";
 import type { FeatureSplitData } from "../features/reader.ts";
 import { KIT_VERSION } from "../features/schema.ts";
 import { vectorData, writeArrowFile } from "../features/writer.ts";
@@ -223,7 +223,7 @@ export function predictionBatch(input: PredictionInput): arrow.RecordBatch {
  * @example
  * ```ts
  * import { deepStrictEqual as deepEqual } from "node:assert/strict";
- * import { arrow } from "../deps.ts";
+ * import { arrow } from "../_deps.ts";
  * import { writePredictionFiles } from "./predictions.ts";
  * const dir = await Deno.makeTempDir();
  * const test = { index: Int32Array.of(0, 1), label: Int32Array.of(1, 1), rows: 2 };

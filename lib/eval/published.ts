@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { ReportBlock, ReportTable } from "./report_model.ts";
+import type { ReportBlock, ReportTable } from "./_report_model.ts";
 
 /**
  * A protocol with published per-method figures.

@@ -4,10 +4,11 @@
  *
  * The report is first laid out as a small document model ({@link ReportDocument}: sections of
  * paragraphs, tables, figures and code) that both the Markdown and the HTML writers render, so
- * the two files always say the same thing. Each concern has its own module, re-exported here:
- * the model (report_model.ts), number formats (report_format.ts), the figures
- * (report_figures.ts), the layout (report_document.ts), the Markdown (report_markdown.ts), the
- * files (report_write.ts) and the input from `metrics.json` (report_from_metrics.ts).
+ * the two files always say the same thing. This module is the report's public face; each concern
+ * has its own internal module, re-exported here: the model (_report_model.ts), number formats
+ * (_report_format.ts), the figures (_report_figures.ts), the layout (_report_document.ts), the
+ * Markdown (_report_markdown.ts), the HTML page (_report_html.ts), the files (_report_write.ts)
+ * and the input from `metrics.json` (_report_from_metrics.ts).
  *
  * @example
  * ```ts
@@ -34,10 +35,11 @@ export {
   type RunReport,
   type StageTiming,
   type TauCurve,
-} from "./report_model.ts";
-export { formatPercent, formatSeconds, formatTau } from "./report_format.ts";
-export { FIGURE_IDS, reportFigures } from "./report_figures.ts";
-export { buildReportDocument } from "./report_document.ts";
-export { renderMarkdown } from "./report_markdown.ts";
-export { type ReportFiles, writeReport } from "./report_write.ts";
-export { fromMetrics, type RunInfo } from "./report_from_metrics.ts";
+} from "./_report_model.ts";
+export { formatPercent, formatSeconds, formatTau } from "./_report_format.ts";
+export { FIGURE_IDS, reportFigures } from "./_report_figures.ts";
+export { buildReportDocument } from "./_report_document.ts";
+export { renderMarkdown } from "./_report_markdown.ts";
+export { type ReportFiles, writeReport } from "./_report_write.ts";
+export { fromMetrics, type RunInfo } from "./_report_from_metrics.ts";
+export { renderHtml } from "./_report_html.ts";

@@ -11,7 +11,7 @@
 import { barChart } from "./figures.ts";
 import type { MethodMetrics, MetricsFile } from "./metrics.ts";
 import { publishedBlocks, type PublishedProtocol } from "./published.ts";
-import type { ReportDocument, ReportFigure, ReportTable } from "./report_model.ts";
+import type { ReportDocument, ReportFigure, ReportTable } from "./_report_model.ts";
 
 /**
  * Mean, standard deviation and the values of one figure over seeds (fractions in 0..1).

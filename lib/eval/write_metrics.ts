@@ -5,7 +5,7 @@
  * @module
  */
 
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../io/_atomic.ts";
 import type { MetricsFile } from "./metrics.ts";
 
 /**

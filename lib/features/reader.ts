@@ -6,7 +6,7 @@
  * @module
  */
 
-import { arrow } from "../deps.ts";
+import { arrow } from "../_deps.ts";
 import {
   CLASSIFIER_LAYOUT,
   decodeMetadata,

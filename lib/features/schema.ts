@@ -23,7 +23,7 @@
  * @module
  */
 
-import { arrow } from "../deps.ts";
+import { arrow } from "../_deps.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
 /**
@@ -636,7 +636,7 @@ export function isFloat32Vector(type: ArrowDataType, dim?: number): boolean {
  * @example
  * ```ts
  * import { strictEqual as equal } from "node:assert/strict";
- * import { arrow } from "../deps.ts";
+ * import { arrow } from "../_deps.ts";
  * import { isInt32or64 } from "./schema.ts";
  * equal(isInt32or64(new arrow.Int64()), true);
  * equal(isInt32or64(new arrow.Uint8()), false);
@@ -653,7 +653,7 @@ export function isInt32or64(type: ArrowDataType): boolean {
  * @example
  * ```ts
  * import { strictEqual as equal } from "node:assert/strict";
- * import { arrow } from "../deps.ts";
+ * import { arrow } from "../_deps.ts";
  * import { isFloat32or16 } from "./schema.ts";
  * equal(isFloat32or16(new arrow.Float16()), true);
  * equal(isFloat32or16(new arrow.Float64()), false);
@@ -670,7 +670,7 @@ export function isFloat32or16(type: ArrowDataType): boolean {
  * @example
  * ```ts
  * import { strictEqual as equal } from "node:assert/strict";
- * import { arrow } from "../deps.ts";
+ * import { arrow } from "../_deps.ts";
  * import { isFloat32or16Vector, vectorType } from "./schema.ts";
  * const half = new arrow.FixedSizeList(4, new arrow.Field("item", new arrow.Float16()));
  * equal(isFloat32or16Vector(half) && isFloat32or16Vector(vectorType(4)), true);

@@ -1,15 +1,15 @@
 /**
  * Writes feature dumps as Arrow IPC files, one record batch per {@link FeatureWriter.append}, to a
  * temporary name that is renamed into place by {@link FeatureWriter.close} (see
- * `lib/io/atomic.ts`). A reader never sees a half-written file, a failed write leaves no temporary
+ * `lib/io/_atomic.ts`). A reader never sees a half-written file, a failed write leaves no temporary
  * and names the file, and a split is never held in memory twice: each batch goes to disk as soon
  * as it is appended. Opening a file first removes its temporaries left by killed writers.
  *
  * @module
  */
 
-import { arrow } from "../deps.ts";
-import { AtomicFile, removeStaleTemporaries } from "../io/atomic.ts";
+import { arrow } from "../_deps.ts";
+import { AtomicFile, removeStaleTemporaries } from "../io/_atomic.ts";
 import {
   classifierSchema,
   encodeMetadata,
@@ -141,6 +141,8 @@ export interface FeatureWriterOptions {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ * import { readFeatures } from "./load.ts";
  * import { FeatureWriter } from "./writer.ts";
  * const path = await Deno.makeTempFile({ suffix: ".arrow" });
  * const w = await FeatureWriter.create(path, {
@@ -156,6 +158,7 @@ export interface FeatureWriterOptions {
  * });
  * await w.append(Int32Array.of(0, 1), Int32Array.of(0, 1), Float32Array.of(1, 2, 3, 4));
  * await w.close();
+ * deepEqual(Array.from((await readFeatures(path, "train")).features), [1, 2, 3, 4]);
  * await Deno.remove(path);
  * ```
  */
@@ -330,11 +333,14 @@ export interface ClassifierWeights {
  * @throws {RangeError} When the arrays do not match C and D.
  * @example
  * ```ts
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ * import { readClassifier } from "./load.ts";
  * import { writeClassifier } from "./writer.ts";
  * const path = await Deno.makeTempFile({ suffix: ".arrow" });
  * await writeClassifier(path, {
- *   weight: new Float32Array(6), bias: new Float32Array(2), classCount: 2, featureDim: 3,
+ *   weight: new Float32Array(6), bias: Float32Array.of(0.5, -1), classCount: 2, featureDim: 3,
  * }, { profile: {}, trainClassCounts: [2, 1], backbone: "toy", checkpointSha256: "0".repeat(64) });
+ * deepEqual(Array.from((await readClassifier(path)).bias), [0.5, -1]);
  * await Deno.remove(path);
  * ```
  */
@@ -377,7 +383,7 @@ export async function writeClassifier(
  * @example
  * ```ts
  * import { strictEqual as equal } from "node:assert/strict";
- * import { arrow } from "../deps.ts";
+ * import { arrow } from "../_deps.ts";
  * import { writeArrowFile } from "./writer.ts";
  * const path = await Deno.makeTempFile({ suffix: ".arrow" });
  * await writeArrowFile(path, arrow.tableFromArrays({ x: Int32Array.of(4, 5) }).batches[0]);

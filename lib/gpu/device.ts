@@ -9,8 +9,8 @@
  * @module
  */
 
-import { GpuCache } from "./cache.ts";
-import { BufferPool } from "./pool.ts";
+import { GpuCache } from "./_cache.ts";
+import { BufferPool } from "./_pool.ts";
 
 /**
  * Options for {@link requestGpu}.
@@ -46,7 +46,7 @@ export interface GpuOptions {
    * Names the driver behind the adapter ({@link AdapterSummary.driver}, part of the key under
    * which tuning choices are stored), since WebGPU reports no driver version. Finding it means
    * reading the host's Vulkan ICD files, which this module does not do: the command-line tools
-   * and the tests pass lib/io/driver.ts's `driverVersion` (lib/io/gpu_host.ts). Default: none.
+   * and the tests pass lib/io/_driver.ts's `driverVersion` (lib/io/_gpu_host.ts). Default: none.
    */
   driver?: (adapter: { description: string; vendor: string }) => string;
   /**

@@ -9,8 +9,8 @@
  * @module
  */
 
-import { WgslReflect } from "../deps.ts";
-import { cacheKey } from "./cache.ts";
+import { WgslReflect } from "../_deps.ts";
+import { cacheKey } from "./_cache.ts";
 import type { Gpu } from "./device.ts";
 import { type DType, formatShape, Tensor } from "./tensor.ts";
 

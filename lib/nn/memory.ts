@@ -49,7 +49,10 @@ export interface StepMemory {
   scratchBytes: number;
   /** Everything: fixed + batch x per image + scratch. */
   totalBytes: number;
-  /** The largest single tensor at this batch (it must fit one storage buffer). */
+  /**
+   * The largest single tensor at this batch that must fit one storage buffer: an activation, a
+   * parameter or a packed weight (a weight gradient's partial sums split to fit).
+   */
   largest: { name: string; bytes: number };
 }
 
@@ -73,16 +76,32 @@ export interface MemoryLimits {
 
 interface Tally {
   fixed: number;
+  /** Trainable values (what a gradient accumulator holds). */
+  params: number;
   perImage: number;
   /** Per-image sizes of activation tensors, by name. */
   activations: Map<string, number>;
+  /**
+   * Sizes of tensors that do not grow with the batch and must each fit one storage buffer:
+   * parameters (their gradients and velocities are as large), the convolutions' packed weights,
+   * and one share of a weight gradient's partial sums (the ops split the sum into as many shares
+   * as fit, lib/ops/conv2d.ts).
+   */
+  fixedTensors: Map<string, number>;
   /** Distinct per-image activation shapes that backward scratch is keyed by. */
   shapes: Set<string>;
 }
 
 function tally(spec: ResNetSpec): Tally {
   const plan = planResNet(spec);
-  const t: Tally = { fixed: 0, perImage: 0, activations: new Map(), shapes: new Set() };
+  const t: Tally = {
+    fixed: 0,
+    params: 0,
+    perImage: 0,
+    activations: new Map(),
+    fixedTensors: new Map(),
+    shapes: new Set(),
+  };
   const act = (name: string, shape: readonly number[], count = 1) => {
     const size = shape.reduce((a, b) => a * b, 1);
     t.perImage += count * size * F32;
@@ -92,6 +111,17 @@ function tally(spec: ResNetSpec): Tally {
     const weights = c.cout * (c.cin / c.groups) * c.kernel ** 2;
     // weight, gamma, beta with gradients and velocities; running and batch mean and variance.
     t.fixed += (3 * (weights + 2 * c.cout) + 4 * c.cout) * F32;
+    t.params += weights + 2 * c.cout;
+    t.fixedTensors.set(`${c.name}.conv.weight`, weights * F32);
+    if (c.groups === 1) {
+      const up16 = (v: number) => Math.ceil(v / 16) * 16;
+      const kk = c.kernel ** 2;
+      t.fixedTensors.set(`${c.name}.conv packed weights`, c.cin * kk * up16(c.cout) * F32);
+      t.fixedTensors.set(
+        `${c.name}.conv packed weights (backward)`,
+        c.cout * kk * up16(c.cin) * F32,
+      );
+    }
     act(`${c.name}.conv.out`, [c.cout, ...c.output], 2);
     t.shapes.add([c.cout, ...c.output].join("x"));
   };
@@ -111,6 +141,8 @@ function tally(spec: ResNetSpec): Tally {
   // Labels, features, logits, row losses; the gradients of features and logits.
   t.perImage += (1 + 2 * plan.feature + 2 * spec.classes + 1) * F32;
   t.fixed += 3 * (plan.feature + 1) * spec.classes * F32 + 2 * F32;
+  t.params += (plan.feature + 1) * spec.classes;
+  t.fixedTensors.set("fc.weight", plan.feature * spec.classes * F32);
   for (const key of t.shapes) {
     t.perImage += 4 * key.split("x").map(Number).reduce((a, b) => a * b, 1) * F32;
   }
@@ -174,6 +206,9 @@ export function stepMemory(spec: ResNetSpec, batch: number): StepMemory {
   let largest = { name: "", bytes: 0 };
   for (const [name, bytes] of t.activations) {
     if (bytes * batch > largest.bytes) largest = { name, bytes: bytes * batch };
+  }
+  for (const [name, bytes] of t.fixedTensors) {
+    if (bytes > largest.bytes) largest = { name, bytes };
   }
   const scratchBytes = convScratch(spec, batch);
   return {
@@ -273,9 +308,147 @@ export function assertBatchFits(spec: ResNetSpec, batch: number, limits: MemoryL
  * ```
  */
 export function describeStepMemory(spec: ResNetSpec, batch: number): string {
-  const bytes = stepMemory(spec, batch).totalBytes;
-  return `a step at batch ${batch} needs about ${
-    formatBytes(Math.round(bytes / 2 ** 20) * 2 ** 20)
-  } ` +
-    "of GPU memory";
+  const step = stepMemory(spec, batch);
+  return describeMicroBatchPlan({
+    batch,
+    count: 1,
+    size: batch,
+    step,
+    extraBytes: 0,
+    totalBytes: step.totalBytes,
+  });
+}
+
+/**
+ * How a training step splits its batch: `count` equal micro-batches of `size` images, each run
+ * forward and backward on its own, their gradients summed before one update
+ * ({@link planMicroBatches}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type MicroBatchPlan, planMicroBatches } from "./memory.ts";
+ * import { resnet32 } from "./spec.ts";
+ * const plan: MicroBatchPlan = planMicroBatches(resnet32(), 128, { maxTensorBytes: 2 ** 30 });
+ * assert.deepEqual([plan.count, plan.size, plan.extraBytes], [1, 128, 0]);
+ * ```
+ */
+export interface MicroBatchPlan {
+  /** Images per training step (per SGD update). */
+  batch: number;
+  /** Micro-batches per step; 1 runs the batch whole. */
+  count: number;
+  /** Images per micro-batch: batch / count. */
+  size: number;
+  /** The memory of the network built for one micro-batch. */
+  step: StepMemory;
+  /** Gradient accumulators and the whole batch's input slots; 0 when count is 1. */
+  extraBytes: number;
+  /** Everything the step needs: step.totalBytes + extraBytes. */
+  totalBytes: number;
+}
+
+/** Accumulators and input slots of a step split into micro-batches (none when it is not). */
+function microBatchExtra(spec: ResNetSpec, batch: number, count: number): number {
+  if (count === 1) return 0;
+  const t = tally(spec);
+  const image = spec.input.reduce((a, b) => a * b, 1);
+  return t.params * F32 + batch * (image + 1) * F32;
+}
+
+/**
+ * The micro-batches a step of `spec` at `batch` runs as: the smallest `count` that divides the
+ * batch and whose micro-batch of `batch / count` images fits the limits (so every micro-batch has
+ * the same size, and batch-norm statistics are always over equally many images). A batch with
+ * few divisors may split finer than memory needs: a prime batch that does not fit whole runs
+ * image by image; choose a batch with small factors (powers of two). Throws a RangeError when not
+ * even one image per micro-batch fits, naming the tensor, its bytes and the limit.
+ *
+ * @param spec The network.
+ * @param batch Images per step.
+ * @param limits What may be allocated.
+ * @returns The plan (count 1 when the batch fits whole).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { planMicroBatches } from "./memory.ts";
+ * import { imagenetResNet } from "./spec.ts";
+ * const r10 = imagenetResNet("resnet10", [3, 224, 224], 64, [1, 1, 1, 1], 1000);
+ * // stem.conv.out is 3.1 MiB per image: 512 images need 1.5 GiB, 256 fit one 1 GiB buffer;
+ * // nothing fits 1 MiB, not even the 512x512x3x3 weights.
+ * const plan = planMicroBatches(r10, 512, { maxTensorBytes: 2 ** 30 });
+ * assert.deepEqual([plan.count, plan.size], [2, 256]);
+ * assert.throws(
+ *   () => planMicroBatches(r10, 512, { maxTensorBytes: 2 ** 20 }),
+ *   /Cannot train resnet10 at batch 512: even one image per micro-batch needs 9 MiB for stage4.block1.2.conv.weight but one storage buffer holds at most 1 MiB/,
+ * );
+ * ```
+ */
+export function planMicroBatches(
+  spec: ResNetSpec,
+  batch: number,
+  limits: MemoryLimits,
+): MicroBatchPlan {
+  const plan = (count: number): MicroBatchPlan => {
+    const step = stepMemory(spec, batch / count);
+    const extraBytes = microBatchExtra(spec, batch, count);
+    return {
+      batch,
+      count,
+      size: batch / count,
+      step,
+      extraBytes,
+      totalBytes: step.totalBytes + extraBytes,
+    };
+  };
+  const fits = (p: MicroBatchPlan) =>
+    p.step.largest.bytes <= limits.maxTensorBytes &&
+    (limits.budgetBytes === undefined || p.totalBytes <= limits.budgetBytes);
+  const first = plan(1); // validates the batch
+  if (fits(first)) return first;
+  for (let count = 2; count <= batch; count++) {
+    if (batch % count !== 0) continue;
+    const p = plan(count);
+    if (fits(p)) return p;
+  }
+  const single = plan(batch);
+  const what = single.step.largest.bytes > limits.maxTensorBytes
+    ? `${formatBytes(single.step.largest.bytes)} for ${single.step.largest.name} but one ` +
+      `storage buffer holds at most ${formatBytes(limits.maxTensorBytes)} on this device`
+    : `about ${formatBytes(single.totalBytes)} of GPU memory but the budget is ` +
+      `${formatBytes(limits.budgetBytes!)}`;
+  throw new RangeError(
+    `Cannot train ${spec.name} at batch ${batch}: even one image per micro-batch needs ${what}; ` +
+      "use a smaller input size or a narrower network",
+  );
+}
+
+/**
+ * One line for logs: how a step runs and what it needs. A step that fits whole reads as
+ * {@link describeStepMemory}; a split one names its micro-batches and that batch-norm statistics
+ * (and the running statistics' updates) are per micro-batch.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeMicroBatchPlan, planMicroBatches } from "./memory.ts";
+ * import { imagenetResNet } from "./spec.ts";
+ * const r10 = imagenetResNet("resnet10", [3, 224, 224], 64, [1, 1, 1, 1], 1000);
+ * assert.equal(
+ *   describeMicroBatchPlan(planMicroBatches(r10, 512, { maxTensorBytes: 2 ** 30 })),
+ *   "batch 512 runs as 2 micro-batches of 256 (gradients summed, one update per step; " +
+ *     "batch-norm statistics and running-statistic updates per micro-batch); a step needs " +
+ *     "about 9.7 GiB of GPU memory",
+ * );
+ * ```
+ */
+export function describeMicroBatchPlan(plan: MicroBatchPlan): string {
+  const memory = `about ${
+    formatBytes(Math.round(plan.totalBytes / 2 ** 20) * 2 ** 20)
+  } of GPU memory`;
+  if (plan.count === 1) return `a step at batch ${plan.batch} needs ${memory}`;
+  return `batch ${plan.batch} runs as ${plan.count} micro-batches of ${plan.size} (gradients ` +
+    "summed, one update per step; batch-norm statistics and running-statistic updates per " +
+    `micro-batch); a step needs ${memory}`;
 }

@@ -137,6 +137,11 @@ export interface ResNetOptions {
   bnMomentum?: number;
   /** BN epsilon (default 1e-5). */
   bnEps?: number;
+  /**
+   * Multiplies the loss gradient (default 1). A micro-batch of m images of a B-image step uses
+   * m / B, so that the micro-batches' gradients sum to the gradient of the step's mean loss.
+   */
+  lossScale?: number;
 }
 
 interface ConvBn {
@@ -233,7 +238,7 @@ export class ResNet {
     this.gpu = gpu;
     this.spec = spec;
     this.batch = options.batch;
-    this.#options = { bnMomentum: 0.1, bnEps: 1e-5, ...options };
+    this.#options = { bnMomentum: 0.1, bnEps: 1e-5, lossScale: 1, ...options };
     const b = options.batch;
     this.input = this.#tensor([b, ...spec.input], "input");
     this.labels = this.#tensor([b], "labels", "i32");
@@ -553,7 +558,9 @@ export class ResNet {
     const dFeatures = this.#tensor(SHAPE(this.features), "features.grad");
     let dOut = scratch(x, []);
     const backward: Recordable[] = [
-      (await prepareCrossEntropyBackward(gpu, this.logits, this.labels, dLogits)).dispatch,
+      (await prepareCrossEntropyBackward(gpu, this.logits, this.labels, dLogits, {
+        scale: this.#options.lossScale,
+      })).dispatch,
       // dW = dLogits^T (K,B) x features (B,F); db = column sums; dFeatures = dLogits x W.
       await prepareGemm(gpu, { a: dLogits, b: this.features, c: weight.grad, transA: true }),
       await prepareColSum(gpu, dLogits, bias.grad),

@@ -70,6 +70,7 @@ export const ELEMENTWISE_ENTRIES = {
   fill: "fill",
   scale: "scale",
   add: "add",
+  accumulate: "accumulate",
   add_relu: "add_relu",
   relu_forward: "relu_forward",
   relu_backward: "relu_backward",

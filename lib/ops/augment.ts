@@ -142,18 +142,18 @@ export class GpuAugmenter {
       s1: std[1],
       s2: std[2],
     };
-    try {
-      const dispatch = await prepareDispatch(gpu, AUGMENT, "augment", { WG }, tensors, uniforms, [
-        batch,
-        1,
-        1,
-      ]);
-      return new GpuAugmenter({ ...options }, tensors, dispatch);
-    } catch (error) {
-      // The augmenter owns its buffers; a failed compile must not leave them behind.
-      for (const t of Object.values(tensors)) t.destroy();
-      throw error;
-    }
+    // The augmenter owns its buffers; a failed compile must not leave them behind.
+    const dispatch = await prepareDispatch(
+      gpu,
+      AUGMENT,
+      "augment",
+      { WG },
+      tensors,
+      uniforms,
+      [batch, 1, 1],
+      Object.values(tensors),
+    );
+    return new GpuAugmenter({ ...options }, tensors, dispatch);
   }
 
   /**

@@ -31,7 +31,7 @@ import {
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDistinct, checkF32 } from "./_check.ts";
 import { prepareSteps } from "./_prepare.ts";
-import * as reference from "./reference_nn.ts";
+import * as reference from "./_reference_nn.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { BATCHNORM_ENTRIES, family } from "./_entries.ts";
 

@@ -25,11 +25,18 @@
 import source from "../../kernels/conv2d.wgsl" with { type: "text" };
 import tiledSource from "../../kernels/conv2d_tiled.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, type Recordable, recordOnce } from "../gpu/kernel.ts";
+import {
+  Dispatch,
+  getPipeline,
+  grid1d,
+  type Pipeline,
+  type Recordable,
+  recordOnce,
+} from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDistinct, checkF32, checkShape } from "./_check.ts";
 import { prepareSteps } from "./_prepare.ts";
-import * as reference from "./reference_nn.ts";
+import * as reference from "./_reference_nn.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { CONV2D_ENTRIES, CONV2D_TILED_ENTRIES, family } from "./_entries.ts";
 
@@ -547,16 +554,38 @@ function uniforms(s: Conv2dShape): Record<string, number> {
   };
 }
 
-function tileGroups(gpu: Gpu, op: string, count: number, wg: number): number {
-  const groups = Math.ceil(count / wg);
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (groups > max) {
-    throw new RangeError(
-      `Cannot run ${op}: ${groups} workgroups exceed the device limit of ${max}; use a smaller ` +
-        `batch or a larger tileWorkgroup`,
-    );
-  }
-  return groups;
+/** A dispatch of a kernels/conv2d.wgsl entry over `count` x invocations, folded as needed. */
+function folded(
+  gpu: Gpu,
+  pipeline: Pipeline,
+  resources: Record<string, Tensor>,
+  uniforms: Record<string, number>,
+  wg: number,
+  y = 1,
+): Dispatch {
+  const { grid, row } = foldGroups(uniforms.count, wg, gpu, y);
+  return new Dispatch(gpu, pipeline, resources, { ...uniforms, row }, grid);
+}
+
+/** How many partial sums of a `weights`-value gradient one storage buffer holds. */
+function partialsThatFit(gpu: Gpu, weights: number): number {
+  const max = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+  return Math.floor(max / (weights * 4));
+}
+
+/**
+ * The grid of `count` invocations along x in workgroups of `wg`, with `y` along y: x folds into
+ * z-slices past the per-dimension limit ({@link grid1d}), and the kernels read their x index as
+ * `gid.z * row + gid.x` (kernels/conv2d.wgsl `lin`). Returns the workgroups and the `row` uniform.
+ */
+function foldGroups(
+  count: number,
+  wg: number,
+  gpu: Gpu,
+  y = 1,
+): { grid: [number, number, number]; row: number } {
+  const { workgroups: [x, z], row } = grid1d(gpu, count, wg);
+  return { grid: [x, y, z], row };
 }
 
 /**
@@ -608,16 +637,8 @@ export async function prepareConv2dForward(
       getPipeline(gpu, CONV2D, "conv2d_forward", { WG: tileWg }),
     ],
     steps: ([pack, conv]) => [
-      new Dispatch(gpu, pack, { w, wt_out: wt }, { ...u, count: packCount }, [
-        tileGroups(gpu, op, packCount, wg),
-        1,
-        1,
-      ]),
-      new Dispatch(gpu, conv, { x, wt, y }, { ...u, count }, [
-        tileGroups(gpu, op, count, tileWg),
-        u.f4 / 4,
-        1,
-      ]),
+      folded(gpu, pack, { w, wt_out: wt }, { ...u, count: packCount }, wg),
+      folded(gpu, conv, { x, wt, y }, { ...u, count }, tileWg, u.f4 / 4),
     ],
   });
 }
@@ -695,20 +716,15 @@ export async function prepareConv2dBackwardInput(
       getPipeline(gpu, CONV2D, "conv2d_backward_input", { WG: tileWg }),
     ],
     steps: ([pack, conv]) => [
-      new Dispatch(gpu, pack, { w, wb_out: wb }, { ...u, count: packCount }, [
-        tileGroups(gpu, op, packCount, wg),
-        1,
-        1,
-      ]),
-      new Dispatch(gpu, conv, { dy, wb, dx }, {
-        ...u,
-        count,
-        accumulate: args.accumulate ? 1 : 0,
-      }, [
-        tileGroups(gpu, op, count, tileWg),
+      folded(gpu, pack, { w, wb_out: wb }, { ...u, count: packCount }, wg),
+      folded(
+        gpu,
+        conv,
+        { dy, wb, dx },
+        { ...u, count, accumulate: args.accumulate ? 1 : 0 },
+        tileWg,
         u.cblocks * s.stride * s.stride,
-        1,
-      ]),
+      ),
     ],
   });
 }
@@ -786,8 +802,9 @@ export async function prepareConv2dBackwardWeight(
   const columnTiles = useChannels ? s.kh * s.kw * u.cblocks : u.kblocks;
   const tiles = columnTiles * (u.f4 / 4);
   // Split the batch so that there are about `target` tile invocations: enough to fill the
-  // machine, few enough that the partial sums stay small.
-  const perSplit = Math.ceil(s.n / Math.max(1, Math.min(s.n, Math.ceil(target / tiles))));
+  // machine, few enough that the partial sums stay small (and fit one storage buffer).
+  const wanted = Math.min(s.n, Math.ceil(target / tiles), partialsThatFit(gpu, s.f * kdim));
+  const perSplit = Math.ceil(s.n / Math.max(1, wanted));
   const splits = Math.ceil(s.n / perSplit);
   const part = Tensor.empty(gpu, [splits, s.f, kdim], "f32", "conv2d weight partials");
   const count = columnTiles * splits;
@@ -805,16 +822,12 @@ export async function prepareConv2dBackwardWeight(
       getPipeline(gpu, CONV2D, "conv2d_reduce_weight", { WG: wg }),
     ],
     steps: ([tile, reduce]) => [
-      new Dispatch(gpu, tile, { x, dy, part_out: part }, { ...common, count }, [
-        tileGroups(gpu, op, count, tileWg),
-        u.f4 / 4,
-        1,
-      ]),
-      new Dispatch(gpu, reduce, { part, dw }, {
+      folded(gpu, tile, { x, dy, part_out: part }, { ...common, count }, tileWg, u.f4 / 4),
+      folded(gpu, reduce, { part, dw }, {
         ...common,
         count: reduceCount,
         accumulate: args.accumulate ? 1 : 0,
-      }, [tileGroups(gpu, op, reduceCount, wg), 1, 1]),
+      }, wg),
     ],
   });
 }
@@ -873,7 +886,11 @@ function prepareTiled(
     const target = gpu.isFallback ? 64 : 2048;
     splits = Math.max(
       1,
-      Math.min(Math.ceil(target / (mtiles * ntiles)), Math.floor(depth / (8 * v.tk))),
+      Math.min(
+        Math.ceil(target / (mtiles * ntiles)),
+        Math.floor(depth / (8 * v.tk)),
+        partialsThatFit(gpu, s.f * s.c * kk),
+      ),
     );
   }
   const kps = roundUp(Math.ceil(depth / splits), v.tk);
@@ -912,12 +929,12 @@ function prepareTiled(
       if (part && reduce) {
         const count = s.f * s.c * kk;
         steps.push(
-          new Dispatch(gpu, reduce, { part, dw: io.dst }, {
+          folded(gpu, reduce, { part, dw: io.dst }, {
             ...uniforms(s),
             splits,
             count,
             accumulate: accumulate ? 1 : 0,
-          }, [tileGroups(gpu, op, count, 64), 1, 1]),
+          }, 64),
         );
       }
       return steps;

@@ -1,5 +1,6 @@
 /**
- * Element-wise ops: fill, scale, add (residual add), ReLU forward and backward.
+ * Element-wise ops: fill, scale, add (residual add), in-place accumulate, ReLU forward and
+ * backward.
  *
  * Each op has a `prepare*` form returning a reusable {@link Dispatch} (for training steps that
  * record the same work every step) and a one-shot form that records it into the shared encoder.
@@ -192,6 +193,49 @@ export async function add(
   beta = 1,
 ): Promise<void> {
   recordOnce(await prepareAdd(gpu, x, y, out, alpha, beta));
+}
+
+/**
+ * Prepares `out += alpha * x` in place (a running sum, e.g. of gradients over micro-batches).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { prepareAccumulate } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const x = Tensor.from(gpu, [1, 2]);
+ * const sum = Tensor.from(gpu, [10, 20]);
+ * const work = await prepareAccumulate(gpu, x, sum);
+ * work.record();
+ * work.record();
+ * assert.deepEqual(Array.from(await sum.read()), [12, 24]);
+ * work.destroy();
+ * gpu.destroy();
+ * ```
+ */
+export function prepareAccumulate(gpu: Gpu, x: Tensor, out: Tensor, alpha = 1): Promise<Dispatch> {
+  sameSize("accumulate", x, out);
+  return prepare(gpu, "accumulate", x.size, { x, out }, alpha);
+}
+
+/**
+ * Records `out += alpha * x`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu, Tensor } from "../gpu/mod.ts";
+ * import { accumulate } from "./elementwise.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const sum = Tensor.from(gpu, [1, 1]);
+ * await accumulate(gpu, Tensor.from(gpu, [2, 3]), sum, 0.5);
+ * assert.deepEqual(Array.from(await sum.read()), [2, 2.5]);
+ * gpu.destroy();
+ * ```
+ */
+export async function accumulate(gpu: Gpu, x: Tensor, out: Tensor, alpha = 1): Promise<void> {
+  recordOnce(await prepareAccumulate(gpu, x, out, alpha));
 }
 
 /**

@@ -21,10 +21,12 @@ import {
   type Pipeline,
   type Recordable,
   recordOnce,
+  type Sequence,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDType } from "./_check.ts";
-import { referenceGemm } from "./reference_gemm.ts";
+import { prepareSteps, type StepBuild } from "./_prepare.ts";
+import { referenceGemm } from "./_reference_gemm.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { family, GEMM_ENTRIES } from "./_entries.ts";
 
@@ -557,28 +559,25 @@ export interface GemmPlanInfo extends GemmShape {
 export class GemmPlan implements Recordable {
   /** What this GEMM computes and how (shape, configuration, scratch). */
   readonly info: GemmPlanInfo;
-  readonly #steps: readonly Dispatch[];
-  readonly #owned: readonly Tensor[];
+  readonly #steps: Sequence;
 
   /**
-   * Takes ownership of `steps` and `owned` (destroyed by {@link GemmPlan.destroy}); use
-   * {@link prepareGemm} rather than calling this directly.
+   * Takes ownership of `steps` and the scratch it owns (destroyed by {@link GemmPlan.destroy});
+   * use {@link prepareGemm} rather than calling this directly.
    */
-  constructor(info: GemmPlanInfo, steps: readonly Dispatch[], owned: readonly Tensor[]) {
+  constructor(info: GemmPlanInfo, steps: Sequence) {
     this.info = info;
     this.#steps = steps;
-    this.#owned = owned;
   }
 
   /** Records the GEMM's dispatches into the shared compute pass. */
   record(): void {
-    for (const step of this.#steps) step.record();
+    this.#steps.record();
   }
 
   /** Frees the uniform and scratch buffers once recorded work has been submitted. */
   destroy(): void {
-    for (const step of this.#steps) step.destroy();
-    for (const t of this.#owned) t.destroy();
+    this.#steps.destroy();
   }
 }
 
@@ -850,15 +849,20 @@ async function build(
     });
   const pad = la.pad || lb.pad ? getPipeline(gpu, GEMM, "pad_rows", { WG: ELEMENT_WG }) : null;
   const epilogue = direct ? null : getPipeline(gpu, GEMM, "gemm_epilogue", { WG: ELEMENT_WG });
-  const [mainPipe, padPipe, epiPipe] = await Promise.all([main, pad, epilogue]);
-
-  const owned: Tensor[] = [];
-  const steps: Dispatch[] = [];
-  try {
+  let scratchBytes = 0;
+  const buildSteps = (
+    [mainPipe, padPipe, epiPipe]: [Pipeline, Pipeline | null, Pipeline | null],
+    owner: StepBuild,
+  ) => {
+    const own = (t: Tensor) => {
+      scratchBytes += t.byteLength;
+      return owner.own(t);
+    };
+    const steps: Dispatch[] = [];
     const padded = (src: Tensor, l: ReturnType<typeof layout>, stride: number, name: string) => {
       if (!l.pad) return src;
       const dst = Tensor.empty(gpu, [l.copies, l.rows, l.ld], "f32", `gemm padded ${name}`);
-      owned.push(dst);
+      own(dst);
       const total = dst.size;
       const { workgroups, row } = grid1d(gpu, total, ELEMENT_WG);
       steps.push(
@@ -878,7 +882,7 @@ async function build(
     const out = direct
       ? opts.c
       : Tensor.empty(gpu, [batch * splits, mp, np], "f32", "gemm workspace");
-    if (!direct) owned.push(out);
+    if (!direct) own(out);
     const total = batch * splits * blocks;
     const threads = gemmThreads(config);
     const grid = grid1d(gpu, config.kernel === "rb" ? total : total * threads, threads);
@@ -922,11 +926,12 @@ async function build(
         }, workgroups),
       );
     }
-  } catch (error) {
-    for (const step of steps) step.destroy();
-    for (const t of owned) t.destroy();
-    throw error;
-  }
+    return steps;
+  };
+  const steps = await prepareSteps(gpu, "gemm", {
+    pipelines: () => [main, pad, epilogue],
+    steps: buildSteps,
+  });
   const info: GemmPlanInfo = {
     ...shape,
     config,
@@ -934,10 +939,10 @@ async function build(
     direct,
     padA: la.pad,
     padB: lb.pad,
-    scratchBytes: owned.reduce((sum, t) => sum + t.byteLength, 0),
-    dispatches: steps.length,
+    scratchBytes,
+    dispatches: steps.items.length,
   };
-  return new GemmPlan(info, steps, owned);
+  return new GemmPlan(info, steps);
 }
 
 /**

@@ -1,6 +1,10 @@
 /**
  * One wrapper per kernel family. Every op validates shapes and dtypes before recording work.
  *
+ * A layer barrel: every public module of the layer, for the kit's own scripts and tests;
+ * internal `_name.ts` modules are imported from their files, and programs import the root
+ * `mod.ts`, whose list is the public API (tests/api_test.ts checks both rules).
+ *
  * @module
  */
 

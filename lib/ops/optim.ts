@@ -18,7 +18,14 @@
 
 import source from "../../kernels/optim.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { Dispatch, getPipeline, grid1d, type Recordable, recordOnce } from "../gpu/kernel.ts";
+import {
+  Dispatch,
+  getPipeline,
+  grid1d,
+  type Recordable,
+  recordOnce,
+  type Sequence,
+} from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDType } from "./_check.ts";
 import { prepareSteps } from "./_prepare.ts";
@@ -215,18 +222,19 @@ function checkTriple(op: string, params: Tensor, grads: Tensor, velocity: Tensor
 class Sgd implements SgdOp {
   readonly lrs: Tensor;
   readonly step: Tensor;
-  readonly #dispatches: Dispatch[];
+  readonly #steps: Sequence;
   readonly #scheduled: boolean;
 
-  constructor(lrs: Tensor, step: Tensor, dispatches: Dispatch[], scheduled: boolean) {
+  /** Takes ownership of `steps`, which owns `lrs` and `step` as scratch. */
+  constructor(lrs: Tensor, step: Tensor, steps: Sequence, scheduled: boolean) {
     this.lrs = lrs;
     this.step = step;
-    this.#dispatches = dispatches;
+    this.#steps = steps;
     this.#scheduled = scheduled;
   }
 
   record(): void {
-    for (const d of this.#dispatches) d.record();
+    this.#steps.record();
   }
 
   setLr(lr: number): void {
@@ -245,9 +253,7 @@ class Sgd implements SgdOp {
   }
 
   destroy(): void {
-    for (const d of this.#dispatches) d.destroy();
-    this.lrs.destroy();
-    this.step.destroy();
+    this.#steps.destroy();
   }
 }
 
@@ -259,39 +265,46 @@ async function build(
 ): Promise<SgdOp> {
   const table = checkHyper(op, options);
   for (const t of triples) checkTriple(op, t.params, t.grads, t.velocity, t.count);
-  gpu.assertAlive(`run ${op}`);
   const scheduled = options.schedule !== undefined;
-  const [update, advance] = await Promise.all([
-    getPipeline(gpu, OPTIM, "sgd_update", { WG }),
-    getPipeline(gpu, OPTIM, "sgd_advance"),
-  ]);
+  gpu.assertAlive(`run ${op}`);
+  // The op keeps the learning-rate table and step counter to rewrite them; the steps own them.
   const lrs = Tensor.from(gpu, table, [table.length], "f32", "sgd learning rates");
   const step = Tensor.from(gpu, Uint32Array.of(0), [1], "u32", "sgd step");
-  const dispatches: Dispatch[] = [];
-  for (const t of triples) {
-    if (t.count === 0) continue;
-    const quads = Math.ceil(t.count / 4);
-    const { workgroups, row } = grid1d(gpu, Math.ceil(quads / PER), WG);
-    dispatches.push(
-      new Dispatch(
-        gpu,
-        update,
-        { grads: t.grads, lrs, step, params: t.params, velocity: t.velocity },
-        {
-          count: t.count,
-          quads,
-          per: PER,
-          row,
-          lrs_len: table.length,
-          momentum: options.momentum,
-          weight_decay: options.weightDecay,
-        },
-        workgroups,
-      ),
-    );
-  }
-  if (scheduled) dispatches.push(new Dispatch(gpu, advance, { step_out: step }));
-  return new Sgd(lrs, step, dispatches, scheduled);
+  const steps = await prepareSteps(gpu, op, {
+    scratch: [lrs, step],
+    pipelines: () => [
+      getPipeline(gpu, OPTIM, "sgd_update", { WG }),
+      getPipeline(gpu, OPTIM, "sgd_advance"),
+    ],
+    steps: ([update, advance]) => {
+      const dispatches: Dispatch[] = [];
+      for (const t of triples) {
+        if (t.count === 0) continue;
+        const quads = Math.ceil(t.count / 4);
+        const { workgroups, row } = grid1d(gpu, Math.ceil(quads / PER), WG);
+        dispatches.push(
+          new Dispatch(
+            gpu,
+            update,
+            { grads: t.grads, lrs, step, params: t.params, velocity: t.velocity },
+            {
+              count: t.count,
+              quads,
+              per: PER,
+              row,
+              lrs_len: table.length,
+              momentum: options.momentum,
+              weight_decay: options.weightDecay,
+            },
+            workgroups,
+          ),
+        );
+      }
+      if (scheduled) dispatches.push(new Dispatch(gpu, advance, { step_out: step }));
+      return dispatches;
+    },
+  });
+  return new Sgd(lrs, step, steps, scheduled);
 }
 
 /**

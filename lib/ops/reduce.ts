@@ -25,7 +25,7 @@ import {
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDType, checkSize } from "./_check.ts";
 import { prepareDispatch, prepareSteps } from "./_prepare.ts";
-import { rowSumRef } from "./reference_softmax.ts";
+import { rowSumRef } from "./_reference_softmax.ts";
 import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { family, REDUCE_ENTRIES } from "./_entries.ts";
 

@@ -25,7 +25,7 @@ import {
   recordOnce,
   spliceKernel,
 } from "../gpu/kernel.ts";
-import { cacheKey } from "../gpu/cache.ts";
+import { cacheKey } from "../gpu/_cache.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import {
   asMatrix,
@@ -39,7 +39,7 @@ import {
 } from "./reduce.ts";
 import { checkDType, checkSize } from "./_check.ts";
 import { prepareDispatch, prepareSteps } from "./_prepare.ts";
-import { softmaxRef } from "./reference_softmax.ts";
+import { softmaxRef } from "./_reference_softmax.ts";
 import type { TuneResult } from "./tune.ts";
 import { family, SOFTMAX_ENTRIES } from "./_entries.ts";
 

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { type CacheKey, cacheKey } from "../gpu/cache.ts";
+import { type CacheKey, cacheKey } from "../gpu/_cache.ts";
 import { lcgUniform } from "../data/rng.ts";
 import type { Gpu, TuneMode } from "../gpu/device.ts";
 

@@ -3,6 +3,10 @@
  * NCM (cosine and centred L2), cRT, tau-normalisation, LWS, post-hoc logit adjustment and
  * cRT with balanced softmax; {@link runStage2} runs any of them and builds the metrics.
  *
+ * A layer barrel: every public module of the layer, for the kit's own scripts and tests;
+ * internal `_name.ts` modules are imported from their files, and programs import the root
+ * `mod.ts`, whose list is the public API (tests/api_test.ts checks both rules).
+ *
  * @module
  */
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../io/_atomic.ts";
 import type { TuningRecord } from "../ops/tune.ts";
 
 const MAGIC = "LTKITCK1";

@@ -14,9 +14,9 @@ import type { LongTailSplits } from "../data/long_tail.ts";
 import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
-import { hostGpuOptions } from "../io/gpu_host.ts";
-import { exists, parentDir, runStamp } from "../io/paths.ts";
-import { describeStepMemory } from "../nn/memory.ts";
+import { hostGpuOptions } from "../io/_gpu_host.ts";
+import { exists, parentDir, runStamp } from "../io/_paths.ts";
+import { describeMicroBatchPlan } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
 import { dumpClassifier, extractFeatures } from "./extract.ts";
@@ -29,7 +29,7 @@ import { writeStage2Predictions } from "../eval/predictions.ts";
 import { publishedFor } from "../eval/published.ts";
 import { fromMetrics, writeReport } from "../eval/report.ts";
 import { runStage2 } from "../stage2/run.ts";
-import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.ts";
+import { removeStaleTemporaries, writeFileAtomic } from "../io/_atomic.ts";
 import { loadCheckpoint, sha256Hex } from "./checkpoint.ts";
 import {
   type ExperimentConfig,
@@ -41,10 +41,10 @@ import {
 } from "./config.ts";
 import { applyOverrides, applyTrainOverrides, changedSettings, type TrainArgs } from "./flags.ts";
 import { formatDuration, Progress } from "./_progress.ts";
-import { type EpochRecord, restore, stepsPerEpoch, trainStage1 } from "./stage1.ts";
+import { type EpochRecord, restore, stage1Plan, stepsPerEpoch, trainStage1 } from "./stage1.ts";
 import { type TuningRecord, tuningRecord, useTuningRecord } from "../ops/tune.ts";
-import { findRecordedTuning } from "./tuning.ts";
-import { timeTrainingStep } from "./step_timings.ts";
+import { findRecordedTuning } from "./_tuning.ts";
+import { timeTrainingStep } from "./_step_timings.ts";
 import { findImageListProfile } from "../data/image_list_profiles.ts";
 import { extractPackFeatures, type ImageSource } from "./image_source.ts";
 import { openPackedSplits, PACK_SPLITS, type PackedSplits } from "./packed_data.ts";
@@ -125,6 +125,11 @@ export interface RunRecord {
   jointTestAccuracy: number | null;
   /** The kernel variants the run used; `--resume` and `--config` use them again. */
   tuning?: TuningRecord;
+  /**
+   * How stage 1 split each batch on this device (count 1: whole). Batch-norm statistics and
+   * running-statistic updates are per micro-batch of `size` images. Absent when it did not run.
+   */
+  stage1MicroBatches?: { count: number; size: number };
 }
 
 /**
@@ -350,6 +355,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
     let spec: ResNetSpec | null = null;
     let backbone = "";
     let history: EpochRecord[] = [];
+    let microBatches: { count: number; size: number } | null = null;
     let classNames: readonly string[] | undefined;
     let features: FeatureDir | null = null;
     let featuresRun: RunRecord | null = null;
@@ -422,7 +428,10 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           ? `data: ${splits.profile.name}, ${splits.train.set.count} train / ` +
             `${splits.val.set.count} val / ${splits.test.set.count} test images from ${splits.from}`
           : `data: ${packed!.profile.name}, ${packed!.train.rows} train / ${packed!.val.rows} ` +
-            `val / ${packed!.test.rows} test images packed at ${packed!.size} in ${packed!.from}`,
+            `val / ${packed!.test.rows} test images packed at ${packed!.size} in ${packed!.from}` +
+            (packed!.val.subset
+              ? ` (val drawn from train; ${packed!.tooSmall.length} classes too small to give any)`
+              : ""),
       );
       if (args.timings) {
         console.log((await timeTrainingStep(gpu, spec, stage1Settings(config))).text);
@@ -437,7 +446,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       } else {
         log.info(
           `stage 1: ${backbone}, ${config.stage1.epochs} epochs; ` +
-            describeStepMemory(spec, config.stage1.batch),
+            describeMicroBatchPlan(stage1Plan(gpu, spec, config.stage1.batch)),
         );
         const train: ImageSource = splits ? splits.train.set : packed!.train;
         const result = await timed("stage 1", () =>
@@ -453,6 +462,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
           }));
         net = result.net;
         history = result.history;
+        microBatches = result.microBatches;
       }
       try {
         jointAccuracy = await timed(
@@ -497,6 +507,7 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       stage1History: history,
       jointTestAccuracy: jointAccuracy ?? featuresRun?.jointTestAccuracy ?? null,
       tuning: tuningRecord(gpu),
+      ...(microBatches ? { stage1MicroBatches: microBatches } : {}),
     };
     if (metrics) await writeRunReport(dir, config, record, metrics, classNames);
     // run.json comes last: its presence marks the run as finished.

@@ -1,10 +1,18 @@
 /**
- * The input pipeline for packed image-list data sets: shards streamed with bounded memory
- * ({@link ShardStream}), augmentation parameters drawn on the CPU, the augmentation itself on the
- * GPU ({@link GpuAugmenter}), giving normalised (B,3,S,S) batches in a GPU tensor.
+ * The input pipeline for packed image-list data sets: rows read with bounded memory,
+ * augmentation parameters drawn on the CPU, the augmentation itself on the GPU
+ * ({@link GpuAugmenter}), giving normalised (B,3,S,S) batches in a GPU tensor.
  *
- * Seeds: epoch e draws its shard and row order from `Rng(seed, 2e)` and its augmentation from
- * `Rng(seed, 2e + 1)`, so any epoch can be replayed alone (a resumed run gets the same batches).
+ * Where rows come from: instance-balanced training and evaluation of a whole pack stream it
+ * shard by shard ({@link ShardStream}: a seeded shard order, then a seeded row order within each
+ * shard); the class-balanced, square-root and progressive samplers draw the epoch's index
+ * sequence exactly as the in-memory path does ({@link sampledPackRows}) and read those rows by
+ * position ({@link PackRows}); evaluation of part of a pack (a tuning set drawn from the training
+ * pack) reads its rows by position in pack order.
+ *
+ * Seeds: epoch e draws its order from `Rng(seed, first + 2e)` and its augmentation from
+ * `Rng(seed, first + 2e + 1)`, so any epoch can be replayed alone (a resumed run gets the same
+ * batches).
  *
  * @module
  */
@@ -13,8 +21,13 @@ import {
   type AugmentParams,
   type AugmentSource,
   evalAugmentParams,
+  type PackRow,
+  PackRows,
   Rng,
+  sampledPackRows,
+  type SamplerKind,
   ShardStream,
+  type StreamRow,
   trainAugmentParams,
 } from "../data/mod.ts";
 import type { Gpu } from "../gpu/device.ts";
@@ -52,6 +65,14 @@ export interface ImageLoaderOptions {
   resize?: number;
   /** Shards read ahead (default 1). */
   prefetch?: number;
+  /** The stage-1 sampler (training only; default `instance`). */
+  sampler?: SamplerKind;
+  /** T, the epochs of the run (the progressive sampler's schedule; default 1). */
+  epochs?: number;
+  /** The pack rows the source is made of, ascending (absent: every row). */
+  subset?: Int32Array;
+  /** Rows read ahead when rows are read by position (default 2 batches, at most 256). */
+  ahead?: number;
   /**
    * The first generator stream (default 0): epoch e uses streams `first + 2e` (order) and
    * `first + 2e + 1` (augmentation), so a caller that draws other numbers from the same seed
@@ -84,11 +105,34 @@ export interface ImageBatch {
  * Batches from a pack, augmented on the GPU.
  *
  * @example
- * ```ts ignore
- * const loader = await ImageLoader.create(gpu, { dir, batch: 128, train: true, seed: 0, mean, std });
+ * ```ts
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ * import { requestGpu } from "../gpu/device.ts";
+ * import { encodePng } from "../data/_png.ts";
+ * import { packImageList } from "../data/pack.ts";
+ * import { ImageLoader } from "./image_loader.ts";
+ * const root = await Deno.makeTempDir();
+ * // Three grey 8x8 images: a pack of them, read back as evaluation batches of two 4x4 crops.
+ * await Deno.writeFile(`${root}/a.png`, encodePng(new Uint8Array(8 * 8 * 3).fill(51), 8, 8, 3));
+ * await Deno.writeTextFile(`${root}/l.txt`, "a.png 0\na.png 1\na.png 2\n");
+ * await packImageList({ list: `${root}/l.txt`, root, size: 8, out: `${root}/p`, workers: 1 });
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const loader = await ImageLoader.create(gpu, {
+ *   dir: `${root}/p`, batch: 2, train: false, seed: 0, mean: [0, 0, 0], std: [1, 1, 1],
+ *   size: 4, resize: 4,
+ * });
+ * const labels: number[][] = [];
  * for await (const b of loader.epoch(0)) {
- *   // loader.images holds (B,3,224,224); use the first b.count rows
+ *   labels.push(Array.from(b.labels));
+ *   // loader.images holds (B,3,S,S); the first b.count rows are this batch, x/255 normalised.
+ *   deepEqual(Array.from((await loader.images.read()).slice(0, 3)).map((v) => v.toFixed(2)), [
+ *     "0.20", "0.20", "0.20",
+ *   ]);
  * }
+ * deepEqual(labels, [[0, 1], [2]]);
+ * loader.destroy();
+ * gpu.destroy();
+ * await Deno.remove(root, { recursive: true });
  * ```
  */
 export class ImageLoader {
@@ -96,19 +140,33 @@ export class ImageLoader {
   readonly options: Readonly<ImageLoaderOptions>;
   /** The pack. */
   readonly stream: ShardStream;
+  /** Random access to the pack, when the sampler or a subset needs it. */
+  readonly rows: PackRows | null;
   readonly #gpu: Gpu;
+  readonly #keep: Uint8Array | undefined;
   #augmenter: GpuAugmenter;
 
   private constructor(
     gpu: Gpu,
     options: ImageLoaderOptions,
     stream: ShardStream,
+    rows: PackRows | null,
     augmenter: GpuAugmenter,
   ) {
     this.#gpu = gpu;
     this.options = options;
     this.stream = stream;
+    this.rows = rows;
     this.#augmenter = augmenter;
+    if (options.subset) {
+      this.#keep = new Uint8Array(stream.rows);
+      for (const r of options.subset) this.#keep[r] = 1;
+    }
+  }
+
+  /** Rows of the source: the subset's, or the pack's. */
+  get count(): number {
+    return this.options.subset?.length ?? this.stream.rows;
   }
 
   /**
@@ -120,6 +178,17 @@ export class ImageLoader {
    */
   static async create(gpu: Gpu, options: ImageLoaderOptions): Promise<ImageLoader> {
     const stream = await ShardStream.open(options.dir);
+    const subset = options.subset;
+    if (
+      subset && subset.some((r, i) => r < 0 || r >= stream.rows || (i > 0 && r <= subset[i - 1]))
+    ) {
+      throw new RangeError(
+        `Cannot load ${options.dir}: the subset must hold ascending pack rows in ` +
+          `0..${stream.rows - 1}`,
+      );
+    }
+    const sampled = options.train && (options.sampler ?? "instance") !== "instance";
+    const rows = sampled || (subset && !options.train) ? await PackRows.open(options.dir) : null;
     const side = stream.manifest.settings.size;
     // Room for images up to 2:1 at the pack's size; a batch of wider ones grows the buffer.
     const augmenter = await GpuAugmenter.create(gpu, {
@@ -129,7 +198,7 @@ export class ImageLoader {
       mean: options.mean,
       std: options.std,
     });
-    return new ImageLoader(gpu, { ...options }, stream, augmenter);
+    return new ImageLoader(gpu, { ...options }, stream, rows, augmenter);
   }
 
   /** The batch images, (B,3,S,S) f32 on the GPU. */
@@ -177,7 +246,7 @@ export class ImageLoader {
       indices = [];
       return out;
     };
-    for await (const row of this.stream.epoch({ rng: order, prefetch: this.options.prefetch })) {
+    for await (const row of this.#rowsOf(epoch, order)) {
       sources.push(row);
       params.push(
         train
@@ -189,6 +258,18 @@ export class ImageLoader {
       if (sources.length === batch) yield await flush();
     }
     if (sources.length > 0) yield await flush();
+  }
+
+  /** The rows of an epoch, in its order (see the module doc). */
+  #rowsOf(epoch: number, order: Rng | undefined): AsyncIterable<StreamRow | PackRow> {
+    const { subset, sampler = "instance", epochs = 1 } = this.options;
+    const ahead = this.options.ahead ?? Math.min(256, 2 * this.options.batch);
+    if (this.rows && order && sampler !== "instance") {
+      const indices = sampledPackRows(sampler, this.rows.labels, subset, order, epoch, epochs);
+      return this.rows.sequence(indices, { ahead });
+    }
+    if (this.rows && subset && !order) return this.rows.sequence(subset, { ahead });
+    return this.stream.epoch({ rng: order, prefetch: this.options.prefetch, keep: this.#keep });
   }
 
   /** Frees the GPU buffers. */

@@ -4,20 +4,26 @@
  * {@link PackedSource}, a folder written by `deno task pack` that is streamed shard by shard and
  * augmented on the GPU ({@link ImageLoader}), for the image-list profiles.
  *
- * A packed source's epoch order is the {@link ShardStream}'s two-level shuffle: the shards in a
- * seeded order, then the rows of each shard in a seeded order. That is instance-balanced (every
- * image once per epoch) but not a global shuffle: the rows of one shard stay together within an
- * epoch, the price of reading at most two shards at a time. Class-balanced, square-root and
- * progressive sampling need random access across the whole pack and are refused for packed
- * sources ({@link checkPackedSampler}).
+ * A packed source's epoch order with instance-balanced sampling is the {@link ShardStream}'s
+ * two-level shuffle: the shards in a seeded order, then the rows of each shard in a seeded order.
+ * That is instance-balanced (every image once per epoch) but not a global shuffle: the rows of one
+ * shard stay together within an epoch, the price of reading at most two shards at a time. The
+ * class-balanced, square-root and progressive samplers draw the same index sequence as the
+ * in-memory path (same labels, same generator) and read those rows by position (lib/data/pack_rows.ts),
+ * holding only the rows being read and the batch.
+ *
+ * A source may be part of a pack (`subset`): iNaturalist 2018's tuning set is drawn from its
+ * training pack, so the training source is that pack without the drawn rows and the tuning source
+ * is the drawn rows (lib/train/packed_data.ts).
  *
  * @module
  */
 
 import type { ImageSet } from "../data/image_set.ts";
-import type { SamplerKind } from "../data/sampler.ts";
 import type { Gpu } from "../gpu/device.ts";
+import type { MicroBatchStep } from "../nn/microbatch.ts";
 import type { ResNet } from "../nn/resnet.ts";
+import type { Stage1Settings } from "./config.ts";
 import { extractBatches, type ExtractResult } from "./extract.ts";
 import type { FeatureMetadataInput, FeatureSplit } from "../features/schema.ts";
 import { type ImageBatch, ImageLoader } from "./image_loader.ts";
@@ -38,8 +44,10 @@ import { type ImageBatch, ImageLoader } from "./image_loader.ts";
 export interface PackedSource {
   /** The pack folder (manifest.json and shards). */
   pack: string;
-  /** Rows in the pack. */
+  /** Rows of the source: the subset's, or the pack's. */
   rows: number;
+  /** The pack rows the source is made of, ascending (absent: every row of the pack). */
+  subset?: Int32Array;
   /** Classes of the task (labels are below it). */
   classCount: number;
   /** Training crop side and evaluation resize. */
@@ -105,31 +113,6 @@ export function imageCount(source: ImageSource): number {
 }
 
 /**
- * Refuses a sampler a packed source cannot give: only instance-balanced sampling streams (the
- * others draw classes, then images of them, which needs random access to the whole pack).
- *
- * @param sampler The stage-1 sampler.
- * @param pack The pack folder, for the message.
- * @throws {RangeError} For any sampler but `instance`.
- * @example
- * ```ts
- * import { throws } from "node:assert/strict";
- * import { checkPackedSampler } from "./image_source.ts";
- * checkPackedSampler("instance", "data/p"); // fine
- * throws(() => checkPackedSampler("class", "data/p"), /only --sampler instance/);
- * ```
- */
-export function checkPackedSampler(sampler: SamplerKind, pack: string): void {
-  if (sampler !== "instance") {
-    throw new RangeError(
-      `Cannot train stage 1 with --sampler ${sampler} on the packed data set ${pack}: packs are ` +
-        "streamed shard by shard, which gives only --sampler instance (class-balanced, sqrt and " +
-        "progressive sampling need random access to every image); use --sampler instance",
-    );
-  }
-}
-
-/**
  * Checks that a network takes a packed source's crops: 3 channels, the crop side square.
  *
  * @param source The packed source.
@@ -161,22 +144,24 @@ export function checkPackedInput(source: PackedSource, input: readonly number[])
  * Stage 1's batches from a pack: each step's batch augmented on the GPU (RandomResizedCrop,
  * flip, ColorJitter) and copied into the network's input. Epoch e draws its order from
  * `Rng(seed, 1 + 2e)` and its augmentation from `Rng(seed, 2 + 2e)`, the streams the in-memory
- * path uses for its sampler and augmentation, so a resumed run repeats them.
+ * path uses for its sampler and augmentation, so a resumed run repeats them and a sampler other
+ * than instance-balanced visits the same index sequence as on an in-memory set with the same
+ * labels.
  *
  * @example
  * ```ts ignore
- * const feed = await PackedTrainFeed.create(gpu, net, source, seed);
+ * const feed = await PackedTrainFeed.create(gpu, net, source, settings);
  * const next = feed.epoch(0);
- * await next(); // net.input and net.labels hold step 0's batch (recorded, not yet submitted)
+ * await next(); // the step holds step 0's batch and labels (recorded, not yet submitted)
  * ```
  */
 export class PackedTrainFeed {
-  readonly #net: ResNet;
+  readonly #step: MicroBatchStep;
   readonly #loader: ImageLoader;
   #open: AsyncGenerator<ImageBatch> | null = null;
 
-  private constructor(net: ResNet, loader: ImageLoader) {
-    this.#net = net;
+  private constructor(step: MicroBatchStep, loader: ImageLoader) {
+    this.#step = step;
     this.#loader = loader;
   }
 
@@ -184,30 +169,33 @@ export class PackedTrainFeed {
    * Opens the pack and the augmentation kernel.
    *
    * @param gpu The device.
-   * @param net The network (its batch is the loader's).
+   * @param step The training step (its whole batch is the loader's).
    * @param source The training pack.
-   * @param seed The run's seed.
+   * @param settings The run's seed, sampler and epochs.
    * @returns The feed.
    */
   static async create(
     gpu: Gpu,
-    net: ResNet,
+    step: MicroBatchStep,
     source: PackedSource,
-    seed: number,
+    settings: Pick<Stage1Settings, "seed" | "sampler" | "epochs">,
   ): Promise<PackedTrainFeed> {
-    checkPackedInput(source, net.spec.input);
+    checkPackedInput(source, step.net.spec.input);
     const loader = await ImageLoader.create(gpu, {
       dir: source.pack,
-      batch: net.batch,
+      batch: step.batch,
       train: true,
-      seed,
+      seed: settings.seed,
+      sampler: settings.sampler,
+      epochs: settings.epochs,
+      subset: source.subset,
       mean: source.normalization.mean,
       std: source.normalization.std,
       size: source.crop.size,
       resize: source.crop.resize,
       firstStream: 1,
     });
-    return new PackedTrainFeed(net, loader);
+    return new PackedTrainFeed(step, loader);
   }
 
   /**
@@ -222,21 +210,20 @@ export class PackedTrainFeed {
     let closing = this.#open?.return(undefined) ?? null;
     const batches = this.#loader.epoch(epoch);
     this.#open = batches;
-    const net = this.#net;
+    const step = this.#step;
     return async () => {
       if (closing) {
         await closing;
         closing = null;
       }
       const next = await batches.next();
-      if (next.done || next.value.count !== net.batch) {
+      if (next.done || next.value.count !== step.batch) {
         throw new RangeError(
           `Cannot train stage 1: the pack ${this.#loader.stream.dir} ran out of full batches ` +
-            `of ${net.batch} in epoch ${epoch + 1}`,
+            `of ${step.batch} in epoch ${epoch + 1}`,
         );
       }
-      net.gpu.copy(this.#loader.images.buffer, 0, net.input.buffer, 0, net.input.size * 4);
-      net.labels.write(next.value.labels);
+      step.copyFrom(this.#loader.images.buffer, next.value.labels);
     };
   }
 
@@ -249,8 +236,9 @@ export class PackedTrainFeed {
 
 /**
  * Writes the features of a packed split: the evaluation transform (Resize + CenterCrop, then
- * the normalisation) in pack order, `index` = the row in the pack, `ltkit.source_pack` = the
- * pack folder, so `packRowLocation` leads from every row back to its image and list line.
+ * the normalisation) in pack order (the subset's rows only, when the source has one), `index` =
+ * the row in the pack, `ltkit.source_pack` = the pack folder, so `packRowLocation` leads from
+ * every row back to its image and list line.
  *
  * @param net The frozen network.
  * @param source The pack.
@@ -276,6 +264,7 @@ export async function extractPackFeatures(
     batch: net.batch,
     train: false,
     seed: 0,
+    subset: source.subset,
     mean: source.normalization.mean,
     std: source.normalization.std,
     size: source.crop.size,
@@ -284,7 +273,7 @@ export async function extractPackFeatures(
   const batches = loader.epoch(0);
   try {
     return await extractBatches(net, name, path, metadata, {
-      total: loader.stream.rows,
+      total: loader.count,
       // The loader's upload is a queue write: one batch per submit, or a later batch's pixels
       // would replace an earlier one's before its kernel ran.
       group: 1,
@@ -294,7 +283,7 @@ export async function extractPackFeatures(
         if (next.done || next.value.count !== n) {
           throw new RangeError(
             `Cannot extract the ${name} features from ${source.pack}: the pack gave fewer rows ` +
-              `than its manifest's ${loader.stream.rows}`,
+              `than the ${loader.count} it should give`,
           );
         }
         net.gpu.copy(loader.images.buffer, 0, net.input.buffer, 0, net.input.size * 4);

@@ -1,23 +1,53 @@
 /**
  * The packed splits of an image-list profile, as `deno task train --profile imagenet-lt
- * --data-dir DIR` finds them: DIR holds one pack per split, `DIR/train`, `DIR/val` and
- * `DIR/test`, each made by `deno task pack` from the profile's list of that split. Every check
- * that can fail runs here, before any long work: a missing or unfinished pack, a pack made from
- * another list or from a list edited since, packs of different sizes, a size below the crop, labels outside the profile's
- * classes, a training class without images.
+ * --data-dir DIR` finds them: DIR holds one pack per list of the profile, made by `deno task
+ * pack` from that list:
+ *
+ * - ImageNet-LT, Places-LT (train, val and test lists): `DIR/train`, `DIR/val`, `DIR/test`;
+ * - iNaturalist 2018 (train and val lists only): `DIR/train` from `iNaturalist18_train.txt` and
+ *   `DIR/test` from `iNaturalist18_val.txt`, the official val list, on which the benchmark is
+ *   evaluated. The tuning set is drawn from the train pack's rows by the profile's
+ *   {@link TuneDraw} ({@link drawTuneRows}, the rule `deno task data` applies to the list): those
+ *   rows are the val split, read from the train pack, and training leaves them out.
+ *
+ * Every check that can fail runs here, before any long work: a missing or unfinished pack, a
+ * pack made from another list or from a list edited since, packs of different sizes, a size
+ * below the crop, labels outside the profile's classes, a training class without images.
  *
  * @module
  */
 
 import { joinPath } from "../data/_find.ts";
-import { readImageList } from "../data/image_list.ts";
+import { drawTuneRows, readImageList, type TuneDraw } from "../data/image_list.ts";
+import { PackRows } from "../data/pack_rows.ts";
 import { type ImageListProfile, profileCrop } from "../data/image_list_profiles.ts";
 import { type PackManifest, readManifest } from "../data/shards.ts";
 import { sha256Hex } from "./checkpoint.ts";
 import type { PackedSource } from "./image_source.ts";
 
-/** The three splits a packed data folder holds, one pack folder each. */
+/** The three splits of a packed profile (each gets a feature dump). */
 export const PACK_SPLITS = ["train", "val", "test"] as const;
+
+/**
+ * The pack folders a profile's packed data folder holds: one per list, so a profile whose tuning
+ * set is drawn from train (no val list) has no `val` folder.
+ *
+ * @param profile The profile.
+ * @returns The folder names, in split order.
+ * @example
+ * ```ts
+ * import { deepStrictEqual as deepEqual } from "node:assert/strict";
+ * import { IMAGE_LIST_PROFILES } from "../data/image_list_profiles.ts";
+ * import { packFolders } from "./packed_data.ts";
+ * deepEqual(packFolders(IMAGE_LIST_PROFILES["imagenet-lt"]), ["train", "val", "test"]);
+ * deepEqual(packFolders(IMAGE_LIST_PROFILES["inat2018"]), ["train", "test"]);
+ * ```
+ */
+export function packFolders(
+  profile: Readonly<Pick<ImageListProfile, "lists">>,
+): (typeof PACK_SPLITS)[number][] {
+  return PACK_SPLITS.filter((s) => profile.lists[s] !== undefined);
+}
 
 /**
  * The packs of a profile.
@@ -37,8 +67,10 @@ export interface PackedSplits {
   val: PackedSource;
   /** The test pack. */
   test: PackedSource;
-  /** Training images per class (what the train pack holds), (C). */
+  /** Training images per class (what the training source holds), (C). */
   classCounts: Int32Array;
+  /** Classes too small to give a tuning image (tuning set drawn from train only). */
+  tooSmall: number[];
   /** The packed folder. */
   from: string;
   /** The size the packs were made at (shorter side). */
@@ -48,8 +80,8 @@ export interface PackedSplits {
 const base = (path: string) => path.split(/[\\/]/).filter(Boolean).pop() ?? path;
 
 /**
- * Finds and checks the packs of an image-list profile in `dir` (`dir/train`, `dir/val`,
- * `dir/test`).
+ * Finds and checks the packs of an image-list profile in `dir` ({@link packFolders}), drawing
+ * the tuning set from the train pack when the profile has no val list.
  *
  * @param profile The profile (its lists, class count, crop and normalisation).
  * @param dir The packed folder given as `--data-dir`.
@@ -74,30 +106,38 @@ export async function openPackedSplits(
   dir: string | null,
 ): Promise<PackedSplits> {
   const what = `Cannot load profile ${profile.name}`;
+  const folders = packFolders(profile);
+  const layout = folders.map((s) => `DIR/${s} from ${profile.lists[s]}`).join(", ");
+  const drawn = profile.lists.val === undefined
+    ? `; the tuning set is drawn from DIR/train (${describeDraw(profile.tune)})`
+    : "";
   if (dir === null) {
     throw new TypeError(
       `${what}: it reads packed image lists; give --data-dir DIR, a folder holding the packs ` +
-        `${PACK_SPLITS.map((s) => `DIR/${s}`).join(", ")} made by deno task pack`,
+        `${layout} made by deno task pack${drawn}`,
     );
   }
-  if (profile.lists.val === undefined) {
-    throw new RangeError(
-      `${what}: it has no val list (its tuning set is drawn from train), and training from ` +
-        "packs needs a pack per list; packed training supports profiles with train, val and " +
-        "test lists",
-    );
+  if (profile.lists.val === undefined && !profile.tune) {
+    throw new TypeError(`${what}: it has neither lists.val nor tune; give one`);
   }
   const crop = profileCrop(profile);
   const manifests: Partial<Record<(typeof PACK_SPLITS)[number], PackManifest>> = {};
-  for (const split of PACK_SPLITS) {
+  for (const split of folders) {
     const pack = joinPath(dir, split);
     const list = profile.lists[split]!;
     const command = `deno task pack --list ROOT/${profile.listFolder}/${list} --root ROOT ` +
       `--size ${crop.resize} --out ${pack}`;
     const m = await readManifest(pack);
     if (!m) {
+      // A val pack of a profile without a val list most likely holds the list that is its test.
+      const stray = split === "test" && !folders.includes("val") &&
+          await readManifest(joinPath(dir, "val")).catch(() => undefined)
+        ? `; ${joinPath(dir, "val")} holds a pack, but ${profile.name} reads its test list ` +
+          `(${list}) from DIR/test: rename the folder if it was packed from that list`
+        : "";
       throw new Deno.errors.NotFound(
-        `${what}: ${pack} has no pack (no manifest.json); make it with ${command}`,
+        `${what}: ${pack} has no pack (no manifest.json); make it with ${command} (the packs ` +
+          `of ${profile.name}: ${layout}${drawn})${stray}`,
       );
     }
     if (!m.done) {
@@ -137,40 +177,68 @@ export async function openPackedSplits(
     }
     manifests[split] = m;
   }
-  const sizes = PACK_SPLITS.map((s) => manifests[s]!.settings.size);
+  const sizes = folders.map((s) => manifests[s]!.settings.size);
   if (new Set(sizes).size > 1) {
     throw new RangeError(
       `${what}: the packs have different sizes (${
-        PACK_SPLITS.map((s, i) => `${s} ${sizes[i]}`).join(", ")
+        folders.map((s, i) => `${s} ${sizes[i]}`).join(", ")
       }); pack every split at the same --size so that training and evaluation see the same ` +
         "scale",
     );
   }
   const train = manifests.train!;
-  const classCounts = await packClassCounts(train, profile.classCount);
-  const empty = classCounts.findIndex((n) => n === 0);
-  if (empty >= 0) {
-    throw new RangeError(
-      `${what}: class ${empty} has no image in the train pack ${joinPath(dir, "train")}; ` +
-        `every one of the ${profile.classCount} classes needs one`,
-    );
-  }
-  const source = (split: (typeof PACK_SPLITS)[number]): PackedSource => ({
-    pack: joinPath(dir, split),
-    rows: manifests[split]!.shards.reduce((n, s) => n + s.rows, 0),
+  const trainPack = joinPath(dir, "train");
+  const common = {
     classCount: profile.classCount,
     crop,
     normalization: profile.normalization,
+  };
+  const source = (split: (typeof PACK_SPLITS)[number]): PackedSource => ({
+    pack: joinPath(dir, split),
+    rows: manifests[split]!.shards.reduce((n, s) => n + s.rows, 0),
+    ...common,
   });
+  let classCounts: Int32Array, tooSmall: number[] = [];
+  let trainSource = source("train"), valSource: PackedSource;
+  if (profile.lists.val === undefined) {
+    const rows = await PackRows.open(trainPack);
+    const drawnRows = drawTuneRows(rows.labels, profile.classCount, profile.tune!);
+    tooSmall = drawnRows.tooSmall;
+    const pick = (v: number) =>
+      Int32Array.from(drawnRows.tune.keys()).filter((i) => drawnRows.tune[i] === v);
+    const kept = pick(0), tune = pick(1);
+    trainSource = { pack: trainPack, rows: kept.length, subset: kept, ...common };
+    valSource = { pack: trainPack, rows: tune.length, subset: tune, ...common };
+    classCounts = new Int32Array(profile.classCount);
+    for (const r of kept) classCounts[rows.labels[r]]++;
+  } else {
+    classCounts = await packClassCounts(train, profile.classCount);
+    valSource = source("val");
+  }
+  const empty = classCounts.findIndex((n) => n === 0);
+  if (empty >= 0) {
+    throw new RangeError(
+      `${what}: class ${empty} has no image in the train pack ${trainPack}` +
+        (profile.lists.val === undefined ? " (after drawing the tuning set)" : "") +
+        `; every one of the ${profile.classCount} classes needs one`,
+    );
+  }
   return {
     profile,
-    train: source("train"),
-    val: source("val"),
+    train: trainSource,
+    val: valSource,
     test: source("test"),
     classCounts,
+    tooSmall,
     from: dir,
     size: sizes[0],
   };
+}
+
+function describeDraw(draw: TuneDraw | undefined): string {
+  return draw
+    ? `${draw.perClass} per class with at least ${draw.minClassSize} images, seed ${draw.seed}`
+    : "no rule given";
 }
 
 /**

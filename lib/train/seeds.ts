@@ -10,7 +10,7 @@
  * @module
  */
 
-import { renderHtml } from "../eval/html.ts";
+import { renderHtml } from "../eval/_report_html.ts";
 import { type MetricsFile, validateMetricsFile } from "../eval/metrics.ts";
 import { publishedFor, type PublishedProtocol } from "../eval/published.ts";
 import { renderMarkdown } from "../eval/report.ts";
@@ -21,8 +21,8 @@ import {
   summarizeSeeds,
 } from "../eval/seeds.ts";
 import { requestGpu } from "../gpu/device.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
-import { exists, runStamp } from "../io/paths.ts";
+import { writeFileAtomic } from "../io/_atomic.ts";
+import { exists, runStamp } from "../io/_paths.ts";
 import type { ExperimentConfig } from "./config.ts";
 import { resolveConfig, runExperiment } from "./experiment.ts";
 import type { TrainArgs } from "./flags.ts";

@@ -2,7 +2,10 @@
  * Stage 1: train the representation (and the joint classifier) with plain sampling.
  *
  * One training step is one submit: the batch and learning rate are queued as buffer writes,
- * then forward, loss, backward and the SGD update are recorded and submitted together. Loss and
+ * then forward, loss, backward and the SGD update are recorded and submitted together. A batch
+ * whose tensors exceed the device's per-buffer limit runs as equal micro-batches
+ * ({@link stage1Plan}; lib/nn/microbatch.ts), still one submit and one update per step, with
+ * batch-norm statistics per micro-batch. Loss and
  * accuracy accumulate on the GPU and are read back only every `logEvery` steps. At most two
  * steps are in flight, so the CPU prepares the next batch while the GPU runs the last one.
  *
@@ -16,6 +19,8 @@ import { createSampler } from "../data/sampler.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { Sequence } from "../gpu/kernel.ts";
 import { readAll } from "../gpu/tensor.ts";
+import { type MicroBatchPlan, planMicroBatches } from "../nn/memory.ts";
+import { MicroBatchStep } from "../nn/microbatch.ts";
 import { ResNet } from "../nn/resnet.ts";
 import type { ResNetSpec } from "../nn/spec.ts";
 import { type CheckpointTensor, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
@@ -24,13 +29,7 @@ import { Progress } from "./_progress.ts";
 import { buildSchedule, scheduleProblem } from "./schedule.ts";
 import { prepareSgd } from "../ops/optim.ts";
 import { tuningRecord } from "../ops/tune.ts";
-import {
-  checkPackedSampler,
-  imageCount,
-  type ImageSource,
-  isPackedSource,
-  PackedTrainFeed,
-} from "./image_source.ts";
+import { imageCount, type ImageSource, isPackedSource, PackedTrainFeed } from "./image_source.ts";
 
 /**
  * Per-epoch record of training.
@@ -302,6 +301,31 @@ export interface Stage1Result {
   history: EpochRecord[];
   /** Epochs completed (equals settings.epochs unless stopped early). */
   epochsDone: number;
+  /** How each step split its batch (count 1: whole); the network is built for `size` images. */
+  microBatches: { count: number; size: number };
+}
+
+/**
+ * How stage 1 runs a step of `spec` at `batch` on `gpu`: whole, or as the fewest equal
+ * micro-batches whose tensors fit the device's per-buffer limit (see `planMicroBatches` in
+ * lib/nn/memory.ts, which refuses when not even one image fits).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { resnet32 } from "../nn/spec.ts";
+ * import { stage1Plan } from "./stage1.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * const plan = stage1Plan(gpu, resnet32(), 128);
+ * assert.deepEqual([plan.count, plan.size], [1, 128]);
+ * gpu.destroy();
+ * ```
+ */
+export function stage1Plan(gpu: Gpu, spec: ResNetSpec, batch: number): MicroBatchPlan {
+  return planMicroBatches(spec, batch, {
+    maxTensorBytes: Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize),
+  });
 }
 
 /**
@@ -381,7 +405,7 @@ const augmentStream = (epoch: number) => 2 + 2 * epoch;
  * resumed run continues with exactly the numbers an uninterrupted one would have used.
  *
  * `train` is an in-memory set (batched and augmented on the CPU) or a packed source, streamed
- * and augmented on the GPU (lib/train/image_source.ts; instance-balanced sampling only).
+ * and augmented on the GPU (lib/train/image_source.ts).
  *
  * @example
  * ```ts
@@ -437,7 +461,6 @@ export async function trainStage1(
   const s = options.settings;
   validateStage1Settings(s);
   if (isPackedSource(train)) {
-    checkPackedSampler(s.sampler, train.pack);
     if (!s.augment) {
       throw new RangeError(
         `Cannot train stage 1 on the packed data set ${train.pack} without augmentation: its ` +
@@ -450,7 +473,18 @@ export async function trainStage1(
   const logEvery = Math.max(1, options.logEvery ?? 20);
   const progress = new Progress("stage 1", { quiet: options.quiet });
 
-  const net = await ResNet.create(gpu, options.spec, { batch: s.batch });
+  const plan = stage1Plan(gpu, options.spec, s.batch);
+  const net = await ResNet.create(gpu, options.spec, {
+    batch: plan.size,
+    lossScale: plan.size / s.batch,
+  });
+  let micro: MicroBatchStep;
+  try {
+    micro = await MicroBatchStep.create(net, plan.count);
+  } catch (error) {
+    net.destroy();
+    throw error;
+  }
   // The learning rate of every step lives on the GPU; the update advances its own step counter.
   const schedule = buildSchedule({
     kind: s.schedule ?? "cosine",
@@ -462,13 +496,13 @@ export async function trainStage1(
   });
   const optimizer = await prepareSgd(gpu, {
     params: net.params.map((p) => p.value),
-    grads: net.params.map((p) => p.grad),
+    grads: [...micro.grads],
     velocities: net.params.map((p) => p.velocity),
     momentum: s.momentum,
     weightDecay: s.weightDecay,
     schedule,
   });
-  const step = new Sequence([net.trainStep, optimizer]);
+  const step = new Sequence([micro, optimizer]);
 
   let startEpoch = 0;
   let history: EpochRecord[] = [];
@@ -487,9 +521,7 @@ export async function trainStage1(
       net.initialize(new Rng(s.seed, INIT_STREAM));
     }
 
-    const feed = isPackedSource(train)
-      ? await PackedTrainFeed.create(gpu, net, train, s.seed)
-      : null;
+    const feed = isPackedSource(train) ? await PackedTrainFeed.create(gpu, micro, train, s) : null;
     if (feed) cleanup.push(() => void feed.destroy());
     const memoryEpoch = (set: ImageSet, epoch: number) => {
       const sampler = createSampler(
@@ -509,8 +541,7 @@ export async function trainStage1(
       if (batch.images.length === 0) Object.assign(batch, maker.allocate());
       return (i: number) => {
         maker.fill(order, i * s.batch, batch);
-        net.input.write(batch.images);
-        net.labels.write(batch.labels);
+        micro.write(batch.images, batch.labels);
       };
     };
     const batch = { images: new Float32Array(0), labels: new Int32Array(0) };
@@ -539,10 +570,11 @@ export async function trainStage1(
       const settle = async (w: MetricsWindow) => {
         await w.mapped;
         const [lossSum, correct] = w.read();
-        const meanLoss = lossSum / w.steps;
+        // Each micro-batch adds its own mean loss: equal sizes make their mean the batch's.
+        const meanLoss = lossSum / (w.steps * micro.count);
         const seen = checkLoss(meanLoss, epoch + 1, w.last + 1, train.classCount, w.steps);
         if (seen) throw divergenceError(seen, epoch + 1, s, options.checkpointPath, epoch);
-        epochLoss += lossSum;
+        epochLoss += lossSum / micro.count;
         epochCorrect += correct;
         const elapsed = (performance.now() - started) / 1000;
         const rate = ((w.last + 1) * s.batch) / elapsed;
@@ -612,12 +644,18 @@ export async function trainStage1(
       });
       await options.onEpoch?.(record);
     }
-    return { net, history, epochsDone: lastEpoch };
+    return {
+      net,
+      history,
+      epochsDone: lastEpoch,
+      microBatches: { count: plan.count, size: plan.size },
+    };
   } catch (error) {
     net.destroy();
     throw error;
   } finally {
     optimizer.destroy();
+    micro.destroy();
     for (const fn of cleanup) fn();
   }
 }

@@ -17,7 +17,7 @@
  */
 
 import { requestGpu } from "../../lib/gpu/device.ts";
-import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
+import { hostGpuOptions } from "../../lib/io/_gpu_host.ts";
 import { largestBatch, stepMemory } from "../../lib/nn/memory.ts";
 import type { ResNetSpec } from "../../lib/nn/spec.ts";
 import { modelSpec, presetConfig, type PresetName } from "../../lib/train/config.ts";

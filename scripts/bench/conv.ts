@@ -16,7 +16,7 @@
 
 import { parseArgs } from "node:util";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
-import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
+import { hostGpuOptions } from "../../lib/io/_gpu_host.ts";
 import type { Recordable } from "../../lib/gpu/kernel.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {

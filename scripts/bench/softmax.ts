@@ -18,9 +18,9 @@
 import { parseArgs } from "node:util";
 import { lcgUniform } from "../../lib/data/rng.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
-import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
+import { hostGpuOptions } from "../../lib/io/_gpu_host.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
-import { softmaxRef } from "../../lib/ops/reference_softmax.ts";
+import { softmaxRef } from "../../lib/ops/_reference_softmax.ts";
 import { rowStrategy } from "../../lib/ops/reduce.ts";
 import { prepareLogSoftmax, prepareSoftmax, softmaxRowRule } from "../../lib/ops/softmax.ts";
 import { loadTfjs, type Tfjs } from "./tfjs.ts";

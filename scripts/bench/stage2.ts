@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { makeSyntheticFeatures, type SyntheticOptions } from "../../lib/features/synthetic.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
-import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
+import { hostGpuOptions } from "../../lib/io/_gpu_host.ts";
 import { chunkRows } from "../../lib/stage2/context.ts";
 import { paddedDim } from "../../lib/ops/classifier.ts";
 import type { MethodName } from "../../lib/stage2/method.ts";

@@ -23,7 +23,7 @@ let loading: Promise<Tfjs | null> | null = null;
 export function loadTfjs(log: (message: string) => void): Promise<Tfjs | null> {
   loading ??= (async () => {
     try {
-      // Pinned here, not in lib/deps.ts: the kit must never load tfjs.
+      // Pinned here, not in lib/_deps.ts: the kit must never load tfjs.
       // deno-lint-ignore no-import-prefix
       const tf = await import("npm:@tensorflow/tfjs-core@4.22.0");
       // deno-lint-ignore no-import-prefix

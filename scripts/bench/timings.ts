@@ -6,10 +6,10 @@
  * @module
  */
 
-import { summarizeTimings } from "../../lib/gpu/timing.ts";
+import { summarizeTimings } from "../../lib/gpu/_timing.ts";
 import { resnet8 } from "../../lib/nn/spec.ts";
 import { presetConfig, stage1Settings } from "../../lib/train/config.ts";
-import { timeTrainingStep } from "../../lib/train/step_timings.ts";
+import { timeTrainingStep } from "../../lib/train/_step_timings.ts";
 import type { BenchRow, BenchSection } from "./common.ts";
 
 /** The per-kernel timing section; runs with `--timings` or `--only timings`. */

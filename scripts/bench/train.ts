@@ -23,7 +23,7 @@ import { getProfile } from "../../lib/data/profiles.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { loadLongTail } from "../../lib/data/source.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
-import { hostGpuOptions } from "../../lib/io/gpu_host.ts";
+import { hostGpuOptions } from "../../lib/io/_gpu_host.ts";
 import { resnet8 } from "../../lib/nn/spec.ts";
 import { presetConfig, stage1Settings } from "../../lib/train/config.ts";
 import { trainStage1 } from "../../lib/train/stage1.ts";

@@ -4,7 +4,7 @@ import {
   strictEqual as equal,
   throws,
 } from "node:assert/strict";
-import { arrow } from "../../lib/deps.ts";
+import { arrow } from "../../lib/_deps.ts";
 import {
   imageTableFromIPC,
   imageTableToIPC,

@@ -1,6 +1,7 @@
 import { ok, strictEqual as equal } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { FASHION_MNIST_FILES, getProfile, md5Hex, writeImageTable } from "../../lib/data/mod.ts";
+import { FASHION_MNIST_FILES, getProfile, writeImageTable } from "../../lib/data/mod.ts";
+import { md5Hex } from "../../lib/data/_md5.ts";
 import {
   gzip,
   ignoreRealData,

@@ -16,9 +16,9 @@ import {
   FASHION_MNIST_SHA256,
   loadCifar,
   loadFashionMnist,
-  md5Hex,
   sha256File,
 } from "../../lib/data/mod.ts";
+import { md5Hex } from "../../lib/data/_md5.ts";
 import {
   gzip,
   makeIdx,

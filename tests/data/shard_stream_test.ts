@@ -12,15 +12,15 @@ import {
 } from "node:assert/strict";
 import {
   decodeShard,
-  encodePng,
   packImageList,
   packRowLocation,
   readManifest,
   Rng,
   ShardStream,
 } from "../../lib/data/mod.ts";
+import { encodePng } from "../../lib/data/_png.ts";
 import { FeatureWriter } from "../../lib/features/writer.ts";
-import { arrow } from "../../lib/deps.ts";
+import { arrow } from "../../lib/_deps.ts";
 
 async function pack2000(dir: string) {
   for (let k = 0; k < 10; k++) {

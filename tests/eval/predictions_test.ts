@@ -5,7 +5,7 @@ import {
   strictEqual as equal,
   throws,
 } from "node:assert/strict";
-import { arrow } from "../../lib/deps.ts";
+import { arrow } from "../../lib/_deps.ts";
 import { argmaxRows, validateMetricsFile } from "../../lib/eval/metrics.ts";
 import {
   predictionBatch,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { xmlProblem } from "../../lib/eval/figures.ts";
-import { injectWriteFault, resetWriteFault } from "../../lib/io/atomic.ts";
+import { injectWriteFault, resetWriteFault } from "../../lib/io/_atomic.ts";
 import {
   calibrationMetrics,
   METRICS_SCHEMA,

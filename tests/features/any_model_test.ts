@@ -4,7 +4,7 @@ import {
   rejects,
   strictEqual as equal,
 } from "node:assert/strict";
-import { arrow } from "../../lib/deps.ts";
+import { arrow } from "../../lib/_deps.ts";
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
 import { fromMetrics } from "../../lib/eval/report.ts";
 import { makeSyntheticFeatures, readFeatureDir, writeFeatureDir } from "../../lib/features/mod.ts";

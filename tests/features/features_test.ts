@@ -5,7 +5,7 @@ import {
   strictEqual as equal,
   throws,
 } from "node:assert/strict";
-import { arrow } from "../../lib/deps.ts";
+import { arrow } from "../../lib/_deps.ts";
 import {
   decodeFeatures,
   encodeMetadata,
@@ -22,7 +22,7 @@ import {
   writeClassifier,
   writeFeatureDir,
 } from "../../lib/features/mod.ts";
-import { injectWriteFault, resetWriteFault } from "../../lib/io/atomic.ts";
+import { injectWriteFault, resetWriteFault } from "../../lib/io/_atomic.ts";
 
 const DIM = 6;
 const SMALL = { trainCounts: [40, 12, 5], featureDim: DIM, valPerClass: 3, testPerClass: 7 };

@@ -13,7 +13,7 @@ import {
   requestGpu,
 } from "../../lib/gpu/device.ts";
 import { Dispatch, getPipeline, type KernelSource } from "../../lib/gpu/kernel.ts";
-import { BufferPool } from "../../lib/gpu/pool.ts";
+import { BufferPool } from "../../lib/gpu/_pool.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import { checkExpectedAdapter, expectedAdapter, noGpu, testGpu } from "../_gpu.ts";
 

@@ -4,7 +4,7 @@
  * a table. No device needed: this is about names, caught before any compile.
  */
 import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
-import { WgslReflect } from "../../lib/deps.ts";
+import { WgslReflect } from "../../lib/_deps.ts";
 import { ENTRY_TABLES } from "../../lib/ops/_entries.ts";
 
 const root = new URL("../../", import.meta.url);

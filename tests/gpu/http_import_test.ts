@@ -13,7 +13,7 @@ import {
   strictEqual as equal,
 } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { rowSumRef, softmaxRef } from "../../lib/ops/reference_softmax.ts";
+import { rowSumRef, softmaxRef } from "../../lib/ops/_reference_softmax.ts";
 import { CONTENT_TYPES, main as serveMain, serveFolder } from "../../scripts/serve.ts";
 import { assertClose, checkExpectedAdapter, expectedAdapter, noGpu, randomArray } from "../_gpu.ts";
 

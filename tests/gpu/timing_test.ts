@@ -7,11 +7,11 @@ import {
   formatTimings,
   summarizeTimings,
   timeDispatches,
-} from "../../lib/gpu/timing.ts";
+} from "../../lib/gpu/_timing.ts";
 import { ResNet } from "../../lib/nn/resnet.ts";
 import { modelSpec, presetConfig, stage1Settings } from "../../lib/train/config.ts";
 import { changedSettings, parseTrainArgs } from "../../lib/train/flags.ts";
-import { prepareNetSgd, timeTrainingStep } from "../../lib/train/step_timings.ts";
+import { prepareNetSgd, timeTrainingStep } from "../../lib/train/_step_timings.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 
 const FAKE: DispatchTiming[] = [

@@ -12,7 +12,7 @@ import {
   temporaryPath,
   writeAtomic,
   writeFileAtomic,
-} from "../../lib/io/atomic.ts";
+} from "../../lib/io/_atomic.ts";
 import { saveCheckpoint } from "../../lib/train/checkpoint.ts";
 import { writeMetricsFile } from "../../lib/eval/write_metrics.ts";
 import { writeImageTable } from "../../lib/data/arrow_table.ts";
@@ -177,7 +177,7 @@ Deno.test({
       const { stale, kept } = await plant(dir);
       // Deno opens /proc only to --allow-all, which the test task does not have: a child does.
       const script = `${dir}/clean.ts`;
-      const module = new URL("../../lib/io/atomic.ts", import.meta.url).href;
+      const module = new URL("../../lib/io/_atomic.ts", import.meta.url).href;
       await Deno.writeTextFile(
         script,
         `import { removeStaleTemporaries } from "${module}";\n` +
@@ -223,7 +223,7 @@ Deno.test("removeStaleTemporaries works under the train task's permissions (no /
     const later = Date.now() / 1000 + 60;
     for (const name of kept) await Deno.utime(`${dir}/${name}`, later, later);
     const script = `${dir}/clean.ts`;
-    const module = new URL("../../lib/io/atomic.ts", import.meta.url).href;
+    const module = new URL("../../lib/io/_atomic.ts", import.meta.url).href;
     await Deno.writeTextFile(
       script,
       `import { removeStaleTemporaries } from "${module}";\n` +

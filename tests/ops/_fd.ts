@@ -11,7 +11,7 @@ import {
   groupedConv2dForward,
   groupedConv2dOutputShape,
 } from "../../lib/ops/conv2d_grouped.ts";
-import * as ref from "../../lib/ops/reference_nn.ts";
+import * as ref from "../../lib/ops/_reference_nn.ts";
 import { assertClose, maxRelativeError, randomArray } from "../_gpu.ts";
 
 /** d loss / d v[i] for every i, by central differences with step h. */

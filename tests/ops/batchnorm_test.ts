@@ -8,7 +8,7 @@ import {
   type BatchNormVariant,
   prepareBatchNormTrainForward,
 } from "../../lib/ops/batchnorm.ts";
-import * as ref from "../../lib/ops/reference_nn.ts";
+import * as ref from "../../lib/ops/_reference_nn.ts";
 import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
 
 /** (N,C,H,W) with HW not a multiple of 4 (scalar kernels) and with it (vec4), and (N,C). */

@@ -37,7 +37,7 @@ import {
   tauWeightsRef,
   trainRef,
   weightNormsRef,
-} from "../../lib/ops/reference_classifier.ts";
+} from "../../lib/ops/_reference_classifier.ts";
 import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
 
 /** Rows, feature dimension and classes of one check. */

@@ -9,7 +9,7 @@ import {
   prepareGroupedConv2dBackwardWeight,
   prepareGroupedConv2dForward,
 } from "../../lib/ops/conv2d_grouped.ts";
-import * as ref from "../../lib/ops/reference_nn.ts";
+import * as ref from "../../lib/ops/_reference_nn.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
 import { checkConvPasses, convReferenceErrors } from "./_fd.ts";
 

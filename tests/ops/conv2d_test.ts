@@ -1,4 +1,5 @@
 import { ok, rejects, strictEqual as equal, throws } from "node:assert/strict";
+import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
   conv2dBackwardInput,
@@ -14,7 +15,7 @@ import {
   prepareConv2dBackwardWeight,
   prepareConv2dForward,
 } from "../../lib/ops/conv2d.ts";
-import * as ref from "../../lib/ops/reference_nn.ts";
+import * as ref from "../../lib/ops/_reference_nn.ts";
 import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
 
 /** [N, C, H, W, F, KH, KW, stride, padding]: odd sizes, none a multiple of the 16x16 tiles. */
@@ -81,53 +82,91 @@ Deno.test("conv2d reference gradients match central finite differences (float64)
   }
 });
 
-for (const variant of VARIANTS) {
+/** Runs every pass of `variant` on `cases` against the CPU reference. */
+async function checkVariant(
+  gpu: Gpu,
+  variant: Conv2dVariant,
+  cases: readonly number[][],
+  weightTol = GRAD_TOL,
+) {
   const name = formatConv2dVariant(variant);
+  for (const [n, c, h, w, f, kh, kw, stride, padding] of cases) {
+    const xShape = [n, c, h, w];
+    const wShape = [f, c, kh, kw];
+    const yShape = conv2dOutputShape(xShape, wShape, stride, padding);
+    const g = { stride, padding, variant };
+    const xs = randomArray(product(xShape), n * 31 + c);
+    const ws = randomArray(product(wShape), f * 7 + kh);
+    const dys = randomArray(product(yShape), 5);
+    const x = Tensor.from(gpu, xs, xShape);
+    const wt = Tensor.from(gpu, ws, wShape);
+    const dy = Tensor.from(gpu, dys, yShape);
+    const y = Tensor.empty(gpu, yShape);
+    const dx = Tensor.empty(gpu, xShape);
+    const dw = Tensor.empty(gpu, wShape);
+    await conv2dForward(gpu, { x, w: wt, y, ...g });
+    await conv2dBackwardInput(gpu, { dy, w: wt, dx, ...g });
+    await conv2dBackwardWeight(gpu, { x, dy, dw, ...g, tuning: { weightTile: "taps" } });
+    const dwTaps = await dw.read();
+    await conv2dBackwardWeight(gpu, { x, dy, dw, ...g, tuning: { weightTile: "channels" } });
+    const label = `${name} x${xShape} w${wShape} s${stride} p${padding}`;
+    const ey = ref.conv2dForward(xs, xShape, ws, wShape, g);
+    const edx = ref.conv2dBackwardInput(dys, ws, wShape, xShape, g);
+    const edw = ref.conv2dBackwardWeight(xs, xShape, dys, wShape, g);
+    const [gy, gdx, gdw] = [await y.read(), await dx.read(), await dw.read()];
+    console.log(
+      `  ${label}: y ${maxRelativeError(gy, ey).toExponential(2)}, dx ` +
+        `${maxRelativeError(gdx, edx).toExponential(2)}, dw ` +
+        `${maxRelativeError(gdw, edw).toExponential(2)} / ${
+          maxRelativeError(dwTaps, edw).toExponential(2)
+        }`,
+    );
+    assertClose(gy, ey, FORWARD_TOL, `forward ${label}`);
+    assertClose(gdx, edx, GRAD_TOL, `backward input ${label}`);
+    assertClose(gdw, edw, weightTol, `backward weight (channel tiles) ${label}`);
+    assertClose(dwTaps, edw, weightTol, `backward weight (tap tiles) ${label}`);
+    for (const t of [x, wt, dy, y, dx, dw]) t.destroy();
+  }
+}
+
+for (const variant of VARIANTS) {
   Deno.test({
-    name: `conv2d ${name}: forward and both backward passes match the CPU reference on odd shapes`,
+    name: `conv2d ${
+      formatConv2dVariant(variant)
+    }: forward and both backward passes match the CPU reference on odd shapes`,
     ignore: noGpu,
     async fn() {
-      const gpu = (await testGpu())!;
-      for (const [n, c, h, w, f, kh, kw, stride, padding] of CASES) {
-        const xShape = [n, c, h, w];
-        const wShape = [f, c, kh, kw];
-        const yShape = conv2dOutputShape(xShape, wShape, stride, padding);
-        const g = { stride, padding, variant };
-        const xs = randomArray(product(xShape), n * 31 + c);
-        const ws = randomArray(product(wShape), f * 7 + kh);
-        const dys = randomArray(product(yShape), 5);
-        const x = Tensor.from(gpu, xs, xShape);
-        const wt = Tensor.from(gpu, ws, wShape);
-        const dy = Tensor.from(gpu, dys, yShape);
-        const y = Tensor.empty(gpu, yShape);
-        const dx = Tensor.empty(gpu, xShape);
-        const dw = Tensor.empty(gpu, wShape);
-        await conv2dForward(gpu, { x, w: wt, y, ...g });
-        await conv2dBackwardInput(gpu, { dy, w: wt, dx, ...g });
-        await conv2dBackwardWeight(gpu, { x, dy, dw, ...g, tuning: { weightTile: "taps" } });
-        const dwTaps = await dw.read();
-        await conv2dBackwardWeight(gpu, { x, dy, dw, ...g, tuning: { weightTile: "channels" } });
-        const label = `${name} x${xShape} w${wShape} s${stride} p${padding}`;
-        const ey = ref.conv2dForward(xs, xShape, ws, wShape, g);
-        const edx = ref.conv2dBackwardInput(dys, ws, wShape, xShape, g);
-        const edw = ref.conv2dBackwardWeight(xs, xShape, dys, wShape, g);
-        const [gy, gdx, gdw] = [await y.read(), await dx.read(), await dw.read()];
-        console.log(
-          `  ${label}: y ${maxRelativeError(gy, ey).toExponential(2)}, dx ` +
-            `${maxRelativeError(gdx, edx).toExponential(2)}, dw ` +
-            `${maxRelativeError(gdw, edw).toExponential(2)} / ${
-              maxRelativeError(dwTaps, edw).toExponential(2)
-            }`,
-        );
-        assertClose(gy, ey, FORWARD_TOL, `forward ${label}`);
-        assertClose(gdx, edx, GRAD_TOL, `backward input ${label}`);
-        assertClose(gdw, edw, GRAD_TOL, `backward weight (channel tiles) ${label}`);
-        assertClose(dwTaps, edw, GRAD_TOL, `backward weight (tap tiles) ${label}`);
-        for (const t of [x, wt, dy, y, dx, dw]) t.destroy();
-      }
+      await checkVariant((await testGpu())!, variant, CASES);
     },
   });
 }
+
+Deno.test({
+  name: "conv2d direct variants fold grids past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  async fn() {
+    // 13 workgroups per dimension: the larger odd images need up to 95 along x, so every pass
+    // folds into z-slices; the channel-block dimension (at most 8 here) stays within it.
+    const gpu = await requestGpu({
+      warnFallback: false,
+      lowerLimits: { maxComputeWorkgroupsPerDimension: 13 },
+    });
+    try {
+      const folded = [
+        [3, 5, 37, 41, 17, 3, 3, 1, 1],
+        [2, 7, 45, 39, 5, 3, 3, 2, 1],
+        [17, 3, 23, 21, 33, 3, 3, 1, 1],
+        ...CASES,
+      ];
+      const direct = VARIANTS.filter((v) => v.kernel !== "tiled");
+      ok(direct.length > 0);
+      // The weight gradient sums up to 3 x 37 x 41 = 4551 products here: rounding of 1e-4.
+      for (const variant of direct) await checkVariant(gpu, variant, folded, 1e-4);
+    } finally {
+      gpu.destroy();
+    }
+  },
+});
 
 Deno.test({
   name: "conv2d tuning checks and times every candidate per pass; calls without a variant use it",

@@ -1,6 +1,14 @@
 import { rejects, strictEqual as equal } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
-import { add, addRelu, fill, reluBackward, reluForward, scale } from "../../lib/ops/elementwise.ts";
+import {
+  accumulate,
+  add,
+  addRelu,
+  fill,
+  reluBackward,
+  reluForward,
+  scale,
+} from "../../lib/ops/elementwise.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
 
 const SIZES = [1, 7, 255, 257, 1000, 70001];
@@ -22,6 +30,13 @@ Deno.test({
       assertClose(await out.read(), xs.map((v) => -2 * v), 1e-7, `scale n=${n}`);
       await add(gpu, x, y, out, 0.5, 2);
       assertClose(await out.read(), xs.map((v, i) => 0.5 * v + 2 * ys[i]), 1e-6, `add n=${n}`);
+      await accumulate(gpu, y, out, -3); // out holds 0.5 x + 2 y from add
+      assertClose(
+        await out.read(),
+        xs.map((v, i) => 0.5 * v + 2 * ys[i] - 3 * ys[i]),
+        1e-6,
+        `accumulate n=${n}`,
+      );
       await addRelu(gpu, x, y, out, 0.5, -2);
       assertClose(
         await out.read(),

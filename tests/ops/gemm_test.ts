@@ -25,7 +25,7 @@ import {
   type RegisterBlockedConfig,
   resolveGemm,
 } from "../../lib/ops/gemm.ts";
-import { referenceGemm } from "../../lib/ops/reference_gemm.ts";
+import { referenceGemm } from "../../lib/ops/_reference_gemm.ts";
 import { forgetTuning, presetTuning, tuned, tunedKey } from "../../lib/ops/tune.ts";
 import { maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
 

@@ -1,7 +1,7 @@
 import { rejects, strictEqual as equal, throws } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import { prepareNonFiniteCheck, prepareSgd, prepareSgdFlat, sgdFlat } from "../../lib/ops/optim.ts";
-import * as ref from "../../lib/ops/reference_nn.ts";
+import * as ref from "../../lib/ops/_reference_nn.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
 
 const TOL = 1e-6;

@@ -15,7 +15,7 @@ import {
   prepareMaxPool2dBackward,
   prepareMaxPool2dForward,
 } from "../../lib/ops/pool.ts";
-import * as ref from "../../lib/ops/reference_nn.ts";
+import * as ref from "../../lib/ops/_reference_nn.ts";
 import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
 import { centralDifferences } from "./_fd.ts";
 

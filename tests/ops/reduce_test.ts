@@ -22,7 +22,7 @@ import {
   rowSumRef,
   softmaxRef,
   sumRef,
-} from "../../lib/ops/reference_softmax.ts";
+} from "../../lib/ops/_reference_softmax.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
 
 // Float32 sums of n values in [-1, 1]: the error grows with the sum of magnitudes, so tolerances

@@ -1,6 +1,6 @@
 import { rejects, strictEqual as equal } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
-import * as ref from "../../lib/ops/reference_nn.ts";
+import * as ref from "../../lib/ops/_reference_nn.ts";
 import {
   prepareShortcutPadBackward,
   prepareShortcutPadForward,

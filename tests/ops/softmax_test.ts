@@ -6,7 +6,7 @@ import {
   crossEntropyBackwardRef,
   crossEntropyForwardRef,
   softmaxRef,
-} from "../../lib/ops/reference_softmax.ts";
+} from "../../lib/ops/_reference_softmax.ts";
 import {
   crossEntropyBackward,
   crossEntropyForward,

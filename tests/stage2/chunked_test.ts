@@ -3,7 +3,7 @@ import { requestGpu } from "../../lib/gpu/device.ts";
 import { makeSyntheticFeatures } from "../../lib/features/mod.ts";
 import { Stage2Context } from "../../lib/stage2/context.ts";
 import { METHOD_NAMES } from "../../lib/stage2/registry.ts";
-import { ncmRef } from "../../lib/ops/reference_classifier.ts";
+import { ncmRef } from "../../lib/ops/_reference_classifier.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
 import { assertClose, maxRelativeError, noGpu, testGpu } from "../_gpu.ts";
 

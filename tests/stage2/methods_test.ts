@@ -24,7 +24,7 @@ import { runCrt } from "../../lib/stage2/crt.ts";
 import { runLogitAdjust } from "../../lib/stage2/logit_adjust.ts";
 import { tauValues } from "../../lib/stage2/method.ts";
 import { runNcm } from "../../lib/stage2/ncm.ts";
-import { logitsRef, ncmRef, tauWeightsRef } from "../../lib/ops/reference_classifier.ts";
+import { logitsRef, ncmRef, tauWeightsRef } from "../../lib/ops/_reference_classifier.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
 import { runTauNorm } from "../../lib/stage2/tau_norm.ts";
 import { assertClose, maxRelativeError, noGpu, testGpu } from "../_gpu.ts";

@@ -8,7 +8,7 @@
  */
 
 import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
-import { arrow } from "../../lib/deps.ts";
+import { arrow } from "../../lib/_deps.ts";
 import {
   decodeShard,
   loadFashionMnist,
@@ -20,29 +20,17 @@ import {
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
 import { noGpu } from "../_gpu.ts";
 import { ignoreRealData } from "../data/_helpers.ts";
+import { runTask } from "./_tasks.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const TASKS: Record<string, string> = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`))
-  .tasks;
 const SIZES = { head: 300, ratio: 20, valPerClass: 10, testPerClass: 40 };
-
-async function task(name: string, args: string[]): Promise<{ code: number; out: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [...TASKS[name].split(/\s+/).slice(1), ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-  }).output();
-  return { code, out: new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr) };
-}
 
 /** The stand-in's images and lists in `root`, packed at 40 into `packs`/{train,val,test}. */
 async function standIn(root: string, packs: string): Promise<void> {
   const { train, test } = await loadFashionMnist();
   const lists = await writeFashionMnistList(train, test, root, SIZES);
   for (const split of ["train", "val", "test"] as const) {
-    const r = await task("pack", [
+    const r = await runTask("pack", [
       ...["--list", lists[split], "--root", root, "--size", "40", "--out", `${packs}/${split}`],
       ...["--workers", "2", "--quiet"],
     ]);
@@ -64,7 +52,7 @@ Deno.test({
     try {
       await standIn(`${tmp}/images`, packs);
       const t0 = performance.now();
-      const r = await task("train", [...TRAIN, "--data-dir", packs, "--out", out]);
+      const r = await runTask("train", [...TRAIN, "--data-dir", packs, "--out", out]);
       equal(r.code, 0, r.out);
       console.log(`train: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       const run = `${ROOT}${out}`;

@@ -1,7 +1,9 @@
 /**
  * The image loader: a pack streamed shard by shard, augmented on the GPU; every batch equals the
  * CPU reference for the parameters it reports (tolerance 2e-4, as tests/ops/augment_test.ts),
- * each epoch covers every row once, and an epoch replays exactly from its number.
+ * each epoch covers every row once, and an epoch replays exactly from its number. The other
+ * samplers give stage 1's in-memory index sequence; a subset of the pack leaves the other rows
+ * out.
  */
 import {
   deepStrictEqual as deepEqual,
@@ -11,13 +13,32 @@ import {
 } from "node:assert/strict";
 import {
   augmentReference,
+  createSampler,
   decodeShard,
   IMAGENET_NORMALIZATION,
   type PackedImage,
+  readManifest,
+  Rng,
 } from "../../lib/data/mod.ts";
-import { ImageLoader } from "../../lib/train/image_loader.ts";
+import { type ImageBatch, ImageLoader } from "../../lib/train/image_loader.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 import { syntheticPack } from "./_packs.ts";
+
+/** The loader's batch equals the CPU reference of its rows and parameters (tolerance 2e-4). */
+async function checkBatch(
+  loader: ImageLoader,
+  b: ImageBatch,
+  rows: PackedImage[],
+  what: string,
+): Promise<void> {
+  const S = loader.options.size!;
+  const got = (await loader.images.read()).subarray(0, b.count * 3 * S * S);
+  const { mean, std } = loader.options;
+  const want = augmentReference([...b.indices].map((i) => rows[i]), b.params, S, mean, std);
+  let err = 0;
+  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+  ok(err <= 2e-4, `${what}: max |diff| ${err}`);
+}
 
 Deno.test({
   name: "ImageLoader: batches equal the CPU reference; epochs cover every row and replay by number",
@@ -56,17 +77,7 @@ Deno.test({
           const run = async (epoch: number) => {
             const seen: number[] = [];
             for await (const b of loader.epoch(epoch)) {
-              const got = (await loader.images.read()).subarray(0, b.count * 3 * 13 * 13);
-              const want = augmentReference(
-                [...b.indices].map((i) => rows[i]),
-                b.params,
-                13,
-                mean,
-                std,
-              );
-              let err = 0;
-              for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-              ok(err <= 2e-4, `train ${train}: max |diff| ${err}`);
+              await checkBatch(loader, b, rows, `train ${train}`);
               deepEqual([...b.labels], [...b.indices].map((i) => rows[i].label));
               seen.push(...b.indices);
             }
@@ -81,6 +92,86 @@ Deno.test({
         } finally {
           loader.destroy();
         }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "ImageLoader: sampled epochs are stage 1's in-memory index sequence; a subset leaves its other rows out",
+  ignore: noGpu,
+  fn: async () => {
+    const gpu = (await testGpu())!;
+    const dir = await Deno.makeTempDir();
+    try {
+      const label = (i: number) => [0, 0, 0, 0, 0, 1, 1, 2][i % 8];
+      await syntheticPack(dir, {
+        count: 29,
+        classes: 3,
+        label,
+        size: 12,
+        shardBytes: 2000,
+        dims: (i) => [13 + (i % 3), 12 + (i % 2)],
+      });
+      const rows: PackedImage[] = [];
+      for (const s of (await readManifest(`${dir}/pack`))!.shards) {
+        rows.push(...decodeShard(await Deno.readFile(`${dir}/pack/${s.file}`), s.file));
+      }
+      const { mean, std } = IMAGENET_NORMALIZATION;
+      // The training source of a pack whose tuning rows (every 5th) were drawn out.
+      const subset = Int32Array.from({ length: 29 }, (_, i) => i).filter((i) => i % 5 !== 2);
+      const own = subset.map(label);
+      const options = { dir: `${dir}/pack`, batch: 6, seed: 4, mean, std, size: 10, resize: 11 };
+      for (const sampler of ["class", "sqrt", "progressive", "instance"] as const) {
+        const loader = await ImageLoader.create(gpu, {
+          ...options,
+          train: true,
+          sampler,
+          epochs: 3,
+          subset,
+          firstStream: 1,
+        });
+        try {
+          for (const epoch of [0, 2]) {
+            const seen: number[] = [];
+            for await (const b of loader.epoch(epoch)) {
+              deepEqual([...b.labels], [...b.indices].map(label));
+              // The pixels read by position are the rows'.
+              await checkBatch(loader, b, rows, sampler);
+              seen.push(...b.indices);
+            }
+            ok(seen.every((r) => r % 5 !== 2), `${sampler}: a left-out row was trained on`);
+            equal(seen.length, subset.length);
+            if (sampler === "instance") {
+              deepEqual([...seen].sort((a, b) => a - b), [...subset]);
+              continue;
+            }
+            // Stage 1 on an in-memory set with these labels: Rng(seed, 1 + 2e), createSampler.
+            const memory = createSampler(sampler, own, new Rng(4, 1 + 2 * epoch), 3).epoch(
+              epoch,
+              3,
+            );
+            deepEqual(seen, [...memory].map((i) => subset[i]), `${sampler} epoch ${epoch}`);
+          }
+          ok((loader.rows?.maxInFlight ?? 0) <= 12);
+        } finally {
+          loader.destroy();
+        }
+      }
+      // Evaluation of a subset (a tuning set drawn from the training pack): its rows in order.
+      const tune = Int32Array.of(2, 7, 12, 17, 22, 27);
+      const loader = await ImageLoader.create(gpu, { ...options, train: false, subset: tune });
+      try {
+        const seen: number[] = [];
+        for await (const b of loader.epoch(0)) seen.push(...b.indices);
+        deepEqual(seen, [...tune]);
+        equal(loader.count, 6);
+        equal(loader.stream.maxHeld, 0, "read by position, not streamed");
+      } finally {
+        loader.destroy();
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -1,6 +1,6 @@
 import { deepStrictEqual as deepEqual, rejects, strictEqual as equal } from "node:assert/strict";
 import { decodeCheckpoint, encodeCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.ts";
-import { findRecordedTuning } from "../../lib/train/tuning.ts";
+import { findRecordedTuning } from "../../lib/train/_tuning.ts";
 
 const RECORD = {
   adapter: "llvmpipe (LLVM 15.0.6, 256 bits)|65541||0|Mesa 25.0.7|deno 2.9.6",

@@ -4,7 +4,7 @@
  */
 
 import { ok, strictEqual as equal } from "node:assert/strict";
-import { injectWriteFault, resetWriteFault } from "../../lib/io/atomic.ts";
+import { injectWriteFault, resetWriteFault } from "../../lib/io/_atomic.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { runExperiment } from "../../lib/train/experiment.ts";
 import { parseTrainArgs } from "../../lib/train/flags.ts";

@@ -18,7 +18,7 @@ import { tuneMode } from "../ops/tune.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { readEnv } from "./env.ts";
+ * import { readEnv } from "./_env.ts";
  * assert.equal(readEnv("LTKIT_SURELY_UNSET_VARIABLE"), undefined);
  * ```
  */
@@ -42,7 +42,7 @@ export function readEnv(name: string): string | undefined {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tuneModeFromEnv } from "./env.ts";
+ * import { tuneModeFromEnv } from "./_env.ts";
  * assert.match(tuneModeFromEnv(), /^(auto|off|force)$/);
  * ```
  */

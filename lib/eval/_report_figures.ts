@@ -14,8 +14,8 @@ import {
   type Series,
 } from "./figures.ts";
 import { ECE_BINS } from "./metrics.ts";
-import { formatTau, GROUP_TITLES, percentOrNull } from "./report_format.ts";
-import type { ReportFigure, RunReport, TauCurve } from "./report_model.ts";
+import { formatTau, GROUP_TITLES, percentOrNull } from "./_report_format.ts";
+import type { ReportFigure, RunReport, TauCurve } from "./_report_model.ts";
 
 /**
  * Every figure file the report may write; the ones a run does not produce are removed.
@@ -23,7 +23,7 @@ import type { ReportFigure, RunReport, TauCurve } from "./report_model.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { FIGURE_IDS } from "./report_figures.ts";
+ * import { FIGURE_IDS } from "./_report_figures.ts";
  * assert.equal(FIGURE_IDS[0], "accuracy_by_group");
  * assert.ok(Object.isFrozen(FIGURE_IDS));
  * ```
@@ -70,7 +70,7 @@ function tauAt(curve: TauCurve, tau: number): number | null {
  * ```ts
  * import assert from "node:assert/strict";
  * import { exampleRunReport } from "./_example.ts";
- * import { reportFigures } from "./report_figures.ts";
+ * import { reportFigures } from "./_report_figures.ts";
  * const figures = reportFigures(exampleRunReport());
  * assert.deepEqual(figures.map((f) => [f.number, f.file]), [
  *   [1, "figures/accuracy_by_group.svg"],

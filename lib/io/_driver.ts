@@ -15,7 +15,7 @@
  * @module
  */
 
-import { readEnv } from "./env.ts";
+import { readEnv } from "./_env.ts";
 
 /** Adapter and library name patterns: which ICD library drives which adapter. */
 const DRIVER_MATCHES: readonly { adapter: RegExp; vendor?: string; library: RegExp }[] = [
@@ -54,7 +54,7 @@ const found = new Map<string, string>();
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { driverVersion } from "./driver.ts";
+ * import { driverVersion } from "./_driver.ts";
  * const driver = driverVersion({ description: "no such adapter", vendor: "" });
  * assert.equal(driver, ""); // no ICD library matches
  * ```

@@ -28,7 +28,7 @@ const PARTIAL = ".partial";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { temporaryPath } from "./atomic.ts";
+ * import { temporaryPath } from "./_atomic.ts";
  * assert.equal(temporaryPath("runs/x/checkpoint.bin", 42), "runs/x/.checkpoint.bin.42.partial");
  * assert.equal(temporaryPath("run.json", 7), ".run.json.7.partial");
  * ```
@@ -67,7 +67,7 @@ const KEPT_CLASSES: ErrorConstructor[] = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { writeError } from "./atomic.ts";
+ * import { writeError } from "./_atomic.ts";
  * const cause = new Deno.errors.PermissionDenied("Permission denied (os error 13)");
  * const error = writeError("metrics", "runs/x/metrics.json", cause);
  * assert.equal(
@@ -106,7 +106,7 @@ let fault: { failAt: number; seen: number; path?: string | RegExp } | null = nul
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { WriteFaultOptions } from "./atomic.ts";
+ * import type { WriteFaultOptions } from "./_atomic.ts";
  * const options: WriteFaultOptions = { failAt: 2, path: /checkpoint\.bin$/ };
  * assert.equal(options.failAt, 2);
  * ```
@@ -129,7 +129,7 @@ export interface WriteFaultOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { injectWriteFault, resetWriteFault, writeFileAtomic } from "./atomic.ts";
+ * import { injectWriteFault, resetWriteFault, writeFileAtomic } from "./_atomic.ts";
  * const dir = await Deno.makeTempDir();
  * injectWriteFault({ failAt: 2 });
  * try {
@@ -159,7 +159,7 @@ export function injectWriteFault(options: WriteFaultOptions): void {
  *
  * @example
  * ```ts
- * import { injectWriteFault, resetWriteFault, writeFileAtomic } from "./atomic.ts";
+ * import { injectWriteFault, resetWriteFault, writeFileAtomic } from "./_atomic.ts";
  * injectWriteFault({ failAt: 1 });
  * resetWriteFault();
  * const path = await Deno.makeTempFile();
@@ -192,7 +192,7 @@ function faultHits(path: string): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { writeAll } from "./atomic.ts";
+ * import { writeAll } from "./_atomic.ts";
  * const path = await Deno.makeTempFile();
  * using file = await Deno.open(path, { write: true });
  * await writeAll(file, new Uint8Array([1, 2, 3]), path);
@@ -229,7 +229,7 @@ export async function writeAll(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { AtomicFile } from "./atomic.ts";
+ * import { AtomicFile } from "./_atomic.ts";
  * const dir = await Deno.makeTempDir();
  * const file = await AtomicFile.open(`${dir}/log.txt`, "log");
  * await file.write(new TextEncoder().encode("one "));
@@ -357,7 +357,7 @@ export class AtomicFile {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { writeAtomic } from "./atomic.ts";
+ * import { writeAtomic } from "./_atomic.ts";
  * const dir = await Deno.makeTempDir();
  * await writeAtomic(`${dir}/n.txt`, "numbers", async (file) => {
  *   for (const n of [1, 2, 3]) await file.write(new TextEncoder().encode(`${n}\n`));
@@ -392,7 +392,7 @@ export async function writeAtomic(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { writeFileAtomic } from "./atomic.ts";
+ * import { writeFileAtomic } from "./_atomic.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/a.bin`, new Uint8Array([1, 2, 3]), "example");
  * assert.deepEqual(await Deno.readFile(`${dir}/a.bin`), new Uint8Array([1, 2, 3]));
@@ -458,7 +458,7 @@ function processGone(pid: number): boolean | null {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { StaleOptions } from "./atomic.ts";
+ * import type { StaleOptions } from "./_atomic.ts";
  * const options: StaleOptions = { useProc: false };
  * assert.equal(options.useProc, false);
  * ```
@@ -488,7 +488,7 @@ export interface StaleOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { removeStaleTemporaries, temporaryPath } from "./atomic.ts";
+ * import { removeStaleTemporaries, temporaryPath } from "./_atomic.ts";
  * const dir = await Deno.makeTempDir();
  * const mine = temporaryPath(`${dir}/a.bin`); // being written by this process
  * await Deno.writeTextFile(mine, "");

@@ -8,9 +8,9 @@
 import { methodRow } from "../stage2/registry.ts";
 import type { MetricsFile } from "./metrics.ts";
 import type { PublishedProtocol } from "./published.ts";
-import { formatTau } from "./report_format.ts";
+import { formatTau } from "./_report_format.ts";
 import type { EpochRecord } from "../train/stage1.ts";
-import type { MethodReport, RunReport, StageTiming } from "./report_model.ts";
+import type { MethodReport, RunReport, StageTiming } from "./_report_model.ts";
 
 /**
  * What the run knows that `metrics.json` does not.
@@ -18,7 +18,7 @@ import type { MethodReport, RunReport, StageTiming } from "./report_model.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { RunInfo } from "./report_from_metrics.ts";
+ * import type { RunInfo } from "./_report_from_metrics.ts";
  * const run: RunInfo = {
  *   name: "cpu-20250101-120000",
  *   adapter: "llvmpipe (software fallback)",
@@ -67,7 +67,7 @@ export interface RunInfo {
  * ```ts
  * import assert from "node:assert/strict";
  * import { exampleMetricsFile } from "./_example.ts";
- * import { fromMetrics } from "./report_from_metrics.ts";
+ * import { fromMetrics } from "./_report_from_metrics.ts";
  * const file = exampleMetricsFile();
  * const report = fromMetrics(file, {
  *   name: "example",

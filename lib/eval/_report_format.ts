@@ -19,7 +19,7 @@ export const GROUP_TITLES: Record<ShotGroup, string> = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatTau } from "./report_format.ts";
+ * import { formatTau } from "./_report_format.ts";
  * assert.equal(formatTau(1), "1.0");
  * assert.equal(formatTau(0.25), "0.25");
  * ```
@@ -34,7 +34,7 @@ export function formatTau(tau: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatPercent } from "./report_format.ts";
+ * import { formatPercent } from "./_report_format.ts";
  * assert.equal(formatPercent(0.8512), "85.12");
  * assert.equal(formatPercent(null), "–");
  * assert.equal(formatPercent(NaN), "–");
@@ -50,7 +50,7 @@ export function formatPercent(v: number | null | undefined): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatSeconds } from "./report_format.ts";
+ * import { formatSeconds } from "./_report_format.ts";
  * assert.equal(formatSeconds(3.25), "3.3 s");
  * assert.equal(formatSeconds(125), "2 min 05 s");
  * assert.equal(formatSeconds(3725), "1 h 02 min");

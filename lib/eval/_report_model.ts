@@ -18,8 +18,8 @@ import type { PublishedProtocol } from "./published.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatSeconds } from "./report_format.ts";
- * import type { StageTiming } from "./report_model.ts";
+ * import { formatSeconds } from "./_report_format.ts";
+ * import type { StageTiming } from "./_report_model.ts";
  * const timing: StageTiming = { stage: "stage 1", seconds: 612 };
  * assert.equal(`${timing.stage}: ${formatSeconds(timing.seconds)}`, "stage 1: 10 min 12 s");
  * ```
@@ -37,7 +37,7 @@ export interface StageTiming {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { TauCurve } from "./report_model.ts";
+ * import type { TauCurve } from "./_report_model.ts";
  * const curve: TauCurve = { tau: [0, 0.5, 1], valAccuracy: [0.6, 0.66, 0.64] };
  * assert.equal(curve.tau[curve.valAccuracy.indexOf(Math.max(...curve.valAccuracy))], 0.5);
  * ```
@@ -55,8 +55,8 @@ export interface TauCurve {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatPercent } from "./report_format.ts";
- * import type { MethodReport } from "./report_model.ts";
+ * import { formatPercent } from "./_report_format.ts";
+ * import type { MethodReport } from "./_report_model.ts";
  * const crt: MethodReport = {
  *   name: "crt",
  *   label: "cRT",
@@ -107,8 +107,8 @@ export interface MethodReport {
  * ```ts
  * import assert from "node:assert/strict";
  * import { exampleRunReport } from "./_example.ts";
- * import { buildReportDocument } from "./report_document.ts";
- * import type { RunReport } from "./report_model.ts";
+ * import { buildReportDocument } from "./_report_document.ts";
+ * import type { RunReport } from "./_report_model.ts";
  * const report: RunReport = exampleRunReport();
  * assert.equal(buildReportDocument(report).title, "Run example");
  * ```
@@ -152,7 +152,7 @@ export interface RunReport {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { ReportCell } from "./report_model.ts";
+ * import type { ReportCell } from "./_report_model.ts";
  * const best: ReportCell = { text: "75.12", bold: true };
  * assert.equal(best.bold ? `**${best.text}**` : best.text, "**75.12**");
  * ```
@@ -170,8 +170,8 @@ export interface ReportCell {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { renderMarkdown } from "./report_markdown.ts";
- * import type { ReportTable } from "./report_model.ts";
+ * import { renderMarkdown } from "./_report_markdown.ts";
+ * import type { ReportTable } from "./_report_model.ts";
  * const table: ReportTable = {
  *   header: ["method", "All"],
  *   align: ["left", "right"],
@@ -204,8 +204,8 @@ export interface ReportTable {
  * ```ts
  * import assert from "node:assert/strict";
  * import { exampleRunReport } from "./_example.ts";
- * import { reportFigures } from "./report_figures.ts";
- * import type { ReportFigure } from "./report_model.ts";
+ * import { reportFigures } from "./_report_figures.ts";
+ * import type { ReportFigure } from "./_report_model.ts";
  * const figures: ReportFigure[] = reportFigures(exampleRunReport());
  * assert.equal(figures[0].file, "figures/accuracy_by_group.svg");
  * assert.equal(figures[0].number, 1);
@@ -233,8 +233,8 @@ export interface ReportFigure {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { renderMarkdown } from "./report_markdown.ts";
- * import type { ReportBlock } from "./report_model.ts";
+ * import { renderMarkdown } from "./_report_markdown.ts";
+ * import type { ReportBlock } from "./_report_model.ts";
  * const blocks: ReportBlock[] = [
  *   { kind: "paragraph", text: "Stage 2 ran every method." },
  *   { kind: "facts", items: [["adapter", "llvmpipe"], ["preset", "cpu"]] },
@@ -264,8 +264,8 @@ export type ReportBlock =
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { renderMarkdown } from "./report_markdown.ts";
- * import type { ReportSection } from "./report_model.ts";
+ * import { renderMarkdown } from "./_report_markdown.ts";
+ * import type { ReportSection } from "./_report_model.ts";
  * const section: ReportSection = {
  *   id: "notes",
  *   heading: "Notes",
@@ -291,8 +291,8 @@ export interface ReportSection {
  * ```ts
  * import assert from "node:assert/strict";
  * import { exampleRunReport } from "./_example.ts";
- * import { buildReportDocument } from "./report_document.ts";
- * import type { ReportDocument } from "./report_model.ts";
+ * import { buildReportDocument } from "./_report_document.ts";
+ * import type { ReportDocument } from "./_report_model.ts";
  * const doc: ReportDocument = buildReportDocument(exampleRunReport());
  * assert.equal(doc.sections[0].heading, "What ran");
  * assert.ok(doc.figures.length > 0 && doc.figures.every((f) => f.svg.length > 0));
@@ -315,7 +315,7 @@ export interface ReportDocument {
  * ```ts
  * import assert from "node:assert/strict";
  * import { exampleRunReport } from "./_example.ts";
- * import { checkRunReport } from "./report_model.ts";
+ * import { checkRunReport } from "./_report_model.ts";
  * const report = exampleRunReport();
  * assert.doesNotThrow(() => checkRunReport(report));
  * const broken = { ...report, trainCounts: [500, 50] };

@@ -19,7 +19,7 @@ import { loadCheckpoint } from "./checkpoint.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { TuningSourceArgs } from "./tuning.ts";
+ * import type { TuningSourceArgs } from "./_tuning.ts";
  * const args: TuningSourceArgs = { resume: false, config: "runs/a/config.json" };
  * assert.equal(args.config, "runs/a/config.json");
  * ```
@@ -49,7 +49,7 @@ export interface TuningSourceArgs {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { findRecordedTuning } from "./tuning.ts";
+ * import { findRecordedTuning } from "./_tuning.ts";
  * const dir = await Deno.makeTempDir();
  * const record = { adapter: "a|b", choices: { "gemm.v2": { kernel: "rb" } } };
  * await Deno.writeTextFile(`${dir}/run.json`, JSON.stringify({ tuning: record }));

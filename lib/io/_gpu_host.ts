@@ -7,8 +7,8 @@
  */
 
 import type { GpuOptions } from "../gpu/device.ts";
-import { driverVersion } from "./driver.ts";
-import { tuneModeFromEnv } from "./env.ts";
+import { driverVersion } from "./_driver.ts";
+import { tuneModeFromEnv } from "./_env.ts";
 
 /**
  * The host's `requestGpu` options: `{ tune, driver }`.
@@ -16,7 +16,7 @@ import { tuneModeFromEnv } from "./env.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { hostGpuOptions } from "./gpu_host.ts";
+ * import { hostGpuOptions } from "./_gpu_host.ts";
  * const { tune, driver } = hostGpuOptions();
  * assert.match(tune, /^(auto|off|force)$/);
  * assert.equal(typeof driver({ description: "no such adapter", vendor: "" }), "string");

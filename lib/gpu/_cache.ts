@@ -14,7 +14,7 @@ declare const valueType: unique symbol;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { type CacheKey, cacheKey } from "./cache.ts";
+ * import { type CacheKey, cacheKey } from "./_cache.ts";
  * const key: CacheKey<number[]> = cacheKey("example:sizes");
  * assert.equal(key, "example:sizes");
  * ```
@@ -31,7 +31,7 @@ export type CacheKey<T> = string & { readonly [valueType]: T };
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cacheKey, GpuCache } from "./cache.ts";
+ * import { cacheKey, GpuCache } from "./_cache.ts";
  * const SIZES = cacheKey<number[]>("example:sizes");
  * const cache = new GpuCache();
  * cache.set(SIZES, [1, 2]);
@@ -49,7 +49,7 @@ export function cacheKey<T>(name: string): CacheKey<T> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cacheKey, GpuCache } from "./cache.ts";
+ * import { cacheKey, GpuCache } from "./_cache.ts";
  * const COUNTS = cacheKey<Map<string, number>>("example:counts");
  * const cache = new GpuCache();
  * const counts = cache.getOrCreate(COUNTS, () => new Map());

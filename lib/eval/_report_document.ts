@@ -8,8 +8,8 @@
 import type { ShotGroup } from "../data/shot_groups.ts";
 import { ECE_BINS } from "./metrics.ts";
 import { publishedBlocks } from "./published.ts";
-import { formatPercent, formatSeconds, formatTau, GROUP_TITLES } from "./report_format.ts";
-import { reportFigures } from "./report_figures.ts";
+import { formatPercent, formatSeconds, formatTau, GROUP_TITLES } from "./_report_format.ts";
+import { reportFigures } from "./_report_figures.ts";
 import {
   checkRunReport,
   type ReportBlock,
@@ -18,7 +18,7 @@ import {
   type ReportFigure,
   type ReportSection,
   type RunReport,
-} from "./report_model.ts";
+} from "./_report_model.ts";
 
 /** Cells of a column of percentages, the best (at the shown precision) in bold. */
 function percentColumn(values: (number | null)[]): ReportCell[] {
@@ -77,12 +77,12 @@ function fixed(v: number, digits: number): string {
  * Lays the report out: sections with their paragraphs, tables, figures and the configuration.
  *
  * @param report The run.
- * @returns The document that {@link renderMarkdown} and renderHtml (html.ts) render.
+ * @returns The document that {@link renderMarkdown} and renderHtml (_report_html.ts) render.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { exampleRunReport } from "./_example.ts";
- * import { buildReportDocument } from "./report_document.ts";
+ * import { buildReportDocument } from "./_report_document.ts";
  * const report = exampleRunReport();
  * const doc = buildReportDocument(report);
  * assert.deepEqual(

@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { exists } from "./paths.ts";
+ * import { exists } from "./_paths.ts";
  * assert.equal(await exists("/no/such/path/anywhere"), false);
  * ```
  */
@@ -30,7 +30,7 @@ export async function exists(path: string): Promise<boolean> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parentDir } from "./paths.ts";
+ * import { parentDir } from "./_paths.ts";
  * assert.equal(parentDir("runs/a/features/"), "runs/a");
  * assert.equal(parentDir("metrics.json"), ".");
  * assert.equal(parentDir("/m.json"), "/");
@@ -49,7 +49,7 @@ export function parentDir(path: string): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { runStamp } from "./paths.ts";
+ * import { runStamp } from "./_paths.ts";
  * assert.equal(runStamp(new Date("2025-01-01T12:00:05Z")), "20250101-120005");
  * ```
  */

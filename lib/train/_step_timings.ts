@@ -8,7 +8,7 @@
 import { Rng } from "../data/rng.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { describeWork, Sequence } from "../gpu/kernel.ts";
-import { formatTimings, type StepTimings, timeDispatches } from "../gpu/timing.ts";
+import { formatTimings, type StepTimings, timeDispatches } from "../gpu/_timing.ts";
 import { ResNet } from "../nn/resnet.ts";
 import type { ResNetSpec } from "../nn/spec.ts";
 import { prepareSgd, type SgdOp, type SgdOptions } from "../ops/optim.ts";
@@ -28,7 +28,7 @@ import { cosineSchedule } from "./schedule.ts";
  * ```ts
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet, ResNet } from "../nn/mod.ts";
- * import { prepareNetSgd } from "./step_timings.ts";
+ * import { prepareNetSgd } from "./_step_timings.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const net = await ResNet.create(gpu, resnet("tiny", [1, 4, 4], 2, [2], 1, 2), { batch: 2 });
  * const sgd = await prepareNetSgd(gpu, net, { momentum: 0.9, weightDecay: 5e-4, lr: 0.1 });
@@ -68,7 +68,7 @@ export function prepareNetSgd(
  * import { requestGpu } from "../gpu/mod.ts";
  * import { resnet } from "../nn/spec.ts";
  * import { presetConfig, stage1Settings } from "./config.ts";
- * import { timeTrainingStep } from "./step_timings.ts";
+ * import { timeTrainingStep } from "./_step_timings.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const spec = resnet("tiny", [1, 8, 8], 4, [4], 1, 2);
  * const settings = { ...stage1Settings(presetConfig("smoke")), batch: 4 };

@@ -39,7 +39,7 @@ function groupsOf(geometry: ConvGeometry, c: number, f: number): number {
  *
  * @example
  * ```ts
- * import { convOutputSize } from "./reference_nn.ts";
+ * import { convOutputSize } from "./_reference_nn.ts";
  * convOutputSize(28, 3, 2, 1); // 14
  * ```
  */
@@ -66,7 +66,7 @@ function dims4(shape: readonly number[], what: string): [number, number, number,
  *
  * @example
  * ```ts
- * import { conv2dForward } from "./reference_nn.ts";
+ * import { conv2dForward } from "./_reference_nn.ts";
  * const y = conv2dForward([1, 2, 3, 4], [1, 1, 2, 2], [1, 1, 1, 1], [1, 1, 2, 2]);
  * // y is [10]
  * ```
@@ -256,7 +256,7 @@ export interface BatchNormTrainResult {
  *
  * @example
  * ```ts
- * import { batchNormTrainForward } from "./reference_nn.ts";
+ * import { batchNormTrainForward } from "./_reference_nn.ts";
  * const r = batchNormTrainForward([1, 3], [2, 1], [1], [0]);
  * // r.y is [-1, 1] (up to eps), r.mean [2], r.runningVar [0.9 + 0.1 * 2]
  * ```
@@ -440,7 +440,7 @@ export interface SgdStep {
  *
  * @example
  * ```ts
- * import { sgdUpdate } from "./reference_nn.ts";
+ * import { sgdUpdate } from "./_reference_nn.ts";
  * const p = [1], g = [0.5], v = [0];
  * sgdUpdate(p, g, v, { lr: 0.1, momentum: 0.9, weightDecay: 0 });
  * // p is [0.95], v is [0.5]
@@ -472,7 +472,7 @@ export function sgdUpdate(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { shortcutPadForward } from "./reference_nn.ts";
+ * import { shortcutPadForward } from "./_reference_nn.ts";
  * assert.deepEqual(Array.from(shortcutPadForward([1, 2, 3, 4], [1, 1, 2, 2], 3, 2)), [0, 1, 0]);
  * ```
  */
@@ -512,7 +512,7 @@ export function shortcutPadForward(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { shortcutPadBackward } from "./reference_nn.ts";
+ * import { shortcutPadBackward } from "./_reference_nn.ts";
  * assert.deepEqual(Array.from(shortcutPadBackward([5, 6, 7], [1, 1, 2, 2], 3, 2)), [6, 0, 0, 0]);
  * ```
  */
@@ -560,7 +560,7 @@ export interface PoolGeometry {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { maxPool2dForward } from "./reference_nn.ts";
+ * import { maxPool2dForward } from "./_reference_nn.ts";
  * const { y, argmax } = maxPool2dForward([1, 5, 3, 2], [1, 1, 2, 2], { kernel: 2, padding: 0 });
  * assert.deepEqual([Array.from(y), Array.from(argmax)], [[5], [1]]);
  * ```
@@ -616,7 +616,7 @@ export function maxPool2dForward(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { maxPool2dBackward } from "./reference_nn.ts";
+ * import { maxPool2dBackward } from "./_reference_nn.ts";
  * assert.deepEqual(Array.from(maxPool2dBackward([7], [1], [1, 1, 2, 2])), [0, 7, 0, 0]);
  * ```
  */

@@ -4,12 +4,12 @@
  * @module
  */
 
-import { writeFileAtomic } from "../io/atomic.ts";
-import { renderHtml } from "./html.ts";
-import { buildReportDocument } from "./report_document.ts";
-import { FIGURE_IDS } from "./report_figures.ts";
-import { renderMarkdown } from "./report_markdown.ts";
-import type { RunReport } from "./report_model.ts";
+import { writeFileAtomic } from "../io/_atomic.ts";
+import { renderHtml } from "./_report_html.ts";
+import { buildReportDocument } from "./_report_document.ts";
+import { FIGURE_IDS } from "./_report_figures.ts";
+import { renderMarkdown } from "./_report_markdown.ts";
+import type { RunReport } from "./_report_model.ts";
 
 /**
  * Paths written by {@link writeReport}.
@@ -18,7 +18,7 @@ import type { RunReport } from "./report_model.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { exampleRunReport } from "./_example.ts";
- * import { type ReportFiles, writeReport } from "./report_write.ts";
+ * import { type ReportFiles, writeReport } from "./_report_write.ts";
  * const report = exampleRunReport();
  * const dir = await Deno.makeTempDir();
  * const files: ReportFiles = await writeReport(dir, report);
@@ -48,7 +48,7 @@ export interface ReportFiles {
  * ```ts
  * import assert from "node:assert/strict";
  * import { exampleRunReport } from "./_example.ts";
- * import { writeReport } from "./report_write.ts";
+ * import { writeReport } from "./_report_write.ts";
  * const report = exampleRunReport();
  * const dir = await Deno.makeTempDir();
  * const files = await writeReport(dir, report);

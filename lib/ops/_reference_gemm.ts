@@ -36,7 +36,7 @@ export interface ReferenceGemmProblem {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { referenceGemm } from "./reference_gemm.ts";
+ * import { referenceGemm } from "./_reference_gemm.ts";
  * const c = referenceGemm({ a: [1, 2, 3, 4], b: [1, 0, 0, 1], m: 2, n: 2, k: 2 });
  * assert.deepEqual(Array.from(c), [1, 2, 3, 4]);
  * ```

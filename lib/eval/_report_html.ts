@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ReportBlock, ReportCell, ReportDocument } from "./report_model.ts";
+import type { ReportBlock, ReportCell, ReportDocument } from "./_report_model.ts";
 
 /**
  * Escapes text for HTML content and attribute values.
@@ -14,7 +14,7 @@ import type { ReportBlock, ReportCell, ReportDocument } from "./report_model.ts"
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { escapeHtml } from "./html.ts";
+ * import { escapeHtml } from "./_report_html.ts";
  * assert.equal(escapeHtml(`<b> & "x"`), "&lt;b&gt; &amp; &quot;x&quot;");
  * ```
  */
@@ -97,14 +97,14 @@ function block(b: ReportBlock): string {
 /**
  * Renders the report as a self-contained HTML page.
  *
- * @param doc From buildReportDocument (report_document.ts).
+ * @param doc From buildReportDocument (_report_document.ts).
  * @returns The HTML text.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { exampleRunReport } from "./_example.ts";
- * import { renderHtml } from "./html.ts";
- * import { buildReportDocument } from "./report_document.ts";
+ * import { renderHtml } from "./_report_html.ts";
+ * import { buildReportDocument } from "./_report_document.ts";
  * const report = exampleRunReport();
  * const html = renderHtml(buildReportDocument(report));
  * assert.ok(html.startsWith("<!DOCTYPE html>"));

@@ -20,7 +20,7 @@ import { type Recordable, Sequence, workInfoOf } from "./kernel.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { DispatchTiming } from "./timing.ts";
+ * import type { DispatchTiming } from "./_timing.ts";
  * const t: DispatchTiming = {
  *   family: "gemm",
  *   kernel: "gemm.gemm_main",
@@ -53,7 +53,7 @@ export interface DispatchTiming {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { StepTimings } from "./timing.ts";
+ * import type { StepTimings } from "./_timing.ts";
  * const result: StepTimings = { method: "cpu", dispatches: [], wallMs: 0 };
  * assert.equal(result.method, "cpu");
  * ```
@@ -72,7 +72,7 @@ export interface StepTimings {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { TimingRow } from "./timing.ts";
+ * import type { TimingRow } from "./_timing.ts";
  * const row: TimingRow = { name: "gemm", dispatches: 3, ms: 2, share: 0.25, gflops: 5, gbps: 1 };
  * assert.equal(row.share * 100, 25);
  * ```
@@ -108,7 +108,7 @@ const MAX_QUERIES = 4096;
  * import assert from "node:assert/strict";
  * import { requestGpu, Tensor } from "./mod.ts";
  * import { prepareScale } from "../ops/elementwise.ts";
- * import { timeDispatches } from "./timing.ts";
+ * import { timeDispatches } from "./_timing.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const x = Tensor.from(gpu, new Float32Array(1024).fill(1));
  * const y = Tensor.empty(gpu, [1024]);
@@ -260,7 +260,7 @@ async function timeOnCpu(gpu: Gpu, dispatches: CapturedDispatch[]): Promise<numb
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { summarizeTimings } from "./timing.ts";
+ * import { summarizeTimings } from "./_timing.ts";
  * const rows = summarizeTimings([
  *   { family: "conv2d", kernel: "conv2d.f", layer: "stem", ms: 3, flops: 6e6, bytes: 3e5 },
  *   { family: "batchnorm", kernel: "batchnorm.f", layer: "stem", ms: 1, flops: 0, bytes: 1e6 },
@@ -314,7 +314,7 @@ export function summarizeTimings(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatTimings } from "./timing.ts";
+ * import { formatTimings } from "./_timing.ts";
  * const text = formatTimings({
  *   method: "cpu",
  *   wallMs: 5,

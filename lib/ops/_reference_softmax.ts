@@ -49,7 +49,7 @@ function logSumExp(row: Float64Array): number {
  *
  * @example
  * ```ts
- * import { softmaxRef } from "./reference_softmax.ts";
+ * import { softmaxRef } from "./_reference_softmax.ts";
  * softmaxRef([0, 0], 1, 2); // Float64Array [0.5, 0.5]
  * ```
  */
@@ -76,7 +76,7 @@ export function softmaxRef(
  *
  * @example
  * ```ts
- * import { crossEntropyForwardRef } from "./reference_softmax.ts";
+ * import { crossEntropyForwardRef } from "./_reference_softmax.ts";
  * crossEntropyForwardRef([0, 0], [1], 1, 2).meanLoss; // Math.LN2
  * ```
  */
@@ -107,7 +107,7 @@ export function crossEntropyForwardRef(
  *
  * @example
  * ```ts
- * import { crossEntropyBackwardRef } from "./reference_softmax.ts";
+ * import { crossEntropyBackwardRef } from "./_reference_softmax.ts";
  * crossEntropyBackwardRef([0, 0], [1], 1, 2); // Float64Array [0.5, -0.5]
  * ```
  */
@@ -142,7 +142,7 @@ function argmaxOf(row: ArrayLike<number>): number {
  *
  * @example
  * ```ts
- * import { argmaxRef } from "./reference_softmax.ts";
+ * import { argmaxRef } from "./_reference_softmax.ts";
  * argmaxRef([1, 3, 3, 0], 1, 4); // Int32Array [1]
  * ```
  */
@@ -161,7 +161,7 @@ export function argmaxRef(x: ArrayLike<number>, rows: number, cols: number): Int
  *
  * @example
  * ```ts
- * import { rowSumRef } from "./reference_softmax.ts";
+ * import { rowSumRef } from "./_reference_softmax.ts";
  * rowSumRef([1, 2, 3, 4], 2, 2); // Float64Array [3, 7]
  * ```
  */
@@ -185,7 +185,7 @@ export function rowSumRef(
  *
  * @example
  * ```ts
- * import { colSumRef } from "./reference_softmax.ts";
+ * import { colSumRef } from "./_reference_softmax.ts";
  * colSumRef([1, 2, 3, 4], 2, 2); // Float64Array [4, 6]
  * ```
  */
@@ -207,7 +207,7 @@ export function colSumRef(
  *
  * @example
  * ```ts
- * import { channelSumRef } from "./reference_softmax.ts";
+ * import { channelSumRef } from "./_reference_softmax.ts";
  * channelSumRef([1, 2, 3, 4], 1, 2, 2); // Float64Array [3, 7]
  * ```
  */
@@ -232,7 +232,7 @@ export function channelSumRef(
  *
  * @example
  * ```ts
- * import { sumRef } from "./reference_softmax.ts";
+ * import { sumRef } from "./_reference_softmax.ts";
  * sumRef([1, 2, 3]); // 6
  * ```
  */

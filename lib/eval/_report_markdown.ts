@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ReportCell, ReportDocument } from "./report_model.ts";
+import type { ReportCell, ReportDocument } from "./_report_model.ts";
 
 /** Backslash-escapes the characters Markdown would read as formatting. */
 function md(text: string): string {
@@ -20,8 +20,8 @@ function md(text: string): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import { exampleRunReport } from "./_example.ts";
- * import { buildReportDocument } from "./report_document.ts";
- * import { renderMarkdown } from "./report_markdown.ts";
+ * import { buildReportDocument } from "./_report_document.ts";
+ * import { renderMarkdown } from "./_report_markdown.ts";
  * const report = exampleRunReport();
  * const markdown = renderMarkdown(buildReportDocument(report));
  * assert.equal(markdown.split("\n")[0], "# Run example");
