@@ -150,7 +150,7 @@ const ROWS: Record<
     width: 64,
     shortcut: "B",
     init: "fan-out",
-    defaultPreset: null,
+    defaultPreset: "imagenet-lt-r10",
   },
   resnet18: {
     description: "ImageNet-style, BasicBlocks [2,2,2,2], 512-d feature",
@@ -186,7 +186,7 @@ const ROWS: Record<
     width: 64,
     shortcut: "B",
     init: "fan-out",
-    defaultPreset: null,
+    defaultPreset: "imagenet-lt-rx50",
   },
 };
 

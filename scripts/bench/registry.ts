@@ -10,6 +10,7 @@ import { conv2dTuneShape, conv2dVariant, formatConv2dVariant } from "../../lib/o
 import { batchNormVariant } from "../../lib/ops/batchnorm.ts";
 import { formatRowRule } from "../../lib/ops/reduce.ts";
 import { softmaxRowRule } from "../../lib/ops/softmax.ts";
+import { backboneSections } from "./backbones.ts";
 import { type BenchRow, type BenchSection, tuningRows } from "./common.ts";
 import { benchConv } from "./conv.ts";
 import { groupedConvSection } from "./conv_grouped.ts";
@@ -77,6 +78,7 @@ export const SECTIONS: readonly BenchSection[] = [
   groupedConvSection,
   batchnorm,
   trainSection,
+  ...backboneSections,
   stage2,
   timingsSection,
   inputSection,

@@ -90,3 +90,16 @@ Deno.test("a seed summary of a known protocol shows the published figures beside
   assert.match(md, /\| cRT +\| +about 88\.0 \| +88\.00 \| +\+0\.00 \|/);
   assert.match(md, /All, mean of 2 seeds/);
 });
+
+Deno.test("ImageNet-LT: ResNet-10 and ResNeXt-50 runs find their own rows of the paper's figures", () => {
+  const rx50 = publishedFor("imagenet-lt", "resnext50", "B");
+  assert.equal(rx50?.id, "imagenet-lt-resnext50");
+  assert.deepEqual(rx50?.figures, { joint: 44.4, ncm: 47.3, crt: 49.6, tau: 49.4, lws: 49.9 });
+  assert.match(rx50!.source, /Kang et al\., ICLR 2020/);
+  assert.equal(publishedFor("imagenet-lt", "resnet10", "B")?.figures.joint, 34.8);
+  assert.equal(publishedFor("imagenet-lt", "resnet50", "B"), null);
+  assert.equal(publishedFor("places-lt", "resnext50", "B"), null);
+  const md = renderMarkdown(buildReportDocument(report(rx50)));
+  assert.match(md, /\| Joint +\| +44\.4 \| +83\.12 \| +\+38\.72 \|/);
+  assert.match(md, /\| cRT +\| +49\.6 \| +90\.00 \| +\+40\.40 \|/);
+});

@@ -1,6 +1,12 @@
-import { deepStrictEqual as deepEqual, rejects, strictEqual as equal } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  rejects,
+  strictEqual as equal,
+  throws,
+} from "node:assert/strict";
+import { publishedFor } from "../../lib/eval/published.ts";
 import type { Gpu } from "../../lib/gpu/device.ts";
-import { describeResNet } from "../../lib/nn/spec.ts";
+import { describeResNet, validateResNetSpec } from "../../lib/nn/spec.ts";
 import { modelSpec, presetConfig, validateConfig } from "../../lib/train/config.ts";
 import { resolveConfig } from "../../lib/train/experiment.ts";
 import { parseTrainArgs } from "../../lib/train/flags.ts";
@@ -113,4 +119,63 @@ Deno.test("a batch given without --lr scales the learning rate linearly; config.
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("imagenet-lt-rx50: the paper's ResNeXt-50 (32x4d) recipe, resolved and validated, with its published figures", async () => {
+  const { config } = await resolveConfig(
+    parseTrainArgs(["--preset", "imagenet-lt-rx50"]),
+    NO_GPU,
+  );
+  validateConfig(config);
+  const r10 = presetConfig("imagenet-lt-r10");
+  equal(config.profile, "imagenet-lt");
+  deepEqual(config.model, { arch: "resnext50", width: 64, shortcut: "B", init: "fan-out" });
+  // The same configs of the paper's code: only the network differs from the ResNet-10 preset.
+  deepEqual({ ...config, preset: r10.preset, model: r10.model }, r10);
+  const { sampler, augment, ...optimiser } = config.stage1;
+  deepEqual([sampler, augment], ["instance", true]);
+  deepEqual(optimiser, {
+    epochs: 90,
+    batch: 512,
+    lr: 0.2,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    stepsPerEpoch: null,
+    schedule: "cosine",
+    warmupEpochs: 0,
+    milestones: [],
+  });
+  deepEqual(config.stage2, { ...presetConfig("paper").stage2, lr: 0.2 });
+  equal(
+    describeResNet(modelSpec(config, 1000, [3, 224, 224])),
+    "resnext50: 3x224x224 -> 7x7/2 64, maxpool/2 -> bottleneck 32 groups [128-256x3, " +
+      "256-512x4/2, 512-1024x6/2, 1024-2048x3/2] -> 1000, shortcut B, 25.0 M parameters",
+  );
+  const published = publishedFor(config.profile, config.model.arch, config.model.shortcut);
+  equal(published?.id, "imagenet-lt-resnext50");
+  deepEqual(published?.figures, { joint: 44.4, ncm: 47.3, crt: 49.6, tau: 49.4, lws: 49.9 });
+});
+
+Deno.test("imagenet-lt-rx50-cpu: the stand-in at crop 32, width 16, fewer epochs, batch 128 at lr 0.05", async () => {
+  const full = presetConfig("imagenet-lt-rx50");
+  const { config: cpu } = await resolveConfig(
+    parseTrainArgs(["--preset", "imagenet-lt-rx50-cpu"]),
+    NO_GPU,
+  );
+  validateConfig(cpu);
+  deepEqual(
+    [cpu.preset, cpu.profile, cpu.model],
+    ["imagenet-lt-rx50-cpu", "fashion-mnist-lt-list", { ...full.model, width: 16 }],
+  );
+  deepEqual(cpu.stage1, { ...full.stage1, epochs: 16, batch: 128, lr: 0.05 });
+  deepEqual(cpu.stage2, full.stage2);
+  // Width 16 is the narrowest that keeps the 32 groups: one channel each in the first stage.
+  const spec = modelSpec(cpu, 10, [3, 32, 32]);
+  validateResNetSpec(spec);
+  deepEqual(spec.stages.map((s) => s.inner), [32, 64, 128, 256]);
+  throws(
+    () =>
+      validateResNetSpec(modelSpec({ ...cpu, model: { ...cpu.model, width: 8 } }, 10, [3, 32, 32])),
+    /stage 0 has 0 inner bottleneck channels/,
+  );
 });
