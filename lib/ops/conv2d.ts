@@ -895,15 +895,9 @@ function prepareTiled(
   }
   const kps = roundUp(Math.ceil(depth / splits), v.tk);
   splits = Math.ceil(depth / kps);
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  const gx = Math.min(ntiles, max);
-  const gy = Math.ceil(ntiles / gx);
-  if (gy > max || mtiles * splits > max) {
-    throw new RangeError(
-      `Cannot run ${op}: ${ntiles}x${mtiles * splits} tiles exceed the device limit of ${max} ` +
-        `workgroups per dimension; use a smaller batch`,
-    );
-  }
+  // One workgroup per (NC tile, M tile, slice), as a 1-D range folded past the per-dimension
+  // limit; the kernel decodes the three indices from the linear workgroup number.
+  const { workgroups, row: gx } = grid1d(gpu, ntiles * mtiles * splits, 1);
   const part = mode === 2
     ? Tensor.empty(gpu, [splits, s.f, s.c * kk], "f32", "conv2d weight partials")
     : null;
@@ -922,9 +916,11 @@ function prepareTiled(
           depth,
           kps,
           gx,
+          ntiles,
           mtiles,
+          splits,
           accumulate: accumulate ? 1 : 0,
-        }, [gx, gy, mtiles * splits]),
+        }, workgroups),
       ];
       if (part && reduce) {
         const count = s.f * s.c * kk;

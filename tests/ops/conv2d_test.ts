@@ -169,6 +169,44 @@ Deno.test({
 });
 
 Deno.test({
+  name: "conv2d tiled variants fold their tiles past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  async fn() {
+    // 13 workgroups per dimension (169 in a folded grid): these odd shapes need 14 to 143
+    // workgroups per pass (NC tiles x M tiles x split-K slices), 2 M tiles in the last case.
+    const gpu = await requestGpu({
+      warnFallback: false,
+      lowerLimits: { maxComputeWorkgroupsPerDimension: 13 },
+    });
+    try {
+      const folded = [
+        [3, 5, 37, 41, 17, 3, 3, 1, 1],
+        [2, 7, 45, 39, 5, 3, 3, 2, 1],
+        [2, 19, 15, 13, 37, 3, 3, 1, 1],
+        ...CASES,
+      ];
+      const tiled = VARIANTS.filter((v) => v.kernel === "tiled");
+      ok(tiled.length > 0);
+      for (const variant of tiled) {
+        // The grid really folds: more than one row, none past the limit.
+        const x = Tensor.empty(gpu, [3, 5, 37, 41]);
+        const w = Tensor.empty(gpu, [17, 5, 3, 3]);
+        const y = Tensor.empty(gpu, [3, 17, 37, 41]);
+        const op = await prepareConv2dForward(gpu, { x, w, y, padding: 1, variant });
+        const grids = gpu.capture(() => op.record()).map((d) => d.workgroups);
+        ok(grids.some(([, gy]) => gy > 1), `${formatConv2dVariant(variant)} grids ${grids}`);
+        ok(grids.every((g) => g.every((d) => d <= 13)), `grids ${grids}`);
+        op.destroy();
+        for (const t of [x, w, y]) t.destroy();
+        await checkVariant(gpu, variant, folded, 1e-4);
+      }
+    } finally {
+      gpu.destroy();
+    }
+  },
+});
+
+Deno.test({
   name: "conv2d tuning checks and times every candidate per pass; calls without a variant use it",
   ignore: noGpu,
   async fn() {
