@@ -585,6 +585,15 @@ function foldGroups(
   y = 1,
 ): { grid: [number, number, number]; row: number } {
   const { workgroups: [x, z], row } = grid1d(gpu, count, wg);
+  // y counts blocks of 16 channels: past WebGPU's guaranteed 65535 only beyond a million
+  // channels, so it is checked here rather than folded (a forced small limit can reach it).
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  if (y > max || z > max) {
+    throw new RangeError(
+      `Cannot run conv2d: a grid of ${x}x${y}x${z} workgroups exceeds the device limit of ` +
+        `${max} per dimension; use fewer channels or a smaller batch`,
+    );
+  }
   return { grid: [x, y, z], row };
 }
 

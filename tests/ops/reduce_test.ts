@@ -1,4 +1,5 @@
 import { ok, rejects, strictEqual as equal } from "node:assert/strict";
+import { requestGpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
   argmax,
@@ -165,6 +166,35 @@ Deno.test({
       assertSumClose(await out.read(), want, mags, `channel_sum (${shape})`);
       x.destroy();
       out.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "per-channel sums fold past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  async fn() {
+    // 4 workgroups per dimension: 7 and 13 channels (one workgroup each) need a second row.
+    const gpu = await requestGpu({
+      warnFallback: false,
+      lowerLimits: { maxComputeWorkgroupsPerDimension: 4 },
+    });
+    try {
+      for (const shape of [[3, 13, 5, 7], [5, 7, 3]]) {
+        const [n, c] = shape;
+        const s = shape.slice(2).reduce((a, b) => a * b, 1);
+        const xs = randomArray(n * c * s, c);
+        const x = Tensor.from(gpu, xs, shape);
+        const out = Tensor.from(gpu, new Float32Array(c).fill(1));
+        await channelSum(gpu, x, out, { alpha: 0.5, accumulate: true });
+        const want = channelSumRef(xs, n, c, s, 0.5).map((v) => v + 1);
+        const mags = channelSumRef(abs(xs), n, c, s, 0.5).map((m) => m + 1);
+        assertSumClose(await out.read(), want, mags, `channel_sum (${shape})`);
+        x.destroy();
+        out.destroy();
+      }
+    } finally {
+      gpu.destroy();
     }
   },
 });
