@@ -163,11 +163,67 @@ export class MicroBatchStep implements Recordable {
    */
   copyFrom(src: GPUBuffer, labels: Int32Array): void {
     this.#checkLabels(labels);
-    const bytes = this.net.input.size * 4;
-    for (let j = 0; j < this.count; j++) {
-      this.net.gpu.copy(src, j * bytes, this.#inputs[j].buffer, 0, bytes);
-    }
+    this.copyImagesFrom(src, 0, this.batch);
     this.#writeLabels(labels);
+  }
+
+  /**
+   * Records a copy of `count` images from `src` (from offset 0) to the batch's images `first`
+   * to `first + count - 1`, across slots as needed: a batch can arrive in chunks smaller than a
+   * micro-batch (each chunk's buffer then fits the device where the whole batch's would not).
+   * Queue the labels with {@link writeLabels}.
+   *
+   * @param src A buffer holding the images.
+   * @param first The batch position of the first image.
+   * @param count Images to copy.
+   */
+  copyImagesFrom(src: GPUBuffer, first: number, count: number): void {
+    if (
+      !(Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 0) ||
+      first + count > this.batch
+    ) {
+      throw new RangeError(
+        `Cannot copy images ${first} to ${first + count - 1} into a batch of ${this.batch}`,
+      );
+    }
+    const size = this.net.batch;
+    const image = (this.net.input.size / size) * 4;
+    for (let i = first; i < first + count;) {
+      const slot = Math.floor(i / size);
+      const n = Math.min(first + count - i, (slot + 1) * size - i);
+      this.net.gpu.copy(
+        src,
+        (i - first) * image,
+        this.#inputs[slot].buffer,
+        (i - slot * size) * image,
+        n * image,
+      );
+      i += n;
+    }
+  }
+
+  /**
+   * Queues the whole batch's labels for the next recorded step.
+   *
+   * @param labels One per image.
+   */
+  writeLabels(labels: Int32Array): void {
+    this.#checkLabels(labels);
+    this.#writeLabels(labels);
+  }
+
+  /**
+   * The input slot of micro-batch `j` (the network's own input when the step is whole).
+   *
+   * @param j The micro-batch, from 0.
+   * @returns Its images, in the network's input shape.
+   */
+  input(j: number): Tensor {
+    const slot = this.#inputs[j];
+    if (!slot) {
+      throw new RangeError(`Cannot read micro-batch ${j}: the step has ${this.count}`);
+    }
+    return slot;
   }
 
   /** Records every micro-batch's forward and backward and the gradient sums. */

@@ -569,7 +569,7 @@ function folded(
 
 /** How many partial sums of a `weights`-value gradient one storage buffer holds. */
 function partialsThatFit(gpu: Gpu, weights: number): number {
-  const max = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+  const max = gpu.maxTensorBytes;
   return Math.floor(max / (weights * 4));
 }
 

@@ -330,7 +330,7 @@ export interface Stage1Result {
  */
 export function stage1Plan(gpu: Gpu, spec: ResNetSpec, batch: number): MicroBatchPlan {
   return planMicroBatches(spec, batch, {
-    maxTensorBytes: Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize),
+    maxTensorBytes: gpu.maxTensorBytes,
   });
 }
 
