@@ -13,10 +13,10 @@
 import type { LongTailSplits } from "../data/long_tail.ts";
 import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
-import { type Gpu, requestGpu } from "../gpu/device.ts";
+import { type Gpu, type LowerLimits, requestGpu } from "../gpu/device.ts";
 import { hostGpuOptions } from "../io/gpu_host.ts";
 import { exists, parentDir, runStamp } from "../io/paths.ts";
-import { describeMicroBatchPlan } from "../nn/memory.ts";
+import { describeMicroBatches, describeMicroBatchPlan } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
 import { dumpClassifier, extractFeatures } from "./extract.ts";
@@ -316,6 +316,11 @@ const MAX_TOTAL_STEPS = 1 << 24;
  * The example is not run by `deno test --doc`: it needs the Fashion-MNIST files and trains a
  * network for minutes; tests/train/experiment_test.ts runs it end to end.
  *
+ * @param args The parsed command line.
+ * @param lowerLimits Device limits to obey as if the adapter had them (tests of the splitting
+ *   of work past the limits; default none).
+ * @returns The run folder, config, metrics, timings and stage-1 history.
+ *
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
@@ -324,12 +329,16 @@ const MAX_TOTAL_STEPS = 1 << 24;
  * assert.equal(result.dir, "runs/s");
  * ```
  */
-export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> {
+export async function runExperiment(
+  args: TrainArgs,
+  lowerLimits: LowerLimits = {},
+): Promise<ExperimentResult> {
   const started = performance.now();
   const gpu = await requestGpu({
     verbose: args.verbose,
     warnFallback: !args.quiet,
     ...hostGpuOptions(),
+    lowerLimits,
   });
   const log = new Progress("ltkit", { quiet: args.quiet });
   const timings: { stage: string; seconds: number }[] = [];
@@ -606,6 +615,15 @@ async function writeRunReport(
   classes: readonly string[] | undefined,
 ): Promise<void> {
   const notes = record.backbone ? [`Backbone: ${record.backbone}.`] : [];
+  if (record.stage1MicroBatches) {
+    const split = { batch: config.stage1.batch, ...record.stage1MicroBatches };
+    notes.push(
+      `Stage 1 on this device: ${describeMicroBatches(split)}` +
+        (split.count > 1
+          ? `; a device with other buffer limits may split it otherwise and get other numbers.`
+          : "."),
+    );
+  }
   if (record.jointTestAccuracy !== null) {
     notes.push(
       `The stage-1 network's own classifier gets ${(100 * record.jointTestAccuracy).toFixed(2)}% ` +

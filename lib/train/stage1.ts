@@ -519,6 +519,7 @@ export async function trainStage1(
       ? await tryLoad(options.checkpointPath)
       : null;
     if (resumed) {
+      checkResumedSplit(options.checkpointPath!, resumed.microBatches, plan);
       await restore(net, resumed.tensors);
       startEpoch = resumed.epoch;
       optimizer.setStep(startEpoch * steps);
@@ -639,6 +640,7 @@ export async function trainStage1(
           history,
           tensors: await snapshot(net),
           tuning: tuningRecord(gpu),
+          microBatches: { count: plan.count, size: plan.size },
         });
       }
       progress.epoch({
@@ -707,6 +709,28 @@ function readMetricsLater(
       return values;
     },
   };
+}
+
+/**
+ * Refuses to resume a run whose checkpoint split its batch otherwise than this device would:
+ * batch-norm statistics are per micro-batch, so the rest of the run would compute other numbers
+ * than the run it continues. A checkpoint without the record ran its batch whole.
+ */
+function checkResumedSplit(
+  path: string,
+  recorded: { count: number; size: number } | null | undefined,
+  plan: MicroBatchPlan,
+): void {
+  const was = recorded ?? { count: 1, size: plan.batch };
+  if (was.count === plan.count) return;
+  const split = (s: { count: number; size: number }) =>
+    s.count === 1 ? "whole" : `as ${s.count} micro-batches of ${s.size}`;
+  throw new RangeError(
+    `Cannot resume stage 1 from ${path}: it ran batch ${plan.batch} ${split(was)} but this ` +
+      `device runs it ${split(plan)} (its per-buffer limit differs), and batch-norm statistics ` +
+      "are per micro-batch, so the numbers would change; resume on a device with the same " +
+      "limits, or start a new run without --resume",
+  );
 }
 
 async function tryLoad(path: string) {

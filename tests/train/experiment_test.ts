@@ -7,7 +7,12 @@ import { deepStrictEqual as deepEqual, match, ok, strictEqual as equal } from "n
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
 import { readFeatureDir } from "../../lib/features/load.ts";
 import { GEMM_TUNE_KEY } from "../../lib/ops/gemm.ts";
+import { stepMemory } from "../../lib/nn/memory.ts";
+import { describeResNet } from "../../lib/nn/spec.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
+import { modelSpec, presetConfig } from "../../lib/train/config.ts";
+import { runExperiment } from "../../lib/train/experiment.ts";
+import { parseTrainArgs } from "../../lib/train/flags.ts";
 import { noGpu } from "../_gpu.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -398,6 +403,50 @@ Deno.test({
       });
     } finally {
       await Deno.remove(`${ROOT}${RUNS}`, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a run whose batch the device splits records the split in run.json, the log and the report",
+  ignore: noGpu,
+  sanitizeResources: false,
+  async fn() {
+    // A per-buffer limit that holds half a smoke batch's largest tensor: 2 micro-batches.
+    const config = presetConfig("smoke");
+    const batch = config.stage1.batch;
+    const spec = modelSpec(config, 10, [1, 28, 28]);
+    const limit = stepMemory(spec, batch / 2).largest.bytes;
+    const out = `${RUNS}/split`;
+    const args = parseTrainArgs([
+      ...["--preset", "smoke", "--epochs", "1", "--steps-per-epoch", "3"],
+      ...["--methods", "tau", "--eval-limit", "60", "--out", `${ROOT}${out}`],
+    ]);
+    const lines: string[] = [];
+    const write = Deno.stderr.writeSync;
+    Deno.stderr.writeSync = (p: Uint8Array) => {
+      lines.push(new TextDecoder().decode(p));
+      return p.length;
+    };
+    try {
+      await runExperiment(args, { maxStorageBufferBindingSize: limit, maxBufferSize: limit });
+    } finally {
+      Deno.stderr.writeSync = write;
+    }
+    try {
+      const log = lines.join("");
+      const split = `batch ${batch} runs as 2 micro-batches of ${batch / 2} (gradients summed, ` +
+        "one update per step; batch-norm statistics and running-statistic updates per " +
+        "micro-batch)";
+      ok(log.includes(`stage 1: ${describeResNet(spec)}, 1 epochs; ${split}`), log);
+      const record = JSON.parse(await Deno.readTextFile(`${ROOT}${out}/run.json`));
+      deepEqual(record.stage1MicroBatches, { count: 2, size: batch / 2 });
+      const report = await Deno.readTextFile(`${ROOT}${out}/report.md`);
+      ok(report.includes(`Stage 1 on this device: ${split}; a device with other buffer`), report);
+      // config.json holds what was asked for, not the device's split: a rerun plans its own.
+      ok(!(await Deno.readTextFile(`${ROOT}${out}/config.json`)).includes("micro"));
+    } finally {
+      await Deno.remove(`${ROOT}${out}`, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -4,6 +4,7 @@ import { Rng } from "../../lib/data/rng.ts";
 import { requestGpu } from "../../lib/gpu/device.ts";
 import { readAll } from "../../lib/gpu/tensor.ts";
 import { stepMemory } from "../../lib/nn/memory.ts";
+import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { ResNet } from "../../lib/nn/resnet.ts";
 import { resnet } from "../../lib/nn/spec.ts";
 import type { Stage1Settings } from "../../lib/train/config.ts";
@@ -111,6 +112,51 @@ Deno.test({
       equal(gpu.pool.allocatedBytes, before, "nothing was allocated");
     } finally {
       gpu.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "stage 1 refuses to resume a checkpoint on a device that splits its batch otherwise",
+  ignore: noGpu,
+  async fn() {
+    const limit = stepMemory(SPEC, 4).largest.bytes;
+    const small = await requestGpu({
+      warnFallback: false,
+      lowerLimits: { maxStorageBufferBindingSize: limit, maxBufferSize: limit },
+    });
+    const plain = await requestGpu({ warnFallback: false });
+    const dir = await Deno.makeTempDir();
+    try {
+      const checkpointPath = `${dir}/c.bin`;
+      const opts = { settings: SETTINGS, spec: SPEC, normalization: NORMALIZATION, quiet: true };
+      const data = halves(48);
+      const first = await trainStage1(small, data, { ...opts, checkpointPath, stopAfterEpochs: 1 });
+      first.net.destroy();
+      deepEqual((await loadCheckpoint(checkpointPath)).microBatches, { count: 3, size: 4 });
+      await rejects(
+        trainStage1(plain, data, { ...opts, checkpointPath, resume: true }),
+        (e: Error) =>
+          e instanceof RangeError &&
+          e.message ===
+            `Cannot resume stage 1 from ${checkpointPath}: it ran batch 12 as 3 micro-batches ` +
+              "of 4 but this device runs it whole (its per-buffer limit differs), and " +
+              "batch-norm statistics are per micro-batch, so the numbers would change; resume " +
+              "on a device with the same limits, or start a new run without --resume",
+      );
+      // On a device with the same limits it resumes, to the uninterrupted run's weights.
+      const resumed = await trainStage1(small, data, { ...opts, checkpointPath, resume: true });
+      const whole = await trainStage1(small, data, opts);
+      deepEqual(
+        await readAll(resumed.net.params.map((p) => p.value)),
+        await readAll(whole.net.params.map((p) => p.value)),
+      );
+      resumed.net.destroy();
+      whole.net.destroy();
+    } finally {
+      small.destroy();
+      plain.destroy();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
