@@ -408,7 +408,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a run whose batch the device splits records the split in run.json, the log and the report",
+  name: "a run whose batch the device splits records the split in run.json, the log, the report " +
+    "and --timings",
   ignore: noGpu,
   sanitizeResources: false,
   async fn() {
@@ -420,19 +421,27 @@ Deno.test({
     const out = `${RUNS}/split`;
     const args = parseTrainArgs([
       ...["--preset", "smoke", "--epochs", "1", "--steps-per-epoch", "3"],
-      ...["--methods", "tau", "--eval-limit", "60", "--out", `${ROOT}${out}`],
+      ...["--methods", "tau", "--eval-limit", "60", "--timings", "--out", `${ROOT}${out}`],
     ]);
     const lines: string[] = [];
-    const write = Deno.stderr.writeSync;
+    const printed: string[] = [];
+    const [write, print] = [Deno.stderr.writeSync, console.log];
     Deno.stderr.writeSync = (p: Uint8Array) => {
       lines.push(new TextDecoder().decode(p));
       return p.length;
     };
+    console.log = (...parts: unknown[]) => void printed.push(parts.join(" "));
     try {
       await runExperiment(args, { maxStorageBufferBindingSize: limit, maxBufferSize: limit });
     } finally {
       Deno.stderr.writeSync = write;
+      console.log = print;
     }
+    // --timings times the step as it trains: split, and says so.
+    ok(
+      printed.some((t) => t.includes(`batch ${batch} as 2 micro-batches of ${batch / 2}`)),
+      printed.join("\n"),
+    );
     try {
       const log = lines.join("");
       const split = `batch ${batch} runs as 2 micro-batches of ${batch / 2} (gradients summed, ` +
