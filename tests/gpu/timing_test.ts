@@ -8,14 +8,13 @@ import {
   summarizeTimings,
   timeDispatches,
 } from "../../lib/gpu/timing.ts";
-import { requestGpu } from "../../lib/gpu/device.ts";
 import { stepMemory } from "../../lib/nn/memory.ts";
 import { ResNet } from "../../lib/nn/resnet.ts";
 import { resnet } from "../../lib/nn/spec.ts";
 import { modelSpec, presetConfig, stage1Settings } from "../../lib/train/config.ts";
 import { changedSettings, parseTrainArgs } from "../../lib/train/flags.ts";
 import { prepareNetSgd, timeTrainingStep } from "../../lib/train/step_timings.ts";
-import { noGpu, testGpu } from "../_gpu.ts";
+import { bufferLimits, noGpu, testGpu, withLowerLimits } from "../_gpu.ts";
 
 const FAKE: DispatchTiming[] = [
   { family: "conv2d", kernel: "conv2d.pack", layer: "stem", ms: 1, flops: 0, bytes: 1e6 },
@@ -162,11 +161,7 @@ Deno.test({
     // Room for 4 images' largest tensor: batch 12 runs as 3 micro-batches of 4, batch 4 whole.
     const spec = resnet("tiny", [1, 8, 8], 4, [4, 6], 1, 2);
     const limit = stepMemory(spec, 4).largest.bytes;
-    const gpu = await requestGpu({
-      warnFallback: false,
-      lowerLimits: { maxStorageBufferBindingSize: limit, maxBufferSize: limit },
-    });
-    try {
+    await withLowerLimits(bufferLimits(limit), async (gpu) => {
       const settings = { batch: 4, lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
       const whole = await timeTrainingStep(gpu, spec, settings, { warmup: 1, method: "cpu" });
       const split = await timeTrainingStep(gpu, spec, { ...settings, batch: 12 }, {
@@ -181,8 +176,6 @@ Deno.test({
       // The gradient sums of micro-batches 2 and 3: one addition per parameter each.
       const sums = split.timings.dispatches.filter((d) => d.kernel.endsWith(".accumulate"));
       ok(sums.length > 0 && sums.length % 2 === 0, `${sums.length} gradient sums`);
-    } finally {
-      gpu.destroy();
-    }
+    });
   },
 });

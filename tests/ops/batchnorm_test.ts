@@ -1,6 +1,6 @@
 import { ok, rejects, strictEqual as equal } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
-import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
+import type { Gpu } from "../../lib/gpu/device.ts";
 import {
   batchNormBackward,
   batchNormEvalForward,
@@ -9,7 +9,14 @@ import {
   prepareBatchNormTrainForward,
 } from "../../lib/ops/batchnorm.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";
-import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import {
+  assertClose,
+  maxRelativeError,
+  noGpu,
+  randomArray,
+  testGpu,
+  withLowerLimits,
+} from "../_gpu.ts";
 
 /** (N,C,H,W) with HW not a multiple of 4 (scalar kernels) and with it (vec4), and (N,C). */
 const SHAPES: readonly number[][] = [
@@ -335,11 +342,7 @@ Deno.test({
   async fn() {
     // 13 workgroups per dimension: 15 to 41 channels (one reduction workgroup each) and 14 to
     // 90 apply workgroups, scalar and vec4 planes; the eval coefficients of 900 channels need 15.
-    const gpu = await requestGpu({
-      warnFallback: false,
-      lowerLimits: { maxComputeWorkgroupsPerDimension: 13 },
-    });
-    try {
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 13 }, async (gpu) => {
       const folded = [[3, 37, 7, 9], [5, 29, 12, 12], [9, 20, 17, 15], [41, 15]];
       const x = Tensor.empty(gpu, [9, 20, 17, 15]);
       const c = () => Tensor.zeros(gpu, [20]);
@@ -365,9 +368,7 @@ Deno.test({
       }
       // 900 channels would need 70 rows of reduction workgroups, past 13 x 13: eval only.
       await checkEvalForward(gpu, [...folded, [3, 900]]);
-    } finally {
-      gpu.destroy();
-    }
+    });
   },
 });
 

@@ -1,9 +1,8 @@
 import { rejects, strictEqual as equal, throws } from "node:assert/strict";
-import { requestGpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import { prepareNonFiniteCheck, prepareSgd, prepareSgdFlat, sgdFlat } from "../../lib/ops/optim.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";
-import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import { assertClose, noGpu, randomArray, testGpu, withLowerLimits } from "../_gpu.ts";
 
 const TOL = 1e-6;
 
@@ -196,11 +195,7 @@ Deno.test({
   ignore: noGpu,
   async fn() {
     // 3 workgroups per dimension: 4998 values need 5 update workgroups, 1301 need 6 checks.
-    const gpu = await requestGpu({
-      warnFallback: false,
-      lowerLimits: { maxComputeWorkgroupsPerDimension: 3 },
-    });
-    try {
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 3 }, async (gpu) => {
       const [size, count] = [5001, 4998];
       const hyper = { momentum: 0.9, weightDecay: 5e-4 };
       const ps = randomArray(size, 1);
@@ -258,8 +253,6 @@ Deno.test({
       equal((await flag.read())[0], 1, "NaN at the last value");
       check.destroy();
       for (const t of [p, g, v, a, flag, ...params, ...grads, ...velocities]) t.destroy();
-    } finally {
-      gpu.destroy();
-    }
+    });
   },
 });

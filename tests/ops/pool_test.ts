@@ -4,7 +4,6 @@ import {
   rejects,
   strictEqual as equal,
 } from "node:assert/strict";
-import { requestGpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
   globalAvgPoolBackward,
@@ -17,7 +16,14 @@ import {
   prepareMaxPool2dForward,
 } from "../../lib/ops/pool.ts";
 import * as ref from "../../lib/ops/reference_nn.ts";
-import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import {
+  assertClose,
+  maxRelativeError,
+  noGpu,
+  randomArray,
+  testGpu,
+  withLowerLimits,
+} from "../_gpu.ts";
 import { centralDifferences } from "./_fd.ts";
 
 /** HW a multiple of 4 (vec4 kernels) and not (scalar kernels), batch 1 and 3. */
@@ -241,11 +247,7 @@ Deno.test({
   async fn() {
     // 4 workgroups per dimension: 287 and 305 planes need 5 average-pool workgroups; max pool
     // over 3x37x9x11 needs 9 (forward, a row per output row) and 16 (backward, per input row).
-    const gpu = await requestGpu({
-      warnFallback: false,
-      lowerLimits: { maxComputeWorkgroupsPerDimension: 4 },
-    });
-    try {
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 4 }, async (gpu) => {
       for (const shape of [[5, 61, 7, 7], [7, 41, 4, 4]]) {
         const [n, c] = shape;
         const size = shape.reduce((a, b) => a * b, 1);
@@ -280,8 +282,6 @@ Deno.test({
       const edx = ref.maxPool2dBackward(dys, expected.argmax, shape);
       assertClose(await dx.read(), edx, 1e-6, "max pool backward");
       for (const t of [x, y, argmax, dy, dx]) t.destroy();
-    } finally {
-      gpu.destroy();
-    }
+    });
   },
 });

@@ -27,7 +27,7 @@ import {
   PackedTrainFeed,
 } from "../../lib/train/image_source.ts";
 import { snapshot, trainStage1 } from "../../lib/train/stage1.ts";
-import { noGpu, testGpu } from "../_gpu.ts";
+import { bufferLimits, noGpu, testGpu } from "../_gpu.ts";
 import { syntheticPack } from "./_packs.ts";
 
 const SETTINGS: Stage1Settings = {
@@ -42,6 +42,22 @@ const SETTINGS: Stage1Settings = {
   stepsPerEpoch: null,
 };
 
+/** 19 images of 3 classes with sizes `dims`, packed at `side` in `dir`, as a crop-8 source. */
+async function packOf(
+  dir: string,
+  side: number,
+  dims: (i: number) => [number, number],
+): Promise<PackedSource> {
+  await syntheticPack(dir, { count: 19, classes: 3, size: side, shardBytes: 250 * side, dims });
+  return {
+    pack: `${dir}/pack`,
+    rows: 19,
+    classCount: 3,
+    crop: { size: 8, resize: 9 },
+    normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+  };
+}
+
 Deno.test({
   name: "stage 1 from a pack: deterministic, resumes bit for bit; its dump maps rows to the pack",
   ignore: noGpu,
@@ -49,20 +65,7 @@ Deno.test({
     const gpu = (await testGpu())!;
     const dir = await Deno.makeTempDir();
     try {
-      await syntheticPack(dir, {
-        count: 19,
-        classes: 3,
-        size: 10,
-        shardBytes: 1500,
-        dims: (i) => [13 + (i % 3), 11 + (i % 2)],
-      });
-      const source: PackedSource = {
-        pack: `${dir}/pack`,
-        rows: 19,
-        classCount: 3,
-        crop: { size: 8, resize: 9 },
-        normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
-      };
+      const source = await packOf(dir, 10, (i) => [13 + (i % 3), 11 + (i % 2)]);
       const spec = resnet("tiny", [3, 8, 8], 4, [4], 1, 3);
       const base = {
         settings: SETTINGS,
@@ -129,29 +132,13 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     const gpus: Gpu[] = [];
     try {
-      await syntheticPack(dir, {
-        count: 19,
-        classes: 3,
-        size: 24,
-        shardBytes: 6000,
-        dims: (i) => [29 + (i % 3), 25 + (i % 2)],
-      });
-      const source: PackedSource = {
-        pack: `${dir}/pack`,
-        rows: 19,
-        classCount: 3,
-        crop: { size: 8, resize: 9 },
-        normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
-      };
+      const source = await packOf(dir, 24, (i) => [29 + (i % 3), 25 + (i % 2)]);
       const spec = resnet("tiny", [3, 8, 8], 2, [2], 1, 3);
       const settings = { ...SETTINGS, batch: 8 };
       // One image's source bytes (room for 24x48 at 3 bytes) fit; the input of 4 images
       // (3 KiB, the network's largest tensor) fits; the whole batch's does not.
       const limit = 24 * 48 * 3;
-      const gpu = await requestGpu({
-        warnFallback: false,
-        lowerLimits: { maxStorageBufferBindingSize: limit, maxBufferSize: limit },
-      });
+      const gpu = await requestGpu({ warnFallback: false, lowerLimits: bufferLimits(limit) });
       gpus.push(gpu);
       equal(stepMemory(spec, 4).largest.bytes <= limit, true);
       equal(packedChunk(gpu, 8, 8, 24), 1);

@@ -9,7 +9,7 @@ import { ResNet } from "../../lib/nn/resnet.ts";
 import { resnet } from "../../lib/nn/spec.ts";
 import type { Stage1Settings } from "../../lib/train/config.ts";
 import { trainStage1 } from "../../lib/train/stage1.ts";
-import { noGpu } from "../_gpu.ts";
+import { bufferLimits, noGpu } from "../_gpu.ts";
 
 const SPEC = resnet("tiny", [1, 8, 8], 4, [4, 6], 1, 2);
 const NORMALIZATION = { mean: [0.2], std: [0.3] };
@@ -121,10 +121,7 @@ Deno.test({
   ignore: noGpu,
   async fn() {
     const limit = stepMemory(SPEC, 4).largest.bytes;
-    const small = await requestGpu({
-      warnFallback: false,
-      lowerLimits: { maxStorageBufferBindingSize: limit, maxBufferSize: limit },
-    });
+    const small = await requestGpu({ warnFallback: false, lowerLimits: bufferLimits(limit) });
     const plain = await requestGpu({ warnFallback: false });
     const dir = await Deno.makeTempDir();
     try {
