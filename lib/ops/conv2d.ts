@@ -588,7 +588,7 @@ function foldGroups(
   // y counts blocks of 16 channels: past WebGPU's guaranteed 65535 only beyond a million
   // channels, so it is checked here rather than folded (a forced small limit can reach it).
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (y > max || z > max) {
+  if (y > max) {
     throw new RangeError(
       `Cannot run conv2d: a grid of ${x}x${y}x${z} workgroups exceeds the device limit of ` +
         `${max} per dimension; use fewer channels or a smaller batch`,
