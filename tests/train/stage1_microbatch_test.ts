@@ -1,4 +1,9 @@
-import { deepStrictEqual as deepEqual, rejects, strictEqual as equal } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import type { ImageSet } from "../../lib/data/image_set.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { requestGpu } from "../../lib/gpu/device.ts";
@@ -13,6 +18,8 @@ import { bufferLimits, noGpu } from "../_gpu.ts";
 
 const SPEC = resnet("tiny", [1, 8, 8], 4, [4, 6], 1, 2);
 const NORMALIZATION = { mean: [0.2], std: [0.3] };
+/** A workgroup limit the tiny network's step passes in several dispatches. */
+const LIMIT = 5;
 
 /** Two classes: a bright left or right half over noise. */
 function halves(count: number): ImageSet {
@@ -155,5 +162,39 @@ Deno.test({
       plain.destroy();
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "stage 1 at a tiny maxComputeWorkgroupsPerDimension folds every dispatch and computes " +
+    "the same numbers as without the limit",
+  ignore: noGpu,
+  async fn() {
+    const opts = { settings: SETTINGS, spec: SPEC, normalization: NORMALIZATION, quiet: true };
+    const data = halves(48);
+    const runs = [];
+    for (const lowerLimits of [{}, { maxComputeWorkgroupsPerDimension: LIMIT }]) {
+      // The kernels' defaults, not a timed choice, so both runs use the same variants.
+      const gpu = await requestGpu({ warnFallback: false, tune: "off", lowerLimits });
+      try {
+        const result = await trainStage1(gpu, data, opts);
+        // Some of the step's dispatches need more than LIMIT workgroups: they ran folded.
+        const grids = gpu.capture(() => result.net.trainStep.record()).map((d) => d.workgroups);
+        runs.push({
+          folded: grids.some(([, y, z]) => y > 1 || z > 1),
+          widest: Math.max(...grids.flat()),
+          weights: await readAll(result.net.params.map((p) => p.value)),
+          losses: result.history.map((h) => h.loss),
+        });
+        result.net.destroy();
+      } finally {
+        gpu.destroy();
+      }
+    }
+    const [free, limited] = runs;
+    ok(free.widest > LIMIT, `the widest dispatch needs ${free.widest} workgroups`);
+    ok(limited.folded && limited.widest <= LIMIT, `widest ${limited.widest}`);
+    deepEqual(limited.losses, free.losses);
+    deepEqual(limited.weights, free.weights);
   },
 });
