@@ -445,7 +445,7 @@ export async function runExperiment(
       const checkpointPath = args.fromCheckpoint ?? `${dir}/checkpoint.bin`;
       let net: ResNet;
       if (args.fromCheckpoint) {
-        ({ net, history } = await timed(
+        ({ net, history, microBatches } = await timed(
           "load checkpoint",
           () => loadNet(gpu, spec!, config, args.fromCheckpoint!),
         ));
@@ -556,16 +556,26 @@ async function loadNet(
   spec: ResNetSpec,
   config: ExperimentConfig,
   path: string,
-): Promise<{ net: ResNet; history: EpochRecord[] }> {
+): Promise<
+  { net: ResNet; history: EpochRecord[]; microBatches: { count: number; size: number } | null }
+> {
   const checkpoint = await loadCheckpoint(path);
-  const net = await ResNet.create(gpu, spec, { batch: config.stage1.batch });
+  // Extraction runs in eval mode (running statistics): any batch gives the same features, so
+  // the network is built at the micro-batch this device trains with, which always fits.
+  const net = await ResNet.create(gpu, spec, {
+    batch: stage1Plan(gpu, spec, config.stage1.batch).size,
+  });
   try {
     await restore(net, checkpoint.tensors);
   } catch (error) {
     net.destroy();
     throw error;
   }
-  return { net, history: (checkpoint.history ?? []) as EpochRecord[] };
+  return {
+    net,
+    history: (checkpoint.history ?? []) as EpochRecord[],
+    microBatches: checkpoint.microBatches ?? null,
+  };
 }
 
 async function dumpAll(

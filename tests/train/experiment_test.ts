@@ -419,30 +419,31 @@ Deno.test({
     const spec = modelSpec(config, 10, [1, 28, 28]);
     const limit = stepMemory(spec, batch / 2).largest.bytes;
     const out = `${RUNS}/split`;
+    const again = `${out}-features`;
     const args = parseTrainArgs([
       ...["--preset", "smoke", "--epochs", "1", "--steps-per-epoch", "3"],
       ...["--methods", "tau", "--eval-limit", "60", "--timings", "--out", `${ROOT}${out}`],
     ]);
-    const lines: string[] = [];
-    const printed: string[] = [];
-    const [write, print] = [Deno.stderr.writeSync, console.log];
-    Deno.stderr.writeSync = (p: Uint8Array) => {
-      lines.push(new TextDecoder().decode(p));
-      return p.length;
-    };
-    console.log = (...parts: unknown[]) => void printed.push(parts.join(" "));
     try {
-      await runExperiment(args, { maxStorageBufferBindingSize: limit, maxBufferSize: limit });
-    } finally {
-      Deno.stderr.writeSync = write;
-      console.log = print;
-    }
-    // --timings times the step as it trains: split, and says so.
-    ok(
-      printed.some((t) => t.includes(`batch ${batch} as 2 micro-batches of ${batch / 2}`)),
-      printed.join("\n"),
-    );
-    try {
+      const lines: string[] = [];
+      const printed: string[] = [];
+      const [write, print] = [Deno.stderr.writeSync, console.log];
+      Deno.stderr.writeSync = (p: Uint8Array) => {
+        lines.push(new TextDecoder().decode(p));
+        return p.length;
+      };
+      console.log = (...parts: unknown[]) => void printed.push(parts.join(" "));
+      try {
+        await runExperiment(args, { maxStorageBufferBindingSize: limit, maxBufferSize: limit });
+      } finally {
+        Deno.stderr.writeSync = write;
+        console.log = print;
+      }
+      // --timings times the step as it trains: split, and says so.
+      ok(
+        printed.some((t) => t.includes(`batch ${batch} as 2 micro-batches of ${batch / 2}`)),
+        printed.join("\n"),
+      );
       const log = lines.join("");
       const split = `batch ${batch} runs as 2 micro-batches of ${batch / 2} (gradients summed, ` +
         "one update per step; batch-norm statistics and running-statistic updates per " +
@@ -454,8 +455,22 @@ Deno.test({
       ok(report.includes(`Stage 1 on this device: ${split}; a device with other buffer`), report);
       // config.json holds what was asked for, not the device's split: a rerun plans its own.
       ok(!(await Deno.readTextFile(`${ROOT}${out}/config.json`)).includes("micro"));
+      // Features from the checkpoint on the same device: the network is built at the
+      // micro-batch (the whole batch does not fit), and the split it was trained with is kept.
+      await runExperiment(
+        parseTrainArgs([
+          ...["--preset", "smoke", "--methods", "tau", "--eval-limit", "60", "--quiet"],
+          ...["--from-checkpoint", `${ROOT}${out}/checkpoint.bin`, "--out", `${ROOT}${again}`],
+        ]),
+        { maxStorageBufferBindingSize: limit, maxBufferSize: limit },
+      );
+      const features = JSON.parse(await Deno.readTextFile(`${ROOT}${again}/run.json`));
+      deepEqual(features.stage1MicroBatches, { count: 2, size: batch / 2 });
     } finally {
-      await Deno.remove(`${ROOT}${out}`, { recursive: true }).catch(() => {});
+      // The run folders and this file's runs/ folder (the first test made and removes it too).
+      for (const dir of [out, again, RUNS]) {
+        await Deno.remove(`${ROOT}${dir}`, { recursive: true }).catch(() => {});
+      }
     }
   },
 });
