@@ -80,6 +80,11 @@ export interface ImageBatch {
   params: AugmentParams[];
 }
 
+/** The most source bytes one augmentation holds: one storage buffer of whole u32 words. */
+function sourceBytesMax(gpu: Gpu): number {
+  return Math.floor(gpu.maxTensorBytes / 4) * 4;
+}
+
 /**
  * Batches from a pack, augmented on the GPU.
  *
@@ -126,7 +131,7 @@ export class ImageLoader {
     const augmenter = await GpuAugmenter.create(gpu, {
       batch: options.batch,
       size: options.size ?? 224,
-      maxBytes: Math.min(options.batch * side * side * 2 * 3, gpu.maxTensorBytes),
+      maxBytes: Math.min(options.batch * side * side * 2 * 3, sourceBytesMax(gpu)),
       mean: options.mean,
       std: options.std,
     });
@@ -142,7 +147,7 @@ export class ImageLoader {
     const bytes = sources.reduce((n, s) => n + s.pixels.length, 0);
     const o = this.#augmenter.options;
     if (bytes > o.maxBytes) {
-      const max = this.#gpu.maxTensorBytes;
+      const max = sourceBytesMax(this.#gpu);
       if (bytes > max) {
         throw new RangeError(
           `Cannot augment a batch of ${sources.length} images from ${this.stream.dir}: their ` +
