@@ -452,6 +452,24 @@ export function describeMicroBatchPlan(plan: MicroBatchPlan): string {
 }
 
 /**
+ * How a batch runs, as an adverbial phrase: `whole` or `as k micro-batches of N`.
+ *
+ * @param split Micro-batches per step and images per micro-batch.
+ * @returns The phrase.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatSplit } from "./memory.ts";
+ * assert.equal(formatSplit({ count: 2, size: 64 }), "as 2 micro-batches of 64");
+ * assert.equal(formatSplit({ count: 1, size: 128 }), "whole");
+ * ```
+ */
+export function formatSplit(split: { count: number; size: number }): string {
+  return split.count === 1 ? "whole" : `as ${split.count} micro-batches of ${split.size}`;
+}
+
+/**
  * How a batch was split, for logs and reports: `batch B runs whole (...)` or `batch B runs as
  * k micro-batches of N (...)`, naming what the split changes (batch-norm statistics).
  *
@@ -475,7 +493,6 @@ export function describeMicroBatches(
   if (split.count === 1) {
     return `batch ${split.batch} runs whole (batch-norm statistics over all ${split.batch} images)`;
   }
-  return `batch ${split.batch} runs as ${split.count} micro-batches of ${split.size} (gradients ` +
-    "summed, one update per step; batch-norm statistics and running-statistic updates per " +
-    "micro-batch)";
+  return `batch ${split.batch} runs ${formatSplit(split)} (gradients summed, one update per ` +
+    "step; batch-norm statistics and running-statistic updates per micro-batch)";
 }

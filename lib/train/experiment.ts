@@ -16,7 +16,7 @@ import { loadLongTail } from "../data/source.ts";
 import { type Gpu, type LowerLimits, requestGpu } from "../gpu/device.ts";
 import { hostGpuOptions } from "../io/gpu_host.ts";
 import { exists, parentDir, runStamp } from "../io/paths.ts";
-import { describeMicroBatches, describeMicroBatchPlan } from "../nn/memory.ts";
+import { describeMicroBatches, describeMicroBatchPlan, formatSplit } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
 import { dumpClassifier, extractFeatures } from "./extract.ts";
@@ -450,10 +450,22 @@ export async function runExperiment(
           () => loadNet(gpu, spec!, config, args.fromCheckpoint!),
         ));
       } else {
+        const plan = stage1Plan(gpu, spec, config.stage1.batch);
         log.info(
-          `stage 1: ${backbone}, ${config.stage1.epochs} epochs; ` +
-            describeMicroBatchPlan(stage1Plan(gpu, spec, config.stage1.batch)),
+          `stage 1: ${backbone}, ${config.stage1.epochs} epochs; ${describeMicroBatchPlan(plan)}`,
         );
+        const before = args.config
+          ? (await readRunRecord(parentDir(args.config)))?.stage1MicroBatches
+          : undefined;
+        if (before && before.count !== plan.count) {
+          // Batch-norm statistics are per micro-batch: the rerun cannot reproduce the numbers.
+          log.info(
+            `ltkit: warning: the run of ${args.config} ran batch ${plan.batch} ` +
+              `${formatSplit(before)}, this device runs it ${formatSplit(plan)}; batch-norm ` +
+              "statistics are per micro-batch, so the numbers differ from that run's (rerun on " +
+              "a device with its buffer limits to reproduce them)",
+          );
+        }
         const train: ImageSource = splits ? splits.train.set : packed!.train;
         const result = await timed("stage 1", () =>
           trainStage1(gpu, train, {

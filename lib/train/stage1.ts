@@ -19,7 +19,7 @@ import { createSampler } from "../data/sampler.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { Sequence } from "../gpu/kernel.ts";
 import { readAll } from "../gpu/tensor.ts";
-import { type MicroBatchPlan, planMicroBatches } from "../nn/memory.ts";
+import { formatSplit, type MicroBatchPlan, planMicroBatches } from "../nn/memory.ts";
 import { MicroBatchStep } from "../nn/microbatch.ts";
 import { ResNet } from "../nn/resnet.ts";
 import type { ResNetSpec } from "../nn/spec.ts";
@@ -723,13 +723,11 @@ function checkResumedSplit(
 ): void {
   const was = recorded ?? { count: 1, size: plan.batch };
   if (was.count === plan.count) return;
-  const split = (s: { count: number; size: number }) =>
-    s.count === 1 ? "whole" : `as ${s.count} micro-batches of ${s.size}`;
   throw new RangeError(
-    `Cannot resume stage 1 from ${path}: it ran batch ${plan.batch} ${split(was)} but this ` +
-      `device runs it ${split(plan)} (its per-buffer limit differs), and batch-norm statistics ` +
-      "are per micro-batch, so the numbers would change; resume on a device with the same " +
-      "limits, or start a new run without --resume",
+    `Cannot resume stage 1 from ${path}: it ran batch ${plan.batch} ${formatSplit(was)} but ` +
+      `this device runs it ${formatSplit(plan)} (its per-buffer limit differs), and batch-norm ` +
+      "statistics are per micro-batch, so the numbers would change; resume on a device with " +
+      "the same limits, or start a new run without --resume",
   );
 }
 

@@ -420,6 +420,7 @@ Deno.test({
     const limit = stepMemory(spec, batch / 2).largest.bytes;
     const out = `${RUNS}/split`;
     const again = `${out}-features`;
+    const rerun = `${out}-rerun`;
     const args = parseTrainArgs([
       ...["--preset", "smoke", "--epochs", "1", "--steps-per-epoch", "3"],
       ...["--methods", "tau", "--eval-limit", "60", "--timings", "--out", `${ROOT}${out}`],
@@ -428,10 +429,11 @@ Deno.test({
       const lines: string[] = [];
       const printed: string[] = [];
       const [write, print] = [Deno.stderr.writeSync, console.log];
-      Deno.stderr.writeSync = (p: Uint8Array) => {
+      const capture = (p: Uint8Array) => {
         lines.push(new TextDecoder().decode(p));
         return p.length;
       };
+      Deno.stderr.writeSync = capture;
       console.log = (...parts: unknown[]) => void printed.push(parts.join(" "));
       try {
         await runExperiment(args, { maxStorageBufferBindingSize: limit, maxBufferSize: limit });
@@ -466,9 +468,32 @@ Deno.test({
       );
       const features = JSON.parse(await Deno.readTextFile(`${ROOT}${again}/run.json`));
       deepEqual(features.stage1MicroBatches, { count: 2, size: batch / 2 });
+      // A rerun from its config.json on a device that runs the batch whole says that the
+      // numbers will differ, and records its own split.
+      lines.length = 0;
+      Deno.stderr.writeSync = capture;
+      try {
+        await runExperiment(
+          parseTrainArgs([
+            ...["--config", `${ROOT}${out}/config.json`, "--out", `${ROOT}${rerun}`],
+            ...["--methods", "tau"],
+          ]),
+        );
+      } finally {
+        Deno.stderr.writeSync = write;
+      }
+      ok(
+        lines.join("").includes(
+          `ran batch ${batch} as 2 micro-batches of ${batch / 2}, this device runs it whole; ` +
+            "batch-norm statistics are per micro-batch, so the numbers differ",
+        ),
+        lines.join(""),
+      );
+      const whole = JSON.parse(await Deno.readTextFile(`${ROOT}${rerun}/run.json`));
+      deepEqual(whole.stage1MicroBatches, { count: 1, size: batch });
     } finally {
       // The run folders and this file's runs/ folder (the first test made and removes it too).
-      for (const dir of [out, again, RUNS]) {
+      for (const dir of [out, again, rerun, RUNS]) {
         await Deno.remove(`${ROOT}${dir}`, { recursive: true }).catch(() => {});
       }
     }
