@@ -15,7 +15,9 @@
 // Colour (torchvision on float images): brightness x*b; contrast blend with the image's mean grey
 // (0.2989 R + 0.587 G + 0.114 B); saturation blend with the pixel's grey; each clamped to [0,1].
 // Bindings (group 0): read-only src, info, prm; then out; then the uniform `p`.
-// Workgroup: WG invocations (override, default 256), one workgroup per image (B <= 65535);
+// Workgroup: WG invocations (override, default 256), one workgroup per image: image
+// wid.y * row + wid.x of a 1-D range folded into x and y past the device's
+// maxComputeWorkgroupsPerDimension (grid1d on the host);
 // invocation l owns pixels l, l + WG, ... of its image through every step, so only the contrast
 // mean needs the workgroup (a fixed-order tree reduction: deterministic).
 
@@ -30,6 +32,8 @@ struct Augment {
   s0: f32,    // per-channel std of x/255
   s1: f32,
   s2: f32,
+  count: u32, // images in this run (at most B)
+  row: u32,   // workgroups per row of the folded grid
 }
 
 @group(0) @binding(0) var<storage, read> src: array<u32>;        // src: bytes of B images, packed
@@ -53,7 +57,9 @@ fn augment(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(local_invocation_id) lid3: vec3<u32>,
 ) {
-  let b = wid.x;
+  let b = wid.y * p.row + wid.x;
+  // Uniform per workgroup (the folded grid's last row may overhang), so barriers stay uniform.
+  if (b >= p.count) { return; }
   let l = lid3.x;
   let S = p.size;
   let plane = S * S;

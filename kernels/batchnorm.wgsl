@@ -10,6 +10,10 @@
 // Workgroup: WG (override) invocations. Reductions (bn_stats, bn_backward_reduce) run one
 // workgroup per channel and combine partial results in workgroup memory, which needs WG to be a
 // power of two.
+// Grid: every entry point numbers its work along one range folded into x and y past the
+// device's maxComputeWorkgroupsPerDimension (grid1d on the host): item gid.y * row + gid.x
+// (workgroups for the reductions, invocations for the others), so any channel count and
+// tensor size dispatches.
 //
 // Accuracy: each invocation sums values shifted by the first value it sees, and the partial
 // (count, mean, M2) triples are merged with Chan's formula, so an offset of 1e2 on unit-variance
@@ -32,8 +36,8 @@ struct Bn {
   eps: f32,
   unbias: f32,   // M / (M - 1): biased to unbiased variance for the running average
   inv_m: f32,    // 1 / M (M in scalar values)
-  _pad0: u32,
-  _pad1: u32,
+  row: u32,      // items per row of the folded grid (workgroups or invocations)
+  span: u32,     // apply kernels: invocations per channel, ceil(count / per)
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;              // x: (N,C,H,W)
@@ -138,10 +142,17 @@ fn finish_stats(c: u32) {
   running_var[c] = (1.0 - p.momentum) * running_var[c] + p.momentum * variance * p.unbias;
 }
 
-// Training statistics, one workgroup per channel (workgroup_id.x = c). Scalar reads.
+// The channel of a reduction workgroup; past C in the folded grid's last row (uniform per
+// workgroup, so the caller may return before any barrier).
+fn channel_of(wid: vec3<u32>) -> u32 {
+  return wid.y * p.row + wid.x;
+}
+
+// Training statistics, one workgroup per channel (channel_of). Scalar reads.
 @compute @workgroup_size(WG)
 fn bn_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
-  let c = wid.x;
+  let c = channel_of(wid);
+  if (c >= p.c) { return; }
   let lid = lid3.x;
   var k = 0.0;
   var s1 = 0.0;
@@ -169,7 +180,8 @@ fn bn_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
 // As bn_stats, reading vec4s (HW % 4 == 0; count is in vec4s).
 @compute @workgroup_size(WG)
 fn bn_stats_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
-  let c = wid.x;
+  let c = channel_of(wid);
+  if (c >= p.c) { return; }
   let lid = lid3.x;
   var k = 0.0;
   var s1 = vec4<f32>();
@@ -199,18 +211,29 @@ fn bn_stats_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
 // Eval-mode coefficients from the running statistics: one invocation per channel (count = C).
 @compute @workgroup_size(WG)
 fn bn_eval_coef(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.x;
+  let c = gid.y * p.row + gid.x;
   if (c >= p.c) { return; }
   let scale = gamma[c] * inverseSqrt(running_var_in[c] + p.eps);
   coef_out[c] = vec4<f32>(scale, running_mean_in[c], beta[c], 0.0);
 }
 
-// y = (x - center) * scale + shift (then max(y, 0) with relu). gid.y = channel; invocation
-// gid.x handles values [gid.x * per, gid.x * per + per) of the channel.
+// The apply kernels' invocation l = gid.y * row + gid.x handles channel c = l / span, values
+// [start, start + per) with start = (l mod span) * per; (C, start) is past the tensor (start is
+// then past count) in the folded grid's last row.
+fn apply_at(gid: vec3<u32>) -> vec2<u32> {
+  let l = gid.y * p.row + gid.x;
+  let c = l / p.span;
+  if (c >= p.c) { return vec2<u32>(0u, p.count); }
+  return vec2<u32>(c, (l - c * p.span) * p.per);
+}
+
+// y = (x - center) * scale + shift (then max(y, 0) with relu); one invocation per `per` values
+// of a channel (apply_at).
 @compute @workgroup_size(WG)
 fn bn_apply(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.y;
-  let start = gid.x * p.per;
+  let at0 = apply_at(gid);
+  let c = at0.x;
+  let start = at0.y;
   if (start >= p.count) { return; }
   let end = min(start + p.per, p.count);
   let k = coef[c];
@@ -226,8 +249,9 @@ fn bn_apply(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 @compute @workgroup_size(WG)
 fn bn_apply_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.y;
-  let start = gid.x * p.per;
+  let at0 = apply_at(gid);
+  let c = at0.x;
+  let start = at0.y;
   if (start >= p.count) { return; }
   let end = min(start + p.per, p.count);
   let k = coef[c];
@@ -256,7 +280,8 @@ fn finish_backward(c: u32) {
 // ReLU when relu = 1).
 @compute @workgroup_size(WG)
 fn bn_backward_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
-  let c = wid.x;
+  let c = channel_of(wid);
+  if (c >= p.c) { return; }
   let lid = lid3.x;
   let mu = mean_in[c];
   let is = inv_std_in[c];
@@ -282,7 +307,8 @@ fn bn_backward_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
 
 @compute @workgroup_size(WG)
 fn bn_backward_reduce_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
-  let c = wid.x;
+  let c = channel_of(wid);
+  if (c >= p.c) { return; }
   let lid = lid3.x;
   let mu = vec4<f32>(mean_in[c]);
   let is = inv_std_in[c];
@@ -309,8 +335,9 @@ fn bn_backward_reduce_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local
 // dx = k * dy + b * (x - center) + d, dy masked by the fused ReLU when relu = 1. Grid as bn_apply.
 @compute @workgroup_size(WG)
 fn bn_backward_apply(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.y;
-  let start = gid.x * p.per;
+  let at0 = apply_at(gid);
+  let c = at0.x;
+  let start = at0.y;
   if (start >= p.count) { return; }
   let end = min(start + p.per, p.count);
   let k = coef[c];
@@ -327,8 +354,9 @@ fn bn_backward_apply(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 @compute @workgroup_size(WG)
 fn bn_backward_apply_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.y;
-  let start = gid.x * p.per;
+  let at0 = apply_at(gid);
+  let c = at0.x;
+  let start = at0.y;
   if (start >= p.count) { return; }
   let end = min(start + p.per, p.count);
   let k = coef[c];

@@ -24,7 +24,9 @@
 // loop reads one vec4 of each and does 16 FMAs. Loads from storage are gathers (im2col has no
 // aligned vec4 runs in general); B's loads run along NC, which is along Wo (MODE 0, 2) or W
 // (MODE 1) in memory, so neighbouring invocations read neighbouring addresses.
-// Grid: x and y fold the NC tiles (gx per row); z = M tile + mtiles * split-K slice.
+// Grid: one workgroup per (NC tile, M tile, split-K slice), numbered NC tile fastest and laid
+// out as a 1-D range folded into x and y (gx workgroups per row; grid1d on the host), so no
+// dimension passes the device's maxComputeWorkgroupsPerDimension.
 
 override MODE: u32 = 0u;
 override TM: u32 = 64u;
@@ -49,9 +51,11 @@ struct Params {
   cols: u32,
   depth: u32,
   kps: u32,
-  // NC tiles per grid row, and M tiles.
+  // Workgroups per grid row, NC tiles, M tiles and split-K slices.
   gx: u32,
+  ntiles: u32,
   mtiles: u32,
+  splits: u32,
   // 1 adds to dx (MODE 1), 0 overwrites; MODE 0 and 2 always overwrite.
   accumulate: u32,
 }
@@ -125,11 +129,12 @@ var<workgroup> sb: array<vec4<f32>, TK * TN / 4u>;
 @compute @workgroup_size(TG)
 fn conv2d_tiled(@builtin(workgroup_id) wid: vec3<u32>,
                 @builtin(local_invocation_index) li: u32) {
-  let n0 = (wid.y * p.gx + wid.x) * TN;
+  let tile = wid.y * p.gx + wid.x;
   // Uniform per workgroup (the folded grid's last row may overhang), so barriers stay uniform.
-  if (n0 >= p.cols) { return; }
-  let m0 = (wid.z % p.mtiles) * TM;
-  let z = wid.z / p.mtiles;
+  if (tile >= p.ntiles * p.mtiles * p.splits) { return; }
+  let n0 = (tile % p.ntiles) * TN;
+  let m0 = ((tile / p.ntiles) % p.mtiles) * TM;
+  let z = tile / (p.ntiles * p.mtiles);
   let kbegin = z * p.kps;
   let kend = min(p.depth, kbegin + p.kps);
   let tr = (li / (TN / 4u)) * 4u;

@@ -11,7 +11,8 @@
 //   Workgroups lie on a 2-D grid; flat index wid.y * num_workgroups.x + wid.x.
 // - col_sum: TX columns per workgroup (override, a power of two dividing WG) times WG / TX threads
 //   that stride down the rows, then a shared-memory reduction over those threads.
-// - channel_sum: one workgroup per channel, all WG threads stride over its N * S values.
+// - channel_sum: one workgroup per channel (on the 2-D grid, as row_sum), all WG threads stride
+//   over its N * S values.
 // - sum_partial: workgroup g sums x[g * chunk .. (g + 1) * chunk); row_sum over (1, G) finishes.
 // Outputs: out = alpha * sum, or out += alpha * sum when accumulate is 1.
 
@@ -171,10 +172,16 @@ fn col_sum(
 }
 
 // out[c] = alpha * sum_{n, s} x[n, c, s] (+ out[c] when accumulating). One workgroup per
-// channel: wid.x = c.
+// channel on the folded 2-D grid: c = wid.y * num_workgroups.x + wid.x.
 @compute @workgroup_size(WG)
-fn channel_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c = wid.x;
+fn channel_sum(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let c = wid.y * nwg.x + wid.x;
+  // Uniform per workgroup (the folded grid's last row may overhang), so barriers stay uniform.
+  if (c >= p.cols) { return; }
   let s_len = p.inner;
   let count = p.rows * s_len;
   // Walk i = lid, lid + WG, ... as (n, s) without a division per element: one step of WG

@@ -4,7 +4,7 @@
  */
 
 import { lcgUniform } from "../lib/data/rng.ts";
-import { type Gpu, GpuUnavailableError, requestGpu } from "../lib/gpu/device.ts";
+import { type Gpu, GpuUnavailableError, type LowerLimits, requestGpu } from "../lib/gpu/device.ts";
 import { hostGpuOptions } from "../lib/io/_gpu_host.ts";
 
 let shared: Promise<Gpu | null> | null = null;
@@ -52,6 +52,27 @@ export function testGpu(): Promise<Gpu | null> {
     throw error;
   });
   return shared;
+}
+
+/**
+ * Runs `fn` on a device of its own that obeys `lowerLimits` as if the adapter had them (the
+ * tests of work split past the limits), and frees the device afterwards.
+ */
+export async function withLowerLimits<T>(
+  lowerLimits: LowerLimits,
+  fn: (gpu: Gpu) => Promise<T>,
+): Promise<T> {
+  const gpu = await requestGpu({ warnFallback: false, ...hostGpuOptions(), lowerLimits });
+  try {
+    return await fn(gpu);
+  } finally {
+    gpu.destroy();
+  }
+}
+
+/** Lower limits of `bytes` per storage buffer (binding and buffer size). */
+export function bufferLimits(bytes: number): LowerLimits {
+  return { maxStorageBufferBindingSize: bytes, maxBufferSize: bytes };
 }
 
 /** Whether GPU tests must be ignored (no adapter, outside CI). */

@@ -473,11 +473,14 @@ export class Gpu {
     }
   }
 
+  /** The largest buffer that can be both created and bound whole as storage, in bytes. */
+  get maxTensorBytes(): number {
+    return Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+  }
+
   /** Checks that a buffer of `bytes` can be created and bound; throws before any dispatch. */
   assertFits(what: string, bytes: number): void {
-    const maxBinding = this.limits.maxStorageBufferBindingSize;
-    const maxBuffer = this.limits.maxBufferSize;
-    const max = Math.min(maxBinding, maxBuffer);
+    const max = this.maxTensorBytes;
     if (bytes > max) {
       throw new RangeError(
         `Cannot allocate ${what}: ${formatBytes(bytes)} exceeds this device's limit of ` +

@@ -872,12 +872,15 @@ export function groups(n: number, size: number): number {
 
 /**
  * A 1-D launch over `n` items with `size` invocations per group, folded into a 2-D grid when it
- * exceeds the per-dimension limit. Kernels index `gid.y * row + gid.x`.
+ * exceeds the per-dimension limit. Kernels index `gid.y * row + gid.x`. WebGPU guarantees at
+ * least 65535 per dimension, so the grid holds 65535^2 workgroups: any u32-indexed range of
+ * at least 2 items per workgroup; only a limit lowered for tests can run out, with a RangeError.
  *
  * @param gpu The device whose limit applies.
  * @param n Number of items (at least one workgroup is launched).
  * @param size Invocations per workgroup.
  * @returns The workgroup counts and `row`, the items covered by one row of the grid.
+ * @throws {RangeError} When even the folded grid exceeds the limit.
  *
  * @example
  * ```ts
@@ -899,7 +902,14 @@ export function grid1d(
   const total = Math.max(1, Math.ceil(n / size));
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
   const x = Math.min(total, max);
-  return { workgroups: [x, Math.ceil(total / x), 1], row: x * size };
+  const y = Math.ceil(total / x);
+  if (y > max) {
+    throw new RangeError(
+      `Cannot dispatch ${total} workgroups: more than the ${max} x ${max} a folded grid holds ` +
+        `on this device (limit ${max} per dimension); split the work`,
+    );
+  }
+  return { workgroups: [x, y, 1], row: x * size };
 }
 
 /**

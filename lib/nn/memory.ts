@@ -451,7 +451,51 @@ export function describeMicroBatchPlan(plan: MicroBatchPlan): string {
     formatBytes(Math.round(plan.totalBytes / 2 ** 20) * 2 ** 20)
   } of GPU memory`;
   if (plan.count === 1) return `a step at batch ${plan.batch} needs ${memory}`;
-  return `batch ${plan.batch} runs as ${plan.count} micro-batches of ${plan.size} (gradients ` +
-    "summed, one update per step; batch-norm statistics and running-statistic updates per " +
-    `micro-batch); a step needs ${memory}`;
+  return `${describeMicroBatches(plan)}; a step needs ${memory}`;
+}
+
+/**
+ * How a batch runs, as an adverbial phrase: `whole` or `as k micro-batches of N`.
+ *
+ * @param split Micro-batches per step and images per micro-batch.
+ * @returns The phrase.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatSplit } from "./memory.ts";
+ * assert.equal(formatSplit({ count: 2, size: 64 }), "as 2 micro-batches of 64");
+ * assert.equal(formatSplit({ count: 1, size: 128 }), "whole");
+ * ```
+ */
+export function formatSplit(split: { count: number; size: number }): string {
+  return split.count === 1 ? "whole" : `as ${split.count} micro-batches of ${split.size}`;
+}
+
+/**
+ * How a batch was split, for logs and reports: `batch B runs whole (...)` or `batch B runs as
+ * k micro-batches of N (...)`, naming what the split changes (batch-norm statistics).
+ *
+ * @param split Images per step, micro-batches per step and images per micro-batch.
+ * @returns One phrase, no trailing period.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeMicroBatches } from "./memory.ts";
+ * assert.equal(
+ *   describeMicroBatches({ batch: 128, count: 1, size: 128 }),
+ *   "batch 128 runs whole (batch-norm statistics over all 128 images)",
+ * );
+ * assert.match(describeMicroBatches({ batch: 12, count: 3, size: 4 }), /^batch 12 runs as 3 micro-batches of 4 /);
+ * ```
+ */
+export function describeMicroBatches(
+  split: { batch: number; count: number; size: number },
+): string {
+  if (split.count === 1) {
+    return `batch ${split.batch} runs whole (batch-norm statistics over all ${split.batch} images)`;
+  }
+  return `batch ${split.batch} runs ${formatSplit(split)} (gradients summed, one update per ` +
+    "step; batch-norm statistics and running-statistic updates per micro-batch)";
 }

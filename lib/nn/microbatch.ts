@@ -16,7 +16,7 @@
  * @module
  */
 
-import { type Recordable, Sequence } from "../gpu/kernel.ts";
+import { describeWork, type Recordable, Sequence } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import { prepareAccumulate } from "../ops/elementwise.ts";
 import type { ResNet } from "./resnet.ts";
@@ -63,6 +63,7 @@ export class MicroBatchStep implements Recordable {
   readonly #labels: readonly Tensor[];
   readonly #accumulate: Sequence;
   readonly #owned: Tensor[];
+  readonly #steps: Sequence;
 
   private constructor(
     net: ResNet,
@@ -78,6 +79,7 @@ export class MicroBatchStep implements Recordable {
     this.#labels = parts.labels;
     this.#accumulate = parts.accumulate;
     this.#owned = owned;
+    this.#steps = this.#build();
   }
 
   /**
@@ -118,8 +120,11 @@ export class MicroBatchStep implements Recordable {
         (_, j) => tensor(net.labels.shape, `micro-batch ${j} labels`, "i32"),
       );
       const grads = net.params.map((p) => tensor(p.grad.shape, `${p.name}.grad sum`));
-      const accumulate = new Sequence(
-        await Promise.all(net.params.map((p, i) => prepareAccumulate(net.gpu, p.grad, grads[i]))),
+      const accumulate = describeWork(
+        new Sequence(
+          await Promise.all(net.params.map((p, i) => prepareAccumulate(net.gpu, p.grad, grads[i]))),
+        ),
+        { layer: "gradient sums" },
       );
       return new MicroBatchStep(net, count, { grads, inputs, labels, accumulate }, owned);
     } catch (error) {
@@ -158,32 +163,108 @@ export class MicroBatchStep implements Recordable {
    */
   copyFrom(src: GPUBuffer, labels: Int32Array): void {
     this.#checkLabels(labels);
-    const bytes = this.net.input.size * 4;
-    for (let j = 0; j < this.count; j++) {
-      this.net.gpu.copy(src, j * bytes, this.#inputs[j].buffer, 0, bytes);
-    }
+    this.copyImagesFrom(src, 0, this.batch);
     this.#writeLabels(labels);
+  }
+
+  /**
+   * Records a copy of `count` images from `src` (from offset 0) to the batch's images `first`
+   * to `first + count - 1`, across slots as needed: a batch can arrive in chunks smaller than a
+   * micro-batch (each chunk's buffer then fits the device where the whole batch's would not).
+   * Queue the labels with {@link writeLabels}.
+   *
+   * @param src A buffer holding the images.
+   * @param first The batch position of the first image.
+   * @param count Images to copy.
+   */
+  copyImagesFrom(src: GPUBuffer, first: number, count: number): void {
+    if (
+      !(Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 0) ||
+      first + count > this.batch
+    ) {
+      throw new RangeError(
+        `Cannot copy images ${first} to ${first + count - 1} into a batch of ${this.batch}`,
+      );
+    }
+    const size = this.net.batch;
+    const image = (this.net.input.size / size) * 4;
+    for (let i = first; i < first + count;) {
+      const slot = Math.floor(i / size);
+      const n = Math.min(first + count - i, (slot + 1) * size - i);
+      this.net.gpu.copy(
+        src,
+        (i - first) * image,
+        this.#inputs[slot].buffer,
+        (i - slot * size) * image,
+        n * image,
+      );
+      i += n;
+    }
+  }
+
+  /**
+   * Queues the whole batch's labels for the next recorded step.
+   *
+   * @param labels One per image.
+   */
+  writeLabels(labels: Int32Array): void {
+    this.#checkLabels(labels);
+    this.#writeLabels(labels);
+  }
+
+  /**
+   * The input slot of micro-batch `j` (the network's own input when the step is whole).
+   *
+   * @param j The micro-batch, from 0.
+   * @returns Its images, in the network's input shape.
+   */
+  input(j: number): Tensor {
+    const slot = this.#inputs[j];
+    if (!slot) {
+      throw new RangeError(`Cannot read micro-batch ${j}: the step has ${this.count}`);
+    }
+    return slot;
   }
 
   /** Records every micro-batch's forward and backward and the gradient sums. */
   record(): void {
+    this.#steps.record();
+  }
+
+  /**
+   * The step as the sequence it records: per micro-batch a copy of its slot into the network's
+   * input, the network's training step, then a copy (first) or a sum (others) of its gradients.
+   * Per-kernel timings walk it to keep each kernel's layer. It holds the network's step: free
+   * the step with {@link destroy}, never the sequence.
+   */
+  asSequence(): Sequence {
+    return this.#steps;
+  }
+
+  /** The sequence {@link record} runs; built once, since it only names buffers. */
+  #build(): Sequence {
     const { net, count } = this;
-    if (count === 1) {
-      net.trainStep.record();
-      return;
-    }
+    if (count === 1) return new Sequence([net.trainStep]);
+    const gpu = net.gpu;
+    const copies = (fn: () => void): Recordable => ({ record: fn, destroy: () => {} });
+    const items: Recordable[] = [];
     for (let j = 0; j < count; j++) {
-      net.gpu.copy(this.#inputs[j].buffer, 0, net.input.buffer, 0, net.input.size * 4);
-      net.gpu.copy(this.#labels[j].buffer, 0, net.labels.buffer, 0, net.labels.size * 4);
-      net.trainStep.record();
-      if (j === 0) {
-        net.params.forEach((p, i) =>
-          net.gpu.copy(p.grad.buffer, 0, this.grads[i].buffer, 0, p.grad.size * 4)
-        );
-      } else {
-        this.#accumulate.record();
-      }
+      items.push(copies(() => {
+        gpu.copy(this.#inputs[j].buffer, 0, net.input.buffer, 0, net.input.size * 4);
+        gpu.copy(this.#labels[j].buffer, 0, net.labels.buffer, 0, net.labels.size * 4);
+      }));
+      items.push(net.trainStep);
+      items.push(
+        j === 0
+          ? copies(() =>
+            net.params.forEach((p, i) =>
+              gpu.copy(p.grad.buffer, 0, this.grads[i].buffer, 0, p.grad.size * 4)
+            )
+          )
+          : this.#accumulate,
+      );
     }
+    return new Sequence(items);
   }
 
   /** Frees the slots, accumulators and additions (not the network). */

@@ -23,7 +23,7 @@ import {
   type AugmentSource,
 } from "../data/imagenet_augment.ts";
 import type { Gpu } from "../gpu/device.ts";
-import type { Dispatch } from "../gpu/kernel.ts";
+import { type Dispatch, grid1d } from "../gpu/kernel.ts";
 import { prepareDispatch } from "./_prepare.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import { AUGMENT_ENTRIES, family } from "./_entries.ts";
@@ -57,6 +57,12 @@ export interface GpuAugmenterOptions {
   std: readonly number[];
 }
 
+/** One workgroup per image, folded past the per-dimension limit (kernels/augment.wgsl). */
+function imageGrid(gpu: Gpu, count: number) {
+  const { workgroups, row } = grid1d(gpu, count, 1);
+  return { uniforms: { count, row }, workgroups };
+}
+
 /**
  * Augments batches on the GPU.
  *
@@ -87,6 +93,8 @@ export class GpuAugmenter {
   readonly #info: Tensor;
   readonly #prm: Tensor;
   readonly #dispatch: Dispatch;
+  /** The image count the dispatch's uniforms hold. */
+  #count: number;
 
   private constructor(
     options: GpuAugmenterOptions,
@@ -99,6 +107,7 @@ export class GpuAugmenter {
     this.#info = tensors.info;
     this.#prm = tensors.prm;
     this.#dispatch = dispatch;
+    this.#count = options.batch;
   }
 
   /**
@@ -107,12 +116,12 @@ export class GpuAugmenter {
    * @param gpu The device.
    * @param options Sizes and normalisation.
    * @returns The augmenter.
-   * @throws {RangeError} For a batch above 65535, a size below 1, or mean/std not of 3 values.
+   * @throws {RangeError} For a batch below 1, a size below 1, or mean/std not of 3 values.
    */
   static async create(gpu: Gpu, options: GpuAugmenterOptions): Promise<GpuAugmenter> {
     const { batch, size, maxBytes, mean, std } = options;
-    if (!Number.isInteger(batch) || batch < 1 || batch > 65535) {
-      throw new RangeError(`Cannot augment: batch ${batch} must be an integer in 1..65535`);
+    if (!Number.isInteger(batch) || batch < 1) {
+      throw new RangeError(`Cannot augment: batch ${batch} must be a positive integer`);
     }
     if (!Number.isInteger(size) || size < 1 || size > 4096) {
       throw new RangeError(`Cannot augment: size ${size} must be an integer in 1..4096`);
@@ -141,6 +150,7 @@ export class GpuAugmenter {
       s0: std[0],
       s1: std[1],
       s2: std[2],
+      ...imageGrid(gpu, batch).uniforms,
     };
     // The augmenter owns its buffers; a failed compile must not leave them behind.
     const dispatch = await prepareDispatch(
@@ -150,7 +160,7 @@ export class GpuAugmenter {
       { WG },
       tensors,
       uniforms,
-      [batch, 1, 1],
+      imageGrid(gpu, batch).workgroups,
       Object.values(tensors),
     );
     return new GpuAugmenter({ ...options }, tensors, dispatch);
@@ -213,7 +223,12 @@ export class GpuAugmenter {
     this.#src.write(new Uint32Array(packed.buffer));
     this.#info.write(info);
     this.#prm.write(prm);
-    this.#dispatch.workgroups = [n, 1, 1];
+    const grid = imageGrid(this.#dispatch.gpu, n);
+    if (n !== this.#count) {
+      this.#dispatch.setUniforms(grid.uniforms);
+      this.#count = n;
+    }
+    this.#dispatch.workgroups = grid.workgroups;
     this.#dispatch.record();
   }
 

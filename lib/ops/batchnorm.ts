@@ -23,6 +23,7 @@ import {
   Dispatch,
   type EntryOf,
   getPipeline,
+  grid1d,
   type Pipeline,
   type Recordable,
   recordOnce,
@@ -453,14 +454,20 @@ function uniforms(s: BnShape, vec4: boolean, extra: Partial<Record<string, numbe
   } as Record<string, number>;
 }
 
-function applyGroups(gpu: Gpu, op: string, s: BnShape, vec4: boolean): [number, number, number] {
-  const count = s.n * (vec4 ? s.hw / 4 : s.hw);
-  const x = Math.ceil(Math.ceil(count / PER) / APPLY_WG);
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (x > max || s.c > max) {
-    throw new RangeError(`Cannot run ${op}: the tensor is too large for one dispatch`);
-  }
-  return [x, s.c, 1];
+/** One workgroup per channel, folded past the per-dimension limit (`channel_of` in the kernel). */
+function channelGrid(gpu: Gpu, u: Record<string, number>, s: BnShape) {
+  const { workgroups, row } = grid1d(gpu, s.c, 1);
+  return { uniforms: { ...u, row, span: 0 }, workgroups };
+}
+
+/**
+ * The apply kernels' grid: `span` invocations per channel, each over {@link PER} values, as one
+ * range folded past the per-dimension limit (`apply_at` in the kernel).
+ */
+function applyGrid(gpu: Gpu, u: Record<string, number>, s: BnShape) {
+  const span = Math.ceil(u.count / PER);
+  const { workgroups, row } = grid1d(gpu, s.c * span, APPLY_WG);
+  return { uniforms: { ...u, row, span }, workgroups };
 }
 
 /**
@@ -522,6 +529,7 @@ export async function prepareBatchNormTrainForward(
     unbias: m / (m - 1),
     relu: args.relu ? 1 : 0,
   });
+  const [channel, spread] = [channelGrid(gpu, u, s), applyGrid(gpu, u, s)];
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
   const xs = bind(vec4, "x", x);
   return await prepareSteps(gpu, op, {
@@ -544,15 +552,15 @@ export async function prepareBatchNormTrainForward(
           running_mean: runningMean,
           running_var: runningVar,
         },
-        u,
-        [s.c, 1, 1],
+        channel.uniforms,
+        channel.workgroups,
       ),
       new Dispatch(
         gpu,
         apply,
         { ...xs, coef, ...bind(vec4, "out", y) },
-        u,
-        applyGroups(gpu, op, s, vec4),
+        spread.uniforms,
+        spread.workgroups,
       ),
     ],
   });
@@ -622,6 +630,7 @@ export async function prepareBatchNormEvalForward(
   gpu.assertAlive(`run ${op}`);
   const vec4 = s.hw % 4 === 0;
   const u = uniforms(s, vec4, { eps, relu: args.relu ? 1 : 0 });
+  const [coefGrid, spread] = [grid1d(gpu, s.c, APPLY_WG), applyGrid(gpu, u, s)];
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
   return await prepareSteps(gpu, op, {
     scratch: [coef],
@@ -640,15 +649,15 @@ export async function prepareBatchNormEvalForward(
           running_var_in: runningVar,
           coef_out: coef,
         },
-        u,
-        [Math.ceil(s.c / APPLY_WG), 1, 1],
+        { ...u, row: coefGrid.row, span: 0 },
+        coefGrid.workgroups,
       ),
       new Dispatch(
         gpu,
         apply,
         { ...bind(vec4, "x", x), coef, ...bind(vec4, "out", y) },
-        u,
-        applyGroups(gpu, op, s, vec4),
+        spread.uniforms,
+        spread.workgroups,
       ),
     ],
   });
@@ -723,6 +732,7 @@ export async function prepareBatchNormBackward(
   gpu.assertAlive(`run ${op}`);
   const vec4 = s.hw % 4 === 0;
   const u = uniforms(s, vec4, { relu: reluOutput ? 1 : 0 });
+  const [channel, spread] = [channelGrid(gpu, u, s), applyGrid(gpu, u, s)];
   const coef = Tensor.empty(gpu, [s.c, 4], "f32", "batchnorm coefficients");
   // Without a fused ReLU the mask binding is unused by the shader's logic; dy stands in.
   const mask = reluOutput ?? dy;
@@ -748,15 +758,15 @@ export async function prepareBatchNormBackward(
           dgamma,
           dbeta,
         },
-        u,
-        [s.c, 1, 1],
+        channel.uniforms,
+        channel.workgroups,
       ),
       new Dispatch(
         gpu,
         apply,
         { ...ins, coef, ...bind(vec4, "out", dx) },
-        u,
-        applyGroups(gpu, op, s, vec4),
+        spread.uniforms,
+        spread.workgroups,
       ),
     ],
   });

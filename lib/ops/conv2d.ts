@@ -566,7 +566,7 @@ function folded(
 
 /** How many partial sums of a `weights`-value gradient one storage buffer holds. */
 function partialsThatFit(gpu: Gpu, weights: number): number {
-  const max = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+  const max = gpu.maxTensorBytes;
   return Math.floor(max / (weights * 4));
 }
 
@@ -582,6 +582,15 @@ function foldGroups(
   y = 1,
 ): { grid: [number, number, number]; row: number } {
   const { workgroups: [x, z], row } = grid1d(gpu, count, wg);
+  // y counts blocks of 16 channels: past WebGPU's guaranteed 65535 only beyond a million
+  // channels, so it is checked here rather than folded (a forced small limit can reach it).
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  if (y > max) {
+    throw new RangeError(
+      `Cannot run conv2d: a grid of ${x}x${y}x${z} workgroups exceeds the device limit of ` +
+        `${max} per dimension; use fewer channels or a smaller batch`,
+    );
+  }
   return { grid: [x, y, z], row };
 }
 
@@ -892,15 +901,9 @@ function prepareTiled(
   }
   const kps = roundUp(Math.ceil(depth / splits), v.tk);
   splits = Math.ceil(depth / kps);
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  const gx = Math.min(ntiles, max);
-  const gy = Math.ceil(ntiles / gx);
-  if (gy > max || mtiles * splits > max) {
-    throw new RangeError(
-      `Cannot run ${op}: ${ntiles}x${mtiles * splits} tiles exceed the device limit of ${max} ` +
-        `workgroups per dimension; use a smaller batch`,
-    );
-  }
+  // One workgroup per (NC tile, M tile, slice), as a 1-D range folded past the per-dimension
+  // limit; the kernel decodes the three indices from the linear workgroup number.
+  const { workgroups, row: gx } = grid1d(gpu, ntiles * mtiles * splits, 1);
   const part = mode === 2
     ? Tensor.empty(gpu, [splits, s.f, s.c * kk], "f32", "conv2d weight partials")
     : null;
@@ -919,9 +922,11 @@ function prepareTiled(
           depth,
           kps,
           gx,
+          ntiles,
           mtiles,
+          splits,
           accumulate: accumulate ? 1 : 0,
-        }, [gx, gy, mtiles * splits]),
+        }, workgroups),
       ];
       if (part && reduce) {
         const count = s.f * s.c * kk;

@@ -764,11 +764,16 @@ export async function prepareChannelSum(
   const spatial = x.shape.slice(2).reduce((a, b) => a * b, 1);
   checkSize("channel_sum", "out", out, channels, `x ${formatShape(x.shape)}`);
   const uniforms = sumUniforms(n, channels, spatial, options);
-  return await prepareDispatch(gpu, REDUCE, "channel_sum", { WG: 256 }, { x, out }, uniforms, [
-    channels,
-    1,
-    1,
-  ]);
+  const { workgroups } = grid1d(gpu, channels, 1);
+  return await prepareDispatch(
+    gpu,
+    REDUCE,
+    "channel_sum",
+    { WG: 256 },
+    { x, out },
+    uniforms,
+    workgroups,
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Per-kernel timings of one stage-1 training step (`--timings` of `deno task train` and
- * `deno task bench`): a network of its own, so the run being trained is never touched.
+ * `deno task bench`): a network of its own, so the run being trained is never touched. A batch
+ * that training splits into micro-batches (`stage1Plan`) is timed split the same way.
  *
  * @module
  */
@@ -9,11 +10,13 @@ import { Rng } from "../data/rng.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { describeWork, Sequence } from "../gpu/kernel.ts";
 import { formatTimings, type StepTimings, timeDispatches } from "../gpu/_timing.ts";
+import { MicroBatchStep } from "../nn/microbatch.ts";
 import { ResNet } from "../nn/resnet.ts";
 import type { ResNetSpec } from "../nn/spec.ts";
 import { prepareSgd, type SgdOp, type SgdOptions } from "../ops/optim.ts";
 import type { Stage1Settings } from "./config.ts";
 import { cosineSchedule } from "./schedule.ts";
+import { stage1Plan } from "./stage1.ts";
 
 /**
  * The SGD update of every parameter of `net` (momentum, weight decay, and a fixed learning rate
@@ -54,7 +57,10 @@ export function prepareNetSgd(
 
 /**
  * Builds `spec` with the settings' batch and SGD, takes `warmup` ordinary steps on seeded
- * random data (compiling and tuning everything), then times one step dispatch by dispatch.
+ * random data (compiling and tuning everything), then times one step dispatch by dispatch. A
+ * batch too large for the device runs as training would run it, as equal micro-batches of a
+ * network built for one (`stage1Plan`): every micro-batch's kernels and the gradient sums are
+ * timed (the buffer copies between them are not), and the title says so.
  *
  * @param gpu The device.
  * @param spec The network.
@@ -85,26 +91,48 @@ export async function timeTrainingStep(
   options: { warmup?: number; method?: "auto" | "cpu" } = {},
 ): Promise<{ timings: StepTimings; text: string }> {
   const warmup = options.warmup ?? 2;
-  const net = await ResNet.create(gpu, spec, { batch: settings.batch });
+  const plan = stage1Plan(gpu, spec, settings.batch);
+  const net = await ResNet.create(gpu, spec, {
+    batch: plan.size,
+    lossScale: plan.size / settings.batch,
+  });
+  let micro: MicroBatchStep | undefined;
   let optimizer;
   try {
-    optimizer = await prepareNetSgd(gpu, net, {
+    micro = await MicroBatchStep.create(net, plan.count);
+    optimizer = await prepareSgd(gpu, {
+      params: net.params.map((p) => p.value),
+      grads: [...micro.grads],
+      velocities: net.params.map((p) => p.velocity),
       momentum: settings.momentum,
       weightDecay: settings.weightDecay,
       schedule: cosineSchedule(settings.lr, warmup + 1),
     });
     const rng = new Rng(0);
     net.initialize(rng);
-    net.input.write(Float32Array.from({ length: net.input.size }, () => rng.normal(0, 1)));
-    net.labels.write(Int32Array.from({ length: settings.batch }, () => rng.nextInt(spec.classes)));
-    const step = new Sequence([net.trainStep, describeWork(optimizer, { layer: "sgd" })]);
+    const images = Float32Array.from(
+      { length: net.input.size * plan.count },
+      () => rng.normal(0, 1),
+    );
+    micro.write(
+      images,
+      Int32Array.from({ length: settings.batch }, () => rng.nextInt(spec.classes)),
+    );
+    const step = new Sequence([
+      ...micro.asSequence().items,
+      describeWork(optimizer, { layer: "sgd" }),
+    ]);
     for (let i = 0; i < warmup; i++) step.record();
     await gpu.sync();
     const timings = await timeDispatches(gpu, step, { method: options.method });
-    const title = `${spec.name} training step, batch ${settings.batch}`;
+    const split = plan.count === 1
+      ? ""
+      : ` as ${plan.count} micro-batches of ${plan.size} (the copies between them untimed)`;
+    const title = `${spec.name} training step, batch ${settings.batch}${split}`;
     return { timings, text: formatTimings(timings, title) };
   } finally {
     optimizer?.destroy();
+    micro?.destroy();
     net.destroy();
     await gpu.sync();
   }

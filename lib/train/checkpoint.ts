@@ -71,6 +71,12 @@ export interface Checkpoint {
    * use them again so that the numbers stay the same. Null in checkpoints that predate it.
    */
   readonly tuning?: TuningRecord | null;
+  /**
+   * How stage 1 split each batch (`count` micro-batches of `size`): `--resume` refuses a device
+   * that would split it otherwise, since batch-norm statistics are per micro-batch. Null in
+   * checkpoints that predate it (those ran their batch whole).
+   */
+  readonly microBatches?: { count: number; size: number } | null;
 }
 
 /**
@@ -101,6 +107,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
     config: checkpoint.config,
     history: checkpoint.history,
     tuning: checkpoint.tuning ?? null,
+    microBatches: checkpoint.microBatches ?? null,
     tensors: checkpoint.tensors.map((t) => ({
       name: t.name,
       shape: t.shape,
@@ -187,6 +194,7 @@ export function decodeCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
     history: header.history ?? [],
     tensors,
     tuning: header.tuning ?? null,
+    microBatches: header.microBatches ?? null,
   };
 }
 

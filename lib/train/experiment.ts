@@ -13,10 +13,10 @@
 import type { LongTailSplits } from "../data/long_tail.ts";
 import { augmentPad } from "../data/profiles.ts";
 import { loadLongTail } from "../data/source.ts";
-import { type Gpu, requestGpu } from "../gpu/device.ts";
+import { type Gpu, type LowerLimits, requestGpu } from "../gpu/device.ts";
 import { hostGpuOptions } from "../io/_gpu_host.ts";
 import { exists, parentDir, runStamp } from "../io/_paths.ts";
-import { describeMicroBatchPlan } from "../nn/memory.ts";
+import { describeMicroBatches, describeMicroBatchPlan, formatSplit } from "../nn/memory.ts";
 import { ResNet } from "../nn/resnet.ts";
 import { describeResNet, type ResNetSpec } from "../nn/spec.ts";
 import { dumpClassifier, extractFeatures } from "./extract.ts";
@@ -316,6 +316,11 @@ const MAX_TOTAL_STEPS = 1 << 24;
  * The example is not run by `deno test --doc`: it needs the Fashion-MNIST files and trains a
  * network for minutes; tests/train/experiment_test.ts runs it end to end.
  *
+ * @param args The parsed command line.
+ * @param lowerLimits Device limits to obey as if the adapter had them (tests of the splitting
+ *   of work past the limits; default none).
+ * @returns The run folder, config, metrics, timings and stage-1 history.
+ *
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
@@ -324,12 +329,16 @@ const MAX_TOTAL_STEPS = 1 << 24;
  * assert.equal(result.dir, "runs/s");
  * ```
  */
-export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> {
+export async function runExperiment(
+  args: TrainArgs,
+  lowerLimits: LowerLimits = {},
+): Promise<ExperimentResult> {
   const started = performance.now();
   const gpu = await requestGpu({
     verbose: args.verbose,
     warnFallback: !args.quiet,
     ...hostGpuOptions(),
+    lowerLimits,
   });
   const log = new Progress("ltkit", { quiet: args.quiet });
   const timings: { stage: string; seconds: number }[] = [];
@@ -439,15 +448,27 @@ export async function runExperiment(args: TrainArgs): Promise<ExperimentResult> 
       const checkpointPath = args.fromCheckpoint ?? `${dir}/checkpoint.bin`;
       let net: ResNet;
       if (args.fromCheckpoint) {
-        ({ net, history } = await timed(
+        ({ net, history, microBatches } = await timed(
           "load checkpoint",
           () => loadNet(gpu, spec!, config, args.fromCheckpoint!),
         ));
       } else {
+        const plan = stage1Plan(gpu, spec, config.stage1.batch);
         log.info(
-          `stage 1: ${backbone}, ${config.stage1.epochs} epochs; ` +
-            describeMicroBatchPlan(stage1Plan(gpu, spec, config.stage1.batch)),
+          `stage 1: ${backbone}, ${config.stage1.epochs} epochs; ${describeMicroBatchPlan(plan)}`,
         );
+        const before = args.config
+          ? (await readRunRecord(parentDir(args.config)))?.stage1MicroBatches
+          : undefined;
+        if (before && before.count !== plan.count) {
+          // Batch-norm statistics are per micro-batch: the rerun cannot reproduce the numbers.
+          log.info(
+            `ltkit: warning: the run of ${args.config} ran batch ${plan.batch} ` +
+              `${formatSplit(before)}, this device runs it ${formatSplit(plan)}; batch-norm ` +
+              "statistics are per micro-batch, so the numbers differ from that run's (rerun on " +
+              "a device with its buffer limits to reproduce them)",
+          );
+        }
         const train: ImageSource = splits ? splits.train.set : packed!.train;
         const result = await timed("stage 1", () =>
           trainStage1(gpu, train, {
@@ -550,16 +571,26 @@ async function loadNet(
   spec: ResNetSpec,
   config: ExperimentConfig,
   path: string,
-): Promise<{ net: ResNet; history: EpochRecord[] }> {
+): Promise<
+  { net: ResNet; history: EpochRecord[]; microBatches: { count: number; size: number } | null }
+> {
   const checkpoint = await loadCheckpoint(path);
-  const net = await ResNet.create(gpu, spec, { batch: config.stage1.batch });
+  // Extraction runs in eval mode (running statistics): any batch gives the same features, so
+  // the network is built at the micro-batch this device trains with, which always fits.
+  const net = await ResNet.create(gpu, spec, {
+    batch: stage1Plan(gpu, spec, config.stage1.batch).size,
+  });
   try {
     await restore(net, checkpoint.tensors);
   } catch (error) {
     net.destroy();
     throw error;
   }
-  return { net, history: (checkpoint.history ?? []) as EpochRecord[] };
+  return {
+    net,
+    history: (checkpoint.history ?? []) as EpochRecord[],
+    microBatches: checkpoint.microBatches ?? null,
+  };
 }
 
 async function dumpAll(
@@ -609,6 +640,15 @@ async function writeRunReport(
   classes: readonly string[] | undefined,
 ): Promise<void> {
   const notes = record.backbone ? [`Backbone: ${record.backbone}.`] : [];
+  if (record.stage1MicroBatches) {
+    const split = { batch: config.stage1.batch, ...record.stage1MicroBatches };
+    notes.push(
+      `Stage 1 on this device: ${describeMicroBatches(split)}` +
+        (split.count > 1
+          ? `; a device with other buffer limits may split it otherwise and get other numbers.`
+          : "."),
+    );
+  }
   if (record.jointTestAccuracy !== null) {
     notes.push(
       `The stage-1 network's own classifier gets ${(100 * record.jointTestAccuracy).toFixed(2)}% ` +

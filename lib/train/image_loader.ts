@@ -101,6 +101,11 @@ export interface ImageBatch {
   params: AugmentParams[];
 }
 
+/** The most source bytes one augmentation holds: one storage buffer of whole u32 words. */
+function sourceBytesMax(gpu: Gpu): number {
+  return Math.floor(gpu.maxTensorBytes / 4) * 4;
+}
+
 /**
  * Batches from a pack, augmented on the GPU.
  *
@@ -190,11 +195,12 @@ export class ImageLoader {
     const sampled = options.train && (options.sampler ?? "instance") !== "instance";
     const rows = sampled || (subset && !options.train) ? await PackRows.open(options.dir) : null;
     const side = stream.manifest.settings.size;
-    // Room for images up to 2:1 at the pack's size; a batch of wider ones grows the buffer.
+    // Room for images up to 2:1 at the pack's size (at most one buffer's worth); a batch of
+    // wider ones grows the buffer.
     const augmenter = await GpuAugmenter.create(gpu, {
       batch: options.batch,
       size: options.size ?? 224,
-      maxBytes: options.batch * side * side * 2 * 3,
+      maxBytes: Math.min(options.batch * side * side * 2 * 3, sourceBytesMax(gpu)),
       mean: options.mean,
       std: options.std,
     });
@@ -210,8 +216,19 @@ export class ImageLoader {
     const bytes = sources.reduce((n, s) => n + s.pixels.length, 0);
     const o = this.#augmenter.options;
     if (bytes > o.maxBytes) {
+      const max = sourceBytesMax(this.#gpu);
+      if (bytes > max) {
+        throw new RangeError(
+          `Cannot augment a batch of ${sources.length} images from ${this.stream.dir}: their ` +
+            `${bytes} source bytes exceed the ${max} one buffer holds on this device; use a ` +
+            "smaller batch or pack the images at a smaller size",
+        );
+      }
       this.#augmenter.destroy();
-      this.#augmenter = await GpuAugmenter.create(this.#gpu, { ...o, maxBytes: 2 * bytes });
+      this.#augmenter = await GpuAugmenter.create(this.#gpu, {
+        ...o,
+        maxBytes: Math.min(2 * bytes, max),
+      });
     }
     this.#augmenter.run(sources, params);
   }

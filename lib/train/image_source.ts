@@ -20,6 +20,7 @@
  */
 
 import type { ImageSet } from "../data/image_set.ts";
+import { readManifest } from "../data/shards.ts";
 import type { Gpu } from "../gpu/device.ts";
 import type { MicroBatchStep } from "../nn/microbatch.ts";
 import type { ResNet } from "../nn/resnet.ts";
@@ -141,8 +142,45 @@ export function checkPackedInput(source: PackedSource, input: readonly number[])
 }
 
 /**
+ * Images per augmentation run of a packed batch: the largest divisor of `batch` whose output
+ * (chunk x 3 x crop x crop f32) and source bytes (room for 2:1 images at the pack's side) each
+ * fit one storage buffer of `gpu`.
+ *
+ * @param gpu The device whose per-buffer limit applies.
+ * @param batch Images per step.
+ * @param crop The network's input side.
+ * @param side The pack's image side.
+ * @returns The chunk, a divisor of `batch`.
+ * @throws {RangeError} When not even one image fits.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { packedChunk } from "./image_source.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * assert.equal(packedChunk(gpu, 128, 32, 40), 128);
+ * gpu.destroy();
+ * ```
+ */
+export function packedChunk(gpu: Gpu, batch: number, crop: number, side: number): number {
+  const perImage = Math.max(3 * crop * crop * 4, side * side * 2 * 3);
+  for (let chunk = batch; chunk >= 1; chunk--) {
+    if (batch % chunk === 0 && chunk * perImage <= gpu.maxTensorBytes) return chunk;
+  }
+  throw new RangeError(
+    `Cannot train stage 1 from packs: one image's augmentation needs ${perImage} bytes but one ` +
+      `storage buffer holds ${gpu.maxTensorBytes} on this device; use a smaller crop or pack size`,
+  );
+}
+
+/**
  * Stage 1's batches from a pack: each step's batch augmented on the GPU (RandomResizedCrop,
- * flip, ColorJitter) and copied into the network's input. Epoch e draws its order from
+ * flip, ColorJitter) and copied into the network's input (the micro-batch slots of a split
+ * step). The augmentation runs in equal chunks of the batch, the largest whose buffers fit one
+ * storage buffer ({@link packedChunk}), one submit apart, so a batch too large for the device
+ * trains from packs as it trains from memory; the rows and their augmentation do not depend on
+ * the chunks. Epoch e draws its order from
  * `Rng(seed, 1 + 2e)` and its augmentation from `Rng(seed, 2 + 2e)`, the streams the in-memory
  * path uses for its sampler and augmentation, so a resumed run repeats them and a sampler other
  * than instance-balanced visits the same index sequence as on an in-memory set with the same
@@ -165,6 +203,11 @@ export class PackedTrainFeed {
     this.#loader = loader;
   }
 
+  /** Images per augmentation run: the loader's batch. */
+  get chunk(): number {
+    return this.#loader.options.batch;
+  }
+
   /**
    * Opens the pack and the augmentation kernel.
    *
@@ -181,9 +224,11 @@ export class PackedTrainFeed {
     settings: Pick<Stage1Settings, "seed" | "sampler" | "epochs">,
   ): Promise<PackedTrainFeed> {
     checkPackedInput(source, step.net.spec.input);
+    const manifest = await readManifest(source.pack);
+    const side = manifest?.settings.size ?? source.crop.size;
     const loader = await ImageLoader.create(gpu, {
       dir: source.pack,
-      batch: step.batch,
+      batch: packedChunk(gpu, step.batch, source.crop.size, side),
       train: true,
       seed: settings.seed,
       sampler: settings.sampler,
@@ -216,14 +261,23 @@ export class PackedTrainFeed {
         await closing;
         closing = null;
       }
-      const next = await batches.next();
-      if (next.done || next.value.count !== step.batch) {
-        throw new RangeError(
-          `Cannot train stage 1: the pack ${this.#loader.stream.dir} ran out of full batches ` +
-            `of ${step.batch} in epoch ${epoch + 1}`,
-        );
+      const chunk = this.chunk;
+      const labels = new Int32Array(step.batch);
+      for (let first = 0; first < step.batch; first += chunk) {
+        // The augmentation's uploads are queue writes: the previous chunk's kernel and copy
+        // must be submitted before they are replaced.
+        if (first > 0) step.net.gpu.submit();
+        const next = await batches.next();
+        if (next.done || next.value.count !== chunk) {
+          throw new RangeError(
+            `Cannot train stage 1: the pack ${this.#loader.stream.dir} ran out of full batches ` +
+              `of ${step.batch} in epoch ${epoch + 1}`,
+          );
+        }
+        step.copyImagesFrom(this.#loader.images.buffer, first, chunk);
+        labels.set(next.value.labels, first);
       }
-      step.copyFrom(this.#loader.images.buffer, next.value.labels);
+      step.writeLabels(labels);
     };
   }
 

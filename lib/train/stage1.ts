@@ -19,7 +19,7 @@ import { createSampler } from "../data/sampler.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { Sequence } from "../gpu/kernel.ts";
 import { readAll } from "../gpu/tensor.ts";
-import { type MicroBatchPlan, planMicroBatches } from "../nn/memory.ts";
+import { formatSplit, type MicroBatchPlan, planMicroBatches } from "../nn/memory.ts";
 import { MicroBatchStep } from "../nn/microbatch.ts";
 import { ResNet } from "../nn/resnet.ts";
 import type { ResNetSpec } from "../nn/spec.ts";
@@ -324,7 +324,7 @@ export interface Stage1Result {
  */
 export function stage1Plan(gpu: Gpu, spec: ResNetSpec, batch: number): MicroBatchPlan {
   return planMicroBatches(spec, batch, {
-    maxTensorBytes: Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize),
+    maxTensorBytes: gpu.maxTensorBytes,
   });
 }
 
@@ -512,6 +512,7 @@ export async function trainStage1(
       ? await tryLoad(options.checkpointPath)
       : null;
     if (resumed) {
+      checkResumedSplit(options.checkpointPath!, resumed.microBatches, plan);
       await restore(net, resumed.tensors);
       startEpoch = resumed.epoch;
       optimizer.setStep(startEpoch * steps);
@@ -630,6 +631,7 @@ export async function trainStage1(
           history,
           tensors: await snapshot(net),
           tuning: tuningRecord(gpu),
+          microBatches: { count: plan.count, size: plan.size },
         });
       }
       progress.epoch({
@@ -698,6 +700,26 @@ function readMetricsLater(
       return values;
     },
   };
+}
+
+/**
+ * Refuses to resume a run whose checkpoint split its batch otherwise than this device would:
+ * batch-norm statistics are per micro-batch, so the rest of the run would compute other numbers
+ * than the run it continues. A checkpoint without the record ran its batch whole.
+ */
+function checkResumedSplit(
+  path: string,
+  recorded: { count: number; size: number } | null | undefined,
+  plan: MicroBatchPlan,
+): void {
+  const was = recorded ?? { count: 1, size: plan.batch };
+  if (was.count === plan.count) return;
+  throw new RangeError(
+    `Cannot resume stage 1 from ${path}: it ran batch ${plan.batch} ${formatSplit(was)} but ` +
+      `this device runs it ${formatSplit(plan)} (its per-buffer limit differs), and batch-norm ` +
+      "statistics are per micro-batch, so the numbers would change; resume on a device with " +
+      "the same limits, or start a new run without --resume",
+  );
 }
 
 async function tryLoad(path: string) {

@@ -13,7 +13,7 @@ import {
   Sequence,
 } from "../../lib/gpu/kernel.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
-import { assertClose, noGpu, testGpu } from "../_gpu.ts";
+import { assertClose, noGpu, testGpu, withLowerLimits } from "../_gpu.ts";
 
 // A small kernel family for exercising the loader: `axpy` adds alpha * x into out.
 const AXPY: KernelSource = {
@@ -260,5 +260,14 @@ Deno.test({
     equal(big.workgroups.join(), `${max},2,1`);
     equal(big.row, max * 64);
     equal(grid1d(gpu, 0, 64).workgroups.join(), "1,1,1");
+    // Past limit x limit workgroups even the folded grid is refused, before any dispatch.
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 3 }, (low) => {
+      equal(grid1d(low, 9 * 64, 64).workgroups.join(), "3,3,1");
+      throws(
+        () => grid1d(low, 9 * 64 + 1, 64),
+        /^RangeError: Cannot dispatch 10 workgroups: more than the 3 x 3 a folded grid holds on this device \(limit 3 per dimension\); split the work$/,
+      );
+      return Promise.resolve();
+    });
   },
 });

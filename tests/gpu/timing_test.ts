@@ -8,11 +8,13 @@ import {
   summarizeTimings,
   timeDispatches,
 } from "../../lib/gpu/_timing.ts";
+import { stepMemory } from "../../lib/nn/memory.ts";
 import { ResNet } from "../../lib/nn/resnet.ts";
+import { resnet } from "../../lib/nn/spec.ts";
 import { modelSpec, presetConfig, stage1Settings } from "../../lib/train/config.ts";
 import { changedSettings, parseTrainArgs } from "../../lib/train/flags.ts";
 import { prepareNetSgd, timeTrainingStep } from "../../lib/train/_step_timings.ts";
-import { noGpu, testGpu } from "../_gpu.ts";
+import { bufferLimits, noGpu, testGpu, withLowerLimits } from "../_gpu.ts";
 
 const FAKE: DispatchTiming[] = [
   { family: "conv2d", kernel: "conv2d.pack", layer: "stem", ms: 1, flops: 0, bytes: 1e6 },
@@ -149,5 +151,31 @@ Deno.test({
       }
       await gpu.sync();
     }
+  },
+});
+
+Deno.test({
+  name: "a batch the device splits is timed as training runs it: every micro-batch's kernels",
+  ignore: noGpu,
+  async fn() {
+    // Room for 4 images' largest tensor: batch 12 runs as 3 micro-batches of 4, batch 4 whole.
+    const spec = resnet("tiny", [1, 8, 8], 4, [4, 6], 1, 2);
+    const limit = stepMemory(spec, 4).largest.bytes;
+    await withLowerLimits(bufferLimits(limit), async (gpu) => {
+      const settings = { batch: 4, lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+      const whole = await timeTrainingStep(gpu, spec, settings, { warmup: 1, method: "cpu" });
+      const split = await timeTrainingStep(gpu, spec, { ...settings, batch: 12 }, {
+        warmup: 1,
+        method: "cpu",
+      });
+      ok(split.text.includes("batch 12 as 3 micro-batches of 4"), split.text);
+      ok(!whole.text.includes("micro-batches"), whole.text);
+      const convs = (t: typeof whole) =>
+        t.timings.dispatches.filter((d) => d.family === "conv2d").length;
+      equal(convs(split), 3 * convs(whole), "three micro-batches' convolutions");
+      // The gradient sums of micro-batches 2 and 3: one addition per parameter each.
+      const sums = split.timings.dispatches.filter((d) => d.kernel.endsWith(".accumulate"));
+      ok(sums.length > 0 && sums.length % 2 === 0, `${sums.length} gradient sums`);
+    });
   },
 });

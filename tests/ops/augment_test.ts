@@ -20,7 +20,7 @@ import {
 import { IMAGENET_NORMALIZATION } from "../../lib/data/image_list_profiles.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { GpuAugmenter } from "../../lib/ops/augment.ts";
-import { noGpu, testGpu } from "../_gpu.ts";
+import { noGpu, testGpu, withLowerLimits } from "../_gpu.ts";
 
 const TOLERANCE = 2e-4;
 
@@ -118,5 +118,49 @@ Deno.test({
     } finally {
       aug.destroy();
     }
+  },
+});
+
+Deno.test({
+  name: "GpuAugmenter folds its images past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  fn: async () => {
+    // 5 workgroups per dimension: 13 images need 3 rows, then 7 need 2 (the uniforms follow).
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 5 }, async (gpu) => {
+      const shapes = [[37, 23], [5, 61], [64, 48], [19, 19]];
+      const sources = Array.from(
+        { length: 13 },
+        (_, i) => source(...shapes[i % 4] as [number, number], i),
+      );
+      const S = 11;
+      const { mean, std } = IMAGENET_NORMALIZATION;
+      const aug = await GpuAugmenter.create(gpu, {
+        batch: 13,
+        size: S,
+        maxBytes: sources.reduce((n, s) => n + s.pixels.length, 0),
+        mean,
+        std,
+      });
+      try {
+        const rng = new Rng(5);
+        const plane = 3 * S * S;
+        let before = new Float32Array();
+        for (const count of [13, 7, 13]) {
+          const batch = sources.slice(0, count);
+          const params = batch.map((s) => trainAugmentParams(rng, s.height, s.width));
+          aug.run(batch, params);
+          const got = (await aug.out.read()).subarray(0, count * 3 * S * S);
+          const err = maxDiff(got as Float32Array, augmentReference(batch, params, S, mean, std));
+          console.log(`${count} images: max |diff| ${err.toExponential(2)}`);
+          ok(err <= TOLERANCE, `${count} images: ${err}`);
+          // Rows past the count keep their old values: the overhanging workgroups do nothing.
+          const all = new Float32Array(await aug.out.read());
+          if (count < 13) deepEqual(all.subarray(count * plane), before.subarray(count * plane));
+          before = all;
+        }
+      } finally {
+        aug.destroy();
+      }
+    });
   },
 });

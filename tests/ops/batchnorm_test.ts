@@ -9,7 +9,14 @@ import {
   prepareBatchNormTrainForward,
 } from "../../lib/ops/batchnorm.ts";
 import * as ref from "../../lib/ops/_reference_nn.ts";
-import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import {
+  assertClose,
+  maxRelativeError,
+  noGpu,
+  randomArray,
+  testGpu,
+  withLowerLimits,
+} from "../_gpu.ts";
 
 /** (N,C,H,W) with HW not a multiple of 4 (scalar kernels) and with it (vec4), and (N,C). */
 const SHAPES: readonly number[][] = [
@@ -92,6 +99,76 @@ Deno.test("batchnorm reference backward matches central finite differences (floa
   }
 });
 
+/** Checks the training forward pass of `variant` on `shapes` against the CPU reference. */
+async function checkTrainForward(
+  gpu: Gpu,
+  variant: BatchNormVariant,
+  shapes: readonly number[][],
+) {
+  for (const shape of shapes) {
+    for (const relu of [false, true]) {
+      const c = shape[1];
+      const xs = offsetInput(shape, product(shape));
+      const gs = randomArray(c, 2, 0.5, 1.5);
+      const bs = randomArray(c, 3);
+      const rm0 = randomArray(c, 4);
+      const rv0 = randomArray(c, 5, 0.5, 2);
+      const x = Tensor.from(gpu, xs, shape);
+      const gamma = Tensor.from(gpu, gs);
+      const beta = Tensor.from(gpu, bs);
+      const y = Tensor.empty(gpu, shape);
+      const mean = Tensor.empty(gpu, [c]);
+      const invStd = Tensor.empty(gpu, [c]);
+      const runningMean = Tensor.from(gpu, rm0);
+      const runningVar = Tensor.from(gpu, rv0);
+      const momentum = 0.3;
+      await batchNormTrainForward(gpu, {
+        x,
+        gamma,
+        beta,
+        y,
+        mean,
+        invStd,
+        runningMean,
+        runningVar,
+        momentum,
+        relu,
+        variant,
+      });
+      const e = ref.batchNormTrainForward(xs, shape, gs, bs, {
+        momentum,
+        runningMean: rm0,
+        runningVar: rv0,
+      });
+      const ey = relu ? e.y.map((v) => Math.max(v, 0)) : e.y;
+      const label = `${shape}${relu ? " relu" : ""}`;
+      const got = {
+        y: await y.read(),
+        mean: await mean.read(),
+        invStd: await invStd.read(),
+        rm: await runningMean.read(),
+        rv: await runningVar.read(),
+      };
+      console.log(
+        `  ${label}: y ${maxRelativeError(got.y, ey).toExponential(2)}, invStd ` +
+          `${maxRelativeError(got.invStd, e.invStd).toExponential(2)}, runningVar ` +
+          `${maxRelativeError(got.rv, e.runningVar).toExponential(2)}`,
+      );
+      // Centering costs one f32 rounding of the mean (at the scale of |x|), which invStd *
+      // gamma amplifies: with two close values per channel that exceeds TOL in any f32 code.
+      const maxAbs = xs.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const gain = e.invStd.reduce((m, v, i) => Math.max(m, v * Math.abs(gs[i])), 0);
+      const yTol = Math.max(TOL, 4 * 2 ** -24 * maxAbs * gain);
+      assertClose(got.y, ey, yTol, `y ${label}`);
+      assertClose(got.mean, e.mean, TOL, `mean ${label}`);
+      assertClose(got.invStd, e.invStd, TOL, `invStd ${label}`);
+      assertClose(got.rm, e.runningMean, TOL, `runningMean ${label}`);
+      assertClose(got.rv, e.runningVar, TOL, `runningVar ${label}`);
+      for (const t of [x, gamma, beta, y, mean, invStd, runningMean, runningVar]) t.destroy();
+    }
+  }
+}
+
 for (const variant of VARIANTS) {
   Deno.test({
     name:
@@ -100,68 +177,7 @@ for (const variant of VARIANTS) {
     async fn() {
       const gpu = (await testGpu())!;
       if (await refusedWithoutSubgroups(gpu, variant)) return;
-      for (const shape of SHAPES) {
-        for (const relu of [false, true]) {
-          const c = shape[1];
-          const xs = offsetInput(shape, product(shape));
-          const gs = randomArray(c, 2, 0.5, 1.5);
-          const bs = randomArray(c, 3);
-          const rm0 = randomArray(c, 4);
-          const rv0 = randomArray(c, 5, 0.5, 2);
-          const x = Tensor.from(gpu, xs, shape);
-          const gamma = Tensor.from(gpu, gs);
-          const beta = Tensor.from(gpu, bs);
-          const y = Tensor.empty(gpu, shape);
-          const mean = Tensor.empty(gpu, [c]);
-          const invStd = Tensor.empty(gpu, [c]);
-          const runningMean = Tensor.from(gpu, rm0);
-          const runningVar = Tensor.from(gpu, rv0);
-          const momentum = 0.3;
-          await batchNormTrainForward(gpu, {
-            x,
-            gamma,
-            beta,
-            y,
-            mean,
-            invStd,
-            runningMean,
-            runningVar,
-            momentum,
-            relu,
-            variant,
-          });
-          const e = ref.batchNormTrainForward(xs, shape, gs, bs, {
-            momentum,
-            runningMean: rm0,
-            runningVar: rv0,
-          });
-          const ey = relu ? e.y.map((v) => Math.max(v, 0)) : e.y;
-          const label = `${shape}${relu ? " relu" : ""}`;
-          const got = {
-            y: await y.read(),
-            mean: await mean.read(),
-            invStd: await invStd.read(),
-            rm: await runningMean.read(),
-            rv: await runningVar.read(),
-          };
-          console.log(
-            `  ${label}: y ${maxRelativeError(got.y, ey).toExponential(2)}, invStd ` +
-              `${maxRelativeError(got.invStd, e.invStd).toExponential(2)}, runningVar ` +
-              `${maxRelativeError(got.rv, e.runningVar).toExponential(2)}`,
-          );
-          // Centering costs one f32 rounding of the mean (at the scale of |x|), which invStd *
-          // gamma amplifies: with two close values per channel that exceeds TOL in any f32 code.
-          const maxAbs = xs.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-          const gain = e.invStd.reduce((m, v, i) => Math.max(m, v * Math.abs(gs[i])), 0);
-          const yTol = Math.max(TOL, 4 * 2 ** -24 * maxAbs * gain);
-          assertClose(got.y, ey, yTol, `y ${label}`);
-          assertClose(got.mean, e.mean, TOL, `mean ${label}`);
-          assertClose(got.invStd, e.invStd, TOL, `invStd ${label}`);
-          assertClose(got.rm, e.runningMean, TOL, `runningMean ${label}`);
-          assertClose(got.rv, e.runningVar, TOL, `runningVar ${label}`);
-          for (const t of [x, gamma, beta, y, mean, invStd, runningMean, runningVar]) t.destroy();
-        }
-      }
+      await checkTrainForward(gpu, variant, SHAPES);
     },
   });
 }
@@ -210,53 +226,102 @@ Deno.test({
   },
 });
 
+/** Checks the eval forward pass on `shapes` against the CPU reference. */
+async function checkEvalForward(gpu: Gpu, shapes: readonly number[][]) {
+  for (const shape of shapes) {
+    const c = shape[1];
+    const xs = offsetInput(shape, 7);
+    const gs = randomArray(c, 2, 0.5, 1.5);
+    const bs = randomArray(c, 3);
+    const rm = randomArray(c, 4, 95, 105);
+    const rv = randomArray(c, 5, 0.5, 2);
+    const x = Tensor.from(gpu, xs, shape);
+    const y = Tensor.empty(gpu, shape);
+    const t = [
+      Tensor.from(gpu, gs),
+      Tensor.from(gpu, bs),
+      Tensor.from(gpu, rm),
+      Tensor.from(gpu, rv),
+    ];
+    for (const relu of [false, true]) {
+      await batchNormEvalForward(gpu, {
+        x,
+        gamma: t[0],
+        beta: t[1],
+        y,
+        runningMean: t[2],
+        runningVar: t[3],
+        eps: 1e-3,
+        relu,
+      });
+      const e = ref.batchNormEvalForward(xs, shape, gs, bs, rm, rv, 1e-3);
+      const got = await y.read();
+      console.log(
+        `  eval ${shape}${relu ? " relu" : ""}: y ${
+          maxRelativeError(
+            got,
+            relu ? e.map((v) => Math.max(v, 0)) : e,
+          ).toExponential(2)
+        }`,
+      );
+      assertClose(got, relu ? e.map((v) => Math.max(v, 0)) : e, TOL, `eval ${shape}`);
+    }
+    for (const u of [x, y, ...t]) u.destroy();
+  }
+}
+
 Deno.test({
   name: "batchnorm eval forward matches the reference",
   ignore: noGpu,
   async fn() {
-    const gpu = (await testGpu())!;
-    for (const shape of SHAPES) {
-      const c = shape[1];
-      const xs = offsetInput(shape, 7);
-      const gs = randomArray(c, 2, 0.5, 1.5);
-      const bs = randomArray(c, 3);
-      const rm = randomArray(c, 4, 95, 105);
-      const rv = randomArray(c, 5, 0.5, 2);
-      const x = Tensor.from(gpu, xs, shape);
-      const y = Tensor.empty(gpu, shape);
-      const t = [
-        Tensor.from(gpu, gs),
-        Tensor.from(gpu, bs),
-        Tensor.from(gpu, rm),
-        Tensor.from(gpu, rv),
-      ];
-      for (const relu of [false, true]) {
-        await batchNormEvalForward(gpu, {
-          x,
-          gamma: t[0],
-          beta: t[1],
-          y,
-          runningMean: t[2],
-          runningVar: t[3],
-          eps: 1e-3,
-          relu,
-        });
-        const e = ref.batchNormEvalForward(xs, shape, gs, bs, rm, rv, 1e-3);
-        const got = await y.read();
-        console.log(
-          `  eval ${shape}${relu ? " relu" : ""}: y ${
-            maxRelativeError(
-              got,
-              relu ? e.map((v) => Math.max(v, 0)) : e,
-            ).toExponential(2)
-          }`,
-        );
-        assertClose(got, relu ? e.map((v) => Math.max(v, 0)) : e, TOL, `eval ${shape}`);
-      }
-      for (const u of [x, y, ...t]) u.destroy();
-    }
+    await checkEvalForward((await testGpu())!, SHAPES);
   },
 });
+
+/** Checks the backward pass of `variant` on `shapes` against the CPU reference. */
+async function checkBackward(
+  gpu: Gpu,
+  variant: BatchNormVariant,
+  shapes: readonly number[][],
+  tol = TOL,
+) {
+  for (const shape of shapes) {
+    for (const relu of [false, true]) {
+      const c = shape[1];
+      const xs = offsetInput(shape, 11);
+      const gs = randomArray(c, 2, 0.5, 1.5);
+      const bs = randomArray(c, 3);
+      const dys = randomArray(product(shape), 12);
+      const fwd = ref.batchNormTrainForward(xs, shape, gs, bs);
+      const yRelu = Float32Array.from(fwd.y, (v) => Math.max(v, 0));
+      const dyEff = relu ? dys.map((g, i) => (yRelu[i] > 0 ? g : 0)) : dys;
+      const e = ref.batchNormBackward(xs, dyEff, shape, gs, fwd.mean, fwd.invStd);
+      const x = Tensor.from(gpu, xs, shape);
+      const dy = Tensor.from(gpu, dys, shape);
+      const gamma = Tensor.from(gpu, gs);
+      const mean = Tensor.from(gpu, Float32Array.from(fwd.mean));
+      const invStd = Tensor.from(gpu, Float32Array.from(fwd.invStd));
+      const dx = Tensor.empty(gpu, shape);
+      const dgamma = Tensor.empty(gpu, [c]);
+      const dbeta = Tensor.empty(gpu, [c]);
+      const reluOutput = relu ? Tensor.from(gpu, yRelu, shape) : undefined;
+      const grads = { dx, dgamma, dbeta, reluOutput, variant };
+      await batchNormBackward(gpu, { x, dy, gamma, mean, invStd, ...grads });
+      const got = { dx: await dx.read(), dg: await dgamma.read(), db: await dbeta.read() };
+      const label = `${shape}${relu ? " relu" : ""}`;
+      console.log(
+        `  backward ${label}: dx ${maxRelativeError(got.dx, e.dx).toExponential(2)}, dgamma ` +
+          `${maxRelativeError(got.dg, e.dgamma).toExponential(2)}, dbeta ` +
+          `${maxRelativeError(got.db, e.dbeta).toExponential(2)}`,
+      );
+      assertClose(got.dx, e.dx, tol, `dx ${label}`);
+      assertClose(got.dg, e.dgamma, tol, `dgamma ${label}`);
+      assertClose(got.db, e.dbeta, tol, `dbeta ${label}`);
+      for (const t of [x, dy, gamma, mean, invStd, dx, dgamma, dbeta]) t.destroy();
+      reluOutput?.destroy();
+    }
+  }
+}
 
 for (const variant of VARIANTS) {
   Deno.test({
@@ -266,45 +331,46 @@ for (const variant of VARIANTS) {
     async fn() {
       const gpu = (await testGpu())!;
       if (await refusedWithoutSubgroups(gpu, variant)) return;
-      for (const shape of SHAPES) {
-        for (const relu of [false, true]) {
-          const c = shape[1];
-          const xs = offsetInput(shape, 11);
-          const gs = randomArray(c, 2, 0.5, 1.5);
-          const bs = randomArray(c, 3);
-          const dys = randomArray(product(shape), 12);
-          const fwd = ref.batchNormTrainForward(xs, shape, gs, bs);
-          const yRelu = Float32Array.from(fwd.y, (v) => Math.max(v, 0));
-          const dyEff = relu ? dys.map((g, i) => (yRelu[i] > 0 ? g : 0)) : dys;
-          const e = ref.batchNormBackward(xs, dyEff, shape, gs, fwd.mean, fwd.invStd);
-          const x = Tensor.from(gpu, xs, shape);
-          const dy = Tensor.from(gpu, dys, shape);
-          const gamma = Tensor.from(gpu, gs);
-          const mean = Tensor.from(gpu, Float32Array.from(fwd.mean));
-          const invStd = Tensor.from(gpu, Float32Array.from(fwd.invStd));
-          const dx = Tensor.empty(gpu, shape);
-          const dgamma = Tensor.empty(gpu, [c]);
-          const dbeta = Tensor.empty(gpu, [c]);
-          const reluOutput = relu ? Tensor.from(gpu, yRelu, shape) : undefined;
-          const grads = { dx, dgamma, dbeta, reluOutput, variant };
-          await batchNormBackward(gpu, { x, dy, gamma, mean, invStd, ...grads });
-          const got = { dx: await dx.read(), dg: await dgamma.read(), db: await dbeta.read() };
-          const label = `${shape}${relu ? " relu" : ""}`;
-          console.log(
-            `  backward ${label}: dx ${maxRelativeError(got.dx, e.dx).toExponential(2)}, dgamma ` +
-              `${maxRelativeError(got.dg, e.dgamma).toExponential(2)}, dbeta ` +
-              `${maxRelativeError(got.db, e.dbeta).toExponential(2)}`,
-          );
-          assertClose(got.dx, e.dx, TOL, `dx ${label}`);
-          assertClose(got.dg, e.dgamma, TOL, `dgamma ${label}`);
-          assertClose(got.db, e.dbeta, TOL, `dbeta ${label}`);
-          for (const t of [x, dy, gamma, mean, invStd, dx, dgamma, dbeta]) t.destroy();
-          reluOutput?.destroy();
-        }
-      }
+      await checkBackward(gpu, variant, SHAPES);
     },
   });
 }
+
+Deno.test({
+  name: "batchnorm folds every grid past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  async fn() {
+    // 13 workgroups per dimension: 15 to 41 channels (one reduction workgroup each) and 14 to
+    // 90 apply workgroups, scalar and vec4 planes; the eval coefficients of 900 channels need 15.
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 13 }, async (gpu) => {
+      const folded = [[3, 37, 7, 9], [5, 29, 12, 12], [9, 20, 17, 15], [41, 15]];
+      const x = Tensor.empty(gpu, [9, 20, 17, 15]);
+      const c = () => Tensor.zeros(gpu, [20]);
+      const bn = await prepareBatchNormTrainForward(gpu, {
+        x,
+        gamma: c(),
+        beta: c(),
+        y: Tensor.empty(gpu, [9, 20, 17, 15]),
+        mean: c(),
+        invStd: c(),
+        runningMean: c(),
+        runningVar: c(),
+      });
+      // The grids really fold: each has a second row, none passes the limit.
+      const grids = gpu.capture(() => bn.record()).map((d) => d.workgroups);
+      ok(grids.every(([, gy]) => gy > 1) && grids.flat().every((d) => d <= 13), `${grids}`);
+      bn.destroy();
+      for (const variant of VARIANTS) {
+        if (variant === "subgroups" && !gpu.hasSubgroups) continue;
+        await checkTrainForward(gpu, variant, folded);
+        // dgamma and dbeta sum up to 9 x 17 x 15 = 2295 products here: rounding of 1e-4.
+        await checkBackward(gpu, variant, folded, 1e-4);
+      }
+      // 900 channels would need 70 rows of reduction workgroups, past 13 x 13: eval only.
+      await checkEvalForward(gpu, [...folded, [3, 900]]);
+    });
+  },
+});
 
 Deno.test({
   name: "batchnorm rejects bad shapes and dtypes before any dispatch",

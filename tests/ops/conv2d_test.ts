@@ -1,5 +1,5 @@
 import { ok, rejects, strictEqual as equal, throws } from "node:assert/strict";
-import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
+import type { Gpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
   conv2dBackwardInput,
@@ -16,7 +16,14 @@ import {
   prepareConv2dForward,
 } from "../../lib/ops/conv2d.ts";
 import * as ref from "../../lib/ops/_reference_nn.ts";
-import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import {
+  assertClose,
+  maxRelativeError,
+  noGpu,
+  randomArray,
+  testGpu,
+  withLowerLimits,
+} from "../_gpu.ts";
 
 /** [N, C, H, W, F, KH, KW, stride, padding]: odd sizes, none a multiple of the 16x16 tiles. */
 const CASES: readonly number[][] = [
@@ -141,32 +148,50 @@ for (const variant of VARIANTS) {
   });
 }
 
-Deno.test({
-  name: "conv2d direct variants fold grids past a small maxComputeWorkgroupsPerDimension",
-  ignore: noGpu,
-  async fn() {
-    // 13 workgroups per dimension: the larger odd images need up to 95 along x, so every pass
-    // folds into z-slices; the channel-block dimension (at most 8 here) stays within it.
-    const gpu = await requestGpu({
-      warnFallback: false,
-      lowerLimits: { maxComputeWorkgroupsPerDimension: 13 },
-    });
-    try {
-      const folded = [
-        [3, 5, 37, 41, 17, 3, 3, 1, 1],
-        [2, 7, 45, 39, 5, 3, 3, 2, 1],
-        [17, 3, 23, 21, 33, 3, 3, 1, 1],
-        ...CASES,
-      ];
-      const direct = VARIANTS.filter((v) => v.kernel !== "tiled");
-      ok(direct.length > 0);
-      // The weight gradient sums up to 3 x 37 x 41 = 4551 products here: rounding of 1e-4.
-      for (const variant of direct) await checkVariant(gpu, variant, folded, 1e-4);
-    } finally {
-      gpu.destroy();
-    }
-  },
-});
+/**
+ * Odd shapes past a limit of 13 workgroups per dimension, beside two both kinds take: direct
+ * kernels fold up to 95 workgroups along x into z-slices (channel blocks, at most 8, stay within
+ * it); tiled ones fold 14 to 143 (NC tile, M tile, slice) workgroups into 13 x 13, with 2 M tiles
+ * in their last case.
+ */
+const FOLDED: Readonly<Record<Conv2dVariant["kernel"], readonly number[][]>> = {
+  direct: [[17, 3, 23, 21, 33, 3, 3, 1, 1]],
+  tiled: [[2, 19, 15, 13, 37, 3, 3, 1, 1]],
+};
+
+for (const kind of ["direct", "tiled"] as const) {
+  Deno.test({
+    name: `conv2d ${kind} variants fold their grids past a small maxComputeWorkgroupsPerDimension`,
+    ignore: noGpu,
+    async fn() {
+      await withLowerLimits({ maxComputeWorkgroupsPerDimension: 13 }, async (gpu) => {
+        const cases = [
+          [3, 5, 37, 41, 17, 3, 3, 1, 1],
+          [2, 7, 45, 39, 5, 3, 3, 2, 1],
+          ...FOLDED[kind],
+          ...CASES,
+        ];
+        const variants = VARIANTS.filter((v) => v.kernel === kind);
+        ok(variants.length > 0);
+        for (const variant of variants) {
+          // The grid really folds: past x, and nowhere past the limit.
+          const x = Tensor.empty(gpu, [3, 5, 37, 41]);
+          const w = Tensor.empty(gpu, [17, 5, 3, 3]);
+          const y = Tensor.empty(gpu, [3, 17, 37, 41]);
+          const op = await prepareConv2dForward(gpu, { x, w, y, padding: 1, variant });
+          const grids = gpu.capture(() => op.record()).map((d) => d.workgroups);
+          const name = formatConv2dVariant(variant);
+          ok(grids.some(([, gy, gz]) => gy > 1 || gz > 1), `${name} grids ${grids}`);
+          ok(grids.every((g) => g.every((d) => d <= 13)), `${name} grids ${grids}`);
+          op.destroy();
+          for (const t of [x, w, y]) t.destroy();
+          // The weight gradient sums up to 3 x 37 x 41 = 4551 products here: rounding of 1e-4.
+          await checkVariant(gpu, variant, cases, 1e-4);
+        }
+      });
+    },
+  });
+}
 
 Deno.test({
   name: "conv2d tuning checks and times every candidate per pass; calls without a variant use it",

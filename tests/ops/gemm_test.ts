@@ -27,7 +27,7 @@ import {
 } from "../../lib/ops/gemm.ts";
 import { referenceGemm } from "../../lib/ops/_reference_gemm.ts";
 import { forgetTuning, presetTuning, tuned, tunedKey } from "../../lib/ops/tune.ts";
-import { maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import { maxRelativeError, noGpu, randomArray, testGpu, withLowerLimits } from "../_gpu.ts";
 
 // Tolerance relative to max(1, |expected|), float32 kernels against the float64 reference:
 // rounding grows with the number of products summed, so it scales with K.
@@ -469,5 +469,36 @@ Deno.test({
     } finally {
       gpu.tune = saved;
     }
+  },
+});
+
+Deno.test({
+  name: "gemm folds its grids past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  async fn() {
+    // 8 workgroups per dimension: the padding and epilogue kernels take 2 to 5 rows at these odd
+    // shapes for every candidate (the tiled 32x32 main kernel 2 as well).
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 8 }, async (gpu) => {
+      const configs = [...FALLBACK_GEMM_CANDIDATES, ...GPU_GEMM_CANDIDATES];
+      let seed = 300;
+      for (const config of configs) {
+        for (
+          const p of [
+            { m: 127, n: 65, k: 33 },
+            { m: 37, n: 29, k: 133, transA: true },
+          ]
+        ) {
+          const a = Tensor.empty(gpu, p.transA ? [p.k, p.m] : [p.m, p.k]);
+          const b = Tensor.empty(gpu, [p.k, p.n]);
+          const c = Tensor.empty(gpu, [p.m, p.n]);
+          const plan = await prepareGemm(gpu, { a, b, c, transA: p.transA, config });
+          const grids = gpu.capture(() => plan.record()).map((d) => d.workgroups);
+          ok(grids.some(([, gy]) => gy > 1), `${formatGemmConfig(config)}: grids ${grids}`);
+          plan.destroy();
+          for (const t of [a, b, c]) t.destroy();
+          await expectClose(gpu, { ...p, config }, seed++);
+        }
+      }
+    });
   },
 });

@@ -2,7 +2,7 @@ import { rejects, strictEqual as equal, throws } from "node:assert/strict";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import { prepareNonFiniteCheck, prepareSgd, prepareSgdFlat, sgdFlat } from "../../lib/ops/optim.ts";
 import * as ref from "../../lib/ops/_reference_nn.ts";
-import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import { assertClose, noGpu, randomArray, testGpu, withLowerLimits } from "../_gpu.ts";
 
 const TOL = 1e-6;
 
@@ -187,5 +187,72 @@ Deno.test({
     );
     equal(gpu.dispatchCount, before);
     for (const t of [p, g, v, short, gi]) t.destroy();
+  },
+});
+
+Deno.test({
+  name: "sgd and the non-finite check fold past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  async fn() {
+    // 3 workgroups per dimension: 4998 values need 5 update workgroups, 1301 need 6 checks.
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 3 }, async (gpu) => {
+      const [size, count] = [5001, 4998];
+      const hyper = { momentum: 0.9, weightDecay: 5e-4 };
+      const ps = randomArray(size, 1);
+      const [p, g, v] = [
+        Tensor.from(gpu, ps),
+        Tensor.zeros(gpu, [size]),
+        Tensor.zeros(gpu, [size]),
+      ];
+      const flat = await prepareSgdFlat(gpu, {
+        params: p,
+        grads: g,
+        velocity: v,
+        count,
+        ...hyper,
+        lr: 0.1,
+      });
+      const grids = gpu.capture(() => flat.record()).map((d) => d.workgroups);
+      equal(`${grids}`, "3,2,1", "the update grid folds into a second row");
+      const eps = Float32Array.from(ps);
+      const evs = new Float32Array(size);
+      for (let step = 0; step < 3; step++) {
+        const gs = randomArray(size, 20 + step);
+        g.write(gs);
+        flat.record();
+        gpu.submit();
+        const head = { p: eps.subarray(0, count), v: evs.subarray(0, count) };
+        ref.sgdUpdate(head.p, gs, head.v, { lr: 0.1, ...hyper });
+      }
+      assertClose(await p.read(), eps, TOL, "flat params");
+      assertClose(await v.read(), evs, TOL, "flat velocity");
+      flat.destroy();
+      // The list form over a small, a folded and a small tensor.
+      const sizes = [5, 4099, 3];
+      const lps = sizes.map((n, i) => randomArray(n, 30 + i));
+      const lgs = sizes.map((n, i) => randomArray(n, 40 + i));
+      const params = lps.map((d) => Tensor.from(gpu, d));
+      const grads = lgs.map((d) => Tensor.from(gpu, d));
+      const velocities = sizes.map((n) => Tensor.zeros(gpu, [n]));
+      const list = await prepareSgd(gpu, { params, grads, velocities, lr: 0.05, ...hyper });
+      list.record();
+      for (let i = 0; i < sizes.length; i++) {
+        const e = Float32Array.from(lps[i]);
+        ref.sgdUpdate(e, lgs[i], new Float32Array(sizes[i]), { lr: 0.05, ...hyper });
+        assertClose(await params[i].read(), e, TOL, `list param ${i}`);
+      }
+      list.destroy();
+      // A NaN in the last folded row is seen.
+      const a = Tensor.from(gpu, randomArray(1301, 5));
+      const flag = Tensor.from(gpu, Uint32Array.of(7), [1], "u32");
+      const check = await prepareNonFiniteCheck(gpu, { tensors: [a], flag });
+      check.record();
+      equal((await flag.read())[0], 0);
+      a.write([NaN], 1300);
+      check.record();
+      equal((await flag.read())[0], 1, "NaN at the last value");
+      check.destroy();
+      for (const t of [p, g, v, a, flag, ...params, ...grads, ...velocities]) t.destroy();
+    });
   },
 });

@@ -16,7 +16,14 @@ import {
   prepareMaxPool2dForward,
 } from "../../lib/ops/pool.ts";
 import * as ref from "../../lib/ops/_reference_nn.ts";
-import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import {
+  assertClose,
+  maxRelativeError,
+  noGpu,
+  randomArray,
+  testGpu,
+  withLowerLimits,
+} from "../_gpu.ts";
 import { centralDifferences } from "./_fd.ts";
 
 /** HW a multiple of 4 (vec4 kernels) and not (scalar kernels), batch 1 and 3. */
@@ -231,5 +238,50 @@ Deno.test({
     );
     equal(gpu.dispatchCount, before);
     for (const t of [x, x3, y, yBad, argmax, argmaxF]) t.destroy();
+  },
+});
+
+Deno.test({
+  name: "pools fold past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  async fn() {
+    // 4 workgroups per dimension: 287 and 305 planes need 5 average-pool workgroups; max pool
+    // over 3x37x9x11 needs 9 (forward, a row per output row) and 16 (backward, per input row).
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 4 }, async (gpu) => {
+      for (const shape of [[5, 61, 7, 7], [7, 41, 4, 4]]) {
+        const [n, c] = shape;
+        const size = shape.reduce((a, b) => a * b, 1);
+        const xs = randomArray(size, 3, -3, 3);
+        const dys = randomArray(n * c, 4);
+        const [x, dx] = [Tensor.from(gpu, xs, shape), Tensor.empty(gpu, shape)];
+        const [y, dy] = [Tensor.empty(gpu, [n, c]), Tensor.from(gpu, dys, [n, c])];
+        await globalAvgPoolForward(gpu, { x, y });
+        await globalAvgPoolBackward(gpu, { dy, dx });
+        assertClose(await y.read(), ref.globalAvgPoolForward(xs, shape), 1e-6, `avg ${shape}`);
+        assertClose(await dx.read(), ref.globalAvgPoolBackward(dys, shape), 1e-7, `${shape}`);
+        for (const t of [x, y, dy, dx]) t.destroy();
+      }
+      const shape = [3, 37, 9, 11];
+      const g = { kernel: 3, stride: 2, padding: 1 };
+      const yShape = maxPool2dOutputShape(shape, g);
+      const xs = randomArray(3 * 37 * 9 * 11, 8, -3, 3);
+      const outs = yShape.reduce((a, b) => a * b, 1);
+      const dys = randomArray(outs, 9);
+      const x = Tensor.from(gpu, xs, shape);
+      const [y, argmax] = [Tensor.empty(gpu, yShape), Tensor.zeros(gpu, yShape, "u32")];
+      const [dy, dx] = [Tensor.from(gpu, dys, yShape), Tensor.empty(gpu, shape)];
+      const forward = await prepareMaxPool2dForward(gpu, { x, y, argmax, ...g });
+      const grids = gpu.capture(() => forward.record()).map((d) => d.workgroups);
+      equal(`${grids}`, "4,3,1", "the forward grid folds");
+      forward.destroy();
+      await maxPool2dForward(gpu, { x, y, argmax, ...g });
+      await maxPool2dBackward(gpu, { dy, argmax, dx, ...g });
+      const expected = ref.maxPool2dForward(xs, shape, g);
+      assertClose(await y.read(), expected.y, 0, "max pool forward");
+      deepEqual(Array.from(await argmax.read()), Array.from(expected.argmax), "winners");
+      const edx = ref.maxPool2dBackward(dys, expected.argmax, shape);
+      assertClose(await dx.read(), edx, 1e-6, "max pool backward");
+      for (const t of [x, y, argmax, dy, dx]) t.destroy();
+    });
   },
 });

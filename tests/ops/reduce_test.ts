@@ -1,4 +1,5 @@
 import { ok, rejects, strictEqual as equal } from "node:assert/strict";
+import type { Gpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
   argmax,
@@ -23,7 +24,7 @@ import {
   softmaxRef,
   sumRef,
 } from "../../lib/ops/_reference_softmax.ts";
-import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import { assertClose, noGpu, randomArray, testGpu, withLowerLimits } from "../_gpu.ts";
 
 // Float32 sums of n values in [-1, 1]: the error grows with the sum of magnitudes, so tolerances
 // are stated relative to sum |x| of what was summed.
@@ -144,28 +145,45 @@ Deno.test({
   },
 });
 
+/** Per-channel sums (scaled, accumulated) of `shapes` against the CPU reference. */
+async function checkChannelSums(gpu: Gpu, shapes: readonly number[][]) {
+  for (const shape of shapes) {
+    const [n, c] = shape;
+    const s = shape.slice(2).reduce((a, b) => a * b, 1);
+    const xs = randomArray(n * c * s, n + c + s);
+    const x = Tensor.from(gpu, xs, shape);
+    const out = Tensor.from(gpu, new Float32Array(c).fill(1));
+    await channelSum(gpu, x, out, { alpha: 0.5, accumulate: true });
+    const want = channelSumRef(xs, n, c, s, 0.5).map((v) => v + 1);
+    const mags = channelSumRef(abs(xs), n, c, s, 0.5).map((m) => m + 1);
+    assertSumClose(await out.read(), want, mags, `channel_sum (${shape})`);
+    x.destroy();
+    out.destroy();
+  }
+}
+
+Deno.test({
+  name: "per-channel sums fold past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  async fn() {
+    // 4 workgroups per dimension: 7 and 13 channels (one workgroup each) need a second row.
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 4 }, async (gpu) => {
+      await checkChannelSums(gpu, [[3, 13, 5, 7], [5, 7, 3]]);
+    });
+  },
+});
+
 Deno.test({
   name: "per-channel sums over (N, C, H, W) match the CPU reference",
   ignore: noGpu,
   async fn() {
-    const gpu = (await testGpu())!;
-    const shapes: number[][] = [[1, 1, 1, 1], [3, 5, 7, 7], [128, 16, 7, 7], [2, 3, 300], [
-      300,
-      2,
-    ]];
-    for (const shape of shapes) {
-      const [n, c] = shape;
-      const s = shape.slice(2).reduce((a, b) => a * b, 1);
-      const xs = randomArray(n * c * s, n + c + s);
-      const x = Tensor.from(gpu, xs, shape);
-      const out = Tensor.from(gpu, new Float32Array(c).fill(1));
-      await channelSum(gpu, x, out, { alpha: 0.5, accumulate: true });
-      const want = channelSumRef(xs, n, c, s, 0.5).map((v) => v + 1);
-      const mags = channelSumRef(abs(xs), n, c, s, 0.5).map((m) => m + 1);
-      assertSumClose(await out.read(), want, mags, `channel_sum (${shape})`);
-      x.destroy();
-      out.destroy();
-    }
+    await checkChannelSums((await testGpu())!, [
+      [1, 1, 1, 1],
+      [3, 5, 7, 7],
+      [128, 16, 7, 7],
+      [2, 3, 300],
+      [300, 2],
+    ]);
   },
 });
 

@@ -1,4 +1,5 @@
 import { rejects, strictEqual as equal } from "node:assert/strict";
+import type { Gpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import * as ref from "../../lib/ops/_reference_nn.ts";
 import {
@@ -8,7 +9,14 @@ import {
   shortcutPadForward,
   shortcutPadShape,
 } from "../../lib/ops/shortcut.ts";
-import { assertClose, maxRelativeError, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import {
+  assertClose,
+  maxRelativeError,
+  noGpu,
+  randomArray,
+  testGpu,
+  withLowerLimits,
+} from "../_gpu.ts";
 
 /** [N, C, H, W, F, stride]: odd sizes, odd channel growth, stride 1 to 3. */
 const CASES: readonly number[][] = [
@@ -35,38 +43,53 @@ Deno.test("shortcut pad reference backward is the transpose of the forward", () 
   }
 });
 
+/** The zero-pad shortcut on `cases` against the CPU reference, both passes. */
+async function checkShortcut(gpu: Gpu, cases: readonly number[][]) {
+  for (const [n, c, h, w, f, s] of cases) {
+    const xShape = [n, c, h, w];
+    const { shape } = shortcutPadShape(xShape, f, s);
+    const xs = randomArray(size(xShape), n + c, -3, 3);
+    const dys = randomArray(size(shape), 7);
+    const base = randomArray(size(xShape), 9);
+    const x = Tensor.from(gpu, xs, xShape);
+    const y = Tensor.from(gpu, randomArray(size(shape), 3), shape); // garbage to overwrite
+    const dy = Tensor.from(gpu, dys, shape);
+    const dx = Tensor.from(gpu, randomArray(size(xShape), 4), xShape);
+    const dxAcc = Tensor.from(gpu, base, xShape);
+    await shortcutPadForward(gpu, { x, y, stride: s });
+    await shortcutPadBackward(gpu, { dy, dx, stride: s });
+    await shortcutPadBackward(gpu, { dy, dx: dxAcc, stride: s, accumulate: true });
+    const ey = ref.shortcutPadForward(xs, xShape, f, s);
+    const edx = ref.shortcutPadBackward(dys, xShape, f, s);
+    const [gy, gdx, gacc] = [await y.read(), await dx.read(), await dxAcc.read()];
+    console.log(
+      `  ${xShape} -> ${shape}: y ${maxRelativeError(gy, ey).toExponential(2)}, dx ` +
+        `${maxRelativeError(gdx, edx).toExponential(2)}`,
+    );
+    // Pure copies: exact.
+    assertClose(gy, ey, 0, `forward ${xShape}`);
+    assertClose(gdx, edx, 0, `backward ${xShape}`);
+    assertClose(gacc, edx.map((v, i) => v + base[i]), 1e-7, `accumulated backward ${xShape}`);
+    for (const t of [x, y, dy, dx, dxAcc]) t.destroy();
+  }
+}
+
 Deno.test({
   name: "shortcut pad forward and backward (overwrite and accumulate) match the reference",
   ignore: noGpu,
   async fn() {
-    const gpu = (await testGpu())!;
-    for (const [n, c, h, w, f, s] of CASES) {
-      const xShape = [n, c, h, w];
-      const { shape } = shortcutPadShape(xShape, f, s);
-      const xs = randomArray(size(xShape), n + c, -3, 3);
-      const dys = randomArray(size(shape), 7);
-      const base = randomArray(size(xShape), 9);
-      const x = Tensor.from(gpu, xs, xShape);
-      const y = Tensor.from(gpu, randomArray(size(shape), 3), shape); // garbage to overwrite
-      const dy = Tensor.from(gpu, dys, shape);
-      const dx = Tensor.from(gpu, randomArray(size(xShape), 4), xShape);
-      const dxAcc = Tensor.from(gpu, base, xShape);
-      await shortcutPadForward(gpu, { x, y, stride: s });
-      await shortcutPadBackward(gpu, { dy, dx, stride: s });
-      await shortcutPadBackward(gpu, { dy, dx: dxAcc, stride: s, accumulate: true });
-      const ey = ref.shortcutPadForward(xs, xShape, f, s);
-      const edx = ref.shortcutPadBackward(dys, xShape, f, s);
-      const [gy, gdx, gacc] = [await y.read(), await dx.read(), await dxAcc.read()];
-      console.log(
-        `  ${xShape} -> ${shape}: y ${maxRelativeError(gy, ey).toExponential(2)}, dx ` +
-          `${maxRelativeError(gdx, edx).toExponential(2)}`,
-      );
-      // Pure copies: exact.
-      assertClose(gy, ey, 0, `forward ${xShape}`);
-      assertClose(gdx, edx, 0, `backward ${xShape}`);
-      assertClose(gacc, edx.map((v, i) => v + base[i]), 1e-7, `accumulated backward ${xShape}`);
-      for (const t of [x, y, dy, dx, dxAcc]) t.destroy();
-    }
+    await checkShortcut((await testGpu())!, CASES);
+  },
+});
+
+Deno.test({
+  name: "shortcut pad folds past a small maxComputeWorkgroupsPerDimension",
+  ignore: noGpu,
+  async fn() {
+    // 4 workgroups per dimension (64 rows each): these need 8 to 16 forward and backward.
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 4 }, async (gpu) => {
+      await checkShortcut(gpu, [[2, 16, 32, 32, 32, 2], [4, 7, 20, 18, 12, 2], ...CASES]);
+    });
   },
 });
 

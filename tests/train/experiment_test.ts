@@ -7,7 +7,12 @@ import { deepStrictEqual as deepEqual, match, ok, strictEqual as equal } from "n
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
 import { readFeatureDir } from "../../lib/features/load.ts";
 import { GEMM_TUNE_KEY } from "../../lib/ops/gemm.ts";
+import { stepMemory } from "../../lib/nn/memory.ts";
+import { describeResNet } from "../../lib/nn/spec.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
+import { modelSpec, presetConfig } from "../../lib/train/config.ts";
+import { runExperiment } from "../../lib/train/experiment.ts";
+import { parseTrainArgs } from "../../lib/train/flags.ts";
 import { noGpu } from "../_gpu.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -398,6 +403,99 @@ Deno.test({
       });
     } finally {
       await Deno.remove(`${ROOT}${RUNS}`, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a run whose batch the device splits records the split in run.json, the log, the report " +
+    "and --timings",
+  ignore: noGpu,
+  sanitizeResources: false,
+  async fn() {
+    // A per-buffer limit that holds half a smoke batch's largest tensor: 2 micro-batches.
+    const config = presetConfig("smoke");
+    const batch = config.stage1.batch;
+    const spec = modelSpec(config, 10, [1, 28, 28]);
+    const limit = stepMemory(spec, batch / 2).largest.bytes;
+    const out = `${RUNS}/split`;
+    const again = `${out}-features`;
+    const rerun = `${out}-rerun`;
+    const args = parseTrainArgs([
+      ...["--preset", "smoke", "--epochs", "1", "--steps-per-epoch", "3"],
+      ...["--methods", "tau", "--eval-limit", "60", "--timings", "--out", `${ROOT}${out}`],
+    ]);
+    try {
+      const lines: string[] = [];
+      const printed: string[] = [];
+      const [write, print] = [Deno.stderr.writeSync, console.log];
+      const capture = (p: Uint8Array) => {
+        lines.push(new TextDecoder().decode(p));
+        return p.length;
+      };
+      Deno.stderr.writeSync = capture;
+      console.log = (...parts: unknown[]) => void printed.push(parts.join(" "));
+      try {
+        await runExperiment(args, { maxStorageBufferBindingSize: limit, maxBufferSize: limit });
+      } finally {
+        Deno.stderr.writeSync = write;
+        console.log = print;
+      }
+      // --timings times the step as it trains: split, and says so.
+      ok(
+        printed.some((t) => t.includes(`batch ${batch} as 2 micro-batches of ${batch / 2}`)),
+        printed.join("\n"),
+      );
+      const log = lines.join("");
+      const split = `batch ${batch} runs as 2 micro-batches of ${batch / 2} (gradients summed, ` +
+        "one update per step; batch-norm statistics and running-statistic updates per " +
+        "micro-batch)";
+      ok(log.includes(`stage 1: ${describeResNet(spec)}, 1 epochs; ${split}`), log);
+      const record = JSON.parse(await Deno.readTextFile(`${ROOT}${out}/run.json`));
+      deepEqual(record.stage1MicroBatches, { count: 2, size: batch / 2 });
+      const report = await Deno.readTextFile(`${ROOT}${out}/report.md`);
+      ok(report.includes(`Stage 1 on this device: ${split}; a device with other buffer`), report);
+      // config.json holds what was asked for, not the device's split: a rerun plans its own.
+      ok(!(await Deno.readTextFile(`${ROOT}${out}/config.json`)).includes("micro"));
+      // Features from the checkpoint on the same device: the network is built at the
+      // micro-batch (the whole batch does not fit), and the split it was trained with is kept.
+      await runExperiment(
+        parseTrainArgs([
+          ...["--preset", "smoke", "--methods", "tau", "--eval-limit", "60", "--quiet"],
+          ...["--from-checkpoint", `${ROOT}${out}/checkpoint.bin`, "--out", `${ROOT}${again}`],
+        ]),
+        { maxStorageBufferBindingSize: limit, maxBufferSize: limit },
+      );
+      const features = JSON.parse(await Deno.readTextFile(`${ROOT}${again}/run.json`));
+      deepEqual(features.stage1MicroBatches, { count: 2, size: batch / 2 });
+      // A rerun from its config.json on a device that runs the batch whole says that the
+      // numbers will differ, and records its own split.
+      lines.length = 0;
+      Deno.stderr.writeSync = capture;
+      try {
+        await runExperiment(
+          parseTrainArgs([
+            ...["--config", `${ROOT}${out}/config.json`, "--out", `${ROOT}${rerun}`],
+            ...["--methods", "tau"],
+          ]),
+        );
+      } finally {
+        Deno.stderr.writeSync = write;
+      }
+      ok(
+        lines.join("").includes(
+          `ran batch ${batch} as 2 micro-batches of ${batch / 2}, this device runs it whole; ` +
+            "batch-norm statistics are per micro-batch, so the numbers differ",
+        ),
+        lines.join(""),
+      );
+      const whole = JSON.parse(await Deno.readTextFile(`${ROOT}${rerun}/run.json`));
+      deepEqual(whole.stage1MicroBatches, { count: 1, size: batch });
+    } finally {
+      // The run folders and this file's runs/ folder (the first test made and removes it too).
+      for (const dir of [out, again, rerun, RUNS]) {
+        await Deno.remove(`${ROOT}${dir}`, { recursive: true }).catch(() => {});
+      }
     }
   },
 });
