@@ -8,6 +8,7 @@ import {
 import type { Gpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
+  configProblem,
   defaultGemmConfig,
   FALLBACK_GEMM_CANDIDATES,
   formatGemmConfig,
@@ -24,6 +25,7 @@ import {
   prepareGemm,
   type RegisterBlockedConfig,
   resolveGemm,
+  sharedACandidates,
 } from "../../lib/ops/gemm.ts";
 import { referenceGemm } from "../../lib/ops/reference_gemm.ts";
 import { forgetTuning, presetTuning, tuned, tunedKey } from "../../lib/ops/tune.ts";
@@ -252,6 +254,95 @@ Deno.test({
       const [bm, bn] = gemmBlock(config);
       await expectClose(gpu, { m: 2 * bm, n: bn, k: 40, c: "nan", config }, seed++);
       await expectClose(gpu, { m: 5, n: 6, k: 700, transA: true, config }, seed++);
+    }
+  },
+});
+
+Deno.test({
+  name: "the share-a kernels (A shared through subgroups) compute the right result on odd shapes",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    const lanes = gpu.adapter.subgroupMinSize;
+    if (!gpu.hasSubgroups || !lanes) {
+      // No variant to run: it must say why rather than compute something wrong.
+      const problem = configProblem(gpu, sharedACandidates(8)[0]);
+      ok(problem !== null && /subgroup/.test(problem), String(problem));
+      console.log(`  share-a not usable here: ${problem}`);
+      return;
+    }
+    // Every candidate, plus one subgroup per workgroup and two quads of A per lane.
+    const configs: GemmConfig[] = [
+      ...sharedACandidates(lanes),
+      { kernel: "lanes", bm: 4 * Math.min(8, 2 * lanes), bn: 4, wg: lanes, subgroup: lanes },
+    ];
+    let seed = 700;
+    for (const config of configs) {
+      ok(configProblem(gpu, config) === null, formatGemmConfig(config));
+      for (const [transA, transB] of TRANSPOSES) {
+        await expectClose(gpu, { m: 37, n: 53, k: 23, transA, transB, config }, seed++);
+      }
+      // Ragged N that is a multiple of 4 goes through the vec4 epilogue, with bias and beta.
+      await expectClose(gpu, {
+        m: 70,
+        n: 36,
+        k: 9,
+        batch: 3,
+        transB: true,
+        alpha: -1.5,
+        beta: 0.25,
+        bias: true,
+        config,
+      }, seed++);
+      const [bm, bn] = gemmBlock(config);
+      // Block multiples: direct stores; more blocks than fill whole workgroups of subgroups.
+      await expectClose(gpu, { m: 3 * bm, n: 3 * bn, k: 40, c: "nan", config }, seed++);
+      await expectClose(gpu, { m: 5, n: 6, k: 700, transA: true, config }, seed++);
+    }
+    throws(
+      () => {
+        const problem = configProblem(gpu, { ...sharedACandidates(lanes)[0], wg: lanes + 1 });
+        if (problem) throw new RangeError(problem);
+      },
+      /not a multiple of subgroup/,
+    );
+  },
+});
+
+Deno.test({
+  name: "the vec4 epilogue matches the CPU reference with strided batches",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    // N % 4 == 0 but not a block multiple, with and without 4-aligned C batch strides (the
+    // unaligned one takes the scalar epilogue), split-K from a long K.
+    const config = defaultGemmConfig(gpu);
+    let seed = 800;
+    for (const strideC of [undefined, 12 * 20 + 4, 12 * 20 + 3]) {
+      const [m, n, k, batch] = [12, 20, 530, 2];
+      const a = randomArray(batch * m * k, seed++);
+      const b = randomArray(k * n, seed++);
+      const sc = strideC ?? m * n;
+      const c0 = randomArray(batch * sc, seed++);
+      const bias = randomArray(n, seed++);
+      const [ta, tb, tc, tbias] = [a, b, c0, bias].map((d) => Tensor.from(gpu, d));
+      const opts = {
+        m,
+        n,
+        k,
+        batch,
+        strideA: m * k,
+        strideB: 0,
+        strideC: sc,
+        alpha: 2,
+        beta: -0.5,
+      };
+      await gemm(gpu, { a: ta, b: tb, c: tc, bias: tbias, ...opts, config });
+      const want = referenceGemm({ a, b, c: c0, bias, ...opts });
+      const err = maxRelativeError(await tc.read(), want);
+      console.log(`  strideC ${sc}: max error ${err.toExponential(2)}`);
+      ok(err <= tolerance(k), `strideC ${sc}: max error ${err}`);
+      for (const t of [ta, tb, tc, tbias]) t.destroy();
     }
   },
 });
