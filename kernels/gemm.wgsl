@@ -2,7 +2,8 @@
 //
 // Legend: M, N, K: op(A) is M x K, op(B) is K x N, C is M x N. z: batch index. s: split-K slice.
 //   BM x BN: the block of C one invocation (gemm_rb) or one workgroup (gemm_tiled) computes;
-//   gemm_lanes: BM x BN per invocation, BM x (WG * BN) per workgroup.
+//   gemm_lanes: BM x BN per invocation, BM x (WG * BN) per workgroup, or with SHARE_A
+//   BM x (SG * BN) per subgroup of SG invocations.
 // Layout: row-major everywhere; the main kernels read operands as vec4 rows, so the row length of
 // each stored operand is a multiple of 4 (the wrapper pads unaligned operands with pad_rows):
 //   A_T = false: A is stored (M x K) ("m-major"), lda4 = K/4 vec4 per row.
@@ -21,8 +22,9 @@
 // same buffers as vec4, t4 (11), bias4 (12), out4 (13), and pe.
 // Workgroups: gemm_rb WG invocations, one BM x BN block each, blocks flattened over a 1-D grid
 // folded into x and y; gemm_tiled TG = (TM/TR) * (TN/TC) invocations per BM x BN = TM x TN tile,
-// one tile per workgroup; gemm_lanes WG invocations per block, one block per workgroup, blocks
-// flattened like gemm_tiled's; pad_rows and gemm_epilogue WG invocations, one element each.
+// one tile per workgroup; gemm_lanes WG invocations per block, one block per workgroup (with
+// SHARE_A one per subgroup), blocks flattened like gemm_tiled's; pad_rows and gemm_epilogue WG
+// invocations, one element each (gemm_epilogue_vec4: four).
 
 // Register-blocked kernel (gemm_rb): no workgroup memory, no barriers. Suits CPU adapters such
 // as lavapipe, where invocations are SIMD lanes and big per-invocation blocks amortise loads.

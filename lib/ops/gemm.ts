@@ -2,10 +2,11 @@
  * GEMM: `C = alpha * op(A) op(B) + beta * C (+ bias[n])`, f32, row-major, op = transpose or not
  * for A and B independently, with a strided-batch form.
  *
- * Two kernel variants share one contract: `gemm_rb`, register-blocked with no workgroup memory
- * (fast on CPU adapters such as lavapipe, where invocations are SIMD lanes), and `gemm_tiled`,
- * staged through workgroup memory (for real GPUs). Which one, and its block shape, is tuned once
- * per adapter (see {@link gemmConfig}). Unaligned operands are padded to vec4 rows by a small
+ * Kernel variants share one contract: `gemm_rb`, register-blocked with no workgroup memory
+ * (fast on CPU adapters such as lavapipe, where invocations are SIMD lanes), `gemm_tiled`,
+ * staged through workgroup memory (for real GPUs), and `gemm_lanes`, whose invocations share the
+ * rows of A of one block (with `subgroup`, through subgroup shuffles: the fastest on Mesa 25's
+ * lavapipe). Which one, and its block shape, is tuned once per adapter (see {@link gemmConfig}). Unaligned operands are padded to vec4 rows by a small
  * kernel, and results go through an epilogue kernel when beta, bias, split-K or edge blocks need
  * it; buffers for both are allocated once, when the GEMM is prepared.
  *
@@ -177,7 +178,8 @@ export const GEMM_TUNE_KEY = "gemm.v4";
  * Candidates for CPU (fallback) adapters, default first. Two workgroup-memory tiles and a
  * lane-parallel kernel are timed too: lavapipe on Mesa 22 and 25 prefers registers (Mesa 25 runs
  * `lanes` slower than `rb` on square and on tall, thin problems), but other software drivers
- * (SwiftShader) need not.
+ * (SwiftShader) need not. Where the adapter has subgroups, {@link gemmCandidates} adds the
+ * {@link sharedACandidates}.
  *
  * @example
  * ```ts
@@ -254,12 +256,20 @@ export function gemmCandidates(gpu: Gpu): readonly GemmConfig[] {
  * assert.equal(formatGemmConfig(sharedACandidates(8)[0]), "lanes 32x4 wg64 share-a/8");
  * ```
  */
-export function sharedACandidates(lanes: number): LanesConfig[] {
-  // 64 invocations per workgroup where the subgroup divides it: fewer, larger workgroups cost
-  // lavapipe less to schedule than one per subgroup.
-  const wg = 64 % lanes === 0 ? 64 : lanes;
-  return SHARED_A_BLOCKS.map(([bm, bn]) => ({ kernel: "lanes", bm, bn, wg, subgroup: lanes }));
+export function sharedACandidates(lanes: number): readonly LanesConfig[] {
+  // The same objects on every call, as for the fixed lists: tuning results are candidates.
+  let configs = SHARED_A_CANDIDATES.get(lanes);
+  if (!configs) {
+    // 64 invocations per workgroup where the subgroup divides it: fewer, larger workgroups cost
+    // lavapipe less to schedule than one per subgroup.
+    const wg = 64 % lanes === 0 ? 64 : lanes;
+    configs = SHARED_A_BLOCKS.map(([bm, bn]) => ({ kernel: "lanes", bm, bn, wg, subgroup: lanes }));
+    SHARED_A_CANDIDATES.set(lanes, configs);
+  }
+  return configs;
 }
+
+const SHARED_A_CANDIDATES = new Map<number, readonly LanesConfig[]>();
 
 /** Rows x columns per invocation of the {@link sharedACandidates}. */
 const SHARED_A_BLOCKS: readonly [number, number][] = [[32, 4], [64, 4], [32, 8], [64, 8], [64, 16]];
