@@ -236,27 +236,32 @@ Deno.test({
       { kernel: "rb", bm: 16, bn: 8, wg: 8, edge: true },
     ];
     let seed = 500;
-    for (const config of configs) {
-      for (const [transA, transB] of TRANSPOSES) {
-        await expectClose(gpu, { m: 37, n: 53, k: 23, transA, transB, config }, seed++);
-      }
-      await expectClose(gpu, {
-        m: 19,
-        n: 7,
-        k: 9,
-        batch: 3,
-        transB: true,
-        alpha: -1.5,
-        beta: 0.25,
-        bias: true,
-        config,
-      }, seed++);
-      const [bm, bn] = gemmBlock(config);
-      await expectClose(gpu, { m: 2 * bm, n: bn, k: 40, c: "nan", config }, seed++);
-      await expectClose(gpu, { m: 5, n: 6, k: 700, transA: true, config }, seed++);
-    }
+    for (const config of configs) seed = await checkOddShapes(gpu, config, seed, [19, 7], [2, 1]);
   },
 });
+
+/**
+ * `config` on odd shapes: every transpose, a batched [m, n] with alpha, beta and bias, a C of
+ * NaN that is `blocks` block multiples (direct stores), and a long K (split-K). Returns the next
+ * seed.
+ */
+async function checkOddShapes(
+  gpu: Gpu,
+  config: GemmConfig,
+  seed: number,
+  [m, n]: [number, number],
+  blocks: [number, number],
+): Promise<number> {
+  for (const [transA, transB] of TRANSPOSES) {
+    await expectClose(gpu, { m: 37, n: 53, k: 23, transA, transB, config }, seed++);
+  }
+  const scaled = { alpha: -1.5, beta: 0.25, bias: true };
+  await expectClose(gpu, { m, n, k: 9, batch: 3, transB: true, ...scaled, config }, seed++);
+  const [bm, bn] = gemmBlock(config);
+  await expectClose(gpu, { m: blocks[0] * bm, n: blocks[1] * bn, k: 40, c: "nan", config }, seed++);
+  await expectClose(gpu, { m: 5, n: 6, k: 700, transA: true, config }, seed++);
+  return seed;
+}
 
 Deno.test({
   name: "the share-a kernels (A shared through subgroups) compute the right result on odd shapes",
@@ -271,7 +276,8 @@ Deno.test({
       console.log(`  share-a not usable here: ${problem}`);
       return;
     }
-    // Every candidate, plus one subgroup per workgroup and two quads of A per lane.
+    // Every candidate (the 64-row ones hand two quads of A to each lane of 8), plus one
+    // subgroup per workgroup.
     const configs: GemmConfig[] = [
       ...sharedACandidates(lanes),
       { kernel: "lanes", bm: 4 * Math.min(8, 2 * lanes), bn: 4, wg: lanes, subgroup: lanes },
@@ -279,25 +285,9 @@ Deno.test({
     let seed = 700;
     for (const config of configs) {
       ok(configProblem(gpu, config) === null, formatGemmConfig(config));
-      for (const [transA, transB] of TRANSPOSES) {
-        await expectClose(gpu, { m: 37, n: 53, k: 23, transA, transB, config }, seed++);
-      }
-      // Ragged N that is a multiple of 4 goes through the vec4 epilogue, with bias and beta.
-      await expectClose(gpu, {
-        m: 70,
-        n: 36,
-        k: 9,
-        batch: 3,
-        transB: true,
-        alpha: -1.5,
-        beta: 0.25,
-        bias: true,
-        config,
-      }, seed++);
-      const [bm, bn] = gemmBlock(config);
-      // Block multiples: direct stores; more blocks than fill whole workgroups of subgroups.
-      await expectClose(gpu, { m: 3 * bm, n: 3 * bn, k: 40, c: "nan", config }, seed++);
-      await expectClose(gpu, { m: 5, n: 6, k: 700, transA: true, config }, seed++);
+      // The batched problem's N = 36 is ragged but a multiple of 4: the vec4 epilogue. The
+      // block multiples have more blocks than fill whole workgroups of subgroups.
+      seed = await checkOddShapes(gpu, config, seed, [70, 36], [3, 3]);
     }
     throws(
       () => {
