@@ -263,7 +263,9 @@ export function sharedACandidates(lanes: number): readonly LanesConfig[] {
     // 64 invocations per workgroup where the subgroup divides it: fewer, larger workgroups cost
     // lavapipe less to schedule than one per subgroup.
     const wg = 64 % lanes === 0 ? 64 : lanes;
-    configs = SHARED_A_BLOCKS.map(([bm, bn]) => ({ kernel: "lanes", bm, bn, wg, subgroup: lanes }));
+    // A lane hands on at most two quads of rows (configProblem).
+    configs = SHARED_A_BLOCKS.filter(([bm]) => bm <= 8 * lanes)
+      .map(([bm, bn]) => ({ kernel: "lanes", bm, bn, wg, subgroup: lanes }));
     SHARED_A_CANDIDATES.set(lanes, configs);
   }
   return configs;
