@@ -2,7 +2,8 @@
 //
 // Legend: M, N, K: op(A) is M x K, op(B) is K x N, C is M x N. z: batch index. s: split-K slice.
 //   BM x BN: the block of C one invocation (gemm_rb) or one workgroup (gemm_tiled) computes;
-//   gemm_lanes: BM x BN per invocation, BM x (WG * BN) per workgroup.
+//   gemm_lanes: BM x BN per invocation, BM x (WG * BN) per workgroup, or with SHARE_A
+//   BM x (SG * BN) per subgroup of SG invocations.
 // Layout: row-major everywhere; the main kernels read operands as vec4 rows, so the row length of
 // each stored operand is a multiple of 4 (the wrapper pads unaligned operands with pad_rows):
 //   A_T = false: A is stored (M x K) ("m-major"), lda4 = K/4 vec4 per row.
@@ -17,11 +18,13 @@
 // workspace T (batch x splits x Mp x Np) that gemm_epilogue sums over slices into C. Complex
 // per-element stores in the main kernels cost lavapipe's LLVM JIT minutes, hence this split.
 // Bindings (group 0): a, b read-only (0, 1), c written (2), p uniform (8); pad_rows: src (3),
-// dst (4), pp (9); gemm_epilogue: t (5), bias (6), out (7), pe (10).
+// dst (4), pp (9); gemm_epilogue: t (5), bias (6), out (7), pe (10); gemm_epilogue_vec4: the
+// same buffers as vec4, t4 (11), bias4 (12), out4 (13), and pe.
 // Workgroups: gemm_rb WG invocations, one BM x BN block each, blocks flattened over a 1-D grid
 // folded into x and y; gemm_tiled TG = (TM/TR) * (TN/TC) invocations per BM x BN = TM x TN tile,
-// one tile per workgroup; gemm_lanes WG invocations per block, one block per workgroup, blocks
-// flattened like gemm_tiled's; pad_rows and gemm_epilogue WG invocations, one element each.
+// one tile per workgroup; gemm_lanes WG invocations per block, one block per workgroup (with
+// SHARE_A one per subgroup), blocks flattened like gemm_tiled's; pad_rows and gemm_epilogue WG
+// invocations, one element each (gemm_epilogue_vec4: four).
 
 // Register-blocked kernel (gemm_rb): no workgroup memory, no barriers. Suits CPU adapters such
 // as lavapipe, where invocations are SIMD lanes and big per-invocation blocks amortise loads.
@@ -29,7 +32,8 @@
 // on override constants that the compiler folds away. A private array indexed in loops ran 7x
 // slower on lavapipe (it lives in memory), and scalar loads 2x slower than vec4 loads.
 override WG: u32 = 64u;
-// Rows of C per invocation: 4, 8, 16 or 32. Columns: 4, 8 or 16.
+// Rows of C per invocation: 4, 8, 16, 32 or 64 (64: gemm_lanes with SHARE_A only). Columns: 4, 8
+// or 16.
 override BM: u32 = 32u;
 override BN: u32 = 16u;
 // Stored operand orientation (see Layout).
@@ -38,6 +42,11 @@ override B_T: bool = false;
 // gemm_rb, gemm_lanes: run the steps where all four k are real without masks (a second copy of
 // the loop body) and mask only the last.
 override EDGE: bool = false;
+// gemm_lanes: the lanes of each subgroup of SG share the loads of A through shuffles (see
+// a_quad); needs the subgroup variant of this file, SG = the adapter's subgroup size dividing WG,
+// and BM / 4 <= 2 * SG.
+override SHARE_A: bool = false;
+override SG: u32 = 8u;
 
 // Workgroup-tiled kernel (gemm_tiled) for real GPUs: TM x TN tile per workgroup, staged through
 // workgroup memory TK values of k at a time; each invocation computes TR x TC (4 or 8 each).
@@ -77,6 +86,13 @@ struct Params {
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;       // B: see Layout, batch stride sb4
 @group(0) @binding(2) var<storage, read_write> c: array<vec4<f32>>; // C (batch, M, N) or T (batch, splits, Mp, Np)
 @group(0) @binding(8) var<uniform> p: Params;
+
+// BEGIN quad sharing (kernels/gemm_subgroup.wgsl replaces this part for gemm_lanes with SHARE_A)
+// Without subgroups a lane cannot read another's values: SHARE_A is never set on this source.
+fn share_quad(m: mat4x4<f32>, from_lane: u32) -> mat4x4<f32> {
+  return m;
+}
+// END quad sharing
 
 // A 4x16 piece of C: q0..q3 are 4x4 blocks, column r of each holds row r of C.
 struct Quad {
@@ -204,6 +220,31 @@ struct Acc {
   r5: Quad,
   r6: Quad,
   r7: Quad,
+  r8: Quad,
+  r9: Quad,
+  r10: Quad,
+  r11: Quad,
+  r12: Quad,
+  r13: Quad,
+  r14: Quad,
+  r15: Quad,
+}
+
+// gemm_lanes with SHARE_A: this invocation's lane in its subgroup of SG.
+var<private> lane: u32;
+
+// Row quad i of the block at step k4 (rows 4i..4i+3, as load_a). With SHARE_A the lanes of the
+// subgroup split the loads, lane i % SG holding quad i in own0 (i < SG) or own1, and hand each
+// quad to all: on lavapipe a storage load costs a branch per lane and component, a shuffle a few
+// register moves, and every lane of gemm_lanes needs the same rows of A.
+fn a_quad(abase: u32, i: u32, k4: u32, kr: u32, own0: mat4x4<f32>, own1: mat4x4<f32>) -> mat4x4<f32> {
+  if (!SHARE_A) {
+    return load_a(abase, i, k4, kr);
+  }
+  if (i < SG) {
+    return share_quad(own0, i);
+  }
+  return share_quad(own1, i - SG);
 }
 
 // acc plus the product over k = 4*k4..4*k4+3, of which kr are real (a literal 4u folds the masks
@@ -212,24 +253,41 @@ fn rb_step(acc: Acc, abase: u32, bbase: u32, k4: u32, kr: u32) -> Acc {
   var r = acc;
   let bk = Quad(load_b(bbase, 0u, k4, kr), load_b(bbase, 1u, k4, kr), load_b(bbase, 2u, k4, kr),
     load_b(bbase, 3u, k4, kr));
-  r.r0 = row_step(load_a(abase, 0u, k4, kr), bk, r.r0);
-  if (BM > 4u) { r.r1 = row_step(load_a(abase, 1u, k4, kr), bk, r.r1); }
+  var own0 = mat4x4<f32>();
+  var own1 = mat4x4<f32>();
+  if (SHARE_A) {
+    // Lanes past the block's quads load rows that no lane uses (reads past A are clamped).
+    own0 = load_a(abase, lane, k4, kr);
+    if (BM / 4u > SG) { own1 = load_a(abase, lane + SG, k4, kr); }
+  }
+  r.r0 = row_step(a_quad(abase, 0u, k4, kr, own0, own1), bk, r.r0);
+  if (BM > 4u) { r.r1 = row_step(a_quad(abase, 1u, k4, kr, own0, own1), bk, r.r1); }
   if (BM > 8u) {
-    r.r2 = row_step(load_a(abase, 2u, k4, kr), bk, r.r2);
-    r.r3 = row_step(load_a(abase, 3u, k4, kr), bk, r.r3);
+    r.r2 = row_step(a_quad(abase, 2u, k4, kr, own0, own1), bk, r.r2);
+    r.r3 = row_step(a_quad(abase, 3u, k4, kr, own0, own1), bk, r.r3);
   }
   if (BM > 16u) {
-    r.r4 = row_step(load_a(abase, 4u, k4, kr), bk, r.r4);
-    r.r5 = row_step(load_a(abase, 5u, k4, kr), bk, r.r5);
-    r.r6 = row_step(load_a(abase, 6u, k4, kr), bk, r.r6);
-    r.r7 = row_step(load_a(abase, 7u, k4, kr), bk, r.r7);
+    r.r4 = row_step(a_quad(abase, 4u, k4, kr, own0, own1), bk, r.r4);
+    r.r5 = row_step(a_quad(abase, 5u, k4, kr, own0, own1), bk, r.r5);
+    r.r6 = row_step(a_quad(abase, 6u, k4, kr, own0, own1), bk, r.r6);
+    r.r7 = row_step(a_quad(abase, 7u, k4, kr, own0, own1), bk, r.r7);
+  }
+  if (BM > 32u) {
+    r.r8 = row_step(a_quad(abase, 8u, k4, kr, own0, own1), bk, r.r8);
+    r.r9 = row_step(a_quad(abase, 9u, k4, kr, own0, own1), bk, r.r9);
+    r.r10 = row_step(a_quad(abase, 10u, k4, kr, own0, own1), bk, r.r10);
+    r.r11 = row_step(a_quad(abase, 11u, k4, kr, own0, own1), bk, r.r11);
+    r.r12 = row_step(a_quad(abase, 12u, k4, kr, own0, own1), bk, r.r12);
+    r.r13 = row_step(a_quad(abase, 13u, k4, kr, own0, own1), bk, r.r13);
+    r.r14 = row_step(a_quad(abase, 14u, k4, kr, own0, own1), bk, r.r14);
+    r.r15 = row_step(a_quad(abase, 15u, k4, kr, own0, own1), bk, r.r15);
   }
   return r;
 }
 
 // This invocation's BM x BN piece of C (or the workspace) over the slice's k range of blk; nl:
 // the piece's first column within the block.
-fn rb_block(blk: Block, nl: u32) {
+fn rb_block(blk: Block, nl: u32, keep: bool) {
   var abase = blk.z * p.sa4;
   if (A_T) { abase += blk.m0 / 4u; } else { abase += blk.m0 * p.lda4; }
   let n0 = blk.n0 + nl;
@@ -243,19 +301,32 @@ fn rb_block(blk: Block, nl: u32) {
     for (; k4 < full; k4++) { acc = rb_step(acc, abase, bbase, k4, 4u); }
   }
   for (; k4 < blk.k4_end; k4++) { acc = rb_step(acc, abase, bbase, k4, p.k - 4u * k4); }
-  let ci = blk.slab * p.sc4 + blk.m0 * p.ldc4 + n0 / 4u;
-  let s4 = 4u * p.ldc4;
-  store_quad(ci, acc.r0);
-  if (BM > 4u) { store_quad(ci + s4, acc.r1); }
-  if (BM > 8u) {
-    store_quad(ci + 2u * s4, acc.r2);
-    store_quad(ci + 3u * s4, acc.r3);
-  }
-  if (BM > 16u) {
-    store_quad(ci + 4u * s4, acc.r4);
-    store_quad(ci + 5u * s4, acc.r5);
-    store_quad(ci + 6u * s4, acc.r6);
-    store_quad(ci + 7u * s4, acc.r7);
+  // keep: false for a gemm_lanes subgroup past the last block, which computed a copy of it.
+  if (keep) {
+    let ci = blk.slab * p.sc4 + blk.m0 * p.ldc4 + n0 / 4u;
+    let s4 = 4u * p.ldc4;
+    store_quad(ci, acc.r0);
+    if (BM > 4u) { store_quad(ci + s4, acc.r1); }
+    if (BM > 8u) {
+      store_quad(ci + 2u * s4, acc.r2);
+      store_quad(ci + 3u * s4, acc.r3);
+    }
+    if (BM > 16u) {
+      store_quad(ci + 4u * s4, acc.r4);
+      store_quad(ci + 5u * s4, acc.r5);
+      store_quad(ci + 6u * s4, acc.r6);
+      store_quad(ci + 7u * s4, acc.r7);
+    }
+    if (BM > 32u) {
+      store_quad(ci + 8u * s4, acc.r8);
+      store_quad(ci + 9u * s4, acc.r9);
+      store_quad(ci + 10u * s4, acc.r10);
+      store_quad(ci + 11u * s4, acc.r11);
+      store_quad(ci + 12u * s4, acc.r12);
+      store_quad(ci + 13u * s4, acc.r13);
+      store_quad(ci + 14u * s4, acc.r14);
+      store_quad(ci + 15u * s4, acc.r15);
+    }
   }
 }
 
@@ -264,21 +335,27 @@ fn rb_block(blk: Block, nl: u32) {
 fn gemm_rb(@builtin(global_invocation_id) gid: vec3<u32>) {
   let g = gid.y * p.row + gid.x;
   if (g >= p.total) { return; }
-  rb_block(locate(g, BM, BN), 0u);
+  rb_block(locate(g, BM, BN), 0u, true);
 }
 
 // Lane-parallel kernel (gemm_lanes): one BM x (WG * BN) block per workgroup, invocation i
-// computing its columns i * BN .. i * BN + BN - 1 with gemm_rb's arithmetic. All invocations of
-// a workgroup share the block's rows, so A's addresses depend only on the workgroup and the loop:
-// lavapipe runs invocations as SIMD lanes and compiles such uniform loads to one scalar load and
-// a broadcast, where gemm_rb's per-invocation addresses cost a gather per lane; consecutive
-// invocations read consecutive vec4 of B.
+// computing its columns i * BN .. i * BN + BN - 1 with gemm_rb's arithmetic; all invocations of
+// a workgroup share the block's rows of A. With SHARE_A, each subgroup of SG invocations has a
+// BM x (SG * BN) block of its own and loads those rows once for all its lanes (see a_quad).
 @compute @workgroup_size(WG)
 fn gemm_lanes(@builtin(workgroup_id) wid: vec3<u32>,
               @builtin(local_invocation_index) li: u32) {
-  let g = wid.y * (p.row / WG) + wid.x;
-  if (g >= p.total) { return; }
-  rb_block(locate(g, BM, WG * BN), li * BN);
+  let w = wid.y * (p.row / WG) + wid.x;
+  if (SHARE_A) {
+    // No early return: every lane of a subgroup must reach the shuffles. A subgroup past the
+    // last block repeats the last block and stores nothing.
+    let g = w * (WG / SG) + li / SG;
+    lane = li % SG;
+    rb_block(locate(min(g, p.total - 1u), BM, SG * BN), lane * BN, g < p.total);
+    return;
+  }
+  if (w >= p.total) { return; }
+  rb_block(locate(w, BM, WG * BN), li * BN, true);
 }
 
 // gemm_tiled's staging, as vec4 so the inner loop reads whole vectors of workgroup memory:
@@ -457,4 +534,33 @@ fn gemm_epilogue(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (pe.beta != 0.0) { v += pe.beta * out[ci]; }
   if (pe.use_bias != 0u) { v += bias[nn]; }
   out[ci] = v;
+}
+
+@group(0) @binding(11) var<storage, read> t4: array<vec4<f32>>;          // T as vec4 (N % 4 == 0)
+@group(0) @binding(12) var<storage, read> bias4: array<vec4<f32>>;       // bias as vec4
+@group(0) @binding(13) var<storage, read_write> out4: array<vec4<f32>>;  // C as vec4
+
+// gemm_epilogue on four columns per invocation, for N, T's strides and C's batch stride all
+// multiples of 4 (pe counts in elements; total is in vec4): the same sums in the same order, a
+// quarter of the index arithmetic and loads, which dominate on lavapipe.
+@compute @workgroup_size(WG)
+fn gemm_epilogue_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.y * pe.row + gid.x;
+  if (i >= pe.total) { return; }
+  let n4 = pe.n / 4u;
+  let mn4 = pe.m * n4;
+  let z = i / mn4;
+  let mm = (i % mn4) / n4;
+  let nn4 = i % n4;
+  var ti = (z * pe.splits * pe.st + mm * pe.ldt) / 4u + nn4;
+  var sum = vec4<f32>();
+  for (var s = 0u; s < pe.splits; s++) {
+    sum += t4[ti];
+    ti += pe.st / 4u;
+  }
+  let ci = (z * pe.sc + mm * pe.n) / 4u + nn4;
+  var v = pe.alpha * sum;
+  if (pe.beta != 0.0) { v += pe.beta * out4[ci]; }
+  if (pe.use_bias != 0u) { v += bias4[nn4]; }
+  out4[ci] = v;
 }

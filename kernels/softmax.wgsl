@@ -28,6 +28,10 @@
 override WG: u32 = 256u;
 override TPR: u32 = 1u;
 override HAS_OFFSET: bool = false;
+// ONLINE (override): the row max and the sum of exponentials in one read of the row instead of
+// two (online softmax); the sums are rescaled as the max grows, so they round differently.
+// Used by every op that calls log_sum_exp or log_sum_exp4; a tuned variant of the family.
+override ONLINE: bool = false;
 override RPW: u32 = WG / TPR;
 
 struct Params {
@@ -188,6 +192,9 @@ struct Shift {
 }
 
 fn log_sum_exp(s: Slot, lid: u32) -> Shift {
+  if (ONLINE) {
+    return log_sum_exp_online(s, lid);
+  }
   let m = max_of_row(s, lid);
   var sum = 0.0;
   for (var c = s.lane; c < s.cols; c += TPR) {
@@ -196,7 +203,31 @@ fn log_sum_exp(s: Slot, lid: u32) -> Shift {
   return Shift(m, log(row_sum(s, lid, sum)));
 }
 
+// Logit c, or LOWEST past the row's end (exp of it minus any max is 0).
+fn logit_or_lowest(s: Slot, c: u32) -> f32 {
+  return select(LOWEST, logit(s.base, min(c, s.cols - 1u)), c < s.cols);
+}
+
+// log_sum_exp in one read of the row: each lane keeps a running max m and a sum relative to it,
+// rescaled once per chunk of four values; the lanes' sums are rescaled to the row max at the end.
+fn log_sum_exp_online(s: Slot, lid: u32) -> Shift {
+  var m = LOWEST;
+  var sum = 0.0;
+  for (var c = s.lane; c < s.cols; c += 4u * TPR) {
+    let v = vec4(logit(s.base, c), logit_or_lowest(s, c + TPR), logit_or_lowest(s, c + 2u * TPR),
+      logit_or_lowest(s, c + 3u * TPR));
+    let mn = max(m, max(max(v.x, v.y), max(v.z, v.w)));
+    sum = sum * exp(m - mn) + dot(exp(v - mn), vec4<f32>(1.0));
+    m = mn;
+  }
+  let row_m = row_max(s, lid, m);
+  return Shift(row_m, log(row_sum(s, lid, sum * exp(m - row_m))));
+}
+
 fn log_sum_exp4(s: Slot, lid: u32) -> Shift {
+  if (ONLINE) {
+    return log_sum_exp4_online(s, lid);
+  }
   var m4 = vec4<f32>(LOWEST);
   for (var c = s.lane; c < s.cols; c += TPR) {
     m4 = max(m4, logit4(s.base, c));
@@ -207,6 +238,29 @@ fn log_sum_exp4(s: Slot, lid: u32) -> Shift {
     sum4 += exp(logit4(s.base, c) - m);
   }
   return Shift(m, log(row_sum(s, lid, dot(sum4, vec4<f32>(1.0)))));
+}
+
+// Logits c*4 .. c*4+3, or LOWEST past the row's end.
+fn logit4_or_lowest(s: Slot, c: u32) -> vec4<f32> {
+  return select(vec4<f32>(LOWEST), logit4(s.base, min(c, s.cols - 1u)), c < s.cols);
+}
+
+// log_sum_exp4 in one read of the row, as log_sum_exp_online with chunks of four vec4.
+fn log_sum_exp4_online(s: Slot, lid: u32) -> Shift {
+  var m = LOWEST;
+  var sum4 = vec4<f32>(0.0);
+  for (var c = s.lane; c < s.cols; c += 4u * TPR) {
+    let v0 = logit4(s.base, c);
+    let v1 = logit4_or_lowest(s, c + TPR);
+    let v2 = logit4_or_lowest(s, c + 2u * TPR);
+    let v3 = logit4_or_lowest(s, c + 3u * TPR);
+    let c4 = max(max(v0, v1), max(v2, v3));
+    let mn = max(m, max(max(c4.x, c4.y), max(c4.z, c4.w)));
+    sum4 = sum4 * exp(m - mn) + ((exp(v0 - mn) + exp(v1 - mn)) + (exp(v2 - mn) + exp(v3 - mn)));
+    m = mn;
+  }
+  let row_m = row_max(s, lid, m);
+  return Shift(row_m, log(row_sum(s, lid, dot(sum4, vec4<f32>(1.0)) * exp(m - row_m))));
 }
 
 // out = softmax(x + offset) along each row. Overwrites out.

@@ -88,6 +88,7 @@ export const GEMM_ENTRIES = {
   tiled: "gemm_tiled",
   pad: "pad_rows",
   epilogue: "gemm_epilogue",
+  epilogue_vec4: "gemm_epilogue_vec4",
 } as const;
 
 /** `kernels/optim.wgsl`. */

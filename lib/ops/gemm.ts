@@ -2,10 +2,11 @@
  * GEMM: `C = alpha * op(A) op(B) + beta * C (+ bias[n])`, f32, row-major, op = transpose or not
  * for A and B independently, with a strided-batch form.
  *
- * Two kernel variants share one contract: `gemm_rb`, register-blocked with no workgroup memory
- * (fast on CPU adapters such as lavapipe, where invocations are SIMD lanes), and `gemm_tiled`,
- * staged through workgroup memory (for real GPUs). Which one, and its block shape, is tuned once
- * per adapter (see {@link gemmConfig}). Unaligned operands are padded to vec4 rows by a small
+ * Kernel variants share one contract: `gemm_rb`, register-blocked with no workgroup memory
+ * (fast on CPU adapters such as lavapipe, where invocations are SIMD lanes), `gemm_tiled`,
+ * staged through workgroup memory (for real GPUs), and `gemm_lanes`, whose invocations share the
+ * rows of A of one block (with `subgroup`, through subgroup shuffles: the fastest on Mesa 25's
+ * lavapipe). Which one, and its block shape, is tuned once per adapter (see {@link gemmConfig}). Unaligned operands are padded to vec4 rows by a small
  * kernel, and results go through an epilogue kernel when beta, bias, split-K or edge blocks need
  * it; buffers for both are allocated once, when the GEMM is prepared.
  *
@@ -13,6 +14,7 @@
  */
 
 import source from "../../kernels/gemm.wgsl" with { type: "text" };
+import subgroupSource from "../../kernels/gemm_subgroup.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import {
   Dispatch,
@@ -22,6 +24,7 @@ import {
   type Recordable,
   recordOnce,
   type Sequence,
+  spliceKernel,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
 import { checkDType } from "./_check.ts";
@@ -31,6 +34,11 @@ import { timeRecorded, tuned, tuneData, type TuneResult } from "./tune.ts";
 import { family, GEMM_ENTRIES } from "./_entries.ts";
 
 const GEMM = family("kernels/gemm.wgsl", source, GEMM_ENTRIES);
+/** gemm.wgsl with its quad sharing done by subgroup shuffles (see both files). */
+const GEMM_SUBGROUP = spliceKernel(GEMM, "quad sharing", {
+  file: "kernels/gemm_subgroup.wgsl",
+  source: subgroupSource,
+});
 /** Workgroup size of the padding and epilogue kernels (one element per invocation). */
 const ELEMENT_WG = 256;
 
@@ -126,6 +134,12 @@ export interface LanesConfig {
   readonly wg: number;
   /** Skip the k masks on interior steps (a second copy of the loop); default false. */
   readonly edge?: boolean;
+  /**
+   * Share the loads of A within subgroups of this many lanes (the adapter's subgroup size; needs
+   * the `subgroups` feature, `wg` a multiple of it and `bm / 4` at most twice it): each subgroup
+   * then computes a `bm x (subgroup * bn)` block, loading each row of A once for all its lanes.
+   */
+  readonly subgroup?: number;
 }
 
 /**
@@ -160,13 +174,14 @@ export type GemmConfig = RegisterBlockedConfig | TiledConfig | LanesConfig;
  * gpu.destroy();
  * ```
  */
-export const GEMM_TUNE_KEY = "gemm.v3";
+export const GEMM_TUNE_KEY = "gemm.v4";
 
 /**
  * Candidates for CPU (fallback) adapters, default first. Two workgroup-memory tiles and a
  * lane-parallel kernel are timed too: lavapipe on Mesa 22 and 25 prefers registers (Mesa 25 runs
  * `lanes` slower than `rb` on square and on tall, thin problems), but other software drivers
- * (SwiftShader) need not.
+ * (SwiftShader) need not. Where the adapter has subgroups, {@link gemmCandidates} adds the
+ * {@link sharedACandidates}.
  *
  * @example
  * ```ts
@@ -222,8 +237,46 @@ export const GPU_GEMM_CANDIDATES: readonly GemmConfig[] = [
  * ```
  */
 export function gemmCandidates(gpu: Gpu): readonly GemmConfig[] {
-  return gpu.isFallback ? FALLBACK_GEMM_CANDIDATES : GPU_GEMM_CANDIDATES;
+  if (!gpu.isFallback) return GPU_GEMM_CANDIDATES;
+  const lanes = gpu.hasSubgroups ? gpu.adapter.subgroupMinSize : 0;
+  return lanes
+    ? [...FALLBACK_GEMM_CANDIDATES, ...sharedACandidates(lanes)]
+    : FALLBACK_GEMM_CANDIDATES;
 }
+
+/**
+ * Lane-parallel candidates that share the loads of A through subgroup shuffles, for an adapter
+ * whose subgroups have `lanes` lanes: timed on CPU adapters with the `subgroups` feature. On
+ * Mesa 25's lavapipe every storage load costs a branch per lane and component, so loading each
+ * row of A once per subgroup instead of once per lane runs a 1024^3 GEMM about twice as fast;
+ * taller blocks then halve the loads of B.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatGemmConfig, sharedACandidates } from "./gemm.ts";
+ * assert.equal(formatGemmConfig(sharedACandidates(8)[0]), "lanes 32x4 wg64 share-a/8");
+ * ```
+ */
+export function sharedACandidates(lanes: number): readonly LanesConfig[] {
+  // The same objects on every call, as for the fixed lists: tuning results are candidates.
+  let configs = SHARED_A_CANDIDATES.get(lanes);
+  if (!configs) {
+    // 64 invocations per workgroup where the subgroup divides it: fewer, larger workgroups cost
+    // lavapipe less to schedule than one per subgroup.
+    const wg = 64 % lanes === 0 ? 64 : lanes;
+    // A lane hands on at most two quads of rows (configProblem).
+    configs = SHARED_A_BLOCKS.filter(([bm]) => bm <= 8 * lanes)
+      .map(([bm, bn]) => ({ kernel: "lanes", bm, bn, wg, subgroup: lanes }));
+    SHARED_A_CANDIDATES.set(lanes, configs);
+  }
+  return configs;
+}
+
+const SHARED_A_CANDIDATES = new Map<number, readonly LanesConfig[]>();
+
+/** Rows x columns per invocation of the {@link sharedACandidates}. */
+const SHARED_A_BLOCKS: readonly [number, number][] = [[32, 4], [64, 4], [32, 8], [64, 8], [64, 16]];
 
 /**
  * The configuration used without tuning (`LTKIT_TUNE=0`): register-blocked 32x16 on CPU
@@ -259,7 +312,7 @@ export function defaultGemmConfig(gpu: Gpu): GemmConfig {
  */
 export function gemmBlock(config: GemmConfig): [number, number] {
   if (config.kernel === "rb") return [config.bm, config.bn];
-  if (config.kernel === "lanes") return [config.bm, config.wg * config.bn];
+  if (config.kernel === "lanes") return [config.bm, (config.subgroup ?? config.wg) * config.bn];
   return [config.tm, config.tn];
 }
 
@@ -289,7 +342,9 @@ export function gemmThreads(config: GemmConfig): number {
 export function formatGemmConfig(config: GemmConfig): string {
   return config.kernel === "tiled"
     ? `tiled ${config.tm}x${config.tn}x${config.tk} ${config.tr}x${config.tc}`
-    : `${config.kernel} ${config.bm}x${config.bn} wg${config.wg}${config.edge ? " edge" : ""}`;
+    : `${config.kernel} ${config.bm}x${config.bn} wg${config.wg}${config.edge ? " edge" : ""}${
+      config.kernel === "lanes" && config.subgroup ? ` share-a/${config.subgroup}` : ""
+    }`;
 }
 
 /**
@@ -352,13 +407,28 @@ export function gemmConfig(
 export function configProblem(gpu: Gpu, config: GemmConfig): string | null {
   const maxInvocations = gpu.limits.maxComputeInvocationsPerWorkgroup;
   if (config.kernel !== "tiled") {
-    if (![4, 8, 16, 32].includes(config.bm)) return `bm is ${config.bm}, not 4, 8, 16 or 32`;
+    const shared = config.kernel === "lanes" && config.subgroup !== undefined;
+    if (![4, 8, 16, 32, ...(shared ? [64] : [])].includes(config.bm)) {
+      return `bm is ${config.bm}, not 4, 8, 16 or 32${shared ? " or 64" : ""}`;
+    }
     if (![4, 8, 16].includes(config.bn)) return `bn is ${config.bn}, not 4, 8 or 16`;
     if (!Number.isInteger(config.wg) || config.wg < 1 || config.wg > maxInvocations) {
       return `wg is ${config.wg}, not 1..${maxInvocations}`;
     }
     if (config.wg > gpu.limits.maxComputeWorkgroupSizeX) {
       return `wg ${config.wg} exceeds maxComputeWorkgroupSizeX`;
+    }
+    if (config.kernel === "lanes" && config.subgroup !== undefined) {
+      const sg = config.subgroup;
+      if (!gpu.hasSubgroups) return `share-a needs the "subgroups" feature`;
+      // Subgroups no smaller than the adapter's smallest: a subgroup then holds whole blocks.
+      if (sg !== gpu.adapter.subgroupMinSize) {
+        return `subgroup is ${sg}, not the adapter's subgroup size (${
+          gpu.adapter.subgroupMinSize || "not reported"
+        })`;
+      }
+      if (config.wg % sg !== 0) return `wg ${config.wg} is not a multiple of subgroup ${sg}`;
+      if (config.bm / 4 > 2 * sg) return `bm is ${config.bm}, more than 8 x subgroup ${sg}`;
     }
     return null;
   }
@@ -829,15 +899,22 @@ async function build(
   const mp = mBlocks * bm;
   const np = nBlocks * bn;
 
+  const shareA = config.kernel === "lanes" && config.subgroup !== undefined;
   const main = config.kernel !== "tiled"
-    ? getPipeline(gpu, GEMM, config.kernel === "rb" ? "gemm_rb" : "gemm_lanes", {
-      WG: config.wg,
-      BM: config.bm,
-      BN: config.bn,
-      EDGE: Number(config.edge ?? false),
-      A_T: Number(transA),
-      B_T: Number(transB),
-    })
+    ? getPipeline(
+      gpu,
+      shareA ? GEMM_SUBGROUP : GEMM,
+      config.kernel === "rb" ? "gemm_rb" : "gemm_lanes",
+      {
+        WG: config.wg,
+        BM: config.bm,
+        BN: config.bn,
+        EDGE: Number(config.edge ?? false),
+        ...(shareA ? { SHARE_A: 1, SG: config.subgroup } : {}),
+        A_T: Number(transA),
+        B_T: Number(transB),
+      },
+    )
     : getPipeline(gpu, GEMM, "gemm_tiled", {
       TM: config.tm,
       TN: config.tn,
@@ -848,7 +925,14 @@ async function build(
       B_T: Number(transB),
     });
   const pad = la.pad || lb.pad ? getPipeline(gpu, GEMM, "pad_rows", { WG: ELEMENT_WG }) : null;
-  const epilogue = direct ? null : getPipeline(gpu, GEMM, "gemm_epilogue", { WG: ELEMENT_WG });
+  // Four columns per invocation where C's rows and batches start on vec4 boundaries.
+  const epilogueVec4 = n % 4 === 0 && (batch === 1 || shape.strideC % 4 === 0);
+  const epilogue = direct ? null : getPipeline(
+    gpu,
+    GEMM,
+    epilogueVec4 ? "gemm_epilogue_vec4" : "gemm_epilogue",
+    { WG: ELEMENT_WG },
+  );
   let scratchBytes = 0;
   const buildSteps = (
     [mainPipe, padPipe, epiPipe]: [Pipeline, Pipeline | null, Pipeline | null],
@@ -885,7 +969,13 @@ async function build(
     if (!direct) own(out);
     const total = batch * splits * blocks;
     const threads = gemmThreads(config);
-    const grid = grid1d(gpu, config.kernel === "rb" ? total : total * threads, threads);
+    // Blocks per workgroup: one per invocation (rb), per subgroup (lanes with share-a) or one.
+    const perGroup = config.kernel === "rb"
+      ? threads
+      : config.kernel === "lanes" && config.subgroup
+      ? threads / config.subgroup
+      : 1;
+    const grid = grid1d(gpu, Math.ceil(total / perGroup) * threads, threads);
     steps.push(
       new Dispatch(gpu, mainPipe, { a, b, c: out }, {
         m,
@@ -908,10 +998,14 @@ async function build(
       }, grid.workgroups),
     );
     if (!direct) {
-      const count = batch * m * n;
+      const count = batch * m * n / (epilogueVec4 ? 4 : 1);
       const { workgroups, row } = grid1d(gpu, count, ELEMENT_WG);
+      const bias = opts.bias ?? out;
+      const bound: Record<string, Tensor> = epilogueVec4
+        ? { t4: out, bias4: bias, out4: opts.c }
+        : { t: out, bias, out: opts.c };
       steps.push(
-        new Dispatch(gpu, epiPipe as Pipeline, { t: out, bias: opts.bias ?? out, out: opts.c }, {
+        new Dispatch(gpu, epiPipe as Pipeline, bound, {
           m,
           n,
           ldt: np,

@@ -58,6 +58,11 @@ export interface RowStrategy {
    * feature and `threadsPerRow` at most the adapter's smallest subgroup).
    */
   subgroups?: boolean;
+  /**
+   * Softmax family only: find the row max and the sum of exponentials in one read of the row
+   * (online softmax) instead of two; other families ignore it.
+   */
+  online?: boolean;
 }
 
 /**
@@ -134,6 +139,8 @@ export interface RowRule {
   readonly colsPerThread: number;
   /** Reduce rows with subgroup operations, threads per row capped at the subgroup size. */
   readonly subgroups?: boolean;
+  /** Softmax family only: max and sum in one read of the row (see {@link RowStrategy}). */
+  readonly online?: boolean;
 }
 
 /**
@@ -218,7 +225,9 @@ export const SUBGROUP_ROW_RULES: readonly RowRule[] = [
  */
 export function formatRowRule(rule: RowRule): string {
   const per = rule.colsPerThread ? `${rule.colsPerThread}/thread` : "row/thread";
-  return `wg${rule.workgroupSize} ${per}${rule.subgroups ? " subgroups" : ""}`;
+  return `wg${rule.workgroupSize} ${per}${rule.subgroups ? " subgroups" : ""}${
+    rule.online ? " online" : ""
+  }`;
 }
 
 /**
@@ -228,10 +237,10 @@ export function formatRowRule(rule: RowRule): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import { ROW_RULE_TUNE_KEYS } from "./reduce.ts";
- * assert.equal(ROW_RULE_TUNE_KEYS.softmax, "rows.softmax.v1");
+ * assert.equal(ROW_RULE_TUNE_KEYS.softmax, "rows.softmax.v2");
  * ```
  */
-export const ROW_RULE_TUNE_KEYS = { reduce: "rows.reduce.v2", softmax: "rows.softmax.v1" } as const;
+export const ROW_RULE_TUNE_KEYS = { reduce: "rows.reduce.v2", softmax: "rows.softmax.v2" } as const;
 
 /**
  * The tuned row rule of a kernel family: each candidate rule is timed round-robin by `time`
@@ -261,7 +270,11 @@ export function tunedRowRule(
   time: (rule: RowRule) => Promise<number>,
   options: { force?: boolean } = {},
 ): Promise<TuneResult<RowRule>> {
-  const candidates = rowRuleCandidates(gpu);
+  const rules = rowRuleCandidates(gpu);
+  // Softmax also times each rule with its one-read (online) max and sum.
+  const candidates = family === "softmax"
+    ? [...rules, ...rules.map((rule) => ({ ...rule, online: true }))]
+    : rules;
   return tuned(gpu, {
     key: ROW_RULE_TUNE_KEYS[family],
     fallback: candidates[0],
@@ -401,6 +414,11 @@ export function rowStrategy(
   cols: number,
   rule: RowRule = rowRuleCandidates(gpu)[0],
 ): RowStrategy {
+  const shape = launchShape(gpu, rows, cols, rule);
+  return rule.online ? { ...shape, online: true } : shape;
+}
+
+function launchShape(gpu: Gpu, rows: number, cols: number, rule: RowRule): RowStrategy {
   const wg = rule.workgroupSize;
   if (rule.subgroups) {
     // WebGPU guarantees subgroups of at least 4 lanes where the adapter does not say.
@@ -457,6 +475,7 @@ export function resolveStrategy(
         `workgroup size ${workgroupSize}`,
     );
   }
+  const online = (forced.online ?? auto.online) ? { online: true } : {};
   const subgroups = forced.subgroups ?? (forced.threadsPerRow === undefined && auto.subgroups);
   if (subgroups) {
     const lanes = gpu.adapter.subgroupMinSize || 4;
@@ -472,9 +491,9 @@ export function resolveStrategy(
           `adapter's smallest subgroup of ${lanes}`,
       );
     }
-    return { workgroupSize, threadsPerRow, subgroups: true };
+    return { workgroupSize, threadsPerRow, subgroups: true, ...online };
   }
-  return { workgroupSize, threadsPerRow };
+  return { workgroupSize, threadsPerRow, ...online };
 }
 
 /** Views a tensor as (rows, cols): the last dimension is the row; a scalar is (1, 1). */

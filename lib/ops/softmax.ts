@@ -235,6 +235,7 @@ function checkLogits(
       WG: strategy.workgroupSize,
       TPR: strategy.threadsPerRow,
       HAS_OFFSET: options.offset ? 1 : 0,
+      ONLINE: strategy.online ? 1 : 0,
     },
   };
 }
@@ -251,7 +252,7 @@ function checkLogits(
  * import { softmaxRowRule } from "./softmax.ts";
  * import { presetTuning } from "./tune.ts";
  * const gpu = await requestGpu({ warnFallback: false });
- * presetTuning(gpu, "rows.softmax.v1", { workgroupSize: 256, colsPerThread: 32 });
+ * presetTuning(gpu, "rows.softmax.v2", { workgroupSize: 256, colsPerThread: 32 });
  * assert.equal(formatRowRule((await softmaxRowRule(gpu)).config), "wg256 32/thread");
  * gpu.destroy();
  * ```

@@ -8,6 +8,7 @@ import {
 import type { Gpu } from "../../lib/gpu/device.ts";
 import { Tensor } from "../../lib/gpu/tensor.ts";
 import {
+  configProblem,
   defaultGemmConfig,
   FALLBACK_GEMM_CANDIDATES,
   formatGemmConfig,
@@ -24,6 +25,7 @@ import {
   prepareGemm,
   type RegisterBlockedConfig,
   resolveGemm,
+  sharedACandidates,
 } from "../../lib/ops/gemm.ts";
 import { referenceGemm } from "../../lib/ops/_reference_gemm.ts";
 import { forgetTuning, presetTuning, tuned, tunedKey } from "../../lib/ops/tune.ts";
@@ -234,24 +236,103 @@ Deno.test({
       { kernel: "rb", bm: 16, bn: 8, wg: 8, edge: true },
     ];
     let seed = 500;
+    for (const config of configs) seed = await checkOddShapes(gpu, config, seed, [19, 7], [2, 1]);
+  },
+});
+
+/**
+ * `config` on odd shapes: every transpose, a batched [m, n] with alpha, beta and bias, a C of
+ * NaN that is `blocks` block multiples (direct stores), and a long K (split-K). Returns the next
+ * seed.
+ */
+async function checkOddShapes(
+  gpu: Gpu,
+  config: GemmConfig,
+  seed: number,
+  [m, n]: [number, number],
+  blocks: [number, number],
+): Promise<number> {
+  for (const [transA, transB] of TRANSPOSES) {
+    await expectClose(gpu, { m: 37, n: 53, k: 23, transA, transB, config }, seed++);
+  }
+  const scaled = { alpha: -1.5, beta: 0.25, bias: true };
+  await expectClose(gpu, { m, n, k: 9, batch: 3, transB: true, ...scaled, config }, seed++);
+  const [bm, bn] = gemmBlock(config);
+  await expectClose(gpu, { m: blocks[0] * bm, n: blocks[1] * bn, k: 40, c: "nan", config }, seed++);
+  await expectClose(gpu, { m: 5, n: 6, k: 700, transA: true, config }, seed++);
+  return seed;
+}
+
+Deno.test({
+  name: "the share-a kernels (A shared through subgroups) compute the right result on odd shapes",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    const lanes = gpu.adapter.subgroupMinSize;
+    if (!gpu.hasSubgroups || !lanes) {
+      // No variant to run: it must say why rather than compute something wrong.
+      const problem = configProblem(gpu, sharedACandidates(8)[0]);
+      ok(problem !== null && /subgroup/.test(problem), String(problem));
+      console.log(`  share-a not usable here: ${problem}`);
+      return;
+    }
+    // Every candidate (the 64-row ones hand two quads of A to each lane of 8), plus one
+    // subgroup per workgroup.
+    const configs: GemmConfig[] = [
+      ...sharedACandidates(lanes),
+      { kernel: "lanes", bm: 4 * Math.min(8, 2 * lanes), bn: 4, wg: lanes, subgroup: lanes },
+    ];
+    let seed = 700;
     for (const config of configs) {
-      for (const [transA, transB] of TRANSPOSES) {
-        await expectClose(gpu, { m: 37, n: 53, k: 23, transA, transB, config }, seed++);
-      }
-      await expectClose(gpu, {
-        m: 19,
-        n: 7,
-        k: 9,
-        batch: 3,
-        transB: true,
-        alpha: -1.5,
-        beta: 0.25,
-        bias: true,
-        config,
-      }, seed++);
-      const [bm, bn] = gemmBlock(config);
-      await expectClose(gpu, { m: 2 * bm, n: bn, k: 40, c: "nan", config }, seed++);
-      await expectClose(gpu, { m: 5, n: 6, k: 700, transA: true, config }, seed++);
+      ok(configProblem(gpu, config) === null, formatGemmConfig(config));
+      // The batched problem's N = 36 is ragged but a multiple of 4: the vec4 epilogue. The
+      // block multiples have more blocks than fill whole workgroups of subgroups.
+      seed = await checkOddShapes(gpu, config, seed, [70, 36], [3, 3]);
+    }
+    throws(
+      () => {
+        const problem = configProblem(gpu, { ...sharedACandidates(lanes)[0], wg: lanes + 1 });
+        if (problem) throw new RangeError(problem);
+      },
+      /not a multiple of subgroup/,
+    );
+  },
+});
+
+Deno.test({
+  name: "the vec4 epilogue matches the CPU reference with strided batches",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    // N % 4 == 0 but not a block multiple, with and without 4-aligned C batch strides (the
+    // unaligned one takes the scalar epilogue), split-K from a long K.
+    const config = defaultGemmConfig(gpu);
+    let seed = 800;
+    for (const strideC of [undefined, 12 * 20 + 4, 12 * 20 + 3]) {
+      const [m, n, k, batch] = [12, 20, 530, 2];
+      const a = randomArray(batch * m * k, seed++);
+      const b = randomArray(k * n, seed++);
+      const sc = strideC ?? m * n;
+      const c0 = randomArray(batch * sc, seed++);
+      const bias = randomArray(n, seed++);
+      const [ta, tb, tc, tbias] = [a, b, c0, bias].map((d) => Tensor.from(gpu, d));
+      const opts = {
+        m,
+        n,
+        k,
+        batch,
+        strideA: m * k,
+        strideB: 0,
+        strideC: sc,
+        alpha: 2,
+        beta: -0.5,
+      };
+      await gemm(gpu, { a: ta, b: tb, c: tc, bias: tbias, ...opts, config });
+      const want = referenceGemm({ a, b, c: c0, bias, ...opts });
+      const err = maxRelativeError(await tc.read(), want);
+      console.log(`  strideC ${sc}: max error ${err.toExponential(2)}`);
+      ok(err <= tolerance(k), `strideC ${sc}: max error ${err}`);
+      for (const t of [ta, tb, tc, tbias]) t.destroy();
     }
   },
 });

@@ -134,6 +134,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "online max and sum: softmax, log-softmax and cross-entropy match the reference",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    const lanes = gpu.adapter.subgroupMinSize || 4;
+    // Every launch shape, and the subgroup reductions where the device has them.
+    const strategies: Partial<RowStrategy>[] = [
+      ...STRATEGIES,
+      ...(gpu.hasSubgroups ? [{ workgroupSize: 64, threadsPerRow: lanes, subgroups: true }] : []),
+    ].map((strategy) => ({ ...strategy, online: true }));
+    await checkSoftmaxShapes(gpu, strategies);
+    for (const [rows, cols] of [[1, 1], [1, 7], [130, 10], [37, 1000], [3, 3001]]) {
+      for (const strategy of strategies) {
+        for (const withOffset of [false, true]) {
+          await checkCrossEntropy(gpu, rows, cols, strategy, withOffset);
+        }
+      }
+    }
+    // A row whose max comes last rescales every earlier partial sum; logits near +-80 would
+    // overflow or vanish without the shift.
+    const cols = 1003;
+    const xs = Float32Array.from({ length: 2 * cols }, (_, i) => (i % cols) * 0.16 - 80);
+    const x = Tensor.from(gpu, xs, [2, cols]);
+    const out = Tensor.empty(gpu, [2, cols]);
+    for (const strategy of strategies) {
+      await softmax(gpu, x, out, { strategy });
+      assertClose(await out.read(), softmaxRef(xs, 2, cols), FORWARD_TOL, "rising row");
+    }
+    for (const t of [x, out]) t.destroy();
+  },
+});
+
+Deno.test({
   name: "softmax handles a 100k-long row and extreme logits with the default launch shape",
   ignore: noGpu,
   async fn() {
