@@ -30,7 +30,7 @@ const softmax: BenchSection = {
     const rule = await softmaxRowRule(ctx.gpu, { force: true });
     return [
       ...tuningRows("softmax", rule, formatRowRule),
-      ...await benchSoftmax(ctx.gpu, { reps: ctx.quick ? 3 : 5 }),
+      ...await benchSoftmax(ctx.gpu, { runs: ctx.quick ? 3 : 5 }),
     ];
   },
 };

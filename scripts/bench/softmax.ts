@@ -3,14 +3,14 @@
  * tfjs-webgpu's `tf.softmax` on the same adapter, with the ratio.
  *
  * GB/s counts bytes read and written once (rows * cols * 4 * 2) over the time per call. Each
- * repetition records `batch` calls and then reads the last output back (tfjs: `batch` calls of
- * `tf.softmax`, then `await t.data()` on the last), so both sides pay one submit, one wait and
- * one 16 MB readback per `batch` calls. Every repetition uses a fresh input, uploaded before the
- * clock starts; the median over repetitions after a warm-up is reported. Both outputs are
- * checked against a float64 CPU softmax.
+ * run records a number of calls chosen so the run lasts about 300 ms ({@link timeRuns}), then
+ * reads the last output back (tfjs: as many calls of `tf.softmax`, then `await t.data()` on the
+ * last), so both sides pay one submit, one wait and one 16 MB readback per run, small against
+ * the calls. Every run uses a fresh input, uploaded before the clock starts; the median over runs
+ * after a warm-up is reported. Both outputs are checked against a float64 CPU softmax.
  *
- * Usage: `deno run -A scripts/bench/softmax.ts [--rows 4096] [--cols 1000] [--reps 5]
- * [--batch 4] [--no-tfjs]`
+ * Usage: `deno run -A scripts/bench/softmax.ts [--rows 4096] [--cols 1000] [--runs 5]
+ * [--no-tfjs]`
  *
  * @module
  */
@@ -23,6 +23,7 @@ import { Tensor } from "../../lib/gpu/tensor.ts";
 import { softmaxRef } from "../../lib/ops/_reference_softmax.ts";
 import { rowStrategy } from "../../lib/ops/reduce.ts";
 import { prepareLogSoftmax, prepareSoftmax, softmaxRowRule } from "../../lib/ops/softmax.ts";
+import { timeRuns } from "./common.ts";
 import { loadTfjs, type Tfjs } from "./tfjs.ts";
 
 /** One figure of the benchmark. */
@@ -36,8 +37,8 @@ export interface BenchFigure {
 export interface SoftmaxBenchOptions {
   rows?: number;
   cols?: number;
-  reps?: number;
-  batch?: number;
+  /** Timed runs (median reported; default 5). */
+  runs?: number;
   /** Also time tfjs-webgpu (default true). */
   tfjs?: boolean;
 }
@@ -45,11 +46,6 @@ export interface SoftmaxBenchOptions {
 /** Deterministic logits in [-4, 4) for repetition `seed`. */
 function logits(n: number, seed: number): Float32Array {
   return lcgUniform(n, seed, -4, 4);
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 /** Max |a - b| over the first `rowsChecked` rows (a full float64 check of 4M values is slow). */
@@ -64,67 +60,71 @@ function maxError(got: Float32Array, x: Float32Array, cols: number, rowsChecked:
   return worst;
 }
 
+/** The run length both sides are timed at: long enough that one wait and readback are small. */
+const TARGET_MS = 300;
+const MAX_REPS = 50;
+
 async function timeLtkit(
   gpu: Gpu,
   log: boolean,
   rows: number,
   cols: number,
-  reps: number,
-  batch: number,
+  runs: number,
 ): Promise<{ ms: number; error: number }> {
   const x = Tensor.empty(gpu, [rows, cols]);
   const out = Tensor.empty(gpu, [rows, cols]);
   const op = await (log ? prepareLogSoftmax : prepareSoftmax)(gpu, x, out);
-  const times: number[] = [];
-  let error = 0;
-  for (let rep = -1; rep < reps; rep++) {
-    const data = logits(rows * cols, rep + 2);
+  let error = -1;
+  let seed = 2;
+  const timing = await timeRuns(async (reps) => {
+    const data = logits(rows * cols, seed++);
     x.write(data);
     await gpu.sync();
-    const t0 = performance.now();
-    for (let b = 0; b < batch; b++) op.record();
+    const start = performance.now();
+    for (let r = 0; r < reps; r++) op.record();
     const result = await out.read();
-    const ms = (performance.now() - t0) / batch;
-    if (rep < 0) {
+    const elapsed = performance.now() - start;
+    if (error < 0) {
       const check = log ? result.map(Math.exp) : result;
       error = maxError(check, data, cols, Math.min(rows, 256));
-    } else times.push(ms);
-  }
+    }
+    return elapsed;
+  }, { runs, targetMs: TARGET_MS, maxReps: MAX_REPS });
   op.destroy();
   x.destroy();
   out.destroy();
-  return { ms: median(times), error };
+  return { ms: timing.ms, error };
 }
 
 async function timeTfjs(
   tf: Tfjs["tf"],
   rows: number,
   cols: number,
-  reps: number,
-  batch: number,
+  runs: number,
 ): Promise<{ ms: number; error: number; vendor: string }> {
   // tfjs asks for the "high-performance" adapter, as requestGpu does; its vendor says which.
   const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string } }).adapterInfo;
-  const times: number[] = [];
-  let error = 0;
-  for (let rep = -1; rep < reps; rep++) {
-    const data = logits(rows * cols, rep + 2);
+  let error = -1;
+  let seed = 2;
+  const timing = await timeRuns(async (reps) => {
+    const data = logits(rows * cols, seed++);
     const x = tf.tensor2d(data, [rows, cols]);
-    // Uploads x (and compiles on the first round) before the clock starts.
+    // Uploads x (and compiles on the first run) before the clock starts.
     const warm = tf.softmax(x);
     await warm.data();
     warm.dispose();
-    const t0 = performance.now();
+    const start = performance.now();
     const outs = [];
-    for (let b = 0; b < batch; b++) outs.push(tf.softmax(x));
-    const result = (await outs[batch - 1].data()) as Float32Array;
-    const ms = (performance.now() - t0) / batch;
+    for (let r = 0; r < reps; r++) outs.push(tf.softmax(x));
+    // In-order queue: the last result being readable means every call has run.
+    const result = (await outs[reps - 1].data()) as Float32Array;
+    const elapsed = performance.now() - start;
     for (const t of outs) t.dispose();
     x.dispose();
-    if (rep < 0) error = maxError(result, data, cols, Math.min(rows, 256));
-    else times.push(ms);
-  }
-  return { ms: median(times), error, vendor: String(info?.vendor ?? "?") };
+    if (error < 0) error = maxError(result, data, cols, Math.min(rows, 256));
+    return elapsed;
+  }, { runs, targetMs: TARGET_MS, maxReps: MAX_REPS });
+  return { ms: timing.ms, error, vendor: String(info?.vendor ?? "?") };
 }
 
 /**
@@ -143,13 +143,12 @@ export async function benchSoftmax(
 ): Promise<BenchFigure[]> {
   const rows = options.rows ?? 4096;
   const cols = options.cols ?? 1000;
-  const reps = options.reps ?? 5;
-  const batch = options.batch ?? 4;
+  const runs = options.runs ?? 5;
   const shape = `${rows}x${cols}`;
   const gbps = (ms: number) => (rows * cols * 4 * 2) / ms / 1e6;
   const strategy = rowStrategy(gpu, rows, cols, (await softmaxRowRule(gpu)).config);
-  const ours = await timeLtkit(gpu, false, rows, cols, reps, batch);
-  const ourLog = await timeLtkit(gpu, true, rows, cols, reps, batch);
+  const ours = await timeLtkit(gpu, false, rows, cols, runs);
+  const ourLog = await timeLtkit(gpu, true, rows, cols, runs);
   const launch = `wg ${strategy.workgroupSize}, ${strategy.threadsPerRow} thread/row`;
   const figures: BenchFigure[] = [
     { name: `softmax ${shape} ltkit (${launch})`, value: gbps(ours.ms), unit: "GB/s" },
@@ -160,7 +159,7 @@ export async function benchSoftmax(
   // Loaded on demand (absent where the packages are not cached: no comparison then).
   const tfjs = options.tfjs ?? true ? await loadTfjs((m) => console.error(m)) : null;
   if (tfjs) {
-    const tf = await timeTfjs(tfjs.tf, rows, cols, reps, batch);
+    const tf = await timeTfjs(tfjs.tf, rows, cols, runs);
     const adapter = tf.vendor === gpu.adapter.vendor
       ? "same adapter"
       : `adapter vendor ${tf.vendor}, ltkit's is ${gpu.adapter.vendor}`;
@@ -184,8 +183,7 @@ if (import.meta.main) {
     options: {
       rows: { type: "string", default: "4096" },
       cols: { type: "string", default: "1000" },
-      reps: { type: "string", default: "5" },
-      batch: { type: "string", default: "4" },
+      runs: { type: "string", default: "5" },
       "no-tfjs": { type: "boolean", default: false },
     },
   });
@@ -194,8 +192,7 @@ if (import.meta.main) {
   const figures = await benchSoftmax(gpu, {
     rows: Number(values.rows),
     cols: Number(values.cols),
-    reps: Number(values.reps),
-    batch: Number(values.batch),
+    runs: Number(values.runs),
     tfjs: !values["no-tfjs"],
   });
   for (const f of figures) {
