@@ -83,9 +83,10 @@ interface Tally {
   activations: Map<string, number>;
   /**
    * Sizes of tensors that do not grow with the batch and must each fit one storage buffer:
-   * parameters (their gradients and velocities are as large), the convolutions' packed weights,
-   * and one share of a weight gradient's partial sums (the ops split the sum into as many shares
-   * as fit, lib/ops/conv2d.ts).
+   * parameters (their gradients and velocities are as large) and the convolutions' packed
+   * weights. A weight gradient's partial sums need no entry: dense and grouped convolutions split
+   * the batch into at most as many shares as one buffer holds (`partialsThatFit`,
+   * lib/ops/conv2d.ts), and one share is as large as the weight.
    */
   fixedTensors: Map<string, number>;
   /** Distinct per-image activation shapes that backward scratch is keyed by. */
@@ -152,7 +153,8 @@ function tally(spec: ResNetSpec): Tally {
 /**
  * Convolution op scratch at `batch`: packed weights and partial sums (an upper bound for the
  * default, direct variants; a workgroup-tiled variant chosen by tuning may split its weight
- * gradient into more partial sums).
+ * gradient into more partial sums). The shares counted here are those before the ops' cap at
+ * one storage buffer (`partialsThatFit`), which only lowers them on a device with small buffers.
  */
 function convScratch(spec: ResNetSpec, batch: number): number {
   const plan = planResNet(spec);
