@@ -114,15 +114,18 @@ function tally(spec: ResNetSpec): Tally {
     t.fixed += (3 * (weights + 2 * c.cout) + 4 * c.cout) * F32;
     t.params += weights + 2 * c.cout;
     t.fixedTensors.set(`${c.name}.conv.weight`, weights * F32);
-    if (c.groups === 1) {
-      const up16 = (v: number) => Math.ceil(v / 16) * 16;
-      const kk = c.kernel ** 2;
-      t.fixedTensors.set(`${c.name}.conv packed weights`, c.cin * kk * up16(c.cout) * F32);
-      t.fixedTensors.set(
-        `${c.name}.conv packed weights (backward)`,
-        c.cout * kk * up16(c.cin) * F32,
-      );
-    }
+    // Packed weights: a group's output (backward: input) channels rounded up to the tile's 16,
+    // per input (backward: output) channel and tap; one group is the whole convolution.
+    const up16 = (v: number) => Math.ceil(v / 16) * 16;
+    const kk = c.kernel ** 2;
+    t.fixedTensors.set(
+      `${c.name}.conv packed weights`,
+      c.cin * kk * up16(c.cout / c.groups) * F32,
+    );
+    t.fixedTensors.set(
+      `${c.name}.conv packed weights (backward)`,
+      c.cout * kk * up16(c.cin / c.groups) * F32,
+    );
     act(`${c.name}.conv.out`, [c.cout, ...c.output], 2);
     t.shapes.add([c.cout, ...c.output].join("x"));
   };
