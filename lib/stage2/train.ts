@@ -199,6 +199,16 @@ export async function trainLinear(
   if (!Number.isInteger(batch) || batch < 1) {
     throw new RangeError(`Cannot train stage 2: batch ${batch} must be a positive integer`);
   }
+  // A step's work, (2 B C + B) floats, and its gathered (B, Dp) rows each take one buffer.
+  const perRow = 4 * Math.max(workSize(1, classes), dimPadded);
+  if (batch * perRow > gpu.maxTensorBytes) {
+    const fits = Math.floor(gpu.maxTensorBytes / perRow);
+    throw new RangeError(
+      `Cannot train stage 2 at batch ${batch}: a step's scratch needs ${batch * perRow} bytes ` +
+        `in one storage buffer but this device holds ${gpu.maxTensorBytes}; ` +
+        (fits > 0 ? `the largest batch that fits is ${fits}` : "not even one row fits"),
+    );
+  }
   const stepsPerEpoch = Math.ceil(train.rows / batch);
   const steps = epochs * stepsPerEpoch;
   // (row, label) pairs are 8 bytes: as many whole steps per chunk as one buffer holds.

@@ -1,8 +1,14 @@
-import { deepStrictEqual as deepEqual, ok, strictEqual as equal } from "node:assert/strict";
+import {
+  deepStrictEqual as deepEqual,
+  ok,
+  rejects,
+  strictEqual as equal,
+} from "node:assert/strict";
 import { requestGpu } from "../../lib/gpu/device.ts";
 import { planSampleChunks } from "../../lib/ops/classifier.ts";
 import { makeSyntheticFeatures } from "../../lib/features/mod.ts";
 import { Stage2Context } from "../../lib/stage2/context.ts";
+import { runCrt } from "../../lib/stage2/crt.ts";
 import { METHOD_NAMES } from "../../lib/stage2/registry.ts";
 import { ncmRef } from "../../lib/ops/_reference_classifier.ts";
 import { runStage2 } from "../../lib/stage2/run.ts";
@@ -109,6 +115,11 @@ Deno.test({
     await withLowerLimits(bufferLimits(TINY), async (small) => {
       const ctx = await Stage2Context.create(small, set);
       deepEqual([ctx.trainX.length, ctx.valX.length, ctx.testX.length], [10, 4, 4]);
+      // 16 gathered rows of 64 floats fill 4 KiB: a larger batch is refused before training.
+      await rejects(
+        runCrt(ctx, { batch: 17, epochs: 1 }),
+        /^RangeError: Cannot train stage 2 at batch 17: a step's scratch needs 4352 bytes in one storage buffer but this device holds 4096; the largest batch that fits is 16$/,
+      );
       ctx.destroy();
       const limited = await runStage2(set, { gpu: small, ...options });
       deepEqual(Object.keys(limited.results), [...METHOD_NAMES]);
