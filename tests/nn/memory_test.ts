@@ -1,7 +1,5 @@
 import { ok, rejects, strictEqual as equal, throws } from "node:assert/strict";
-import { Rng } from "../../lib/data/rng.ts";
 import { formatBytes, requestGpu } from "../../lib/gpu/device.ts";
-import { readAll } from "../../lib/gpu/tensor.ts";
 import { BACKBONES } from "../../lib/nn/backbones.ts";
 import {
   assertBatchFits,
@@ -13,6 +11,7 @@ import { ResNet } from "../../lib/nn/resnet.ts";
 import { imagenetResNet, planResNet, resnet32, type ResNetSpec } from "../../lib/nn/spec.ts";
 import { GROUPED_WEIGHT_TARGET } from "../../lib/ops/conv2d_grouped.ts";
 import { assertClose, bufferLimits, noGpu, testGpu } from "../_gpu.ts";
+import { stepOnce } from "./_step.ts";
 
 Deno.test({
   name: "step memory estimate bounds what a built network allocates, within a quarter",
@@ -133,18 +132,7 @@ Deno.test({
       // The kernels' defaults, not a timed choice, so both devices run the same variants.
       const gpu = await requestGpu({ warnFallback: false, tune: "off", lowerLimits });
       try {
-        const net = await ResNet.create(gpu, spec, { batch });
-        const rng = new Rng(5);
-        net.initialize(rng);
-        net.input.write(Float32Array.from({ length: net.input.size }, () => rng.normal(0, 1)));
-        net.labels.write(Int32Array.from({ length: batch }, (_, i) => i % spec.classes));
-        net.resetMetrics();
-        net.trainStep.record();
-        runs.push({
-          loss: await net.lossSum.read(),
-          grads: await readAll(net.params.map((p) => p.grad)),
-        });
-        net.destroy();
+        runs.push(await stepOnce(gpu, spec, batch, 5));
       } finally {
         gpu.destroy();
       }

@@ -372,41 +372,30 @@ Deno.test({
       }),
       /Cannot run tau sweep: predictions must be u32 but tensor \(21,37\) is f32/,
     );
-    await rejects(
+    // Steps of batch 16 over the N rows: 16, 16 and 5 pairs per epoch.
+    const trainStep = (samples: Tensor | Tensor[], steps: number, rates = steps) =>
       prepareTrainStep(gpu, {
         x,
-        samples: Tensor.zeros(gpu, [2 * N], "u32"),
-        lr: Tensor.zeros(gpu, [2]),
+        samples,
+        lr: Tensor.zeros(gpu, [rates]),
         offset,
         model,
         velocity: Tensor.zeros(gpu, [modelSize(C, DP)]),
         work: Tensor.zeros(gpu, [workSize(16, C)]),
-        trace: Tensor.zeros(gpu, [4], "u32"),
-        epochLength: N,
-        batch: 16,
-        mode: "crt",
-        momentum: 0.9,
-        weightDecay: 0,
-      }),
-      /Cannot run classifier training step: lr \(2\) has 2 elements but one rate per step \(3 steps\) needs 3/,
-    );
-    // Chunks of samples must each hold whole steps (16, 16 and 5 pairs per epoch here).
-    const chunked = (sizes: number[]) =>
-      prepareTrainStep(gpu, {
-        x,
-        samples: sizes.map((n) => Tensor.zeros(gpu, [n, 2], "u32")),
-        lr: Tensor.zeros(gpu, [6]),
-        offset,
-        model,
-        velocity: Tensor.zeros(gpu, [modelSize(C, DP)]),
-        work: Tensor.zeros(gpu, [workSize(16, C)]),
-        trace: Tensor.zeros(gpu, [7], "u32"),
+        trace: Tensor.zeros(gpu, [1 + steps], "u32"),
         epochLength: N,
         batch: 16,
         mode: "crt",
         momentum: 0.9,
         weightDecay: 0,
       });
+    await rejects(
+      trainStep(Tensor.zeros(gpu, [2 * N], "u32"), 3, 2),
+      /Cannot run classifier training step: lr \(2\) has 2 elements but one rate per step \(3 steps\) needs 3/,
+    );
+    // Chunks of samples must each hold whole steps, and whole epochs together.
+    const chunked = (sizes: number[]) =>
+      trainStep(sizes.map((n) => Tensor.zeros(gpu, [n, 2], "u32")), 6);
     await rejects(
       chunked([32, 20, 22]),
       /Cannot run classifier training step: samples\[1\] has 40 elements, which are not the \(row, label\) pairs of whole steps from position 32 on \(epoch length 37, batch 16\)/,
