@@ -10,8 +10,10 @@
 //   is scaled too). "velocity" has the model's layout (SGD momentum). "work" is
 //   [dz (B,C) | u (B,C) | loss (B)] with u = W x + b and dz = dLoss/dz of the current step.
 //   "trace" is [step, bitcast<u32>(mean batch loss) of each of the S steps]. "samples" holds,
-//   for sample position k = epoch * E + position in epoch, samples[2k] = row of x and
-//   samples[2k + 1] = its label (for class_mean, `samples` holds the class segments instead).
+//   for sample position k = epoch * E + position in epoch, samples[2(k - sample_base)] = row of
+//   x and samples[2(k - sample_base) + 1] = its label, for the positions of whole steps from
+//   sample_base on (all of them, or one chunk of them that fits one storage binding); for
+//   class_mean, `samples` holds the class segments instead.
 //   gather_batch copies the step's rows into "batch_x" (B, D4) from the training rows, held in
 //   one or more chunks of at most one storage binding each; train_forward and train_update
 //   then get that buffer bound as x.
@@ -40,6 +42,7 @@ struct Params {
   row: u32,             // invocations per row of a folded grid (grid1d)
   chunk_start: u32,     // gather_batch: first training row held by x
   chunk_rows: u32,      // gather_batch: rows held by x
+  sample_base: u32,     // training: first sample position held by the bound chunk of samples
   momentum: f32,
   weight_decay: f32,
   tau0: f32,            // first tau of a sweep, or the tau of tau_weights
@@ -386,7 +389,7 @@ fn ncm_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
 // start = (s % steps_per_epoch) * B .. start + count, count = min(B, E - start).
 struct Step {
   s: u32,
-  first: u32,  // sample position of batch row 0
+  first: u32,  // pair of batch row 0 in the bound samples: its position less sample_base
   count: u32,
 }
 
@@ -394,7 +397,7 @@ fn current_step() -> Step {
   let s = trace[0];
   let e = s / p.steps_per_epoch;
   let start = (s % p.steps_per_epoch) * p.batch;
-  return Step(s, e * p.rows + start, min(p.batch, p.rows - start));
+  return Step(s, e * p.rows + start - p.sample_base, min(p.batch, p.rows - start));
 }
 
 // Copies the step's batch rows that lie in this chunk of the training rows (x holds rows

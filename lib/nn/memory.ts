@@ -83,9 +83,10 @@ interface Tally {
   activations: Map<string, number>;
   /**
    * Sizes of tensors that do not grow with the batch and must each fit one storage buffer:
-   * parameters (their gradients and velocities are as large), the convolutions' packed weights,
-   * and one share of a weight gradient's partial sums (the ops split the sum into as many shares
-   * as fit, lib/ops/conv2d.ts).
+   * parameters (their gradients and velocities are as large) and the convolutions' packed
+   * weights. A weight gradient's partial sums need no entry: dense and grouped convolutions split
+   * the batch into at most as many shares as one buffer holds (`partialsThatFit`,
+   * lib/ops/conv2d.ts), and one share is as large as the weight.
    */
   fixedTensors: Map<string, number>;
   /** Distinct per-image activation shapes that backward scratch is keyed by. */
@@ -113,15 +114,18 @@ function tally(spec: ResNetSpec): Tally {
     t.fixed += (3 * (weights + 2 * c.cout) + 4 * c.cout) * F32;
     t.params += weights + 2 * c.cout;
     t.fixedTensors.set(`${c.name}.conv.weight`, weights * F32);
-    if (c.groups === 1) {
-      const up16 = (v: number) => Math.ceil(v / 16) * 16;
-      const kk = c.kernel ** 2;
-      t.fixedTensors.set(`${c.name}.conv packed weights`, c.cin * kk * up16(c.cout) * F32);
-      t.fixedTensors.set(
-        `${c.name}.conv packed weights (backward)`,
-        c.cout * kk * up16(c.cin) * F32,
-      );
-    }
+    // Packed weights: a group's output (backward: input) channels rounded up to the tile's 16,
+    // per input (backward: output) channel and tap; one group is the whole convolution.
+    const up16 = (v: number) => Math.ceil(v / 16) * 16;
+    const kk = c.kernel ** 2;
+    t.fixedTensors.set(
+      `${c.name}.conv packed weights`,
+      c.cin * kk * up16(c.cout / c.groups) * F32,
+    );
+    t.fixedTensors.set(
+      `${c.name}.conv packed weights (backward)`,
+      c.cout * kk * up16(c.cin / c.groups) * F32,
+    );
     act(`${c.name}.conv.out`, [c.cout, ...c.output], 2);
     t.shapes.add([c.cout, ...c.output].join("x"));
   };
@@ -152,7 +156,8 @@ function tally(spec: ResNetSpec): Tally {
 /**
  * Convolution op scratch at `batch`: packed weights and partial sums (an upper bound for the
  * default, direct variants; a workgroup-tiled variant chosen by tuning may split its weight
- * gradient into more partial sums).
+ * gradient into more partial sums). The shares counted here are those before the ops' cap at
+ * one storage buffer (`partialsThatFit`), which only lowers them on a device with small buffers.
  */
 function convScratch(spec: ResNetSpec, batch: number): number {
   const plan = planResNet(spec);

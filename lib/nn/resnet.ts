@@ -232,9 +232,7 @@ export class ResNet {
       throw new RangeError(`Cannot build ${spec.name}: batch is ${options.batch}; it must be >= 1`);
     }
     // Refuse a batch whose tensors cannot be allocated before allocating any of them.
-    assertBatchFits(spec, options.batch, {
-      maxTensorBytes: Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize),
-    });
+    assertBatchFits(spec, options.batch, { maxTensorBytes: gpu.maxTensorBytes });
     this.gpu = gpu;
     this.spec = spec;
     this.batch = options.batch;

@@ -27,6 +27,7 @@ import {
   type Dispatch,
   type EntryOf,
   grid1d,
+  type Recordable,
   type Sequence,
 } from "../gpu/kernel.ts";
 import { formatShape, Tensor } from "../gpu/tensor.ts";
@@ -225,6 +226,7 @@ const NO_UNIFORMS = {
   row: 0,
   chunk_start: 0,
   chunk_rows: 0,
+  sample_base: 0,
 };
 
 type Uniforms = Partial<typeof NO_UNIFORMS>;
@@ -803,8 +805,12 @@ export interface TrainStepSpec {
    * most one storage binding) when N * Dp exceeds one binding.
    */
   x: Tensor | readonly Tensor[];
-  /** (row, label) of every sample position of every epoch, (epochs * E, 2) u32. */
-  samples: Tensor;
+  /**
+   * (row, label) of every sample position of every epoch, (epochs * E, 2) u32, or those pairs in
+   * consecutive chunks, each the positions of whole steps and at most one storage binding, when
+   * they exceed one binding ({@link planSampleChunks}).
+   */
+  samples: Tensor | readonly Tensor[];
   /** Learning rate of each step, (S) f32. */
   lr: Tensor;
   /** Loss-only logit offset, (C) f32: log prior for balanced softmax, else zeros. */
@@ -835,6 +841,10 @@ export interface TrainStepSpec {
  * {@link Sequence}. The step index lives on the GPU
  * (`trace[0]`), so recording the sequence S times runs S different steps in one submit.
  * Sample rows must be below N (the caller builds them from a sampler over the training set).
+ * With the samples in chunks, the sequence counts its recordings (trace starts at zeros, so
+ * the i-th recording runs step i) and binds the chunk that holds that step's samples; each step
+ * runs the same dispatches as with one chunk, so the results are the same bit for bit; it
+ * refuses to record a step past the last one they hold.
  *
  * @param gpu The device.
  * @param spec Buffers and settings.
@@ -901,16 +911,9 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
   checkModel(op, "model", spec.model, c, d);
   checkModel(op, "velocity", spec.velocity, c, d);
   const perEpoch = Math.ceil(epochLength / batch);
-  checkDType(op, "samples", spec.samples, "u32");
-  const positions = spec.samples.size / 2;
-  if (!Number.isInteger(positions) || positions % epochLength !== 0 || positions === 0) {
-    fail(
-      op,
-      `samples has ${spec.samples.size} elements, which is not (epochs * ${epochLength}, 2) ` +
-        `(row, label) pairs`,
-    );
-  }
-  const steps = (positions / epochLength) * perEpoch;
+  const sampleChunks = spec.samples instanceof Tensor ? [spec.samples] : [...spec.samples];
+  const parts = sampleParts(op, sampleChunks, epochLength, batch);
+  const steps = parts.at(-1)!.firstStep + parts.at(-1)!.steps;
   checkDType(op, "lr", spec.lr, "f32");
   checkSize(op, "lr", spec.lr, steps, `one rate per step (${steps} steps)`);
   checkDType(op, "work", spec.work, "f32");
@@ -927,7 +930,7 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
     momentum: spec.momentum,
     weight_decay: spec.weightDecay,
   };
-  const { samples, lr, offset, model, velocity, work, trace } = spec;
+  const { lr, offset, model, velocity, work, trace } = spec;
   const c4 = paddedClasses(c) / 4;
   // cRT: blocks of 4 classes x 4 vec4 columns of W, then one vec4 of b each.
   const invocations = spec.mode === "crt" ? c4 * Math.ceil(d / 16) + c4 : c4;
@@ -935,27 +938,39 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
   return await prepareSteps(gpu, op, {
     scratch: [batchX],
     pipelines: () => {
-      let start = 0;
-      const gathers = chunks.map((x, i) => {
-        const chunk = { ...uniforms, chunk_start: start, chunk_rows: shapes[i][0] };
-        start += shapes[i][0];
-        return prepare(
-          gpu,
-          "gather_batch",
-          { x, samples, batch_x: batchX, trace },
-          chunk,
-          batch * d / 4,
-        );
+      // Per chunk of samples: a gather from each chunk of rows, then the forward pass, the two
+      // dispatches that read samples; the update and the step's end are shared.
+      const reads = parts.map(({ samples, start: sampleBase }) => {
+        let start = 0;
+        const gathers = chunks.map((x, i) => {
+          const chunk = {
+            ...uniforms,
+            chunk_start: start,
+            chunk_rows: shapes[i][0],
+            sample_base: sampleBase,
+          };
+          start += shapes[i][0];
+          return prepare(
+            gpu,
+            "gather_batch",
+            { x, samples, batch_x: batchX, trace },
+            chunk,
+            batch * d / 4,
+          );
+        });
+        return Promise.all([
+          ...gathers,
+          prepare(
+            gpu,
+            "train_forward",
+            { x: batchX, samples, offset, model, work, trace },
+            { ...uniforms, sample_base: sampleBase },
+            Math.ceil(batch / 4),
+          ),
+        ]);
       });
       return [
-        ...gathers,
-        prepare(
-          gpu,
-          "train_forward",
-          { x: batchX, samples, offset, model, work, trace },
-          uniforms,
-          Math.ceil(batch / 4),
-        ),
+        Promise.all(reads),
         prepare(
           gpu,
           "train_update",
@@ -966,6 +981,173 @@ export async function prepareTrainStep(gpu: Gpu, spec: TrainStepSpec): Promise<S
         prepare(gpu, "train_finish", { work, trace }, uniforms, 1),
       ];
     },
-    steps: (dispatches) => dispatches,
+    steps: ([reads, update, finish]) => {
+      if (reads.length === 1) return [...reads[0], update, finish];
+      return [new ChunkedSteps(op, parts, reads), update, finish];
+    },
   });
+}
+
+/** A chunk of samples and the steps whose samples it holds. */
+interface SamplePart extends SampleChunk {
+  samples: Tensor;
+}
+
+/**
+ * Checks that consecutive chunks of (row, label) pairs hold the positions of whole steps and
+ * of whole epochs together, and returns the steps each holds.
+ */
+function sampleParts(
+  op: string,
+  chunks: readonly Tensor[],
+  epochLength: number,
+  batch: number,
+): SamplePart[] {
+  if (chunks.length === 0) fail(op, "samples has no chunks");
+  const parts: SamplePart[] = [];
+  let step = 0;
+  chunks.forEach((samples, i) => {
+    const name = chunks.length > 1 ? `samples[${i}]` : "samples";
+    checkDType(op, name, samples, "u32");
+    const start = stepStart(step, epochLength, batch);
+    const end = start + samples.size / 2;
+    const first = step;
+    while (stepStart(step, epochLength, batch) < end) step++;
+    if (!Number.isInteger(end) || end === start || stepStart(step, epochLength, batch) !== end) {
+      fail(
+        op,
+        chunks.length === 1
+          ? `samples has ${samples.size} elements, which is not (epochs * ${epochLength}, 2) ` +
+            `(row, label) pairs`
+          : `${name} has ${samples.size} elements, which are not the (row, label) pairs of ` +
+            `whole steps from position ${start} on (epoch length ${epochLength}, batch ${batch})`,
+      );
+    }
+    parts.push({ samples, firstStep: first, steps: step - first, start, end });
+  });
+  const total = parts.at(-1)!.end;
+  if (total % epochLength !== 0) {
+    fail(
+      op,
+      `the samples hold ${total} positions, which is not whole epochs of ${epochLength} ` +
+        `(row, label) pairs`,
+    );
+  }
+  return parts;
+}
+
+/** Sample position where step `s` starts: epoch * E + (s mod steps per epoch) * B. */
+function stepStart(s: number, epochLength: number, batch: number): number {
+  const perEpoch = Math.ceil(epochLength / batch);
+  return Math.floor(s / perEpoch) * epochLength + (s % perEpoch) * batch;
+}
+
+/**
+ * The reads of samples of a step with its samples in chunks: the i-th recording records the
+ * dispatches bound to the chunk that holds step i.
+ */
+class ChunkedSteps implements Recordable {
+  #recorded = 0;
+  readonly #op: string;
+  readonly #parts: readonly SampleChunk[];
+  readonly #reads: readonly (readonly Dispatch[])[];
+
+  constructor(op: string, parts: readonly SampleChunk[], reads: readonly (readonly Dispatch[])[]) {
+    this.#op = op;
+    this.#parts = parts;
+    this.#reads = reads;
+  }
+
+  record(): void {
+    const s = this.#recorded;
+    const k = this.#parts.findIndex((p) => s < p.firstStep + p.steps);
+    if (k < 0) {
+      throw new RangeError(
+        `Cannot record ${this.#op}: all ${s} steps its samples hold are recorded; prepare it ` +
+          `again with the samples of further steps`,
+      );
+    }
+    for (const d of this.#reads[k]) d.record();
+    this.#recorded++;
+  }
+
+  destroy(): void {
+    for (const reads of this.#reads) for (const d of reads) d.destroy();
+  }
+}
+
+/**
+ * The steps and sample positions of one chunk of a training run's samples: steps `firstStep`
+ * .. `firstStep + steps - 1`, whose (row, label) pairs are positions `start` .. `end - 1`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { planSampleChunks, type SampleChunk } from "./classifier.ts";
+ * const [whole]: SampleChunk[] = planSampleChunks(10, 4, 2, 1000);
+ * assert.deepEqual(whole, { firstStep: 0, steps: 6, start: 0, end: 20 });
+ * ```
+ */
+export interface SampleChunk {
+  /** The first step whose samples the chunk holds. */
+  firstStep: number;
+  /** Steps whose samples it holds. */
+  steps: number;
+  /** Its first sample position (epoch * E + position in epoch). */
+  start: number;
+  /** One past its last sample position. */
+  end: number;
+}
+
+/**
+ * Splits the (row, label) pairs of `epochs` epochs of `epochLength` samples, taken `batch` per
+ * step, into consecutive chunks of whole steps, each at most `maxPairs` pairs (fill each chunk
+ * as far as it goes): the samples of a training run that exceed one storage binding. One chunk
+ * when they all fit.
+ *
+ * @param epochLength E, samples per epoch.
+ * @param batch B, samples per step (the last step of an epoch takes the rest).
+ * @param epochs Epochs.
+ * @param maxPairs Pairs one chunk may hold: a storage binding's bytes / 8.
+ * @returns The chunks, in step order.
+ * @throws {RangeError} When one step's pairs exceed `maxPairs`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { planSampleChunks } from "./classifier.ts";
+ * // Epochs of 10 samples in steps of 4, 4, 2: at most 9 pairs take two steps per chunk.
+ * const chunks = planSampleChunks(10, 4, 2, 9);
+ * assert.deepEqual(chunks.map((c) => [c.start, c.end]), [[0, 8], [8, 14], [14, 20]]);
+ * assert.deepEqual(chunks.map((c) => c.steps), [2, 2, 2]);
+ * assert.throws(() => planSampleChunks(10, 4, 2, 3), /one step takes 4 \(row, label\) pairs/);
+ * ```
+ */
+export function planSampleChunks(
+  epochLength: number,
+  batch: number,
+  epochs: number,
+  maxPairs: number,
+): SampleChunk[] {
+  const op = "split the stage-2 samples";
+  positive(op, "epoch length", epochLength);
+  positive(op, "batch", batch);
+  positive(op, "epochs", epochs);
+  const steps = epochs * Math.ceil(epochLength / batch);
+  const at = (s: number) => stepStart(s, epochLength, batch);
+  const chunks: SampleChunk[] = [];
+  for (let first = 0; first < steps;) {
+    let end = first;
+    while (end < steps && at(end + 1) - at(first) <= maxPairs) end++;
+    if (end === first) {
+      throw new RangeError(
+        `Cannot ${op}: one step takes ${Math.min(batch, epochLength)} (row, label) pairs ` +
+          `(${8 * Math.min(batch, epochLength)} bytes) but a chunk holds at most ` +
+          `${Math.max(0, maxPairs)}; use a smaller batch`,
+      );
+    }
+    chunks.push({ firstStep: first, steps: end - first, start: at(first), end: at(end) });
+    first = end;
+  }
+  return chunks;
 }

@@ -564,8 +564,29 @@ function folded(
   return new Dispatch(gpu, pipeline, resources, { ...uniforms, row }, grid);
 }
 
-/** How many partial sums of a `weights`-value gradient one storage buffer holds. */
-function partialsThatFit(gpu: Gpu, weights: number): number {
+/**
+ * How many partial sums of a `weights`-value gradient one storage buffer holds: the cap on the
+ * batch shares a weight gradient splits into (dense and grouped convolutions), so that its
+ * partial sums are never the tensor that does not fit. 0 when not even the gradient itself fits.
+ *
+ * @param gpu The device whose per-buffer limit applies ({@link Gpu.maxTensorBytes}).
+ * @param weights Values of one gradient.
+ * @returns Whole gradients per storage buffer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { partialsThatFit } from "./conv2d.ts";
+ * const gpu = await requestGpu({
+ *   warnFallback: false,
+ *   lowerLimits: { maxStorageBufferBindingSize: 64 * 1024, maxBufferSize: 64 * 1024 },
+ * });
+ * assert.equal(partialsThatFit(gpu, 1000), 16); // 16 x 4000 bytes fit 64 KiB, 17 do not
+ * gpu.destroy();
+ * ```
+ */
+export function partialsThatFit(gpu: Gpu, weights: number): number {
   const max = gpu.maxTensorBytes;
   return Math.floor(max / (weights * 4));
 }

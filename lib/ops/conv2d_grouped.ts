@@ -38,6 +38,7 @@ import {
   type Conv2dPass,
   type Conv2dShape,
   conv2dVariantProblem,
+  partialsThatFit,
   prepareConv2dBackwardInput,
   prepareConv2dBackwardWeight,
   prepareConv2dForward,
@@ -51,7 +52,8 @@ const WG = 64;
 /**
  * The weight gradient splits the batch into shares until about this many invocations run (one
  * per weight and share): enough to fill a large GPU even for a layer with a few thousand weights,
- * while the partial sums stay near this many floats (256 KiB) beyond the weights themselves.
+ * while the partial sums stay near this many floats (256 KiB) beyond the weights themselves;
+ * never more shares than one storage buffer holds ({@link partialsThatFit}).
  *
  * @example
  * ```ts
@@ -676,9 +678,13 @@ export async function prepareGroupedConv2dBackwardWeight(
   checkShape(op, "gradient dy", dy, [s.n, s.f, s.ho, s.wo]);
   const v = await chooseVariant(gpu, op, "backward_weight", args);
   const weights = dw.size;
-  const perSplit = Math.ceil(
-    s.n / Math.max(1, Math.min(s.n, Math.ceil(GROUPED_WEIGHT_TARGET / weights))),
+  // The shares' partial sums live in one storage buffer: never more shares than it holds.
+  const wanted = Math.min(
+    s.n,
+    Math.ceil(GROUPED_WEIGHT_TARGET / weights),
+    partialsThatFit(gpu, weights),
   );
+  const perSplit = Math.ceil(s.n / Math.max(1, wanted));
   const splits = Math.ceil(s.n / perSplit);
   const part = Tensor.empty(gpu, [splits, ...dw.shape], "f32", "grouped conv2d weight partials");
   const shares = { splits, per_split: perSplit };

@@ -48,8 +48,7 @@ import {
  * ```
  */
 export function chunkRows(gpu: Gpu, dimPadded: number, classes: number): number {
-  const max = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
-  return Math.max(1, Math.floor(max / (4 * Math.max(dimPadded, classes, 32))));
+  return Math.max(1, Math.floor(gpu.maxTensorBytes / (4 * Math.max(dimPadded, classes, 32))));
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * The SGD runner behind cRT, LWS and balanced softmax: every sample of every epoch is drawn on
- * the host with the stage-1 sampler and uploaded once, the per-step learning rates too, and all
- * steps are recorded into a single submit; features never leave the GPU.
+ * the host with the stage-1 sampler and uploaded once (in chunks of whole steps when they exceed
+ * one storage buffer, {@link planSampleChunks}), the per-step learning rates too, and all steps
+ * are recorded into a single submit; features never leave the GPU. How the samples are chunked
+ * changes no number: each step draws the same rows and runs the same arithmetic.
  *
  * @module
  */
@@ -10,7 +12,13 @@ import type { Rng } from "../data/rng.ts";
 import { createSampler, type SamplerKind } from "../data/sampler.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import { cosineSchedule } from "../train/schedule.ts";
-import { type LinearModel, modelSize, prepareTrainStep, workSize } from "../ops/classifier.ts";
+import {
+  type LinearModel,
+  modelSize,
+  planSampleChunks,
+  prepareTrainStep,
+  workSize,
+} from "../ops/classifier.ts";
 import type { Stage2Context } from "./context.ts";
 import type { TrainSettings } from "./method.ts";
 
@@ -191,19 +199,46 @@ export async function trainLinear(
   if (!Number.isInteger(batch) || batch < 1) {
     throw new RangeError(`Cannot train stage 2: batch ${batch} must be a positive integer`);
   }
+  // A step's work, (2 B C + B) floats, and its gathered (B, Dp) rows each take one buffer.
+  const perRow = 4 * Math.max(workSize(1, classes), dimPadded);
+  if (batch * perRow > gpu.maxTensorBytes) {
+    const fits = Math.floor(gpu.maxTensorBytes / perRow);
+    throw new RangeError(
+      `Cannot train stage 2 at batch ${batch}: a step's scratch needs ${batch * perRow} bytes ` +
+        `in one storage buffer but this device holds ${gpu.maxTensorBytes}; ` +
+        (fits > 0 ? `the largest batch that fits is ${fits}` : "not even one row fits"),
+    );
+  }
   const stepsPerEpoch = Math.ceil(train.rows / batch);
   const steps = epochs * stepsPerEpoch;
+  // (row, label) pairs are 8 bytes: as many whole steps per chunk as one buffer holds.
+  const parts = planSampleChunks(train.rows, batch, epochs, Math.floor(gpu.maxTensorBytes / 8));
   const samples = drawSamples(train.label, classes, spec.sampler, epochs, spec.rng);
-  const owned = [
-    Tensor.from(gpu, samples, [epochs * train.rows, 2], "u32", "stage-2 samples"),
-    Tensor.from(gpu, cosineSchedule(spec.lr, steps), [steps], "f32", "stage-2 rates"),
-    Tensor.zeros(gpu, [modelSize(classes, dimPadded)], "f32", "stage-2 velocity"),
-    Tensor.zeros(gpu, [workSize(batch, classes)], "f32", "stage-2 work"),
-    Tensor.zeros(gpu, [1 + steps], "u32", "stage-2 trace"),
-  ];
-  const [samplesT, lrT, velocity, work, trace] = owned;
-  const model = ctx.modelTensor(spec.init, `${spec.mode} model`);
+  const owned: Tensor[] = [];
+  const own = <T extends Tensor>(t: T): T => {
+    owned.push(t);
+    return t;
+  };
+  let model: Tensor | null = null;
   try {
+    const samplesT = parts.map(({ start, end }) =>
+      own(Tensor.from(
+        gpu,
+        samples.subarray(2 * start, 2 * end),
+        [end - start, 2],
+        "u32",
+        parts.length === 1 ? "stage-2 samples" : `stage-2 samples ${start}..${end - 1}`,
+      ))
+    );
+    const lrT = own(
+      Tensor.from(gpu, cosineSchedule(spec.lr, steps), [steps], "f32", "stage-2 rates"),
+    );
+    const velocity = own(
+      Tensor.zeros(gpu, [modelSize(classes, dimPadded)], "f32", "stage-2 velocity"),
+    );
+    const work = own(Tensor.zeros(gpu, [workSize(batch, classes)], "f32", "stage-2 work"));
+    const trace = own(Tensor.zeros(gpu, [1 + steps], "u32", "stage-2 trace"));
+    model = ctx.modelTensor(spec.init, `${spec.mode} model`);
     const step = await prepareTrainStep(gpu, {
       x: ctx.trainX,
       samples: samplesT,
@@ -228,7 +263,7 @@ export async function trainLinear(
     const stepLoss = new Float32Array(traced.buffer, 4, steps).slice();
     return { model, stepLoss, stepsPerEpoch };
   } catch (error) {
-    model.destroy();
+    model?.destroy();
     throw error;
   } finally {
     for (const t of owned) t.destroy();

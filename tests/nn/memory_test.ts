@@ -1,10 +1,17 @@
 import { ok, rejects, strictEqual as equal, throws } from "node:assert/strict";
 import { formatBytes, requestGpu } from "../../lib/gpu/device.ts";
 import { BACKBONES } from "../../lib/nn/backbones.ts";
-import { assertBatchFits, largestBatch, stepMemory } from "../../lib/nn/memory.ts";
+import {
+  assertBatchFits,
+  largestBatch,
+  planMicroBatches,
+  stepMemory,
+} from "../../lib/nn/memory.ts";
 import { ResNet } from "../../lib/nn/resnet.ts";
-import { imagenetResNet, resnet32, type ResNetSpec } from "../../lib/nn/spec.ts";
-import { noGpu, testGpu } from "../_gpu.ts";
+import { imagenetResNet, planResNet, resnet32, type ResNetSpec } from "../../lib/nn/spec.ts";
+import { GROUPED_WEIGHT_TARGET } from "../../lib/ops/conv2d_grouped.ts";
+import { assertClose, bufferLimits, noGpu, testGpu } from "../_gpu.ts";
+import { stepOnce } from "./_step.ts";
 
 Deno.test({
   name: "step memory estimate bounds what a built network allocates, within a quarter",
@@ -93,5 +100,46 @@ Deno.test({
     } finally {
       gpu.destroy();
     }
+  },
+});
+
+Deno.test({
+  name: "a grouped network the plan fits under a small buffer limit builds and steps there " +
+    "(its weight gradients split into fewer shares), matching the unlimited device",
+  ignore: noGpu,
+  async fn() {
+    await testGpu();
+    const spec = imagenetResNet("tiny-rx50", [2, 17, 15], 2, [1, 1, 1, 1], 5, {
+      block: "bottleneck",
+      groups: 2,
+      groupWidth: 48,
+    });
+    const batch = 4;
+    // The limit: the plan's largest tensor at this batch, so the batch runs whole.
+    const limit = stepMemory(spec, batch).largest.bytes;
+    equal(planMicroBatches(spec, batch, { maxTensorBytes: limit }).count, 1);
+    // Uncapped, the shares of the widest grouped weight gradient would not fit that limit.
+    let uncapped = 0;
+    for (const c of planResNet(spec).blocks.flatMap((b) => b.main)) {
+      if (c.groups === 1) continue;
+      const weights = c.cout * (c.cin / c.groups) * c.kernel ** 2;
+      const shares = Math.min(batch, Math.ceil(GROUPED_WEIGHT_TARGET / weights));
+      uncapped = Math.max(uncapped, shares * weights * 4);
+    }
+    ok(uncapped > limit, `uncapped partial sums of ${uncapped} bytes fit ${limit}`);
+    const runs = [];
+    for (const lowerLimits of [{}, bufferLimits(limit)]) {
+      // The kernels' defaults, not a timed choice, so both devices run the same variants.
+      const gpu = await requestGpu({ warnFallback: false, tune: "off", lowerLimits });
+      try {
+        runs.push(await stepOnce(gpu, spec, batch, 5));
+      } finally {
+        gpu.destroy();
+      }
+    }
+    const [free, limited] = runs;
+    // The same products, the weight gradients' batch sums grouped into other shares.
+    assertClose(limited.loss, free.loss, 1e-6, "loss");
+    limited.grads.forEach((g, i) => assertClose(g, free.grads[i], 1e-5, `gradient ${i}`));
   },
 });

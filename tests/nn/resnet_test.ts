@@ -14,6 +14,7 @@ import {
 } from "../../lib/nn/spec.ts";
 import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
 import { referenceForward } from "./_reference_resnet.ts";
+import { stepOnce } from "./_step.ts";
 
 // Odd inputs so stride-2 stages see odd sizes; widths not multiples of any tile. One tiny
 // instance of each backbone family: CIFAR-style with option-B and option-A shortcuts (odd
@@ -249,24 +250,22 @@ for (const spec of TINIES) {
         // The kernels' defaults, not a timed choice, so both devices run the same variants.
         const gpu = await requestGpu({ warnFallback: false, tune: "off", lowerLimits });
         try {
-          const net = await ResNet.create(gpu, spec, { batch: 3 });
-          const rng = new Rng(3);
-          net.initialize(rng);
-          net.input.write(Float32Array.from({ length: net.input.size }, () => rng.normal(0, 1)));
-          net.labels.write(Int32Array.from({ length: 3 }, (_, i) => i % spec.classes));
-          const grids = gpu.capture(() => net.trainStep.record()).map((d) => d.workgroups);
+          const { loss, grads, seen: grids } = await stepOnce(
+            gpu,
+            spec,
+            3,
+            3,
+            (net) => gpu.capture(() => net.trainStep.record()).map((d) => d.workgroups),
+          );
           if (!lower) {
             limit = Math.max(2, ...grids.map(([x, y, z]) => Math.ceil(Math.sqrt(x * y * z)) + 1));
           }
-          net.resetMetrics();
-          net.trainStep.record();
           runs.push({
             folded: grids.some(([, y, z]) => y > 1 || z > 1),
             widest: Math.max(...grids.flat()),
-            loss: await net.lossSum.read(),
-            grads: await readAll(net.params.map((p) => p.grad)),
+            loss,
+            grads,
           });
-          net.destroy();
         } finally {
           gpu.destroy();
         }

@@ -16,6 +16,7 @@ import {
   packModel,
   padColumns,
   paddedDim,
+  planSampleChunks,
   prepareClassMean,
   prepareColumnMean,
   prepareLogits,
@@ -174,13 +175,17 @@ async function checkMeans(gpu: Gpu, shape: Shape) {
   for (const t of [x, centre, segments, unit, mean, means, model]) t.destroy();
 }
 
-/** `chunks`: row counts of consecutive chunks of the training rows (default one chunk). */
+/**
+ * `chunks`: row counts of consecutive chunks of the training rows (default one chunk);
+ * `maxPairs`: the samples in chunks of whole steps of at most this many pairs (default one).
+ */
 async function checkTraining(
   gpu: Gpu,
   shape: Shape,
   batch: number,
   epochs: number,
   chunks = [shape.n],
+  maxPairs = Infinity,
 ) {
   const { n: rows, d, c } = shape;
   const dp = paddedDim(d);
@@ -209,9 +214,10 @@ async function checkTraining(
       return t;
     });
     equal(at, rows);
+    const parts = planSampleChunks(rows, batch, epochs, maxPairs);
     const spec = {
       x,
-      samples: Tensor.from(gpu, samples),
+      samples: parts.map((p) => Tensor.from(gpu, samples.subarray(2 * p.start, 2 * p.end))),
       lr: Tensor.from(gpu, lrs),
       offset: Tensor.from(gpu, offs),
       model: Tensor.from(gpu, packModel(init, c, d)),
@@ -244,8 +250,13 @@ async function checkTraining(
     const trace = await spec.trace.read();
     equal(trace[0], steps);
     report(`${mode} losses`, new Float32Array(trace.buffer, 4, steps), ref.losses, 2e-5);
+    if (parts.length > 1) {
+      throws(() => step.record(), /Cannot record classifier training step: all \d+ steps/);
+    }
     step.destroy();
-    for (const t of [...x, ...Object.values(spec)]) if (t instanceof Tensor) t.destroy();
+    for (const t of [...x, ...spec.samples, ...Object.values(spec)]) {
+      if (t instanceof Tensor) t.destroy();
+    }
   }
 }
 
@@ -270,7 +281,11 @@ Deno.test({
   ignore: noGpu,
   async fn() {
     // 101 rows in batches of 16: 7 steps per epoch, the last one of 5 rows.
-    await checkTraining((await testGpu())!, { n: 101, d: D, c: C }, 16, 3);
+    const gpu = (await testGpu())!;
+    await checkTraining(gpu, { n: 101, d: D, c: C }, 16, 3);
+    // Samples in chunks of 2 or 3 whole steps (at most 40 pairs), rows in two chunks.
+    equal(planSampleChunks(101, 16, 3, 40).length, 9);
+    await checkTraining(gpu, { n: 101, d: D, c: C }, 16, 3, [50, 51], 40);
   },
 });
 
@@ -288,26 +303,17 @@ Deno.test({
       await checkTraining(gpu, FOLDED, 100, 2);
       // Training rows in three chunks: each step gathers its batch from all of them.
       await checkTraining(gpu, FOLDED, 100, 2, [120, 1, 212]);
-      // Past the folded grid's capacity (limit^2 workgroups) the dispatch refuses clearly.
+      // Past the folded grid's capacity (limit^2 workgroups) the prepare refuses clearly.
       const rows = 64 * FOLD_LIMIT ** 2 + 1;
       const x = Tensor.zeros(gpu, [rows, 4]);
       const out = Tensor.zeros(gpu, [rows, 4]);
       const centre = Tensor.zeros(gpu, [4]);
-      const work = await prepareNormalizeRows(gpu, x, centre, out);
       try {
-        let message = "";
-        try {
-          work.record();
-        } catch (e) {
-          message = (e as Error).message;
-        }
-        equal(
-          message,
-          `Cannot dispatch: 5x6x1 workgroups exceeds the device limit of 5 per dimension; ` +
-            `split the work or use larger tiles`,
+        await rejects(
+          prepareNormalizeRows(gpu, x, centre, out),
+          /Cannot dispatch 26 workgroups: more than the 5 x 5 a folded grid holds on this device \(limit 5 per dimension\); split the work/,
         );
       } finally {
-        work.destroy();
         for (const t of [x, out, centre]) t.destroy();
       }
     } finally {
@@ -366,23 +372,37 @@ Deno.test({
       }),
       /Cannot run tau sweep: predictions must be u32 but tensor \(21,37\) is f32/,
     );
-    await rejects(
+    // Steps of batch 16 over the N rows: 16, 16 and 5 pairs per epoch.
+    const trainStep = (samples: Tensor | Tensor[], steps: number, rates = steps) =>
       prepareTrainStep(gpu, {
         x,
-        samples: Tensor.zeros(gpu, [2 * N], "u32"),
-        lr: Tensor.zeros(gpu, [2]),
+        samples,
+        lr: Tensor.zeros(gpu, [rates]),
         offset,
         model,
         velocity: Tensor.zeros(gpu, [modelSize(C, DP)]),
         work: Tensor.zeros(gpu, [workSize(16, C)]),
-        trace: Tensor.zeros(gpu, [4], "u32"),
+        trace: Tensor.zeros(gpu, [1 + steps], "u32"),
         epochLength: N,
         batch: 16,
         mode: "crt",
         momentum: 0.9,
         weightDecay: 0,
-      }),
+      });
+    await rejects(
+      trainStep(Tensor.zeros(gpu, [2 * N], "u32"), 3, 2),
       /Cannot run classifier training step: lr \(2\) has 2 elements but one rate per step \(3 steps\) needs 3/,
+    );
+    // Chunks of samples must each hold whole steps, and whole epochs together.
+    const chunked = (sizes: number[]) =>
+      trainStep(sizes.map((n) => Tensor.zeros(gpu, [n, 2], "u32")), 6);
+    await rejects(
+      chunked([32, 20, 22]),
+      /Cannot run classifier training step: samples\[1\] has 40 elements, which are not the \(row, label\) pairs of whole steps from position 32 on \(epoch length 37, batch 16\)/,
+    );
+    await rejects(
+      chunked([37, 16]),
+      /the samples hold 53 positions, which is not whole epochs of 37 \(row, label\) pairs/,
     );
     equal(gpu.dispatchCount, before);
     deepEqual(

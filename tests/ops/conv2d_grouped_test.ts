@@ -10,6 +10,7 @@ import {
   formatGroupedConv2dVariant,
   GPU_GROUPED_CANDIDATES,
   GROUPED_CONV2D_TUNE_KEYS,
+  GROUPED_WEIGHT_TARGET,
   groupedConv2dBackwardInput,
   groupedConv2dBackwardWeight,
   groupedConv2dCandidates,
@@ -24,7 +25,14 @@ import {
 import * as ref from "../../lib/ops/_reference_nn.ts";
 import { tuningRecord, useTuningRecord } from "../../lib/ops/tune.ts";
 import { type Gpu, requestGpu } from "../../lib/gpu/device.ts";
-import { assertClose, noGpu, randomArray, testGpu } from "../_gpu.ts";
+import {
+  assertClose,
+  bufferLimits,
+  noGpu,
+  randomArray,
+  testGpu,
+  withLowerLimits,
+} from "../_gpu.ts";
 import { checkConvPasses, convReferenceErrors } from "./_fd.ts";
 
 /**
@@ -127,6 +135,38 @@ Deno.test({
     } finally {
       gpu.destroy();
     }
+  },
+});
+
+/**
+ * Odd shapes whose weight gradient would split into more batch shares than one 4 KiB storage
+ * buffer holds (3, 9 and 4 shares fit): few pixels, many weights, so that the partial sums, not
+ * x or dy, are the largest tensor.
+ */
+const CAPPED: readonly number[][] = [
+  [11, 6, 3, 3, 10, 2, 3, 1, 1],
+  [11, 4, 4, 5, 6, 2, 3, 2, 1],
+  [7, 10, 3, 3, 5, 5, 5, 1, 2],
+];
+const CAPPED_LIMIT = 4096;
+
+Deno.test({
+  name: "grouped conv2d caps the weight gradient's batch shares to fit one storage buffer " +
+    "under a small buffer limit, plain and tiled",
+  ignore: noGpu,
+  async fn() {
+    await testGpu();
+    for (const [n, c, , , f, groups, k] of CAPPED) {
+      // Without the cap, the shares' partial sums would not fit: the case exercises it.
+      const weights = f * (c / groups) * k * k;
+      const uncapped = Math.min(n, Math.ceil(GROUPED_WEIGHT_TARGET / weights)) * weights * 4;
+      ok(uncapped > CAPPED_LIMIT, `${uncapped} bytes of partial sums fit ${CAPPED_LIMIT}`);
+    }
+    await withLowerLimits(bufferLimits(CAPPED_LIMIT), async (gpu) => {
+      equal(gpu.maxTensorBytes, CAPPED_LIMIT);
+      // The weight gradient sums up to 11 images of 9 pixels per share: rounding of 1e-5.
+      for (const groupedVariant of VARIANTS) await checkCases(gpu, groupedVariant, CAPPED, TOL);
+    });
   },
 });
 
