@@ -10,7 +10,12 @@
 // Needs the `subgroups` device feature (no `enable subgroups;`: Naga in Deno 2.9.6 rejects the
 // directive and accepts the builtins when the feature is on).
 
-// m as held by lane from_lane.
+// m as held by lane from_lane. Every lane of a subgroup reaches each call with the same
+// from_lane: gemm_lanes computes its block and k range from li / SG (the same across a subgroup
+// when lanes are numbered as above) and has no early return. WGSL's uniformity analysis cannot
+// see that a value depending on local_invocation_index is subgroup-uniform, and Tint (Chromium)
+// rejects the shuffle without this filter; Naga does not run that check.
+@diagnostic(off, subgroup_uniformity)
 fn share_quad(m: mat4x4<f32>, from_lane: u32) -> mat4x4<f32> {
   return mat4x4(subgroupShuffle(m[0], from_lane), subgroupShuffle(m[1], from_lane),
     subgroupShuffle(m[2], from_lane), subgroupShuffle(m[3], from_lane));

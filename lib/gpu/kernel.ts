@@ -456,20 +456,26 @@ async function compile(
   return new Pipeline(name, pipeline, layout, bindings, constants);
 }
 
-/** Creates the shader module; throws `file:line:col message` lines for compile errors. */
 /**
  * Tint (Chromium's WebGPU) compiles subgroup builtins only after `enable subgroups;`, which Naga
  * (Deno 2.9.6) rejects; the kernels leave it out and it is added here, on line 1 so that
- * compiler messages keep their line numbers.
+ * compiler messages keep their line numbers. The other way round, a kernel's
+ * `@diagnostic(off, subgroup_uniformity)` (Tint checks subgroup uniformity, and a kernel that
+ * guarantees it by construction turns the check off) is an unknown rule to Naga, which reports
+ * it on every compile: for Naga it is blanked, columns kept.
  */
 function withEnables(source: string): string {
   const naga = globalThis.navigator?.userAgent?.startsWith("Deno/") ?? false;
+  if (naga) return source.replace(SUBGROUP_FILTER, (m) => " ".repeat(m.length));
   // A directive, not the kernels' comments that mention it.
   const enabled = /^\s*enable\s+subgroups\s*;/m.test(source);
-  if (naga || enabled || !/\bsubgroup[A-Z]\w*\s*\(/.test(source)) return source;
+  if (enabled || !/\bsubgroup[A-Z]\w*\s*\(/.test(source)) return source;
   return `enable subgroups; ${source}`;
 }
 
+const SUBGROUP_FILTER = /@diagnostic\(off, subgroup_uniformity\)/g;
+
+/** Creates the shader module; throws `file:line:col message` lines for compile errors. */
 async function compileModule(gpu: Gpu, src: KernelSource, name: string): Promise<GPUShaderModule> {
   const device = gpu.device;
   device.pushErrorScope("validation");
