@@ -873,17 +873,13 @@ export async function prepareGemm(gpu: Gpu, opts: GemmOptions): Promise<GemmPlan
     const problem = configProblem(gpu, config);
     if (problem) fail(`config ${formatGemmConfig(config)} is not usable here: ${problem}`);
   } else {
-    config = (await gemmConfig(gpu)).config;
+    config = fittingConfig(gpu, opts, shape, (await gemmConfig(gpu)).config);
   }
   return build(gpu, opts, shape, config);
 }
 
-async function build(
-  gpu: Gpu,
-  opts: GemmOptions,
-  shape: GemmShape,
-  config: GemmConfig,
-): Promise<GemmPlan> {
+/** How a config lays out one GEMM: operand layouts, blocks, split-K and the padded output. */
+function geometry(opts: GemmOptions, shape: GemmShape, config: GemmConfig) {
   const { m, n, k, batch, transA, transB } = shape;
   const [bm, bn] = gemmBlock(config);
   const la = layout(transA ? k : m, transA ? m : k, shape.strideA, batch);
@@ -898,6 +894,52 @@ async function build(
     n % bn === 0 && (batch === 1 || shape.strideC % 4 === 0);
   const mp = mBlocks * bm;
   const np = nBlocks * bn;
+  return { la, lb, nBlocks, blocks, k4, splits, kps, direct, mp, np };
+}
+
+/** Bytes of the largest scratch tensor a config allocates for one GEMM (0: none). */
+function largestScratch(opts: GemmOptions, shape: GemmShape, config: GemmConfig): number {
+  const g = geometry(opts, shape, config);
+  const padded = (l: ReturnType<typeof layout>) => l.pad ? 4 * l.copies * l.rows * l.ld : 0;
+  const workspace = g.direct ? 0 : 4 * shape.batch * g.splits * g.mp * g.np;
+  return Math.max(padded(g.la), padded(g.lb), workspace);
+}
+
+/**
+ * The tuned config, or where its scratch would not fit one storage buffer (only small or
+ * lowered limits reach this: padding and split-K workspaces are a few blocks), the usable
+ * candidate with the smallest largest scratch; its sums may differ in order, never in value
+ * beyond rounding.
+ */
+function fittingConfig(
+  gpu: Gpu,
+  opts: GemmOptions,
+  shape: GemmShape,
+  tuned: GemmConfig,
+): GemmConfig {
+  if (largestScratch(opts, shape, tuned) <= gpu.maxTensorBytes) return tuned;
+  let best = tuned;
+  let bestBytes = Infinity;
+  for (const c of gemmCandidates(gpu)) {
+    if (configProblem(gpu, c) !== null) continue;
+    const bytes = largestScratch(opts, shape, c);
+    if (bytes < bestBytes) [best, bestBytes] = [c, bytes];
+  }
+  return best;
+}
+
+async function build(
+  gpu: Gpu,
+  opts: GemmOptions,
+  shape: GemmShape,
+  config: GemmConfig,
+): Promise<GemmPlan> {
+  const { m, n, k, batch, transA, transB } = shape;
+  const { la, lb, nBlocks, blocks, k4, splits, kps, direct, mp, np } = geometry(
+    opts,
+    shape,
+    config,
+  );
 
   const shareA = config.kernel === "lanes" && config.subgroup !== undefined;
   const main = config.kernel !== "tiled"

@@ -29,7 +29,14 @@ import {
 } from "../../lib/ops/gemm.ts";
 import { referenceGemm } from "../../lib/ops/_reference_gemm.ts";
 import { forgetTuning, presetTuning, tuned, tunedKey } from "../../lib/ops/tune.ts";
-import { maxRelativeError, noGpu, randomArray, testGpu, withLowerLimits } from "../_gpu.ts";
+import {
+  bufferLimits,
+  maxRelativeError,
+  noGpu,
+  randomArray,
+  testGpu,
+  withLowerLimits,
+} from "../_gpu.ts";
 
 // Tolerance relative to max(1, |expected|), float32 kernels against the float64 reference:
 // rounding grows with the number of products summed, so it scales with K.
@@ -53,6 +60,8 @@ interface Problem {
   /** Initial C: "random" (default) or "nan". */
   c?: "random" | "nan";
   config?: GemmConfig;
+  /** Leave the config to prepareGemm (the tuned one), rather than the default. */
+  tuned?: boolean;
 }
 
 /** Runs one GEMM on the GPU and on the CPU; returns the max error and what the plan did. */
@@ -82,7 +91,7 @@ async function check(gpu: Gpu, p: Problem, seed: number) {
     transB,
     alpha: p.alpha,
     beta: p.beta,
-    config: p.config ?? defaultGemmConfig(gpu),
+    config: p.tuned ? undefined : p.config ?? defaultGemmConfig(gpu),
   });
   plan.record();
   const got = await c.read();
@@ -580,6 +589,25 @@ Deno.test({
           await expectClose(gpu, { ...p, config }, seed++);
         }
       }
+    });
+  },
+});
+
+Deno.test({
+  name: "a tuned config whose scratch would not fit one storage buffer gives way to one that fits",
+  ignore: noGpu,
+  async fn() {
+    // 4 KiB per buffer: the 64x64 tile's workspace (16 KiB) cannot be allocated, the smaller
+    // blocks' can. An explicit config is refused; a tuned one is replaced.
+    await withLowerLimits(bufferLimits(4096), async (gpu) => {
+      const big: GemmConfig = { kernel: "tiled", tm: 64, tn: 64, tk: 16, tr: 8, tc: 8 };
+      ok(gemmCandidates(gpu).some((c) => formatGemmConfig(c) === formatGemmConfig(big)));
+      const p = { m: 5, n: 6, k: 7 };
+      await rejects(check(gpu, { ...p, config: big }, 900), /exceeds this device's limit/);
+      presetTuning(gpu, GEMM_TUNE_KEY, big);
+      const { err, info } = await check(gpu, { ...p, tuned: true }, 901);
+      ok(formatGemmConfig(info.config) !== formatGemmConfig(big), formatGemmConfig(info.config));
+      ok(err <= tolerance(p.k), `max error ${err}`);
     });
   },
 });
