@@ -19,9 +19,10 @@ import { checkExpectedAdapter, expectedAdapter, noGpu, testGpu } from "../_gpu.t
 
 const NOOP: KernelSource = {
   file: "kernels/test_noop.wgsl",
-  source: `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+  // Atomic: workgroups may run at once (SwiftShader's do), and a plain += would lose counts.
+  source: `@group(0) @binding(0) var<storage, read_write> out: array<atomic<u32>>;
 @compute @workgroup_size(1)
-fn touch() { out[0] = out[0] + 1.0; }
+fn touch() { atomicAdd(&out[0], 1u); }
 `,
 };
 
@@ -152,7 +153,7 @@ Deno.test({
   async fn() {
     const gpu = (await testGpu())!;
     const pipeline = await getPipeline(gpu, NOOP, "touch");
-    const out = Tensor.zeros(gpu, [1]);
+    const out = Tensor.zeros(gpu, [1], "u32");
     const max = gpu.limits.maxComputeWorkgroupsPerDimension;
     const d = new Dispatch(gpu, pipeline, { out }, {}, [3, 1, 1]);
     const dispatches = gpu.dispatchCount;
