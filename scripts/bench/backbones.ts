@@ -93,8 +93,7 @@ export const BACKBONE_BENCHES: readonly BackboneBench[] = [
 ];
 
 function limitsOf(ctx: BenchContext) {
-  const l = ctx.gpu.limits;
-  return { maxTensorBytes: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize) };
+  return { maxTensorBytes: ctx.gpu.maxTensorBytes };
 }
 
 /** `batch` images of seeded values in [-1, 1), labels i mod classes. */
