@@ -101,8 +101,11 @@ Deno.test({
       ok(layers.includes("head") && layers.includes("sgd"), layers.join(","));
       ok(!layers.includes("(unlabelled)"), layers.join(","));
       ok(families.find((r) => r.name === "conv2d")!.gflops! > 0, text);
-      ok(families.find((r) => r.name === "gemm")!.gflops! > 0, text);
-      // CPU timing cannot resolve kernels faster than a submit's round-trip noise (they read 0).
+      // CPU timing cannot resolve kernels faster than a submit's round-trip noise: they read 0
+      // ms, so no rate. The smoke network's GEMMs (a 10-way head) are that fast on a busy
+      // machine; only the GPU's own timestamps must resolve them.
+      const gemm = families.find((r) => r.name === "gemm")!;
+      ok(method === "cpu" ? gemm.gflops === null || gemm.gflops > 0 : gemm.gflops! > 0, text);
       ok(families.every((r) => (method === "cpu" ? r.gbps >= 0 : r.gbps > 0)), text);
     }
   },
