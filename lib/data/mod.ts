@@ -8,16 +8,28 @@
  * `mod.ts`, whose list is the public API (tests/api_test.ts checks both rules).
  *
  * @example
- * ```ts ignore
- * import { BatchMaker, createSampler, loadLongTail, Rng } from "./mod.ts";
- * const splits = await loadLongTail("fashion-mnist-lt-100");
- * const sampler = createSampler("instance", splits.train.set.labels, new Rng(0, 1));
- * const maker = new BatchMaker(splits.train.set, {
- *   batchSize: 128, ...splits.profile.normalization, augment: true, rng: new Rng(0, 2),
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BatchMaker, buildLongTail, createSampler, getProfile, Rng } from "./mod.ts";
+ * // A balanced 3-class source of 8x8 grey images; a real one comes from `loadLongTail`.
+ * const labels = Int32Array.from({ length: 300 }, (_, i) => i % 3);
+ * const source = {
+ *   images: new Uint8Array(300 * 64), labels, count: 300, channels: 1, height: 8, width: 8,
+ *   classCount: 3,
+ * };
+ * const profile = { ...structuredClone(getProfile("fashion-mnist-lt-10")), headSize: 90,
+ *   classOrder: [0, 1, 2], valPerClass: 5 };
+ * const splits = buildLongTail(profile, source, source);
+ * const train = splits.train.set;
+ * const sampler = createSampler("instance", train.labels, new Rng(0, 1));
+ * const maker = new BatchMaker(train, {
+ *   batchSize: 32, ...profile.normalization, augment: true, rng: new Rng(0, 2),
  * });
  * const batch = maker.allocate();
  * const order = sampler.epoch(0, 30);
- * const n = maker.fill(order, 0, batch);
+ * assert.equal(order.length, 90 + 28 + 9);
+ * assert.equal(maker.fill(order, 0, batch), 32);
+ * assert.equal(batch.images.length, 32 * 64);
  * ```
  *
  * @module

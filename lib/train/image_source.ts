@@ -186,6 +186,9 @@ export function packedChunk(gpu: Gpu, batch: number, crop: number, side: number)
  * than instance-balanced visits the same index sequence as on an in-memory set with the same
  * labels.
  *
+ * The example is not run by `deno test --doc`: it needs a pack on disk and a network;
+ * tests/train/image_source_test.ts builds both and runs it.
+ *
  * @example
  * ```ts ignore
  * const feed = await PackedTrainFeed.create(gpu, net, source, settings);
@@ -293,6 +296,9 @@ export class PackedTrainFeed {
  * the normalisation) in pack order (the subset's rows only, when the source has one), `index` =
  * the row in the pack, `ltkit.source_pack` = the pack folder, so `packRowLocation` leads from
  * every row back to its image and list line.
+ *
+ * The example is not run by `deno test --doc`: it needs a pack on disk and a network;
+ * tests/train/image_source_test.ts builds both and runs it.
  *
  * @param net The frozen network.
  * @param source The pack.
