@@ -296,6 +296,7 @@ export function useTuningRecord(gpu: Gpu, record: TuningRecord): void {
   for (const [key, value] of Object.entries(record.choices)) {
     gpu.cache.set(recordedKey(key), value);
   }
+  gpu.cache.set(RECORDED_KEYS, Object.keys(record.choices));
 }
 
 /**
@@ -366,6 +367,16 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
       `ltkit: warning: the recorded ${spec.key} choice ${JSON.stringify(value)} is not a ` +
         `candidate on this device; choosing again, so results may differ from the recorded run`,
     );
+  } else if (!spec.force) {
+    // A key's version moves when the family's kernels or candidates change; the earlier run's
+    // choice under the old key names kernels that no longer exist as they were.
+    const older = supersededKey(spec.key, gpu.cache.get(RECORDED_KEYS) ?? []);
+    if (older !== undefined) {
+      console.error(
+        `ltkit: warning: the recorded run chose its ${older} kernels, which this version ` +
+          `replaced (${spec.key}); choosing again, so results may differ from the recorded run`,
+      );
+    }
   }
   const mode = spec.force ? "force" : gpu.tune;
   if (mode === "off") return { config: spec.fallback, source: "default" };
@@ -452,6 +463,19 @@ export function tunedKey<C>(key: string): CacheKey<Promise<TuneResult<C>>> {
 /** A choice recorded by an earlier run ({@link useTuningRecord}), checked before use. */
 function recordedKey(key: string): CacheKey<unknown> {
   return cacheKey(`tune-recorded:${key}`);
+}
+
+/** Every key of the record in use ({@link useTuningRecord}). */
+const RECORDED_KEYS = cacheKey<readonly string[]>("tune-recorded-keys");
+
+/**
+ * The recorded key that an earlier version of the family used for `key`: the same name with
+ * another `.vN` suffix (`gemm.v3` for `gemm.v4`), or undefined.
+ */
+function supersededKey(key: string, recorded: readonly string[]): string | undefined {
+  const base = key.replace(/\.v\d+$/, "");
+  if (base === key) return undefined;
+  return recorded.find((k) => k !== key && k.replace(/\.v\d+$/, "") === base);
 }
 
 function matchCandidate<C>(candidates: readonly C[], value: unknown): C | undefined {

@@ -94,3 +94,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a record made under an older version of a family's key says the family chooses again",
+  ignore: noGpu,
+  async fn() {
+    const gpu = (await testGpu())!;
+    const base = `test.${crypto.randomUUID()}`;
+    const spec = {
+      key: `${base}.v2`,
+      fallback: 1,
+      candidates: [1, 2, 3],
+      measure: (c: number) => Promise.resolve(c),
+    };
+    const other = { ...spec, key: `test.${crypto.randomUUID()}.v1` };
+    const printed: string[] = [];
+    const error = console.error;
+    console.error = (...args: unknown[]) => printed.push(args.join(" "));
+    try {
+      const adapter = adapterKey(gpu);
+      useTuningRecord(gpu, { adapter, choices: { [`${base}.v1`]: 3 } });
+      const result = await tuned(gpu, spec);
+      deepEqual([result.config, result.source], [1, "tuned"]);
+      // A family the record never named (a new one) tunes without a word.
+      equal((await tuned(gpu, other)).source, "tuned");
+      deepEqual(printed, [
+        `ltkit: warning: the recorded run chose its ${base}.v1 kernels, which this version ` +
+        `replaced (${base}.v2); choosing again, so results may differ from the recorded run`,
+      ]);
+    } finally {
+      console.error = error;
+      forgetTuning(gpu, spec.key);
+      forgetTuning(gpu, `${base}.v1`);
+      forgetTuning(gpu, other.key);
+      useTuningRecord(gpu, { adapter: adapterKey(gpu), choices: {} });
+    }
+  },
+});
