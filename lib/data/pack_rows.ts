@@ -19,7 +19,7 @@ import { joinPath } from "./_find.ts";
 import { readAt } from "./_read_at.ts";
 import type { Rng } from "./rng.ts";
 import { createSampler, type SamplerKind } from "./sampler.ts";
-import { ShardStream } from "./shard_stream.ts";
+import { packRowLocation, ShardStream } from "./shard_stream.ts";
 import { type PackManifest, SHARD_FORMAT } from "./shards.ts";
 
 /**
@@ -261,7 +261,6 @@ export class PackRows {
   readonly #heights: Int32Array;
   readonly #widths: Int32Array;
   readonly #start: Float64Array;
-  readonly #firsts: Int32Array;
   #inFlight = 0;
   #maxInFlight = 0;
 
@@ -275,8 +274,6 @@ export class PackRows {
     this.#heights = all.heights;
     this.#widths = all.widths;
     this.#start = all.pixelStart;
-    this.#firsts = new Int32Array(columns.length + 1);
-    columns.forEach((c, k) => (this.#firsts[k + 1] = this.#firsts[k] + c.rows));
   }
 
   /**
@@ -313,17 +310,6 @@ export class PackRows {
     return this.#maxInFlight;
   }
 
-  /** The shard holding pack row `index` (binary search over the shards' first rows). */
-  #shardOf(index: number): number {
-    let lo = 0, hi = this.#firsts.length - 2;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.#firsts[mid] <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-
   /**
    * Reads one row.
    *
@@ -337,8 +323,8 @@ export class PackRows {
         `Cannot read row ${index} of the pack ${this.dir}: it has rows 0..${this.rows - 1}`,
       );
     }
-    const shard = this.#shardOf(index);
-    const file = joinPath(this.dir, this.manifest.shards[shard].file);
+    const { shard, row, file: name } = packRowLocation(this.manifest, index);
+    const file = joinPath(this.dir, name);
     const height = this.#heights[index], width = this.#widths[index];
     this.#inFlight++;
     this.#maxInFlight = Math.max(this.#maxInFlight, this.#inFlight);
@@ -360,7 +346,7 @@ export class PackRows {
         line: this.lines[index],
         index,
         shard,
-        row: index - this.#firsts[shard],
+        row,
       };
     } finally {
       this.#inFlight--;

@@ -114,18 +114,9 @@ function tally(spec: ResNetSpec): Tally {
     t.fixed += (3 * (weights + 2 * c.cout) + 4 * c.cout) * F32;
     t.params += weights + 2 * c.cout;
     t.fixedTensors.set(`${c.name}.conv.weight`, weights * F32);
-    // Packed weights: a group's output (backward: input) channels rounded up to the tile's 16,
-    // per input (backward: output) channel and tap; one group is the whole convolution.
-    const up16 = (v: number) => Math.ceil(v / 16) * 16;
-    const kk = c.kernel ** 2;
-    t.fixedTensors.set(
-      `${c.name}.conv packed weights`,
-      c.cin * kk * up16(c.cout / c.groups) * F32,
-    );
-    t.fixedTensors.set(
-      `${c.name}.conv packed weights (backward)`,
-      c.cout * kk * up16(c.cin / c.groups) * F32,
-    );
+    const packed = packedWeightBytes(c);
+    t.fixedTensors.set(`${c.name}.conv packed weights`, packed.forward);
+    t.fixedTensors.set(`${c.name}.conv packed weights (backward)`, packed.backward);
     act(`${c.name}.conv.out`, [c.cout, ...c.output], 2);
     t.shapes.add([c.cout, ...c.output].join("x"));
   };
@@ -153,6 +144,22 @@ function tally(spec: ResNetSpec): Tally {
   return t;
 }
 
+const up16 = (v: number) => Math.ceil(v / 16) * 16;
+
+/**
+ * Bytes of a convolution's packed weights for the forward and the input-gradient passes: per
+ * input (backward: output) channel and tap, a group's output (backward: input) channels rounded
+ * up to the tiles' 16 (grouped register tiles use 4, 8 or 16: 16 bounds them); one group is the
+ * whole convolution.
+ */
+function packedWeightBytes(c: ConvPlan): { forward: number; backward: number } {
+  const kk = c.kernel ** 2;
+  return {
+    forward: c.cin * kk * up16(c.cout / c.groups) * F32,
+    backward: c.cout * kk * up16(c.cin / c.groups) * F32,
+  };
+}
+
 /**
  * Convolution op scratch at `batch`: packed weights and partial sums (an upper bound for the
  * default, direct variants; a workgroup-tiled variant chosen by tuning may split its weight
@@ -161,7 +168,6 @@ function tally(spec: ResNetSpec): Tally {
  */
 function convScratch(spec: ResNetSpec, batch: number): number {
   const plan = planResNet(spec);
-  const up16 = (v: number) => Math.ceil(v / 16) * 16;
   let bytes = 0;
   const convs = [
     plan.stem,
@@ -172,15 +178,13 @@ function convScratch(spec: ResNetSpec, batch: number): number {
   for (const c of convs) {
     const kk = c.kernel ** 2;
     const weights = c.cout * (c.cin / c.groups) * kk;
+    const packed = packedWeightBytes(c);
+    bytes += packed.forward + packed.backward;
     if (c.groups > 1) {
       bytes += Math.min(batch, Math.ceil(GROUPED_WEIGHT_TARGET / weights)) * weights * F32;
-      // Register tiles pack the weight for the forward and input-gradient passes: a group's
-      // channels rounded up to the tile's 4, 8 or 16.
-      bytes += (c.cin * kk * up16(c.cout / c.groups) + c.cout * kk * up16(c.cin / c.groups)) * F32;
       continue;
     }
     const k = c.cin * kk;
-    bytes += (k * up16(c.cout) + c.cout * kk * up16(c.cin)) * F32; // forward and backward packing
     const tiles = Math.min(Math.ceil(k / 16), kk * Math.ceil(c.cin / 16)) * (up16(c.cout) / 16);
     bytes += Math.min(batch, Math.ceil(CONV_TARGET / tiles)) * weights * F32;
   }

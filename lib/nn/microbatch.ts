@@ -19,6 +19,7 @@
 import { describeWork, type Recordable, Sequence } from "../gpu/kernel.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import { prepareAccumulate } from "../ops/elementwise.ts";
+import { prepareSgd, type SgdOp, type SgdOptions } from "../ops/optim.ts";
 import type { ResNet } from "./resnet.ts";
 
 /**
@@ -134,6 +135,22 @@ export class MicroBatchStep implements Recordable {
   }
 
   /**
+   * Prepares the step's update: SGD of the network's parameters and velocities from the
+   * step's gradients ({@link grads}). Record it after the step.
+   *
+   * @param options Momentum, weight decay and the learning rate or schedule.
+   * @returns The update; the caller destroys it.
+   */
+  prepareSgd(options: SgdOptions): Promise<SgdOp> {
+    return prepareSgd(this.net.gpu, {
+      params: this.net.params.map((p) => p.value),
+      grads: [...this.grads],
+      velocities: this.net.params.map((p) => p.velocity),
+      ...options,
+    });
+  }
+
+  /**
    * Queues the whole batch's images (batch x C x H x W) and labels for the next recorded step.
    *
    * @param images The batch, micro-batch after micro-batch.
@@ -151,19 +168,6 @@ export class MicroBatchStep implements Recordable {
     for (let j = 0; j < this.count; j++) {
       this.#inputs[j].write(images.subarray(j * per, (j + 1) * per));
     }
-    this.#writeLabels(labels);
-  }
-
-  /**
-   * Records a copy of the whole batch's images from `src` (batch x C x H x W f32 from offset 0)
-   * into the slots, and queues the labels, for the next recorded step.
-   *
-   * @param src A buffer holding the batch (e.g. the GPU augmentation's output).
-   * @param labels One per image.
-   */
-  copyFrom(src: GPUBuffer, labels: Int32Array): void {
-    this.#checkLabels(labels);
-    this.copyImagesFrom(src, 0, this.batch);
     this.#writeLabels(labels);
   }
 

@@ -8,7 +8,7 @@
 
 import type { Gpu } from "../gpu/device.ts";
 import { type Recordable, recordOnce } from "../gpu/kernel.ts";
-import { Tensor } from "../gpu/tensor.ts";
+import { shapeSize, Tensor } from "../gpu/tensor.ts";
 import * as reference from "./_reference_nn.ts";
 import { timeRecorded, tuneData } from "./tune.ts";
 import type {
@@ -34,8 +34,6 @@ export interface ConvCase {
   readonly groups?: number;
 }
 
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
 function outputShape(c: ConvCase): number[] {
   const [n, , h, w] = c.x;
   const [f, , kh, kw] = c.w;
@@ -60,13 +58,13 @@ export async function checkConvPass<E>(
   const wShape = [...c.w];
   const yShape = outputShape(c);
   const [xs, ws, dys] = [
-    tuneData(size(xShape), 11),
-    tuneData(size(wShape), 12),
-    tuneData(size(yShape), 13),
+    tuneData(shapeSize(xShape), 11),
+    tuneData(shapeSize(wShape), 12),
+    tuneData(shapeSize(yShape), 13),
   ];
-  const start = tuneData(Math.max(size(xShape), size(wShape)), 14);
+  const start = tuneData(Math.max(shapeSize(xShape), shapeSize(wShape)), 14);
   const t = (data: Float32Array, shape: number[]) =>
-    Tensor.from(gpu, data.subarray(0, size(shape)), shape, "f32", "conv2d check");
+    Tensor.from(gpu, data.subarray(0, shapeSize(shape)), shape, "f32", "conv2d check");
   const [x, w, dy] = [t(xs, xShape), t(ws, wShape), t(dys, yShape)];
   const g = { stride: c.stride, padding: c.padding, groups: c.groups ?? 1 };
   const args = { ...extra, stride: c.stride, padding: c.padding };
@@ -114,9 +112,9 @@ export async function timeConvPass<E>(
   const wShape = [...c.w];
   const yShape = outputShape(c);
   const args = { ...extra, stride: c.stride, padding: c.padding };
-  const x = Tensor.from(gpu, tuneData(size(xShape), 21), xShape, "f32", "conv2d tune");
-  const dy = Tensor.from(gpu, tuneData(size(yShape), 22), yShape, "f32", "conv2d tune");
-  const w = Tensor.from(gpu, tuneData(size(wShape), 23), wShape, "f32", "conv2d tune");
+  const x = Tensor.from(gpu, tuneData(shapeSize(xShape), 21), xShape, "f32", "conv2d tune");
+  const dy = Tensor.from(gpu, tuneData(shapeSize(yShape), 22), yShape, "f32", "conv2d tune");
+  const w = Tensor.from(gpu, tuneData(shapeSize(wShape), 23), wShape, "f32", "conv2d tune");
   const out = Tensor.empty(
     gpu,
     pass === "forward" ? yShape : pass === "backward_input" ? xShape : wShape,

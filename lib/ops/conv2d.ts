@@ -560,7 +560,7 @@ function folded(
   wg: number,
   y = 1,
 ): Dispatch {
-  const { grid, row } = foldGroups(uniforms.count, wg, gpu, y);
+  const { grid, row } = foldGroups("conv2d", uniforms.count, wg, gpu, y);
   return new Dispatch(gpu, pipeline, resources, { ...uniforms, row }, grid);
 }
 
@@ -594,9 +594,29 @@ export function partialsThatFit(gpu: Gpu, weights: number): number {
 /**
  * The grid of `count` invocations along x in workgroups of `wg`, with `y` along y: x folds into
  * z-slices past the per-dimension limit ({@link grid1d}), and the kernels read their x index as
- * `gid.z * row + gid.x` (kernels/conv2d.wgsl `lin`). Returns the workgroups and the `row` uniform.
+ * `gid.z * row + gid.x` (kernels/conv2d.wgsl `lin`, kernels/conv2d_grouped.wgsl's tiles).
+ * Returns the workgroups and the `row` uniform.
+ *
+ * @param op The op named in the error.
+ * @param count Invocations along x.
+ * @param wg Workgroup size.
+ * @param gpu The device whose per-dimension limit applies.
+ * @param y Workgroups along y.
+ * @returns The grid and `row`.
+ * @throws {RangeError} When `y` exceeds the per-dimension limit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestGpu } from "../gpu/mod.ts";
+ * import { foldGroups } from "./conv2d.ts";
+ * const gpu = await requestGpu({ warnFallback: false });
+ * assert.deepEqual(foldGroups("conv2d", 640, 64, gpu, 3), { grid: [10, 3, 1], row: 640 });
+ * gpu.destroy();
+ * ```
  */
-function foldGroups(
+export function foldGroups(
+  op: string,
   count: number,
   wg: number,
   gpu: Gpu,
@@ -608,7 +628,7 @@ function foldGroups(
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
   if (y > max) {
     throw new RangeError(
-      `Cannot run conv2d: a grid of ${x}x${y}x${z} workgroups exceeds the device limit of ` +
+      `Cannot run ${op}: a grid of ${x}x${y}x${z} workgroups exceeds the device limit of ` +
         `${max} per dimension; use fewer channels or a smaller batch`,
     );
   }

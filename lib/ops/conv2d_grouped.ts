@@ -38,6 +38,7 @@ import {
   type Conv2dPass,
   type Conv2dShape,
   conv2dVariantProblem,
+  foldGroups,
   partialsThatFit,
   prepareConv2dBackwardInput,
   prepareConv2dBackwardWeight,
@@ -731,6 +732,7 @@ export async function groupedConv2dBackwardWeight(
 /** Binds a tile pipeline: `total` tiles along x (folded into z past the device's limit). */
 function bindTiles(
   gpu: Gpu,
+  op: string,
   pipeline: Pipeline,
   s: GroupedShape,
   v: TileVariant,
@@ -740,11 +742,11 @@ function bindTiles(
   extra: Record<string, number>,
   accumulate = false,
 ): Dispatch {
-  const { workgroups: [gx, gz], row } = grid1d(gpu, total, v.wg);
+  const { grid, row } = foldGroups(op, total, v.wg, gpu, gy);
   return new Dispatch(gpu, pipeline, resources, {
     ...uniforms(s, total, row, accumulate),
     ...extra,
-  }, [gx, gy, gz]);
+  }, grid);
 }
 
 /** Channel quads per invocation: the variant's rows, capped at a group's `channels`. */
@@ -805,6 +807,7 @@ function prepareTile(
       bindGrouped(gpu, pack, s, packCount, { w, wp_out: packed }, { q4 }),
       bindTiles(
         gpu,
+        op,
         tile,
         s,
         v,
@@ -847,7 +850,7 @@ function prepareWeightTile(
       getPipeline(gpu, GROUPED, "conv2d_grouped_reduce_weight", { WG }),
     ],
     steps: ([tile, reduce]) => [
-      bindTiles(gpu, tile, s, v, total, s.groups * blocks, { x, dy, part_out: part }, {
+      bindTiles(gpu, op, tile, s, v, total, s.groups * blocks, { x, dy, part_out: part }, {
         ...shares,
         tiles,
         blocks,

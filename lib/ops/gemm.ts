@@ -374,19 +374,13 @@ export function gemmConfig(
   options: { force?: boolean } = {},
 ): Promise<TuneResult<GemmConfig>> {
   const candidates = gemmCandidates(gpu).filter((c) => configProblem(gpu, c) === null);
-  const checked = new Set<GemmConfig>();
   return tuned(gpu, {
     force: options.force,
     key: GEMM_TUNE_KEY,
     fallback: defaultGemmConfig(gpu),
     candidates,
-    async measure(config) {
-      if (!checked.has(config)) {
-        await checkGemmConfig(gpu, config);
-        checked.add(config);
-      }
-      return timeGemmConfig(gpu, config);
-    },
+    check: (config) => checkGemmConfig(gpu, config),
+    measure: (config) => timeGemmConfig(gpu, config),
   });
 }
 

@@ -268,13 +268,9 @@ export function tunedRowRule(
   gpu: Gpu,
   family: keyof typeof ROW_RULE_TUNE_KEYS,
   time: (rule: RowRule) => Promise<number>,
-  options: { force?: boolean } = {},
+  options: { force?: boolean; candidates?: readonly RowRule[] } = {},
 ): Promise<TuneResult<RowRule>> {
-  const rules = rowRuleCandidates(gpu);
-  // Softmax also times each rule with its one-read (online) max and sum.
-  const candidates = family === "softmax"
-    ? [...rules, ...rules.map((rule) => ({ ...rule, online: true }))]
-    : rules;
+  const candidates = options.candidates ?? rowRuleCandidates(gpu);
   return tuned(gpu, {
     key: ROW_RULE_TUNE_KEYS[family],
     fallback: candidates[0],

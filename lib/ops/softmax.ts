@@ -32,6 +32,7 @@ import {
   resolveStrategy,
   type RowOptions,
   type RowRule,
+  rowRuleCandidates,
   type RowStrategy,
   ruleUnlessForced,
   timeRowRule,
@@ -261,6 +262,9 @@ export function softmaxRowRule(
   gpu: Gpu,
   options: { force?: boolean } = {},
 ): Promise<TuneResult<RowRule>> {
+  // Each rule is also timed with its one-read (online) max and sum.
+  const rules = rowRuleCandidates(gpu);
+  const candidates = [...rules, ...rules.map((rule) => ({ ...rule, online: true }))];
   return tunedRowRule(gpu, "softmax", (rule) =>
     timeRowRule(gpu, rule, async (x, strategy) => {
       const out = Tensor.empty(gpu, x.shape, "f32", "row tune");
@@ -272,7 +276,7 @@ export function softmaxRowRule(
           throw new Error(`softmax under this rule gives ${out[i]}, not ${want[i]}, at ${i}`);
         }
       }
-    }), options);
+    }), { ...options, candidates });
 }
 
 function checkLabelTensor(op: string, labels: Tensor, rows: number, x: Tensor): void {

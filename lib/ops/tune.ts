@@ -293,10 +293,7 @@ export function useTuningRecord(gpu: Gpu, record: TuningRecord): void {
         `"${adapterKey(gpu)}"`,
     );
   }
-  for (const [key, value] of Object.entries(record.choices)) {
-    gpu.cache.set(recordedKey(key), value);
-  }
-  gpu.cache.set(RECORDED_KEYS, Object.keys(record.choices));
+  for (const [key, value] of Object.entries(record.choices)) recorded(gpu).set(key, value);
 }
 
 /**
@@ -347,7 +344,7 @@ export function presetTuning<C>(gpu: Gpu, key: string, config: C): void {
  */
 export function forgetTuning(gpu: Gpu, key: string): void {
   gpu.cache.delete(tunedKey(key));
-  gpu.cache.delete(recordedKey(key));
+  recorded(gpu).delete(key);
   choices(gpu).delete(key);
   try {
     globalThis.localStorage?.removeItem(storageKey(gpu, key));
@@ -358,9 +355,9 @@ export function forgetTuning(gpu: Gpu, key: string): void {
 
 async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   const accept = spec.accept ?? ((v: unknown) => matchCandidate(spec.candidates, v));
-  const recorded = recordedKey(spec.key);
-  if (gpu.cache.has(recorded) && !spec.force) {
-    const value = gpu.cache.get(recorded);
+  const record = recorded(gpu);
+  if (record.has(spec.key) && !spec.force) {
+    const value = record.get(spec.key);
     const config = accept(value);
     if (config !== undefined) return { config, source: "recorded" };
     console.error(
@@ -370,7 +367,7 @@ async function choose<C>(gpu: Gpu, spec: TuneSpec<C>): Promise<TuneResult<C>> {
   } else if (!spec.force) {
     // A key's version moves when the family's kernels or candidates change; the earlier run's
     // choice under the old key names kernels that no longer exist as they were.
-    const older = supersededKey(spec.key, gpu.cache.get(RECORDED_KEYS) ?? []);
+    const older = supersededKey(spec.key, [...record.keys()]);
     if (older !== undefined) {
       console.error(
         `ltkit: warning: the recorded run chose its ${older} kernels, which this version ` +
@@ -460,13 +457,12 @@ export function tunedKey<C>(key: string): CacheKey<Promise<TuneResult<C>>> {
   return cacheKey(`tune:${key}`);
 }
 
-/** A choice recorded by an earlier run ({@link useTuningRecord}), checked before use. */
-function recordedKey(key: string): CacheKey<unknown> {
-  return cacheKey(`tune-recorded:${key}`);
-}
+/** The choices of a recorded run ({@link useTuningRecord}) by tune key, checked before use. */
+const RECORDED = cacheKey<Map<string, unknown>>("tune-recorded");
 
-/** Every key of the record in use ({@link useTuningRecord}). */
-const RECORDED_KEYS = cacheKey<readonly string[]>("tune-recorded-keys");
+function recorded(gpu: Gpu): Map<string, unknown> {
+  return gpu.cache.getOrCreate(RECORDED, () => new Map());
+}
 
 /**
  * The recorded key that an earlier version of the family used for `key`: the same name with

@@ -10,50 +10,13 @@ import { Rng } from "../data/rng.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { describeWork, Sequence } from "../gpu/kernel.ts";
 import { formatTimings, type StepTimings, timeDispatches } from "../gpu/_timing.ts";
+import { formatSplit } from "../nn/memory.ts";
 import { MicroBatchStep } from "../nn/microbatch.ts";
 import { ResNet } from "../nn/resnet.ts";
 import type { ResNetSpec } from "../nn/spec.ts";
-import { prepareSgd, type SgdOp, type SgdOptions } from "../ops/optim.ts";
 import type { Stage1Settings } from "./config.ts";
 import { cosineSchedule } from "./schedule.ts";
 import { stage1Plan } from "./stage1.ts";
-
-/**
- * The SGD update of every parameter of `net` (momentum, weight decay, and a fixed learning rate
- * or a per-step schedule).
- *
- * @param gpu The device.
- * @param net The network whose parameters, gradients and velocities it updates.
- * @param options SGD hyper-parameters and `lr` or `schedule`.
- * @returns The prepared update; the caller destroys it.
- *
- * @example
- * ```ts
- * import { requestGpu } from "../gpu/mod.ts";
- * import { resnet, ResNet } from "../nn/mod.ts";
- * import { prepareNetSgd } from "./_step_timings.ts";
- * const gpu = await requestGpu({ warnFallback: false });
- * const net = await ResNet.create(gpu, resnet("tiny", [1, 4, 4], 2, [2], 1, 2), { batch: 2 });
- * const sgd = await prepareNetSgd(gpu, net, { momentum: 0.9, weightDecay: 5e-4, lr: 0.1 });
- * sgd.record();
- * await gpu.sync();
- * sgd.destroy();
- * net.destroy();
- * gpu.destroy();
- * ```
- */
-export function prepareNetSgd(
-  gpu: Gpu,
-  net: ResNet,
-  options: SgdOptions,
-): Promise<SgdOp> {
-  return prepareSgd(gpu, {
-    params: net.params.map((p) => p.value),
-    grads: net.params.map((p) => p.grad),
-    velocities: net.params.map((p) => p.velocity),
-    ...options,
-  });
-}
 
 /**
  * Builds `spec` with the settings' batch and SGD, takes `warmup` ordinary steps on seeded
@@ -100,10 +63,7 @@ export async function timeTrainingStep(
   let optimizer;
   try {
     micro = await MicroBatchStep.create(net, plan.count);
-    optimizer = await prepareSgd(gpu, {
-      params: net.params.map((p) => p.value),
-      grads: [...micro.grads],
-      velocities: net.params.map((p) => p.velocity),
+    optimizer = await micro.prepareSgd({
       momentum: settings.momentum,
       weightDecay: settings.weightDecay,
       schedule: cosineSchedule(settings.lr, warmup + 1),
@@ -125,9 +85,7 @@ export async function timeTrainingStep(
     for (let i = 0; i < warmup; i++) step.record();
     await gpu.sync();
     const timings = await timeDispatches(gpu, step, { method: options.method });
-    const split = plan.count === 1
-      ? ""
-      : ` as ${plan.count} micro-batches of ${plan.size} (the copies between them untimed)`;
+    const split = plan.count === 1 ? "" : ` ${formatSplit(plan)} (the copies between them untimed)`;
     const title = `${spec.name} training step, batch ${settings.batch}${split}`;
     return { timings, text: formatTimings(timings, title) };
   } finally {

@@ -107,6 +107,21 @@ function sourceBytesMax(gpu: Gpu): number {
 }
 
 /**
+ * Source bytes an image of a pack at `side` may take in the augmenter's upload: RGB up to 2:1
+ * at that shorter side. A batch of wider images grows the buffer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sourceBytesPerImage } from "./image_loader.ts";
+ * assert.equal(sourceBytesPerImage(40), 40 * 80 * 3);
+ * ```
+ */
+export function sourceBytesPerImage(side: number): number {
+  return side * side * 2 * 3;
+}
+
+/**
  * Batches from a pack, augmented on the GPU.
  *
  * @example
@@ -195,12 +210,10 @@ export class ImageLoader {
     const sampled = options.train && (options.sampler ?? "instance") !== "instance";
     const rows = sampled || (subset && !options.train) ? await PackRows.open(options.dir) : null;
     const side = stream.manifest.settings.size;
-    // Room for images up to 2:1 at the pack's size (at most one buffer's worth); a batch of
-    // wider ones grows the buffer.
     const augmenter = await GpuAugmenter.create(gpu, {
       batch: options.batch,
       size: options.size ?? 224,
-      maxBytes: Math.min(options.batch * side * side * 2 * 3, sourceBytesMax(gpu)),
+      maxBytes: Math.min(options.batch * sourceBytesPerImage(side), sourceBytesMax(gpu)),
       mean: options.mean,
       std: options.std,
     });

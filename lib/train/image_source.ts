@@ -27,7 +27,7 @@ import type { ResNet } from "../nn/resnet.ts";
 import type { Stage1Settings } from "./config.ts";
 import { extractBatches, type ExtractResult } from "./extract.ts";
 import type { FeatureMetadataInput, FeatureSplit } from "../features/schema.ts";
-import { type ImageBatch, ImageLoader } from "./image_loader.ts";
+import { type ImageBatch, ImageLoader, sourceBytesPerImage } from "./image_loader.ts";
 
 /**
  * A packed split (`deno task pack`'s folder) as a source of images.
@@ -164,7 +164,7 @@ export function checkPackedInput(source: PackedSource, input: readonly number[])
  * ```
  */
 export function packedChunk(gpu: Gpu, batch: number, crop: number, side: number): number {
-  const perImage = Math.max(3 * crop * crop * 4, side * side * 2 * 3);
+  const perImage = Math.max(3 * crop * crop * 4, sourceBytesPerImage(side));
   for (let chunk = batch; chunk >= 1; chunk--) {
     if (batch % chunk === 0 && chunk * perImage <= gpu.maxTensorBytes) return chunk;
   }
@@ -199,11 +199,14 @@ export function packedChunk(gpu: Gpu, batch: number, crop: number, side: number)
 export class PackedTrainFeed {
   readonly #step: MicroBatchStep;
   readonly #loader: ImageLoader;
+  /** A step's labels, gathered from its chunks (the queue write copies them). */
+  readonly #labels: Int32Array;
   #open: AsyncGenerator<ImageBatch> | null = null;
 
   private constructor(step: MicroBatchStep, loader: ImageLoader) {
     this.#step = step;
     this.#loader = loader;
+    this.#labels = new Int32Array(step.batch);
   }
 
   /** Images per augmentation run: the loader's batch. */
@@ -265,7 +268,7 @@ export class PackedTrainFeed {
         closing = null;
       }
       const chunk = this.chunk;
-      const labels = new Int32Array(step.batch);
+      const labels = this.#labels;
       for (let first = 0; first < step.batch; first += chunk) {
         // The augmentation's uploads are queue writes: the previous chunk's kernel and copy
         // must be submitted before they are replaced.

@@ -19,6 +19,7 @@
 
 import { joinPath } from "../data/_find.ts";
 import { drawTuneRows, readImageList, type TuneDraw } from "../data/image_list.ts";
+import { countPerClass } from "../data/image_set.ts";
 import { PackRows } from "../data/pack_rows.ts";
 import { type ImageListProfile, profileCrop } from "../data/image_list_profiles.ts";
 import { type PackManifest, readManifest } from "../data/shards.ts";
@@ -209,8 +210,7 @@ export async function openPackedSplits(
     const kept = pick(0), tune = pick(1);
     trainSource = { pack: trainPack, rows: kept.length, subset: kept, ...common };
     valSource = { pack: trainPack, rows: tune.length, subset: tune, ...common };
-    classCounts = new Int32Array(profile.classCount);
-    for (const r of kept) classCounts[rows.labels[r]]++;
+    classCounts = countPerClass(kept.map((r) => rows.labels[r]), profile.classCount);
   } else {
     classCounts = await packClassCounts(train, profile.classCount);
     valSource = source("val");

@@ -27,7 +27,6 @@ import { type CheckpointTensor, loadCheckpoint, saveCheckpoint } from "./checkpo
 import type { Stage1Settings } from "./config.ts";
 import { Progress } from "./_progress.ts";
 import { buildSchedule, scheduleProblem } from "./schedule.ts";
-import { prepareSgd } from "../ops/optim.ts";
 import { tuningRecord } from "../ops/tune.ts";
 import { imageCount, type ImageSource, isPackedSource, PackedTrainFeed } from "./image_source.ts";
 
@@ -494,10 +493,7 @@ export async function trainStage1(
     warmupEpochs: s.warmupEpochs ?? 0,
     milestones: s.milestones ?? [],
   });
-  const optimizer = await prepareSgd(gpu, {
-    params: net.params.map((p) => p.value),
-    grads: [...micro.grads],
-    velocities: net.params.map((p) => p.velocity),
+  const optimizer = await micro.prepareSgd({
     momentum: s.momentum,
     weightDecay: s.weightDecay,
     schedule,

@@ -20,7 +20,13 @@ import { requestGpu } from "../../lib/gpu/device.ts";
 import { hostGpuOptions } from "../../lib/io/_gpu_host.ts";
 import { largestBatch, stepMemory } from "../../lib/nn/memory.ts";
 import type { ResNetSpec } from "../../lib/nn/spec.ts";
-import { modelSpec, presetConfig, type PresetName } from "../../lib/train/config.ts";
+import {
+  modelSpec,
+  presetConfig,
+  type PresetName,
+  stage1Settings,
+} from "../../lib/train/config.ts";
+import { applyTrainOverrides } from "../../lib/train/flags.ts";
 import { type BenchContext, type BenchRow, type BenchSection, seeded } from "./common.ts";
 import { loadTfjs } from "./tfjs.ts";
 import { tfjsUnsupported, timeTfjsResNet } from "./tfjs_resnet.ts";
@@ -118,10 +124,10 @@ export async function runBackboneBench(
   const spec = modelSpec(config, bench.classes, [...bench.input]);
   const { batch, why } = bench.batch(spec, ctx);
   const plan = ctx.quick ? bench.quick : bench.full;
-  const preset = config.stage1;
-  // The preset's lr at its own batch, scaled linearly to this one (as --batch does).
-  const lr = preset.lr * batch / preset.batch;
-  const settings = { ...preset, lr, seed: config.seed };
+  // The preset's settings at this batch, its lr scaled linearly as --batch scales it.
+  applyTrainOverrides(config, new Map([["stage1.batch", batch]]));
+  const settings = stage1Settings(config);
+  const lr = settings.lr;
   const data = syntheticBatch(spec, batch);
   const label = `${bench.name} ${bench.input.join("x")}, batch ${batch}`;
   const rows: BenchRow[] = [];

@@ -14,9 +14,9 @@ import { Rng } from "../../lib/data/rng.ts";
 import type { Gpu } from "../../lib/gpu/device.ts";
 import { Sequence } from "../../lib/gpu/kernel.ts";
 import { readAll } from "../../lib/gpu/tensor.ts";
+import { MicroBatchStep } from "../../lib/nn/microbatch.ts";
 import { ResNet } from "../../lib/nn/resnet.ts";
 import type { ResNetSpec } from "../../lib/nn/spec.ts";
-import { prepareSgd } from "../../lib/ops/optim.ts";
 import { cosineSchedule } from "../../lib/train/schedule.ts";
 import type { Stage1Settings } from "../../lib/train/config.ts";
 import { median } from "./common.ts";
@@ -82,10 +82,8 @@ export async function timeLtkitStep(
   const [built, uniformBytes] = await countUniformBytes(gpu, async () => {
     const net = await ResNet.create(gpu, spec, { batch: size });
     try {
-      const optimizer = await prepareSgd(gpu, {
-        params: net.params.map((p) => p.value),
-        grads: net.params.map((p) => p.grad),
-        velocities: net.params.map((p) => p.velocity),
+      // One micro-batch: the update reads the network's own gradients.
+      const optimizer = await (await MicroBatchStep.create(net, 1)).prepareSgd({
         momentum: settings.momentum,
         weightDecay: settings.weightDecay,
         schedule: cosineSchedule(settings.lr, totalSteps),

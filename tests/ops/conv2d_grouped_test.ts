@@ -138,6 +138,32 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "grouped conv2d tiles refuse, when prepared, more channel blocks than one grid dimension",
+  ignore: noGpu,
+  async fn() {
+    await testGpu();
+    // 17 groups of one channel: 17 blocks along y against a limit of 13 (only a lowered limit
+    // can get there: WebGPU guarantees 65535).
+    await withLowerLimits({ maxComputeWorkgroupsPerDimension: 13 }, async (gpu) => {
+      const x = Tensor.zeros(gpu, [1, 17, 5, 5]);
+      const w = Tensor.zeros(gpu, [17, 1, 3, 3]);
+      const y = Tensor.empty(gpu, [1, 17, 5, 5]);
+      await rejects(
+        prepareGroupedConv2dForward(gpu, {
+          x,
+          w,
+          y,
+          padding: 1,
+          groups: 17,
+          groupedVariant: { kernel: "tile", rows: 4, cols: 4, wg: 16 },
+        }),
+        /^RangeError: Cannot run grouped conv2d: a grid of \d+x17x\d+ workgroups exceeds the device limit of 13 per dimension; use fewer channels or a smaller batch$/,
+      );
+    });
+  },
+});
+
 /**
  * Odd shapes whose weight gradient would split into more batch shares than one 4 KiB storage
  * buffer holds (3, 9 and 4 shares fit): few pixels, many weights, so that the partial sums, not

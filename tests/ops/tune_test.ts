@@ -1,4 +1,5 @@
 import { deepStrictEqual as deepEqual, strictEqual as equal } from "node:assert/strict";
+import { quietly } from "../_console.ts";
 import { noGpu, testGpu } from "../_gpu.ts";
 import {
   adapterKey,
@@ -108,26 +109,27 @@ Deno.test({
       measure: (c: number) => Promise.resolve(c),
     };
     const other = { ...spec, key: `test.${crypto.randomUUID()}.v1` };
-    const printed: string[] = [];
-    const error = console.error;
-    console.error = (...args: unknown[]) => printed.push(args.join(" "));
     try {
       const adapter = adapterKey(gpu);
       useTuningRecord(gpu, { adapter, choices: { [`${base}.v1`]: 3 } });
-      const result = await tuned(gpu, spec);
+      const { value: result, out } = await quietly(() => tuned(gpu, spec));
       deepEqual([result.config, result.source], [1, "tuned"]);
       // A family the record never named (a new one) tunes without a word.
-      equal((await tuned(gpu, other)).source, "tuned");
-      deepEqual(printed, [
+      const fresh = await quietly(() => tuned(gpu, other));
+      equal(fresh.value.source, "tuned");
+      deepEqual([out, fresh.out], [
         `ltkit: warning: the recorded run chose its ${base}.v1 kernels, which this version ` +
         `replaced (${base}.v2); choosing again, so results may differ from the recorded run`,
+        "",
       ]);
+      // Forgetting the old key forgets the record's choice: no stale warning.
+      forgetTuning(gpu, `${base}.v1`);
+      forgetTuning(gpu, spec.key);
+      equal((await quietly(() => tuned(gpu, spec))).out, "");
     } finally {
-      console.error = error;
       forgetTuning(gpu, spec.key);
       forgetTuning(gpu, `${base}.v1`);
       forgetTuning(gpu, other.key);
-      useTuningRecord(gpu, { adapter: adapterKey(gpu), choices: {} });
     }
   },
 });
