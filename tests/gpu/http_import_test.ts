@@ -50,14 +50,19 @@ console.log(JSON.stringify({
 gpu.destroy();
 `;
 
-/** Serves the checkout; records each requested path, and those answered 404 in `missing`. */
+/**
+ * Serves the checkout (on `port`, or any free one); records each requested path, and those
+ * answered 404 in `missing`.
+ */
 function serveRepository(
   requested: string[],
   missing: string[] = [],
   contentTypes: Record<string, string> = {},
+  port = 0,
 ): Deno.HttpServer<Deno.NetAddr> {
   return serveFolder({
     root: ROOT,
+    port,
     modules: { "/_probe.ts": PROBE },
     contentTypes,
     onRequest(path, found) {
@@ -86,8 +91,9 @@ async function runChild(
         // Nothing from this checkout's deno.json or lock file: only what the URL gives.
         "--no-config",
         "--no-lock",
-        // Ports are reused now and then; never run a stale cached copy of the kit.
-        `--reload=http://${host}/`,
+        // Ports are reused now and then; never run a stale cached copy of the kit. (No trailing
+        // slash: Deno 2.9 reloads nothing for "http://host/".)
+        `--reload=http://${host}`,
         ...flags,
         "main.ts",
       ],
@@ -180,11 +186,23 @@ Deno.test("a child without --allow-import=HOST is refused, and told the flag", a
 });
 
 Deno.test("a server that sends .ts as another type (python3 -m http.server) is refused", async () => {
+  // First the kit is served right, so Deno's cache holds it under this port; then each wrong
+  // type is served on the same port. A child that ran a cached copy would pass wrongly, as it
+  // did when ports were reused between runs.
+  const requested: string[] = [];
+  const right = serveRepository(requested);
+  const port = right.addr.port;
+  const host = `127.0.0.1:${port}`;
+  try {
+    await runChild(host, [`--allow-import=${host}`]);
+  } finally {
+    await right.shutdown();
+  }
+  ok(requested.includes("/mod.ts"), `the kit was not fetched: ${requested.join(", ")}`);
   // The first is what `python3 -m http.server` sends for .ts with Debian's /etc/mime.types.
   // (Deno would take video/mp2t, text/plain or application/octet-stream as TypeScript.)
   for (const type of ["text/vnd.trolltech.linguist", "text/html"]) {
-    const server = serveRepository([], [], { ".ts": type });
-    const host = `127.0.0.1:${server.addr.port}`;
+    const server = serveRepository([], [], { ".ts": type }, port);
     try {
       const { code, stderr } = await runChild(host, [`--allow-import=${host}`]);
       ok(code !== 0, `the child imported TypeScript sent as ${type}`);
