@@ -218,22 +218,24 @@ export function formatConv2dVariant(v: Conv2dVariant): string {
 }
 
 /**
- * The candidates that suit this adapter; the first is the default.
+ * The candidates that suit this adapter and fit its limits; the first is the default.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
- * import { conv2dCandidates, formatConv2dVariant } from "./conv2d.ts";
+ * import { conv2dCandidates, conv2dVariantProblem, formatConv2dVariant } from "./conv2d.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const names = conv2dCandidates(gpu).map(formatConv2dVariant); // on lavapipe: ["direct wg16", ...]
  * assert.equal(new Set(names).size, names.length); // each candidate once
  * assert.equal(names.every((n) => /^(direct|tiled) /.test(n)), true);
+ * assert.equal(conv2dCandidates(gpu).every((v) => conv2dVariantProblem(gpu, v) === null), true);
  * gpu.destroy();
  * ```
  */
 export function conv2dCandidates(gpu: Gpu): readonly Conv2dVariant[] {
-  return gpu.isFallback ? FALLBACK_CONV2D_CANDIDATES : GPU_CONV2D_CANDIDATES;
+  const all = gpu.isFallback ? FALLBACK_CONV2D_CANDIDATES : GPU_CONV2D_CANDIDATES;
+  return all.filter((v) => conv2dVariantProblem(gpu, v) === null);
 }
 
 /**
@@ -299,7 +301,7 @@ export function conv2dVariant(
   pass: Conv2dPass,
   options: { force?: boolean } = {},
 ): Promise<TuneResult<Conv2dVariant>> {
-  const candidates = conv2dCandidates(gpu).filter((v) => conv2dVariantProblem(gpu, v) === null);
+  const candidates = conv2dCandidates(gpu);
   return tuned(gpu, {
     force: options.force,
     key: CONV2D_TUNE_KEYS[pass],

@@ -270,22 +270,29 @@ export function formatGroupedConv2dVariant(v: GroupedConv2dVariant): string {
 }
 
 /**
- * The candidates that suit this adapter; the first is the default.
+ * The candidates that suit this adapter and fit its limits; the first is the default.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { requestGpu } from "../gpu/mod.ts";
- * import { formatGroupedConv2dVariant, groupedConv2dCandidates } from "./conv2d_grouped.ts";
+ * import {
+ *   formatGroupedConv2dVariant,
+ *   groupedConv2dCandidates,
+ *   groupedConv2dVariantProblem,
+ * } from "./conv2d_grouped.ts";
  * const gpu = await requestGpu({ warnFallback: false });
  * const names = groupedConv2dCandidates(gpu).map(formatGroupedConv2dVariant);
  * assert.equal(new Set(names).size, names.length); // each candidate once
  * assert.equal(names.includes("plain wg64"), true); // the plain kernel always competes
+ * const problems = groupedConv2dCandidates(gpu).map((v) => groupedConv2dVariantProblem(gpu, v));
+ * assert.equal(problems.every((p) => p === null), true); // each fits this device's limits
  * gpu.destroy();
  * ```
  */
 export function groupedConv2dCandidates(gpu: Gpu): readonly GroupedConv2dVariant[] {
-  return gpu.isFallback ? FALLBACK_GROUPED_CANDIDATES : GPU_GROUPED_CANDIDATES;
+  const all = gpu.isFallback ? FALLBACK_GROUPED_CANDIDATES : GPU_GROUPED_CANDIDATES;
+  return all.filter((v) => groupedConv2dVariantProblem(gpu, v) === null);
 }
 
 /**
@@ -344,9 +351,7 @@ export function groupedConv2dVariant(
   pass: Conv2dPass,
   options: { force?: boolean } = {},
 ): Promise<TuneResult<GroupedConv2dVariant>> {
-  const candidates = groupedConv2dCandidates(gpu).filter((v) =>
-    groupedConv2dVariantProblem(gpu, v) === null
-  );
+  const candidates = groupedConv2dCandidates(gpu);
   return tuned(gpu, {
     force: options.force,
     key: GROUPED_CONV2D_TUNE_KEYS[pass],
