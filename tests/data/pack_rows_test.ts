@@ -25,6 +25,7 @@ import {
   ShardStream,
 } from "../../lib/data/mod.ts";
 import { syntheticPack } from "../train/_packs.ts";
+import { waitUntil } from "../_wait.ts";
 
 /** 53 images of 5 long-tailed classes in shards of a few rows. */
 const LABELS = Array.from(
@@ -134,7 +135,7 @@ Deno.test("sampled epochs over a pack: the in-memory sampler's index sequence, b
     notDeepEqual(sampledPackRows("sqrt", labels, subset, new Rng(6, 3), 1, 2), a);
     // A consumer that stops early leaves no read behind once they finish.
     for await (const _ of rows.sequence(a, { ahead: 6 })) break;
-    for (let t = 0; rows.inFlight > 0 && t < 250; t++) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => rows.inFlight === 0, 5, 20);
     equal(rows.inFlight, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -24,6 +24,7 @@ import {
   shorterSideSize,
 } from "../../lib/data/mod.ts";
 import { crc32, decodePng, encodePng, type RgbImage } from "../../lib/data/_png.ts";
+import { exists } from "../../lib/io/_paths.ts";
 
 import { cjpeg, djpeg, picture } from "./_images.ts";
 
@@ -306,7 +307,7 @@ Deno.test("pack: bad lines and missing files are named; --skip-bad lists them; s
       /Cannot resume the pack in .*: it was made with other settings \(size was 16, now 20\)/,
     );
     const python = `${ROOT}.venv/bin/python`;
-    if (await Deno.stat(python).then(() => true, () => false)) {
+    if (await exists(python)) {
       const script = "import pyarrow as pa, numpy as np, sys\n" +
         "t = pa.ipc.open_file(sys.argv[1]).read_all()\n" +
         "h, w = t['height'][0].as_py(), t['width'][0].as_py()\n" +

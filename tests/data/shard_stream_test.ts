@@ -21,6 +21,7 @@ import {
 import { encodePng } from "../../lib/data/_png.ts";
 import { FeatureWriter } from "../../lib/features/writer.ts";
 import { arrow } from "../../lib/_deps.ts";
+import { waitUntil } from "../_wait.ts";
 
 async function pack2000(dir: string) {
   for (let k = 0; k < 10; k++) {
@@ -67,9 +68,7 @@ Deno.test("ShardStream: an epoch visits every row once holding at most current +
       const s = await ShardStream.open(`${dir}/pack`);
       let n = 0;
       for await (const _ of s.epoch({ rng: new Rng(4), prefetch })) if (++n === 10) break;
-      for (let tries = 0; s.held > 0 && tries < 50; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitUntil(() => s.held === 0, 5, 100);
       equal(s.held, 0, `prefetch ${prefetch}: held after an early stop`);
     }
     // Unshuffled order is the pack's; a seed gives the same order twice and another one differs.

@@ -13,7 +13,9 @@ import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { modelSpec, presetConfig } from "../../lib/train/config.ts";
 import { runExperiment } from "../../lib/train/experiment.ts";
 import { parseTrainArgs } from "../../lib/train/flags.ts";
+import { exists } from "../../lib/io/_paths.ts";
 import { noGpu } from "../_gpu.ts";
+import { waitUntil } from "../_wait.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const RUNS = `runs/_test-${Deno.pid}`;
@@ -210,14 +212,7 @@ Deno.test({
           const killed = `${RUNS}/killed`;
           const child = train([...SMOKE, "--out", killed]);
           const checkpoint = `${ROOT}${killed}/checkpoint.bin`;
-          for (let i = 0; i < 6000; i++) {
-            try {
-              await Deno.stat(checkpoint);
-              break;
-            } catch {
-              await new Promise((r) => setTimeout(r, 5));
-            }
-          }
+          await waitUntil(() => exists(checkpoint), 30);
           child.kill("SIGKILL");
           const status = await child.status;
           equal(status.success, false, "the run finished before it could be killed");

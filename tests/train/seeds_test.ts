@@ -8,7 +8,9 @@ import { deepStrictEqual as deepEqual, match, ok, strictEqual as equal } from "n
 import { validateMetricsFile } from "../../lib/eval/metrics.ts";
 import type { SeedSummary } from "../../lib/eval/seeds.ts";
 import { makeSyntheticFeatures, writeFeatureDir } from "../../lib/features/synthetic.ts";
+import { exists } from "../../lib/io/_paths.ts";
 import { noGpu } from "../_gpu.ts";
+import { waitUntil } from "../_wait.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const RUNS = `runs/_test-seeds-${Deno.pid}`;
@@ -65,10 +67,7 @@ Deno.test({
       // Killed once seed 0 is finished: seed 0 is kept, seed 1 is continued on the rerun.
       const child = spawn("train", [...args, "--seeds", "0,1", "--out", group]);
       const marker = `${ROOT}${group}/seed-0/run.json`;
-      for (let i = 0; i < 12000; i++) {
-        if (await Deno.stat(marker).then(() => true, () => false)) break;
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await waitUntil(() => exists(marker), 60);
       child.kill("SIGKILL");
       equal((await child.status).success, false, "the group finished before it could be killed");
       await child.stdout.cancel();

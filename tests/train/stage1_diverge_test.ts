@@ -10,6 +10,7 @@ import {
   rejects,
   strictEqual as equal,
 } from "node:assert/strict";
+import { exists } from "../../lib/io/_paths.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { runExperiment } from "../../lib/train/experiment.ts";
 import { parseTrainArgs } from "../../lib/train/flags.ts";
@@ -17,10 +18,6 @@ import { checkLoss, DivergenceError } from "../../lib/train/stage1.ts";
 import { main as trainMain } from "../../scripts/train.ts";
 import { quietly } from "../_console.ts";
 import { noGpu } from "../_gpu.ts";
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
 
 Deno.test({
   name: "a diverging smoke run stops in stage 1, keeps the last good checkpoint and exits 1",
